@@ -1,0 +1,109 @@
+"""Headless CLI mirroring the pages. Each subcommand lives in ``causal_core/commands/<name>.py``.
+
+Conventions every subcommand follows: ``--format json|text``; a bad input raises ``CliError``
+(or DataError/ValueError), which prints one line to stderr and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import pkgutil
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import causal_core.commands as commands_package
+
+
+class CliError(Exception):
+    """A bad input: printed as one line, exit status 2."""
+
+
+def add_format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=["json", "text"], default="text", help="output format (default text)")
+
+
+def _jsonable(value: Any) -> Any:
+    """Make numpy/pandas scalars and NaN JSON-safe (NaN becomes null, never a bare NaN token)."""
+    if hasattr(value, "model_dump"):
+        return _jsonable(value.model_dump(mode="json"))
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def to_json(payload: Any) -> str:
+    return json.dumps(_jsonable(payload), indent=2, default=str)
+
+
+def _text_lines(payload: Any, indent: int = 0) -> list[str]:
+    pad = "  " * indent
+    if isinstance(payload, dict):
+        lines = []
+        for key, value in payload.items():
+            if isinstance(value, dict | list) and value:
+                lines.append(f"{pad}{key}:")
+                lines.extend(_text_lines(value, indent + 1))
+            else:
+                lines.append(f"{pad}{key}: {value}")
+        return lines
+    if isinstance(payload, list):
+        lines = []
+        for item in payload:
+            if isinstance(item, dict):
+                lines.append(pad + "- " + ", ".join(f"{k}={v}" for k, v in item.items()))
+            else:
+                lines.append(f"{pad}- {item}")
+        return lines
+    return [f"{pad}{payload}"]
+
+
+def emit(payload: Any, fmt: str, text: Callable[[Any], str] | None = None) -> None:
+    """Print a result as JSON, or as readable text (a custom renderer or an indented outline)."""
+    if fmt == "json":
+        print(to_json(payload))
+    else:
+        print(text(payload) if text else "\n".join(_text_lines(_jsonable(payload))))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m causal_core",
+        description="Causal Workbench, headless: the same steps as the app's pages.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_info in sorted(pkgutil.iter_modules(commands_package.__path__), key=lambda m: m.name):
+        if module_info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"causal_core.commands.{module_info.name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 0
+    try:
+        result = args.handler(args)
+    except (CliError, ValueError, FileNotFoundError, KeyError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    return int(result or 0)

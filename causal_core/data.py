@@ -1,0 +1,270 @@
+"""Loading data into a project: built-ins, uploads (CSV/Parquet), hashing and dictionaries.
+
+Uploads are parsed as data only (pandas CSV / pyarrow Parquet), never unpickled or executed.
+Every rejection is a ``DataError`` whose message tells the analyst what to fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+
+import pandas as pd
+
+from causal_core.datasets import BUILTINS, get_builtin, load_builtin
+from causal_core.project import DataSource, DictionaryEntry, Project, normalise_timing
+
+DEFAULT_MAX_UPLOAD_MB = 200.0
+
+
+class DataError(ValueError):
+    """A dataset that cannot be used; the message is shown to the analyst as is."""
+
+
+@dataclass
+class LoadedData:
+    """Rows plus the notice (if any) the analyst should see about how they were read."""
+
+    frame: pd.DataFrame
+    source: DataSource
+    notice: str = ""
+
+
+def sha256_bytes(payload: bytes) -> str:
+    return hashlib.sha256(payload).hexdigest()
+
+
+def frame_sha256(frame: pd.DataFrame) -> str:
+    """Content hash of a frame via its canonical CSV: stable across runs and platforms."""
+    return sha256_bytes(frame.to_csv(index=False, date_format="%Y-%m-%d").encode("utf-8"))
+
+
+def frame_to_csv_bytes(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False, date_format="%Y-%m-%d").encode("utf-8")
+
+
+def builtin_source(name: str, n: int | None = None, seed: int | None = None) -> LoadedData:
+    spec = get_builtin(name)
+    frame = load_builtin(name, n, seed)
+    source = DataSource(
+        kind="builtin",
+        name=name,
+        sha256=frame_sha256(frame),
+        rows=len(frame),
+        columns=list(frame.columns),
+        n=n or spec.default_n,
+        seed=spec.default_seed if seed is None else seed,
+    )
+    return LoadedData(frame=frame, source=source)
+
+
+def _decode_text(payload: bytes) -> tuple[str, str]:
+    """UTF-8 first (with or without BOM), then Latin-1 with a notice; Latin-1 never fails."""
+    try:
+        return payload.decode("utf-8-sig"), ""
+    except UnicodeDecodeError:
+        pass
+    text = payload.decode("latin-1")
+    if "\x00" in text:
+        raise DataError("The file could not be decoded as text: it looks binary (NUL bytes). Upload a CSV or Parquet file.")
+    return text, "The file is not valid UTF-8; it was read as Latin-1. Check accented characters."
+
+
+def _check_header(text: str) -> None:
+    first_line = text.splitlines()[0] if text.strip() else ""
+    try:
+        dialect = csv.Sniffer().sniff(first_line, delimiters=",;\t|")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","
+    header = next(csv.reader([first_line], delimiter=delimiter), [])
+    names = [name.strip() for name in header]
+    seen: set[str] = set()
+    duplicates = sorted({name for name in names if name in seen or seen.add(name)})
+    if duplicates:
+        raise DataError(f"Duplicate column names in the header: {', '.join(duplicates)}. Rename them and upload again.")
+
+
+def read_csv_bytes(payload: bytes) -> tuple[pd.DataFrame, str]:
+    text, notice = _decode_text(payload)
+    if not text.strip():
+        raise DataError("The file is empty.")
+    _check_header(text)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=None, engine="python")
+    except pd.errors.EmptyDataError:
+        raise DataError("The file is empty.") from None
+    except (pd.errors.ParserError, csv.Error) as error:
+        raise DataError(f"The CSV could not be parsed: {error}") from None
+    return frame, notice
+
+
+def read_parquet_bytes(payload: bytes) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(io.BytesIO(payload))
+    except Exception as error:  # pyarrow raises several types for a bad file
+        raise DataError(f"The Parquet file could not be read: {error}") from None
+    names = table.column_names
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise DataError(f"Duplicate column names in the Parquet file: {', '.join(duplicates)}.")
+    return table.to_pandas()
+
+
+def read_upload(payload: bytes, filename: str, max_mb: float = DEFAULT_MAX_UPLOAD_MB) -> LoadedData:
+    """Parse an uploaded CSV or Parquet file into a frame, or raise DataError saying why not."""
+    size_mb = len(payload) / 1_048_576
+    if size_mb > max_mb:
+        raise DataError(f"The file is {size_mb:.1f} MB, over the {max_mb:g} MB limit (server.maxUploadSize / CW_MAX_UPLOAD_MB).")
+    if not payload:
+        raise DataError("The file is empty.")
+    lower = filename.lower()
+    notice = ""
+    if lower.endswith((".parquet", ".pq")):
+        frame = read_parquet_bytes(payload)
+    elif lower.endswith((".csv", ".txt", ".tsv")):
+        frame, notice = read_csv_bytes(payload)
+    else:
+        raise DataError(f"Unsupported file type '{filename}': upload a .csv or .parquet file.")
+    if frame.shape[1] < 2:
+        raise DataError(f"The file has {frame.shape[1]} column(s); a causal analysis needs at least 2 (treatment and outcome).")
+    if frame.empty:
+        raise DataError("The file has a header but no data rows.")
+    source = DataSource(
+        kind="upload", name=filename, sha256=sha256_bytes(payload), rows=len(frame), columns=[str(c) for c in frame.columns]
+    )
+    return LoadedData(frame=frame, source=source, notice=notice)
+
+
+def blank_dictionary(columns: list[str]) -> list[DictionaryEntry]:
+    """A dictionary skeleton for an upload: timing 'unknown' until the analyst says otherwise."""
+    return [DictionaryEntry(variable=str(column)) for column in columns]
+
+
+def dictionary_from_frame(table: pd.DataFrame) -> list[DictionaryEntry]:
+    """Read a dictionary table (variable, description, timing, role[/initial_role]) from CSV or an editor."""
+    if "variable" not in table.columns:
+        raise DataError("The dictionary needs a 'variable' column.")
+    role_column = "role" if "role" in table.columns else ("initial_role" if "initial_role" in table.columns else None)
+    entries = []
+    for _, row in table.iterrows():
+        variable = str(row["variable"]).strip()
+        if not variable or variable == "nan":
+            continue
+        timing_label = "" if pd.isna(row.get("timing", "")) else str(row.get("timing", ""))
+        entries.append(
+            DictionaryEntry(
+                variable=variable,
+                description="" if pd.isna(row.get("description", "")) else str(row.get("description", "")),
+                timing=normalise_timing(timing_label),
+                timing_label=timing_label,
+                role="" if role_column is None or pd.isna(row[role_column]) else str(row[role_column]),
+                simulation_truth=bool(row.get("simulation_truth", False)) if not pd.isna(row.get("simulation_truth", False)) else False,
+            )
+        )
+    return entries
+
+
+def dictionary_to_frame(entries: list[DictionaryEntry]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "variable": entry.variable,
+                "description": entry.description,
+                "timing": entry.timing_label or entry.timing.value,
+                "timing_normalised": entry.timing.value,
+                "role": entry.role,
+                "simulation_truth": entry.simulation_truth,
+            }
+            for entry in entries
+        ],
+        columns=["variable", "description", "timing", "timing_normalised", "role", "simulation_truth"],
+    )
+
+
+def project_for_builtin(name: str, project_name: str | None = None) -> tuple[Project, pd.DataFrame]:
+    """A fresh project bound to a built-in dataset, with its dictionary and default roles."""
+    spec = get_builtin(name)
+    loaded = builtin_source(name)
+    project = Project(
+        name=project_name or f"{name} analysis",
+        brief=spec.brief,
+        data_source=loaded.source,
+        dictionary=spec.dictionary(),
+        unit_columns=list(spec.unit_columns),
+        time_column=spec.time_column,
+        treatment=spec.treatment,
+        outcome=spec.outcome,
+        guardrails=list(spec.guardrails),
+        cluster_column=spec.cluster_column,
+    )
+    return project, loaded.frame
+
+
+def project_for_upload(loaded: LoadedData, project_name: str | None = None) -> Project:
+    return Project(
+        name=project_name or f"{loaded.source.name} analysis",
+        data_source=loaded.source,
+        dictionary=blank_dictionary(loaded.source.columns),
+    )
+
+
+def rebind_data(project: Project, payload: bytes | None = None, filename: str | None = None) -> pd.DataFrame:
+    """Recover the rows an opened project refers to, checking the hash.
+
+    Built-ins regenerate; uploads need the same file again (``payload``). A different file is
+    refused so the project's results are never silently paired with other data.
+    """
+    source = project.data_source
+    if source is None:
+        raise DataError("The project has no dataset yet.")
+    if source.kind == "builtin":
+        frame = builtin_source(source.name, source.n, source.seed).frame
+        if frame_sha256(frame) != source.sha256:
+            raise DataError(
+                f"The built-in dataset '{source.name}' regenerated with a different hash than the project recorded "
+                "(different package versions?). Results may not match."
+            )
+        return frame
+    if payload is None:
+        raise DataError(f"This project uses the uploaded file '{source.name}': upload it again to continue.")
+    if sha256_bytes(payload) != source.sha256:
+        raise DataError(
+            f"'{filename or 'This file'}' is not the file this project was built on (sha256 differs from "
+            f"{source.sha256[:12]}…). Upload the original '{source.name}'."
+        )
+    return read_upload(payload, filename or source.name, max_mb=float("inf")).frame
+
+
+def builtin_names() -> list[str]:
+    return list(BUILTINS)
+
+
+def deduplicate(frame: pd.DataFrame, unit_columns: list[str], how: str) -> pd.DataFrame:
+    """Collapse rows that share the unit grain: keep the first, or average numeric columns.
+
+    'average' keeps the first value of non-numeric columns (they should agree within a unit).
+    """
+    if how == "none" or not unit_columns:
+        return frame
+    missing = [column for column in unit_columns if column not in frame.columns]
+    if missing:
+        raise DataError(f"Cannot de-duplicate: grain column(s) not in the data: {', '.join(missing)}.")
+    if how == "keep_first":
+        return frame.drop_duplicates(subset=unit_columns, keep="first").reset_index(drop=True)
+    if how == "average":
+        numeric = [c for c in frame.columns if c not in unit_columns and pd.api.types.is_numeric_dtype(frame[c])]
+        other = [c for c in frame.columns if c not in unit_columns and c not in numeric]
+        grouped = frame.groupby(unit_columns, sort=False, dropna=False)
+        collapsed = grouped[numeric].mean().join(grouped[other].first()).reset_index()
+        return collapsed[list(frame.columns)]
+    raise DataError(f"Unknown de-duplication rule '{how}' (use none, keep_first or average).")
+
+
+def analysis_frame(project: Project, raw: pd.DataFrame) -> pd.DataFrame:
+    """The rows every analysis stage uses: the raw data after the project's logged preparation."""
+    return deduplicate(raw, project.unit_columns, project.dedup)

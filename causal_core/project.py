@@ -1,0 +1,393 @@
+"""The Project: the single source of truth for every artifact of one causal question.
+
+Pages and CLI commands read a Project, compute, and return a *new* Project (``model_copy``) so a
+failed step never leaves it half-changed. The file on disk is this model's JSON; data rows are
+never embedded, only referenced by sha256 (built-ins regenerate, uploads are asked for again).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SCHEMA_ID = "causal-workbench/project"
+SCHEMA_VERSION = 1
+
+
+def utc_now() -> str:
+    """ISO timestamp used for every log entry (UTC, seconds precision)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Timing(str, Enum):
+    """Normalised timing vocabulary: what decides whether a column may be adjusted for."""
+
+    unit_id = "unit_id"
+    time_id = "time_id"
+    pre_treatment = "pre_treatment"
+    treatment = "treatment"
+    post_treatment = "post_treatment"
+    outcome = "outcome"
+    future = "future"
+    unknown = "unknown"
+
+
+# The notebooks' timing terms (N01, N09) and common spellings, mapped to the enum.
+TIMING_SYNONYMS: dict[str, Timing] = {
+    "pre-treatment": Timing.pre_treatment,
+    "pre treatment": Timing.pre_treatment,
+    "pretreatment": Timing.pre_treatment,
+    "pre_treatment": Timing.pre_treatment,
+    "baseline": Timing.pre_treatment,
+    "pre-treatment within week": Timing.pre_treatment,
+    "pre-treatment within period": Timing.pre_treatment,
+    "treatment week": Timing.treatment,
+    "treatment": Timing.treatment,
+    "exposure": Timing.treatment,
+    "post-treatment": Timing.post_treatment,
+    "post treatment": Timing.post_treatment,
+    "posttreatment": Timing.post_treatment,
+    "post_treatment": Timing.post_treatment,
+    "mediator": Timing.post_treatment,
+    "outcome window": Timing.outcome,
+    "outcome": Timing.outcome,
+    "future": Timing.future,
+    "unit id": Timing.unit_id,
+    "unit_id": Timing.unit_id,
+    "time id": Timing.time_id,
+    "time_id": Timing.time_id,
+    "unknown": Timing.unknown,
+    "": Timing.unknown,
+}
+
+# Timings whose columns may never enter a total-effect adjustment set without an override.
+NOT_ADJUSTABLE_TIMINGS = {Timing.post_treatment, Timing.outcome, Timing.future, Timing.treatment}
+
+
+def normalise_timing(term: str | Timing | None) -> Timing:
+    """Map a free-text timing term to the enum; anything unrecognised is ``unknown``, never guessed."""
+    if isinstance(term, Timing):
+        return term
+    key = " ".join(str(term or "").strip().lower().replace("-", "-").split())
+    if key in TIMING_SYNONYMS:
+        return TIMING_SYNONYMS[key]
+    try:
+        return Timing(key)
+    except ValueError:
+        return Timing.unknown
+
+
+class StrictModel(BaseModel):
+    """Base for saved artifacts: unknown keys are errors so a foreign file is not half-read."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DictionaryEntry(StrictModel):
+    variable: str
+    description: str = ""
+    timing: Timing = Timing.unknown
+    timing_label: str = Field("", description="The timing term as the analyst wrote it.")
+    role: str = ""
+    simulation_truth: bool = Field(False, description="Known only inside a simulation; never a covariate.")
+
+
+class EstimandCard(StrictModel):
+    """N01 §6 schema, all 12 fields."""
+
+    business_question: str = ""
+    causal_question: str = ""
+    unit: str = ""
+    treatment: str = ""
+    control_condition: str = ""
+    outcome: str = ""
+    time_window: str = ""
+    target_population: str = ""
+    estimand: str = ""
+    required_assumptions: list[str] = Field(default_factory=list)
+    likely_threats: list[str] = Field(default_factory=list)
+    variables_to_audit: list[str] = Field(default_factory=list)
+
+
+class OpenQuestion(StrictModel):
+    text: str
+    source: str = Field("", description="Which card item raised it (threat / assumption / analyst).")
+    status: Literal["open", "answered", "dropped"] = "open"
+    answer: str = ""
+
+
+class DagNode(StrictModel):
+    name: str
+    label: str = ""
+    latent: bool = False
+    column: str | None = Field(None, description="The data column this node measures, if any.")
+    x: float | None = None
+    y: float | None = None
+
+
+class DagEdge(StrictModel):
+    source: str
+    target: str
+    rationale: str = ""
+
+
+class DagSpec(StrictModel):
+    nodes: list[DagNode] = Field(default_factory=list)
+    edges: list[DagEdge] = Field(default_factory=list)
+    treatment: str | None = None
+    outcome: str | None = None
+
+
+class DataSource(StrictModel):
+    kind: Literal["builtin", "upload"]
+    name: str = Field(description="Built-in dataset name or uploaded file name.")
+    sha256: str
+    rows: int
+    columns: list[str]
+    n: int | None = Field(None, description="Generator size argument (built-ins only).")
+    seed: int | None = Field(None, description="Generator seed (built-ins only).")
+
+
+class RubricCheck(StrictModel):
+    name: str
+    passed: bool
+    reason: str = ""
+    severity: Literal["fail", "warn"] = "fail"
+
+
+class AuditRecord(StrictModel):
+    """One scoring of one AI artifact: the audit panel's row and its history."""
+
+    artifact: str = Field(description="estimand_card | dag | profile_review | memo")
+    model_id: str = ""
+    interaction_id: str | None = None
+    schema_valid: bool = False
+    repair_stage: str = "none"
+    failure_type: str = ""
+    checks: list[RubricCheck] = Field(default_factory=list)
+    score: int = 0
+    max_score: int = 0
+    time: str = Field(default_factory=utc_now)
+
+
+class AIInteraction(StrictModel):
+    """Everything needed to audit one model call after the fact (N01 §14)."""
+
+    id: str
+    task: str
+    system_prompt: str = ""
+    user_prompt: str = ""
+    raw_output: str = ""
+    repair_raw_output: str = ""
+    parsed: dict[str, Any] | None = None
+    parser_notes: list[str] = Field(default_factory=list)
+    schema_valid: bool = False
+    repair_stage: Literal["none", "parser", "model_retry", "failed"] = "none"
+    failure_type: str = ""
+    error: str = ""
+    model_id: str = ""
+    backend: str = ""
+    device: str = ""
+    dtype: str = ""
+    quantisation: str = ""
+    decoding: dict[str, Any] = Field(default_factory=dict)
+    seed: int | None = None
+    started_at: str = Field(default_factory=utc_now)
+    duration_s: float = 0.0
+    new_tokens: int = 0
+    tokens_per_s: float = 0.0
+    truncated: bool = False
+    package_versions: dict[str, str] = Field(default_factory=dict)
+
+
+class AnalystEdit(StrictModel):
+    artifact: str
+    field: str
+    before: Any = None
+    after: Any = None
+    time: str = Field(default_factory=utc_now)
+    note: str = ""
+
+
+class ChecklistItem(StrictModel):
+    check: str
+    evidence: str = ""
+    owner: str = ""
+    status: Literal["todo", "in progress", "done", "blocked"] = "todo"
+    notes: str = ""
+
+
+class DataAuditResult(StrictModel):
+    """Deterministic audit tables (records) and the settings that produced them."""
+
+    settings: dict[str, Any] = Field(default_factory=dict)
+    tables: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+    evidence_bundle: dict[str, Any] = Field(default_factory=dict)
+    created_at: str = Field(default_factory=utc_now)
+
+
+class EstimationSpec(StrictModel):
+    treatment: str
+    outcome: str
+    covariates: list[str] = Field(default_factory=list)
+    categorical: list[str] = Field(default_factory=list)
+    estimand: Literal["ATE", "ATT", "ATC"] = "ATE"
+    cluster: str | None = None
+    clip: tuple[float, float] = (0.02, 0.98)
+    trim: str | None = Field(None, description="None, 'bounds' or 'crump'")
+    crossfit_folds: int = 0
+    bootstrap: int = 0
+    seed: int = 123
+    missing: Literal["complete_case", "indicator"] = "complete_case"
+    overrides: list[str] = Field(default_factory=list, description="Ineligible columns used on purpose.")
+
+
+class EstimateRow(StrictModel):
+    method: str = Field(description="naive | regression | gcomp | ipw | aipw")
+    estimand: str
+    estimate: float
+    std_error: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n_used: int = 0
+    se_type: str = ""
+
+
+class EstimationResult(StrictModel):
+    spec: EstimationSpec
+    n_used: int = 0
+    dropped: dict[str, int] = Field(default_factory=dict)
+    estimates: list[EstimateRow] = Field(default_factory=list)
+    true_effect: float | None = None
+    diagnostics: dict[str, Any] = Field(default_factory=dict)
+    sensitivity: dict[str, Any] = Field(default_factory=dict)
+    refutations: list[dict[str, Any]] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    created_at: str = Field(default_factory=utc_now)
+
+
+class MemoState(StrictModel):
+    """Memo sections keyed by section name; deterministic and AI drafts kept apart."""
+
+    deterministic: dict[str, str] = Field(default_factory=dict)
+    ai_draft: dict[str, str] = Field(default_factory=dict)
+    final: dict[str, str] = Field(default_factory=dict)
+    updated_at: str = Field(default_factory=utc_now)
+
+
+class Project(StrictModel):
+    """Single source of truth; see module docstring for the copy-on-write convention."""
+
+    schema_id: Literal["causal-workbench/project"] = Field(SCHEMA_ID, alias="schema")
+    schema_version: int = SCHEMA_VERSION
+    name: str = "Untitled project"
+    created_at: str = Field(default_factory=utc_now)
+    updated_at: str = Field(default_factory=utc_now)
+    brief: str = ""
+    estimand_card: EstimandCard | None = None
+    card_status: Literal["none", "draft", "approved"] = "none"
+    open_questions: list[OpenQuestion] = Field(default_factory=list)
+    dag: DagSpec | None = None
+    data_source: DataSource | None = None
+    dictionary: list[DictionaryEntry] = Field(default_factory=list)
+    unit_columns: list[str] = Field(default_factory=list)
+    time_column: str | None = None
+    treatment: str | None = None
+    outcome: str | None = None
+    guardrails: list[str] = Field(default_factory=list)
+    cluster_column: str | None = None
+    dedup: Literal["none", "keep_first", "average"] = Field(
+        "none", description="How rows sharing the unit grain are collapsed before analysis (logged)."
+    )
+    data_audit: DataAuditResult | None = None
+    profile_review: dict[str, Any] | None = None
+    checklist: list[ChecklistItem] = Field(default_factory=list)
+    estimation: EstimationResult | None = None
+    memo: MemoState = Field(default_factory=MemoState)
+    audits: list[AuditRecord] = Field(default_factory=list)
+    ai_log: list[AIInteraction] = Field(default_factory=list)
+    edit_log: list[AnalystEdit] = Field(default_factory=list)
+    lab: dict[str, Any] = Field(default_factory=dict, description="Model-lab runs (see causal_core.lab).")
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+
+    # ---- small helpers used by every stage -------------------------------------------
+    def dictionary_entry(self, variable: str) -> DictionaryEntry | None:
+        return next((entry for entry in self.dictionary if entry.variable == variable), None)
+
+    def timing_of(self, variable: str) -> Timing:
+        entry = self.dictionary_entry(variable)
+        return entry.timing if entry else Timing.unknown
+
+    def with_edit(self, artifact: str, field: str, before: Any, after: Any, note: str = "") -> Project:
+        """Return a copy with one analyst edit appended to the edit log."""
+        edit = AnalystEdit(artifact=artifact, field=field, before=before, after=after, note=note)
+        return self.model_copy(update={"edit_log": [*self.edit_log, edit], "updated_at": utc_now()})
+
+    def with_interaction(self, interaction: AIInteraction) -> Project:
+        return self.model_copy(update={"ai_log": [*self.ai_log, interaction], "updated_at": utc_now()})
+
+    def with_audit(self, record: AuditRecord) -> Project:
+        return self.model_copy(update={"audits": [*self.audits, record], "updated_at": utc_now()})
+
+    def audit_history(self, artifact: str) -> list[AuditRecord]:
+        return [record for record in self.audits if record.artifact == artifact]
+
+
+class ProjectFileError(ValueError):
+    """A project file that cannot be opened; the message says exactly why."""
+
+
+def project_to_json(project: Project) -> str:
+    return project.model_dump_json(by_alias=True, indent=2)
+
+
+def project_from_json(text: str | bytes) -> Project:
+    """Parse a saved project, with a specific message for each way a file can be wrong.
+
+    Raises ProjectFileError and never returns a partially-read project.
+    """
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProjectFileError("This is not a project file: it is not UTF-8 text (is it a binary file?).") from None
+    if not text.strip():
+        raise ProjectFileError("The project file is empty.")
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ProjectFileError(
+            f"The project file is corrupt: invalid JSON at line {error.lineno}, column {error.colno} ({error.msg})."
+        ) from None
+    if not isinstance(payload, dict):
+        raise ProjectFileError("The project file is corrupt: expected a JSON object at the top level.")
+    schema = payload.get("schema")
+    if schema != SCHEMA_ID:
+        raise ProjectFileError(
+            f"This JSON file is not a Causal Workbench project (schema is {schema!r}, expected {SCHEMA_ID!r})."
+        )
+    version = payload.get("schema_version")
+    if not isinstance(version, int):
+        raise ProjectFileError("The project file has no valid integer schema_version.")
+    if version > SCHEMA_VERSION:
+        raise ProjectFileError(
+            f"This project was saved by a newer Causal Workbench (schema_version {version}; this app reads "
+            f"up to {SCHEMA_VERSION}). Update the app to open it."
+        )
+    if version < 1:
+        raise ProjectFileError(f"Unsupported schema_version {version}.")
+    try:
+        return Project.model_validate(payload)
+    except ValidationError as error:
+        first = error.errors()[0]
+        location = ".".join(str(part) for part in first["loc"])
+        raise ProjectFileError(
+            f"The project file does not match the schema: {location}: {first['msg']} "
+            f"({error.error_count()} problem(s) in all)."
+        ) from None
