@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from causal_core.overview import artifact_checklist, overview_table
+from causal_core.overview import artifact_checklist, format_values, overview_table
 from causal_core.ui import state
 from causal_core.ui.dictionary_editor import render_dictionary_editor, render_role_columns
 
@@ -29,7 +29,7 @@ title, table = overview_table(project, frame)
 left, right = st.columns([1, 2])
 with left:
     st.markdown(f"**{title}**")
-    st.dataframe(table.astype({"value": "string"}), hide_index=True, width="stretch")
+    st.dataframe(format_values(table), hide_index=True, width="stretch")
 with right:
     st.markdown("**Preview**")
     st.dataframe(frame.head(20), width="stretch")

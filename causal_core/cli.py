@@ -79,8 +79,15 @@ def emit(payload: Any, fmt: str, text: Callable[[Any], str] | None = None) -> No
         print(text(payload) if text else "\n".join(_text_lines(_jsonable(payload))))
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors print one line (not the whole usage block) and exit 2, like every other bad input."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {self.prog}: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m causal_core",
         description="Causal Workbench, headless: the same steps as the app's pages.",
     )

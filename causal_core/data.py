@@ -61,28 +61,27 @@ def builtin_source(name: str, n: int | None = None, seed: int | None = None) -> 
 
 
 def _decode_text(payload: bytes) -> tuple[str, str]:
-    """UTF-8 first (with or without BOM), then Latin-1 with a notice; Latin-1 never fails."""
+    """UTF-8 first (with or without BOM), then Latin-1 with a notice; binary files are refused."""
+    if b"\x00" in payload[:65536]:
+        raise DataError("The file could not be decoded as text: it looks binary (NUL bytes). Upload a CSV or Parquet file.")
     try:
         return payload.decode("utf-8-sig"), ""
     except UnicodeDecodeError:
         pass
-    text = payload.decode("latin-1")
-    if "\x00" in text:
-        raise DataError("The file could not be decoded as text: it looks binary (NUL bytes). Upload a CSV or Parquet file.")
-    return text, "The file is not valid UTF-8; it was read as Latin-1. Check accented characters."
+    return payload.decode("latin-1"), "The file is not valid UTF-8; it was read as Latin-1. Check accented characters."
 
 
-def _check_header(text: str) -> None:
-    first_line = text.splitlines()[0] if text.strip() else ""
-    try:
-        dialect = csv.Sniffer().sniff(first_line, delimiters=",;\t|")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
+def _sniff_delimiter(first_line: str) -> str:
+    """Only the usual separators are considered (the csv sniffer alone may pick a letter)."""
+    counts = {delimiter: first_line.count(delimiter) for delimiter in (",", ";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def _check_header(first_line: str, delimiter: str) -> None:
     header = next(csv.reader([first_line], delimiter=delimiter), [])
     names = [name.strip() for name in header]
-    seen: set[str] = set()
-    duplicates = sorted({name for name in names if name in seen or seen.add(name)})
+    duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise DataError(f"Duplicate column names in the header: {', '.join(duplicates)}. Rename them and upload again.")
 
@@ -91,9 +90,11 @@ def read_csv_bytes(payload: bytes) -> tuple[pd.DataFrame, str]:
     text, notice = _decode_text(payload)
     if not text.strip():
         raise DataError("The file is empty.")
-    _check_header(text)
+    first_line = text.lstrip("\n\r").splitlines()[0]
+    delimiter = _sniff_delimiter(first_line)
+    _check_header(first_line, delimiter)
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=None, engine="python")
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter)
     except pd.errors.EmptyDataError:
         raise DataError("The file is empty.") from None
     except (pd.errors.ParserError, csv.Error) as error:

@@ -115,3 +115,18 @@ def artifact_checklist(project: Project) -> pd.DataFrame:
     return pd.DataFrame(
         [{"artifact": name, "status": "✅ done" if done else "— not yet", "page": page} for name, done, page in items]
     )
+
+
+def format_values(table: pd.DataFrame) -> pd.DataFrame:
+    """Display copy of a metric/value table: whole numbers as integers, others to 3 decimals, dates as dates."""
+
+    def show(value: object) -> str:
+        if isinstance(value, pd.Timestamp):
+            return str(value.date()) if value == value.normalize() else str(value)
+        if isinstance(value, int | np.integer):
+            return f"{int(value):,}"
+        if isinstance(value, float | np.floating):
+            return f"{int(value):,}" if float(value).is_integer() else f"{float(value):.3f}"
+        return str(value)
+
+    return table.assign(value=table["value"].map(show))

@@ -1,0 +1,104 @@
+"""Real browser: `streamlit run` on a free port, every page opened in headless Chromium.
+
+Fails on any Streamlit exception block; screenshots go to test-artifacts/. Skips only when
+Chromium is absent (CI installs it). Playwright never downloads a browser here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.test_app import registered_pages
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("CW_CHROMIUM", "/usr/bin/chromium")
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError("streamlit did not become healthy")
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+        pytest.skip("Chromium is not installed (CI installs the Debian package)")
+    port = _free_port()
+    log = open(ROOT / "test-artifacts" / "streamlit-server.log", "w") if (ROOT / "test-artifacts").exists() else subprocess.DEVNULL
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.headless", "true", "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _wait_for_script(page, timeout_ms: int = 120_000) -> None:
+    """Streamlit shows a 'running' status widget while the script runs; wait until it is gone."""
+    page.wait_for_selector('[data-testid="stSidebar"]', timeout=timeout_ms)
+    page.wait_for_timeout(1500)
+    deadline = time.time() + timeout_ms / 1000
+    while time.time() < deadline:
+        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
+            return
+        page.wait_for_timeout(500)
+    raise TimeoutError("the page script did not finish")
+
+
+def test_every_page_renders_in_chromium(server, artifacts_dir):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        failures = []
+        for page_file in registered_pages():
+            stem = Path(page_file).stem
+            path = "" if stem == "overview" else stem
+            page.goto(f"{server}/{path}", wait_until="domcontentloaded")
+            _wait_for_script(page)
+            page.screenshot(path=str(artifacts_dir / f"page-{stem}.png"), full_page=True)
+            exceptions = page.locator('[data-testid="stException"]')
+            if exceptions.count():
+                failures.append(f"{stem}: {exceptions.first.inner_text()[:300]}")
+            assert page.locator('[data-testid="stSidebar"]').count() == 1
+        browser.close()
+    assert failures == []

@@ -1,0 +1,111 @@
+"""Project save/open: the round trip is exact and every bad file is refused with its own message."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from causal_core.data import DataError, read_upload, project_for_upload, rebind_data
+from causal_core.project import (
+    SCHEMA_VERSION,
+    AIInteraction,
+    EstimandCard,
+    Project,
+    ProjectFileError,
+    project_from_json,
+    project_to_json,
+)
+from causal_core.project_io import open_project_bytes
+
+
+def _rich_project(retention) -> Project:
+    project, _ = retention
+    project = project.model_copy(update={"estimand_card": EstimandCard(treatment="outreach", likely_threats=["a", "b"])})
+    project = project.with_edit("estimand_card", "treatment", "", "outreach")
+    return project.with_interaction(AIInteraction(id="x1", task="estimand-card", raw_output="{}", decoding={"temperature": 0}))
+
+
+def test_round_trip_is_equal(retention):
+    project = _rich_project(retention)
+    reopened = project_from_json(project_to_json(project))
+    assert reopened == project
+    assert reopened.edit_log[0].after == "outreach"
+    assert reopened.ai_log[0].decoding == {"temperature": 0}
+
+
+def test_saved_file_references_data_by_hash_not_rows(retention):
+    payload = json.loads(project_to_json(retention[0]))
+    assert payload["schema"] == "causal-workbench/project"
+    assert payload["schema_version"] == SCHEMA_VERSION
+    assert len(payload["data_source"]["sha256"]) == 64
+    assert payload["data_source"]["rows"] == 6000
+    assert len(project_to_json(retention[0])) < 20_000  # no embedded rows
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (b"", "The project file is empty."),
+        (b"{not json", "corrupt: invalid JSON at line 1, column 2"),
+        (b"[1, 2]", "expected a JSON object"),
+        (b"\xff\xfe\x00\x01", "not UTF-8"),
+        (json.dumps({"schema": "other-tool/v2", "schema_version": 1}).encode(), "not a Causal Workbench project (schema is 'other-tool/v2'"),
+        (json.dumps({"name": "no schema"}).encode(), "not a Causal Workbench project (schema is None"),
+        (json.dumps({"schema": "causal-workbench/project", "schema_version": 99}).encode(), "newer Causal Workbench (schema_version 99"),
+        (json.dumps({"schema": "causal-workbench/project", "schema_version": "1"}).encode(), "no valid integer schema_version"),
+        (
+            json.dumps({"schema": "causal-workbench/project", "schema_version": 1, "card_status": "maybe"}).encode(),
+            "does not match the schema: card_status",
+        ),
+        (
+            json.dumps({"schema": "causal-workbench/project", "schema_version": 1, "surprise": 1}).encode(),
+            "does not match the schema: surprise",
+        ),
+    ],
+)
+def test_each_bad_file_has_its_specific_message(payload, message):
+    with pytest.raises(ProjectFileError) as error:
+        project_from_json(payload)
+    assert message in str(error.value)
+
+
+def test_open_regenerates_builtin_data_and_checks_hash(retention):
+    project, frame = retention
+    opened = open_project_bytes(project_to_json(project).encode())
+    assert opened.project == project
+    assert opened.frame.equals(frame)
+    tampered = project.model_copy(update={"data_source": project.data_source.model_copy(update={"sha256": "0" * 64})})
+    with pytest.raises(DataError, match="different hash"):
+        open_project_bytes(project_to_json(tampered).encode())
+
+
+def test_upload_backed_project_asks_for_the_file_and_checks_its_hash():
+    original = b"t,y\n1,2.0\n0,3.5\n1,1.0\n"
+    project = project_for_upload(read_upload(original, "trial.csv"))
+    opened = open_project_bytes(project_to_json(project).encode())
+    assert opened.frame is None
+    assert "upload that file again" in opened.message
+    with pytest.raises(DataError, match="not the file this project was built on"):
+        rebind_data(project, b"t,y\n1,9\n0,9\n", "other.csv")
+    assert rebind_data(project, original, "trial.csv")["y"].tolist() == [2.0, 3.5, 1.0]
+
+
+def test_failed_open_leaves_the_session_project_untouched():
+    """Through the sidebar's own open function inside a running app."""
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import streamlit as st
+
+        from causal_core.ui import state
+        from causal_core.ui.sidebar import open_uploaded_project
+
+        before = state.get_project()
+        ok = open_uploaded_project(b'{"schema": "causal-workbench/project", "schema_version": 7}')
+        st.write(f"ok={ok} same={state.get_project() is before} name={state.get_project().name}")
+
+    at = AppTest.from_function(script, default_timeout=60).run()
+    assert not at.exception
+    assert "newer Causal Workbench (schema_version 7" in at.error[0].value
+    assert at.markdown[0].value == "ok=False same=True name=retention analysis"
