@@ -52,8 +52,9 @@ def test_overview_shows_the_notebook_overview_tables():
     assert overview["value"].tolist() == ["6,000", "0.340", "0.222", "-0.046", "0.321", "0.189"]
     at.sidebar.selectbox(key="dataset_choice").set_value("support").run()
     profile = dict(zip(at.dataframe[0].value["metric"], at.dataframe[0].value["value"], strict=True))
-    assert str(profile["unique team-weeks"]) == "1260"
-    assert str(profile["duplicated rows by intended grain"]) == "16"
+    assert profile["unique team-weeks"] == "1,260"
+    assert profile["duplicated rows by intended grain"] == "16"
+    assert profile["first week"] == "2025-01-06"
 
 
 def test_switching_datasets_keeps_each_project():
