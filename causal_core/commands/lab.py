@@ -1,0 +1,132 @@
+"""``lab``: run one artifact task across models on the built-in cases (N09 §15) and print the tables."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from causal_core import lab
+from causal_core.cli import CliError, add_format_option, emit
+from causal_core.structured import DecodingSettings
+from causal_core.tasks import task_names
+
+
+def _split(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "lab",
+        help="compare models on one artifact task: schema reliability, rubric score, failures",
+        description="Runs one model at a time (load, every case and repeat, unload). Unavailable models are "
+        "listed with the reason and not run. A failed run scores zero and counts in reliability.",
+    )
+    parser.add_argument("--task", required=True, help=f"one of: {', '.join(task_names())}")
+    parser.add_argument("--models", required=True, help="comma-separated model keys (bundled, HF ids, endpoint:…)")
+    parser.add_argument("--cases", default=None, help="comma-separated built-in datasets (default: all built-ins)")
+    parser.add_argument("--repeats", type=int, default=1, help="runs per (model, case); repeat r uses seed+r")
+    parser.add_argument("--seed", type=int, default=209, help="base seed (default 209)")
+    parser.add_argument("--temperature", type=float, default=None, help="decoding temperature (default 0 = greedy)")
+    parser.add_argument("--max-new-tokens", type=int, default=None, help="generation budget per call")
+    parser.add_argument(
+        "--state", default=None,
+        help="lab JSON file written after every run; rerunning the same command with it resumes an interrupted run",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    add_format_option(parser)
+    parser.set_defaults(handler=run)
+
+
+def _settings(args: argparse.Namespace) -> DecodingSettings:
+    updates: dict[str, Any] = {"seed": args.seed}
+    if args.temperature is not None:
+        updates["temperature"] = args.temperature
+    if args.max_new_tokens is not None:
+        updates["max_new_tokens"] = args.max_new_tokens
+    try:
+        return DecodingSettings(**updates)
+    except ValueError as error:
+        first = error.errors()[0] if hasattr(error, "errors") else {"msg": str(error), "loc": ()}
+        raise CliError(f"bad decoding setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+
+
+def _read_state(path: Path | None) -> dict[str, Any]:
+    if path is None or not path.exists():
+        return lab.empty_lab()
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CliError(f"cannot read lab state {path}: {error}") from None
+    if not isinstance(state, dict) or not isinstance(state.get("runs"), list):
+        raise CliError(f"{path} is not a lab state file (no 'runs' list)")
+    return state
+
+
+def _same_plan(run: dict[str, Any], plan: dict[str, Any]) -> bool:
+    keys = ("task", "case_ids", "repeats", "base_seed", "settings")
+    same_models = [m["key"] for m in run.get("models", [])] == [m["key"] for m in plan["models"]]
+    return same_models and all(run.get(key) == plan[key] for key in keys)
+
+
+def _text(payload: dict[str, Any]) -> str:
+    import pandas as pd
+
+    lines = [f"task {payload['task']} · run {payload['run_id']} · {payload['status']}"]
+    columns = [*lab.SUMMARY_COLUMNS, "mean_tokens_per_s"]
+    summary = pd.DataFrame(payload["summary"], columns=columns)
+    lines += ["", "Summary", summary.to_string(index=False) if not summary.empty else "(no runs)"]
+    if payload["unavailable"]:
+        lines += ["", "Not run (unavailable)"]
+        for model in payload["unavailable"]:
+            fetch = f" — fetch: {model['fetch_command']}" if model["fetch_command"] else ""
+            lines.append(f"  {model['model_id']}: {model['reason']}{fetch}")
+    if payload["failed_runs"]:
+        lines += ["", "Failed runs (scored 0)"]
+        for row in payload["failed_runs"]:
+            lines.append(f"  {row['model_id']} · {row['case_id']} · repeat {row['repeat']}: {row['failure_type']}"
+                         f" — {row['error'][:160]}")
+    stages = ", ".join(f"{row['repair_stage']}={row['cases']}" for row in payload["repair_stages"])
+    lines += ["", f"Repair stages: {stages or '(none)'}"]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    lab.task_for(args.task)  # unknown task -> one line, exit 2, before any model work
+    if args.repeats < 1:
+        raise CliError("--repeats must be at least 1")
+    case_ids = _split(args.cases) if args.cases else lab.builtin_case_ids()
+    for case_id in case_ids:
+        if case_id not in lab.builtin_case_ids():
+            raise CliError(f"unknown case '{case_id}': choose from {', '.join(lab.builtin_case_ids())}")
+    models = lab.resolve_models(_split(args.models))
+    settings = _settings(args)
+    plan = lab.new_run(args.task, case_ids, models, args.repeats, args.seed, settings)
+
+    state_path = Path(args.state) if args.state else None
+    state = _read_state(state_path)
+    previous = lab.latest_run(state)
+    run_plan = previous if previous and previous.get("status") != "complete" and _same_plan(previous, plan) else plan
+
+    cases = {case_id: lab.builtin_case(case_id) for case_id in case_ids}
+
+    def save(current: dict[str, Any]) -> None:
+        if state_path is not None:
+            state_path.write_text(json.dumps(current, indent=1, default=str), encoding="utf-8")
+
+    def progress(done: int, total: int, message: str) -> None:
+        if not args.quiet:
+            print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
+
+    try:
+        state = lab.run_lab(state, run_plan, cases, progress=progress, on_update=save)
+    except KeyboardInterrupt:
+        print("interrupted: completed runs are kept" + (f" in {state_path}; rerun to resume" if state_path else ""),
+              file=sys.stderr)
+        return 130
+    payload = lab.report_payload(lab.latest_run(state))
+    emit(payload, args.format, text=_text)
+    return 0
