@@ -12,17 +12,17 @@ import streamlit as st
 
 from causal_core.ui.sidebar import render_sidebar
 
-st.set_page_config(page_title="Causal Workbench", page_icon="🧭", layout="wide")
+st.set_page_config(page_title="Causal Workbench", page_icon=":material/explore:", layout="wide")
 
 PAGE_DIR = Path(__file__).parent / "app_pages"
 PAGES = [
-    ("overview.py", "Overview", "🏠"),
-    ("question.py", "Question", "❓"),
-    ("dag.py", "DAG", "🕸️"),
-    ("data_audit.py", "Data audit", "🔎"),
-    ("estimation.py", "Estimation", "📐"),
-    ("memo.py", "Memo", "📝"),
-    ("model_lab.py", "Model lab", "🧪"),
+    ("overview.py", "Overview", ":material/home:"),
+    ("question.py", "Question", ":material/help:"),
+    ("dag.py", "DAG", ":material/account_tree:"),
+    ("data_audit.py", "Data audit", ":material/fact_check:"),
+    ("estimation.py", "Estimation", ":material/functions:"),
+    ("memo.py", "Memo", ":material/description:"),
+    ("model_lab.py", "Model lab", ":material/science:"),
 ]
 
 navigation = st.navigation(

@@ -102,3 +102,41 @@ def test_every_page_renders_in_chromium(server, artifacts_dir):
             assert page.locator('[data-testid="stSidebar"]').count() == 1
         browser.close()
     assert failures == []
+
+
+def _choose_dataset(page, label: str) -> None:
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    page.get_by_role("option", name=label).click()
+    _wait_for_script(page)
+
+
+def test_upload_through_the_sidebar(server, artifacts_dir, tmp_path):
+    """A bad file shows its message and keeps the project; a good CSV becomes the current dataset."""
+    from playwright.sync_api import sync_playwright
+
+    header_only = tmp_path / "header_only.csv"
+    header_only.write_text("treat,outcome\n")
+    good = tmp_path / "trial.csv"
+    good.write_text("treat,outcome,age\n1,2.5,30\n0,1.5,40\n1,3.0,35\n0,1.0,50\n")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server, wait_until="domcontentloaded")
+        _wait_for_script(page)
+        _choose_dataset(page, "Upload CSV / Parquet…")
+        uploader = page.locator('[data-testid="stSidebar"] input[type="file"]').first
+        uploader.set_input_files(str(header_only))
+        _wait_for_script(page)
+        assert "The file has a header but no data rows." in page.locator('[data-testid="stSidebar"]').inner_text()
+        uploader.set_input_files(str(good))
+        _wait_for_script(page)
+        page.wait_for_timeout(1500)
+        sidebar_text = page.locator('[data-testid="stSidebar"]').inner_text()
+        assert "Loaded 4 rows × 3 columns from trial.csv" in sidebar_text
+        assert "upload: trial.csv" in page.locator('[data-testid="stMain"]').inner_text()
+        page.screenshot(path=str(artifacts_dir / "upload-trial.png"), full_page=True)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        browser.close()

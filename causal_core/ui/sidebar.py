@@ -42,6 +42,8 @@ def render_dataset_picker() -> None:
     keys = list(dict.fromkeys([*BUILTINS, *state.dataset_keys()]))
     choices = [*keys, UPLOAD_CHOICE]
     current = state.active_key()
+    if state.PENDING_CHOICE in st.session_state:
+        st.session_state["dataset_choice"] = st.session_state.pop(state.PENDING_CHOICE)
     choice = st.selectbox("Dataset", choices, index=choices.index(current), format_func=_dataset_label, key="dataset_choice")
     if choice == UPLOAD_CHOICE:
         _render_upload()
@@ -67,14 +69,17 @@ def _render_upload() -> None:
     except DataError as error:
         st.error(str(error))
         return
-    if loaded.notice:
-        st.warning(loaded.notice)
     project = project_for_upload(loaded)
     key = project_key(project)
-    if key not in state.dataset_keys():
+    if key in state.dataset_keys():  # the same file again: return to its project, keep its work
+        state.activate(key, st.session_state[state._PROJECTS][key], loaded.frame)
+        st.rerun()
+    else:
         state.activate(key, project, loaded.frame)
-        st.success(f"Loaded {loaded.source.rows:,} rows × {len(loaded.source.columns)} columns. Fill in the data dictionary on the Overview page.")
-        st.session_state["dataset_choice"] = key
+        st.session_state[state.FLASH] = (
+            f"Loaded {loaded.source.rows:,} rows × {len(loaded.source.columns)} columns from {uploaded.name}. "
+            "Fill in the data dictionary and roles on the Overview page." + (f" Note: {loaded.notice}" if loaded.notice else "")
+        )
         st.rerun()
 
 
@@ -121,13 +126,16 @@ def open_uploaded_project(payload: bytes) -> bool:
         st.error(str(error))
         return False
     state.activate(project_key(result.project), result.project, result.frame)
-    st.success(result.message)
+    st.session_state[state.FLASH] = result.message
+    st.rerun()
     return True
 
 
 def render_sidebar() -> None:
     with st.sidebar:
         st.markdown("### Causal Workbench")
+        if state.FLASH in st.session_state:
+            st.success(st.session_state.pop(state.FLASH))
         render_project_name()
         render_dataset_picker()
         with st.expander("Save / open project", expanded=False):

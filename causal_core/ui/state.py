@@ -16,6 +16,8 @@ DEFAULT_DATASET = "retention"
 _PROJECTS = "cw_projects"  # dataset key -> Project
 _FRAMES = "cw_frames"  # dataset key -> raw DataFrame
 _ACTIVE = "cw_active"  # dataset key of the current project
+PENDING_CHOICE = "cw_pending_choice"  # dataset picker value to apply before the widget is drawn
+FLASH = "cw_flash"  # one message to show on the next run (e.g. after opening a project)
 
 
 @st.cache_data(show_spinner="Generating the built-in dataset…")
@@ -50,6 +52,7 @@ def activate(key: str, project: Project, frame: pd.DataFrame | None) -> None:
     st.session_state.setdefault(_PROJECTS, {})[key] = project
     st.session_state.setdefault(_FRAMES, {})[key] = frame
     st.session_state[_ACTIVE] = key
+    st.session_state[PENDING_CHOICE] = key
 
 
 def active_key() -> str:
