@@ -45,12 +45,16 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> N
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(artifacts_dir):
     if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
         pytest.skip("Chromium is not installed (CI installs the Debian package)")
     port = _free_port()
-    log = open(ROOT / "test-artifacts" / "streamlit-server.log", "w") if (ROOT / "test-artifacts").exists() else subprocess.DEVNULL
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    with open(artifacts_dir / "streamlit-server.log", "w") as log:
+        yield from _serve(port, env, log)
+
+
+def _serve(port: int, env: dict, log):
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
          "--server.headless", "true", "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
