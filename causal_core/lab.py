@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -554,3 +555,60 @@ def summary_csv(run: dict[str, Any] | None) -> bytes:
 
 def cases_csv(run: dict[str, Any] | None) -> bytes:
     return case_results(run).to_csv(index=False).encode("utf-8")
+
+
+def run_json(run: dict[str, Any] | None) -> str:
+    """The JSON download: the report plus the plan's models (with unavailability reasons)."""
+    payload = {**report_payload(run), "models": (run or {}).get("models", [])}
+    return json.dumps(payload, indent=2, default=str)
+
+
+def run_label(run: dict[str, Any]) -> str:
+    """How a stored run is named in the run picker."""
+    done, planned = len(run.get("records", [])), len(planned_keys(run))
+    return f"{run['task']} · {run['created_at'][:16].replace('T', ' ')} · {run['status']} ({done}/{planned})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Charts (altair; Streamlit-free so they can be tested and exported)
+# ---------------------------------------------------------------------------------------------
+def _bar(summary: pd.DataFrame, field: str, title: str, domain: tuple[float, float] | None, fmt: str) -> Any:
+    import altair as alt
+
+    scale = alt.Scale(domain=list(domain)) if domain else alt.Undefined
+    return (
+        alt.Chart(summary, title=title)
+        .mark_bar()
+        .encode(
+            y=alt.Y("label:N", sort="-x", title="model"),
+            x=alt.X(f"{field}:Q", scale=scale, title=title),
+            tooltip=["label", "model_id", "role", alt.Tooltip(f"{field}:Q", format=fmt), "cases"],
+        )
+    )
+
+
+def lab_charts(run: dict[str, Any] | None) -> dict[str, Any]:
+    """Score (mean share, with every run as a dot), schema reliability and tokens/s by model."""
+    import altair as alt
+
+    summary = summarize(run)
+    if summary.empty:
+        return {}
+    summary = summary.drop(columns="failure_types")
+    runs = case_results(run)[["label", "case_id", "repeat", "score_share", "status"]]
+    score_bars = _bar(summary, "mean_score", "mean rubric score share", (0.0, 1.0), ".2f")
+    dots = (
+        alt.Chart(runs)
+        .mark_point(filled=True, size=60, color="black", opacity=0.6)
+        .encode(
+            y=alt.Y("label:N", sort=alt.EncodingSortField("score_share", op="mean", order="descending")),
+            x="score_share:Q",
+            shape=alt.Shape("status:N", scale=alt.Scale(domain=["ok", "failed"], range=["circle", "cross"])),
+            tooltip=["label", "case_id", "repeat", "status", alt.Tooltip("score_share:Q", format=".2f")],
+        )
+    )
+    return {
+        "score": alt.layer(score_bars, dots),
+        "reliability": _bar(summary, "schema_reliability", "schema reliability", (0.0, 1.0), ".2f"),
+        "tokens_per_s": _bar(summary, "mean_tokens_per_s", "tokens / s (mean)", None, ".1f"),
+    }

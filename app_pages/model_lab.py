@@ -1,0 +1,247 @@
+"""Model lab (N09 §15): one artifact task across models — schema reliability, rubric score, failures."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from causal_core import lab
+from causal_core.datasets import BUILTINS
+from causal_core.tasks import task_names
+from causal_core.ui import state
+from causal_core.ui.ai import current_settings
+
+TASK_LABELS = {
+    "estimand-card": "Estimand card (Question)",
+    "dag": "DAG draft",
+    "profile": "Dataset profile review (Data audit)",
+    "memo": "Decision memo",
+}
+
+st.title("Model lab")
+st.markdown(
+    "Run the **same artifact task** across models and compare what comes back: schema reliability, "
+    "how much repair the output needed, the task rubric's score and the failure types. This is evidence "
+    "from a task-specific rubric, not a universal ranking. A failed run scores **zero** and stays in the "
+    "denominator — never NaN, never dropped."
+)
+
+project = state.get_project()
+
+
+def _load_registry() -> list[dict] | None:
+    try:
+        return lab.available_models()
+    except Exception as error:  # the runtime is missing or its registry scan failed: say so, keep the app up
+        st.error(f"The model registry could not be read: {type(error).__name__}: {error}")
+        return None
+
+
+def _case_label(case_id: str) -> str:
+    if case_id == lab.CURRENT_CASE:
+        return f"current project — {project.name}"
+    return f"{case_id} — {BUILTINS[case_id].title}" if case_id in BUILTINS else case_id
+
+
+def _model_label(models: dict[str, dict], key: str) -> str:
+    model = models.get(key, {})
+    suffix = "" if model.get("available", True) else " (unavailable — not run)"
+    role = f" · {model['role']}" if model.get("role") else ""
+    return f"{model.get('label', key)}{role}{suffix}"
+
+
+def _prepare_cases(task, case_ids: list[str]) -> tuple[dict[str, lab.LabCase], list[str]]:
+    """Build every chosen case and check the task can use it; problems are returned, nothing runs."""
+    cases: dict[str, lab.LabCase] = {}
+    problems: list[str] = []
+    for case_id in case_ids:
+        try:
+            if case_id == lab.CURRENT_CASE:
+                current = state.get_project().model_copy(update={"lab": {}})
+                case = lab.LabCase(lab.CURRENT_CASE, current, state.get_frame(), label=current.name)
+            else:
+                with st.spinner(f"Building the {case_id} case (example card, default DAG, audit, estimates)…"):
+                    case = lab.builtin_case(case_id)
+            lab.case_inputs(task, case)
+        except Exception as error:
+            problems.append(str(error) if isinstance(error, lab.LabError) else
+                            f"case '{case_id}' could not be built: {type(error).__name__}: {error}")
+            continue
+        cases[case_id] = case
+    return cases, problems
+
+
+def _execute(run: dict) -> None:
+    """Run or resume ``run``; every finished (model, case, repeat) is saved in the project at once."""
+    task = lab.task_for(run["task"])
+    cases, problems = _prepare_cases(task, run["case_ids"])
+    if problems:
+        for problem in problems:
+            st.error(problem)
+        st.info("Nothing was run. Choose other cases, or complete the current project's earlier stages first.")
+        return
+    st.button("Stop", key="lab_stop", help="Stops after the current call; finished runs are kept and can be resumed.")
+    bar = st.progress(0.0, text="Starting…")
+    with st.status("Running the model lab…", expanded=True) as status:
+        line = st.empty()
+
+        def progress(done: int, total: int, message: str) -> None:
+            bar.progress(min(done / total, 1.0) if total else 1.0, text=f"{done}/{total} · {message}")
+            line.caption(message)
+
+        def save(lab_state: dict) -> None:
+            state.set_project(lab.project_with_lab(state.get_project(), lab_state))
+
+        result = lab.run_lab(state.get_project().lab, run, cases, progress=progress, on_update=save)
+        final = lab.latest_run(result)
+        complete = final is not None and final["status"] == "complete"
+        status.update(label="Model lab run complete" if complete else "Model lab run stopped — resume to finish",
+                      state="complete" if complete else "error", expanded=False)
+    done = len(final["records"]) if final else 0
+    st.session_state["lab_notice"] = f"Lab run {'complete' if complete else 'stopped'}: {done} run(s) recorded."
+    st.rerun()  # redraw the buttons (Resume / Clear) and the results from the saved project
+
+
+# ---- setup ------------------------------------------------------------------------------------
+registry = _load_registry()
+st.subheader("Set up a run")
+left, right = st.columns(2)
+with left:
+    task_name = st.selectbox("Task", task_names(), format_func=lambda name: TASK_LABELS.get(name, name), key="lab_task")
+    case_options = [*BUILTINS, lab.CURRENT_CASE]
+    case_ids = st.multiselect("Cases", case_options, default=list(BUILTINS), format_func=_case_label, key="lab_cases")
+    c1, c2 = st.columns(2)
+    repeats = c1.number_input("Repeats per case", min_value=1, max_value=20, value=1, step=1, key="lab_repeats")
+    base_seed = c2.number_input("Base seed (repeat r uses seed + r)", min_value=0, value=209, step=1, key="lab_seed")
+with right:
+    models = {model["key"]: model for model in registry or []}
+    default_models = [key for key in models if key == "bundled" and models[key]["available"]]
+    chosen = st.multiselect("Models", list(models), default=default_models,
+                            format_func=lambda key: _model_label(models, key), key="lab_models")
+    extra = st.text_input("Add an endpoint or local folder (optional)", key="lab_extra_model",
+                          placeholder="endpoint:qwen2.5-7b-instruct@http://127.0.0.1:8000/v1  or  path:/models/my-model")
+    settings = current_settings()
+    st.caption(
+        f"Decoding (sidebar): temperature {settings.temperature}, max new tokens {settings.max_new_tokens}, "
+        f"constrained {'on' if settings.constrained else 'off'}, repair retry {'on' if settings.repair_retry else 'off'}. "
+        "At temperature 0 decoding is greedy, so repeats of a local model repeat the same output; raise the "
+        "temperature in the sidebar to measure run-to-run variation."
+    )
+
+if registry:
+    with st.expander(f"Model registry ({sum(m['available'] for m in registry)} of {len(registry)} available)"):
+        st.dataframe(
+            [{k: m[k] for k in ("label", "key", "role", "source", "available", "reason", "fetch_command")} for m in registry],
+            hide_index=True, width="stretch",
+        )
+
+if notice := st.session_state.pop("lab_notice", None):
+    st.success(notice)
+
+lab_state = project.lab
+latest = lab.latest_run(lab_state)
+resumable = latest is not None and latest["status"] != "complete" and bool(lab.pending_keys(latest))
+b1, b2, b3 = st.columns(3)
+start = b1.button("Run", key="lab_run", type="primary", width="stretch")
+resume = b2.button("Resume the interrupted run", key="lab_resume", disabled=not resumable, width="stretch")
+clear = b3.button("Clear lab results", key="lab_clear", disabled=not lab.runs_of(lab_state), width="stretch")
+st.caption("Runs go one model at a time: load, every case and repeat, unload. Clicking Stop (or leaving the page) "
+           "interrupts; finished runs stay in the project and **Resume** completes the rest without repeating them.")
+
+if clear:
+    state.set_project(lab.project_with_lab(state.get_project(), lab.empty_lab()))
+    st.rerun()
+
+if start:
+    try:
+        if registry is None:
+            raise lab.LabError("no model registry: see the error above")
+        if not case_ids:
+            raise lab.LabError("choose at least one case")
+        keys = [*chosen, *([extra.strip()] if extra.strip() else [])]
+        plan = lab.new_run(task_name, case_ids, lab.resolve_models(keys, registry), int(repeats), int(base_seed),
+                           settings)
+        lab.task_for(task_name)
+    except Exception as error:  # bad choice, or the task's module is not importable
+        st.error(str(error) if isinstance(error, lab.LabError) else f"Cannot start: {type(error).__name__}: {error}")
+    else:
+        if not any(model["available"] for model in plan["models"]):
+            st.warning("None of the chosen models is available, so nothing runs; see the reasons below.")
+        _execute(plan)
+elif resume and resumable:
+    _execute(latest)
+
+# ---- results ----------------------------------------------------------------------------------
+runs = lab.runs_of(state.get_project().lab)
+if not runs:
+    st.info("No lab runs in this project yet.")
+    st.stop()
+
+st.subheader("Results")
+run_ids = [run["id"] for run in reversed(runs)]
+by_id = {run["id"]: run for run in runs}
+run_id = st.selectbox("Run", run_ids, format_func=lambda rid: lab.run_label(by_id[rid]), key="lab_run_choice")
+run = by_id.get(run_id, runs[-1])
+pending = lab.pending_keys(run)
+if pending:
+    st.warning(f"This run is incomplete: {len(pending)} of {len(lab.planned_keys(run))} (model, case, repeat) runs "
+               "are still to do. Resume it above (the latest run) to finish without repeating finished ones.")
+st.caption(f"Task **{run['task']}** · cases {', '.join(run['case_ids'])} · {run['repeats']} repeat(s) · "
+           f"base seed {run['base_seed']} · temperature {run['settings'].get('temperature')}")
+
+unavailable = lab.unavailable_models(run)
+if unavailable:
+    st.markdown("**Not run (unavailable)**")
+    st.dataframe(unavailable, hide_index=True, width="stretch")
+
+summary = lab.summarize(run)
+st.markdown("**Summary by model** — reliability = schema-valid runs / all runs; mean score = mean rubric share, "
+            "failed runs counted as 0")
+st.dataframe(summary, hide_index=True, width="stretch")
+
+charts = lab.lab_charts(run)
+if charts:
+    c1, c2, c3 = st.columns(3)
+    c1.altair_chart(charts["score"], width="stretch")
+    c2.altair_chart(charts["reliability"], width="stretch")
+    c3.altair_chart(charts["tokens_per_s"], width="stretch")
+
+st.markdown("**Case results** (raw output preview: first 500 characters)")
+st.dataframe(lab.case_results(run), hide_index=True, width="stretch")
+
+left, right = st.columns([2, 1])
+with left:
+    st.markdown("**Failed runs** (zero credit)")
+    failed = lab.failed_runs(run)
+    if failed.empty:
+        st.caption("No failed runs.")
+    else:
+        st.dataframe(failed, hide_index=True, width="stretch")
+with right:
+    st.markdown("**Repair stages**")
+    st.dataframe(lab.repair_stage_counts(run), hide_index=True, width="stretch")
+    with st.expander("Repair stages by model"):
+        st.dataframe(lab.repair_stage_counts(run, by_model=True), hide_index=True, width="stretch")
+
+records = run.get("records", [])
+if records:
+    with st.expander("Inspect one run's full output"):
+        index = st.selectbox(
+            "Run", range(len(records)), key="lab_record_choice",
+            format_func=lambda i: f"{records[i]['label']} · {records[i]['case_id']} · repeat {records[i]['repeat']}"
+            f" · {records[i]['status']}",
+        )
+        record = records[index]
+        st.caption(f"Status {record['status']} · repair stage {record['repair_stage']} · "
+                   f"failure {record['failure_type'] or '—'} · score {record['score']}/{record['max_score']}")
+        if record.get("failed_checks"):
+            st.caption("Failed checks: " + ", ".join(record["failed_checks"]))
+        st.code(record.get("raw_output") or "(empty output)", language="json", wrap_lines=True)
+        if record.get("repair_raw_output"):
+            st.markdown("Repair retry output")
+            st.code(record["repair_raw_output"], language="json", wrap_lines=True)
+
+d1, d2, d3 = st.columns(3)
+stem = f"model_lab_{run['task']}_{run['id']}"
+d1.download_button("Summary (CSV)", lab.summary_csv(run), f"{stem}_summary.csv", "text/csv", key="lab_dl_summary")
+d2.download_button("Case results (CSV)", lab.cases_csv(run), f"{stem}_cases.csv", "text/csv", key="lab_dl_cases")
+d3.download_button("Everything (JSON)", lab.run_json(run), f"{stem}.json", "application/json", key="lab_dl_json")
