@@ -1,0 +1,221 @@
+"""Cross-artifact consistency: do the card, DAG, estimation and memo describe the same analysis?
+
+Each stage is checked on its own page; this panel catches the drift *between* them (a DAG edited
+after estimation, a memo written before re-estimating, an ATT card estimated as an ATE). Red means
+the artifacts contradict each other; amber means something is missing or needs a human look.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from causal_core.memo import (
+    SECTION_KEYS,
+    dag_set_check,
+    deterministic_memo,
+    memo_facts,
+    numbers_in,
+    parse_estimand,
+    project_figures,
+    unmatched_numbers,
+)
+from causal_core.project import NOT_ADJUSTABLE_TIMINGS, Project, Timing
+
+Status = Literal["green", "amber", "red"]
+STATUS_ICON = {"green": "🟢", "amber": "🟠", "red": "🔴"}
+_RANK = {"green": 0, "amber": 1, "red": 2}
+
+
+class ConsistencyItem(BaseModel):
+    check: str
+    status: Status
+    detail: str
+
+
+def _item(check: str, status: Status, detail: str) -> ConsistencyItem:
+    return ConsistencyItem(check=check, status=status, detail=detail)
+
+
+def _dag_column(project: Project, node_name: str | None) -> str | None:
+    if project.dag is None or node_name is None:
+        return None
+    node = next((n for n in project.dag.nodes if n.name == node_name), None)
+    if node is None:
+        return node_name
+    return node.column or node.name
+
+
+def check_roles(project: Project) -> ConsistencyItem:
+    """Card (approved roles), DAG and estimation must name the same treatment and outcome columns."""
+    name = "Treatment and outcome agree (card = DAG = estimation)"
+    sources: dict[str, tuple[str | None, str | None]] = {}
+    if project.card_status == "approved":
+        sources["card"] = (project.treatment, project.outcome)
+    if project.dag is not None and (project.dag.treatment or project.dag.outcome):
+        sources["DAG"] = (_dag_column(project, project.dag.treatment), _dag_column(project, project.dag.outcome))
+    if project.estimation is not None:
+        sources["estimation"] = (project.estimation.spec.treatment, project.estimation.spec.outcome)
+    conflicts = []
+    for index, role in enumerate(("treatment", "outcome")):
+        values = {stage: pair[index] for stage, pair in sources.items() if pair[index]}
+        if len(set(values.values())) > 1:
+            conflicts.append(f"{role}: " + ", ".join(f"{stage} '{value}'" for stage, value in values.items()))
+    if conflicts:
+        return _item(name, "red", "; ".join(conflicts))
+    missing = [stage for stage in ("card", "DAG", "estimation") if stage not in sources]
+    if missing:
+        return _item(name, "amber", f"not yet available: {', '.join(missing)} (nothing contradicts so far)")
+    treatment, outcome = sources["estimation"]
+    return _item(name, "green", f"all three use treatment '{treatment}' and outcome '{outcome}'")
+
+
+def check_adjustment_valid(project: Project) -> ConsistencyItem:
+    name = "Adjustment set used is valid for the DAG"
+    if project.estimation is None:
+        return _item(name, "amber", "no estimation yet")
+    valid, note = dag_set_check(project, list(project.estimation.spec.covariates))
+    if valid is None:
+        return _item(name, "amber", note)
+    covariates = ", ".join(project.estimation.spec.covariates) or "no covariates"
+    return _item(name, "green" if valid else "red", f"{covariates}: {note}")
+
+
+def _logged_override(project: Project, column: str) -> bool:
+    if project.estimation and column in project.estimation.spec.overrides:
+        return True
+    return any(
+        "override" in f"{edit.field} {edit.note}".lower() and column in f"{edit.before} {edit.after} {edit.note}"
+        for edit in project.edit_log
+    )
+
+
+def _dag_downstream(project: Project) -> set[str]:
+    """Columns the DAG places downstream of the treatment (mediators, descendants)."""
+    if project.dag is None:
+        return set()
+    try:
+        from causal_core.dag import node_roles
+
+        roles = node_roles(project.dag)
+    except Exception:  # noqa: BLE001 - a DAG that cannot be analysed is reported elsewhere
+        return set()
+    columns = set()
+    for node, node_role_list in roles.items():
+        if {"mediator", "descendant_of_treatment"} & set(node_role_list):
+            columns.add(_dag_column(project, node) or node)
+    return columns
+
+
+def check_post_treatment(project: Project) -> ConsistencyItem:
+    name = "No post-treatment variable adjusted for without a logged override"
+    if project.estimation is None:
+        return _item(name, "amber", "no estimation yet")
+    downstream = _dag_downstream(project)
+    unlogged, overridden, unknown = [], [], []
+    for column in project.estimation.spec.covariates:
+        entry = project.dictionary_entry(column)
+        bad = column in downstream or (
+            entry is not None and (entry.simulation_truth or entry.timing in NOT_ADJUSTABLE_TIMINGS)
+        )
+        if bad:
+            (overridden if _logged_override(project, column) else unlogged).append(column)
+        elif entry is None or entry.timing == Timing.unknown:
+            unknown.append(column)
+    if unlogged:
+        return _item(
+            name,
+            "red",
+            f"post-treatment/outcome/future variable(s) adjusted for with no override: {', '.join(unlogged)}",
+        )
+    if overridden:
+        return _item(name, "amber", f"used by logged override (flagged in the memo): {', '.join(overridden)}")
+    if unknown:
+        return _item(name, "amber", f"timing unknown (not confirmed pre-treatment): {', '.join(unknown)}")
+    return _item(name, "green", f"all {len(project.estimation.spec.covariates)} covariate(s) are pre-treatment")
+
+
+def check_estimand(project: Project) -> ConsistencyItem:
+    name = "The card's estimand is the one estimated"
+    card = project.estimand_card
+    if card is None:
+        return _item(name, "amber", "no estimand card yet")
+    wanted = parse_estimand(card.estimand) or parse_estimand(card.causal_question)
+    if project.estimation is None:
+        return _item(name, "amber", f"card asks for {wanted or 'an unrecognised estimand'}; nothing estimated yet")
+    estimated = project.estimation.spec.estimand
+    if wanted is None:
+        return _item(
+            name, "amber", f"the card's estimand ('{card.estimand}') does not say ATE or ATT; estimated {estimated}"
+        )
+    if wanted != estimated:
+        return _item(name, "red", f"the card asks for the {wanted} but the estimation targets the {estimated}")
+    return _item(name, "green", f"card and estimation both target the {estimated}")
+
+
+def current_memo(project: Project) -> tuple[str, dict[str, str]]:
+    """The memo a reader would see: the analyst's final memo, else the deterministic one."""
+    if any(project.memo.final.get(key, "").strip() for key in SECTION_KEYS):
+        return "final", project.memo.final
+    return "deterministic", project.memo.deterministic
+
+
+def check_memo_numbers(project: Project) -> ConsistencyItem:
+    name = "Memo numbers equal the estimates"
+    which, sections = current_memo(project)
+    if not any(str(value).strip() for value in sections.values()):
+        return _item(name, "amber", "no memo yet")
+    facts = memo_facts(project)
+    figures = project_figures(project)
+    invented = [number for text in sections.values() for number in unmatched_numbers(text, figures)]
+    if invented:
+        return _item(name, "red", f"{which} memo cites numbers that are not project figures: {', '.join(invented[:6])}")
+    if facts.primary is None:
+        return _item(name, "amber", f"{which} memo exists but nothing is estimated yet")
+    quoted = [n for n in numbers_in(sections.get("main_estimate", "")) if n.matches(facts.primary.estimate)]
+    if not quoted:
+        return _item(name, "red", f"the {which} memo's main estimate does not quote the current primary estimate")
+    if which == "deterministic" and deterministic_memo(project) != project.memo.deterministic:
+        return _item(name, "amber", "the stored deterministic memo is out of date: regenerate it")
+    return _item(name, "green", f"the {which} memo's numbers match the project's estimates")
+
+
+def check_audits(project: Project) -> ConsistencyItem:
+    """The latest audit of each AI artifact: anything below full marks is listed until resolved."""
+    name = "Unresolved audit failures"
+    latest = {}
+    for record in project.audits:
+        latest[record.artifact] = record
+    if not latest:
+        return _item(name, "amber", "no artifact has been audited yet")
+    problems = []
+    for artifact, record in latest.items():
+        if not record.schema_valid:
+            problems.append(f"{artifact}: generation failed ({record.failure_type or 'unknown'})")
+        elif record.score < record.max_score:
+            failed = [c.name for c in record.checks if not c.passed and c.severity == "fail"]
+            problems.append(f"{artifact}: {record.score}/{record.max_score} ({', '.join(failed)})")
+    if problems:
+        return _item(name, "amber", "; ".join(problems))
+    return _item(name, "green", f"latest audits at full marks: {', '.join(sorted(latest))}")
+
+
+def consistency_checks(project: Project) -> list[ConsistencyItem]:
+    """All cross-artifact checks in workflow order."""
+    return [
+        check_roles(project),
+        check_adjustment_valid(project),
+        check_post_treatment(project),
+        check_estimand(project),
+        check_memo_numbers(project),
+        check_audits(project),
+    ]
+
+
+def overall_status(items: list[ConsistencyItem]) -> Status:
+    return max((item.status for item in items), key=_RANK.__getitem__, default="green")
+
+
+def consistency_records(items: list[ConsistencyItem]) -> list[dict[str, str]]:
+    return [{"status": f"{STATUS_ICON[i.status]} {i.status}", "check": i.check, "detail": i.detail} for i in items]
