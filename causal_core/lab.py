@@ -122,22 +122,43 @@ def _ad_hoc_model(key: str) -> dict[str, Any] | None:
     return None
 
 
+def _describe_extra(keys: list[str]) -> dict[str, dict[str, Any]]:
+    """Ask the runtime about keys outside its default listing (endpoints are probed, folders checked).
+
+    Only endpoint/folder keys and ``org/name`` repo ids are described: a bare word that is not in the
+    registry is a typo, not a model.
+    """
+    describable = [k for k in keys if k.startswith(("endpoint:", "path:")) or "/" in k]
+    for key in describable:
+        _ad_hoc_model(key)  # a malformed endpoint key is a LabError before any network probe
+    if not describable:
+        return {}
+    try:
+        rows = runtime.list_models(extra_keys=describable)
+    except TypeError:  # a runtime without extra_keys: fall back to the lab's own reading of the key
+        return {}
+    described = {model["key"]: model for model in map(_info_dict, rows)}
+    return {key: described[key] for key in describable if key in described}
+
+
 def resolve_models(keys: Iterable[str], known: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Model dicts for ``keys`` in the given order; unavailable ones stay in the list (not run).
 
     An unknown key raises LabError listing what the registry offers.
     """
+    wanted = list(dict.fromkeys(k.strip() for k in keys if k and k.strip()))
+    if not wanted:
+        raise LabError("choose at least one model")
     known = available_models() if known is None else known
     by_key = {model["key"]: model for model in known}
+    by_key.update(_describe_extra([key for key in wanted if key not in by_key]))
     resolved: list[dict[str, Any]] = []
-    for key in dict.fromkeys(k.strip() for k in keys if k and k.strip()):
+    for key in wanted:
         model = by_key.get(key) or _ad_hoc_model(key)
         if model is None:
-            offered = ", ".join(by_key) or "none"
+            offered = ", ".join(m["key"] for m in known) or "none"
             raise LabError(f"unknown model '{key}': choose from {offered} (or endpoint:<name>@<url>, path:/folder)")
         resolved.append(model)
-    if not resolved:
-        raise LabError("choose at least one model")
     return resolved
 
 

@@ -437,3 +437,26 @@ def test_cli_state_file_resumes(fake, cli_cases, capsys, tmp_path, monkeypatch):
     state.write_text("not json")
     assert cli_main(argv) == 2
     assert "cannot read lab state" in capsys.readouterr().err
+
+
+def test_resolve_models_asks_the_runtime_about_extra_keys(fake, monkeypatch):
+    fake()
+    asked: list[list[str]] = []
+
+    def list_models(extra_keys=None):
+        asked.append(list(extra_keys or []))
+        rows = list(MODELS)
+        for key in extra_keys or []:
+            rows.append({"key": key, "label": key, "source": "endpoint" if key.startswith("endpoint:") else "hf_cache",
+                         "available": False, "reason": f"{key}: connection refused" if key.startswith("endpoint:")
+                         else f"{key} is not in the local Hugging Face cache", "fetch_command":
+                         "" if key.startswith("endpoint:") else f"hf download {key}"})
+        return rows
+
+    monkeypatch.setattr(runtime, "list_models", list_models)
+    endpoint, repo = lab.resolve_models(["endpoint:m@http://127.0.0.1:1/v1", "org/new-model"], known=MODELS)
+    assert asked == [["endpoint:m@http://127.0.0.1:1/v1", "org/new-model"]]
+    assert (endpoint["available"], endpoint["reason"]) == (False, "endpoint:m@http://127.0.0.1:1/v1: connection refused")
+    assert (repo["available"], repo["fetch_command"]) == (False, "hf download org/new-model")
+    with pytest.raises(lab.LabError, match="unknown model 'bundeld'"):
+        lab.resolve_models(["bundeld"], known=MODELS)
