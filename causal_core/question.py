@@ -332,9 +332,7 @@ def example_card(dataset_name: str) -> EstimandCard:
 # Matching card text to data columns (token overlap weighted by rarity, plus dictionary text)
 # ---------------------------------------------------------------------------------------------
 _STOP = frozenset(
-    "a an the of on in for to and or by with during within after before is was are were be been being that this "
-    "these those at from per each whether not no its their as any all who which same than over under into if it "
-    "they them there we our has have had do does did can could may might would should will vs versus via".split()
+    ["a", "an", "the", "of", "on", "in", "for", "to", "and", "or", "by", "with", "during", "within", "after", "before", "is", "was", "are", "were", "be", "been", "being", "that", "this", "these", "those", "at", "from", "per", "each", "whether", "not", "no", "its", "their", "as", "any", "all", "who", "which", "same", "than", "over", "under", "into", "if", "it", "they", "them", "there", "we", "our", "has", "have", "had", "do", "does", "did", "can", "could", "may", "might", "would", "should", "will", "vs", "versus", "via"]  # noqa: SIM905
 )
 _GENERIC = frozenset({"id", "identifier", "key", "idx"})
 # Temporal anchors ("before outreach", "post-rollout") say *when*, not *what*: they are removed
@@ -888,9 +886,8 @@ def _unit_columns(card: EstimandCard, ctx: CardContext) -> list[str]:
     chosen = []
     for variable in ctx.variables:
         is_id = variable.timing in {Timing.unit_id, Timing.time_id} or re.search(r"(?:^|_)(?:id|key)$", variable.name)
-        if is_id and variable.in_data and variable.name_tokens and variable.name_tokens & unit_tokens:
-            chosen.append(variable.name)
-        elif is_id and variable.in_data and _name_pattern(variable.name).search(card.unit.lower()):
+        named = bool(variable.name_tokens & unit_tokens) or bool(_name_pattern(variable.name).search(card.unit.lower()))
+        if is_id and variable.in_data and named:
             chosen.append(variable.name)
     return chosen
 

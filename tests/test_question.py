@@ -6,7 +6,6 @@ import pytest
 from pydantic import ValidationError
 
 from causal_core import question as q
-from causal_core.data import project_for_builtin
 from causal_core.project import DictionaryEntry, EstimandCard, Timing
 from causal_core.rubric import audit_record, score_of
 
