@@ -1,0 +1,72 @@
+"""``project``: build a complete example project headlessly (no model), and shared project-file loading."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from causal_core.cli import CliError, add_format_option, emit
+from causal_core.data import builtin_names
+from causal_core.project import Project, project_from_json, project_to_json
+
+
+def load_project_file(path: str) -> Project:
+    """Read a saved project; a missing, unreadable or corrupt file is one clear CliError/ProjectFileError."""
+    file = Path(path)
+    if not file.exists():
+        raise CliError(f"project file not found: {path}")
+    if file.is_dir():
+        raise CliError(f"project path is a directory, not a file: {path}")
+    try:
+        payload = file.read_bytes()
+    except OSError as error:
+        raise CliError(f"cannot read project file {path}: {error.strerror}") from None
+    return project_from_json(payload)
+
+
+def write_output(path: str, content: str | bytes) -> None:
+    """Write an output file, turning a missing folder or permission problem into one CliError line."""
+    target = Path(path)
+    if not target.parent.exists():
+        raise CliError(f"cannot write {path}: folder {target.parent} does not exist")
+    try:
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content, encoding="utf-8")
+    except OSError as error:
+        raise CliError(f"cannot write {path}: {error.strerror}") from None
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "project", help="build a complete example project without a model (card, DAG, audit, estimates, memo)"
+    )
+    parser.add_argument("--dataset", required=True, choices=builtin_names())
+    parser.add_argument("--out", required=True, help="project JSON file to write")
+    add_format_option(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from causal_core.consistency import consistency_checks
+    from causal_core.headless import build_project
+
+    project, _ = build_project(args.dataset, progress=lambda message: print(f"… {message}", file=sys.stderr))
+    write_output(args.out, project_to_json(project))
+    memo_audit = project.audit_history("memo")[-1] if project.audit_history("memo") else None
+    emit(
+        {
+            "dataset": args.dataset,
+            "out": args.out,
+            "estimand": project.estimation.spec.estimand if project.estimation else None,
+            "covariates": project.estimation.spec.covariates if project.estimation else [],
+            "estimates": [row.model_dump() for row in project.estimation.estimates] if project.estimation else [],
+            "main_estimate": project.memo.deterministic.get("main_estimate", ""),
+            "memo_score": f"{memo_audit.score}/{memo_audit.max_score}" if memo_audit else None,
+            "consistency": {item.check: item.status for item in consistency_checks(project)},
+        },
+        args.format,
+    )
+    return 0
