@@ -1,0 +1,105 @@
+"""``score estimand-card``: the Question page's rubric, headless.
+
+    python -m causal_core score estimand-card --card CARD.json (--dataset NAME | --project P.json) [--format json]
+
+The card is scored against a built-in dataset's fresh project or a saved project (its dictionary
+and columns). Every bad input is one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from causal_core.cli import CliError, add_format_option, emit
+
+if TYPE_CHECKING:
+    from causal_core.project import EstimandCard
+
+
+def register_score(kinds: argparse._SubParsersAction) -> None:
+    from causal_core.data import builtin_names
+
+    parser = kinds.add_parser("estimand-card", help="score an estimand card JSON with the deterministic rubric")
+    parser.add_argument("--card", required=True, help="estimand card JSON file (the 12 N01 fields)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", choices=builtin_names(), help="score against a built-in dataset")
+    source.add_argument("--project", help="score against a saved project file (its dictionary and columns)")
+    add_format_option(parser)
+    parser.set_defaults(handler=run)
+
+
+def _read_json(path: str, what: str) -> Any:
+    file = Path(path)
+    if not file.is_file():
+        raise CliError(f"{what} file not found: {path}")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CliError(f"{what} file {path} is not UTF-8 text") from None
+    if not text.strip():
+        raise CliError(f"{what} file {path} is empty")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CliError(
+            f"{what} file {path} is not valid JSON: line {error.lineno}, column {error.colno} ({error.msg})"
+        ) from None
+
+
+def _project_and_frame(args: argparse.Namespace):
+    from causal_core.data import DataError, project_for_builtin, rebind_data
+    from causal_core.project import ProjectFileError, project_from_json
+
+    if args.dataset:
+        return project_for_builtin(args.dataset)
+    path = Path(args.project)
+    if not path.is_file():
+        raise CliError(f"project file not found: {args.project}")
+    try:
+        project = project_from_json(path.read_bytes())
+    except ProjectFileError as error:
+        raise CliError(f"{args.project}: {error}") from None
+    try:
+        frame = rebind_data(project)
+    except DataError:
+        frame = None  # an upload's rows are not stored: the rubric uses the recorded columns and dictionary
+    return project, frame
+
+
+def score_payload(card: EstimandCard, project, frame) -> dict[str, Any]:
+    """The JSON the command prints: score, max_score and every check with its reason."""
+    from causal_core.question import score_estimand_card
+    from causal_core.rubric import score_of
+
+    checks = score_estimand_card(card, project, frame)
+    score, max_score = score_of(checks)
+    return {
+        "score": score,
+        "max_score": max_score,
+        "checks": [
+            {"name": c.name, "passed": c.passed, "reason": c.reason, "severity": c.severity} for c in checks
+        ],
+    }
+
+
+def _text(payload: dict[str, Any]) -> str:
+    lines = [f"estimand card: {payload['score']} / {payload['max_score']}"]
+    for item in payload["checks"]:
+        mark = "PASS" if item["passed"] else ("WARN" if item["severity"] == "warn" else "FAIL")
+        lines.append(f"  {mark}  {item['name']}: {item['reason']}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from causal_core.question import card_from_json_payload
+
+    try:
+        card = card_from_json_payload(_read_json(args.card, "card"))
+    except ValueError as error:
+        raise CliError(f"{args.card}: {error}") from None
+    project, frame = _project_and_frame(args)
+    emit(score_payload(card, project, frame), args.format, text=_text)
+    return 0
