@@ -1,0 +1,159 @@
+"""``audit``: the Data audit page headlessly — every deterministic table as records.
+
+    python -m causal_core audit (--dataset NAME | --data FILE [--dictionary DICT.csv])
+        --treatment T --outcome Y [--guardrail G] [--unit a,b] [--format json]
+
+Built-in datasets default treatment, outcome, guardrails and grain to their own. The data-selection
+arguments are shared with ``score profile`` (see ``add_data_arguments`` / ``project_from_args``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from causal_core.cli import CliError, add_format_option, emit
+from causal_core.data import (
+    DataError,
+    analysis_frame,
+    builtin_names,
+    dictionary_from_frame,
+    project_for_builtin,
+    project_for_upload,
+    read_upload,
+)
+from causal_core.project import Project
+
+
+def _split(values: list[str] | None) -> list[str]:
+    """Accept both repeated options and comma lists: ``--guardrail a --guardrail b`` or ``--guardrail a,b``."""
+    return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """Which data and roles to audit: a built-in, or a file with an optional dictionary."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", choices=builtin_names(), help="a built-in dataset")
+    source.add_argument("--data", metavar="FILE", help="a CSV or Parquet file")
+    parser.add_argument("--dictionary", metavar="DICT.csv", help="data dictionary CSV (variable, description, timing, role)")
+    parser.add_argument("--treatment", help="binary treatment column (built-ins: the dataset's own)")
+    parser.add_argument("--outcome", help="primary outcome column (built-ins: the dataset's own)")
+    parser.add_argument("--guardrail", action="append", metavar="G", help="guardrail outcome (repeat or comma-separate)")
+    parser.add_argument("--unit", metavar="a,b", help="columns that identify one row (the grain)")
+    parser.add_argument("--time", metavar="COL", help="time column (for ordering and first/last time)")
+    parser.add_argument("--dedup", choices=["none", "keep_first", "average"], help="collapse rows sharing the grain first")
+
+
+def project_from_args(args: argparse.Namespace) -> tuple[Project, pd.DataFrame]:
+    """The project and analysis rows the arguments describe; CliError/DataError name what is wrong."""
+    if args.dataset:
+        if args.dictionary:
+            raise CliError("--dictionary only applies with --data (built-ins carry their own dictionary).")
+        project, frame = project_for_builtin(args.dataset)
+    else:
+        path = Path(args.data)
+        if not path.is_file():
+            raise CliError(f"data file not found: {args.data}")
+        loaded = read_upload(path.read_bytes(), path.name, max_mb=float("inf"))
+        project, frame = project_for_upload(loaded), loaded.frame
+        if args.dictionary:
+            project = project.model_copy(update={"dictionary": _read_dictionary(args.dictionary)})
+        if not args.treatment or not args.outcome:
+            raise CliError("--treatment and --outcome are required with --data.")
+    updates: dict[str, object] = {}
+    if args.treatment:
+        updates["treatment"] = args.treatment
+    if args.outcome:
+        updates["outcome"] = args.outcome
+    if args.guardrail is not None:
+        updates["guardrails"] = _split(args.guardrail)
+    if args.unit is not None:
+        updates["unit_columns"] = _split([args.unit])
+    if args.time is not None:
+        updates["time_column"] = args.time
+    if args.dedup:
+        updates["dedup"] = args.dedup
+    project = project.model_copy(update=updates)
+    return project, analysis_frame(project, frame)
+
+
+def _read_dictionary(path_text: str) -> list:
+    path = Path(path_text)
+    if not path.is_file():
+        raise CliError(f"dictionary file not found: {path_text}")
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise DataError(f"The dictionary CSV could not be read: {error}") from None
+    if "simulation_truth" in table.columns and not pd.api.types.is_bool_dtype(table["simulation_truth"]):
+        # "False" as text must not become True: only explicit yes-words mark simulation truth.
+        table["simulation_truth"] = table["simulation_truth"].astype(str).str.strip().str.lower().isin(["true", "1", "yes"])
+    return dictionary_from_frame(table)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("audit", help="run the deterministic data audit (N09 §4-§10) and print every table")
+    add_data_arguments(parser)
+    parser.add_argument("--bounds", default="0.05,0.95", metavar="LOW,HIGH", help="propensity overlap bounds")
+    parser.add_argument("--treated-value", help="for a two-valued non-0/1 treatment: the value that means treated")
+    parser.add_argument("--bundle-out", metavar="FILE", help="also write the evidence bundle (N09 §10) as JSON")
+    add_format_option(parser)
+    parser.set_defaults(handler=run)
+
+
+def _bounds(text: str) -> tuple[float, float]:
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError:
+        raise CliError(f"--bounds must be two numbers LOW,HIGH (got {text!r}).") from None
+    return low, high
+
+
+def run(args: argparse.Namespace) -> int:
+    from causal_core.audit import AuditSettings, bundle_json, run_audit
+
+    project, frame = project_from_args(args)
+    try:
+        settings = AuditSettings(bounds=_bounds(args.bounds), treated_value=args.treated_value)
+    except ValueError as error:
+        raise CliError(str(error).splitlines()[-1].strip()) from None
+    result = run_audit(project, frame, settings)
+    if args.bundle_out:
+        Path(args.bundle_out).write_text(bundle_json(result.evidence_bundle), encoding="utf-8")
+    payload = {
+        "dataset": project.data_source.name if project.data_source else "",
+        "rows": len(frame),
+        "treatment": project.treatment,
+        "outcome": project.outcome,
+        "guardrails": project.guardrails,
+        "unit_columns": project.unit_columns,
+        "dedup": project.dedup,
+        "warnings": result.warnings,
+        "tables": result.tables,
+    }
+    emit(payload, args.format, text=_text)
+    return 0
+
+
+def _text(payload: dict) -> str:
+    """Readable output: each table as an aligned grid (long tables cut at 30 rows)."""
+    from causal_core.audit import TABLE_TITLES
+
+    lines = [
+        f"Data audit of {payload['dataset']} ({payload['rows']:,} rows): treatment {payload['treatment']}, "
+        f"outcome {payload['outcome']}, grain {' x '.join(payload['unit_columns']) or '(none)'}",
+    ]
+    lines += [f"warning: {warning}" for warning in payload["warnings"]]
+    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 60):
+        for name, rows in payload["tables"].items():
+            lines.append(f"\n== {TABLE_TITLES.get(name, name)} [{name}]")
+            table = pd.DataFrame(rows)
+            if name in ("missing_pattern", "propensity_density"):
+                lines.append(f"({len(table)} rows of chart data; use --format json)")
+            elif table.empty:
+                lines.append("(none)")
+            else:
+                lines.append(table.head(30).to_string(index=False))
+    return "\n".join(lines)
