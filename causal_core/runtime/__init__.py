@@ -1,4 +1,4 @@
-"""Local model runtime (issue 3 builds it out): registry, cached sessions, structured generation.
+"""Local model runtime: registry, cached sessions, structured generation.
 
 Public entry point used by pages, the CLI and the model lab:
 
@@ -6,4 +6,15 @@ Public entry point used by pages, the CLI and the model lab:
 
 It never raises for a model or parsing failure: the returned interaction carries
 ``schema_valid=False`` and a ``failure_type`` from causal_core.structured.FAILURE_TYPES.
+Call it as ``runtime.run_task(...)`` (attribute lookup at call time) so tests can monkeypatch it.
+
+Heavy libraries (torch, transformers, xgrammar) are imported only when a model is loaded or listed.
 """
+
+from __future__ import annotations
+
+from causal_core.runtime.generate import run_task
+from causal_core.runtime.registry import ModelInfo, list_models
+from causal_core.runtime.sessions import loaded_sessions, unload
+
+__all__ = ["ModelInfo", "list_models", "loaded_sessions", "run_task", "unload"]

@@ -1,0 +1,194 @@
+"""``run_task``: one structured artifact from one model, returned as a fully filled AIInteraction.
+
+Flow (N09 §12–§15): build the prompt → generate (local: under the schema's JSON grammar; endpoint: with
+its json_schema response_format) → parse/repair → if still invalid, one model retry with the task's
+repair prompt → classify. It never raises for a model or parse failure; the interaction records what
+happened (failure_type from structured.FAILURE_TYPES, zero credit downstream).
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+import uuid
+from collections.abc import Callable
+from functools import lru_cache
+from importlib import metadata
+from typing import Any
+
+from causal_core.project import AIInteraction, utc_now
+from causal_core.runtime import devices, endpoint, grammar, parsing, registry, sessions
+from causal_core.runtime.local_hf import GenerationOutput
+from causal_core.runtime.registry import ModelUnavailable
+from causal_core.structured import DecodingSettings, StructuredTask
+
+logger = logging.getLogger(__name__)
+PACKAGES = ("torch", "transformers", "xgrammar", "json_repair", "pydantic", "huggingface_hub", "accelerate", "gguf")
+MODEL_ERROR = "model_error"
+REPAIR_SEPARATOR = "\n\n[repair retry]\n"
+
+
+@lru_cache(maxsize=1)
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name.replace("_", "-"))
+        except metadata.PackageNotFoundError:
+            try:
+                versions[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                versions[name] = "not installed"
+    return versions
+
+
+class _SafeFormat(dict):
+    """str.format_map helper: a template placeholder the runtime does not know stays as written."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def repair_prompt(task: StructuredTask, error_message: str, raw_output: str) -> str:
+    return task.repair_prompt_template.format_map(_SafeFormat(
+        schema_name=task.schema.__name__,
+        error_message=parsing.clean_text(error_message)[:1200],
+        raw_output=parsing.clean_text(raw_output)[:7000],
+    ))
+
+
+class _Backend:
+    """Local session or endpoint behind one ``call(messages, schema, on_text, should_stop)``."""
+
+    def __init__(self, model_key: str, load_options: dict[str, Any]) -> None:
+        self.model_key = model_key
+        self.source = registry.key_source(model_key)
+        self.session: sessions.Session | None = None
+        if self.source == "endpoint":
+            self.endpoint_model, self.base_url = registry.parse_endpoint_key(model_key)
+            self.name, self.device, self.dtype, self.quantisation = "openai_endpoint", "remote", "", ""
+        else:
+            self.session = sessions.session_for(model_key, **load_options)
+            self.name = "transformers"
+            self.device, self.dtype, self.quantisation = self.session.plan.session_fields
+
+    def call(self, messages: list[dict[str, str]], settings: DecodingSettings, schema: dict | None,
+             schema_name: str, on_text: Callable[[str], None] | None,
+             should_stop: Callable[[], bool] | None) -> GenerationOutput:
+        if self.session is None:
+            return endpoint.chat(self.base_url, self.endpoint_model, messages, settings, schema, schema_name,
+                                 on_text, should_stop)
+        from causal_core.runtime import local_hf
+
+        session = self.session
+        sampling = settings.temperature > 0
+        with session.lock:
+            if session.model is None:
+                raise ModelUnavailable("unloaded", f"{self.model_key} was unloaded while this call waited")
+            if sampling:
+                with sessions.SAMPLING_LOCK:
+                    output = local_hf.generate(session, messages, settings, schema, on_text, should_stop)
+            else:
+                output = local_hf.generate(session, messages, settings, schema, on_text, should_stop)
+            session.generations += 1
+        return output
+
+
+def run_task(
+    task: StructuredTask,
+    inputs: dict[str, Any],
+    model_key: str,
+    settings: DecodingSettings | None = None,
+    on_text: Callable[[str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    load_options: dict[str, Any] | None = None,
+) -> AIInteraction:
+    """Run a structured task on a model; always returns an AIInteraction (see module docstring)."""
+    settings = settings or DecodingSettings()
+    started_at, clock = utc_now(), time.perf_counter()
+    record: dict[str, Any] = {
+        "id": uuid.uuid4().hex[:12],
+        "task": task.name,
+        "system_prompt": task.system_prompt,
+        "model_id": model_key,
+        "decoding": settings.model_dump(),
+        "seed": settings.seed,
+        "started_at": started_at,
+        "package_versions": package_versions(),
+    }
+
+    def finish(**fields: Any) -> AIInteraction:
+        record.update(fields)
+        record["duration_s"] = round(time.perf_counter() - clock, 3)
+        return AIInteraction(**record)
+
+    try:
+        record["user_prompt"] = task.build_user_prompt(inputs)
+    except Exception as error:  # noqa: BLE001 - a bad input for the prompt is a recorded failure, not a crash
+        return finish(repair_stage="failed", failure_type="other_structured_output_error",
+                      error=f"could not build the prompt from the inputs: {type(error).__name__}: {error}")
+    try:
+        backend = _Backend(model_key, dict(load_options or {}))
+    except (ModelUnavailable, devices.LoadPlanError, ValueError) as error:
+        return finish(repair_stage="failed", failure_type=MODEL_ERROR, error=str(error),
+                      backend="openai_endpoint" if registry.key_source(model_key) == "endpoint" else "transformers")
+    record |= {"backend": backend.name, "device": backend.device, "dtype": backend.dtype,
+               "quantisation": backend.quantisation}
+    schema = None
+    if settings.constrained:
+        schema, bound_notes = grammar.grammar_schema(task.schema.model_json_schema())
+        if bound_notes:
+            logger.warning("task %s schema is not fully bounded; grammar adds: %s", task.name, "; ".join(bound_notes))
+    messages = [{"role": "system", "content": task.system_prompt}, {"role": "user", "content": record["user_prompt"]}]
+    outputs: list[GenerationOutput] = []
+
+    def call(prompt_messages: list[dict[str, str]]) -> GenerationOutput:
+        output = backend.call(prompt_messages, settings, schema, task.schema.__name__, on_text, should_stop)
+        outputs.append(output)
+        return output
+
+    def totals() -> dict[str, Any]:
+        tokens = sum(output.new_tokens for output in outputs)
+        seconds = sum(output.seconds for output in outputs)
+        return {"new_tokens": tokens, "tokens_per_s": round(tokens / seconds, 2) if seconds > 0 else 0.0,
+                "truncated": any(output.truncated for output in outputs)}
+
+    try:
+        first = call(messages)
+    except (ModelUnavailable, endpoint.EndpointHTTPError) as error:
+        return finish(repair_stage="failed", failure_type=MODEL_ERROR, error=str(error))
+    except Exception as error:  # noqa: BLE001 - e.g. CUDA OOM mid-generation: recorded, page keeps running
+        return finish(repair_stage="failed", failure_type=MODEL_ERROR, error=f"{type(error).__name__}: {error}"[:600])
+    record["raw_output"] = first.text
+    notes = [f"generation: {note}" for note in first.notes]
+    outcome = parsing.parse_structured(first.text, task.schema, task.field_aliases, task.defaults, first.truncated)
+    if outcome.ok:
+        return finish(parsed=outcome.parsed, parser_notes=notes + outcome.notes, schema_valid=True,
+                      repair_stage="parser" if outcome.notes else "none", **totals())
+    if first.cancelled:
+        return finish(parser_notes=notes + outcome.notes, repair_stage="failed",
+                      failure_type="invalid_json_or_truncated_output",
+                      error=f"cancelled by the analyst after {first.new_tokens} tokens", **totals())
+    if first.truncated:
+        notes.append(f"first output stopped at max_new_tokens={settings.max_new_tokens}")
+    if not settings.repair_retry:
+        return finish(parser_notes=notes + outcome.notes, repair_stage="failed", failure_type=outcome.failure_type,
+                      error=outcome.error, **totals())
+    if on_text is not None:
+        on_text(REPAIR_SEPARATOR)
+    retry_messages = [{"role": "system", "content": task.system_prompt},
+                      {"role": "user", "content": repair_prompt(task, outcome.error, first.text)}]
+    try:
+        second = call(retry_messages)
+    except Exception as error:  # noqa: BLE001
+        return finish(parser_notes=notes + outcome.notes, repair_stage="failed", failure_type=outcome.failure_type,
+                      error=f"{outcome.error}; repair retry failed: {type(error).__name__}: {error}"[:800], **totals())
+    record["repair_raw_output"] = second.text
+    retry = parsing.parse_structured(second.text, task.schema, task.field_aliases, task.defaults, second.truncated)
+    notes.append(f"first_parse_error: {outcome.failure_type}")
+    if retry.ok:
+        return finish(parsed=retry.parsed, parser_notes=notes + retry.notes, schema_valid=True,
+                      repair_stage="model_retry", error=f"first attempt: {outcome.error}", **totals())
+    return finish(parser_notes=notes + retry.notes, repair_stage="failed", failure_type=retry.failure_type,
+                  error=f"{retry.error} (first attempt: {outcome.error})"[:1200], **totals())
