@@ -1,27 +1,81 @@
-"""The audit score panel every AI artifact carries: latest score, each check, and its history."""
+"""The audit score panel every AI artifact carries: latest score, each check, and its history.
+
+One widget for every artifact page (estimand card, DAG, profile review, memo) so the analyst
+always reads a draft's quality the same way: was the output schema-valid, did it need repair,
+how it failed, which deterministic checks pass, and how the score moved across drafts and edits.
+"""
 
 from __future__ import annotations
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
-from causal_core.project import AuditRecord, Project
+from causal_core.project import AuditRecord, Project, RubricCheck
+
+_RESULT = {"pass": "✅ pass", "fail": "❌ fail", "warn": "⚠️ warn"}
 
 
-def _history_table(records: list[AuditRecord]) -> pd.DataFrame:
+def check_rows(checks: list[RubricCheck]) -> pd.DataFrame:
+    """One row per rubric check: pass / fail / warn and its one-line reason."""
     return pd.DataFrame(
         [
             {
+                "check": c.name,
+                "result": _RESULT["pass" if c.passed else ("warn" if c.severity == "warn" else "fail")],
+                "reason": c.reason,
+            }
+            for c in checks
+        ],
+        columns=["check", "result", "reason"],
+    )
+
+
+def history_rows(records: list[AuditRecord]) -> pd.DataFrame:
+    """Every scoring of the artifact, newest first: who produced it (model or analyst), when, and the score."""
+    return pd.DataFrame(
+        [
+            {
+                "#": index,
                 "time": r.time,
-                "model": r.model_id,
+                "model": r.model_id or "—",
                 "schema_valid": r.schema_valid,
                 "repair_stage": r.repair_stage,
                 "failure_type": r.failure_type or "—",
                 "score": f"{r.score} / {r.max_score}",
             }
-            for r in reversed(records)
+            for index, r in reversed(list(enumerate(records, start=1)))
+        ],
+        columns=["#", "time", "model", "schema_valid", "repair_stage", "failure_type", "score"],
+    )
+
+
+def _history_chart(records: list[AuditRecord]) -> alt.Chart:
+    data = pd.DataFrame(
+        [
+            {"draft": i, "score": r.score, "max_score": r.max_score, "model": r.model_id or "—", "time": r.time}
+            for i, r in enumerate(records, start=1)
         ]
     )
+    top = max(int(data["max_score"].max()), 1)
+    return (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("draft:O", title="scoring #"),
+            y=alt.Y("score:Q", scale=alt.Scale(domain=[0, top]), title="score"),
+            tooltip=["draft", "model", "time", "score", "max_score"],
+        )
+        .properties(height=140)
+    )
+
+
+def _failure_detail(project: Project, record: AuditRecord) -> str:
+    """The logged error of the failed call, one line (from the AI log), if there is one."""
+    interaction = next((i for i in reversed(project.ai_log) if i.id == record.interaction_id), None)
+    if interaction is None or not interaction.error:
+        return ""
+    return " ".join(interaction.error.split())[:300]
 
 
 def render_audit_panel(project: Project, artifact: str, title: str = "Audit score") -> None:
@@ -38,23 +92,19 @@ def render_audit_panel(project: Project, artifact: str, title: str = "Audit scor
         cols[1].metric("Schema valid", "yes" if latest.schema_valid else "no")
         cols[2].metric("Repair stage", latest.repair_stage)
         cols[3].metric("Failure type", latest.failure_type or "—")
+        source = "analyst edit" if latest.model_id == "analyst" else f"model `{latest.model_id or 'unknown'}`"
+        st.caption(f"Latest scoring: {source}, {latest.time}.")
         if not latest.schema_valid:
-            st.error(f"Generation failed ({latest.failure_type}): the artifact scores zero.")
-        if latest.checks:
-            st.dataframe(
-                pd.DataFrame(
-                    [
-                        {
-                            "check": c.name,
-                            "result": ("✅ pass" if c.passed else ("⚠️ warn" if c.severity == "warn" else "❌ fail")),
-                            "reason": c.reason,
-                        }
-                        for c in latest.checks
-                    ]
-                ),
-                hide_index=True,
-                width="stretch",
+            detail = _failure_detail(project, latest)
+            st.error(
+                f"Generation failed ({latest.failure_type}): the draft scores 0 / {latest.max_score}."
+                + (f" Error: {detail}" if detail else "")
             )
+        if latest.checks:
+            st.dataframe(check_rows(latest.checks), hide_index=True, width="stretch")
+            if any(c.severity == "warn" for c in latest.checks):
+                st.caption("⚠️ warn checks flag something to look at; they are not counted in the score.")
         if len(records) > 1:
             with st.expander(f"Score history ({len(records)})"):
-                st.dataframe(_history_table(records), hide_index=True, width="stretch")
+                st.altair_chart(_history_chart(records), width="stretch")
+                st.dataframe(history_rows(records), hide_index=True, width="stretch")
