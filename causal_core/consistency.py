@@ -168,7 +168,7 @@ def check_memo_numbers(project: Project) -> ConsistencyItem:
         return _item(name, "amber", "no memo yet")
     facts = memo_facts(project)
     figures = project_figures(project)
-    invented = [number for text in sections.values() for number in unmatched_numbers(text, figures)]
+    invented = [n for key, text in sections.items() for n in unmatched_numbers(str(text), figures, key)]
     if invented:
         return _item(name, "red", f"{which} memo cites numbers that are not project figures: {', '.join(invented[:6])}")
     if facts.primary is None:

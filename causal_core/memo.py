@@ -290,7 +290,7 @@ def _key_diagnostic(project: Project, facts: MemoFacts) -> str:
         name, value, imbalanced, total = balance
         parts.append(
             f"Before adjustment the treated and control groups differed most on {name} "
-            f"(standardised mean difference {value:.3f}); {imbalanced} of {total} covariates had |SMD| above 0.1."
+            f"(standardised mean difference {value:.3f}); {imbalanced} of {total} covariate columns had |SMD| above 0.1."
         )
     if facts.naive is not None and facts.primary is not None and facts.primary is not facts.naive:
         naive, best = facts.naive.estimate, facts.primary.estimate
@@ -313,27 +313,36 @@ def _number_text(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+SENSITIVITY_LABELS = {"evalue": "E-value", "sensemakr": "Robustness value (sensemakr)"}
+
+
+def _sentences_in(value: Any, depth: int = 0) -> list[str]:
+    """Every ``*sentence`` / ``summary`` string in a nested result, in order (bounded depth)."""
+    if depth > 4:
+        return []
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str) and (key.endswith("sentence") or key in ("summary", "verdict_sentence")):
+                if item.strip():
+                    found.append(item.strip())
+            elif isinstance(item, dict | list):
+                found += _sentences_in(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value[:20]:
+            found += _sentences_in(item, depth + 1)
+    return found
+
+
 def sensitivity_lines(sensitivity: dict[str, Any]) -> list[str]:
     """Readable sensitivity summary: the estimation module's sentences, else its headline numbers."""
     if not sensitivity:
         return []
-    lines = []
-    for key in (
-        "summary",
-        "sentence",
-        "verdict",
-        "interpretation",
-        "benchmark_sentence",
-        "evalue_sentence",
-        "rv_sentence",
-    ):
-        if isinstance(sensitivity.get(key), str) and sensitivity[key].strip():
-            lines.append(sensitivity[key].strip())
+    lines = [text for text in _sentences_in({k: v for k, v in sensitivity.items() if not isinstance(v, dict)})]
     for key, value in sensitivity.items():
         if isinstance(value, dict):
-            text = next((value[k] for k in ("summary", "sentence", "verdict") if isinstance(value.get(k), str)), None)
-            if text:
-                lines.append(f"{key.replace('_', ' ')}: {text}")
+            label = SENSITIVITY_LABELS.get(key, key.replace("_", " "))
+            lines += [f"{label}: {text}" for text in _sentences_in(value)]
     if lines:
         return lines
     scalars = [(k, v) for k, v in sensitivity.items() if isinstance(v, int | float) and not isinstance(v, bool)]
@@ -347,10 +356,11 @@ def refutation_lines(refutations: list[dict[str, Any]]) -> list[str]:
             continue
         name = item.get("name") or item.get("test") or item.get("refuter") or "refutation"
         verdict = item.get("verdict") or item.get("status") or ""
-        sentence = item.get("sentence") or item.get("message") or item.get("summary") or ""
-        lines.append(
-            " ".join(part for part in (f"{name}:", str(verdict).upper(), "—" if sentence else "", sentence) if part)
-        )
+        sentence = str(item.get("sentence") or item.get("message") or item.get("summary") or "")
+        verdict = str(verdict).upper()
+        if verdict and sentence.upper().startswith(verdict):
+            sentence = sentence[len(verdict) :].lstrip(" —-:")
+        lines.append(f"{name}: {verdict}" + (f" — {sentence}" if sentence else ""))
     return lines
 
 
@@ -651,7 +661,8 @@ def estimates_markdown(project: Project) -> str:
 # ---- numbers: every number in a memo must be a project figure --------------------------------
 
 NUMBER_RE = re.compile(r"(?<![\w.])([-−+]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(\s?%)?")
-GENERIC_NUMBERS = {0.0, 0.05, 0.1, 1.0, 50.0, 90.0, 95.0, 99.0, 100.0}  # CI levels, SMD/overlap thresholds
+POINTS_RE = re.compile(r"\s*(?:percentage[- ]points?|percent\b|pp\b)", re.IGNORECASE)
+GENERIC_NUMBERS = [0.0, 0.05, 0.1, 0.5, 0.9, 0.95, 0.99, 1.0]  # CI levels, SMD/overlap thresholds
 SMALL_COUNT_LIMIT = 20
 
 
@@ -663,10 +674,13 @@ class TextNumber:
     percent: bool
 
     def matches(self, figure: float) -> bool:
-        """Equal to the figure within the text's rounding, as a proportion, a percentage or raw."""
+        """Equal to the figure within the text's rounding; a percentage (or 'points') is the figure × 100.
+
+        Sign is ignored here ("reduced by 4.7 points" quotes −0.047); the direction check owns the sign.
+        """
         tolerance = 0.5 * 10 ** (-self.decimals) + 1e-9
-        magnitude = abs(self.value)
-        return any(abs(magnitude - abs(figure) * scale) <= tolerance for scale in (1.0, 100.0, 0.01))
+        scale = 100.0 if self.percent else 1.0
+        return abs(abs(self.value) - abs(figure) * scale) <= tolerance
 
 
 def numbers_in(text: str) -> list[TextNumber]:
@@ -676,8 +690,28 @@ def numbers_in(text: str) -> list[TextNumber]:
         value = float(whole.replace(",", "") + (f".{decimals}" if decimals else ""))
         if sign in ("-", "−"):
             value = -value
-        found.append(TextNumber(match.group(0).strip(), value, len(decimals or ""), bool(percent)))
+        percent = bool(percent) or bool(POINTS_RE.match(text, match.end()))
+        found.append(TextNumber(match.group(0).strip(), value, len(decimals or ""), percent))
     return found
+
+
+# Estimation diagnostics a memo may quote (model coefficients and plot data are not memo figures).
+CITED_DIAGNOSTICS = {
+    "n_treated",
+    "n_control",
+    "n_clusters",
+    "control_mean",
+    "treated_mean",
+    "outcome_sd",
+    "arm_means",
+    "balance",
+    "overlap",
+    "weights",
+    "trimming",
+    "missing_handling",
+}
+# Plot data and timings are not figures a memo cites; leaving them out keeps invented numbers detectable.
+SKIPPED_FIGURE_KEYS = {"histogram", "timings_s", "propensity_density", "missing_pattern", "design_columns"}
 
 
 def _numeric_leaves(value: Any, out: list[float], cap: int = 4000) -> None:
@@ -689,13 +723,14 @@ def _numeric_leaves(value: Any, out: list[float], cap: int = 4000) -> None:
         if not (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
             out.append(float(value))
     elif isinstance(value, dict):
-        for item in value.values():
-            _numeric_leaves(item, out, cap)
+        for key, item in value.items():
+            if str(key) not in SKIPPED_FIGURE_KEYS:
+                _numeric_leaves(item, out, cap)
     elif isinstance(value, list | tuple):
         for item in value[:200]:
             _numeric_leaves(item, out, cap)
     elif isinstance(value, str):
-        out.extend(number.value for number in numbers_in(value))
+        out.extend(_figure_of(number) for number in numbers_in(value))
 
 
 def project_texts(project: Project) -> list[str]:
@@ -709,42 +744,102 @@ def project_texts(project: Project) -> list[str]:
     return texts
 
 
-def project_figures(project: Project) -> list[float]:
+@dataclass
+class Figures:
+    """Figures a memo may cite. ``shares`` may also be quoted as percentages (effects, risks, shares,
+    sensitivity values); ``plain`` only as written (counts, SMDs, means, E-values…). Keeping SMDs and
+    quantiles out of the percent pool is what makes an invented "−6.1 %" detectable."""
+
+    plain: list[float] = field(default_factory=list)
+    shares: list[float] = field(default_factory=list)
+    estimates: list[float] = field(default_factory=list)  # the only figures the main-estimate section may cite
+
+    def add(self, values: Iterable[float], share: bool = False) -> None:
+        values = list(values)
+        self.plain += values
+        if share:
+            self.shares += values
+
+    def cites(self, number: TextNumber, section: str | None = None) -> bool:
+        pool = self.estimates if section == "main_estimate" else self.shares if number.percent else self.plain
+        return any(number.matches(figure) for figure in pool)
+
+
+def _share_leaves(value: Any, out: list[float], share: bool = False) -> None:
+    """Numeric leaves under keys that name a share/proportion (``share_clipped``, ``ess_share``…)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if str(key) not in SKIPPED_FIGURE_KEYS:
+                _share_leaves(item, out, share or "share" in str(key) or str(key).endswith("_mean"))
+    elif isinstance(value, list | tuple):
+        for item in value[:200]:
+            _share_leaves(item, out, share)
+    elif share and isinstance(value, int | float) and not isinstance(value, bool):
+        out.append(float(value))
+
+
+def project_figures(project: Project) -> Figures:
     """All figures a memo may cite: estimates, diagnostics, sensitivity, refutations, balance, texts."""
-    figures: list[float] = list(GENERIC_NUMBERS)
+    figures = Figures()
+    figures.add(GENERIC_NUMBERS, share=True)
+    figures.estimates += GENERIC_NUMBERS
     result = project.estimation
     if result:
         for row in result.estimates:
-            figures += [v for v in (row.estimate, row.std_error, row.ci_low, row.ci_high, row.n_used) if v is not None]
-        figures += [result.n_used, *result.dropped.values()]
+            values = [v for v in (row.estimate, row.std_error, row.ci_low, row.ci_high) if v is not None]
+            figures.add(values, share=True)
+            figures.add([row.n_used])
+            figures.estimates += [*values, row.n_used]
+        figures.add([result.n_used, *result.dropped.values()])
+        figures.estimates.append(result.n_used)
         if result.true_effect is not None:
-            figures.append(result.true_effect)
-        for part in (
-            result.diagnostics,
-            result.sensitivity,
-            result.refutations,
-            result.warnings,
-            list(result.spec.clip),
-        ):
-            _numeric_leaves(part, figures)
+            figures.add([result.true_effect], share=True)
+            figures.estimates.append(result.true_effect)
+        for part in (result.sensitivity, result.refutations, list(result.spec.clip)):
+            leaves: list[float] = []
+            _numeric_leaves(part, leaves)
+            figures.add(leaves, share=True)
+        cited = {key: value for key, value in result.diagnostics.items() if key in CITED_DIAGNOSTICS}
+        leaves = []
+        _numeric_leaves([cited, result.warnings], leaves)
+        figures.add(leaves)
+        shares: list[float] = []
+        _share_leaves(cited, shares)
+        figures.add(shares, share=True)
     if project.data_audit:
         for name, records in project.data_audit.tables.items():
-            if any(word in name.lower() for word in ("balance", "smd", "overlap", "grain", "schema")):
-                _numeric_leaves(records, figures)
-        _numeric_leaves(project.data_audit.warnings, figures)
+            if any(word in name.lower() for word in ("balance", "smd", "overlap", "schema")):
+                leaves = []
+                _numeric_leaves(records, leaves)
+                figures.add(leaves)
+                shares = []
+                _share_leaves(records, shares)
+                figures.add(shares, share=True)
+        leaves = []
+        _numeric_leaves(project.data_audit.warnings, leaves)
+        figures.add(leaves)
     if project.data_source:
-        figures += [project.data_source.rows, len(project.data_source.columns)]
+        figures.add([project.data_source.rows, len(project.data_source.columns)])
     for text in project_texts(project):
-        figures += [number.value for number in numbers_in(text)]
+        for number in numbers_in(text):
+            figures.add([_figure_of(number)], share=number.percent)
     return figures
 
 
-def unmatched_numbers(text: str, figures: list[float]) -> list[str]:
-    """Numbers in ``text`` that match no project figure within rounding (small bare counts allowed)."""
+def _figure_of(number: TextNumber) -> float:
+    """A number written in project text, on the figure scale (a percentage becomes a proportion)."""
+    return number.value / 100.0 if number.percent else number.value
+
+
+def unmatched_numbers(text: str, figures: Figures, section: str | None = None) -> list[str]:
+    """Numbers in ``text`` that match no project figure within rounding (small bare counts allowed).
+
+    In the main-estimate section only the estimates themselves (and n) count as figures.
+    """
     bad = []
     for number in numbers_in(text):
         small_count = number.decimals == 0 and not number.percent and abs(number.value) <= SMALL_COUNT_LIMIT
-        if small_count or any(number.matches(figure) for figure in figures):
+        if small_count or figures.cites(number, section):
             continue
         bad.append(number.text)
     return bad
@@ -1019,7 +1114,7 @@ def _check_numbers(sections: dict[str, str], project: Project) -> RubricCheck:
     figures = project_figures(project)
     bad = []
     for key, text in sections.items():
-        bad += [f"{number} ({SECTION_TITLES.get(key, key)})" for number in unmatched_numbers(text, figures)]
+        bad += [f"{number} ({SECTION_TITLES.get(key, key)})" for number in unmatched_numbers(text, figures, key)]
     total = sum(len(numbers_in(text)) for text in sections.values())
     if bad:
         return check("numbers_match_project", False, f"not project figures: {', '.join(bad[:6])}")

@@ -1,0 +1,187 @@
+"""Memo: the deterministic memo beside the AI draft, the analyst's final memo, consistency and exports."""
+
+import re
+
+import streamlit as st
+
+from causal_core import memo as memo_core
+from causal_core.consistency import consistency_checks, consistency_records, overall_status
+from causal_core.project import project_to_json, utc_now
+from causal_core.report import memo_html, project_memo_markdown, report_zip, zip_name
+from causal_core.rubric import audit_record
+from causal_core.ui import state
+from causal_core.ui.ai import draft_artifact
+from causal_core.ui.audit_panel import render_audit_panel
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~$])")
+
+
+def md(text: str) -> str:
+    """Show text literally in st.markdown: column names keep their underscores, model text stays inert."""
+    return _MD_SPECIAL.sub(r"\\\1", text or "")
+
+
+def show_sections(sections: dict[str, str], empty: str) -> None:
+    if not any(sections.get(key, "").strip() for key in memo_core.SECTION_KEYS):
+        st.caption(empty)
+        return
+    for key, title in memo_core.MEMO_SECTIONS:
+        st.markdown(f"**{title}.** {md(sections.get(key, '').strip()) or '—'}")
+
+
+def score_line(sections: dict[str, str], project, frame) -> None:
+    checks = memo_core.score_memo(sections, project, frame)
+    failed = [c for c in checks if not c.passed]
+    text = f"Memo rubric: {len(checks) - len(failed)} / {len(checks)}"
+    if failed:
+        st.warning(text + " — " + "; ".join(f"{c.name}: {c.reason}" for c in failed))
+    else:
+        st.caption(f"✅ {text}")
+
+
+st.title("Decision memo")
+st.markdown(
+    "N01 §13: the memo separates **evidence, assumptions, limitations and recommendations**. The deterministic memo "
+    "is built only from project figures; the model may draft prose from the same inputs, and the rubric checks every "
+    "number, the estimand, hedging, direction and the validation step. You write the final memo."
+)
+
+project = state.get_project()
+frame = state.get_frame()
+refreshed = memo_core.with_deterministic_memo(project, frame)
+if refreshed is not project:
+    state.set_project(refreshed)
+    project = refreshed
+active = state.active_key()
+
+if project.estimation is None:
+    st.info("Not yet estimated: the memo shows what is missing. Run the **Estimation** page first.")
+    source = project.data_source
+    if source is not None and source.kind == "builtin":
+        with st.expander("Shortcut: build the worked example without a model"):
+            st.caption(
+                "Approves the example estimand card, adds the default DAG, runs the data audit and the estimation with "
+                "the DAG's recommended adjustment set. This replaces this dataset's card, DAG, audit and estimates."
+            )
+            if st.button("Build the worked example", key="build_example"):
+                from causal_core.headless import build_project
+
+                with st.status("Building the worked example…", expanded=True) as status:
+                    try:
+                        built, _ = build_project(source.name, progress=st.write)
+                    except Exception as error:  # noqa: BLE001 - shown to the analyst; the project is unchanged
+                        status.update(label="The example could not be built", state="error")
+                        st.error(f"Could not build the example: {error}")
+                    else:
+                        kept = built.model_copy(update={"ai_log": project.ai_log + built.ai_log, "name": project.name})
+                        state.set_project(kept)
+                        status.update(label="Worked example ready", state="complete")
+                        st.rerun()
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Deterministic memo")
+    deterministic = project.memo.deterministic
+    show_sections(deterministic, "No memo yet.")
+    score_line(deterministic, project, frame)
+    with st.expander("Supporting detail (adjustment set, exclusions, sensitivity, refutations, questions, checklist)"):
+        for key, title in memo_core.EXTRA_SECTIONS:
+            st.markdown(f"**{title}**")
+            st.markdown(md(deterministic.get(key, "")).replace("\n", "  \n") or "—")
+
+with right:
+    st.subheader("AI draft")
+    st.caption("Drafted from the same structured inputs (pre-formatted numbers); scored by the rubric below.")
+    if st.button("Draft memo with the model", key="draft_memo", type="primary"):
+        inputs = memo_core.MEMO_TASK.build_inputs(project, frame)
+        interaction = draft_artifact(memo_core.MEMO_TASK, inputs)
+        project = state.get_project()
+        if interaction.schema_valid:
+            sections = memo_core.draft_sections(interaction.parsed)
+            record = audit_record("memo", memo_core.score_memo(sections, project, frame), interaction)
+            memo = project.memo.model_copy(update={"ai_draft": sections, "updated_at": utc_now()})
+            project = project.model_copy(update={"memo": memo}).with_audit(record)
+        else:
+            record = audit_record("memo", [], interaction, max_score_if_failed=len(memo_core.MEMO_RUBRIC))
+            project = project.with_audit(record)
+            st.error(f"The model's memo could not be used ({interaction.failure_type}); it scores 0.")
+        state.set_project(project)
+    show_sections(project.memo.ai_draft, "No AI draft yet.")
+
+st.subheader("Final memo")
+st.caption("Start from either memo, edit, save. Every changed section is logged (before → after) in the edit log.")
+widget_keys = {key: f"final_{active}_{key}" for key in memo_core.SECTION_KEYS}
+base_key = f"final_{active}_base"
+start_cols = st.columns(3)
+starts = {
+    "deterministic": start_cols[0].button("Start from the deterministic memo", key="start_deterministic"),
+    "ai_draft": start_cols[1].button(
+        "Start from the AI draft", key="start_ai", disabled=not any(project.memo.ai_draft.values())
+    ),
+}
+for base, clicked in starts.items():
+    if clicked:
+        source_sections = getattr(project.memo, base)
+        for key, widget in widget_keys.items():
+            st.session_state[widget] = source_sections.get(key, "")
+        st.session_state[base_key] = base
+initial = project.memo.final if any(project.memo.final.values()) else project.memo.deterministic
+for key, widget in widget_keys.items():
+    st.session_state.setdefault(widget, initial.get(key, ""))
+st.session_state.setdefault(base_key, "final" if any(project.memo.final.values()) else "deterministic")
+
+with st.form(f"final_memo_form_{active}"):
+    for key, title in memo_core.MEMO_SECTIONS:
+        st.text_area(title, key=widget_keys[key], height=90, max_chars=4000)
+    saved = st.form_submit_button("Save final memo", type="primary")
+if saved:
+    first_save = not any(project.memo.final.values())
+    base = st.session_state[base_key]
+    before_sections = getattr(project.memo, base) if first_save else project.memo.final
+    after_sections = {key: st.session_state[widget].strip() for key, widget in widget_keys.items()}
+    note = f"final memo started from the {base.replace('_', ' ')}" if first_save else ""
+    updated = project
+    for key in memo_core.SECTION_KEYS:
+        if before_sections.get(key, "") != after_sections[key]:
+            updated = updated.with_edit("memo", key, before_sections.get(key, ""), after_sections[key], note=note)
+    if updated is project and first_save:
+        updated = updated.with_edit("memo", "final", None, base, note=f"{note}, adopted unchanged")
+    checks = memo_core.score_memo(after_sections, updated, frame)
+    memo = updated.memo.model_copy(update={"final": after_sections, "updated_at": utc_now()})
+    updated = updated.model_copy(update={"memo": memo}).with_audit(audit_record("memo", checks))
+    state.set_project(updated)
+    project = updated
+    st.success(f"Final memo saved: {sum(c.passed for c in checks)} / {len(checks)} rubric checks pass.")
+
+render_audit_panel(project, "memo", "Memo audit")
+
+st.subheader("Consistency across artifacts")
+items = consistency_checks(project)
+worst = overall_status(items)
+{"green": st.success, "amber": st.warning, "red": st.error}[worst](
+    {
+        "green": "All artifacts agree.",
+        "amber": "Nothing contradicts, but some items need attention.",
+        "red": "Artifacts contradict each other: fix the red items before sharing the memo.",
+    }[worst]
+)
+st.dataframe(consistency_records(items), hide_index=True, width="stretch")
+
+st.subheader("Export")
+st.caption(
+    "The ZIP holds the memo (Markdown, HTML), the Project JSON (brief, prompts, AI outputs, edits, card, DAG, audit, "
+    "estimation, memo), the DAG (DOT, DAGitty, SVG), the estimates CSV and a manifest of package versions."
+)
+download_cols = st.columns(4)
+download_cols[0].download_button(
+    "Memo (Markdown)", project_memo_markdown(project), file_name="memo.md", mime="text/markdown", key="dl_md"
+)
+download_cols[1].download_button(
+    "Report (HTML)", memo_html(project), file_name="memo.html", mime="text/html", key="dl_html"
+)
+download_cols[2].download_button(
+    "Project (JSON)", project_to_json(project), file_name="project.json", mime="application/json", key="dl_json"
+)
+download_cols[3].download_button(
+    "Bundle (ZIP)", report_zip(project), file_name=zip_name(project), mime="application/zip", key="dl_zip"
+)
