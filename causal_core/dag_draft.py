@@ -1,0 +1,493 @@
+"""AI-drafted DAG (N01 §8): a bounded edge list with a one-line rationale per edge, validated before the
+analyst sees it, shown as a diff against the current DAG, and scored by a deterministic rubric.
+
+The model only *proposes* edges. Names are mapped onto the DAG's nodes and the data's columns (exact,
+then normalised, then a close spelling match) or flagged as unknown; cycles are reported edge by edge;
+nothing reaches ``Project.dag`` except through :mod:`causal_core.dag`'s validated edits.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import networkx as nx
+import pandas as pd
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
+
+from causal_core import dag
+from causal_core.project import DagSpec, Project, RubricCheck, Timing
+from causal_core.rubric import check
+from causal_core.structured import StructuredTask
+
+MAX_EDGES = 40
+MAX_NAME = 80
+MAX_RATIONALE = 160
+PREDICTOR_ALPHA = 0.01
+LATE_TIMINGS = {Timing.post_treatment, Timing.outcome, Timing.future}
+
+_Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME)]
+_Rationale = Annotated[str, StringConstraints(min_length=1, max_length=MAX_RATIONALE)]
+
+
+class DraftEdge(BaseModel):
+    """One proposed arrow: ``source`` directly causes ``target``."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    source: _Name = Field(validation_alias=AliasChoices("source", "from", "cause", "parent"))
+    target: _Name = Field(validation_alias=AliasChoices("target", "to", "effect", "child"))
+    rationale: _Rationale = Field(
+        validation_alias=AliasChoices("rationale", "reason", "why", "explanation"), description="One short line."
+    )
+
+
+class DagDraft(BaseModel):
+    """What the model must emit: a bounded edge list (constrained decoding always terminates)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    edges: list[DraftEdge] = Field(min_length=1, max_length=MAX_EDGES)
+
+
+SYSTEM_PROMPT = """You are helping an analyst draft a candidate causal DAG for a design document.
+Do not estimate anything and do not say whether the treatment worked.
+
+Return only one JSON object: {"edges": [{"source": "...", "target": "...", "rationale": "..."}]}.
+Each edge means "source directly causes target". The rationale is one short line.
+- Use the variable names exactly as listed.
+- Pre-treatment variables may point into the treatment and into the outcomes.
+- Post-treatment variables (mediators) sit between the treatment and the outcome.
+- Never draw an arrow from a post-treatment, outcome or future variable into the treatment,
+  and never from the outcome into a pre-treatment variable.
+- Include the treatment -> outcome edge.
+- You may add an unobserved variable (a short snake_case name) when a mechanism needs one."""
+
+FIELD_ALIASES = {"dag": "edges", "graph": "edges", "links": "edges", "arrows": "edges", "causal_edges": "edges"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs and prompt
+# ---------------------------------------------------------------------------------------------
+def _focus(project: Project) -> tuple[str | None, str | None]:
+    """Treatment and outcome node names: the DAG's, else the project's columns."""
+    spec = project.dag
+    treatment = (spec.treatment if spec else None) or project.treatment
+    outcome = (spec.outcome if spec else None) or project.outcome
+    return treatment, outcome
+
+
+def usable_columns(project: Project, frame: pd.DataFrame | None) -> list[str]:
+    """Data columns a DAG node may measure: simulation-truth columns are never variables of the story."""
+    columns = list(frame.columns) if frame is not None else (project.data_source.columns if project.data_source else [])
+    truth = {e.variable for e in project.dictionary if e.simulation_truth}
+    return [c for c in columns if c not in truth]
+
+
+def build_inputs(project: Project, frame: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Card + dictionary (+ the current DAG's nodes without data) for the prompt."""
+    columns = list(frame.columns) if frame is not None else (project.data_source.columns if project.data_source else [])
+    skip = {Timing.unit_id, Timing.time_id}
+    variables = []
+    for entry in project.dictionary:
+        if entry.simulation_truth or entry.timing in skip:
+            continue
+        variables.append(
+            {
+                "name": entry.variable,
+                "timing": entry.timing_label or entry.timing.value,
+                "role": entry.role,
+                "description": entry.description,
+                "in_data": entry.variable in columns,
+            }
+        )
+    extra = []
+    if project.dag is not None:
+        listed = {v["name"] for v in variables}
+        extra = [
+            {"name": n.name, "label": n.label, "latent": n.latent}
+            for n in project.dag.nodes
+            if n.name not in listed and not n.column
+        ]
+    card = project.estimand_card.model_dump() if project.estimand_card is not None else None
+    treatment, outcome = _focus(project)
+    return {
+        "card": card,
+        "card_status": project.card_status,
+        "treatment": treatment,
+        "outcome": outcome,
+        "guardrails": list(project.guardrails),
+        "variables": variables,
+        "unobserved_nodes": extra,
+    }
+
+
+def build_user_prompt(inputs: dict[str, Any]) -> str:
+    lines = []
+    card = inputs.get("card")
+    if card:
+        status = inputs.get("card_status", "")
+        lines.append(f"Estimand card ({status}):")
+        for key in ("causal_question", "unit", "treatment", "outcome", "time_window", "estimand"):
+            if card.get(key):
+                lines.append(f"- {key}: {card[key]}")
+        if card.get("likely_threats"):
+            lines.append(f"- likely_threats: {'; '.join(card['likely_threats'])}")
+        lines.append("")
+    lines.append(f"Treatment variable: {inputs.get('treatment') or 'unknown'}")
+    lines.append(f"Outcome variable: {inputs.get('outcome') or 'unknown'}")
+    if inputs.get("guardrails"):
+        lines.append(f"Guardrail outcomes: {', '.join(inputs['guardrails'])}")
+    lines += ["", "Variables (name | timing | role | description):"]
+    for row in inputs.get("variables", []):
+        lines.append(f"- {row['name']} | {row.get('timing', '')} | {row.get('role', '')} | {row.get('description', '')}")
+    for row in inputs.get("unobserved_nodes", []):
+        lines.append(f"- {row['name']} | unobserved (no data) | {row.get('label', '')}")
+    lines += ["", "Return the edges JSON now."]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Name mapping and validation
+# ---------------------------------------------------------------------------------------------
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_")
+
+
+class NameMap:
+    """Draft names → canonical names: the DAG's node names, else data columns (which become new nodes)."""
+
+    def __init__(self, spec: DagSpec | None, columns: Sequence[str]):
+        self.targets: dict[str, str] = {}  # normalised key → canonical name
+        self.columns = set(columns)
+        nodes = spec.nodes if spec else []
+        for node in nodes:
+            for key in (node.name, node.label, node.column):
+                if key:
+                    self.targets.setdefault(_norm(key), node.name)
+        column_owner = {n.column: n.name for n in nodes if n.column}
+        for column in columns:
+            self.targets.setdefault(_norm(column), column_owner.get(column, column))
+        self.node_names = {n.name for n in nodes}
+
+    def map(self, raw: str) -> tuple[str | None, str]:
+        """(canonical name or None, how it was matched)."""
+        raw = str(raw).strip()
+        if raw in self.node_names:
+            return raw, "exact"
+        if raw in self.columns:
+            return self.targets.get(_norm(raw), raw), "column"
+        key = _norm(raw)
+        if key in self.targets:
+            return self.targets[key], f"'{raw}' matched '{self.targets[key]}'"
+        close = difflib.get_close_matches(key, list(self.targets), n=1, cutoff=0.85)
+        if close:
+            return self.targets[close[0]], f"'{raw}' read as '{self.targets[close[0]]}' (close spelling)"
+        return None, f"'{raw}' is not a node or a data column"
+
+    def is_new_node(self, name: str) -> bool:
+        return name not in self.node_names
+
+
+class DraftEdgeRow(BaseModel):
+    source: str
+    target: str
+    rationale: str = ""
+    raw_source: str = ""
+    raw_target: str = ""
+    status: str = Field(description="new | in current DAG | rejected")
+    acceptable: bool = False
+    note: str = ""
+
+
+class DraftReview(BaseModel):
+    rows: list[DraftEdgeRow] = Field(default_factory=list)
+    cycles: list[str] = Field(default_factory=list)
+    unknown: list[str] = Field(default_factory=list)
+    mapped: dict[str, str] = Field(default_factory=dict)
+    treatment_present: bool = False
+    outcome_present: bool = False
+    only_in_current: list[str] = Field(default_factory=list)
+    problems: list[str] = Field(default_factory=list)
+
+    @property
+    def acyclic(self) -> bool:
+        return not self.cycles
+
+
+def _draft_edges(draft: dict[str, Any] | DagDraft | None) -> list[dict[str, str]]:
+    """Edges of a parsed draft as plain dicts (lenient: from/to keys, non-dict items skipped)."""
+    if draft is None:
+        return []
+    if isinstance(draft, DagDraft):
+        return [e.model_dump() for e in draft.edges]
+    items = draft.get("edges") if isinstance(draft, dict) else None
+    edges = []
+    for item in items or []:
+        if not isinstance(item, dict):
+            continue
+        source = item.get("source", item.get("from", item.get("cause")))
+        target = item.get("target", item.get("to", item.get("effect")))
+        if not isinstance(source, str) or not isinstance(target, str) or not source.strip() or not target.strip():
+            continue
+        rationale = item.get("rationale", item.get("reason", ""))
+        edges.append({"source": source.strip()[:MAX_NAME], "target": target.strip()[:MAX_NAME], "rationale": str(rationale or "")})
+    return edges
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())[:MAX_RATIONALE]
+
+
+def review_draft(draft: dict[str, Any] | DagDraft | None, current: DagSpec | None, columns: Sequence[str]) -> DraftReview:
+    """Validate a draft against the current DAG and the data: mapping, cycles, presence, the diff."""
+    names = NameMap(current, columns)
+    review = DraftReview()
+    edges = _draft_edges(draft)
+    if not edges:
+        review.problems.append("the draft has no usable edges")
+    mapped_edges: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    current_edges = {(e.source, e.target) for e in current.edges} if current else set()
+    for edge in edges:
+        source, how_s = names.map(edge["source"])
+        target, how_t = names.map(edge["target"])
+        notes = [how for how in (how_s, how_t) if how not in ("exact", "column")]
+        for raw, mapped in ((edge["source"], source), (edge["target"], target)):
+            if mapped is None:
+                if raw not in review.unknown:
+                    review.unknown.append(raw)
+            elif raw != mapped:
+                review.mapped[raw] = mapped
+        row = DraftEdgeRow(
+            source=source or edge["source"],
+            target=target or edge["target"],
+            rationale=_one_line(edge["rationale"]),
+            raw_source=edge["source"],
+            raw_target=edge["target"],
+            status="new",
+        )
+        key = (row.source, row.target)
+        if row.source == row.target:
+            row.status, row.note = "rejected", "self-loop: a variable cannot cause itself"
+        elif key in seen:
+            row.status, row.note = "rejected", "duplicate of an earlier draft edge"
+        elif key in current_edges:
+            row.status, row.note = "in current DAG", ""
+        elif (row.target, row.source) in current_edges:
+            row.status, row.note = "rejected", f"the current DAG has the reverse edge {row.target} → {row.source}"
+        else:
+            problem = next((dag.name_problem(n) for n in (row.source, row.target) if dag.name_problem(n)), None)
+            if problem:
+                row.status, row.note = "rejected", problem
+            else:
+                row.acceptable = True
+                unknown = [n for n, m in ((row.source, source), (row.target, target)) if m is None]
+                new_nodes = [n for n in (row.source, row.target) if names.is_new_node(n)]
+                if unknown:
+                    notes.append(f"unknown name(s) {', '.join(unknown)}: accepting adds an unobserved node (no data column)")
+                elif new_nodes:
+                    notes.append(f"adds node(s) {', '.join(new_nodes)} for their data column")
+        if notes and not row.note:
+            row.note = "; ".join(notes)
+        seen.add(key)
+        mapped_edges.append(key)
+        review.rows.append(row)
+    graph = nx.DiGraph([e for e in mapped_edges if e[0] != e[1]])
+    for component in nx.strongly_connected_components(graph):
+        if len(component) > 1:
+            cycle = dag.find_cycle(graph.subgraph(component).copy())
+            if cycle:
+                review.cycles.append(dag.format_cycle(cycle))
+                cycle_edges = set(zip(cycle, [*cycle[1:], cycle[0]], strict=True))
+                for row in review.rows:
+                    if (row.source, row.target) in cycle_edges:
+                        row.note = (row.note + "; " if row.note else "") + f"on the cycle {dag.format_cycle(cycle)}"
+    treatment = current.treatment if current else None
+    outcome = current.outcome if current else None
+    present = {n for e in mapped_edges for n in e}
+    review.treatment_present = bool(treatment) and treatment in present
+    review.outcome_present = bool(outcome) and outcome in present
+    drafted = set(mapped_edges)
+    review.only_in_current = [dag.edge_text(*e) for e in sorted(current_edges - drafted)]
+    if review.cycles:
+        review.problems.append(f"the draft is cyclic: {'; '.join(review.cycles)}")
+    if treatment and not review.treatment_present:
+        review.problems.append(f"the treatment {treatment} does not appear in the draft")
+    if outcome and not review.outcome_present:
+        review.problems.append(f"the outcome {outcome} does not appear in the draft")
+    if review.unknown:
+        review.problems.append(f"unknown names (not nodes or columns): {', '.join(review.unknown)}")
+    return review
+
+
+def accept_row(spec: DagSpec, row: DraftEdgeRow, columns: Sequence[str]) -> DagSpec:
+    """Add one reviewed draft edge (creating its nodes) through the validated edit functions."""
+    if not row.acceptable:
+        raise dag.DagEditError(f"{dag.edge_text(row.source, row.target)} cannot be accepted: {row.note or row.status}")
+    column_set = set(columns)
+    for name in (row.source, row.target):
+        if dag.get_node(spec, name) is None:
+            column = name if name in column_set and dag.node_for_column(spec, name) is None else None
+            spec = dag.add_node(spec, name, column=column)
+    return dag.add_edge(spec, row.source, row.target, row.rationale)
+
+
+def accept_all(spec: DagSpec, review: DraftReview, columns: Sequence[str]) -> tuple[DagSpec, list[str]]:
+    """Accept every acceptable new edge in draft order; edges that would now close a cycle are skipped
+    with their reason (the result is always a valid DAG)."""
+    skipped = []
+    for row in review.rows:
+        if not row.acceptable:
+            continue
+        try:
+            spec = accept_row(spec, row, columns)
+        except dag.DagEditError as error:
+            skipped.append(str(error))
+    return spec, skipped
+
+
+# ---------------------------------------------------------------------------------------------
+# Rubric
+# ---------------------------------------------------------------------------------------------
+def treatment_predictors(project: Project, frame: pd.DataFrame | None, alpha: float = PREDICTOR_ALPHA) -> list[tuple[str, float]]:
+    """Pre-treatment dictionary columns associated with the treatment in the data (p < alpha).
+
+    A quick bivariate test: chi-square for categorical columns, Welch t for numeric ones (binary
+    treatment), Pearson correlation for a numeric treatment. Simulation-truth columns are skipped.
+    """
+    from scipy import stats
+
+    treatment = project.treatment
+    if frame is None or not treatment or treatment not in frame.columns:
+        return []
+    found = []
+    treat = frame[treatment]
+    binary = treat.dropna().nunique() == 2
+    for entry in project.dictionary:
+        column = entry.variable
+        if entry.simulation_truth or entry.timing != Timing.pre_treatment or column not in frame.columns:
+            continue
+        rows = frame[[treatment, column]].dropna()
+        if len(rows) < 10 or rows[column].nunique() < 2:
+            continue
+        values = rows[column]
+        try:
+            if not pd.api.types.is_numeric_dtype(values) or values.nunique() <= 10:
+                table = pd.crosstab(values, rows[treatment] if binary else pd.qcut(rows[treatment], 4, duplicates="drop"))
+                p_value = float(stats.chi2_contingency(table)[1])
+            elif binary:
+                levels = sorted(rows[treatment].unique())
+                p_value = float(
+                    stats.ttest_ind(values[rows[treatment] == levels[0]], values[rows[treatment] == levels[1]], equal_var=False).pvalue
+                )
+            else:
+                p_value = float(stats.pearsonr(values, rows[treatment]).pvalue)
+        except ValueError:
+            continue
+        if p_value < alpha:
+            found.append((column, p_value))
+    return found
+
+
+def _timing(project: Project, spec: DagSpec | None, name: str) -> Timing:
+    node = dag.get_node(spec, name) if spec else None
+    column = node.column if node and node.column else name
+    return project.timing_of(column)
+
+
+def score_dag_draft(draft: dict[str, Any], project: Project, frame: pd.DataFrame | None) -> list[RubricCheck]:
+    """The six DAG-draft checks (issue 5 §3); each reason names the offending edges or variables."""
+    columns = usable_columns(project, frame)
+    current = project.dag
+    if current is None:
+        treatment, outcome = _focus(project)
+        current = DagSpec(treatment=None, outcome=None)
+        names = NameMap(None, columns)
+    else:
+        treatment, outcome = current.treatment, current.outcome
+        names = NameMap(current, columns)
+    if current.treatment is None and treatment:
+        treatment = names.map(treatment)[0] or treatment
+    if current.outcome is None and outcome:
+        outcome = names.map(outcome)[0] or outcome
+    edges = []
+    unknown = []
+    for edge in _draft_edges(draft):
+        source, _ = names.map(edge["source"])
+        target, _ = names.map(edge["target"])
+        unknown += [raw for raw, m in ((edge["source"], source), (edge["target"], target)) if m is None and raw not in unknown]
+        edges.append((source or edge["source"], target or edge["target"]))
+    graph = nx.DiGraph(edges)
+    checks: list[RubricCheck] = []
+
+    cycle = dag.find_cycle(graph) if edges else None
+    checks.append(
+        check("acyclic", bool(edges) and cycle is None,
+              "no directed cycle" if edges and cycle is None else (f"cycle {dag.format_cycle(cycle)}" if cycle else "no edges"))
+    )
+    if not treatment or not outcome:
+        checks.append(check("directed path treatment → outcome", False, "the project has no treatment/outcome yet"))
+    elif treatment not in graph or outcome not in graph:
+        missing = [n for n in (treatment, outcome) if n not in graph]
+        checks.append(check("directed path treatment → outcome", False, f"{', '.join(missing)} missing from the draft"))
+    else:
+        ok = nx.has_path(graph, treatment, outcome)
+        checks.append(
+            check("directed path treatment → outcome", ok,
+                  " → ".join(nx.shortest_path(graph, treatment, outcome)) if ok else f"no directed path {treatment} ⇝ {outcome}")
+        )
+    predictors = treatment_predictors(project, frame)
+    if frame is None:
+        wanted = [e.variable for e in project.dictionary if e.timing == Timing.pre_treatment and not e.simulation_truth]
+        severity, basis = "warn", "no data loaded: every pre-treatment variable is expected"
+    else:
+        wanted = [column for column, _ in predictors]
+        severity, basis = "fail", f"{len(wanted)} pre-treatment column(s) predict the treatment (p < {PREDICTOR_ALPHA})"
+    wanted_names = [dag.node_for_column(current, c) or c for c in wanted]
+    absent = [n for n in wanted_names if n not in graph]
+    checks.append(
+        check("pre-treatment predictors of treatment appear", not absent,
+              f"{basis}; missing: {', '.join(absent)}" if absent else f"{basis}; all appear", severity=severity)
+    )
+    into_treatment = [
+        dag.edge_text(s, t) for s, t in edges if t == treatment and _timing(project, current, s) in LATE_TIMINGS
+    ]
+    checks.append(
+        check("no post-treatment/future variable → treatment", not into_treatment,
+              f"late variable(s) point into the treatment: {', '.join(into_treatment)}" if into_treatment
+              else "no edge from a post-treatment, outcome or future variable into the treatment")
+    )
+    out_of_outcome = [
+        dag.edge_text(s, t) for s, t in edges if s == outcome and _timing(project, current, t) == Timing.pre_treatment
+    ]
+    checks.append(
+        check("no outcome → pre-treatment edge", not out_of_outcome,
+              f"the outcome points into pre-treatment variable(s): {', '.join(out_of_outcome)}" if out_of_outcome
+              else "no edge out of the outcome into a pre-treatment variable")
+    )
+    checks.append(
+        check("every node known", bool(edges) and not unknown,
+              f"unknown: {', '.join(unknown)}" if unknown else ("every name is a DAG node or a data column" if edges else "no edges"))
+    )
+    return checks
+
+
+DAG_TASK = StructuredTask(
+    name="dag",
+    artifact="dag",
+    system_prompt=SYSTEM_PROMPT,
+    build_user_prompt=build_user_prompt,
+    schema=DagDraft,
+    field_aliases=FIELD_ALIASES,
+    defaults={},
+    build_inputs=build_inputs,
+    score=score_dag_draft,
+)
+
+
+def draft_from_spec(spec: DagSpec) -> dict[str, Any]:
+    """A DAG expressed as a draft (used for the example draft and tests): one edge per arrow."""
+    return {"edges": [{"source": e.source, "target": e.target, "rationale": e.rationale or "—"} for e in spec.edges]}
