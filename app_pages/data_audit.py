@@ -22,6 +22,7 @@ from causal_core.profile_review import (
     N09_SAMPLE_REVIEW,
     PROFILE_TASK,
     ReviewError,
+    checklist_from_rows,
     default_checklist,
     normalise_review,
     rubric_facts,
@@ -44,18 +45,6 @@ DEDUP_LABELS = {
 def cached_audit(cache_key: str, settings_json: str, _project: Project, _frame: pd.DataFrame) -> DataAuditResult:
     """One audit per (data hash, roles, dictionary, settings) — ``cache_key`` — so reruns are instant."""
     return run_audit(_project, _frame, AuditSettings.model_validate_json(settings_json))
-
-
-def checklist_from_table(edited: pd.DataFrame) -> list[ChecklistItem]:
-    """Editor rows back to checklist items; blank cells become '' and a blank status 'todo'."""
-    items = []
-    for row in edited.to_dict("records"):
-        clean = {name: ("" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)) for name, value in row.items()}
-        if not clean.get("check", "").strip():
-            continue
-        clean["status"] = clean.get("status") or "todo"
-        items.append(ChecklistItem(**clean))
-    return items
 
 
 def table(name: str, result: DataAuditResult, **kwargs) -> pd.DataFrame:
@@ -389,7 +378,7 @@ with tabs[7]:
         st.caption("Unsaved changes.")
     if st.button("Save checklist", key="save_checklist", disabled=not changed):
         try:
-            items = checklist_from_table(edited)
+            items = checklist_from_rows(edited.to_dict("records"))
         except ValueError as error:
             st.error(f"The checklist was not saved: {error}")
         else:

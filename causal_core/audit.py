@@ -827,7 +827,7 @@ def run_audit(
     """
     if not isinstance(settings, AuditSettings):
         settings = AuditSettings(**(settings or {}))
-    frame = frame.rename(columns=str)
+    frame = frame.rename(columns=str).reset_index(drop=True)  # positional index: uploads may repeat labels
     clock: dict[str, float] = timings if timings is not None else {}
 
     def timed(name: str, compute: Callable[[], Any]) -> Any:

@@ -554,3 +554,22 @@ def default_checklist(project: Project) -> list[ChecklistItem]:
         ("AI review is audited", "structured output score and failure metadata", "analyst"),
     ]
     return [ChecklistItem(check=name, evidence=evidence, owner=owner) for name, evidence, owner in rows]
+
+
+def checklist_from_rows(rows: list[dict[str, Any]]) -> list[ChecklistItem]:
+    """Edited checklist rows back to items: blank cells become '', a blank status 'todo', blank checks dropped.
+
+    Raises ValueError (pydantic) for an unknown status, so a bad edit is refused as a whole.
+    """
+    items = []
+    for row in rows:
+        clean = {
+            name: "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+            for name, value in row.items()
+            if name in ChecklistItem.model_fields
+        }
+        if not clean.get("check", "").strip():
+            continue
+        clean["status"] = clean.get("status") or "todo"
+        items.append(ChecklistItem(**clean))
+    return items
