@@ -1040,7 +1040,7 @@ def _check_direction(memo: dict[str, str], facts: MemoFacts) -> RubricCheck:
     expected_down = facts.direction == "negative"
     agree, disagree = (down, up) if expected_down else (up, down)
     sign = "negative" if expected_down else "positive"
-    if disagree > agree:
+    if disagree and disagree >= agree:
         return check(
             name, False, f"the estimate is {sign} but the memo describes the opposite direction ({down} down, {up} up)"
         )
