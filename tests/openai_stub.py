@@ -5,7 +5,9 @@
     stop()
 
 ``reply`` receives the decoded JSON request body of each ``/v1/chat/completions`` call and returns
-the assistant's text. Every request is also appended to ``stub.requests`` (via ``start_stub(...,
+the assistant's text, or a dict ``{"content": str, "finish_reason": "length"}`` to fake a truncated
+answer, or raises ``StubHTTPError(status, message)`` to answer with an HTTP error (e.g. a server
+that rejects ``response_format``). Every request is also appended to ``stub.requests`` (via ``start_stub(...,
 record=list)``) so tests can assert on what the client sent (messages, response_format, seed, ...).
 ``base_url`` ends in ``/v1`` as OpenAI clients expect. Streaming requests (``"stream": true``) get
 server-sent events, one chunk per whitespace-separated piece of the reply, then ``data: [DONE]``.
@@ -20,7 +22,16 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-Reply = Callable[[dict[str, Any]], str]
+Reply = Callable[[dict[str, Any]], "str | dict[str, str]"]
+
+
+class StubHTTPError(Exception):
+    """Raise from ``reply`` to make the stub answer with this HTTP status and OpenAI-style error body."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 def _chunks(text: str) -> list[str]:
@@ -70,10 +81,16 @@ def _make_handler(
             if status != 200:
                 self._send_json({"error": {"message": "stub configured to fail"}}, status)
                 return
-            text = reply(request)
+            try:
+                answer = reply(request)
+            except StubHTTPError as error:
+                self._send_json({"error": {"message": error.message, "type": "invalid_request_error"}}, error.status)
+                return
+            text = answer if isinstance(answer, str) else str(answer.get("content", ""))
+            finish = "stop" if isinstance(answer, str) else str(answer.get("finish_reason", "stop"))
             model = request.get("model", "stub-model")
             if request.get("stream"):
-                self._stream(text, model)
+                self._stream(text, model, finish)
                 return
             completion_tokens = len(_chunks(text))
             self._send_json(
@@ -83,13 +100,13 @@ def _make_handler(
                     "created": int(time.time()),
                     "model": model,
                     "choices": [
-                        {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                        {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
                     ],
                     "usage": {"prompt_tokens": 1, "completion_tokens": completion_tokens, "total_tokens": completion_tokens + 1},
                 }
             )
 
-        def _stream(self, text: str, model: str) -> None:
+        def _stream(self, text: str, model: str, finish: str) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()
@@ -98,7 +115,7 @@ def _make_handler(
                          "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
                 self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
             final = {"id": "chatcmpl-stub", "object": "chat.completion.chunk", "model": model,
-                     "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+                     "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}
             self.wfile.write(f"data: {json.dumps(final)}\n\ndata: [DONE]\n\n".encode())
             self.wfile.flush()
 

@@ -267,7 +267,7 @@ def _scan_cache() -> dict[str, tuple[Path, int]]:
     try:
         from huggingface_hub import scan_cache_dir
 
-        info = scan_cache_dir()
+        info = scan_cache_dir(os.environ.get("HF_HUB_CACHE") or None)  # read at call time (tests point it elsewhere)
     except Exception:  # CacheNotFound, unreadable cache: nothing cached
         return {}
     found: dict[str, tuple[Path, int]] = {}
