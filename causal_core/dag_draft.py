@@ -488,6 +488,13 @@ DAG_TASK = StructuredTask(
 )
 
 
-def draft_from_spec(spec: DagSpec) -> dict[str, Any]:
-    """A DAG expressed as a draft (used for the example draft and tests): one edge per arrow."""
-    return {"edges": [{"source": e.source, "target": e.target, "rationale": e.rationale or "—"} for e in spec.edges]}
+def draft_from_spec(spec: DagSpec, use_labels: bool = False) -> dict[str, Any]:
+    """A DAG expressed as a draft, one edge per arrow. With ``use_labels`` the nodes are named as a
+    notebook would name them (N01 §8's "Account health"), which exercises the name mapping."""
+    shown = {n.name: (n.label or n.name) if use_labels else n.name for n in spec.nodes}
+    return {
+        "edges": [
+            {"source": shown.get(e.source, e.source), "target": shown.get(e.target, e.target), "rationale": e.rationale or "—"}
+            for e in spec.edges
+        ]
+    }
