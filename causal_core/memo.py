@@ -295,11 +295,10 @@ def _key_diagnostic(project: Project, facts: MemoFacts) -> str:
     if facts.naive is not None and facts.primary is not None and facts.primary is not facts.naive:
         naive, best = facts.naive.estimate, facts.primary.estimate
         method = METHOD_LABELS.get(facts.primary.method, facts.primary.method)
-        comparison = (
-            "so the naive comparison points in the wrong direction"
-            if (naive > 0) != (best > 0)
-            else "so the naive comparison overstates or understates the adjusted effect"
-        )
+        if (naive > 0) != (best > 0):
+            comparison = "so the naive comparison points in the wrong direction"
+        else:
+            comparison = f"so the naive comparison {'overstates' if abs(naive) > abs(best) else 'understates'} the adjusted effect"
         parts.append(
             f"The naive difference is {effect_phrase(naive, facts.binary)} against "
             f"{effect_phrase(best, facts.binary)} for the {method} estimate, {comparison}."
@@ -459,7 +458,7 @@ def _design(project: Project, facts: MemoFacts) -> str:
     if not facts.estimated:
         return "Design not yet fixed: no estimation has been run."
     start = (
-        f"Historical {_label(facts.treatment)} was not randomized, so the naive comparison is not credible on its own."
+        f"Historical {_label(facts.treatment)} assignment was not randomized, so the naive comparison is not credible on its own."
         if facts.observational
         else f"{_label(facts.treatment).capitalize()} was randomly assigned."
     )

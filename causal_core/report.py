@@ -13,7 +13,6 @@ import io
 import json
 import platform
 import re
-import shutil
 import sys
 import zipfile
 from html import escape
@@ -341,7 +340,7 @@ def dag_files(project: Project) -> dict[str, str | bytes]:
         "dag.dagitty": dag_io.to_dagitty(project.dag),
         "dag.json": dag_io.to_json(project.dag),
     }
-    if shutil.which("dot") is None:
+    if not dag_io.dot_available():
         files["dag_svg_unavailable.txt"] = (
             "Graphviz's `dot` program is not installed, so no SVG was drawn. Render dag.dot with it.\n"
         )

@@ -1,0 +1,137 @@
+"""Exports: Markdown, standalone HTML (model text escaped, chart inline), Project JSON, ZIP bundle."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+import zipfile
+
+import pytest
+
+from causal_core import dag_io, memo, report
+from causal_core.project import AIInteraction, project_from_json
+from tests.test_memo_support import N01_SENTENCE, retention_project
+
+ATTACK = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture(scope="module")
+def project():
+    return memo.with_deterministic_memo(retention_project())
+
+
+@pytest.fixture(scope="module")
+def hostile(project):
+    """Model text everywhere a model can write: the final memo, the card, the AI log."""
+    final = {**project.memo.deterministic, "interpretation": f"Outreach appears to reduce churn. {ATTACK}"}
+    card = project.estimand_card.model_copy(update={"business_question": f"Did outreach work? {ATTACK}"})
+    interaction = AIInteraction(id="i1", task="memo", model_id=f"evil{ATTACK}", raw_output=ATTACK, schema_valid=True)
+    return project.model_copy(
+        update={"memo": project.memo.model_copy(update={"final": final}), "estimand_card": card, "name": f"P {ATTACK}"}
+    ).with_interaction(interaction)
+
+
+def test_html_escapes_script_in_model_text(hostile):
+    page = report.memo_html(hostile)
+    assert "<script>alert" not in page and "<img src=x" not in page
+    assert html.escape(ATTACK) in page  # shown literally, inert
+    scripts = re.findall(r"<script[^>]*>", page)
+    assert scripts == [
+        '<script type="application/json" id="forest-spec">',
+        '<script src="https://cdn.jsdelivr.net/npm/vega@6">',
+        '<script src="https://cdn.jsdelivr.net/npm/vega-lite@6">',
+        '<script src="https://cdn.jsdelivr.net/npm/vega-embed@7">',
+        "<script>",
+    ]
+
+
+def test_html_embeds_the_forest_plot_with_its_data(project):
+    page = report.memo_html(project)
+    spec_text = re.search(r'<script type="application/json" id="forest-spec">(.*?)</script>', page, re.S).group(1)
+    assert "<" not in spec_text  # cannot close the script element
+    spec = json.loads(spec_text)
+    assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/v6")
+    values = [row for dataset in spec["datasets"].values() for row in dataset if "method" in row]
+    assert [(r["method"], r["estimate"], r["ci_low"]) for r in values] == [
+        (row.method, row.estimate, row.ci_low) for row in project.estimation.estimates
+    ]
+    truth = [
+        row["x"]
+        for dataset in spec["datasets"].values()
+        for row in dataset
+        if row.get("label") == "true effect (simulation)"
+    ]
+    assert truth == [-0.0462]
+
+
+def test_html_contains_memo_estimates_consistency_and_audit(project):
+    page = report.memo_html(project)
+    assert page.startswith("<!DOCTYPE html>")
+    assert f"<p><strong>Main estimate.</strong> {html.escape(N01_SENTENCE)}" in page
+    assert "<td>doubly robust</td><td>ATE</td><td>-4.7%</td><td>-6.8% to -2.6%</td>" in page
+    assert "Consistency across artifacts" in page and "Audit scores" in page
+    assert "<h3>Excluded variables</h3><ul><li>account_id:" in page
+
+
+def test_markdown_prefers_the_final_memo(project):
+    assert report.project_memo_markdown(project).startswith("# Decision memo (deterministic): retention analysis")
+    final = {**project.memo.deterministic, "recommendation": "Run a randomized holdout next quarter before scaling."}
+    edited = project.model_copy(update={"memo": project.memo.model_copy(update={"final": final})})
+    text = report.project_memo_markdown(edited)
+    assert text.startswith("# Decision memo (analyst final)")
+    assert "**Recommendation.** Run a randomized holdout next quarter before scaling." in text
+
+
+def test_estimates_csv(project):
+    rows = list(csv.DictReader(io.StringIO(report.estimates_csv(project))))
+    assert [r["method"] for r in rows] == ["naive", "regression", "ipw", "aipw"]
+    assert float(rows[-1]["estimate"]) == -0.047 and float(rows[-1]["ci_high"]) == -0.026
+
+
+def test_zip_holds_every_artifact(hostile):
+    archive = zipfile.ZipFile(io.BytesIO(report.report_zip(hostile)))
+    assert archive.namelist() == [
+        "README.txt",
+        "memo.md",
+        "memo.html",
+        "project.json",
+        "estimates.csv",
+        "consistency.json",
+        "manifest.json",
+        "dag.dot",
+        "dag.dagitty",
+        "dag.json",
+        "dag.svg",
+    ]
+    restored = project_from_json(archive.read("project.json"))
+    assert restored == hostile  # the whole audit trail round-trips
+    assert restored.ai_log[0].raw_output == ATTACK
+    assert dag_io.from_dagitty(archive.read("dag.dagitty").decode()).treatment == "outreach"
+    assert archive.read("dag.svg").startswith(b"<?xml")
+    manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["data"]["sha256"] == hostile.data_source.sha256
+    assert {"pandas", "numpy", "statsmodels"} <= set(manifest["packages"])
+    assert manifest["models_used"] == [f"evil{ATTACK}"]
+    assert "<script>alert" not in archive.read("memo.html").decode()
+    assert [item["status"] for item in json.loads(archive.read("consistency.json"))][:4] == ["green"] * 4
+
+
+def test_zip_without_graphviz_has_a_note(project, monkeypatch):
+    monkeypatch.setattr(dag_io, "dot_available", lambda: False)
+    names = zipfile.ZipFile(io.BytesIO(report.report_zip(project))).namelist()
+    assert "dag_svg_unavailable.txt" in names and "dag.svg" not in names and "dag.dot" in names
+
+
+def test_zip_without_dag_or_estimates():
+    bare = retention_project(dag=False).model_copy(update={"estimation": None})
+    archive = zipfile.ZipFile(io.BytesIO(report.report_zip(bare)))
+    assert "dag_unavailable.txt" in archive.namelist()
+    assert (
+        archive.read("estimates.csv").decode().strip()
+        == "method,estimand,estimate,std_error,ci_low,ci_high,n_used,se_type"
+    )
+    assert "Main estimate not yet estimated." in archive.read("memo.md").decode()
+    assert "<p>Not yet estimated.</p>" in archive.read("memo.html").decode()
