@@ -99,10 +99,10 @@ def ineligible_reason(project: Project, column: str) -> str | None:
     entry = project.dictionary_entry(column)
     if entry is not None and entry.simulation_truth:
         return "simulation truth: known only inside the simulation, never observable, never a covariate"
-    if column in project.unit_columns:
-        return "a unit identifier, not a characteristic"
     if project.time_column and column == project.time_column:
         return "a time identifier, not a pre-treatment characteristic"
+    if column in project.unit_columns:
+        return "a unit identifier, not a characteristic"
     timing = project.timing_of(column)
     if timing in _TIMING_REASONS:
         label = f" ('{entry.timing_label}')" if entry is not None and entry.timing_label else ""

@@ -124,7 +124,7 @@ def ovb_bound(
         return None
     r2yz_dx = min(((math.sqrt(ky) + math.sqrt(r2zxj_xd)) / math.sqrt(1 - r2zxj_xd)) ** 2 * (r2yxj_dx / (1 - r2yxj_dx)), 1.0)
     bias = se * math.sqrt(r2yz_dx * r2dz_x / (1 - r2dz_x)) * math.sqrt(dof)
-    adjusted = math.copysign(abs(estimate) - bias, estimate)
+    adjusted = math.copysign(1.0, estimate) * (abs(estimate) - bias)  # towards zero, and past it if bias > |estimate|
     adjusted_se = se * math.sqrt((1 - r2yz_dx) / (1 - r2dz_x)) * math.sqrt(dof / (dof - 1))
     crit = float(student_t.ppf(0.975, dof - 1))
     return {

@@ -1,0 +1,161 @@
+"""``estimate``: the Estimation page headlessly.
+
+    python -m causal_core estimate (--dataset NAME | --data FILE) --treatment T --outcome Y
+        --covariates a,b,c [--categorical a,b] [--estimand ATE|ATT|ATC] [--cluster C] [--clip LO,HI]
+        [--trim bounds|crump] [--crossfit K] [--missing complete_case|indicator] [--bootstrap N] [--seed S]
+        [--no-refute] [--format json]
+
+Built-ins default treatment, outcome, cluster and covariates to the project's defaults (the dictionary's
+eligible pre-treatment columns) and report the simulation's true effect. Covariates are taken as given:
+the CLI trusts the analyst's list (the page is where ineligible columns are blocked), but it names any
+ineligible column it can recognise in the warnings.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from causal_core import estimation
+from causal_core.cli import CliError, add_format_option, emit
+from causal_core.data import analysis_frame, builtin_names, project_for_builtin, project_for_upload, read_upload
+from causal_core.project import EstimationSpec
+
+
+def _split(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def _clip(value: str) -> tuple[float, float]:
+    parts = _split(value)
+    try:
+        lo, hi = (float(part) for part in parts)
+    except ValueError:
+        raise CliError(f"--clip must be two numbers 'LO,HI' (got {value!r}).") from None
+    return lo, hi
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("estimate", help="naive, regression, IPW and doubly robust estimates with diagnostics")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", choices=builtin_names(), help="a built-in dataset")
+    source.add_argument("--data", metavar="FILE", help="a CSV or Parquet file")
+    parser.add_argument("--treatment", help="binary 0/1 treatment column (built-ins: the dataset's own)")
+    parser.add_argument("--outcome", help="numeric outcome column (built-ins: the dataset's own)")
+    parser.add_argument("--covariates", metavar="a,b,c", help="adjustment set (built-ins: eligible pre-treatment columns)")
+    parser.add_argument("--categorical", metavar="a,b", help="covariates to one-hot encode (text columns always are)")
+    parser.add_argument("--estimand", choices=["ATE", "ATT", "ATC"], default=None, help="default ATE")
+    parser.add_argument("--cluster", metavar="C", help="cluster column for cluster-robust SEs (built-ins: their own)")
+    parser.add_argument("--no-cluster", action="store_true", help="ignore the built-in's cluster column")
+    parser.add_argument("--clip", metavar="LO,HI", default="0.02,0.98", help="propensity clip bounds (default 0.02,0.98)")
+    parser.add_argument("--trim", choices=["bounds", "crump"], help="drop rows with extreme propensities (changes the estimand)")
+    parser.add_argument("--crossfit", type=int, default=0, metavar="K", help="cross-fit AIPW with K folds (0 = off)")
+    parser.add_argument("--missing", choices=["complete_case", "indicator"], default="complete_case")
+    parser.add_argument("--bootstrap", type=int, default=0, metavar="N", help="bootstrap replicates for IPW/AIPW SEs")
+    parser.add_argument("--seed", type=int, default=123)
+    parser.add_argument("--no-refute", action="store_true", help="skip the refutation tests")
+    add_format_option(parser)
+    parser.set_defaults(handler=run)
+
+
+def _load(args: argparse.Namespace):
+    if args.dataset:
+        project, raw = project_for_builtin(args.dataset)
+        return project, analysis_frame(project, raw)
+    path = Path(args.data)
+    if not path.is_file():
+        raise CliError(f"data file not found: {args.data}")
+    loaded = read_upload(path.read_bytes(), path.name, max_mb=float("inf"))
+    return project_for_upload(loaded), loaded.frame
+
+
+def build_spec(args: argparse.Namespace, project, frame) -> EstimationSpec:
+    """The spec from the arguments, with the project's defaults filling what a built-in leaves unsaid."""
+    treatment = args.treatment or project.treatment
+    outcome = args.outcome or project.outcome
+    if not treatment or not outcome:
+        raise CliError("--treatment and --outcome are required with --data.")
+    project = project.model_copy(update={"treatment": treatment, "outcome": outcome})
+    if args.covariates is not None:
+        covariates = _split(args.covariates)
+    elif args.dataset:
+        covariates, _ = estimation.default_covariates(project, frame)
+    else:
+        raise CliError("--covariates is required with --data (comma-separated adjustment set).")
+    cluster = None if args.no_cluster else (args.cluster or (project.cluster_column if args.dataset else None))
+    if args.bootstrap < 0 or args.crossfit < 0 or args.crossfit == 1:
+        raise CliError("--bootstrap must be ≥ 0 and --crossfit 0 or ≥ 2.")
+    categorical = _split(args.categorical)
+    unknown_categorical = [c for c in categorical if c not in covariates]
+    if unknown_categorical:
+        raise CliError(f"--categorical names columns that are not covariates: {', '.join(unknown_categorical)}")
+    known = [c for c in covariates if c in frame.columns]
+    return EstimationSpec(
+        treatment=treatment, outcome=outcome, covariates=covariates,
+        categorical=sorted(set(categorical) | set(estimation.categorical_columns(frame, known))),
+        estimand=args.estimand or "ATE", cluster=cluster, clip=_clip(args.clip), trim=args.trim,
+        crossfit_folds=args.crossfit, bootstrap=args.bootstrap, seed=args.seed, missing=args.missing,
+    )
+
+
+def payload(result, ineligible: dict[str, str]) -> dict[str, Any]:
+    """JSON-ready summary: the binned plot data are left out, the tables kept."""
+    diagnostics = dict(result.diagnostics)
+    for key in ("overlap", "weights"):
+        if key in diagnostics:
+            diagnostics[key] = {k: v for k, v in diagnostics[key].items() if k != "histogram"}
+    warnings = list(result.warnings) + [f"'{c}' is ineligible as a covariate: {why}." for c, why in ineligible.items()]
+    return {
+        "n_used": result.n_used,
+        "dropped": result.dropped,
+        "estimand": result.spec.estimand,
+        "covariates": result.spec.covariates,
+        "cluster": result.spec.cluster,
+        "true_effect": result.true_effect,
+        "estimates": [
+            {key: getattr(row, key) for key in ("method", "estimand", "estimate", "std_error", "ci_low", "ci_high", "se_type", "n_used")}
+            for row in result.estimates
+        ],
+        "warnings": warnings,
+        "diagnostics": diagnostics,
+        "sensitivity": result.sensitivity,
+        "refutations": result.refutations,
+    }
+
+
+def _text(data: dict[str, Any]) -> str:
+    lines = [f"{data['estimand']} with n = {data['n_used']:,} rows" + (
+        f"; dropped {', '.join(f'{k}: {v:,}' for k, v in data['dropped'].items())}" if data["dropped"] else "")]
+    lines.append(f"{'method':<12}{'estimate':>11}{'SE':>10}{'95% CI':>24}  SE type")
+    for row in data["estimates"]:
+        ci = f"[{row['ci_low']:+.4f}, {row['ci_high']:+.4f}]" if row["ci_low"] is not None else "—"
+        se = f"{row['std_error']:.4f}" if row["std_error"] is not None else "—"
+        lines.append(f"{row['method']:<12}{row['estimate']:>+11.4f}{se:>10}{ci:>24}  {row['se_type']}")
+    if data["true_effect"] is not None:
+        lines.append(f"true {data['estimand']} (simulation): {data['true_effect']:+.4f}")
+    sensitivity = data["sensitivity"]
+    if sensitivity.get("evalue", {}).get("sentence"):
+        lines.append("E-value: " + sensitivity["evalue"]["sentence"])
+    if sensitivity.get("sensemakr"):
+        lines.append("Robustness: " + sensitivity["sensemakr"]["rv_sentence"])
+        bench = sensitivity["sensemakr"].get("benchmark")
+        if bench:
+            lines.extend("Benchmark: " + row["sentence"] for row in bench["bounds"])
+    lines.extend("Refutation: " + item["sentence"] for item in data["refutations"])
+    lines.extend("Warning: " + warning for warning in data["warnings"])
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    project, frame = _load(args)
+    spec = build_spec(args, project, frame)
+    project = project.model_copy(update={"treatment": spec.treatment, "outcome": spec.outcome})
+    ineligible = {
+        column: why for column in spec.covariates
+        if column in frame.columns and (why := estimation.ineligible_reason(project, column)) is not None
+    }
+    truth = estimation.true_effect(project, frame, spec.estimand, spec.treatment)
+    result = estimation.run_estimation(frame, spec, true_effect=truth, refutations=not args.no_refute)
+    emit(payload(result, ineligible), args.format, _text)
+    return 0
