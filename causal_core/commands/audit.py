@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 
 import pandas as pd
+from pydantic import ValidationError
 
 from causal_core.cli import CliError, add_format_option, emit
 from causal_core.data import (
@@ -117,8 +118,8 @@ def run(args: argparse.Namespace) -> int:
     project, frame = project_from_args(args)
     try:
         settings = AuditSettings(bounds=_bounds(args.bounds), treated_value=args.treated_value)
-    except ValueError as error:
-        raise CliError(str(error).splitlines()[-1].strip()) from None
+    except ValidationError as error:
+        raise CliError(error.errors()[0]["msg"].removeprefix("Value error, ")) from None
     result = run_audit(project, frame, settings)
     if args.bundle_out:
         Path(args.bundle_out).write_text(bundle_json(result.evidence_bundle), encoding="utf-8")
