@@ -11,7 +11,7 @@ from causal_core import question as q
 from causal_core.project import EstimandCard
 from causal_core.ui import state
 from causal_core.ui.ai import draft_artifact
-from causal_core.ui.audit_panel import render_audit_panel
+from causal_core.ui.audit_panel import escape_markdown, render_audit_panel
 
 FIELD_LABELS = {
     "business_question": "Business question",
@@ -48,7 +48,7 @@ def new_card_installed(notes: list[str] | None = None) -> None:
     st.session_state[notes_key] = notes or []
 
 
-left, right = st.columns([3, 2], gap="large")
+left, right = st.columns([11, 9], gap="large")
 
 # ---- brief and the three ways to start a card ---------------------------------------------------
 with left:
@@ -149,8 +149,10 @@ with left:
                 if failing:
                     notes = [f"Approved with {len(failing)} failing check(s): {', '.join(failing)}.", *notes]
                 st.session_state[notes_key] = notes
-        for note in st.session_state.get(notes_key, []):
-            st.caption(note)
+                st.rerun()  # redraw the status line and the audit panel with the approved card
+        notes = st.session_state.get(notes_key, [])
+        if notes:
+            st.caption("\n".join(f"- {escape_markdown(note)}" for note in notes))
 
         project = state.get_project()
         if project.card_status == "approved":
@@ -205,9 +207,9 @@ edited = st.data_editor(
     width="stretch",
     column_config={
         "text": st.column_config.TextColumn("question", width="large", required=True),
-        "source": st.column_config.TextColumn("raised by"),
+        "source": st.column_config.TextColumn("raised by", width="medium"),
         "status": st.column_config.SelectboxColumn("status", options=["open", "answered", "dropped"], required=True),
-        "answer": st.column_config.TextColumn("answer"),
+        "answer": st.column_config.TextColumn("answer", width="medium"),
     },
 )
 if not edited.equals(table):

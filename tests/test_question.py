@@ -335,3 +335,65 @@ def test_reapproval_keeps_analyst_questions_and_answers(retention):
     assert again.open_questions[0].answer == "All logged."
     assert again.open_questions[1].text == "Who owns the CRM export?"
     assert len(again.open_questions) == 7  # the 6 derived (one already answered) + the analyst's
+
+
+# ---- page actions (Streamlit-free) -----------------------------------------------------------
+def test_with_draft_result_valid_and_failed(retention):
+    from causal_core.project import AIInteraction
+
+    project, frame = retention
+    good = AIInteraction(id="a", task="estimand-card", parsed=q.N01_CARD, schema_valid=True, model_id="m")
+    drafted = q.with_draft_result(project, good, frame)
+    assert drafted.estimand_card == q.example_card("retention") and drafted.card_status == "draft"
+    assert (drafted.audits[-1].score, drafted.audits[-1].model_id, drafted.audits[-1].interaction_id) == (12, "m", "a")
+    bad = AIInteraction(id="b", task="estimand-card", schema_valid=False, failure_type="empty_output", model_id="m")
+    failed_project = q.with_draft_result(drafted, bad, frame)
+    assert failed_project.estimand_card == drafted.estimand_card  # the card survives a failed draft
+    record = failed_project.audits[-1]
+    assert (record.score, record.max_score, record.failure_type, record.schema_valid) == (0, 12, "empty_output", False)
+    odd = AIInteraction(id="c", task="estimand-card", schema_valid=True, parsed=None)
+    assert q.with_draft_result(drafted, odd, frame).audits[-1].failure_type == "other_structured_output_error"
+
+
+def test_replacing_an_approved_card_keeps_it_in_the_edit_log(retention):
+    project, frame = retention
+    approved = q.approve_card(project, q.example_card("retention"), frame)
+    replaced = q.with_card(approved, EstimandCard(business_question="new"), frame, source="empty card")
+    assert replaced.card_status == "draft" and replaced.estimand_card.business_question == "new"
+    edit = replaced.edit_log[-1]
+    assert (edit.field, edit.note, edit.before["unit"]) == ("card", "replaced by empty card", "customer account")
+
+
+def test_edit_card_field_logs_rescored_and_unapproves(retention):
+    project, frame = retention
+    approved = q.approve_card(project, q.example_card("retention"), frame)
+    same = q.edit_card_field(approved, "unit", "customer  account", frame)  # whitespace only: no edit
+    assert same is approved
+    edited = q.edit_card_field(approved, "likely_threats", "only one threat\n\n", frame)
+    assert edited.estimand_card.likely_threats == ["only one threat"]
+    assert edited.card_status == "draft"
+    assert [(e.field, e.after) for e in edited.edit_log[-2:]] == [
+        ("likely_threats", ["only one threat"]), ("card_status", "draft")
+    ]
+    assert edited.audits[-1].model_id == "analyst" and edited.audits[-1].score == 12
+    with pytest.raises(ValueError, match="unknown estimand-card field 'colour'"):
+        q.edit_card_field(approved, "colour", "blue", frame)
+
+
+def test_edit_open_questions(retention):
+    project, frame = retention
+    approved = q.approve_card(project, q.example_card("retention"), frame)
+    rows = [question.model_dump() for question in approved.open_questions]
+    rows[0] |= {"status": "answered", "answer": "Yes, all eligible accounts are in the CRM export."}
+    rows.append({"text": "Who decides outreach capacity?", "source": None, "status": None, "answer": None})
+    rows.append({"text": "", "source": "", "status": "open", "answer": ""})  # a blank row is dropped
+    edited = q.edit_open_questions(approved, rows)
+    assert len(edited.open_questions) == 7
+    assert edited.open_questions[0].status == "answered"
+    assert edited.open_questions[-1].model_dump() == {
+        "text": "Who decides outreach capacity?", "source": "analyst", "status": "open", "answer": ""
+    }
+    assert edited.edit_log[-1].artifact == "open_questions" and len(edited.edit_log[-1].after) == 7
+    assert q.edit_open_questions(edited, [question.model_dump() for question in edited.open_questions]) is edited
+    with pytest.raises(ValueError, match="status must be open, answered or dropped"):
+        q.edit_open_questions(approved, [{"text": "x", "status": "maybe"}])

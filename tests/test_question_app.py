@@ -100,7 +100,7 @@ def test_draft_edit_approve_and_persist_across_pages(monkeypatch):
     assert project_of(at).estimand_card.required_assumptions == [
         q.N01_CARD["required_assumptions"][0], *q.N01_CARD["required_assumptions"][2:]
     ]
-    assert any("assumption_positivity" in str(row) for row in at.dataframe[0].value.to_dict("records"))
+    assert any("❌ fail **assumption\\_positivity**" in m.value for m in at.markdown)
 
     at.button(key="approve_card").click().run()
     assert not at.exception, at.exception
@@ -108,7 +108,9 @@ def test_draft_edit_approve_and_persist_across_pages(monkeypatch):
     assert project.card_status == "approved"
     assert (project.treatment, project.outcome, project.unit_columns) == ("outreach", "churn", ["account_id"])
     assert len(project.open_questions) >= 5
-    assert any("Approved with 1 failing check(s): assumption_positivity." in c.value for c in at.caption)
+    notes = at.session_state["cw_card_notes_retention"]
+    assert notes[0] == "Approved with 1 failing check(s): assumption_positivity."
+    assert notes[1:] == ["Treatment stays outreach.", "Outcome stays churn.", "Unit grain stays account_id.", "Estimand: ATE."]
 
     at.switch_page("app_pages/overview.py").run()
     assert not at.exception

@@ -7,6 +7,8 @@ how it failed, which deterministic checks pass, and how the score moved across d
 
 from __future__ import annotations
 
+import re
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -14,6 +16,23 @@ import streamlit as st
 from causal_core.project import AuditRecord, Project, RubricCheck
 
 _RESULT = {"pass": "✅ pass", "fail": "❌ fail", "warn": "⚠️ warn"}
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def escape_markdown(text: str) -> str:
+    """Show text literally in st.markdown: model text may contain markup, links or $…$ maths."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def check_lines(checks: list[RubricCheck]) -> str:
+    """The checks as a wrapped markdown list: icon, name, one-line reason (all text escaped)."""
+    return "\n".join(
+        f"- {_RESULT['pass' if c.passed else ('warn' if c.severity == 'warn' else 'fail')]} "
+        f"**{escape_markdown(c.name)}** — {escape_markdown(c.reason)}"
+        for c in checks
+    )
 
 
 def check_rows(checks: list[RubricCheck]) -> pd.DataFrame:
@@ -87,12 +106,13 @@ def render_audit_panel(project: Project, artifact: str, title: str = "Audit scor
             st.caption("No audit yet: draft or load the artifact to score it.")
             return
         latest = records[-1]
-        cols = st.columns(4)
-        cols[0].metric("Score", f"{latest.score} / {latest.max_score}")
-        cols[1].metric("Schema valid", "yes" if latest.schema_valid else "no")
-        cols[2].metric("Repair stage", latest.repair_stage)
-        cols[3].metric("Failure type", latest.failure_type or "—")
-        source = "analyst edit" if latest.model_id == "analyst" else f"model `{latest.model_id or 'unknown'}`"
+        top = st.columns(2)
+        top[0].metric("Score", f"{latest.score} / {latest.max_score}")
+        top[1].metric("Schema valid", "yes" if latest.schema_valid else "no")
+        bottom = st.columns(2)
+        bottom[0].metric("Repair stage", latest.repair_stage)
+        bottom[1].metric("Failure type", latest.failure_type or "—")
+        source = "the analyst (example, manual entry or edit)" if latest.model_id == "analyst" else f"model `{latest.model_id or 'unknown'}`"
         st.caption(f"Latest scoring: {source}, {latest.time}.")
         if not latest.schema_valid:
             detail = _failure_detail(project, latest)
@@ -101,7 +121,7 @@ def render_audit_panel(project: Project, artifact: str, title: str = "Audit scor
                 + (f" Error: {detail}" if detail else "")
             )
         if latest.checks:
-            st.dataframe(check_rows(latest.checks), hide_index=True, width="stretch")
+            st.markdown(check_lines(latest.checks))
             if any(c.severity == "warn" for c in latest.checks):
                 st.caption("⚠️ warn checks flag something to look at; they are not counted in the score.")
         if len(records) > 1:
