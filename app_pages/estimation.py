@@ -1,0 +1,218 @@
+"""Estimation (N01 §9–11): the approved estimand, the DAG's adjustment set, four estimators, diagnostics,
+sensitivity and refutations. Layout and widgets only; every number comes from causal_core.estimation."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from causal_core import estimation as est
+from causal_core.project import EstimationSpec
+from causal_core.ui import state
+
+st.title("Estimation")
+st.caption(
+    "Estimates become interpretable only after the design work: the estimand from the approved card, the adjustment "
+    "set from the DAG, balance and overlap checked. The naive comparison is shown to see how much it misleads."
+)
+
+key = state.active_key()
+project = state.get_project()
+frame = state.require_frame()
+if not project.treatment or not project.outcome:
+    st.info("Choose the **treatment** and the **outcome** (Overview → Roles, or approve the estimand card) first.")
+    st.stop()
+
+try:
+    default = est.default_spec(project, frame)
+except est.EstimationError as error:
+    st.error(str(error))
+    st.stop()
+stored = project.estimation.spec if project.estimation else None
+start = stored if stored and stored.treatment == project.treatment and stored.outcome == project.outcome else default
+_, default_note = est.default_covariates(project, frame)
+
+
+def k(name: str) -> str:
+    """Widget keys per dataset, so switching datasets keeps each one's choices."""
+    return f"est_{name}_{key}"
+
+
+# ---- specification ----------------------------------------------------------------------------
+st.subheader("Specification")
+st.markdown(f"Treatment **{project.treatment}** → outcome **{project.outcome}**.")
+candidates = [c for c in frame.columns if c not in (project.treatment, project.outcome)]
+reasons = {c: est.ineligible_reason(project, c) for c in candidates}
+if k("covariates") not in st.session_state:
+    st.session_state[k("covariates")] = [c for c in start.covariates if c in candidates]
+left, right = st.columns([3, 1])
+right.button("Reset to default", key=k("reset"), on_click=lambda: st.session_state.update(
+    {k("covariates"): [c for c in default.covariates if c in candidates]}))
+covariates = left.multiselect(
+    "Adjustment set",
+    candidates,
+    key=k("covariates"),
+    format_func=lambda c: f"⛔ {c}" if reasons.get(c) else c,
+    help="Defaults to the DAG's recommended set, else the dictionary's eligible pre-treatment columns. ⛔ = ineligible.",
+)
+st.caption(f"Default: {default_note} — {', '.join(default.covariates) or 'none'}.")
+ineligible = {c: reasons[c] for c in covariates if reasons.get(c)}
+override_reason = ""
+if ineligible:
+    st.warning(
+        "Ineligible for a total-effect adjustment set:\n" + "\n".join(f"- **{c}**: {why}" for c, why in ineligible.items())
+    )
+    override = st.checkbox("Override: adjust for these anyway (logged, flagged in the memo)", key=k("override"))
+    override_reason = st.text_input("Reason for the override", key=k("override_reason")) if override else ""
+
+c1, c2, c3, c4 = st.columns(4)
+estimands = ["ATE", "ATT", "ATC"]
+estimand = c1.radio("Estimand", estimands, index=estimands.index(start.estimand), key=k("estimand"), horizontal=True,
+                    help=f"From the approved card: {default.estimand}.")
+clip = c2.slider("Propensity clip bounds", 0.0, 1.0, tuple(start.clip), step=0.01, key=k("clip"))
+trim_labels = {None: "No trimming", "bounds": "Trim at the clip bounds", "crump": "Trim by the Crump rule"}
+trim = c3.selectbox("Trimming", list(trim_labels), index=list(trim_labels).index(start.trim), key=k("trim"),
+                    format_func=trim_labels.get, help="Trimming drops rows, so the estimand changes (stated with the results).")
+cluster_options = [None, *[c for c in frame.columns if c not in (project.treatment, project.outcome)]]
+cluster = c4.selectbox("Cluster column", cluster_options,
+                       index=cluster_options.index(start.cluster) if start.cluster in cluster_options else 0,
+                       format_func=lambda c: "None (HC3 / IF)" if c is None else c, key=k("cluster"))
+c5, c6, c7 = st.columns(3)
+folds = c5.number_input("AIPW cross-fitting folds (0 = off)", 0, 10, start.crossfit_folds, key=k("folds"))
+missing_labels = {"complete_case": "Complete cases (drop, counted)", "indicator": "Missing indicators (logged)"}
+missing = c6.radio("Missing covariates", list(missing_labels), index=list(missing_labels).index(start.missing),
+                   format_func=missing_labels.get, key=k("missing"))
+seed = c7.number_input("Seed", 0, 2**31 - 1, start.seed, key=k("seed"))
+
+if st.button("Run estimation", type="primary", key=k("run")):
+    spec = EstimationSpec(
+        treatment=project.treatment, outcome=project.outcome, covariates=list(covariates),
+        categorical=est.categorical_columns(frame, list(covariates)), estimand=estimand, cluster=cluster,
+        clip=tuple(clip), trim=trim, crossfit_folds=int(folds) if folds != 1 else 0, seed=int(seed), missing=missing,
+    )
+    with st.status("Estimating…", expanded=True) as status:
+        bar = st.progress(0.0)
+        try:
+            updated = est.estimate_project(
+                project, frame, spec, override_reason=override_reason,
+                progress=lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message),
+            )
+        except est.EstimationError as error:
+            status.update(label="Estimation refused", state="error")
+            st.error(str(error))
+        else:
+            state.set_project(updated)
+            project = updated
+            status.update(label=f"Estimated on {updated.estimation.n_used:,} rows", state="complete", expanded=False)
+
+result = project.estimation
+if result is None:
+    st.info("Choose the specification and press **Run estimation**.")
+    st.stop()
+
+# ---- results ----------------------------------------------------------------------------------
+st.subheader("Results")
+spec = result.spec
+dropped = ", ".join(f"{reason}: {count:,}" for reason, count in result.dropped.items()) or "none"
+st.caption(
+    f"{spec.estimand} of **{spec.treatment}** on **{spec.outcome}** · n used {result.n_used:,} · dropped: {dropped} · "
+    f"adjusted for {', '.join(spec.covariates) or 'nothing'}" + (f" · clustered by {spec.cluster}" if spec.cluster else "")
+)
+for warning in result.warnings:
+    st.warning(warning)
+for note in result.diagnostics.get("notes", []):
+    st.info(note)
+table = est.estimates_table(result)
+st.dataframe(
+    table, hide_index=True, width="stretch",
+    column_config={name: st.column_config.NumberColumn(format="%.4f") for name in ("estimate", "std_error", "ci_low", "ci_high")},
+)
+st.altair_chart(est.forest_chart(result), width="stretch")
+if result.true_effect is not None:
+    st.caption(f"Simulation truth: the true {spec.estimand} is {result.true_effect:+.4f} (red dashed line).")
+
+with st.expander("Bootstrap standard errors (IPW and AIPW, models refitted in every replicate)"):
+    b1, b2 = st.columns([1, 3])
+    replicates = b1.number_input("Replicates", 50, 5000, 500, step=50, key=k("boot_n"))
+    if st.session_state.pop(k("boot_cancelled"), False):
+        st.info("Bootstrap cancelled; the analytic standard errors are kept.")
+    if b2.button("Run bootstrap", key=k("bootstrap")):
+        st.button("Cancel bootstrap", key=k("boot_cancel"),
+                  on_click=lambda: st.session_state.update({k("boot_cancelled"): True}))
+        bar = st.progress(0.0, text="Bootstrap…")
+        try:
+            updated = est.add_bootstrap(
+                project, frame, int(replicates),
+                progress=lambda fraction, message: bar.progress(min(fraction, 1.0), text=message),
+                should_stop=lambda: bool(st.session_state.get(k("boot_cancelled"))),
+            )
+        except est.EstimationError as error:
+            st.error(str(error))
+        else:
+            state.set_project(updated)
+            st.rerun()
+    boot = result.diagnostics.get("bootstrap")
+    if boot:
+        st.caption(f"{boot['completed']} of {boot['requested']} replicates" + (" (clusters resampled)" if boot.get("clustered") else ""))
+        st.dataframe(pd.DataFrame(
+            [{"method": m, "bootstrap SE": boot[m]["se"], "percentile CI low": boot[m]["percentile_ci"][0],
+              "percentile CI high": boot[m]["percentile_ci"][1]} for m in ("ipw", "aipw") if m in boot]
+        ), hide_index=True)
+
+# ---- diagnostics ------------------------------------------------------------------------------
+st.subheader("Diagnostics")
+diagnostics = result.diagnostics
+balance_tab, overlap_tab, weights_tab, models_tab = st.tabs(["Balance", "Overlap", "Weights", "Models"])
+with balance_tab:
+    st.altair_chart(est.love_plot(result), width="stretch")
+    st.dataframe(pd.DataFrame(diagnostics["balance"]), hide_index=True, width="stretch")
+with overlap_tab:
+    st.altair_chart(est.overlap_chart(result), width="stretch")
+    overlap = diagnostics["overlap"]
+    st.caption(
+        f"{overlap['n_below_clip'] + overlap['n_above_clip']:,} rows clipped to [{overlap['clip'][0]:g}, {overlap['clip'][1]:g}]; "
+        f"{overlap['share_outside_05_95']:.1%} outside [0.05, 0.95]; {overlap['treated_above_max_control']} treated rows above "
+        f"the highest control propensity, {overlap['control_below_min_treated']} controls below the lowest treated one."
+    )
+    st.dataframe(pd.DataFrame(overlap["quantiles"]).T, width="stretch")
+    if "trimming" in diagnostics:
+        st.info(diagnostics["trimming"]["statement"])
+with weights_tab:
+    st.altair_chart(est.weights_chart(result), width="stretch")
+    weights = diagnostics["weights"]
+    st.dataframe(pd.DataFrame({arm: weights[arm] for arm in ("treated", "control")}).T, width="stretch")
+with models_tab:
+    st.json({key_: diagnostics[key_] for key_ in ("propensity_model", "outcome_model", "regression", "arm_means", "timings_s")},
+            expanded=False)
+
+# ---- sensitivity ------------------------------------------------------------------------------
+st.subheader("Sensitivity to unobserved confounding")
+sensitivity = result.sensitivity
+evalue = sensitivity.get("evalue", {})
+sensemakr = sensitivity.get("sensemakr")
+m1, m2, m3, m4 = st.columns(4)
+if evalue.get("available"):
+    m1.metric("E-value (estimate)", f"{evalue['evalue_estimate']:.2f}")
+    m2.metric("E-value (CI limit)", f"{evalue['evalue_ci']:.2f}")
+    st.markdown(evalue["sentence"])
+    st.caption(f"Scale: {evalue['scale']}.")
+if sensemakr:
+    m3.metric("Robustness value RV", f"{sensemakr['rv']:.1%}")
+    m4.metric("RV at α = 0.05", f"{sensemakr['rv_alpha']:.1%}")
+    st.markdown(sensemakr["rv_sentence"])
+    bench = sensemakr.get("benchmark")
+    if bench:
+        st.markdown(f"**Benchmarked on the strongest observed covariate, {bench['covariate']}:**")
+        for row in bench["bounds"]:
+            st.markdown(f"- {row['sentence']}")
+
+# ---- refutations ------------------------------------------------------------------------------
+st.subheader("Refutation tests")
+if result.refutations:
+    st.dataframe(pd.DataFrame(
+        [{"test": r["test"], "expected": r["expected"], "observed": round(r["observed"], 4), "verdict": r["verdict"]}
+         for r in result.refutations]
+    ), hide_index=True, width="stretch")
+    for item in result.refutations:
+        (st.success if item["verdict"] == "PASS" else st.warning)(item["sentence"])
+    st.caption("A PASS is not proof of causality: these tests catch broken analyses, not unobserved confounding.")
