@@ -397,6 +397,9 @@ def from_dot(text: str) -> DagSpec:
             attributes.pop("latent")
         for key in ("fillcolor", "style", "color", "fontname", "shape", "tooltip"):
             attributes.pop(key, None)
+    for name, record in builder.nodes.items():
+        if record["attributes"].get("label") == name:  # DOT needs a label to draw; the name is the default
+            record["attributes"].pop("label")
     return builder.spec(roles_from="role")
 
 
