@@ -47,6 +47,12 @@ def cached_audit(cache_key: str, settings_json: str, _project: Project, _frame: 
     return run_audit(_project, _frame, AuditSettings.model_validate_json(settings_json))
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_facts(cache_key: str, _project: Project, _frame: pd.DataFrame) -> dict:
+    """What the rubric expects; computed once per audit key (it scans the rows for missingness and duplicates)."""
+    return rubric_facts(_project, _frame).model_dump()
+
+
 def table(name: str, result: DataAuditResult, **kwargs) -> pd.DataFrame:
     frame = table_frame(result, name)
     st.dataframe(frame, hide_index=True, width="stretch", **kwargs)
@@ -94,8 +100,8 @@ except ValueError as error:
     st.stop()
 
 try:
-    fingerprint = settings_fingerprint(project, settings)
-    result = cached_audit(json.dumps(fingerprint, sort_keys=True, default=str), settings.model_dump_json(), project, frame)
+    cache_key = json.dumps(settings_fingerprint(project, settings), sort_keys=True, default=str)
+    result = cached_audit(cache_key, settings.model_dump_json(), project, frame)
 except AuditInputError as error:
     st.error(str(error))
     if error.suggested_mapping:
@@ -296,9 +302,8 @@ with tabs[6]:
         st.markdown("**Evidence** (the bundle the model reviews)")
         st.warning(result.evidence_bundle["explicit_warning"])
         st.json(result.evidence_bundle, expanded=False)
-        facts = rubric_facts(project, frame)
         with st.expander("What the rubric expects (derived from this project)"):
-            st.json(facts.model_dump())
+            st.json(cached_facts(cache_key, project, frame))
     with review_col:
         st.markdown("**AI profile review**")
         buttons = st.columns(2)

@@ -812,6 +812,12 @@ def settings_fingerprint(project: Project, settings: AuditSettings) -> dict[str,
         "time_column": project.time_column,
         "dictionary": [[e.variable, e.timing.value, e.timing_label, e.role, e.simulation_truth] for e in project.dictionary],
         "dag": project.dag.model_dump(mode="json") if project.dag else None,
+        # the evidence bundle quotes the question and estimand, so they are part of the key too
+        "question": [
+            project.brief,
+            project.estimand_card.business_question if project.estimand_card else "",
+            project.estimand_card.estimand if project.estimand_card else "",
+        ],
     }
 
 

@@ -436,3 +436,26 @@ def test_unusable_roles_have_specific_messages(support, update, message):
 def test_invalid_bounds_are_refused():
     with pytest.raises(ValueError, match="propensity bounds must satisfy"):
         AuditSettings(bounds=(0.9, 0.1))
+
+
+def test_role_scan_with_the_real_default_dag(support):
+    from causal_core.dag import default_dag
+    from causal_core.project import Timing
+
+    project, frame = support
+    with_dag = project.model_copy(update={"dag": default_dag("support")})
+    scan = by(table_frame(run_audit(with_dag, frame), "role_scan"))
+    assert set(scan["dag_check"]) == {"agrees", "not in DAG"}  # N09's timing and the default DAG agree
+    assert scan.loc["agent_uses_ai", "dag_roles"] == "mediator, descendant_of_treatment"
+    # a dictionary edit that contradicts the DAG is flagged both ways
+    dictionary = [
+        e.model_copy(update={"timing": Timing.pre_treatment}) if e.variable == "deflection_rate"
+        else e.model_copy(update={"timing": Timing.post_treatment}) if e.variable == "team_readiness" else e
+        for e in project.dictionary
+    ]
+    result = run_audit(with_dag.model_copy(update={"dictionary": dictionary}), frame)
+    scan = by(table_frame(result, "role_scan"))
+    assert scan.loc["deflection_rate", "dag_check"] == (
+        "disagrees: timing says pre-treatment but the DAG makes it a descendant_of_treatment, mediator")
+    assert scan.loc["team_readiness", "dag_check"].startswith("disagrees: timing excludes it but the DAG makes it a confounder")
+    assert "Timing and the DAG disagree on: team_readiness, deflection_rate (see the role scan)." in result.warnings
