@@ -1,0 +1,113 @@
+"""``python -m causal_core adjust``: identification from DAGitty/DOT/JSON files, errors exit non-zero."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from causal_core import dag, dag_io
+from causal_core.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+M_BIAS = "dag { X [exposure]; Y [outcome]; A -> {X M}; B -> {M Y}; X -> Y }"
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(["adjust", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_m_bias_json(tmp_path, capsys):
+    path = tmp_path / "m.dagitty"
+    path.write_text(M_BIAS)
+    code, out, _ = run_cli(capsys, "--dag", str(path), "--format", "json")
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["identifiable"] is True
+    assert payload["minimal_sets"] == [[]]
+    assert payload["recommended_set"] == []
+    assert payload["bad_controls"] == [
+        {"name": "M", "reason": "collider: adjusting for it (alone) opens the non-causal path X ← A → M ← B → Y"}
+    ]
+    assert payload["implications"] == ["A ⊥ B", "A ⊥ Y | X", "B ⊥ X", "M ⊥ X | A", "M ⊥ Y | A, B"]
+
+
+@pytest.mark.parametrize("suffix", [".dagitty", ".dot", ".json"])
+def test_retention_dag_in_every_format(tmp_path, capsys, suffix):
+    spec = dag.default_dag("retention")
+    writer = {".dagitty": dag_io.to_dagitty, ".dot": dag_io.to_dot, ".json": dag_io.to_json}[suffix]
+    path = tmp_path / f"retention{suffix}"
+    path.write_text(writer(spec))
+    code, out, _ = run_cli(capsys, "--dag", str(path), "--treatment", "outreach", "--outcome", "churn", "--format", "json")
+    payload = json.loads(out)
+    assert code == 0
+    assert payload["recommended_set"] == [
+        "company_size", "health_score", "prior_tickets", "region", "segment", "tenure_months", "usage_score"
+    ]
+    assert [b["name"] for b in payload["bad_controls"]] == ["post_outreach_engagement"]
+    assert len(payload["implications"]) == 21
+
+
+def test_latent_confounding_is_reported_not_identifiable(tmp_path, capsys):
+    path = tmp_path / "u.dagitty"
+    path.write_text("dag { X [exposure]; Y [outcome]; X -> Y; X <-> Y }")
+    code, out, _ = run_cli(capsys, "--dag", str(path), "--format", "json")
+    payload = json.loads(out)
+    assert code == 0 and payload["identifiable"] is False
+    assert payload["minimal_sets"] == [] and payload["recommended_set"] is None
+    code, out, _ = run_cli(capsys, "--dag", str(path))
+    assert "NOT identifiable by adjustment." in out
+
+
+def test_text_output_and_data_tests(tmp_path, capsys, retention):
+    _, frame = retention
+    data = tmp_path / "retention.csv"
+    frame.to_csv(data, index=False)
+    path = tmp_path / "r.dagitty"
+    path.write_text(dag_io.to_dagitty(dag.default_dag("retention")))
+    code, out, _ = run_cli(capsys, "--dag", str(path), "--data", str(data))
+    assert code == 0
+    assert "Recommended: {company_size, health_score, prior_tickets, region, segment, tenure_months, usage_score}" in out
+    assert "health_score ⊥ usage_score  p=" in out and "contradicted by the data" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        ("dag { A -> B; B -> A }", ["--treatment", "A", "--outcome", "B"], "cycle: A → B → A"),
+        (M_BIAS, ["--treatment", "Q"], "unknown treatment 'Q'"),
+        (M_BIAS, ["--outcome", "Z"], "unknown outcome 'Z'"),
+        ("dag { A -> B }", [], "name the --treatment and --outcome"),
+        ("dag { A -> ", ["--treatment", "A", "--outcome", "B"], "unexpected end of the file"),
+    ],
+)
+def test_bad_inputs_exit_2_with_reason(tmp_path, capsys, content, args, message):
+    path = tmp_path / "g.dagitty"
+    path.write_text(content)
+    code, out, err = run_cli(capsys, "--dag", str(path), *args)
+    assert code == 2 and out == ""
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_missing_and_unknown_files(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "--dag", str(tmp_path / "none.dagitty"))
+    assert code == 2 and "no such file" in err
+    bad = tmp_path / "g.png"
+    bad.write_text("x")
+    code, _, err = run_cli(capsys, "--dag", str(bad))
+    assert code == 2 and "unknown DAG file type" in err
+
+
+def test_subprocess_exit_status(tmp_path):
+    path = tmp_path / "c.dagitty"
+    path.write_text("dag { A -> B -> A }")
+    result = subprocess.run(
+        [sys.executable, "-m", "causal_core", "adjust", "--dag", str(path), "--treatment", "A", "--outcome", "B"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2 and "cycle" in result.stderr

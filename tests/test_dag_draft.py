@@ -1,0 +1,164 @@
+"""AI DAG draft: schema bounds, name mapping, cycle/diff review, accepting edges, the six-check rubric."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from causal_core import dag, dag_draft
+from causal_core.tasks import get_task
+
+
+@pytest.fixture()
+def retention_project(retention):
+    project, frame = retention
+    return project.model_copy(update={"dag": dag.default_dag("retention")}), frame
+
+
+BAD_DRAFT = {
+    "edges": [
+        {"from": "Outreach", "to": "Churn", "reason": "direct"},
+        {"source": "churn", "target": "health_score", "rationale": "reverse"},
+        {"source": "health_score", "target": "outreach", "rationale": "ok"},
+        {"source": "p_churn_with", "target": "outreach", "rationale": "leak"},
+        {"source": "helth_score", "target": "churn", "rationale": "typo"},
+        {"source": "customer mood", "target": "churn", "rationale": "unknown"},
+        {"source": "outreach", "target": "outreach", "rationale": "self"},
+    ]
+}
+
+
+def test_task_registry_and_bounded_schema():
+    task = get_task("dag")
+    assert task is dag_draft.DAG_TASK and (task.name, task.artifact) == ("dag", "dag")
+    schema = task.schema.model_json_schema()
+    assert schema["properties"]["edges"]["maxItems"] == dag_draft.MAX_EDGES
+    edge = schema["$defs"]["DraftEdge"]["properties"]
+    assert edge["source"]["maxLength"] == 80 and edge["rationale"]["maxLength"] == 160
+    with pytest.raises(ValidationError):
+        task.schema.model_validate({"edges": []})
+    with pytest.raises(ValidationError):
+        task.schema.model_validate({"edges": [{"source": "a", "target": "b", "rationale": "x" * 161}]})
+    parsed = task.schema.model_validate({"edges": [{"from": "a", "to": "b", "reason": "why"}]})
+    assert parsed.edges[0].source == "a" and parsed.edges[0].rationale == "why"
+
+
+def test_prompt_lists_dictionary_variables_but_not_simulation_truth(retention_project):
+    project, frame = retention_project
+    inputs = dag_draft.DAG_TASK.build_inputs(project, frame)
+    prompt = dag_draft.DAG_TASK.build_user_prompt(inputs)
+    assert "Treatment variable: outreach" in prompt and "Outcome variable: churn" in prompt
+    assert "- health_score | pre-treatment |" in prompt
+    assert "post_outreach_engagement | unobserved (no data)" in prompt
+    assert "p_churn_with" not in prompt and "account_id" not in prompt
+
+
+def test_notebook_draft_with_human_names_maps_onto_the_graph(retention_project):
+    project, frame = retention_project
+    draft = dag_draft.draft_from_spec(project.dag, use_labels=True)
+    review = dag_draft.review_draft(draft, project.dag, dag_draft.usable_columns(project, frame))
+    assert review.problems == [] and review.acyclic
+    assert review.mapped["Account health"] == "health_score"
+    assert review.mapped["Post-outreach engagement"] == "post_outreach_engagement"
+    assert {row.status for row in review.rows} == {"in current DAG"}
+    checks = dag_draft.score_dag_draft(draft, project, frame)
+    assert [c.passed for c in checks] == [True] * 6
+
+
+def test_bad_draft_review_reports_cycle_unknowns_and_diff(retention_project):
+    project, frame = retention_project
+    columns = dag_draft.usable_columns(project, frame)
+    review = dag_draft.review_draft(BAD_DRAFT, project.dag, columns)
+    assert review.cycles == ["outreach → churn → health_score → outreach"]
+    assert review.unknown == ["p_churn_with", "customer mood"]  # simulation truth is not a usable column
+    assert review.mapped["helth_score"] == "health_score"
+    rows = {(r.raw_source, r.raw_target): r for r in review.rows}
+    assert rows[("churn", "health_score")].status == "rejected"
+    assert "reverse edge health_score → churn" in rows[("churn", "health_score")].note
+    assert rows[("outreach", "outreach")].note.startswith("self-loop")
+    assert rows[("Outreach", "Churn")].status == "in current DAG"
+    assert rows[("customer mood", "churn")].acceptable and "unobserved node" in rows[("customer mood", "churn")].note
+    assert "company_size → outreach" in review.only_in_current
+    assert any(p.startswith("the draft is cyclic") for p in review.problems)
+
+
+def test_accepting_edges_one_by_one_and_all(retention_project):
+    project, frame = retention_project
+    columns = dag_draft.usable_columns(project, frame)
+    draft = {
+        "edges": [
+            {"source": "usage_score", "target": "health_score", "rationale": "usage feeds the health score"},
+            {"source": "Customer mood", "target": "churn", "rationale": "unmeasured"},
+            {"source": "churn", "target": "usage_score", "rationale": "would close a cycle with usage → churn"},
+        ]
+    }
+    review = dag_draft.review_draft(draft, project.dag, columns)
+    first = dag_draft.accept_row(project.dag, review.rows[0], columns)
+    assert ("usage_score", "health_score") in {(e.source, e.target) for e in first.edges}
+    assert review.rows[2].acceptable is False  # the current DAG has usage_score → churn
+    with pytest.raises(dag.DagEditError, match="cannot be accepted"):
+        dag_draft.accept_row(project.dag, review.rows[2], columns)
+    everything, skipped = dag_draft.accept_all(project.dag, review, columns)
+    assert skipped == []
+    mood = dag.get_node(everything, "Customer mood")
+    assert mood is not None and mood.column is None  # an unknown name becomes an unobserved node
+    assert dag.validate_dag(everything) == []
+    assert project.dag == dag.default_dag("retention")  # the input spec is untouched
+
+
+def test_accept_all_skips_edges_that_would_now_close_a_cycle(retention_project):
+    project, frame = retention_project
+    columns = dag_draft.usable_columns(project, frame)
+    draft = {"edges": [
+        {"source": "usage_score", "target": "tenure_months", "rationale": "a"},
+        {"source": "tenure_months", "target": "usage_score", "rationale": "b"},
+    ]}
+    review = dag_draft.review_draft(draft, project.dag, columns)
+    assert review.cycles == ["usage_score → tenure_months → usage_score"] or review.cycles == [
+        "tenure_months → usage_score → tenure_months"
+    ]
+    spec, skipped = dag_draft.accept_all(project.dag, review, columns)
+    assert len(skipped) == 1 and "closes the cycle" in skipped[0]
+    assert dag.validate_dag(spec) == []
+
+
+def test_rubric_flags_each_problem(retention_project):
+    project, frame = retention_project
+    checks = {c.name: c for c in dag_draft.score_dag_draft(BAD_DRAFT, project, frame)}
+    assert list(checks) == [
+        "acyclic",
+        "directed path treatment → outcome",
+        "pre-treatment predictors of treatment appear",
+        "no post-treatment/future variable → treatment",
+        "no outcome → pre-treatment edge",
+        "every node known",
+    ]
+    assert not checks["acyclic"].passed and "outreach → churn → health_score → outreach" in checks["acyclic"].reason
+    assert checks["directed path treatment → outcome"].passed
+    predictors = checks["pre-treatment predictors of treatment appear"]
+    assert not predictors.passed
+    assert "6 pre-treatment column(s) predict the treatment" in predictors.reason
+    assert "missing: company_size, tenure_months, usage_score, prior_tickets, segment" in predictors.reason
+    assert "p_churn_with → outreach" in checks["no post-treatment/future variable → treatment"].reason
+    assert "churn → health_score" in checks["no outcome → pre-treatment edge"].reason
+    assert checks["every node known"].reason == "unknown: p_churn_with, customer mood"
+
+
+def test_treatment_predictors_use_the_data(retention, support):
+    for (project, frame), expected in [
+        (retention, {"company_size", "tenure_months", "usage_score", "prior_tickets", "health_score", "segment"}),
+        (support, {"baseline_ticket_volume", "baseline_satisfaction", "team_readiness", "manager_priority"}),
+    ]:
+        found = {column for column, _ in dag_draft.treatment_predictors(project, frame)}
+        assert expected <= found
+        assert "region" not in found
+
+
+def test_rubric_without_data_and_with_empty_draft(retention_project):
+    project, _ = retention_project
+    checks = {c.name: c for c in dag_draft.score_dag_draft({"edges": []}, project, None)}
+    assert not checks["acyclic"].passed and checks["acyclic"].reason == "no edges"
+    assert checks["pre-treatment predictors of treatment appear"].severity == "warn"
+    assert not checks["every node known"].passed
+    good = dag_draft.draft_from_spec(project.dag)
+    assert all(c.passed for c in dag_draft.score_dag_draft(good, project, None))
