@@ -115,12 +115,14 @@ with graph_col:
 with panel_col:
     st.subheader("Selected node")
     if names:
-        choice = st.selectbox(
-            "Node", names, index=names.index(st.session_state[selected_key]), key=_key("dag_node_picker")
-        )
-        if choice != st.session_state[selected_key]:
-            st.session_state[selected_key] = choice
-            st.rerun()
+        picker_key = _key("dag_node_picker")
+
+        def _picked() -> None:
+            st.session_state[selected_key] = st.session_state[picker_key]
+
+        # The picker mirrors the selection (a graph click or the picker itself, via its callback).
+        st.session_state[picker_key] = st.session_state[selected_key]
+        choice = st.selectbox("Node", names, key=picker_key, on_change=_picked)
         node = dag.get_node(spec, choice)
         st.markdown(
             f"**{node.label or node.name}** — roles: "
