@@ -1,0 +1,265 @@
+"""Sidebar model picker: choose a model, see whether it can run here, load/unload it, set decoding.
+
+Sessions are obtained through ``st.cache_resource`` (shared by every browser session of this server)
+which delegates to the Streamlit-free cache in ``causal_core.runtime.sessions``; a cached entry is
+validated against that registry, and unloading clears exactly that entry. ``st.session_state`` holds
+only keys and plain settings (``cw_model_key``, ``cw_decoding``, ``cw_load_options``), never models.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from causal_core import runtime
+from causal_core.runtime import devices, registry, sessions
+from causal_core.runtime.registry import ModelUnavailable
+from causal_core.structured import DecodingSettings
+from causal_core.ui.ai import DECODING_KEY, MODEL_KEY
+
+LOAD_OPTIONS_KEY = "cw_load_options"
+CUSTOM_KEYS = "cw_custom_models"
+LOAD_MESSAGE_KEY = "cw_load_message"
+FAILURE_TITLES = {
+    "missing_files": "Model files missing",
+    "out_of_memory": "Out of memory",
+    "unsupported_architecture": "Unsupported architecture",
+    "gated": "Gated model",
+    "endpoint_unreachable": "Endpoint unreachable",
+    "load_failed": "Load failed",
+}
+
+
+# ----------------------------------------------------------------------------------------- caching
+
+
+@st.cache_resource(show_spinner=False, validate=sessions.is_loaded)
+def _cached_session(model_key: str, device: str, dtype: str, quantisation: str, trust_remote_code: bool,
+                    _progress: Any = None) -> sessions.Session:
+    """One entry per (model, device, dtype, quantisation[, trust]); the runtime registry owns the object."""
+    return sessions.get_session(model_key, device, dtype, quantisation, trust_remote_code, progress=_progress)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _model_rows(extra_keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [info.model_dump() for info in runtime.list_models(list(extra_keys))]
+
+
+def load_options() -> dict[str, Any]:
+    return dict(st.session_state.get(LOAD_OPTIONS_KEY) or {"device": "auto", "dtype": "auto", "quantisation": "none",
+                                                           "trust_remote_code": False})
+
+
+def load_model(model_key: str, options: dict[str, Any] | None = None) -> sessions.Session | None:
+    """Load (or fetch from cache) with a progress bar; on failure show a specific error and return None."""
+    options = options or load_options()
+    try:
+        _spec, plan = sessions.plan_for(model_key, options["device"], options["dtype"], options["quantisation"])
+    except (ModelUnavailable, devices.LoadPlanError, ValueError) as error:
+        _show_failure(error)
+        return None
+    args = (model_key, plan.device, plan.dtype, plan.quantisation, bool(options.get("trust_remote_code")))
+    if sessions.find_session(model_key) is not None and any(
+        row["session_key"] == list(args[:4]) for row in sessions.loaded_sessions()
+    ):
+        return _cached_session(*args)
+    with st.status(f"Loading `{model_key}` on {plan.device} ({plan.dtype})…", expanded=True) as status:
+        bar = st.progress(0.0, text="starting")
+        for note in plan.notes:
+            st.caption(note)
+
+        def progress(fraction: float, message: str) -> None:
+            bar.progress(min(max(fraction, 0.0), 1.0), text=message)
+
+        try:
+            session = _cached_session(*args, _progress=progress)
+        except (ModelUnavailable, devices.LoadPlanError) as error:
+            status.update(label=f"Could not load `{model_key}`", state="error")
+            _show_failure(error)
+            return None
+        status.update(label=f"Loaded `{model_key}` in {session.load_seconds:.1f} s on {session.device} "
+                            f"({session.dtype}, {session.memory_bytes() / 1e9:.2f} GB)", state="complete",
+                      expanded=False)
+    return session
+
+
+def unload_session(model_key: str, session_key: list[str] | None = None) -> bool:
+    """Unload from the runtime and clear exactly the matching st.cache_resource entries."""
+    removed = sessions.unload(model_key, tuple(session_key) if session_key else None)
+    if session_key:
+        for trust in (False, True):
+            _cached_session.clear(*session_key, trust)
+    return removed
+
+
+def _show_failure(error: BaseException) -> None:
+    kind = getattr(error, "kind", "load_plan")
+    title = FAILURE_TITLES.get(kind, "Cannot load with these options")
+    st.error(f"**{title}.** {error}")
+    fetch = getattr(error, "fetch_command", "")
+    if fetch:
+        st.code(fetch, language="bash")
+    st.caption("The app keeps working with the models already loaded.")
+
+
+# ------------------------------------------------------------------------------------------ widgets
+
+
+def _label(row: dict[str, Any]) -> str:
+    mark = "✓" if row["available"] else "✗"
+    tier = f" · {row['tier']}" if row.get("tier") else ""
+    return f"{mark} {row['label']}{tier}"
+
+
+def _render_custom_inputs() -> None:
+    with st.expander("Add a local folder or endpoint", expanded=False):
+        folder = st.text_input("Model folder (absolute path)", key="cw_add_folder",
+                               help="A folder with config.json and *.safetensors (or a *.gguf file).")
+        if st.button("Add folder", key="cw_add_folder_button") and folder.strip():
+            _add_custom(registry.path_key(folder.strip()))
+        base_url = st.text_input("Endpoint base URL", key="cw_add_endpoint_url", placeholder="http://host:8000/v1")
+        name = st.text_input("Endpoint model name", key="cw_add_endpoint_model", placeholder="Qwen/Qwen2.5-7B-Instruct")
+        st.caption(f"API key, if any, is read from the `{registry.ENDPOINT_ENV_API_KEY}` environment variable "
+                   "and never saved in the project.")
+        if st.button("Add endpoint", key="cw_add_endpoint_button"):
+            try:
+                key = registry.endpoint_key(name, base_url)
+                registry.parse_endpoint_key(key)
+                if not name.strip():
+                    raise ValueError("the endpoint model name is empty")
+            except ValueError as error:
+                st.error(str(error))
+            else:
+                _add_custom(key)
+
+
+def _add_custom(key: str) -> None:
+    keys = list(st.session_state.get(CUSTOM_KEYS, []))
+    if key not in keys:
+        keys.append(key)
+    st.session_state[CUSTOM_KEYS] = keys
+    st.session_state[MODEL_KEY] = key
+    st.session_state["cw_model_select"] = key
+    _model_rows.clear()
+
+
+def _render_availability(row: dict[str, Any]) -> None:
+    if row.get("role"):
+        st.caption(f"**{row.get('tier') or row['source']}** — {row['role']}")
+    if row["available"]:
+        st.caption(f"✓ {row['reason']}")
+    else:
+        st.warning(row["reason"])
+        if row.get("fetch_command"):
+            st.code(row["fetch_command"], language="bash")
+    if row.get("memory_note"):
+        (st.caption if row.get("fits_memory", True) else st.warning)(f"Memory: {row['memory_note']}")
+    if row.get("gated_note"):
+        st.info(row["gated_note"])
+
+
+def _render_load_options(row: dict[str, Any]) -> dict[str, Any]:
+    options = load_options()
+    with st.expander("Load options", expanded=False):
+        device_choices = ["auto", *devices.available_devices()]
+        device = st.selectbox("Device", device_choices, key="cw_device",
+                              index=device_choices.index(options["device"]) if options["device"] in device_choices else 0,
+                              help="auto: cuda → mps → cpu")
+        dtype = st.selectbox("Precision", list(devices.DTYPES), key="cw_dtype",
+                             help="auto: bfloat16 on CUDA when supported, else float16; float32 on CPU")
+        resolved = devices.detect_device() if device == "auto" else device
+        quant_choices = devices.quantisation_options(resolved)
+        quantisation = st.selectbox("Quantisation", quant_choices, key="cw_quantisation",
+                                    help="8/4-bit (bitsandbytes) is offered only on a CUDA GPU with bitsandbytes installed")
+        trust = st.checkbox("Trust remote code for this model", key=f"cw_trust_{row['key']}", value=False,
+                            help="Runs Python shipped with the model. Only for sources you trust.")
+    options = {"device": device, "dtype": dtype, "quantisation": quantisation, "trust_remote_code": trust}
+    st.session_state[LOAD_OPTIONS_KEY] = options
+    return options
+
+
+def _render_decoding() -> None:
+    current = DecodingSettings(**(st.session_state.get(DECODING_KEY) or {}))
+    with st.expander("Decoding settings", expanded=False):
+        temperature = st.slider("Temperature (0 = greedy)", 0.0, 2.0, float(current.temperature), 0.05, key="cw_temperature")
+        max_new_tokens = st.number_input("Max new tokens", 16, 8192, int(current.max_new_tokens), 50, key="cw_max_new_tokens")
+        top_p = st.slider("Top-p", 0.05, 1.0, float(current.top_p), 0.05, key="cw_top_p", disabled=temperature == 0)
+        repetition_penalty = st.slider("Repetition penalty", 1.0, 2.0, float(current.repetition_penalty), 0.05,
+                                       key="cw_repetition_penalty")
+        if repetition_penalty >= 1.3:
+            st.caption("⚠ A penalty ≥ 1.3 drove the bundled model into running to max_new_tokens (truncated JSON).")
+        seed = st.number_input("Seed", 0, 2**31 - 1, int(current.seed), 1, key="cw_seed")
+        constrained = st.checkbox("Constrain to the JSON schema (local models)", value=current.constrained,
+                                  key="cw_constrained")
+        repair_retry = st.checkbox("One repair retry if parsing fails", value=current.repair_retry, key="cw_repair_retry")
+    st.session_state[DECODING_KEY] = DecodingSettings(
+        temperature=temperature, max_new_tokens=int(max_new_tokens), top_p=top_p,
+        repetition_penalty=repetition_penalty, seed=int(seed), constrained=constrained, repair_retry=repair_retry,
+    ).model_dump()
+
+
+def _render_sessions() -> None:
+    loaded = runtime.loaded_sessions()
+    if not loaded:
+        st.caption("No model loaded. The first draft loads the selected model (the bundled one takes ~20 s).")
+        return
+    st.markdown("**Loaded sessions**")
+    for index, row in enumerate(loaded):
+        busy = " · generating…" if row["busy"] else ""
+        st.caption(f"`{row['model_key']}` — {row['device']} · {row['dtype']} · {row['quantisation']} · "
+                   f"{row['memory_gb']:.2f} GB · loaded {row['loaded_at']} in {row['load_seconds']:.1f} s · "
+                   f"{row['generations']} call(s){busy}")
+        if st.button("Unload", key=f"cw_unload_{index}", help=f"Free the memory held by {row['model_key']}"):
+            unload_session(row["model_key"], row["session_key"])
+            st.session_state[LOAD_MESSAGE_KEY] = f"Unloaded `{row['model_key']}`."
+            st.rerun()
+
+
+def _render_quick_test(model_key: str) -> None:
+    if st.button("Test generation", key="cw_quick_test", help="A tiny schema-constrained task on the selected model"):
+        from causal_core.runtime.smoke import SMOKE_TASK
+        from causal_core.ui.ai import draft_artifact
+
+        interaction = draft_artifact(SMOKE_TASK, {})
+        if interaction.schema_valid:
+            st.success(f"Schema-valid in {interaction.duration_s:.1f} s ({interaction.tokens_per_s:.1f} tokens/s)")
+            st.json(interaction.parsed)
+        else:
+            st.error(f"{interaction.failure_type}: {interaction.error}")
+
+
+def render_model_sidebar() -> None:
+    """The sidebar's Model section (app.py calls this on every run)."""
+    with st.sidebar:
+        st.markdown("### Model")
+        try:
+            rows = _model_rows(tuple(st.session_state.get(CUSTOM_KEYS, [])))
+        except Exception as error:  # noqa: BLE001 - a broken registry scan must not take the app down
+            st.error(f"The model registry could not be read: {type(error).__name__}: {error}")
+            return
+        by_key = {row["key"]: row for row in rows}
+        keys = list(by_key)
+        current = st.session_state.get(MODEL_KEY, registry.BUNDLED_KEY)
+        if current not in by_key:
+            current = registry.BUNDLED_KEY if registry.BUNDLED_KEY in by_key else keys[0]
+        if st.session_state.get("cw_model_select") not in by_key:
+            st.session_state["cw_model_select"] = current
+        choice = st.selectbox("Model", keys, key="cw_model_select", format_func=lambda key: _label(by_key[key]))
+        st.session_state[MODEL_KEY] = choice
+        row = by_key[choice]
+        _render_availability(row)
+        _render_custom_inputs()
+        if row["source"] != "endpoint":
+            options = _render_load_options(row)
+            clicked = st.button("Load model", key="cw_load_model", disabled=not row["available"], width="stretch")
+            if clicked and load_model(choice, options) is not None:
+                st.session_state[LOAD_MESSAGE_KEY] = f"`{choice}` is loaded and ready."
+        else:
+            st.caption("Endpoints need no loading; each call goes to the server.")
+        message = st.session_state.pop(LOAD_MESSAGE_KEY, None)
+        if message:
+            st.success(message)
+        _render_decoding()
+        _render_sessions()
+        _render_quick_test(choice)
