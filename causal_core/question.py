@@ -492,6 +492,8 @@ def _stated(text: str) -> tuple[bool, str]:
     cleaned = " ".join(str(text or "").split())
     if len(cleaned) < 2 or _PLACEHOLDER.match(cleaned.lower()):
         return False, "empty" if not cleaned else f"a placeholder ('{_short(cleaned)}')"
+    if re.sub(r"[\s\-]+", "_", cleaned.lower()).strip("_<>{}[]\"'") in CARD_FIELDS:
+        return False, f"a placeholder that repeats a field name ('{_short(cleaned)}')"
     if _UNDETERMINED.search(cleaned.lower()):
         return False, "flagged as not determinable from the brief: ask the stakeholder and fill it in"
     return True, f"'{_short(cleaned)}'"
@@ -569,12 +571,13 @@ def check_population(card: EstimandCard, ctx: CardContext) -> RubricCheck:
     return check("target_population_stated", stated, f"Target population is {why}.")
 
 
+# Abbreviations are matched case-sensitively ("late adopters" is not a LATE); phrases are not.
 _ESTIMAND_TYPES: list[tuple[str, re.Pattern[str]]] = [
-    ("CATE", re.compile(r"\bCATE\b|conditional average (?:treatment )?effect", re.I)),
-    ("ATT", re.compile(r"\bATT\b|effect (?:of (?:the )?treatment )?on the treated", re.I)),
-    ("ATC", re.compile(r"\bATC\b|\bATU\b|effect (?:of (?:the )?treatment )?on the (?:untreated|controls?|control group)", re.I)),
-    ("LATE", re.compile(r"\bLATE\b|local average (?:treatment )?effect|complier average", re.I)),
-    ("ATE", re.compile(r"\b[SP]?ATE\b|average (?:treatment|causal|total) effect|average effect", re.I)),
+    ("CATE", re.compile(r"\bCATEs?\b|(?i:conditional average (?:treatment )?effect)")),
+    ("ATT", re.compile(r"\bATT\b|(?i:effect (?:of (?:the )?treatment )?on the treated)")),
+    ("ATC", re.compile(r"\bAT[CU]\b|(?i:effect (?:of (?:the )?treatment )?on the (?:untreated|controls?|control group))")),
+    ("LATE", re.compile(r"\bLATE\b|(?i:local average (?:treatment )?effect|complier average)")),
+    ("ATE", re.compile(r"\b[SP]?ATE\b|(?i:average (?:treatment|causal|total) effect|average effect)")),
 ]
 _POPULATION_WORDS = re.compile(r"\b(?:population|among|eligible|across|treated|untreated|all|every)\b", re.I)
 
@@ -634,9 +637,11 @@ def check_positivity(card: EstimandCard, ctx: CardContext) -> RubricCheck:
 
 
 def check_threats(card: EstimandCard, ctx: CardContext) -> RubricCheck:
-    threats = [item for item in card.likely_threats if _stated(item)[0]]
+    threats = [item for item in card.likely_threats if _stated(item)[0] and len(item.split()) >= 2]
     if threats:
         return check("likely_threats_listed", True, f"{len(threats)} likely threat(s) listed.")
+    if any(item.strip() for item in card.likely_threats):
+        return check("likely_threats_listed", False, "No threat is described (single words and placeholders only).")
     return check("likely_threats_listed", False, "No likely threat is listed.")
 
 
@@ -645,7 +650,8 @@ def check_threats(card: EstimandCard, ctx: CardContext) -> RubricCheck:
 _HEDGE = re.compile(r"\b(?:could|may|might|would|whether|if|not|never|no|cannot|can't|unless|to|did|does|do)\b")
 _CLAIM_VERB_BY = re.compile(
     r"\b(?:reduc|lower|decreas|cut|increas|rais|improv|boost|drove|drop|lift|shrank|grew|fell|rose|sav)\w*\b"
-    r"[^.;?]{0,60}?\bby\s+(?:about\s+|around\s+|roughly\s+|approximately\s+|nearly\s+|~)?[-+−]?\d"
+    r"[^.;?]{0,60}?\bby\s+(?:about\s+|around\s+|roughly\s+|approximately\s+|nearly\s+|~)?[-+−]?\d[\d.,]*"
+    r"(?:\s*(?:%|percent|pp|percentage points?|points?))?"
 )
 _CLAIM_PROOF = re.compile(r"\b(?:proves?|proved|proven|demonstrates?|demonstrated|confirms?|confirmed)\b")
 _CLAIM_CAUSED = re.compile(r"\bcaused\b")

@@ -397,3 +397,26 @@ def test_edit_open_questions(retention):
     assert q.edit_open_questions(edited, [question.model_dump() for question in edited.open_questions]) is edited
     with pytest.raises(ValueError, match="status must be open, answered or dropped"):
         q.edit_open_questions(approved, [{"text": "x", "status": "maybe"}])
+
+
+def test_what_the_bundled_model_actually_wrote_scores_low(retention):
+    """SmolLM2-135M's real draft for the retention brief (seed 209): field-name echoes are not content."""
+    draft = {
+        "business_question": "Did proactive customer-success outreach reduce churn last quarter?",
+        "causal_question": "Did proactive customer-success outreach reduce churn last quarter?",
+        "unit": "account_id", "treatment": "treatment_week", "control_condition": "treatment_week",
+        "outcome": "outcome_month", "time_window": "treatment_week", "target_population": "target_population",
+        "estimand": "estimand", "required_assumptions": ["pre-treatment"], "likely_threats": ["churn"],
+        "variables_to_audit": ["churn_month_pre_treatment_month_pre_treatment_pre_treatment"],
+    }
+    checks = q.score_estimand_card(draft, *retention)
+    assert {c.name for c in checks if c.passed} == {
+        "unit_stated", "no_effect_claimed", "variables_to_audit_in_data", "no_post_treatment_adjustment",
+    }
+    assert score_of(checks) == (3, 12)  # the warn-level audit check is not scored
+    reasons = {c.name: c.reason for c in checks}
+    assert reasons["target_population_stated"] == (
+        "Target population is a placeholder that repeats a field name ('target_population')."
+    )
+    assert reasons["likely_threats_listed"] == "No threat is described (single words and placeholders only)."
+    assert reasons["control_condition_stated"] == "Control condition repeats the treatment."
