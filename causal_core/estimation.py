@@ -359,10 +359,10 @@ def _numeric_block(values: np.ndarray, name: str, missing: np.ndarray | None, in
 
 def _categorical_block(series: pd.Series, name: str, indicator: bool):
     """Reference-coded dummies (levels sorted as text, the first is the reference, as statsmodels' C())."""
-    text = series.astype("string")
-    if indicator:
-        text = text.fillna("(missing)")
-    codes, levels = pd.factorize(text, sort=True)
+    codes, levels = pd.factorize(series.astype("string"), sort=True)
+    if indicator and (codes < 0).any():  # the missing level goes last so it is never the reference
+        codes = np.where(codes < 0, len(levels), codes)
+        levels = [*levels, "(missing)"]
     dummies = [(codes == index).astype(float) for index in range(1, len(levels))]
     names = [f"{name}[{level}]" for level in levels[1:]]
     return dummies, names, str(levels[0]) if len(levels) else ""
@@ -601,11 +601,16 @@ def logit(
                 break
             scale /= 2
         beta, eta, old_loss, loss = candidate, new_eta, loss, new_loss
-        if np.max(np.abs(scale * step)) < 1e-8 or abs(old_loss - loss) < 1e-12 * max(1.0, abs(loss)):
+        moved = float(np.max(np.abs(scale * step)))
+        if moved < 1e-8:
             converged = True
             break
+        if abs(old_loss - loss) < 1e-13 * max(1.0, abs(loss)):
+            # the loss no longer changes but the coefficients still move: a direction of divergence (separation)
+            converged = moved < 1e-4
+            break
     p = expit(eta)
-    separated = (not converged) or bool(np.max(np.abs(eta)) > 30)
+    separated = (not converged) or bool(np.max(np.abs(eta)) > 25)
     return LogitFit(beta=beta, p=p, converged=converged, iterations=iteration, separated=separated, hessian=hess)
 
 

@@ -1,0 +1,477 @@
+"""Estimation core: N01 §11 numbers, statsmodels equality, SEs vs bootstrap, coverage, ATT, clusters, eligibility."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+
+from causal_core import estimation as est
+from causal_core.datasets import simulate_retention
+from causal_core.project import EstimandCard, EstimationSpec
+
+N01_SPEC = EstimationSpec(
+    treatment="outreach", outcome="churn", covariates=est.N01_COVARIATES, categorical=est.N01_CATEGORICAL
+)
+N01_FORMULA = (
+    "churn ~ outreach + company_size + tenure_months + usage_score + prior_tickets + health_score + C(region) + C(segment)"
+)
+
+
+@pytest.fixture(scope="module")
+def retention_frame() -> pd.DataFrame:
+    return simulate_retention()
+
+
+@pytest.fixture(scope="module")
+def retention_result(retention_frame):
+    truth = float(retention_frame["true_individual_effect"].mean())
+    return est.run_estimation(retention_frame, N01_SPEC, true_effect=truth)
+
+
+@pytest.fixture(scope="module")
+def support_frame(support):
+    from causal_core.data import analysis_frame
+
+    project, raw = support
+    return analysis_frame(project, raw)
+
+
+def rows_by_method(result) -> dict[str, object]:
+    return {row.method: row for row in result.estimates if not row.se_type.startswith("bootstrap")}
+
+
+# ---- N01 §11 ----------------------------------------------------------------------------------
+def test_n01_section11_table_reproduced_to_three_decimals(retention_frame):
+    table = est.n01_section11_table(retention_frame).set_index("method").round(3)
+    assert table.loc["Naive difference"].tolist() == [0.078, 0.012, 0.056, 0.101]
+    assert table.loc["Regression adjustment"].tolist() == [-0.044, 0.012, -0.067, -0.021]
+    assert table.loc["IPW"].tolist() == [-0.045, 0.014, -0.072, -0.018]
+    assert table.loc["Doubly robust"].tolist() == [-0.047, 0.011, -0.068, -0.026]
+    assert round(retention_frame["true_individual_effect"].mean(), 3) == -0.046
+
+
+def test_run_estimation_matches_n01_with_its_spec(retention_result):
+    rows = rows_by_method(retention_result)
+    naive, reg, ipw, aipw = rows["naive"], rows["regression"], rows["ipw"], rows["aipw"]
+    assert [round(v, 3) for v in (naive.estimate, naive.ci_low, naive.ci_high)] == [0.078, 0.056, 0.101]
+    assert [round(v, 3) for v in (reg.estimate, reg.ci_low, reg.ci_high)] == [-0.044, -0.067, -0.021]
+    assert round(ipw.estimate, 3) == -0.045
+    # The correct AIPW (per-arm models scaled consistently) is -0.0476; N01 printed -0.047 because of its
+    # shared-ColumnTransformer quirk, reproduced exactly by n01_section11_table above.
+    assert round(aipw.estimate, 4) == -0.0476
+    assert [round(aipw.ci_low, 3), round(aipw.ci_high, 3)] == [-0.068, -0.027]
+    assert abs(aipw.estimate - (-0.047)) < 0.001
+    assert round(retention_result.true_effect, 3) == -0.046
+    assert retention_result.n_used == 6000 and retention_result.dropped == {}
+    assert {row.estimand for row in retention_result.estimates} == {"ATE"}
+
+
+def test_unpenalised_and_l2_propensity_agree_to_three_decimals(retention_frame):
+    design = est.build_design(retention_frame, N01_SPEC)
+    plain = est.propensity(design, (0.02, 0.98))
+    t, y = design.t, design.y
+    features = est._n01_features(retention_frame, np.ones(design.n, dtype=bool))
+    penalised = np.clip(1 / (1 + np.exp(-(features @ est.logit(features, t, l2=1.0).beta))), 0.02, 0.98)
+    for e in (plain.clipped, penalised):
+        assert round(float(np.mean(t * y / e - (1 - t) * y / (1 - e))), 3) == -0.045
+
+
+def test_balance_before_weighting_matches_n01_section9(retention_result):
+    balance = {row["covariate"]: row for row in retention_result.diagnostics["balance"]}
+    assert round(balance["health_score"]["smd_before"], 3) == -0.779
+    assert round(balance["prior_tickets"]["smd_before"], 3) == 0.636
+    assert round(balance["usage_score"]["smd_before"], 3) == -0.528
+    assert round(balance["company_size"]["smd_before"], 3) == 0.217
+    assert round(balance["tenure_months"]["smd_before"], 3) == -0.185
+    assert round(balance["health_score"]["treated_mean"], 3) == 55.368
+    assert all(abs(row["smd_after"]) < 0.05 for row in balance.values())
+    assert "region[APAC]" in balance and "segment[enterprise]" in balance  # reference levels included
+
+
+# ---- equality with statsmodels ----------------------------------------------------------------
+def test_regression_equals_statsmodels_hc3(retention_frame, retention_result):
+    reference = smf.ols(N01_FORMULA, data=retention_frame).fit(cov_type="HC3")
+    row = rows_by_method(retention_result)["regression"]
+    assert abs(row.estimate - reference.params["outreach"]) < 1e-8
+    assert abs(row.std_error - reference.bse["outreach"]) < 1e-8
+    classical = smf.ols(N01_FORMULA, data=retention_frame).fit()
+    info = retention_result.diagnostics["regression"]
+    assert abs(info["t_stat"] - classical.tvalues["outreach"]) < 1e-8
+    assert info["dof"] == classical.df_resid
+
+
+def test_regression_cluster_se_equals_statsmodels(support_frame):
+    spec = EstimationSpec(
+        treatment="assistant_enabled", outcome="human_handled_hours",
+        covariates=["region", "queue_type", "team_readiness", "manager_priority", "backlog_start", "staffing_hours"],
+        cluster="team_id",
+    )
+    design = est.build_design(support_frame, spec)
+    row, _ = est.regression(design, "ATE")
+    formula = ("human_handled_hours ~ assistant_enabled + C(region) + C(queue_type) + team_readiness + manager_priority"
+               " + backlog_start + staffing_hours")
+    groups = pd.factorize(support_frame["team_id"])[0]
+    reference = smf.ols(formula, data=support_frame).fit(cov_type="cluster", cov_kwds={"groups": groups})
+    assert abs(row.estimate - reference.params["assistant_enabled"]) < 1e-8
+    assert abs(row.std_error - reference.bse["assistant_enabled"]) < 1e-8
+
+
+def test_gcomputation_equals_per_arm_regressions(retention_frame):
+    for estimand in ("ATE", "ATT", "ATC"):
+        design = est.build_design(retention_frame, N01_SPEC)
+        row = est.gcomputation(design, estimand)
+        A = sm.add_constant(design.X)
+        fits = {arm: sm.OLS(design.y[design.t == arm], A[design.t == arm]).fit() for arm in (0, 1)}
+        target = est._target_weights(design.t, estimand).astype(bool)
+        expected = np.mean(fits[1].predict(A[target]) - fits[0].predict(A[target]))
+        assert abs(row.estimate - expected) < 1e-10
+    ate = est.gcomputation(est.build_design(retention_frame, N01_SPEC), "ATE")
+    assert round(ate.estimate, 4) == -0.0494
+
+
+def test_logit_matches_statsmodels(retention_frame):
+    design = est.build_design(retention_frame, N01_SPEC)
+    ours = est.logit(design.A1, design.t)
+    reference = sm.Logit(design.t, design.A1).fit(disp=0)
+    assert ours.converged and not ours.separated
+    assert np.max(np.abs(ours.beta - reference.params)) < 1e-7
+
+
+# ---- standard errors, coverage, ATT -------------------------------------------------------------
+def test_analytic_ipw_and_aipw_ses_within_ten_percent_of_bootstrap(retention_frame):
+    spec = N01_SPEC.model_copy(update={"bootstrap": 400})
+    result = est.run_estimation(retention_frame, spec, sensitivity=False, refutations=False)
+    analytic = rows_by_method(result)
+    boot = result.diagnostics["bootstrap"]
+    assert boot["completed"] == 400 and not boot["cancelled"]
+    for method in ("ipw", "aipw"):
+        ratio = analytic[method].std_error / boot[method]["se"]
+        assert 0.9 <= ratio <= 1.1, (method, ratio)
+    bootstrap_rows = [row for row in result.estimates if row.se_type.startswith("bootstrap")]
+    assert [row.method for row in bootstrap_rows] == ["ipw", "aipw"]
+
+
+def test_aipw_ci_covers_the_true_ate_at_a_plausible_rate():
+    covered = 0
+    for seed in range(40):
+        frame = simulate_retention(1500, seed=1000 + seed)
+        design = est.build_design(frame, N01_SPEC)
+        row = est.estimate_core(design, N01_SPEC, methods=("aipw",)).row("aipw")
+        truth = frame["true_individual_effect"].mean()
+        covered += row.ci_low <= truth <= row.ci_high
+    assert 0.8 <= covered / 40 <= 1.0
+
+
+def test_att_on_retention_recovers_the_true_att(retention_frame):
+    spec = N01_SPEC.model_copy(update={"estimand": "ATT"})
+    truth = float(retention_frame.loc[retention_frame["outreach"] == 1, "true_individual_effect"].mean())
+    result = est.run_estimation(retention_frame, spec, true_effect=truth, sensitivity=False, refutations=False)
+    rows = rows_by_method(result)
+    assert round(truth, 4) == -0.0598
+    assert round(rows["aipw"].estimate, 4) == -0.0594
+    assert rows["aipw"].ci_low <= truth <= rows["aipw"].ci_high
+    assert rows["gcomp"].ci_low <= truth <= rows["gcomp"].ci_high
+    assert rows["ipw"].ci_low <= truth <= rows["ipw"].ci_high
+    assert result.true_effect == truth
+
+
+def test_att_and_atc_on_a_simulation_with_known_effects():
+    """y = x + t·(1 + x) + noise, e(x) = expit(x): ATT = 1 + E[x | t=1] ≈ 1.41, ATC = 1 + E[x | t=0] ≈ 0.59 (Stein: E[x | t=1] = 2·E[e(1−e)])."""
+    rng = np.random.default_rng(7)
+    n = 100_000
+    x = rng.normal(size=n)
+    t = rng.binomial(1, 1 / (1 + np.exp(-x)))
+    y = x + t * (1 + x) + rng.normal(size=n)
+    frame = pd.DataFrame({"t": t, "y": y, "x": x})
+    for estimand, mask in (("ATT", t == 1), ("ATC", t == 0), ("ATE", np.ones(n, dtype=bool))):
+        truth = 1 + x[mask].mean()
+        spec = EstimationSpec(treatment="t", outcome="y", covariates=["x"], estimand=estimand)
+        rows = rows_by_method(est.run_estimation(frame, spec, sensitivity=False, refutations=False))
+        for method in ("gcomp", "ipw", "aipw"):
+            assert abs(rows[method].estimate - truth) < 4 * rows[method].std_error, (estimand, method)
+        assert abs(rows["aipw"].estimate - truth) < 0.03
+    assert round(1 + x[t == 1].mean(), 2) == 1.41
+
+
+def test_crossfitted_aipw_is_close_to_the_plain_one(retention_frame):
+    spec = N01_SPEC.model_copy(update={"crossfit_folds": 5})
+    row = rows_by_method(est.run_estimation(retention_frame, spec, sensitivity=False, refutations=False))["aipw"]
+    assert "5-fold cross-fitted" in row.se_type
+    assert abs(row.estimate - (-0.0476)) < 0.003
+
+
+def test_clustered_ses_on_support_are_larger_than_hc3(support_frame, support):
+    project, _ = support
+    spec = est.default_spec(project, support_frame)
+    assert spec.cluster == "team_id"
+    clustered = rows_by_method(est.run_estimation(support_frame, spec, sensitivity=False, refutations=False))
+    plain = rows_by_method(est.run_estimation(support_frame, spec.model_copy(update={"cluster": None}),
+                                              sensitivity=False, refutations=False))
+    assert clustered["regression"].se_type == "cluster-robust (90 clusters)"
+    assert plain["regression"].se_type == "HC3"
+    assert round(clustered["regression"].estimate, 2) == -28.39
+    assert round(plain["regression"].std_error, 3) == 1.258
+    assert round(clustered["regression"].std_error, 3) == 1.379
+    assert round(plain["aipw"].std_error, 3) == 1.329
+    assert round(clustered["aipw"].std_error, 3) == 1.523
+    assert round(clustered["ipw"].std_error, 2) == 7.86
+    for method in ("regression", "ipw", "aipw"):
+        assert clustered[method].std_error > plain[method].std_error
+        assert clustered[method].estimate == plain[method].estimate
+
+
+def test_cluster_bootstrap_resamples_teams(support_frame, support):
+    project, _ = support
+    spec = est.default_spec(project, support_frame).model_copy(update={"bootstrap": 100})
+    result = est.run_estimation(support_frame, spec, sensitivity=False, refutations=False)
+    boot = result.diagnostics["bootstrap"]
+    assert boot["clustered"] and boot["completed"] == 100
+    analytic = rows_by_method(result)["aipw"].std_error
+    assert 0.7 < boot["aipw"]["se"] / analytic < 1.3
+
+
+def test_bootstrap_can_be_cancelled_and_reports_progress(retention_frame):
+    design = est.build_design(retention_frame, N01_SPEC)
+    spec = N01_SPEC.model_copy(update={"bootstrap": 400})
+    core = est.estimate_core(design, spec)
+    calls: list[float] = []
+    batch = 10 * design.n * design.A1.shape[1]  # 10 replicates per vectorised batch
+    out = est.bootstrap(design, spec, core, progress=lambda f, m: calls.append(f), should_stop=lambda: len(calls) >= 1,
+                        max_cells=batch)
+    assert out["cancelled"] and out["completed"] == 10
+    assert out["rows"] == [] and out["message"] == (
+        "Bootstrap cancelled after 10 of 400 replicates; too few replicates for a bootstrap SE.")
+    assert calls == [10 / 400]
+    calls.clear()
+    kept = est.bootstrap(design, spec, core, progress=lambda f, m: calls.append(f), should_stop=lambda: len(calls) >= 6,
+                         max_cells=batch)
+    assert kept["completed"] == 60 and [row.se_type for row in kept["rows"]] == ["bootstrap (60 replicates)"] * 2
+    assert kept["message"].endswith("SEs use the completed replicates.")
+
+
+# ---- missing data, trimming, diagnostics --------------------------------------------------------
+def test_missing_outcome_treatment_and_covariates_are_dropped_and_counted(retention_frame):
+    frame = retention_frame.copy()
+    frame.loc[:9, "churn"] = np.nan
+    frame.loc[10:14, "outreach"] = np.nan
+    frame.loc[20:39, "health_score"] = np.nan
+    frame.loc[40:44, "region"] = None
+    result = est.run_estimation(frame, N01_SPEC, sensitivity=False, refutations=False)
+    assert result.dropped == {"missing outcome": 10, "missing treatment": 5, "missing covariates (complete cases)": 25}
+    assert result.n_used == 6000 - 40
+    assert "25 rows with a missing covariate" in result.diagnostics["notes"][0]
+
+    indicator = est.run_estimation(frame, N01_SPEC.model_copy(update={"missing": "indicator"}),
+                                   sensitivity=False, refutations=False)
+    assert indicator.n_used == 6000 - 15
+    assert "health_score__missing" in indicator.diagnostics["design_columns"]
+    assert "region[(missing)]" in indicator.diagnostics["design_columns"]
+    assert "Missing indicators" in indicator.diagnostics["notes"][0]
+
+
+def test_crump_rule_trims_and_states_the_changed_estimand(retention_frame):
+    design = est.build_design(retention_frame, N01_SPEC)
+    e = est.propensity(design, (0.02, 0.98)).raw
+    alpha = est.crump_alpha(e)
+    g = 1 / (e * (1 - e))
+    assert g.max() > 2 * g.mean() and 0 < alpha < 0.2
+    kept = g[g <= 1 / (alpha * (1 - alpha)) + 1e-9]
+    assert abs(1 / (alpha * (1 - alpha)) - 2 * kept.mean()) < 0.05 * (1 / (alpha * (1 - alpha)))
+    assert est.crump_alpha(np.full(100, 0.5)) == 0.0
+
+    result = est.run_estimation(retention_frame, N01_SPEC.model_copy(update={"trim": "crump"}),
+                                sensitivity=False, refutations=False)
+    trimming = result.diagnostics["trimming"]
+    assert trimming["kept"] == result.n_used < 6000 and trimming["dropped"] == 6000 - result.n_used
+    assert "the estimand is now the ATE in this overlap population, not for all units" in trimming["statement"]
+    assert trimming["statement"] in result.warnings
+    assert any(reason.startswith("trimmed (propensity outside") for reason in result.dropped)
+
+    bounds = est.run_estimation(retention_frame, N01_SPEC.model_copy(update={"trim": "bounds", "clip": (0.1, 0.9)}),
+                                sensitivity=False, refutations=False)
+    assert bounds.diagnostics["trimming"]["bounds"] == [0.1, 0.9]
+    assert bounds.n_used == int(np.sum((e >= 0.1) & (e <= 0.9)))
+
+
+def test_overlap_and_weight_diagnostics(retention_result):
+    overlap = retention_result.diagnostics["overlap"]
+    weights = retention_result.diagnostics["weights"]
+    assert overlap["n_below_clip"] + overlap["n_above_clip"] == round(overlap["share_clipped"] * 6000)
+    assert len(overlap["histogram"]) == 80
+    assert weights["treated"]["n"] == 2038 and weights["control"]["n"] == 3962
+    assert round(weights["treated"]["ess"]) == 1466
+    assert 0 < weights["treated"]["ess_share"] < 1
+    assert retention_result.warnings == []
+
+
+# ---- bad inputs ---------------------------------------------------------------------------------
+def small_frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    return pd.DataFrame({
+        "t": rng.binomial(1, 0.5, n), "y": rng.normal(size=n) + x, "x": x,
+        "group": rng.choice(["a", "b", "c"], n), "day": pd.date_range("2024-01-01", periods=n, freq="D"),
+    })
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"covariates": ["x", "nope"]}, "Unknown column(s): nope."),
+        ({"outcome": "group"}, "The outcome 'group' is not numeric"),
+        ({"treatment": "y", "outcome": "x", "covariates": []}, "must be coded 0/1; found other values"),
+        ({"treatment": "group"}, "must be coded 0/1; found non-numeric values"),
+        ({"covariates": ["x", "t"]}, "'t' is the treatment; it cannot also be a covariate."),
+        ({"covariates": ["day"]}, "Date column(s) cannot be covariates as is: day."),
+        ({"clip": (0.6, 0.9)}, "Clip bounds must satisfy"),
+        ({"cluster": "const"}, "has a single value; clustering needs ≥ 2"),
+    ],
+)
+def test_bad_specifications_are_refused_with_a_specific_message(change, message):
+    frame = small_frame().assign(const=1)
+    spec = EstimationSpec(treatment="t", outcome="y", covariates=["x"]).model_copy(update=change)
+    with pytest.raises(est.EstimationError) as error:
+        est.run_estimation(frame, spec)
+    assert message in str(error.value)
+
+
+def test_fewer_than_ten_rows_in_an_arm_is_refused_with_the_counts():
+    frame = small_frame()
+    frame["t"] = 0
+    frame.loc[:6, "t"] = 1
+    with pytest.raises(est.EstimationError) as error:
+        est.run_estimation(frame, EstimationSpec(treatment="t", outcome="y", covariates=["x"]))
+    assert "7 treated and 393 control rows remain" in str(error.value)
+    assert "at least 10 of each" in str(error.value)
+    frame.loc[:20, "t"] = 1
+    frame.loc[:15, "y"] = np.nan
+    with pytest.raises(est.EstimationError, match=r"5 treated and 379 control rows .*\(missing outcome: 16\)"):
+        est.run_estimation(frame, EstimationSpec(treatment="t", outcome="y", covariates=["x"]))
+
+
+def test_perfect_separation_warns_naming_the_unreliable_estimators():
+    frame = small_frame()
+    frame["t"] = (frame["x"] > 0).astype(int)
+    result = est.run_estimation(frame, EstimationSpec(treatment="t", outcome="y", covariates=["x", "group"]),
+                                sensitivity=False, refutations=False)
+    text = " ".join(result.warnings)
+    assert "separation in the propensity model" in text
+    assert "x (no overlap in range)" in text
+    assert "IPW and AIPW are unreliable" in text
+    assert "regression and g-computation" in text
+    assert result.diagnostics["propensity_model"]["separated"] is True
+
+
+def test_category_seen_in_one_arm_only_is_named():
+    frame = small_frame(seed=3)
+    frame.loc[frame["group"] == "c", "t"] = 1
+    result = est.run_estimation(frame, EstimationSpec(treatment="t", outcome="y", covariates=["x", "group"]),
+                                sensitivity=False, refutations=False)
+    assert "group[c] (all treated)" in " ".join(result.warnings)
+
+
+def test_poor_overlap_warns():
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=3000)
+    t = rng.binomial(1, 1 / (1 + np.exp(-4 * x)))
+    frame = pd.DataFrame({"t": t, "y": x + t + rng.normal(size=3000), "x": x})
+    result = est.run_estimation(frame, EstimationSpec(treatment="t", outcome="y", covariates=["x"]),
+                                sensitivity=False, refutations=False)
+    overlap_warning = next(w for w in result.warnings if w.startswith("Poor overlap"))
+    assert "IPW and AIPW are unreliable" in overlap_warning and "Crump" in overlap_warning
+    assert result.diagnostics["overlap"]["share_clipped"] > 0.05
+
+
+# ---- eligibility and defaults -------------------------------------------------------------------
+def test_ineligible_reasons(retention, support):
+    project, _ = retention
+    assert est.ineligible_reason(project, "health_score") is None
+    assert "simulation truth" in est.ineligible_reason(project, "true_individual_effect")
+    assert "simulation truth" in est.ineligible_reason(project, "propensity_true")
+    assert est.ineligible_reason(project, "outreach") == "it is the treatment itself"
+    assert est.ineligible_reason(project, "churn") == "it is the outcome"
+    assert "unit identifier" in est.ineligible_reason(project, "account_id")
+    support_project, _ = support
+    assert est.ineligible_reason(support_project, "agent_uses_ai").startswith("post-treatment")
+    assert est.ineligible_reason(support_project, "next_week_backlog").startswith("measured in the future")
+    assert "guardrail" in est.ineligible_reason(support_project, "customer_satisfaction_score")
+    assert "time identifier" in est.ineligible_reason(support_project, "week_start")
+    assert "unit identifier" in est.ineligible_reason(support_project, "team_id")
+
+
+def test_default_spec_from_dictionary_and_from_the_dag(retention, support):
+    project, frame = retention
+    spec = est.default_spec(project, frame)
+    assert spec.covariates == est.N01_COVARIATES and spec.categorical == ["region", "segment"]
+    assert spec.estimand == "ATE" and spec.cluster is None and spec.clip == (0.02, 0.98)
+    support_project, support_raw = support
+    support_spec = est.default_spec(support_project, support_raw)
+    assert support_spec.cluster == "team_id"
+    assert set(support_spec.covariates) == {
+        "region", "queue_type", "baseline_ticket_volume", "baseline_satisfaction", "team_readiness",
+        "manager_priority", "backlog_start", "staffing_hours",
+    }
+    from causal_core import dag
+
+    with_dag = project.model_copy(update={"dag": dag.default_dag("retention")})
+    covariates, note = est.default_covariates(with_dag, frame)
+    identification = dag.identify(with_dag.dag, with_dag.dag.treatment, with_dag.dag.outcome)
+    assert covariates == dag.adjustment_columns(with_dag.dag, identification.recommended_set)
+    assert note == "the DAG's recommended adjustment set"
+    assert set(covariates) == set(est.N01_COVARIATES)
+
+
+def test_default_estimand_follows_the_approved_card(retention):
+    project, _ = retention
+    card = EstimandCard(estimand="Average treatment effect on the treated (ATT) accounts")
+    assert est.default_estimand(project.model_copy(update={"estimand_card": card, "card_status": "approved"})) == "ATT"
+    assert est.default_estimand(project.model_copy(update={"estimand_card": card, "card_status": "draft"})) == "ATE"
+    ate_card = EstimandCard(estimand="ATE on 90-day churn risk among eligible accounts")
+    assert est.default_estimand(project.model_copy(update={"estimand_card": ate_card, "card_status": "approved"})) == "ATE"
+
+
+def test_override_is_required_logged_and_kept_in_the_spec(retention):
+    project, frame = retention
+    spec = N01_SPEC.model_copy(update={"covariates": [*est.N01_COVARIATES, "propensity_true"]})
+    with pytest.raises(est.EstimationError, match="need an explicit override with a reason — propensity_true"):
+        est.estimate_project(project, frame, spec, refutations=False)
+    assert project.estimation is None and project.edit_log == []
+    updated = est.estimate_project(project, frame, spec, override_reason="show the leak", refutations=False)
+    assert updated.estimation.spec.overrides == ["propensity_true"]
+    edit = updated.edit_log[-1]
+    assert (edit.artifact, edit.field, edit.after) == ("estimation", "override", "propensity_true")
+    assert "show the leak" in edit.note and "simulation truth" in edit.note
+    assert any("Override: 'propensity_true'" in w for w in updated.estimation.warnings)
+    assert project.estimation is None  # copy-on-write
+    assert round(updated.estimation.true_effect, 4) == -0.0463
+
+
+def test_missing_indicator_choice_is_logged(retention):
+    project, frame = retention
+    updated = est.estimate_project(project, frame, N01_SPEC.model_copy(update={"missing": "indicator"}), refutations=False)
+    edit = updated.edit_log[-1]
+    assert (edit.field, edit.before, edit.after) == ("missing", "complete_case", "indicator")
+
+
+def test_add_bootstrap_replaces_earlier_bootstrap_rows(retention):
+    project, frame = retention
+    updated = est.estimate_project(project, frame, N01_SPEC, refutations=False)
+    once = est.add_bootstrap(updated, frame, 60)
+    twice = est.add_bootstrap(once, frame, 80)
+    labels = [row.se_type for row in twice.estimation.estimates if row.se_type.startswith("bootstrap")]
+    assert labels == ["bootstrap (80 replicates)", "bootstrap (80 replicates)"]
+    assert twice.estimation.diagnostics["bootstrap"]["completed"] == 80
+    with pytest.raises(est.EstimationError, match="Run the estimation before the bootstrap"):
+        est.add_bootstrap(project, frame, 50)
+
+
+def test_charts_and_table_build(retention_result):
+    table = est.estimates_table(retention_result)
+    assert table["method"].tolist()[0] == "Naive difference" and list(table.columns)[:3] == ["method", "estimand", "estimate"]
+    forest = est.forest_chart(retention_result).to_dict()
+    assert any(layer.get("mark", {}).get("strokeDash") for layer in forest["layer"])  # true-effect line
+    for chart in (est.love_plot, est.overlap_chart, est.weights_chart):
+        assert chart(retention_result).to_dict()
