@@ -83,7 +83,8 @@ with left:
     st.subheader("Deterministic memo")
     deterministic = project.memo.deterministic
     show_sections(deterministic, "No memo yet.")
-    score_line(deterministic, project, frame)
+    if project.estimation is not None:
+        score_line(deterministic, project, frame)
     with st.expander("Supporting detail (adjustment set, exclusions, sensitivity, refutations, questions, checklist)"):
         for key, title in memo_core.EXTRA_SECTIONS:
             st.markdown(f"**{title}**")
@@ -119,16 +120,28 @@ starts = {
         "Start from the AI draft", key="start_ai", disabled=not any(project.memo.ai_draft.values())
     ),
 }
+origin_key = f"final_{active}_origin"  # the sections the editor was last filled from
 for base, clicked in starts.items():
     if clicked:
         source_sections = getattr(project.memo, base)
         for key, widget in widget_keys.items():
             st.session_state[widget] = source_sections.get(key, "")
         st.session_state[base_key] = base
-initial = project.memo.final if any(project.memo.final.values()) else project.memo.deterministic
+        st.session_state[origin_key] = {key: source_sections.get(key, "") for key in widget_keys}
+has_final = any(project.memo.final.values())
+initial = {key: (project.memo.final if has_final else project.memo.deterministic).get(key, "") for key in widget_keys}
+origin = st.session_state.get(origin_key)
+untouched = origin is not None and all(st.session_state.get(w) == origin.get(k) for k, w in widget_keys.items())
+following = st.session_state.get(base_key) != "ai_draft"  # an AI-draft start stays until edited or saved
+if origin is None or (following and untouched and origin != initial):
+    # Unedited editor follows the memo it came from (e.g. the deterministic memo after re-estimation).
+    for key, widget in widget_keys.items():
+        st.session_state[widget] = initial[key]
+    st.session_state[origin_key] = initial
+    st.session_state[base_key] = "final" if has_final else "deterministic"
 for key, widget in widget_keys.items():
-    st.session_state.setdefault(widget, initial.get(key, ""))
-st.session_state.setdefault(base_key, "final" if any(project.memo.final.values()) else "deterministic")
+    st.session_state.setdefault(widget, initial[key])  # widgets dropped while on another page
+st.session_state.setdefault(base_key, "final" if has_final else "deterministic")
 
 with st.form(f"final_memo_form_{active}"):
     for key, title in memo_core.MEMO_SECTIONS:
@@ -150,6 +163,7 @@ if saved:
     memo = updated.memo.model_copy(update={"final": after_sections, "updated_at": utc_now()})
     updated = updated.model_copy(update={"memo": memo}).with_audit(audit_record("memo", checks))
     state.set_project(updated)
+    st.session_state[origin_key] = after_sections
     project = updated
     st.success(f"Final memo saved: {sum(c.passed for c in checks)} / {len(checks)} rubric checks pass.")
 

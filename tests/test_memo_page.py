@@ -92,6 +92,8 @@ def test_build_example_fills_the_deterministic_memo(built_page):
     assert "company\\_size" in texts  # underscores shown literally, not as italics
     assert any("Memo rubric: 8 / 8" in c.value for c in built_page.caption)
     assert any("All artifacts agree." in s.value for s in built_page.success)
+    # the unedited final-memo editor follows the memo it was filled from
+    assert built_page.text_area(key="final_retention_main_estimate").value == project.memo.deterministic["main_estimate"]
 
 
 def test_ai_draft_is_scored_and_shown(built_page, monkeypatch):
