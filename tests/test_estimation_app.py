@@ -1,0 +1,100 @@
+"""AppTest of the Estimation page on retention and support: run, override, bootstrap, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = "app_pages/estimation.py"
+
+
+def open_page(dataset: str = "retention") -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    if dataset != "retention":
+        at.sidebar.selectbox(key="dataset_choice").set_value(dataset).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    return at
+
+
+def project(at: AppTest, dataset: str = "retention"):
+    return at.session_state["cw_projects"][dataset]
+
+
+def test_retention_run_shows_the_n01_table_diagnostics_sensitivity_and_refutations():
+    at = open_page()
+    assert project(at).estimation is None
+    assert any("press **Run estimation**" in info.value for info in at.info)
+    assert at.multiselect(key="est_covariates_retention").value == [
+        "company_size", "tenure_months", "usage_score", "prior_tickets", "health_score", "region", "segment"]
+    at.button(key="est_run_retention").click().run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value.set_index("method")
+    assert round(table.loc["Naive difference", "estimate"], 3) == 0.078
+    assert round(table.loc["Regression adjustment (OLS)", "ci_low"], 3) == -0.067
+    assert round(table.loc["IPW", "estimate"], 3) == -0.045
+    assert round(table.loc["Doubly robust (AIPW)", "estimate"], 4) == -0.0476
+    assert (table["n_used"] == 6000).all()
+    assert any("true ATE is -0.0463" in caption.value for caption in at.caption)
+    assert len(at.get("vega_lite_chart")) >= 4  # forest, love, overlap, weights
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["E-value (estimate)"] == "1.80" and metrics["Robustness value RV"] == "4.9%"
+    assert sum(s.value.startswith("PASS — ") for s in at.success) == 3
+    assert any("1× as strong as health_score" in md.value for md in at.markdown)
+    result = project(at).estimation
+    assert result.spec.covariates[-1] == "segment" and result.true_effect == pytest.approx(-0.0463, abs=1e-4)
+
+
+def test_ineligible_covariate_needs_an_override_with_a_reason():
+    at = open_page()
+    at.multiselect(key="est_covariates_retention").select("propensity_true").run()
+    assert any("propensity_true" in w.value and "simulation truth" in w.value for w in at.warning)
+    at.button(key="est_run_retention").click().run()
+    assert any("need an explicit override with a reason" in e.value for e in at.error)
+    assert project(at).estimation is None and project(at).edit_log == []
+    at.checkbox(key="est_override_retention").check().run()
+    at.text_input(key="est_override_reason_retention").input("teaching: show the leak").run()
+    at.button(key="est_run_retention").click().run()
+    assert not at.exception and not at.error
+    stored = project(at)
+    assert stored.estimation.spec.overrides == ["propensity_true"]
+    assert stored.edit_log[-1].field == "override" and "teaching: show the leak" in stored.edit_log[-1].note
+    assert any("Override: 'propensity_true'" in w.value for w in at.warning)
+
+
+def test_bootstrap_adds_rows():
+    at = open_page()
+    at.button(key="est_run_retention").click().run()
+    at.number_input(key="est_boot_n_retention").set_value(50).run()
+    at.button(key="est_bootstrap_retention").click().run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert table["method"].tolist()[-2:] == ["IPW [bootstrap SE]", "Doubly robust (AIPW) [bootstrap SE]"]
+    assert project(at).estimation.diagnostics["bootstrap"]["completed"] == 50
+
+
+def test_support_run_is_clustered_by_team_and_reports_dropped_rows():
+    at = open_page("support")
+    assert at.selectbox(key="est_cluster_support").value == "team_id"
+    at.button(key="est_run_support").click().run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value.set_index("method")
+    assert table.loc["Regression adjustment (OLS)", "se_type"] == "cluster-robust (90 clusters)"
+    assert round(table.loc["Regression adjustment (OLS)", "std_error"], 3) == 1.379
+    assert any("missing covariates (complete cases): 24" in c.value for c in at.caption)
+    assert any("24 rows with a missing covariate" in i.value for i in at.info)
+    assert project(at, "support").estimation.n_used == 1244
+    assert project(at, "retention").estimation is None  # the other dataset's project is untouched
+
+
+def test_non_numeric_outcome_is_refused_and_nothing_is_stored():
+    at = open_page()
+    at.session_state["cw_projects"]["retention"] = project(at).model_copy(update={"outcome": "region"})
+    at.run()
+    at.button(key="est_run_retention").click().run()
+    assert not at.exception
+    assert any("The outcome 'region' is not numeric" in e.value for e in at.error)
+    assert project(at).estimation is None

@@ -1,0 +1,132 @@
+"""``python -m causal_core estimate``: JSON contract, N01 numbers, clusters, every bad input (exit 2, one line)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from causal_core.cli import main
+
+N01 = ["--covariates", "company_size,tenure_months,usage_score,prior_tickets,health_score,region,segment",
+       "--categorical", "region,segment"]
+
+
+def run_json(capsys, *argv: str) -> dict:
+    assert main(["estimate", *argv, "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def run_error(capsys, *argv: str) -> str:
+    assert main(["estimate", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    return err
+
+
+def test_retention_json_reproduces_n01(capsys):
+    out = run_json(capsys, "--dataset", "retention", "--treatment", "outreach", "--outcome", "churn", *N01, "--no-refute")
+    assert out["n_used"] == 6000 and out["dropped"] == {}
+    estimates = {row["method"]: row for row in out["estimates"]}
+    assert list(estimates) == ["naive", "regression", "gcomp", "ipw", "aipw"]
+    assert set(estimates["aipw"]) >= {"method", "estimand", "estimate", "std_error", "ci_low", "ci_high"}
+    rounded = {m: [round(estimates[m][k], 3) for k in ("estimate", "ci_low", "ci_high")] for m in estimates}
+    assert rounded["naive"] == [0.078, 0.056, 0.101]
+    assert rounded["regression"] == [-0.044, -0.067, -0.021]
+    assert rounded["ipw"][0] == -0.045
+    assert rounded["aipw"] == [-0.048, -0.068, -0.027]
+    assert round(out["true_effect"], 3) == -0.046
+    assert out["refutations"] == []
+    assert out["sensitivity"]["sensemakr"]["benchmark"]["covariate"] == "health_score"
+    assert "histogram" not in out["diagnostics"]["overlap"]
+    assert round(out["diagnostics"]["balance"][0]["smd_before"], 3) == -0.779
+
+
+def test_att_with_bootstrap_and_seed(capsys):
+    out = run_json(capsys, "--dataset", "retention", *N01, "--estimand", "ATT", "--bootstrap", "60", "--seed", "9",
+                   "--no-refute")
+    assert out["estimand"] == "ATT" and round(out["true_effect"], 4) == -0.0598
+    boot = [row for row in out["estimates"] if row["se_type"].startswith("bootstrap")]
+    assert [row["method"] for row in boot] == ["ipw", "aipw"]
+    assert out["diagnostics"]["bootstrap"]["completed"] == 60
+
+
+def test_support_defaults_cluster_by_team_and_refutes(capsys):
+    out = run_json(capsys, "--dataset", "support")
+    assert out["cluster"] == "team_id" and out["n_used"] == 1244
+    assert out["dropped"] == {"missing covariates (complete cases)": 24}
+    regression = next(row for row in out["estimates"] if row["method"] == "regression")
+    assert regression["se_type"] == "cluster-robust (90 clusters)" and round(regression["std_error"], 3) == 1.379
+    assert [r["test"] for r in out["refutations"]] == ["placebo treatment", "random common cause", "data subsets"]
+    assert all(r["verdict"] in ("PASS", "WARN") and r["sentence"] for r in out["refutations"])
+    plain = run_json(capsys, "--dataset", "support", "--no-cluster", "--no-refute")
+    assert next(r for r in plain["estimates"] if r["method"] == "regression")["se_type"] == "HC3"
+
+
+def test_text_output_is_a_readable_table(capsys):
+    assert main(["estimate", "--dataset", "retention", *N01, "--no-refute"]) == 0
+    text = capsys.readouterr().out
+    assert text.splitlines()[0] == "ATE with n = 6,000 rows"
+    assert "aipw" in text and "true ATE (simulation): -0.0463" in text
+    assert "Benchmark: A confounder 1× as strong as health_score" in text
+
+
+def test_ineligible_covariates_are_named_in_the_warnings(capsys):
+    out = run_json(capsys, "--dataset", "retention", "--covariates", "health_score,propensity_true", "--no-refute")
+    assert any("'propensity_true' is ineligible" in w and "simulation truth" in w for w in out["warnings"])
+
+
+@pytest.fixture()
+def upload(tmp_path):
+    rng = np.random.default_rng(1)
+    n = 300
+    x = rng.normal(size=n)
+    t = rng.binomial(1, 1 / (1 + np.exp(-x)))
+    frame = pd.DataFrame({"t": t, "y": x + 2 * t + rng.normal(size=n), "x": x, "g": rng.choice(["a", "b"], n),
+                          "label": rng.choice(["good", "bad"], n)})
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_upload_file_estimates(capsys, upload):
+    out = run_json(capsys, "--data", str(upload), "--treatment", "t", "--outcome", "y", "--covariates", "x,g",
+                   "--clip", "0.05,0.95", "--crossfit", "3", "--no-refute")
+    assert out["n_used"] == 300 and out["true_effect"] is None
+    aipw = next(row for row in out["estimates"] if row["method"] == "aipw")
+    assert abs(aipw["estimate"] - 2) < 4 * aipw["std_error"] and "3-fold cross-fitted" in aipw["se_type"]
+    assert out["diagnostics"]["overlap"]["clip"] == [0.05, 0.95]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--treatment", "t", "--outcome", "y", "--covariates", "x,zz"], "error: Unknown column(s): zz."),
+        (["--treatment", "t", "--outcome", "label", "--covariates", "x"], "error: The outcome 'label' is not numeric"),
+        (["--treatment", "g", "--outcome", "y", "--covariates", "x"], "error: The treatment 'g' must be coded 0/1"),
+        (["--treatment", "t", "--outcome", "y"], "error: --covariates is required with --data"),
+        (["--outcome", "y", "--covariates", "x"], "error: --treatment and --outcome are required with --data."),
+        (["--treatment", "t", "--outcome", "y", "--covariates", "x", "--clip", "0.1"], "error: --clip must be two numbers"),
+        (["--treatment", "t", "--outcome", "y", "--covariates", "x", "--clip", "0.7,0.9"], "error: Clip bounds must satisfy"),
+        (["--treatment", "t", "--outcome", "y", "--covariates", "x", "--categorical", "g"],
+         "error: --categorical names columns that are not covariates: g"),
+        (["--treatment", "t", "--outcome", "y", "--covariates", "x", "--cluster", "nope"], "error: Unknown column(s): nope."),
+    ],
+)
+def test_bad_inputs_exit_2_with_one_line(capsys, upload, argv, message):
+    assert run_error(capsys, "--data", str(upload), *argv).startswith(message)
+
+
+def test_too_few_treated_rows_is_refused_with_counts(capsys, tmp_path):
+    frame = pd.DataFrame({"t": [1] * 4 + [0] * 60, "y": np.arange(64.0), "x": np.arange(64.0) % 7})
+    path = tmp_path / "few.csv"
+    frame.to_csv(path, index=False)
+    err = run_error(capsys, "--data", str(path), "--treatment", "t", "--outcome", "y", "--covariates", "x")
+    assert "4 treated and 60 control rows remain" in err
+
+
+def test_missing_file_is_refused(capsys, tmp_path):
+    err = run_error(capsys, "--data", str(tmp_path / "absent.csv"), "--treatment", "t", "--outcome", "y", "--covariates", "x")
+    assert err == f"error: data file not found: {tmp_path / 'absent.csv'}"

@@ -1,0 +1,158 @@
+"""Sensitivity (E-values, sensemakr) against published values, and refutation verdicts."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
+
+from causal_core import estimation as est
+from causal_core import refutation, sensitivity
+from causal_core.datasets import simulate_retention
+from causal_core.project import EstimateRow, EstimationSpec
+
+N01_SPEC = EstimationSpec(treatment="outreach", outcome="churn", covariates=est.N01_COVARIATES)
+
+# Cinelli & Hazlett (2020), Darfur example (sensemakr README): directlyharmed on peacefactor.
+DARFUR = {"estimate": 0.09731581928495575, "se": 0.023256537809811115, "t": 4.184449984808213, "dof": 783,
+          "r2dxj_x_female": 0.009081065190331078, "r2yxj_dx_female": 0.1090339154278416}
+
+
+@pytest.fixture(scope="module")
+def retention_result():
+    frame = simulate_retention()
+    return est.run_estimation(frame, N01_SPEC, true_effect=float(frame["true_individual_effect"].mean()))
+
+
+# ---- E-values -----------------------------------------------------------------------------------
+def test_evalue_textbook_values():
+    # VanderWeele & Ding (2017): RR = 3.9 → E-value 7.26; CI lower limit 1.8 → 3.00.
+    assert round(sensitivity.evalue_rr(3.9), 2) == 7.26
+    assert round(sensitivity.evalue_rr(1.8), 2) == 3.00
+    assert sensitivity.evalue_rr(1 / 3.9) == pytest.approx(sensitivity.evalue_rr(3.9))
+    assert sensitivity.evalue_rr(1.0) == 1.0
+
+
+def test_evalue_binary_outcome_uses_the_baseline_risk():
+    out = sensitivity.evalue(-0.05, -0.07, -0.03, binary=True, baseline_risk=0.25)
+    assert out["risk_ratio"] == pytest.approx(0.8)
+    rr = 1 / 0.8
+    assert out["evalue_estimate"] == pytest.approx(rr + math.sqrt(rr * (rr - 1)))
+    rr_ci = 1 / (0.22 / 0.25)  # the CI limit nearer the null: -0.03
+    assert out["evalue_ci"] == pytest.approx(rr_ci + math.sqrt(rr_ci * (rr_ci - 1)))
+    crossing = sensitivity.evalue(-0.01, -0.03, 0.01, binary=True, baseline_risk=0.25)
+    assert crossing["evalue_ci"] == 1.0
+
+
+def test_evalue_continuous_outcome_uses_exp_091_d():
+    out = sensitivity.evalue(2.0, 1.0, 3.0, binary=False, outcome_sd=10.0)
+    rr = math.exp(0.91 * 0.2)
+    assert out["risk_ratio"] == pytest.approx(rr)
+    assert out["evalue_estimate"] == pytest.approx(rr + math.sqrt(rr * (rr - 1)))
+    assert out["rr_ci"][0] == pytest.approx(math.exp(0.091))
+
+
+def test_retention_evalue(retention_result):
+    evalue = retention_result.sensitivity["evalue"]
+    assert evalue["method"] == "aipw"
+    assert round(evalue["risk_ratio"], 3) == 0.803
+    assert round(evalue["evalue_estimate"], 2) == 1.80
+    assert round(evalue["evalue_ci"], 2) == 1.50
+    assert "at least 1.80 with both outreach and churn" in evalue["sentence"]
+
+
+# ---- sensemakr ----------------------------------------------------------------------------------
+def test_robustness_value_matches_sensemakr_darfur():
+    assert round(sensitivity.robustness_value(DARFUR["t"], DARFUR["dof"]), 4) == 0.1388
+    assert round(sensitivity.robustness_value(DARFUR["t"], DARFUR["dof"], alpha=0.05), 4) == 0.0763
+    assert round(sensitivity.partial_r2(DARFUR["t"], DARFUR["dof"]), 4) == 0.0219
+    assert sensitivity.robustness_value(0.5, 783, alpha=0.05) == 0.0
+
+
+def test_benchmark_bounds_match_sensemakr_darfur():
+    expected = {1: (0.0092, 0.1246, 0.0752, 0.0219), 2: (0.0183, 0.2493, 0.0529, 0.0204), 3: (0.0275, 0.3741, 0.0304, 0.0187)}
+    for k, (r2dz, r2yz, adjusted, adjusted_se) in expected.items():
+        bound = sensitivity.ovb_bound(DARFUR["estimate"], DARFUR["se"], DARFUR["dof"], DARFUR["r2dxj_x_female"],
+                                      DARFUR["r2yxj_dx_female"], float(k))
+        assert round(bound["r2dz_x"], 4) == r2dz
+        assert round(bound["r2yz_dx"], 4) == r2yz
+        assert round(bound["adjusted_estimate"], 4) == adjusted
+        assert round(bound["adjusted_se"], 4) == adjusted_se
+    assert sensitivity.ovb_bound(0.1, 0.02, 783, 0.6, 0.1, 2.0) is None  # implied R² ≥ 1: impossible
+
+
+def test_benchmark_partial_r2_from_the_gram_matrix_equals_refitting():
+    frame = simulate_retention()
+    design = est.build_design(frame, N01_SPEC)
+    r2 = sensitivity.benchmark_r2(design)
+    others = "company_size + tenure_months + usage_score + prior_tickets + C(region) + C(segment)"
+    treatment_fit = smf.ols(f"outreach ~ health_score + {others}", data=frame).fit()
+    t = treatment_fit.tvalues["health_score"]
+    assert r2["health_score"]["r2dxj_x"] == pytest.approx(t**2 / (t**2 + treatment_fit.df_resid), rel=1e-8)
+    full = smf.ols(f"churn ~ outreach + health_score + {others}", data=frame).fit()
+    reduced = smf.ols("churn ~ outreach + company_size + tenure_months + usage_score + prior_tickets + health_score"
+                      " + C(segment)", data=frame).fit()
+    group = (reduced.ssr - full.ssr) / reduced.ssr  # region as one group of dummies
+    assert r2["region"]["r2yxj_dx"] == pytest.approx(group, rel=1e-8)
+
+
+def test_retention_sensemakr_summary(retention_result):
+    summary = retention_result.sensitivity["sensemakr"]
+    assert round(summary["rv"], 4) == 0.0487
+    assert round(summary["rv_alpha"], 4) == 0.0243
+    assert round(summary["partial_r2_treatment"], 4) == 0.0025
+    bench = summary["benchmark"]
+    assert bench["covariate"] == "health_score"
+    first, second, _ = bench["bounds"]
+    assert round(first["adjusted_estimate"], 3) == -0.018
+    assert first["sentence"].startswith("A confounder 1× as strong as health_score would move the estimate from −0.044 to")
+    assert "statistically indistinguishable from zero" in first["sentence"]
+    assert second["adjusted_estimate"] > 0 and "reverse or erase" in second["sentence"]
+
+
+# ---- refutations --------------------------------------------------------------------------------
+def test_retention_refutations_pass_with_expected_vs_observed(retention_result):
+    verdicts = {item["test"]: item for item in retention_result.refutations}
+    assert list(verdicts) == ["placebo treatment", "random common cause", "data subsets"]
+    assert all(item["verdict"] == "PASS" and item["sentence"].startswith("PASS — ") for item in verdicts.values())
+    placebo = verdicts["placebo treatment"]
+    assert placebo["expected"] == "≈ 0" and abs(placebo["observed"]) < 0.01 and len(placebo["placebo_estimates"]) == 3
+    rcc = verdicts["random common cause"]
+    assert rcc["expected_value"] == pytest.approx(-0.0476, abs=1e-4) and abs(rcc["change"]) < rcc["tolerance"]
+    subsets = verdicts["data subsets"]
+    assert len(subsets["subset_estimates"]) == 5 and abs(subsets["change"]) <= subsets["tolerance"]
+
+
+class FakeCore:
+    def __init__(self, row):
+        self._row = row
+
+    def row(self, method):
+        return self._row
+
+
+def test_refutations_warn_when_the_estimator_misbehaves():
+    """An 'estimator' that always reports the same strong effect fails the placebo test."""
+    frame = simulate_retention(800, seed=5)
+    design = est.build_design(frame, N01_SPEC)
+    original = EstimateRow(method="aipw", estimand="ATE", estimate=-0.05, std_error=0.01, ci_low=-0.07, ci_high=-0.03)
+    stuck = EstimateRow(method="aipw", estimand="ATE", estimate=-0.05, std_error=0.01, ci_low=-0.07, ci_high=-0.03)
+    rng = np.random.default_rng(0)
+    placebo = refutation.placebo_treatment(design, N01_SPEC, original, lambda d, s, m: FakeCore(stuck), rng)
+    assert placebo["verdict"] == "WARN" and placebo["sentence"].startswith("WARN — a randomly shuffled outreach")
+    moved = EstimateRow(method="aipw", estimand="ATE", estimate=-0.02, std_error=0.01, ci_low=-0.04, ci_high=0.0)
+    rcc = refutation.random_common_cause(design, N01_SPEC, original, lambda d, s, m: FakeCore(moved), rng)
+    assert rcc["verdict"] == "WARN" and "fragile" in rcc["sentence"]
+    subsets = refutation.data_subsets(design, N01_SPEC, original, lambda d, s, m: FakeCore(moved), rng)
+    assert subsets["verdict"] == "WARN" and subsets["observed"] == pytest.approx(-0.02)
+
+
+def test_random_common_cause_column_is_added_not_replacing():
+    frame = pd.DataFrame({"t": [0, 1] * 50, "y": np.arange(100.0), "x": np.linspace(0, 1, 100)})
+    design = est.build_design(frame, EstimationSpec(treatment="t", outcome="y", covariates=["x"]))
+    augmented = design.with_column("random_common_cause", np.ones(100))
+    assert augmented.names == ["x", "random_common_cause"] and augmented.X.shape == (100, 2)
+    assert design.X.shape == (100, 1)
