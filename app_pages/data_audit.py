@@ -53,9 +53,18 @@ def cached_facts(cache_key: str, _project: Project, _frame: pd.DataFrame) -> dic
     return rubric_facts(_project, _frame).model_dump()
 
 
+def readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Display copy: ISO midnight timestamps ('2025-01-06T00:00:00.000') shown as dates."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(lambda v: v.removesuffix("T00:00:00.000") if isinstance(v, str) else v)
+    return out
+
+
 def table(name: str, result: DataAuditResult, **kwargs) -> pd.DataFrame:
     frame = table_frame(result, name)
-    st.dataframe(frame, hide_index=True, width="stretch", **kwargs)
+    st.dataframe(readable(frame), hide_index=True, width="stretch", **kwargs)
     return frame
 
 
@@ -142,12 +151,14 @@ with tabs[0]:
     with left:
         st.markdown("**Grain and schema profile** (N09 §4)")
         schema = table_frame(result, "schema_profile")
-        st.dataframe(schema.astype({"value": "string"}), hide_index=True, width="stretch")
+        st.dataframe(readable(schema.astype({"value": "string"})), hide_index=True, width="stretch")
     with right:
         st.markdown("**Duplicated units** (N09 §6): range of every column that disagrees within a unit")
         if not project.unit_columns:
             st.warning("No unit grain is set: choose the unit columns on the Overview page to check duplicates.")
-        duplicates = table("duplicate_summary", result)
+        duplicates = table_frame(result, "duplicate_summary")
+        if not duplicates.empty:
+            st.dataframe(readable(duplicates), hide_index=True, width="stretch")
         if project.unit_columns and duplicates.empty:
             st.success(f"Every {' × '.join(project.unit_columns)} appears once in the analysis rows.")
         elif not duplicates.empty:
@@ -188,7 +199,7 @@ with tabs[1]:
             st.altair_chart(
                 alt.Chart(shown).mark_bar().encode(
                     x=alt.X("missing_share:Q", title="Missing share", axis=alt.Axis(format="%")),
-                    y=alt.Y("variable:N", sort="-x", title=None),
+                    y=alt.Y("variable:N", sort="-x", title=None, axis=alt.Axis(labelLimit=260)),
                     color=alt.Color("timing:N"),
                     tooltip=["variable", alt.Tooltip("missing_share:Q", format=".4f"), "missing_count", "timing"],
                 ),
@@ -201,7 +212,8 @@ with tabs[1]:
             st.altair_chart(
                 alt.Chart(pattern).mark_rect().encode(
                     x=alt.X("row_band:O", title="Rows sorted by grain →", axis=alt.Axis(labels=False, ticks=False)),
-                    y=alt.Y("variable:N", title=None, sort=list(table_frame(result, "type_profile")["variable"])),
+                    y=alt.Y("variable:N", title=None, sort=list(table_frame(result, "type_profile")["variable"]),
+                            axis=alt.Axis(labelLimit=260)),
                     color=alt.Color("missing_share:Q", title="missing", scale=alt.Scale(scheme="greys", domain=[0, 1])),
                     tooltip=["variable", "first_row", "last_row", alt.Tooltip("missing_share:Q", format=".2f")],
                 ),
@@ -223,8 +235,9 @@ with tabs[2]:
     else:
         bars = alt.Chart(balance).mark_bar().encode(
             x=alt.X("smd:Q", title="Standardised mean difference (treated − untreated)"),
-            y=alt.Y("variable:N", sort=list(balance["variable"]), title=None),
-            color=alt.Color("imbalanced:N", title="|SMD| > 0.1"),
+            y=alt.Y("variable:N", sort=list(balance["variable"]), title=None, axis=alt.Axis(labelLimit=260)),
+            color=alt.Color("imbalanced:N", title="|SMD| > 0.1",
+                            scale=alt.Scale(domain=[True, False], range=["#d62728", "#9e9e9e"])),
             tooltip=["variable", "kind", alt.Tooltip("smd:Q", format=".3f"), alt.Tooltip("treated_mean:Q", format=".3f"),
                      alt.Tooltip("control_mean:Q", format=".3f")],
         )
@@ -232,7 +245,7 @@ with tabs[2]:
         zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="black").encode(x="x:Q")
         st.altair_chart(bars + rules + zero, width="stretch")
         st.dataframe(balance, hide_index=True, width="stretch")
-    left, right = st.columns([1, 2])
+    left, right = st.columns(2)
     with left:
         st.markdown("**Propensity overlap** (logistic model on the pre-treatment candidates)")
         overlap = table_frame(result, "overlap_summary")
@@ -266,10 +279,12 @@ with tabs[3]:
 # ---- 5. regression smoke test ----------------------------------------------------------------
 with tabs[4]:
     st.markdown("**Regression smoke test** (N09 §9, OLS with HC3 robust SEs) — not the final estimate")
-    smoke = table("smoke_test", result)
+    smoke = table("smoke_test", result, column_config={"p_value": st.column_config.NumberColumn(format="%.3g")})
     fitted = smoke.dropna(subset=["treatment_coef"])
     if not fitted.empty:
-        base = alt.Chart(fitted).encode(y=alt.Y("model:N", sort=list(fitted["model"]), title=None))
+        base = alt.Chart(fitted).encode(
+            y=alt.Y("model:N", sort=list(fitted["model"]), title=None, axis=alt.Axis(labelLimit=320))
+        ).properties(height=50 * len(fitted) + 30)
         chart = (
             base.mark_rule().encode(x=alt.X("ci_low:Q", title=f"Coefficient on {project.treatment} (95% CI)"), x2="ci_high:Q")
             + base.mark_point(filled=True, size=80, color="#228833").encode(
@@ -301,7 +316,7 @@ with tabs[6]:
     with evidence_col:
         st.markdown("**Evidence** (the bundle the model reviews)")
         st.warning(result.evidence_bundle["explicit_warning"])
-        st.json(result.evidence_bundle, expanded=False)
+        st.json(result.evidence_bundle, expanded=1)
         with st.expander("What the rubric expects (derived from this project)"):
             st.json(cached_facts(cache_key, project, frame))
     with review_col:
@@ -329,11 +344,13 @@ with tabs[6]:
             st.rerun()
         review = project.profile_review
         if review:
+            # one row per item, as plain text in a table (model text is never rendered as markdown or HTML)
             rows = [
-                {"field": name, "value": "; ".join(map(str, value)) if isinstance(value, list) else str(value)}
+                {"field": name, "item": str(item)}
                 for name, value in review.items()
+                for item in (value if isinstance(value, list) else [value])
             ]
-            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+            st.table(pd.DataFrame(rows).set_index("field"))
         else:
             st.caption("No review yet: draft one with the model selected in the sidebar, or load the N09 sample.")
         with st.expander("Edit or paste a review (JSON) and score it"):
