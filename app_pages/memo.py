@@ -6,7 +6,7 @@ import streamlit as st
 
 from causal_core import memo as memo_core
 from causal_core.consistency import consistency_checks, consistency_records, overall_status
-from causal_core.project import project_to_json, utc_now
+from causal_core.project import project_from_json, project_to_json, utc_now
 from causal_core.report import memo_html, project_memo_markdown, report_zip, zip_name
 from causal_core.rubric import audit_record
 from causal_core.ui import state
@@ -19,6 +19,13 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~$])")
 def md(text: str) -> str:
     """Show text literally in st.markdown: column names keep their underscores, model text stays inert."""
     return _MD_SPECIAL.sub(r"\\\1", text or "")
+
+
+@st.cache_data(max_entries=4, show_spinner="Preparing the exports…")
+def exports(project_json: str) -> tuple[str, str, bytes]:
+    """Markdown, HTML and ZIP for one project state (keyed by its JSON, so any change rebuilds them)."""
+    project = project_from_json(project_json)
+    return project_memo_markdown(project), memo_html(project), report_zip(project)
 
 
 def show_sections(sections: dict[str, str], empty: str) -> None:
@@ -186,16 +193,16 @@ st.caption(
     "The ZIP holds the memo (Markdown, HTML), the Project JSON (brief, prompts, AI outputs, edits, card, DAG, audit, "
     "estimation, memo), the DAG (DOT, DAGitty, SVG), the estimates CSV and a manifest of package versions."
 )
+project_json = project_to_json(project)
+markdown_text, html_text, bundle = exports(project_json)
 download_cols = st.columns(4)
 download_cols[0].download_button(
-    "Memo (Markdown)", project_memo_markdown(project), file_name="memo.md", mime="text/markdown", key="dl_md"
+    "Memo (Markdown)", markdown_text, file_name="memo.md", mime="text/markdown", key="dl_md"
 )
-download_cols[1].download_button(
-    "Report (HTML)", memo_html(project), file_name="memo.html", mime="text/html", key="dl_html"
-)
+download_cols[1].download_button("Report (HTML)", html_text, file_name="memo.html", mime="text/html", key="dl_html")
 download_cols[2].download_button(
-    "Project (JSON)", project_to_json(project), file_name="project.json", mime="application/json", key="dl_json"
+    "Project (JSON)", project_json, file_name="project.json", mime="application/json", key="dl_json"
 )
 download_cols[3].download_button(
-    "Bundle (ZIP)", report_zip(project), file_name=zip_name(project), mime="application/zip", key="dl_zip"
+    "Bundle (ZIP)", bundle, file_name=zip_name(project), mime="application/zip", key="dl_zip"
 )

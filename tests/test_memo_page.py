@@ -168,3 +168,8 @@ def test_final_memo_with_an_invented_number_turns_the_panel_red(built_page):
     table = at.dataframe[-1].value
     assert "🔴 red" in list(table["status"])
     assert [c.name for c in project.audit_history("memo")[-1].checks if not c.passed] == ["numbers_match_project"]
+
+
+def test_four_downloads_are_offered(built_page):
+    buttons = built_page.main.get("download_button")
+    assert [b.proto.label for b in buttons] == ["Memo (Markdown)", "Report (HTML)", "Project (JSON)", "Bundle (ZIP)"]
