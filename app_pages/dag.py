@@ -102,13 +102,14 @@ if spec.treatment and project.treatment:
 
 graph_col, panel_col = st.columns([3, 2])
 with graph_col:
-    clicked = dag_view.render_dag(spec, roles, selected=st.session_state[selected_key])
+    clicked = dag_view.render_dag(spec, roles, selected=st.session_state[selected_key], width=600, height=500)
     last_click = _key("dag_last_click")
     if clicked and clicked != st.session_state.get(last_click) and clicked in names:
         st.session_state[selected_key] = clicked
     st.session_state[last_click] = clicked
     st.caption(
-        "Colours (N01 palette): treatment 🟨 #fde68a · outcome 🟥 #fecaca · post-treatment 🟪 #ddd6fe · other #eef2ff. "
+        "Colours (N01 palette): treatment = yellow #fde68a · outcome = red #fecaca · post-treatment = violet #ddd6fe · "
+        "other = #eef2ff. "
         "Dashed border = latent; grey text = no data column. Click a node to edit it."
     )
 
