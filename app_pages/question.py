@@ -89,7 +89,7 @@ with left:
             else:
                 st.error(
                     f"The model's output could not be used ({interaction.failure_type or 'other_structured_output_error'})"
-                    + (f": {interaction.error}" if interaction.error else "")
+                    + (f": {escape_markdown(interaction.error[:300])}" if interaction.error else "")
                     + ". The card was left as it was; try again, another model, or start from the example."
                 )
     if example_clicked and has_example:

@@ -92,6 +92,10 @@ def test_draft_edit_approve_and_persist_across_pages(monkeypatch):
     assert metrics(at)["Score"] == "11 / 12"
     edit = project_of(at).edit_log[-1]
     assert (edit.artifact, edit.field, edit.before, edit.after) == ("estimand_card", "unit", "customer account", "N/A")
+    history = next(d.value for d in at.dataframe if "model" in d.value.columns)
+    assert history["model"].tolist() == ["analyst", "fake/model"]  # newest first
+    assert history["score"].tolist() == ["11 / 12", "12 / 12"]
+    assert any(e.label == "Score history (2)" for e in at.expander)
     card_widget(at, "unit").set_value("customer account").run()
     # a list field edit: drop the positivity assumption
     assumptions = "\n".join(q.N01_CARD["required_assumptions"][:1] + q.N01_CARD["required_assumptions"][2:])
@@ -227,3 +231,20 @@ def test_draft_with_the_bundled_model():
         assert project.estimand_card is not None and len(record.checks) == 13
     else:
         assert record.score == 0 and record.failure_type
+
+
+def test_model_text_is_escaped_in_the_panel(monkeypatch):
+    hostile = {**q.N01_CARD, "treatment": "<script>alert(1)</script> [click](http://evil.example) $x^2$"}
+    monkeypatch.setattr(runtime, "run_task", FakeRuntime(card=hostile), raising=False)
+    at = open_page()
+    at.button(key="draft_card").click().run()
+    assert not at.exception
+    line = next(m.value for m in at.markdown if "treatment\\_in\\_data" in m.value)
+    assert "\\<script\\>" in line and "\\[click\\]\\(http://evil\\.example\\)" in line and "\\$x^2\\$" in line
+    assert "[click](" not in line and "<script>" not in line
+
+
+def test_escape_markdown():
+    from causal_core.ui.audit_panel import escape_markdown
+
+    assert escape_markdown("a_b  [x](y) $1$ **b**") == "a\\_b \\[x\\]\\(y\\) \\$1\\$ \\*\\*b\\*\\*"

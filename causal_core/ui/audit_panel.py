@@ -118,7 +118,7 @@ def render_audit_panel(project: Project, artifact: str, title: str = "Audit scor
             detail = _failure_detail(project, latest)
             st.error(
                 f"Generation failed ({latest.failure_type}): the draft scores 0 / {latest.max_score}."
-                + (f" Error: {detail}" if detail else "")
+                + (f" Error: {escape_markdown(detail)}" if detail else "")
             )
         if latest.checks:
             st.markdown(check_lines(latest.checks))
