@@ -10,7 +10,7 @@ import streamlit as st
 from causal_core import question as q
 from causal_core.project import EstimandCard
 from causal_core.ui import state
-from causal_core.ui.ai import draft_artifact
+from causal_core.ui.ai import current_model_key, draft_artifact
 from causal_core.ui.audit_panel import escape_markdown, render_audit_panel
 
 FIELD_LABELS = {
@@ -76,6 +76,7 @@ with left:
         if has_example else "Example cards exist for the built-in datasets only.",
     )
     empty_clicked = b3.button("Start an empty card", key="empty_card", width="stretch")
+    st.caption(f"Drafts use the model `{current_model_key()}` (change it in the sidebar). Nothing is estimated.")
 
     if draft_clicked:
         if not brief.strip():
