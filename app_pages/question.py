@@ -120,6 +120,12 @@ with left:
     else:
         status = {"draft": "Draft (not approved)", "approved": "✅ Approved", "none": "Draft"}[project.card_status]
         st.markdown(f"**Status:** {status}")
+        # The widgets mirror the card they were filled from; if the card changed anywhere else (a project
+        # opened from file, another page), fresh widgets are filled from it instead of overwriting it.
+        basis_key = f"cw_card_basis_{active}"
+        if st.session_state.get(basis_key) != card.model_dump():
+            st.session_state[version_key] += 1
+            st.session_state[basis_key] = card.model_dump()
         version = st.session_state[version_key]
         for field_name, label in FIELD_LABELS.items():
             widget_key = f"card_{field_name}_{active}_{version}"
@@ -137,6 +143,7 @@ with left:
                 if state.get_project().card_status == "approved":
                     st.session_state[notes_key] = ["The card was edited after approval: approve it again."]
                 state.set_project(updated)
+                st.session_state[basis_key] = updated.estimand_card.model_dump()
 
         project = state.get_project()
         failing = [c.name for c in q.score_estimand_card(project.estimand_card, project, frame) if not c.passed

@@ -248,3 +248,19 @@ def test_escape_markdown():
     from causal_core.ui.audit_panel import escape_markdown
 
     assert escape_markdown("a_b  [x](y) $1$ **b**") == "a\\_b \\[x\\]\\(y\\) \\$1\\$ \\*\\*b\\*\\*"
+
+
+def test_card_changed_elsewhere_refills_the_form_without_spurious_edits():
+    """E.g. a saved project opened from the sidebar: its card wins over the widgets' old values."""
+    at = open_page()
+    at.button(key="example_card").click().run()
+    opened = project_of(at).model_copy(
+        update={"estimand_card": q.example_card("retention").model_copy(update={"unit": "SaaS account"})}
+    )
+    edits_before = len(opened.edit_log)
+    at.session_state["cw_projects"]["retention"] = opened
+    at.run()
+    assert not at.exception
+    assert card_widget(at, "unit").value == "SaaS account"
+    assert project_of(at).estimand_card.unit == "SaaS account"
+    assert len(project_of(at).edit_log) == edits_before
