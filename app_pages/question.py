@@ -53,7 +53,12 @@ left, right = st.columns([11, 9], gap="large")
 # ---- brief and the three ways to start a card ---------------------------------------------------
 with left:
     project = state.get_project()
-    if st.session_state.get("cw_brief_owner") != active or "brief" not in st.session_state:
+    # Refill the brief widget when the dataset changed or the project's brief changed elsewhere (opened file).
+    if (
+        st.session_state.get("cw_brief_owner") != active
+        or "brief" not in st.session_state
+        or st.session_state.get("cw_brief_basis") != project.brief
+    ):
         st.session_state["brief"] = project.brief
         st.session_state["cw_brief_owner"] = active
     brief = st.text_area(
@@ -65,6 +70,7 @@ with left:
     if brief != project.brief:
         project = project.with_edit("project", "brief", project.brief, brief).model_copy(update={"brief": brief})
         state.set_project(project)
+    st.session_state["cw_brief_basis"] = project.brief
 
     source = project.data_source
     has_example = bool(source and source.kind == "builtin" and source.name in q.EXAMPLE_CARDS)

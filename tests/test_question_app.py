@@ -255,7 +255,10 @@ def test_card_changed_elsewhere_refills_the_form_without_spurious_edits():
     at = open_page()
     at.button(key="example_card").click().run()
     opened = project_of(at).model_copy(
-        update={"estimand_card": q.example_card("retention").model_copy(update={"unit": "SaaS account"})}
+        update={
+            "estimand_card": q.example_card("retention").model_copy(update={"unit": "SaaS account"}),
+            "brief": "Should we keep calling risky accounts?",
+        }
     )
     edits_before = len(opened.edit_log)
     at.session_state["cw_projects"]["retention"] = opened
@@ -263,4 +266,5 @@ def test_card_changed_elsewhere_refills_the_form_without_spurious_edits():
     assert not at.exception
     assert card_widget(at, "unit").value == "SaaS account"
     assert project_of(at).estimand_card.unit == "SaaS account"
+    assert at.text_area(key="brief").value == project_of(at).brief == "Should we keep calling risky accounts?"
     assert len(project_of(at).edit_log) == edits_before
