@@ -475,3 +475,14 @@ def test_charts_and_table_build(retention_result):
     assert any(layer.get("mark", {}).get("strokeDash") for layer in forest["layer"])  # true-effect line
     for chart in (est.love_plot, est.overlap_chart, est.weights_chart):
         assert chart(retention_result).to_dict()
+
+
+def test_result_survives_a_project_file_round_trip(support, support_frame):
+    from causal_core.project import project_from_json, project_to_json
+
+    project, _ = support
+    spec = est.default_spec(project, support_frame).model_copy(update={"bootstrap": 20, "trim": "crump"})
+    stored = est.estimate_project(project, support_frame, spec)
+    reopened = project_from_json(project_to_json(stored))
+    assert reopened.estimation == stored.estimation
+    assert reopened.estimation.diagnostics["bootstrap"]["completed"] == 20
