@@ -905,16 +905,16 @@ def build_memo_inputs(project: Project, frame: pd.DataFrame | None = None) -> di
         "outcome_type": "binary (effects in percentage points)" if facts.binary else "continuous (outcome units)",
         "design": "observational (treatment not randomized)" if facts.observational else "randomized",
         "adjustment_set": facts.covariates,
-        "excluded_variables": [f"{name}: {reason}" for name, reason in facts.excluded],
+        "excluded_variables": [name for name, _ in facts.excluded],
         "key_diagnostic": facts.diagnostic,
         "estimates": estimates,
         "main_estimate_sentence": deterministic["main_estimate"],
         "direction_of_main_estimate": facts.direction,
-        "assumptions": list(card.required_assumptions) if card else [],
-        "threats": list(card.likely_threats) if card else [],
-        "sensitivity": facts.sensitivity,
-        "refutations": facts.refutations,
-        "open_questions": [q.text for q in project.open_questions if q.status == "open"],
+        "assumptions": list(card.required_assumptions[:3]) if card else [],
+        "threats": list(card.likely_threats[:3]) if card else [],
+        "sensitivity": facts.sensitivity[:2],
+        "refutations": [line.split(" — ")[0] for line in facts.refutations],
+        "open_questions": [q.text for q in project.open_questions if q.status == "open"][:3],
     }
 
 
