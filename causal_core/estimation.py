@@ -359,7 +359,11 @@ def _numeric_block(values: np.ndarray, name: str, missing: np.ndarray | None, in
 
 def _categorical_block(series: pd.Series, name: str, indicator: bool):
     """Reference-coded dummies (levels sorted as text, the first is the reference, as statsmodels' C())."""
-    codes, levels = pd.factorize(series.astype("string"), sort=True)
+    try:  # factorize the values as they are (fast); mixed types fall back to their text
+        codes, levels = pd.factorize(series, sort=True)
+    except TypeError:
+        codes, levels = pd.factorize(series.astype("string"), sort=True)
+    levels = [str(level) for level in levels]
     if indicator and (codes < 0).any():  # the missing level goes last so it is never the reference
         codes = np.where(codes < 0, len(levels), codes)
         levels = [*levels, "(missing)"]
@@ -455,6 +459,20 @@ def build_design(frame: pd.DataFrame, spec: EstimationSpec) -> Design:
     return _drop_collinear(design)
 
 
+def _design_gram(design: Design) -> np.ndarray:
+    """Gram matrix of [1, t, X] assembled from blocks (no n×(p+2) copy of the data)."""
+    X, t = design.X, design.t
+    p = X.shape[1]
+    gram = np.empty((p + 2, p + 2))
+    gram[0, 0], gram[0, 1], gram[1, 1] = design.n, t.sum(), t @ t
+    gram[0, 2:] = X.sum(axis=0)
+    gram[1, 2:] = t @ X
+    gram[2:, 2:] = X.T @ X
+    lower = np.tril_indices(p + 2, -1)
+    gram[lower] = gram.T[lower]
+    return gram
+
+
 def _drop_collinear(design: Design) -> Design:
     """Remove covariate columns that are constant or exact linear combinations of earlier ones.
 
@@ -462,10 +480,9 @@ def _drop_collinear(design: Design) -> Design:
     """
     if design.X.shape[1] == 0:
         return design
-    A = np.column_stack([np.ones(design.n), design.t, design.X])
-    gram = weighted_gram(A)
+    gram = _design_gram(design)
     kept: list[int] = [0, 1]
-    for j in range(2, A.shape[1]):
+    for j in range(2, gram.shape[1]):
         sub = gram[np.ix_(kept, kept)]
         cross = gram[kept, j]
         try:
@@ -474,7 +491,7 @@ def _drop_collinear(design: Design) -> Design:
             residual = 0.0
         if residual > 1e-9 * max(gram[j, j], 1e-12) and residual > 1e-10 * design.n:
             kept.append(j)
-    drop = [j - 2 for j in range(2, A.shape[1]) if j not in kept]
+    drop = [j - 2 for j in range(2, gram.shape[1]) if j not in kept]
     if not drop:
         return design
     keep_cols = [j for j in range(design.X.shape[1]) if j not in drop]
