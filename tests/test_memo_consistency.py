@@ -155,3 +155,12 @@ def test_missing_stages_are_amber_not_red():
         "memo": "amber",
         "audits": "amber",
     }
+
+
+def test_card_asking_for_an_estimand_the_app_does_not_estimate_is_red(consistent):
+    card = consistent.estimand_card.model_copy(
+        update={"estimand": "local average treatment effect (LATE) among compliers"}
+    )
+    project = consistent.model_copy(update={"estimand_card": card})
+    assert statuses(project)["estimand"] == "red"
+    assert detail(project, "estimand") == "the card asks for the LATE but the estimation targets the ATE"
