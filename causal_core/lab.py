@@ -425,7 +425,8 @@ def run_lab(
         if stop():
             stopped = True
             break
-        report(f"Loading {model['label']} ({model['key']})…")
+        shown = model["label"] if model["key"] in model["label"] else f"{model['label']} ({model['key']})"
+        report(f"Loading {shown}…")
         try:
             for _, case_id, repeat in todo:
                 if stop():
