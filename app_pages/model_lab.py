@@ -124,7 +124,8 @@ with right:
         f"Decoding (sidebar): temperature {settings.temperature}, max new tokens {settings.max_new_tokens}, "
         f"constrained {'on' if settings.constrained else 'off'}, repair retry {'on' if settings.repair_retry else 'off'}. "
         "At temperature 0 decoding is greedy, so repeats of a local model repeat the same output; raise the "
-        "temperature in the sidebar to measure run-to-run variation."
+        "temperature in the sidebar to measure run-to-run variation. Local models load with the sidebar's "
+        "load options; each model is unloaded after its cases, including one loaded in the sidebar."
     )
 
 if registry:
@@ -159,7 +160,7 @@ if start:
             raise lab.LabError("choose at least one case")
         keys = [*chosen, *([extra.strip()] if extra.strip() else [])]
         plan = lab.new_run(task_name, case_ids, lab.resolve_models(keys, registry), int(repeats), int(base_seed),
-                           settings)
+                           settings, st.session_state.get("cw_load_options"))
         lab.task_for(task_name)
     except Exception as error:  # bad choice, or the task's module is not importable
         st.error(str(error) if isinstance(error, lab.LabError) else f"Cannot start: {type(error).__name__}: {error}")

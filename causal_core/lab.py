@@ -217,8 +217,12 @@ def new_run(
     repeats: int = 1,
     base_seed: int = 209,
     settings: DecodingSettings | None = None,
+    load_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A run plan with no records yet. Repeat r uses seed base_seed + r."""
+    """A run plan with no records yet. Repeat r uses seed base_seed + r.
+
+    ``load_options`` (device, dtype, quantisation) are the sidebar's; empty means the runtime's auto plan.
+    """
     if repeats < 1:
         raise LabError("repeats must be at least 1")
     if not case_ids:
@@ -233,6 +237,7 @@ def new_run(
         "repeats": int(repeats),
         "base_seed": int(base_seed),
         "settings": settings.model_dump(mode="json"),
+        "load_options": dict(load_options or {}),
         "status": "running",
         "created_at": now,
         "updated_at": now,
@@ -365,15 +370,15 @@ def record_from_interaction(
 
 
 def failure_record(
-    task: StructuredTask, model: dict[str, Any], case: LabCase, repeat: int, seed: int, error: BaseException,
+    task: StructuredTask, model: dict[str, Any], case: LabCase, repeat: int, seed: int, error: BaseException | str,
     failed_max_score: int = 0,
 ) -> dict[str, Any]:
-    """A run whose call itself raised (model could not load, connection refused): zero credit, model_error."""
+    """A run whose call raised or was never attempted (model could not load): zero credit, model_error."""
     record = _base_record(model, case, repeat, seed, task.name)
     record.update(
         status="failed", schema_valid=False, repair_stage="failed", repair_used=False, failure_type="model_error",
         score=0, max_score=int(failed_max_score), score_share=0.0, tokens_per_s=0.0, new_tokens=0, duration_s=0.0,
-        truncated=False, error=_clip(f"{type(error).__name__}: {error}", ERROR_CHARS), raw_output_preview="",
+        truncated=False, error=_clip(error if isinstance(error, str) else f"{type(error).__name__}: {error}", ERROR_CHARS), raw_output_preview="",
         raw_output="", repair_raw_output="", parser_notes=[], failed_checks=[], backend="", finished_at=utc_now(),
     )
     return record
@@ -382,6 +387,35 @@ def failure_record(
 # ---------------------------------------------------------------------------------------------
 # The loop
 # ---------------------------------------------------------------------------------------------
+def _run_one(
+    task: StructuredTask,
+    model: dict[str, Any],
+    case: LabCase,
+    repeat: int,
+    seed: int,
+    inputs: dict[str, Any],
+    settings: DecodingSettings,
+    load_options: dict[str, Any],
+    max_score: int,
+    on_text: Callable[[str], None] | None,
+    stop: Callable[[], bool],
+) -> dict[str, Any] | None:
+    """One call, scored. None when a stop cut a failing call short; ``_load_failure`` marks a model that never loaded."""
+    extra = {"load_options": load_options} if load_options else {}
+    try:
+        interaction = runtime.run_task(task, inputs, model["key"], settings, on_text=on_text, should_stop=stop,
+                                       **extra)
+    except Exception as error:  # run_task should not raise, but a broken backend must not end the lab
+        return failure_record(task, model, case, repeat, seed, error, max_score)
+    if stop() and not interaction.schema_valid:
+        return None
+    record = record_from_interaction(task, model, case, repeat, seed, interaction, max_score)
+    # The runtime fills ``device`` once the backend exists; a model_error without one is a load failure.
+    if interaction.failure_type == "model_error" and not interaction.device and not interaction.raw_output:
+        record["_load_failure"] = _clip(interaction.error, 300) or "load failed"
+    return record
+
+
 def run_lab(
     lab: dict[str, Any] | None,
     run: dict[str, Any],
@@ -428,6 +462,7 @@ def run_lab(
         shown = model["label"] if model["key"] in model["label"] else f"{model['label']} ({model['key']})"
         report(f"Loading {shown}…")
         try:
+            load_failure = ""
             for _, case_id, repeat in todo:
                 if stop():
                     stopped = True
@@ -435,20 +470,18 @@ def run_lab(
                 case = cases[case_id]
                 seed = run["base_seed"] + repeat
                 report(f"{model['label']} · {case_id} · repeat {repeat + 1}/{run['repeats']}")
-                settings = base.model_copy(update={"seed": seed})
-                try:
-                    interaction = runtime.run_task(
-                        task, inputs[case_id], model["key"], settings, on_text=on_text, should_stop=stop
-                    )
-                except Exception as error:  # run_task should not raise, but a broken backend must not end the lab
-                    record = failure_record(task, model, case, repeat, seed, error, max_scores[case_id])
+                if load_failure:  # do not reload a model that could not load: same zero credit, no wasted minutes
+                    record = failure_record(task, model, case, repeat, seed,
+                                            f"not attempted: the model failed to load earlier: {load_failure}",
+                                            max_scores[case_id])
                 else:
-                    if stop() and not interaction.schema_valid:
+                    settings = base.model_copy(update={"seed": seed})
+                    record = _run_one(task, model, case, repeat, seed, inputs[case_id], settings,
+                                      run.get("load_options") or {}, max_scores[case_id], on_text, stop)
+                    if record is None:  # cut short by the stop: not the model's failure, runs again on resume
                         stopped = True
                         break
-                    record = record_from_interaction(
-                        task, model, case, repeat, seed, interaction, max_scores[case_id]
-                    )
+                    load_failure = record.pop("_load_failure", "")
                     if record["status"] == "ok" and not max_scores[case_id]:
                         max_scores[case_id] = record["max_score"]
                 run["records"].append(record)

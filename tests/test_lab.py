@@ -62,6 +62,9 @@ def _interaction(kind: str, model_key: str, settings: DecodingSettings | None) -
     if kind == "broken":
         return AIInteraction(**base, raw_output="x" * 900, schema_valid=False, repair_stage="failed",
                              failure_type="invalid_json_or_truncated_output", error="Expecting value: line 1")
+    if kind == "load_fail":
+        return AIInteraction(**base, schema_valid=False, repair_stage="failed", failure_type="model_error",
+                             error="Out of memory while loading Huge: needs 64 GB")
     if kind == "empty":
         return AIInteraction(**base, raw_output="", schema_valid=False, repair_stage="failed",
                              failure_type="empty_output", error="empty model output")
@@ -76,7 +79,8 @@ class ScriptedRuntime:
         self.models = models
         self.events: list[tuple] = []
 
-    def run_task(self, task, inputs, model_key, settings=None, on_text=None, should_stop=None):
+    def run_task(self, task, inputs, model_key, settings=None, on_text=None, should_stop=None, load_options=None):
+        self.load_options = load_options
         case_id = inputs["case"]
         repeat = settings.seed - 209
         self.events.append(("run", model_key, case_id, repeat))
@@ -87,7 +91,7 @@ class ScriptedRuntime:
             on_text("{")
         return _interaction(kind, model_key, settings)
 
-    def list_models(self):
+    def list_models(self, extra_keys=None, probe_endpoints=True):
         return self.models
 
     def unload(self, model_key):
@@ -214,6 +218,16 @@ def test_one_model_at_a_time_load_run_unload(fake):
     ]
 
 
+def test_load_options_reach_the_runtime_only_when_set(fake):
+    scripted = fake()
+    lab.run_lab(None, _plan(models=("small",), cases=("alpha",)), CASES)
+    assert scripted.load_options is None  # the runtime's auto plan
+    plan = lab.new_run("fake", ["alpha"], lab.resolve_models(["small"]), load_options={"dtype": "float32"})
+    run = lab.latest_run(lab.run_lab(None, plan, CASES))
+    assert scripted.load_options == {"dtype": "float32"}
+    assert run["load_options"] == {"dtype": "float32"}
+
+
 def test_repeats_use_seed_plus_repeat(fake):
     fake()
     run = lab.latest_run(lab.run_lab(None, _plan(models=("small",), cases=("alpha",), repeats=3), CASES))
@@ -285,6 +299,22 @@ def test_a_raising_backend_is_a_zero_credit_model_error(fake):
     assert "CUDA out of memory" in first["error"]
     assert run["records"][1]["status"] == "ok"  # the lab carried on
     assert lab.summarize(run).loc[0, "schema_reliability"] == pytest.approx(0.5)
+
+
+def test_a_model_that_cannot_load_is_not_reloaded_for_every_case(fake):
+    scripted = fake({("small", "alpha", 0): "load_fail"})
+    run = lab.latest_run(lab.run_lab(None, _plan(models=("small", "big"), repeats=2), CASES))
+    small = [r for r in run["records"] if r["model_id"] == "small"]
+    assert len(small) == 4  # every planned run is recorded and counted, at zero credit
+    assert {(r["status"], r["failure_type"], r["score_share"]) for r in small} == {("failed", "model_error", 0.0)}
+    assert "Out of memory while loading Huge" in small[0]["error"]
+    assert small[1]["error"].startswith("not attempted: the model failed to load earlier: Out of memory")
+    assert [e for e in scripted.runs() if e[0] == "small"] == [("small", "alpha", 0)]  # one load attempt
+    assert all("_load_failure" not in r for r in run["records"])
+    summary = lab.summarize(run).set_index("model_id")
+    assert (summary.loc["small", "cases"], summary.loc["small", "schema_reliability"]) == (4, 0.0)
+    assert summary.loc["small", "failure_types"] == ["model_error"]
+    assert summary.loc["big", "schema_reliability"] == 1.0
 
 
 def test_a_crashing_rubric_is_recorded_not_raised(fake, monkeypatch):

@@ -108,15 +108,15 @@ def test_page_bad_choices_show_errors_and_change_nothing(patched):
     at = _open_lab()
     at.multiselect(key="lab_models").set_value([]).run()
     at.button(key="lab_run").click().run()
-    assert [error.value for error in at.error] == ["choose at least one model"]
+    assert [error.value for error in at.main.error] == ["choose at least one model"]
     at.multiselect(key="lab_models").set_value(["small"]).run()
     at.multiselect(key="lab_cases").set_value([]).run()
     at.button(key="lab_run").click().run()
-    assert [error.value for error in at.error] == ["choose at least one case"]
+    assert [error.value for error in at.main.error] == ["choose at least one case"]
     at.multiselect(key="lab_cases").set_value(["retention"]).run()
     at.text_input(key="lab_extra_model").set_value("endpoint:qwen").run()
     at.button(key="lab_run").click().run()
-    assert "bad endpoint key 'endpoint:qwen'" in at.error[0].value
+    assert "bad endpoint key 'endpoint:qwen'" in at.main.error[0].value
     assert lab.runs_of(_lab_state(at)) == []
     assert patched.events == []
 
@@ -146,12 +146,13 @@ def test_page_reports_a_case_the_task_cannot_use(patched, monkeypatch):
 def test_page_survives_a_missing_registry(monkeypatch):
     from causal_core import runtime
 
-    def broken():
+    def broken(*args, **kwargs):
         raise RuntimeError("cache scan failed")
 
     monkeypatch.setattr(runtime, "list_models", broken, raising=False)
     at = _open_lab()
-    assert "The model registry could not be read: RuntimeError: cache scan failed" in at.error[0].value
+    errors = [error.value for error in at.main.error]
+    assert "The model registry could not be read: RuntimeError: cache scan failed" in errors
     at.button(key="lab_run").click().run()
     assert not at.exception
-    assert "no model registry" in at.error[-1].value
+    assert "no model registry: see the error above" in [error.value for error in at.main.error]
