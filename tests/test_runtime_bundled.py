@@ -1,0 +1,80 @@
+"""Real CPU generation with the bundled SmolLM2-135M (loaded once for this module)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from causal_core import runtime
+from causal_core.data import project_for_builtin
+from causal_core.project import EstimandCard
+from causal_core.runtime import sessions
+from causal_core.runtime.smoke import SMOKE_TASK, SmokeCheck
+from causal_core.structured import DecodingSettings
+from causal_core.tasks import get_task
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    session = sessions.get_session("bundled")
+    yield session
+    runtime.unload("bundled")
+
+
+def test_bundled_session_is_the_gguf_on_cpu_fp32(bundled):
+    assert (bundled.device, bundled.dtype, bundled.quantisation) == ("cpu", "float32", "none")
+    assert bundled.spec.gguf_file == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert 0.4e9 < bundled.memory_bytes() < 0.7e9
+
+
+def test_estimand_card_task_returns_a_schema_valid_artifact(bundled):
+    project, frame = project_for_builtin("retention")
+    task = get_task("estimand-card")
+    streamed: list[str] = []
+    interaction = runtime.run_task(task, task.build_inputs(project, frame), "bundled", on_text=streamed.append)
+    assert interaction.schema_valid, (interaction.failure_type, interaction.error, interaction.raw_output[-300:])
+    assert interaction.failure_type == "" and not interaction.truncated
+    task.schema.model_validate(interaction.parsed)
+    EstimandCard.model_validate({key: interaction.parsed[key] for key in EstimandCard.model_fields})
+    assert "".join(streamed) == interaction.raw_output
+    assert interaction.model_id == "bundled" and interaction.device == "cpu" and interaction.new_tokens > 20
+    assert interaction.user_prompt == task.build_user_prompt(task.build_inputs(project, frame))
+
+
+def test_threads_on_the_bundled_session_equal_serial_runs(bundled):
+    jobs = [
+        ({"brief": "Did proactive outreach reduce churn?"}, DecodingSettings(max_new_tokens=80)),
+        ({"brief": "Did the AI support assistant reduce handled hours?"}, DecodingSettings(max_new_tokens=80)),
+        ({"brief": "Did a price discount raise renewals?"}, DecodingSettings(max_new_tokens=80, temperature=0.8, seed=3)),
+    ]
+    serial = [runtime.run_task(SMOKE_TASK, inputs, "bundled", settings) for inputs, settings in jobs]
+    assert all(result.schema_valid for result in serial), [result.error for result in serial]
+    for result in serial:
+        SmokeCheck.model_validate(result.parsed)
+    outputs: dict[int, str] = {}
+    errors: list[BaseException] = []
+
+    def work(index: int) -> None:
+        try:
+            outputs[index] = runtime.run_task(SMOKE_TASK, jobs[index][0], "bundled", jobs[index][1]).raw_output
+        except BaseException as error:  # noqa: BLE001
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(index,)) for index in range(len(jobs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=600)
+    assert errors == []
+    assert [outputs[index] for index in range(len(jobs))] == [result.raw_output for result in serial]
+    assert len([row for row in runtime.loaded_sessions() if row["model_key"] == "bundled"]) == 1
+
+
+def test_unload_removes_the_entry(bundled):
+    assert sessions.find_session("bundled") is bundled
+    assert runtime.unload("bundled") is True
+    assert sessions.find_session("bundled") is None and not sessions.is_loaded(bundled)
+    assert bundled.model is None
