@@ -21,6 +21,7 @@ from causal_core.ui.ai import DECODING_KEY, MODEL_KEY
 LOAD_OPTIONS_KEY = "cw_load_options"
 CUSTOM_KEYS = "cw_custom_models"
 LOAD_MESSAGE_KEY = "cw_load_message"
+PENDING_KEY = "cw_pending_model"
 FAILURE_TITLES = {
     "missing_files": "Model files missing",
     "out_of_memory": "Out of memory",
@@ -94,7 +95,7 @@ def unload_session(model_key: str, session_key: list[str] | None = None) -> bool
 
 
 def _show_failure(error: BaseException) -> None:
-    kind = getattr(error, "kind", "load_plan")
+    kind = getattr(error, "kind", "out_of_memory" if str(error).startswith("Out of memory") else "load_plan")
     title = FAILURE_TITLES.get(kind, "Cannot load with these options")
     st.error(f"**{title}.** {error}")
     fetch = getattr(error, "fetch_command", "")
@@ -140,8 +141,9 @@ def _add_custom(key: str) -> None:
         keys.append(key)
     st.session_state[CUSTOM_KEYS] = keys
     st.session_state[MODEL_KEY] = key
-    st.session_state["cw_model_select"] = key
+    st.session_state[PENDING_KEY] = key  # the picker widget already exists in this run: select it on the next
     _model_rows.clear()
+    st.rerun()
 
 
 def _render_availability(row: dict[str, Any]) -> None:
@@ -243,7 +245,10 @@ def render_model_sidebar() -> None:
         current = st.session_state.get(MODEL_KEY, registry.BUNDLED_KEY)
         if current not in by_key:
             current = registry.BUNDLED_KEY if registry.BUNDLED_KEY in by_key else keys[0]
-        if st.session_state.get("cw_model_select") not in by_key:
+        pending = st.session_state.pop(PENDING_KEY, None)
+        if pending in by_key:
+            st.session_state["cw_model_select"] = pending
+        elif st.session_state.get("cw_model_select") not in by_key:
             st.session_state["cw_model_select"] = current
         choice = st.selectbox("Model", keys, key="cw_model_select", format_func=lambda key: _label(by_key[key]))
         st.session_state[MODEL_KEY] = choice

@@ -1,0 +1,119 @@
+"""Sidebar model picker (AppTest, no model loaded): availability, bad inputs, decoding settings, endpoint path.
+
+Generation here goes to the local OpenAI stub through the real runtime (nothing patched in the
+runtime); load failures are produced by shrinking the memory the device planner sees.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from causal_core import runtime
+from causal_core.runtime import devices, registry
+from tests.openai_stub import start_stub
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))  # an empty cache: every ladder model is missing
+    from causal_core.ui import model_picker
+
+    model_picker._model_rows.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    assert not at.exception
+    yield at
+    model_picker._model_rows.clear()
+
+
+def _select(at, key: str):
+    at.sidebar.selectbox(key="cw_model_select").set_value(key).run()
+    assert not at.exception
+    return at
+
+
+def test_picker_lists_bundled_and_the_ladder_with_availability(app):
+    picker = app.sidebar.selectbox(key="cw_model_select")
+    assert picker.value == "bundled" and app.session_state["cw_model_key"] == "bundled"
+    assert picker.options[0].startswith("✓ SmolLM2-135M-Instruct (bundled)")
+    assert len([option for option in picker.options if option.startswith("✗")]) == 9
+    _select(app, "meta-llama/Meta-Llama-3.1-8B-Instruct")
+    assert app.sidebar.button(key="cw_load_model").disabled
+    assert "hf download meta-llama/Meta-Llama-3.1-8B-Instruct" in [code.value for code in app.sidebar.code]
+    assert any("Llama 3.1 Community License" in info.value for info in app.sidebar.info)
+    assert any("not in the local Hugging Face cache" in warning.value for warning in app.sidebar.warning)
+    _select(app, "Qwen/Qwen2.5-32B-Instruct")
+    assert any(warning.value.startswith("Memory: needs ≈131.1 GB in float32 on cpu") for warning in app.sidebar.warning)
+    assert app.session_state["cw_model_key"] == "Qwen/Qwen2.5-32B-Instruct"
+
+
+def test_decoding_settings_are_kept_as_plain_values(app):
+    assert app.session_state["cw_decoding"] == {"temperature": 0.0, "max_new_tokens": 700, "top_p": 1.0,
+                                                "repetition_penalty": 1.0, "seed": 209, "constrained": True,
+                                                "repair_retry": True}
+    app.sidebar.slider(key="cw_temperature").set_value(0.7).run()
+    app.sidebar.number_input(key="cw_max_new_tokens").set_value(300).run()
+    app.sidebar.slider(key="cw_repetition_penalty").set_value(1.35).run()
+    decoding = app.session_state["cw_decoding"]
+    assert (decoding["temperature"], decoding["max_new_tokens"], decoding["repetition_penalty"]) == (0.7, 300, 1.35)
+    assert any("1.3 drove the bundled model" in caption.value for caption in app.sidebar.caption)
+    assert app.session_state["cw_load_options"] == {"device": "auto", "dtype": "auto", "quantisation": "none",
+                                                    "trust_remote_code": False}
+    assert app.sidebar.selectbox(key="cw_quantisation").options == ["none"]  # no CUDA here: no bitsandbytes choice
+
+
+def test_bad_endpoint_and_folder_inputs_are_specific_messages(app, tmp_path):
+    app.sidebar.text_input(key="cw_add_endpoint_url").set_value("ftp://example").run()
+    app.sidebar.text_input(key="cw_add_endpoint_model").set_value("qwen").run()
+    app.sidebar.button(key="cw_add_endpoint_button").click().run()
+    assert not app.exception
+    assert any("must start with http:// or https://" in error.value for error in app.sidebar.error)
+    app.sidebar.text_input(key="cw_add_folder").set_value(str(tmp_path / "missing-model")).run()
+    app.sidebar.button(key="cw_add_folder_button").click().run()
+    assert not app.exception
+    key = registry.path_key(tmp_path / "missing-model")
+    assert app.session_state["cw_model_key"] == key
+    assert any("Folder not found" in warning.value for warning in app.sidebar.warning)
+    assert app.sidebar.button(key="cw_load_model").disabled
+
+
+def test_out_of_memory_plan_is_a_specific_error_and_the_app_keeps_working(app, monkeypatch):
+    monkeypatch.setattr(devices, "cpu_free_bytes", lambda: 100_000_000)  # 0.1 GB free: the bundled model cannot fit
+    before = runtime.loaded_sessions()
+    app.sidebar.button(key="cw_load_model").click().run()
+    assert not app.exception
+    errors = [error.value for error in app.sidebar.error]
+    assert any(text.startswith("**Out of memory.** Out of memory: the weights need ≈0.5 GB") for text in errors)
+    assert runtime.loaded_sessions() == before
+    app.switch_page("app_pages/overview.py").run()
+    assert not app.exception
+
+
+def test_endpoint_quick_test_runs_the_real_runtime_and_logs_the_call(app, monkeypatch):
+    monkeypatch.setenv("CW_ENDPOINT_API_KEY", "sk-never-stored")
+    requests: list[dict] = []
+    answer = {"treatment": "proactive outreach", "outcome": "churn", "design": "observational"}
+    base_url, stop = start_stub(lambda request: json.dumps(answer), record=requests, model_names=["qwen-7b"])
+    try:
+        app.sidebar.text_input(key="cw_add_endpoint_url").set_value(base_url).run()
+        app.sidebar.text_input(key="cw_add_endpoint_model").set_value("qwen-7b").run()
+        app.sidebar.button(key="cw_add_endpoint_button").click().run()
+        key = registry.endpoint_key("qwen-7b", base_url)
+        assert app.session_state["cw_model_key"] == key
+        assert any("Endpoints need no loading" in caption.value for caption in app.sidebar.caption)
+        assert any("endpoint reachable, serving qwen-7b" in caption.value for caption in app.sidebar.caption)
+        app.sidebar.button(key="cw_quick_test").click().run()
+        assert not app.exception
+    finally:
+        stop()
+    project = app.session_state["cw_projects"][app.session_state["cw_active"]]
+    interaction = project.ai_log[-1]
+    assert (interaction.task, interaction.model_id, interaction.schema_valid) == ("smoke-test", key, True)
+    assert interaction.parsed == answer
+    assert requests[-1]["response_format"]["type"] == "json_schema"
+    assert "sk-never-stored" not in project.model_dump_json()
