@@ -83,15 +83,23 @@ def _execute(run: dict) -> None:
     bar = st.progress(0.0, text="Starting…")
     with st.status("Running the model lab…", expanded=True) as status:
         line = st.empty()
+        stream = st.empty()
+        received: list[str] = []
 
         def progress(done: int, total: int, message: str) -> None:
             bar.progress(min(done / total, 1.0) if total else 1.0, text=f"{done}/{total} · {message}")
             line.caption(message)
+            received.clear()
+
+        def show(text: str) -> None:
+            # Streaming also keeps Stop responsive: Streamlit can interrupt the script at each update.
+            received.append(text)
+            stream.code("".join(received)[-1500:], language="json", wrap_lines=True)
 
         def save(lab_state: dict) -> None:
             state.set_project(lab.project_with_lab(state.get_project(), lab_state))
 
-        result = lab.run_lab(state.get_project().lab, run, cases, progress=progress, on_update=save)
+        result = lab.run_lab(state.get_project().lab, run, cases, progress=progress, on_update=save, on_text=show)
         final = lab.latest_run(result)
         complete = final is not None and final["status"] == "complete"
         status.update(label="Model lab run complete" if complete else "Model lab run stopped — resume to finish",
