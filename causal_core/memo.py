@@ -54,6 +54,8 @@ EXTRA_SECTIONS: list[tuple[str, str]] = [
 SECTION_KEYS = [key for key, _ in MEMO_SECTIONS]
 SECTION_TITLES = dict(MEMO_SECTIONS + EXTRA_SECTIONS)
 EVIDENCE_SECTIONS = ("design", "key_diagnostic", "main_estimate")
+# Sections that talk about the effect itself: their numbers must be the estimates, not any project figure.
+ESTIMATE_SECTIONS = ("main_estimate", "interpretation")
 SECTION_MAX_CHARS = 600
 NOT_YET = "not yet estimated"
 
@@ -760,7 +762,7 @@ class Figures:
             self.shares += values
 
     def cites(self, number: TextNumber, section: str | None = None) -> bool:
-        pool = self.estimates if section == "main_estimate" else self.shares if number.percent else self.plain
+        pool = self.estimates if section in ESTIMATE_SECTIONS else self.shares if number.percent else self.plain
         return any(number.matches(figure) for figure in pool)
 
 
@@ -833,7 +835,7 @@ def _figure_of(number: TextNumber) -> float:
 def unmatched_numbers(text: str, figures: Figures, section: str | None = None) -> list[str]:
     """Numbers in ``text`` that match no project figure within rounding (small bare counts allowed).
 
-    In the main-estimate section only the estimates themselves (and n) count as figures.
+    In the main-estimate and interpretation sections only the estimates themselves (and n) count as figures.
     """
     bad = []
     for number in numbers_in(text):
@@ -1113,10 +1115,13 @@ def _check_numbers(sections: dict[str, str], project: Project) -> RubricCheck:
     figures = project_figures(project)
     bad = []
     for key, text in sections.items():
-        bad += [f"{number} ({SECTION_TITLES.get(key, key)})" for number in unmatched_numbers(text, figures, key)]
+        kind = "not an estimate" if key in ESTIMATE_SECTIONS else "not a project figure"
+        bad += [
+            f"{number} ({SECTION_TITLES.get(key, key)}: {kind})" for number in unmatched_numbers(text, figures, key)
+        ]
     total = sum(len(numbers_in(text)) for text in sections.values())
     if bad:
-        return check("numbers_match_project", False, f"not project figures: {', '.join(bad[:6])}")
+        return check("numbers_match_project", False, f"numbers that match nothing in the project: {', '.join(bad[:6])}")
     return check("numbers_match_project", True, f"all {total} number(s) match project figures within rounding")
 
 

@@ -16,6 +16,18 @@ from causal_core.data import analysis_frame, builtin_source
 from causal_core.project import EstimateRow, project_from_json
 from tests.test_memo_support import N01_COVARIATES, N01_SENTENCE
 
+# SmolLM2-135M-Instruct's actual memo draft on the headless retention project (bundled model, greedy, constrained).
+SMOL_DRAFT = {
+    "question": "Did proactive customer-success outreach reduce churn last quarter?",
+    "estimand": "ATE",
+    "design": "observational (treatment not randomized)",
+    "key_diagnostic": "The doubly robust estimate suggests outreach changed churn risk by -4.8%, with an approximate 95% interval from -6.8% to -2.7%, and a treatment alone explains 0.25% of the residual variance.",
+    "main_estimate": "The doubly robust estimate suggests outreach changed churn risk by -4.8%, with an approximately 95% interval from -6.8% to -2.7%, and a treatment alone explains 0.25% of the residual variance.",
+    "interpretation": "The data suggests that outreach reduced churn risk by 4.9%, with a treatment alone explaining 0.25% of the residual variance.",
+    "main_limitation": "The data suggests that the treatment alone explains 0.25% of the residual variance.",
+    "recommendation": "The data suggests that the treatment alone explains 0.25% of the residual variance, and the data suggests that the treatment alone alone does not explain the treatment alone alone does not explain the treatment alone alone does not explain the treatment alone ",
+}
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
@@ -183,3 +195,15 @@ def test_unknown_dataset_is_a_one_line_usage_error(tmp_path, capsys):
     assert exit_info.value.code == 2
     assert "invalid choice: 'nope'" in one_error_line(capsys)
     assert not Path(tmp_path / "p.json").exists()
+
+
+def test_bundled_models_real_draft_is_caught(built):
+    """The tiny model copied a sensitivity share into the effect sections and skipped assumption and validation."""
+    _, project = built
+    checks = {c.name: c for c in memo.score_memo(SMOL_DRAFT, project)}
+    assert [name for name, c in checks.items() if not c.passed] == [
+        "numbers_match_project",
+        "assumption_stated",
+        "recommends_validation",
+    ]
+    assert "0.25% (Main estimate: not an estimate)" in checks["numbers_match_project"].reason
