@@ -317,9 +317,16 @@ def duplicate_summary(frame: pd.DataFrame, roles: Roles) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 # §4 types, §5 missingness
 # ---------------------------------------------------------------------------------------------
-def type_profile(frame: pd.DataFrame, roles: Roles) -> pd.DataFrame:
+def type_profile(frame: pd.DataFrame, roles: Roles, source: DesignSource | None = None) -> pd.DataFrame:
     """N09 §4's type profile merged with the dictionary, most-missing first."""
     n = len(frame)
+
+    def distinct(column: str) -> int:
+        # text columns: the shared category codes (one hash pass per column for the whole audit)
+        if source is not None and _is_categorical(frame[column]):
+            return len(source.codes(column)[1])
+        return int(frame[column].nunique(dropna=True))
+
     non_null = frame.notna().sum()
     table = pd.DataFrame(
         {
@@ -327,7 +334,7 @@ def type_profile(frame: pd.DataFrame, roles: Roles) -> pd.DataFrame:
             "dtype": [str(frame[c].dtype) for c in frame.columns],
             "non_null": non_null.to_numpy(dtype=int),
             "missing_share": (1 - non_null / n).to_numpy() if n else np.zeros(len(roles.columns)),
-            "unique_values": [int(frame[c].nunique(dropna=True)) for c in frame.columns],
+            "unique_values": [distinct(c) for c in frame.columns],
             "timing": [roles.label(c) for c in roles.columns],
             "initial_role": [roles.role_label.get(c, "not in dictionary") for c in roles.columns],
         }
@@ -391,7 +398,7 @@ def missingness_tables(frame: pd.DataFrame, roles: Roles, coded: pd.Series) -> t
     return by_variable, by_treatment
 
 
-def missing_pattern(frame: pd.DataFrame, roles: Roles, bins: int) -> pd.DataFrame:
+def missing_pattern(frame: pd.DataFrame, roles: Roles, bins: int, source: DesignSource | None = None) -> pd.DataFrame:
     """Heatmap data: rows sorted by the grain, grouped into ≤ ``bins`` bands, missing share per band.
 
     Binning keeps the chart readable (and small) at a million rows; with few rows each band is one row.
@@ -404,7 +411,8 @@ def missing_pattern(frame: pd.DataFrame, roles: Roles, bins: int) -> pd.DataFram
         order_by.append(roles.time_column)
     values = frame.isna().to_numpy()
     if order_by:
-        keys = [pd.factorize(frame[c], sort=True)[0] for c in reversed(order_by)]
+        source = source or DesignSource(frame)
+        keys = [source.codes(c)[0] for c in reversed(order_by)]
         values = values[np.lexsort(keys)]
     n_bins = min(n, bins)
     starts = (np.arange(n_bins) * n) // n_bins
@@ -436,26 +444,67 @@ def design_columns(frame: pd.DataFrame, columns: list[str], max_levels: int) -> 
     return numeric, categorical, skipped
 
 
-def _level_indicators(frame: pd.DataFrame, column: str) -> dict[str, np.ndarray]:
-    """0/1 indicator per category level (NaN where the category is missing)."""
-    codes, levels = pd.factorize(frame[column], sort=True)
-    out = {}
-    for index, level in enumerate(levels):
-        values = (codes == index).astype(float)
-        values[codes < 0] = np.nan
-        out[f"{column}={level}"] = values
-    return out
+class DesignSource:
+    """Covariate values computed once per audit: float arrays for numeric columns, sorted category codes
+    for categoricals. Balance, propensity and the smoke test share it (hashing a million strings is
+    the expensive part, so it happens once per column)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self._numeric: dict[str, np.ndarray] = {}
+        self._codes: dict[str, tuple[np.ndarray, pd.Index]] = {}
+
+    def numeric(self, column: str) -> np.ndarray:
+        if column not in self._numeric:
+            self._numeric[column] = _as_numeric(self.frame[column]).to_numpy(dtype=float)
+        return self._numeric[column]
+
+    def codes(self, column: str) -> tuple[np.ndarray, pd.Index]:
+        """Category codes in sorted level order (-1 where missing)."""
+        if column not in self._codes:
+            self._codes[column] = pd.factorize(self.frame[column], sort=True)
+        return self._codes[column]
+
+    def complete(self, columns: list[str]) -> np.ndarray:
+        """Rows where every column is present."""
+        mask = np.ones(len(self.frame), dtype=bool)
+        for column in columns:
+            if column in self._codes or _is_categorical(self.frame[column]):
+                mask &= self.codes(column)[0] >= 0
+            else:
+                mask &= ~np.isnan(self.numeric(column))
+        return mask
+
+    def indicators(self, column: str) -> dict[str, np.ndarray]:
+        """0/1 indicator per category level (NaN where the category is missing)."""
+        codes, levels = self.codes(column)
+        out = {}
+        for index, level in enumerate(levels):
+            values = (codes == index).astype(float)
+            values[codes < 0] = np.nan
+            out[f"{column}={level}"] = values
+        return out
+
+    def matrix(self, rows: np.ndarray, numeric: list[str], categorical: list[str]) -> np.ndarray:
+        """Numeric columns plus drop-first dummies of the levels present in ``rows`` — patsy's Treatment
+        coding, so coefficients match N09's formulas."""
+        parts = [self.numeric(column)[rows] for column in numeric]
+        for column in categorical:
+            codes = self.codes(column)[0][rows]
+            for level in np.unique(codes[codes >= 0])[1:]:
+                parts.append((codes == level).astype(float))
+        return np.column_stack(parts) if parts else np.empty((int(np.count_nonzero(rows)), 0))
 
 
 def balance_table(
-    frame: pd.DataFrame, coded: pd.Series, numeric: list[str], categorical: list[str], threshold: float
+    source: DesignSource, coded: pd.Series, numeric: list[str], categorical: list[str], threshold: float
 ) -> pd.DataFrame:
     """N09 §7 standardised mean differences (pooled SD), numeric and one-hot categorical, |SMD| first."""
     treated = (coded == 1).to_numpy()
     control = (coded == 0).to_numpy()
-    series: dict[str, tuple[str, np.ndarray]] = {c: ("numeric", _as_numeric(frame[c]).to_numpy(dtype=float)) for c in numeric}
+    series: dict[str, tuple[str, np.ndarray]] = {c: ("numeric", source.numeric(c)) for c in numeric}
     for column in categorical:
-        series.update({name: ("category level", values) for name, values in _level_indicators(frame, column).items()})
+        series.update({name: ("category level", values) for name, values in source.indicators(column).items()})
     rows = []
     for name, (kind, values) in series.items():
         t = values[treated]
@@ -485,52 +534,43 @@ def balance_table(
     return table.sort_values("abs_smd", ascending=False, kind="stable", na_position="last")
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, max_iter: int = 50, tol: float = 1e-8, ridge: float = 1e-6) -> np.ndarray:
+def fit_logistic(x: np.ndarray, y: np.ndarray, max_iter: int = 50, tol: float = 1e-7, ridge: float = 1e-6) -> np.ndarray:
     """Logistic regression by Newton/IRLS on standardised columns (column 0 = intercept).
 
     A tiny ridge keeps the fit finite under (quasi-)separation, which is itself an overlap finding;
     numpy IRLS is used instead of statsmodels because it is several times faster at a million rows.
+    Large inputs start from a fit on every k-th row, so the full data needs only the last few steps.
     """
     n, k = x.shape
     beta = np.zeros(k)
+    if n > 200_000:
+        step = n // 100_000
+        beta = fit_logistic(x[::step], y[::step], max_iter=max_iter, tol=1e-4, ridge=ridge)
     penalty = np.full(k, ridge * n)
     penalty[0] = 0.0
     for _ in range(max_iter):
-        eta = x @ beta
-        p = 1.0 / (1.0 + np.exp(-np.clip(eta, -35, 35)))
-        w = p * (1 - p)
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ beta, -35, 35)))
+        root = np.sqrt(p * (1 - p))
+        weighted = x * root[:, None]
         gradient = x.T @ (y - p) - penalty * beta
-        hessian = (x.T * w) @ x + np.diag(penalty)
+        hessian = weighted.T @ weighted + np.diag(penalty)
         try:
-            step = np.linalg.solve(hessian, gradient)
+            change = np.linalg.solve(hessian, gradient)
         except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
-        beta += step
-        if np.max(np.abs(step)) < tol:
+            change = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
+        beta += change
+        if np.max(np.abs(change)) < tol:
             break
     return beta
 
 
-def _design_matrix(frame: pd.DataFrame, numeric: list[str], categorical: list[str]) -> pd.DataFrame:
-    """Numeric columns plus drop-first dummies (patsy's Treatment coding, so coefficients match formulas)."""
-    parts = [frame[numeric].apply(_as_numeric).astype(float)] if numeric else []
-    if categorical:
-        parts.append(pd.get_dummies(frame[categorical], drop_first=True, dtype=float))
-    if not parts:
-        return pd.DataFrame(index=frame.index)
-    return pd.concat(parts, axis=1)
-
-
 def propensity_overlap(
-    frame: pd.DataFrame, coded: pd.Series, numeric: list[str], categorical: list[str], bounds: tuple[float, float]
+    source: DesignSource, coded: pd.Series, numeric: list[str], categorical: list[str], bounds: tuple[float, float]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Propensity from pre-treatment candidates: summary (shares outside bounds, ESS) and density by arm."""
     low, high = bounds
     used = [*numeric, *categorical]
-    mask = coded.notna().to_numpy().copy()
-    if used:
-        mask &= frame[used].notna().all(axis=1).to_numpy()
-    rows = frame.loc[mask]
+    mask = coded.notna().to_numpy() & source.complete(used)
     y = coded.to_numpy()[mask]
     summary: list[dict[str, Any]] = [
         {"metric": "covariates", "value": ", ".join(used) if used else "none (intercept only)"},
@@ -541,7 +581,7 @@ def propensity_overlap(
     if mask.sum() < 2 or len(np.unique(y)) < 2:
         summary.append({"metric": "note", "value": "not enough complete rows in both arms to fit a propensity model"})
         return pd.DataFrame(summary), pd.DataFrame(columns=density_columns)
-    design = _design_matrix(rows, numeric, categorical).to_numpy(dtype=float)
+    design = source.matrix(mask, numeric, categorical)
     centre = design.mean(axis=0) if design.size else np.zeros(0)
     scale = design.std(axis=0) if design.size else np.zeros(0)
     keep = scale > 0
@@ -710,51 +750,116 @@ def leakage_table(frame: pd.DataFrame, roles: Roles, coded: pd.Series, threshold
 # ---------------------------------------------------------------------------------------------
 # §9 regression smoke test
 # ---------------------------------------------------------------------------------------------
-def _ols_row(label: str, data: pd.DataFrame, roles: Roles, numeric: list[str], categorical: list[str], coded: pd.Series) -> dict:
+# Above this many rows the smoke test uses the normal-equations path (same estimator, same HC3
+# formula, ~6x faster); tests check it against statsmodels to 1e-8, including the rank-deficient case.
+FAST_OLS_ROWS = 200_000
+
+
+@dataclass
+class OlsFit:
+    """The few numbers the smoke test reports for one coefficient of an OLS fit with HC3 errors."""
+
+    coef: float
+    se: float
+    p_value: float
+    r_squared: float
+    rank_deficient: bool
+
+
+def ols_hc3_statsmodels(y: np.ndarray, x: np.ndarray, column: int) -> OlsFit:
+    """statsmodels OLS (pinv, as N09's formula fit) with HC3 robust standard errors."""
     import statsmodels.api as sm
 
-    covariates = [*numeric, *categorical]
-    base = {"model": label, "covariates": ", ".join(covariates) if covariates else "none", "rows_used": int(len(data))}
-    treatment = coded.loc[data.index]
-    if len(data) <= len(covariates) + 2 or treatment.nunique() == 0:
-        return {**base, "note": "too few complete rows to fit"}
-    design = _design_matrix(data, numeric, categorical)
-    design.insert(0, roles.treatment, treatment.astype(float))
-    design.insert(0, "const", 1.0)  # always added, as a formula does, even if the treatment is constant here
     with pywarnings.catch_warnings():  # rank deficiency is reported in ``note`` instead
         pywarnings.simplefilter("ignore")
-        fitted = sm.OLS(data[roles.outcome].astype(float), design.astype(float)).fit(cov_type="HC3")
-    coef = float(fitted.params[roles.treatment])
-    se = float(fitted.bse[roles.treatment])
+        fitted = sm.OLS(y, x).fit(cov_type="HC3")
+    return OlsFit(
+        coef=float(fitted.params[column]),
+        se=float(fitted.bse[column]),
+        p_value=float(fitted.pvalues[column]),
+        r_squared=float(fitted.rsquared),
+        rank_deficient=bool(fitted.model.rank < x.shape[1]),
+    )
+
+
+def ols_hc3_fast(y: np.ndarray, x: np.ndarray, column: int) -> OlsFit:
+    """The same estimator through X'X: pinv(X'X)X'y is the minimum-norm least-squares solution that
+    statsmodels' pinv fit returns, and HC3 is pinv(X'X) X' diag(e²/(1-h)²) X pinv(X'X) with leverage h."""
+    from scipy.stats import norm
+
+    # Scaling the covariates (not the intercept or the reported column) improves conditioning without
+    # changing fitted values, leverage, or the reported coefficient — nor the min-norm split between
+    # an intercept and a constant treatment.
+    scale = np.ones(x.shape[1])
+    others = [j for j in range(x.shape[1]) if j not in (0, column)]
+    spread = x[:, others].std(axis=0)
+    scale[others] = np.where(spread > 0, spread, 1.0)
+    x = x / scale
+    xtx = x.T @ x
+    eigenvalues = np.linalg.eigvalsh(xtx)
+    inverse = np.linalg.pinv(xtx, rcond=1e-15, hermitian=True)
+    beta = inverse @ (x.T @ y)
+    residual = y - x @ beta
+    leverage = np.einsum("ij,jk,ik->i", x, inverse, x)
+    weight = (residual / (1 - leverage)) ** 2
+    covariance = inverse @ ((x.T * weight) @ x) @ inverse
+    se = float(np.sqrt(covariance[column, column]))
+    coef = float(beta[column])
+    centred = y - y.mean()
+    return OlsFit(
+        coef=coef,
+        se=se,
+        p_value=float(2 * norm.sf(abs(coef / se))) if se > 0 else float("nan"),
+        r_squared=float(1 - residual @ residual / (centred @ centred)),
+        rank_deficient=bool(eigenvalues.min() <= eigenvalues.max() * 1e-12),
+    )
+
+
+def _ols_row(
+    label: str, source: DesignSource, rows: np.ndarray, roles: Roles, treatment: np.ndarray, numeric: list[str],
+    categorical: list[str],
+) -> dict:
+    covariates = [*numeric, *categorical]
+    count = int(np.count_nonzero(rows))
+    base = {"model": label, "covariates": ", ".join(covariates) if covariates else "none", "rows_used": count}
+    arm = treatment[rows]
+    if count <= len(covariates) + 2:
+        return {**base, "note": "too few complete rows to fit"}
+    covariate_matrix = source.matrix(rows, numeric, categorical)
+    # the intercept is always added, as a formula does, even if the treatment is constant here
+    x = np.column_stack([np.ones(count), arm, covariate_matrix])
+    y = source.numeric(roles.outcome)[rows]
+    fit = (ols_hc3_fast if count > FAST_OLS_ROWS else ols_hc3_statsmodels)(y, x, 1)
     note = ""
-    if treatment.nunique() < 2:
-        arm = "treated" if treatment.iloc[0] == 1 else "untreated"
+    if np.unique(arm).size < 2:
+        which = "treated" if arm[0] == 1 else "untreated"
         note = (
-            f"the treatment is constant in this sample (all rows {arm}): its coefficient is not identified and "
+            f"the treatment is constant in this sample (all rows {which}): its coefficient is not identified and "
             "only splits the intercept — an artefact of the bad adjustment, not an effect"
         )
-    elif np.linalg.matrix_rank(design.to_numpy()) < design.shape[1]:
+    elif fit.rank_deficient:
         note = "the design is rank-deficient (collinear covariates): coefficients are not unique"
     return {
         **base,
-        "treatment_coef": coef,
-        "robust_se": se,
-        "p_value": float(fitted.pvalues[roles.treatment]),
-        "ci_low": coef - 1.96 * se,
-        "ci_high": coef + 1.96 * se,
-        "r_squared": float(fitted.rsquared),
+        "treatment_coef": fit.coef,
+        "robust_se": fit.se,
+        "p_value": fit.p_value,
+        "ci_low": fit.coef - 1.96 * fit.se,
+        "ci_high": fit.coef + 1.96 * fit.se,
+        "r_squared": fit.r_squared,
         "note": note,
     }
 
 
 def regression_smoke_test(
-    frame: pd.DataFrame, roles: Roles, coded: pd.Series, max_levels: int
+    source: DesignSource, roles: Roles, coded: pd.Series, max_levels: int
 ) -> pd.DataFrame:
     """N09 §9: naive, pre-treatment adjustment and a deliberately bad (post-treatment + future) model.
 
     The analysis sample is complete cases on the outcome and the pre-treatment candidates, as in N09;
     the bad model additionally drops rows missing its post-treatment/future columns.
     """
+    frame = source.frame
     pre_numeric, pre_categorical, _ = design_columns(frame, roles.pre_treatment(), max_levels)
     bad_extra = [
         c for c in roles.columns
@@ -762,16 +867,18 @@ def regression_smoke_test(
         and c not in roles.simulation_truth and c not in (roles.treatment, roles.outcome) and c not in roles.guardrails
     ]
     bad_numeric, bad_categorical, _ = design_columns(frame, bad_extra, max_levels)
-    sample = frame.loc[coded.notna()].dropna(subset=[roles.outcome, *pre_numeric, *pre_categorical])
+    treatment = coded.to_numpy(dtype=float)
+    sample = ~np.isnan(treatment) & source.complete([roles.outcome, *pre_numeric, *pre_categorical])
     rows = [
-        _ols_row("naive", sample, roles, [], [], coded),
-        _ols_row("pre-treatment adjustment", sample, roles, pre_numeric, pre_categorical, coded),
+        _ols_row("naive", source, sample, roles, treatment, [], []),
+        _ols_row("pre-treatment adjustment", source, sample, roles, treatment, pre_numeric, pre_categorical),
     ]
     bad_label = "bad post-treatment/leaky adjustment"
     if bad_numeric or bad_categorical:
-        bad_sample = sample.dropna(subset=[*bad_numeric, *bad_categorical])
+        bad_sample = sample & source.complete([*bad_numeric, *bad_categorical])
         rows.append(
-            _ols_row(bad_label, bad_sample, roles, [*pre_numeric, *bad_numeric], [*pre_categorical, *bad_categorical], coded)
+            _ols_row(bad_label, source, bad_sample, roles, treatment, [*pre_numeric, *bad_numeric],
+                     [*pre_categorical, *bad_categorical])
         )
     else:
         rows.append({"model": bad_label, "covariates": "none", "rows_used": 0,
@@ -874,21 +981,22 @@ def run_audit(
             "Fill in the dictionary's timing."
         )
     tables: dict[str, pd.DataFrame] = {"schema_profile": schema}
+    source = DesignSource(frame)
     tables["duplicate_summary"] = timed("duplicate_summary", lambda: duplicate_summary(frame, roles))
-    tables["type_profile"] = timed("type_profile", lambda: type_profile(frame, roles))
+    tables["type_profile"] = timed("type_profile", lambda: type_profile(frame, roles, source))
     by_variable, by_treatment = timed("missingness", lambda: missingness_tables(frame, roles, coded))
     tables["missingness"], tables["missing_by_treatment"] = by_variable, by_treatment
-    tables["missing_pattern"] = timed("missing_pattern", lambda: missing_pattern(frame, roles, settings.heatmap_bins))
+    tables["missing_pattern"] = timed("missing_pattern", lambda: missing_pattern(frame, roles, settings.heatmap_bins, source))
     tables["balance"] = timed(
-        "balance", lambda: balance_table(frame, coded, numeric, categorical, settings.smd_threshold)
+        "balance", lambda: balance_table(source, coded, numeric, categorical, settings.smd_threshold)
     )
-    overlap, density = timed("propensity", lambda: propensity_overlap(frame, coded, numeric, categorical, settings.bounds))
+    overlap, density = timed("propensity", lambda: propensity_overlap(source, coded, numeric, categorical, settings.bounds))
     tables["overlap_summary"], tables["propensity_density"] = overlap, density
     scan, dag_warnings = timed("role_scan", lambda: role_scan(project, roles))
     tables["role_scan"] = scan
     warnings.extend(dag_warnings)
     tables["leakage"] = timed("leakage", lambda: leakage_table(frame, roles, coded, settings.leak_threshold))
-    tables["smoke_test"] = timed("smoke_test", lambda: regression_smoke_test(frame, roles, coded, settings.max_levels))
+    tables["smoke_test"] = timed("smoke_test", lambda: regression_smoke_test(source, roles, coded, settings.max_levels))
     warnings.extend(_finding_warnings(tables, roles))
     result = DataAuditResult(
         settings=settings_fingerprint(project, settings),

@@ -459,3 +459,16 @@ def test_role_scan_with_the_real_default_dag(support):
         "disagrees: timing says pre-treatment but the DAG makes it a descendant_of_treatment, mediator")
     assert scan.loc["team_readiness", "dag_check"].startswith("disagrees: timing excludes it but the DAG makes it a confounder")
     assert "Timing and the DAG disagree on: team_readiness, deflection_rate (see the role scan)." in result.warnings
+
+
+def test_fast_ols_path_equals_statsmodels_on_the_n09_models(support, monkeypatch):
+    """Above FAST_OLS_ROWS the smoke test skips statsmodels' SVD; the numbers must not change."""
+    import causal_core.audit as audit_module
+
+    project, frame = support
+    reference = table_frame(run_audit(project, frame), "smoke_test")
+    monkeypatch.setattr(audit_module, "FAST_OLS_ROWS", 0)
+    fast = table_frame(run_audit(project, frame), "smoke_test")
+    for column in ["treatment_coef", "robust_se", "p_value", "r_squared"]:
+        assert fast[column].tolist() == pytest.approx(reference[column].tolist(), rel=1e-8)
+    assert fast["note"].tolist() == reference["note"].tolist()  # rank-deficient bad model recognised too
