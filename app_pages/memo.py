@@ -174,6 +174,18 @@ if saved:
     project = updated
     st.success(f"Final memo saved: {sum(c.passed for c in checks)} / {len(checks)} rubric checks pass.")
 
+memo_edits = [e for e in project.edit_log if e.artifact == "memo"]
+if memo_edits:
+    with st.expander(f"Memo edit log ({len(memo_edits)})"):
+        st.dataframe(
+            [
+                {"time": e.time, "section": e.field, "before": e.before, "after": e.after, "note": e.note}
+                for e in memo_edits
+            ],
+            hide_index=True,
+            width="stretch",
+        )
+
 render_audit_panel(project, "memo", "Memo audit")
 
 st.subheader("Consistency across artifacts")

@@ -93,7 +93,9 @@ def test_build_example_fills_the_deterministic_memo(built_page):
     assert any("Memo rubric: 8 / 8" in c.value for c in built_page.caption)
     assert any("All artifacts agree." in s.value for s in built_page.success)
     # the unedited final-memo editor follows the memo it was filled from
-    assert built_page.text_area(key="final_retention_main_estimate").value == project.memo.deterministic["main_estimate"]
+    assert (
+        built_page.text_area(key="final_retention_main_estimate").value == project.memo.deterministic["main_estimate"]
+    )
 
 
 def test_ai_draft_is_scored_and_shown(built_page, monkeypatch):
@@ -173,3 +175,15 @@ def test_final_memo_with_an_invented_number_turns_the_panel_red(built_page):
 def test_four_downloads_are_offered(built_page):
     buttons = built_page.main.get("download_button")
     assert [b.proto.label for b in buttons] == ["Memo (Markdown)", "Report (HTML)", "Project (JSON)", "Bundle (ZIP)"]
+
+
+def test_support_page_before_estimation():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.sidebar.selectbox(key="dataset_choice").set_value("support").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    project = at.session_state["cw_projects"]["support"]
+    assert project.memo.deterministic["main_estimate"] == "Main estimate not yet estimated."
+    assert at.text_area(key="final_support_main_estimate").value == "Main estimate not yet estimated."
+    assert not any("Memo rubric" in c.value for c in at.caption)  # nothing to score before estimation
+    assert any("Nothing contradicts" in w.value for w in at.warning)
