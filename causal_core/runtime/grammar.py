@@ -57,16 +57,21 @@ class GrammarCache:
         self._compiled: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def compiled(self, schema: dict[str, Any]) -> Any:
+    def prepare(self) -> None:
+        """Build the tokenizer info once (seconds for a 50k vocabulary), so the first draft does not pay it."""
         import xgrammar as xgr
 
-        text = json.dumps(schema)  # property order is the order the model writes fields in
         with self._lock:
             if self._compiler is None:
                 info = xgr.TokenizerInfo.from_huggingface(
                     self._tokenizer, vocab_size=self._vocab_size, stop_token_ids=self._stop_token_ids
                 )
                 self._compiler = xgr.GrammarCompiler(info)
+
+    def compiled(self, schema: dict[str, Any]) -> Any:
+        text = json.dumps(schema)  # property order is the order the model writes fields in
+        self.prepare()
+        with self._lock:
             if text not in self._compiled:
                 self._compiled[text] = self._compiler.compile_json_schema(text, any_whitespace=False, strict_mode=True)
             return self._compiled[text]

@@ -101,7 +101,7 @@ def load(spec: ModelSpec, plan: devices.LoadPlan, trust_remote_code: bool = Fals
         raise
     except Exception as error:  # noqa: BLE001 - every load failure becomes a specific, classified message
         raise classify_load_error(error, spec) from error
-    progress(1.0, "ready")
+    progress(0.9, "weights loaded")
     return model, tokenizer, class_name
 
 

@@ -91,8 +91,13 @@ def get_session(model_key: str, device: str = "auto", dtype: str = "auto", quant
         started = time.perf_counter()
         model, tokenizer, class_name = load(spec, plan, trust_remote_code, progress)
         stops = stop_token_ids(model, tokenizer)
-        session = Session(key, spec, model, tokenizer, class_name, plan,
-                          GrammarCache(tokenizer, vocab_size(model), stops), time.perf_counter() - started)
+        grammars = GrammarCache(tokenizer, vocab_size(model), stops)
+        if progress:
+            progress(0.95, "preparing the JSON grammar for this tokenizer")
+        grammars.prepare()
+        session = Session(key, spec, model, tokenizer, class_name, plan, grammars, time.perf_counter() - started)
+        if progress:
+            progress(1.0, "ready")
         with _REGISTRY_LOCK:
             _SESSIONS[key] = session
         return session
