@@ -378,3 +378,29 @@ def test_bad_prompt_inputs_are_a_recorded_failure():
     interaction = runtime.run_task(MINI_TASK, {}, "bundled")
     assert interaction.failure_type == "other_structured_output_error"
     assert "could not build the prompt" in interaction.error and "KeyError" in interaction.error
+
+
+def test_remote_code_models_need_the_explicit_tick(tmp_path, monkeypatch):
+    import transformers
+
+    folder = tmp_path / "fancy"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"architectures": ["FancyForCausalLM"],
+                                                    "auto_map": {"AutoModelForCausalLM": "modeling_fancy.FancyForCausalLM"}}))
+    _safetensors(folder / "model.safetensors", {"w": [4, 4]})
+    key = registry.path_key(folder)
+    info = registry.describe(key)
+    assert info.available and "loads only with 'trust remote code' ticked" in info.reason
+    refused = runtime.run_task(MINI_TASK, {"q": "x"}, key)
+    assert refused.failure_type == "model_error" and "ships its own code" in refused.error
+    seen: dict = {}
+
+    def record(location, **kwargs):
+        seen.update(kwargs)
+        raise RuntimeError("recorded")
+
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", lambda *args, **kwargs: object())
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", record)
+    ticked = runtime.run_task(MINI_TASK, {"q": "x"}, key, load_options={"trust_remote_code": True})
+    assert ticked.failure_type == "model_error"
+    assert seen["trust_remote_code"] is True and seen["local_files_only"] is True

@@ -83,14 +83,19 @@ def load(spec: ModelSpec, plan: devices.LoadPlan, trust_remote_code: bool = Fals
                 spec.location, gguf_file=spec.gguf_file, **common, **kwargs
             )
         else:
-            tokenizer = transformers.AutoTokenizer.from_pretrained(spec.location, **common)
             class_name = registry.model_class_for(spec.config.get("architectures"))
-            if not class_name and trust_remote_code and spec.config.get("auto_map"):
+            if not class_name and registry.remote_code_causal_lm(spec.config):
+                if not trust_remote_code:
+                    raise ModelUnavailable("unsupported_architecture",
+                                           f"{spec.label}: architecture {spec.architecture or '(none)'} is not built "
+                                           "into transformers; the model ships its own code. Tick 'trust remote "
+                                           "code' for this model only if you trust its source.")
                 class_name = "AutoModelForCausalLM"
             if not class_name:
                 raise ModelUnavailable("unsupported_architecture",
                                        f"{spec.label}: architecture {spec.architecture or '(none)'} is not a "
                                        "text-generation model this app can load.")
+            tokenizer = transformers.AutoTokenizer.from_pretrained(spec.location, **common)
             progress(0.2, f"loading weights with {class_name} ({plan.dtype}, {plan.device})")
             model = getattr(transformers, class_name).from_pretrained(spec.location, **common, **kwargs)
         if plan.device_map is None and plan.device != "cpu":

@@ -200,6 +200,11 @@ def model_class_for(architectures: list[str] | None) -> str:
     return ""
 
 
+def remote_code_causal_lm(config: dict) -> bool:
+    """A model that ships its own causal-LM class (config auto_map); loadable only with trust_remote_code."""
+    return "AutoModelForCausalLM" in (config.get("auto_map") or {})
+
+
 def read_config(folder: Path) -> dict:
     path = folder / "config.json"
     if not path.is_file():
@@ -345,7 +350,7 @@ def _resolve_folder(key: str, folder: Path, source: Source, label: str) -> Model
             fetch_command(key) if source != "path" else "",
         )
     architecture = ",".join(config.get("architectures") or [])
-    if config and not ggufs and not model_class_for(config.get("architectures")):
+    if config and not ggufs and not model_class_for(config.get("architectures")) and not remote_code_causal_lm(config):
         raise ModelUnavailable(
             "unsupported_architecture",
             f"{label}: architecture {architecture or '(none listed)'} is not a text-generation model "
@@ -421,8 +426,11 @@ def describe(key: str, cache: dict[str, tuple[Path, int]] | None = None, probe: 
         "Model in the local Hugging Face cache" if source == "hf_cache" else "Local model folder")
     tier = "Bundled" if source == "bundled" else ("Local cache" if source == "hf_cache" else "Local folder")
     where = spec.location if source == "path" else ""
+    reason = f"present ({_gb(spec.size_bytes)}){' at ' + where if where else ''}"
+    if spec.config and not model_class_for(spec.config.get("architectures")) and remote_code_causal_lm(spec.config):
+        reason += "; ships its own model code: loads only with 'trust remote code' ticked"
     return ModelInfo(key=key, label=spec.label, role=role, tier=tier, source=source, available=True,
-                     size_bytes=spec.size_bytes, reason=f"present ({_gb(spec.size_bytes)}){' at ' + where if where else ''}",
+                     size_bytes=spec.size_bytes, reason=reason,
                      params=spec.params, architecture=spec.architecture,
                      model_class=model_class_for(spec.config.get("architectures")) if spec.config else "AutoModelForCausalLM",
                      **_memory_fields(spec.params))
@@ -449,7 +457,8 @@ def list_models(extra_keys: list[str] | None = None, probe_endpoints: bool = Tru
     for repo_id, (folder, _size) in sorted(cache.items()):
         if repo_id in LADDER_BY_ID:
             continue
-        if model_class_for(read_config(folder).get("architectures")):
+        config = read_config(folder)
+        if model_class_for(config.get("architectures")) or remote_code_causal_lm(config):
             rows.append(describe(repo_id, cache))
     keys = list(extra_keys or [])
     configured = configured_endpoint()
