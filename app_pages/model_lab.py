@@ -39,7 +39,7 @@ def _load_registry() -> list[dict] | None:
 def _case_label(case_id: str) -> str:
     if case_id == lab.CURRENT_CASE:
         return f"current project — {project.name}"
-    return f"{case_id} — {BUILTINS[case_id].title}" if case_id in BUILTINS else case_id
+    return case_id
 
 
 def _model_label(models: dict[str, dict], key: str) -> str:
@@ -106,6 +106,7 @@ def _execute(run: dict) -> None:
                       state="complete" if complete else "error", expanded=False)
     done = len(final["records"]) if final else 0
     st.session_state["lab_notice"] = f"Lab run {'complete' if complete else 'stopped'}: {done} run(s) recorded."
+    st.session_state["lab_run_choice"] = run["id"]  # show the run just made
     st.rerun()  # redraw the buttons (Resume / Clear) and the results from the saved project
 
 
@@ -116,7 +117,11 @@ left, right = st.columns(2)
 with left:
     task_name = st.selectbox("Task", task_names(), format_func=lambda name: TASK_LABELS.get(name, name), key="lab_task")
     case_options = [*BUILTINS, lab.CURRENT_CASE]
-    case_ids = st.multiselect("Cases", case_options, default=list(BUILTINS), format_func=_case_label, key="lab_cases")
+    case_ids = st.multiselect(
+        "Cases", case_options, default=list(BUILTINS), format_func=_case_label, key="lab_cases",
+        help="Built-ins are complete example projects (approved card, default DAG, audit, estimates; no model): "
+        + "; ".join(f"{name} = {spec.title}" for name, spec in BUILTINS.items()) + ". 'current' is this project as it is now.",
+    )
     c1, c2 = st.columns(2)
     repeats = c1.number_input("Repeats per case", min_value=1, max_value=20, value=1, step=1, key="lab_repeats")
     base_seed = c2.number_input("Base seed (repeat r uses seed + r)", min_value=0, value=209, step=1, key="lab_seed")
@@ -125,7 +130,7 @@ with right:
     default_models = [key for key in models if key == "bundled" and models[key]["available"]]
     chosen = st.multiselect("Models", list(models), default=default_models,
                             format_func=lambda key: _model_label(models, key), key="lab_models")
-    extra = st.text_input("Add an endpoint or local folder (optional)", key="lab_extra_model",
+    extra = st.text_input("Add endpoints or local folders (optional, comma-separated)", key="lab_extra_model",
                           placeholder="endpoint:qwen2.5-7b-instruct@http://127.0.0.1:8000/v1  or  path:/models/my-model")
     settings = current_settings()
     st.caption(
@@ -166,7 +171,7 @@ if start:
             raise lab.LabError("no model registry: see the error above")
         if not case_ids:
             raise lab.LabError("choose at least one case")
-        keys = [*chosen, *([extra.strip()] if extra.strip() else [])]
+        keys = [*chosen, *(key.strip() for key in extra.split(",") if key.strip())]
         plan = lab.new_run(task_name, case_ids, lab.resolve_models(keys, registry), int(repeats), int(base_seed),
                            settings, st.session_state.get("cw_load_options"))
         lab.task_for(task_name)
@@ -188,6 +193,8 @@ if not runs:
 st.subheader("Results")
 run_ids = [run["id"] for run in reversed(runs)]
 by_id = {run["id"]: run for run in runs}
+if st.session_state.get("lab_run_choice") not in run_ids:  # cleared, or another dataset's project
+    st.session_state.pop("lab_run_choice", None)
 run_id = st.selectbox("Run", run_ids, format_func=lambda rid: lab.run_label(by_id[rid]), key="lab_run_choice")
 run = by_id.get(run_id, runs[-1])
 pending = lab.pending_keys(run)
@@ -209,10 +216,12 @@ st.dataframe(summary, hide_index=True, width="stretch")
 
 charts = lab.lab_charts(run)
 if charts:
-    c1, c2, c3 = st.columns(3)
-    c1.altair_chart(charts["score"], width="stretch")
-    c2.altair_chart(charts["reliability"], width="stretch")
-    c3.altair_chart(charts["tokens_per_s"], width="stretch")
+    score_tab, reliability_tab, speed_tab = st.tabs(["Rubric score", "Schema reliability", "Tokens / s"])
+    score_tab.altair_chart(charts["score"], width="stretch")
+    score_tab.caption("Bars: mean score share per model (failed runs at 0). Dots: each run; crosses are failures.")
+    reliability_tab.altair_chart(charts["reliability"], width="stretch")
+    speed_tab.altair_chart(charts["tokens_per_s"], width="stretch")
+    speed_tab.caption("Mean generated tokens per second (load time excluded); endpoints report their own speed.")
 
 st.markdown("**Case results** (raw output preview: first 500 characters)")
 st.dataframe(lab.case_results(run), hide_index=True, width="stretch")

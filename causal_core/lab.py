@@ -634,8 +634,9 @@ def _bar(summary: pd.DataFrame, field: str, title: str, domain: tuple[float, flo
     return (
         alt.Chart(summary, title=title)
         .mark_bar()
+        .properties(height=alt.Step(32))
         .encode(
-            y=alt.Y("label:N", sort="-x", title="model"),
+            y=alt.Y("label:N", sort="-x", title="model", axis=alt.Axis(labelLimit=320)),
             x=alt.X(f"{field}:Q", scale=scale, title=title),
             tooltip=["label", "model_id", "role", alt.Tooltip(f"{field}:Q", format=fmt), "cases"],
         )
@@ -656,7 +657,8 @@ def lab_charts(run: dict[str, Any] | None) -> dict[str, Any]:
         alt.Chart(runs)
         .mark_point(filled=True, size=60, color="black", opacity=0.6)
         .encode(
-            y=alt.Y("label:N", sort=alt.EncodingSortField("score_share", op="mean", order="descending")),
+            y=alt.Y("label:N", sort=alt.EncodingSortField("score_share", op="mean", order="descending"),
+                    axis=alt.Axis(labelLimit=320)),
             x="score_share:Q",
             shape=alt.Shape("status:N", scale=alt.Scale(domain=["ok", "failed"], range=["circle", "cross"])),
             tooltip=["label", "case_id", "repeat", "status", alt.Tooltip("score_share:Q", format=".2f")],

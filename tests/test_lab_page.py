@@ -39,6 +39,12 @@ def _open_lab() -> AppTest:
     return at
 
 
+def _summary_table(at: AppTest):
+    """The page's summary table (found by its N09 columns, not by position)."""
+    tables = [frame.value for frame in at.main.dataframe]
+    return next(t for t in tables if list(t.columns[: len(lab.SUMMARY_COLUMNS)]) == lab.SUMMARY_COLUMNS)
+
+
 def _lab_state(at: AppTest) -> dict:
     return at.session_state["cw_projects"][at.session_state["cw_active"]].lab
 
@@ -79,6 +85,34 @@ def test_page_runs_shows_n09_tables_and_keeps_results_across_pages(patched):
 
     at.button(key="lab_clear").click().run()
     assert lab.runs_of(_lab_state(at)) == []
+
+
+def test_a_new_run_is_shown_and_older_runs_stay_selectable(patched):
+    at = _open_lab()
+    at.multiselect(key="lab_models").set_value(["small"]).run()
+    at.multiselect(key="lab_cases").set_value(["retention"]).run()
+    at.button(key="lab_run").click().run()
+    first = lab.latest_run(_lab_state(at))["id"]
+    at.multiselect(key="lab_models").set_value(["big"]).run()
+    at.text_input(key="lab_extra_model").set_value("endpoint:a@http://127.0.0.1:9/v1, endpoint:b@http://127.0.0.1:9/v1").run()
+    at.button(key="lab_run").click().run()
+    assert not at.exception
+    runs = lab.runs_of(_lab_state(at))
+    assert len(runs) == 2
+    assert [m["key"] for m in runs[1]["models"]] == ["big", "endpoint:a@http://127.0.0.1:9/v1",
+                                                     "endpoint:b@http://127.0.0.1:9/v1"]
+    assert at.selectbox(key="lab_run_choice").value == runs[1]["id"]
+    assert set(_summary_table(at)["model_id"]) == {"big", "endpoint:a@http://127.0.0.1:9/v1",
+                                                      "endpoint:b@http://127.0.0.1:9/v1"}
+    at.selectbox(key="lab_run_choice").set_value(first).run()
+    assert _summary_table(at)["model_id"].tolist() == ["small"]
+    # switching dataset shows that project's (empty) lab; switching back finds the runs again
+    at.sidebar.selectbox(key="dataset_choice").set_value("support").run()
+    assert not at.exception
+    assert "No lab runs in this project yet." in [info.value for info in at.info]
+    at.sidebar.selectbox(key="dataset_choice").set_value("retention").run()
+    assert not at.exception
+    assert len(lab.runs_of(_lab_state(at))) == 2
 
 
 def test_page_resumes_an_interrupted_run(patched):
