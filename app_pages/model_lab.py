@@ -212,7 +212,17 @@ if unavailable:
 summary = lab.summarize(run)
 st.markdown("**Summary by model** — reliability = schema-valid runs / all runs; mean score = mean rubric share, "
             "failed runs counted as 0")
-st.dataframe(summary, hide_index=True, width="stretch")
+st.dataframe(
+    summary, hide_index=True, width="stretch",
+    column_config={
+        "model_id": st.column_config.TextColumn(width="small"),
+        "role": st.column_config.TextColumn(width="small"),
+        "schema_reliability": st.column_config.NumberColumn(format="%.2f"),
+        "mean_score": st.column_config.NumberColumn(format="%.3f"),
+        "mean_tokens_per_s": st.column_config.NumberColumn(format="%.1f"),
+        "mean_duration_s": st.column_config.NumberColumn(format="%.1f"),
+    },
+)
 
 charts = lab.lab_charts(run)
 if charts:
