@@ -10,6 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from causal_core.ui.model_picker import render_model_sidebar
 from causal_core.ui.sidebar import render_sidebar
 
 st.set_page_config(page_title="Causal Workbench", page_icon=":material/explore:", layout="wide")
@@ -29,12 +30,8 @@ navigation = st.navigation(
     [
         st.Page(str(PAGE_DIR / filename), title=title, icon=icon, default=(index == 0))
         for index, (filename, title, icon) in enumerate(PAGES)
-        if (PAGE_DIR / filename).exists()
     ]
 )
 render_sidebar()
-if (Path(__file__).parent / "causal_core" / "ui" / "model_picker.py").exists():
-    from causal_core.ui.model_picker import render_model_sidebar
-
-    render_model_sidebar()
+render_model_sidebar()
 navigation.run()

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from causal_core import dag as dag_module
 from causal_core.overview import schema_profile as overview_schema_profile
 from causal_core.project import DataAuditResult, Project, Timing
 
@@ -627,13 +628,9 @@ def propensity_overlap(
 # §8 role scan (with DAG cross-check) and leakage
 # ---------------------------------------------------------------------------------------------
 def _dag_roles(project: Project, columns: list[str]) -> tuple[dict[str, list[str]] | None, str]:
-    """Column -> DAG roles when a DAG exists and the DAG module is available; else (None, why)."""
+    """Column -> DAG roles when the project has a DAG; else (None, why)."""
     if project.dag is None or not project.dag.nodes:
         return None, "no DAG in the project"
-    try:
-        from causal_core import dag as dag_module  # owned by the DAG stage; optional here
-    except ImportError:
-        return None, "DAG module not available"
     try:
         by_node = dag_module.node_roles(project.dag)
     except Exception as error:  # an invalid DAG must not break the audit

@@ -11,17 +11,18 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from causal_core.dag import node_roles
 from causal_core.memo import (
     SECTION_KEYS,
     dag_set_check,
     deterministic_memo,
     memo_facts,
     numbers_in,
-    parse_estimand,
     project_figures,
     unmatched_numbers,
 )
 from causal_core.project import NOT_ADJUSTABLE_TIMINGS, Project, Timing
+from causal_core.question import estimand_kind
 
 Status = Literal["green", "amber", "red"]
 STATUS_ICON = {"green": "🟢", "amber": "🟠", "red": "🔴"}
@@ -96,8 +97,6 @@ def _dag_downstream(project: Project) -> set[str]:
     if project.dag is None:
         return set()
     try:
-        from causal_core.dag import node_roles
-
         roles = node_roles(project.dag)
     except Exception:  # noqa: BLE001 - a DAG that cannot be analysed is reported elsewhere
         return set()
@@ -138,11 +137,7 @@ def check_post_treatment(project: Project) -> ConsistencyItem:
 
 def card_estimand(text: str) -> str | None:
     """The estimand a card names, read the way the Question page reads it (ATE/ATT/ATC/CATE/LATE)."""
-    try:
-        from causal_core.question import estimand_kind
-    except ImportError:
-        return parse_estimand(text)
-    return estimand_kind(text) or parse_estimand(text)
+    return estimand_kind(text)
 
 
 def check_estimand(project: Project) -> ConsistencyItem:

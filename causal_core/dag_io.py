@@ -15,7 +15,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from causal_core.dag import validate_dag
+from causal_core.dag import node_roles, role_colour, validate_dag
 from causal_core.project import DagEdge, DagNode, DagSpec
 
 SIMPLE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
@@ -409,8 +409,6 @@ def _dot_escape(text: str) -> str:
 
 def to_dot(spec: DagSpec, title: str | None = None) -> str:
     """Graphviz DOT in N01's ``make_dag`` look, with roles/latent/column/pos kept as attributes."""
-    from causal_core.dag import node_roles, role_colour
-
     roles = node_roles(spec)
     lines = [
         "digraph DAG {",

@@ -17,7 +17,6 @@ categoricals (N01 used sklearn's L2, C = 1; at n = 6,000 the two agree to 3 deci
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from scipy import linalg
 from scipy.special import expit
 from scipy.stats import norm
 
+from causal_core import dag as dag_module
 from causal_core.project import (
     EstimateRow,
     EstimationResult,
@@ -37,6 +37,7 @@ from causal_core.project import (
     Timing,
     utc_now,
 )
+from causal_core.question import estimand_kind
 
 Z95 = float(norm.ppf(0.975))
 MIN_ARM_ROWS = 10
@@ -124,21 +125,14 @@ def _default_candidate(project: Project, frame: pd.DataFrame, column: str) -> bo
 
 
 def dag_adjustment(project: Project, frame: pd.DataFrame) -> tuple[list[str] | None, str]:
-    """The DAG's recommended adjustment set as data columns, or None with the reason it is unavailable.
-
-    Imported lazily so estimation works (falling back to the dictionary) while causal_core.dag is absent.
-    """
+    """The DAG's recommended adjustment set as data columns, or None with the reason it is unavailable."""
     if project.dag is None or not project.dag.treatment or not project.dag.outcome:
         return None, "no DAG with a treatment and an outcome yet"
     try:
-        from causal_core import dag as dag_module
-
         identification = dag_module.identify(project.dag, project.dag.treatment, project.dag.outcome)
         if not identification.identifiable or identification.recommended_set is None:
             return None, f"the DAG does not identify the effect by adjustment ({identification.note or 'no valid set'})"
         columns = dag_module.adjustment_columns(project.dag, identification.recommended_set)
-    except (ImportError, AttributeError) as error:
-        return None, f"the DAG engine is unavailable ({error})"
     except Exception as error:  # noqa: BLE001 - a broken DAG must not break estimation; fall back and say why
         return None, f"the DAG could not be analysed ({error})"
     return [column for column in columns if column in frame.columns], "the DAG's recommended adjustment set"
@@ -158,16 +152,14 @@ def default_covariates(project: Project, frame: pd.DataFrame) -> tuple[list[str]
 
 
 def default_estimand(project: Project) -> str:
-    """ATT when the approved card's estimand is about the treated, ATC for the untreated/controls, else ATE."""
+    """The approved card's estimand, read exactly as the Question page and the memo's consistency check
+    read it (one parser, so the three stages cannot disagree). CATE/LATE and unnamed estimands fall back
+    to ATE: this page estimates ATE, ATT and ATC only."""
     card = project.estimand_card
     if card is None or project.card_status != "approved":
         return "ATE"
-    text = card.estimand
-    if re.search(r"\bATC\b", text) or re.search(r"\b(untreated|non-treated|controls)\b", text, re.IGNORECASE):
-        return "ATC"
-    if re.search(r"\bATT\b", text) or re.search(r"\btreated\b", text, re.IGNORECASE):
-        return "ATT"
-    return "ATE"
+    kind = estimand_kind(card.estimand)
+    return kind if kind in {"ATE", "ATT", "ATC"} else "ATE"
 
 
 def categorical_columns(frame: pd.DataFrame, columns: list[str]) -> list[str]:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from causal_core.data import analysis_frame, project_for_builtin
 from causal_core.memo import score_memo, with_deterministic_memo
+from causal_core.profile_review import default_checklist
 from causal_core.project import Project
 from causal_core.rubric import audit_record
 
@@ -21,11 +22,7 @@ Progress = Callable[[str], None]
 
 
 def _checklist(project: Project) -> Project:
-    """N09 §16's human-review checklist, when the data-audit module provides it."""
-    try:
-        from causal_core.profile_review import default_checklist
-    except ImportError:
-        return project
+    """N09 §16's human-review checklist, so the headless project carries it like the app's does."""
     return project.model_copy(update={"checklist": default_checklist(project)})
 
 

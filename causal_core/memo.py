@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from causal_core.dag import adjustment_columns, check_adjustment_set, identify
+from causal_core.estimation import ineligible_reason
 from causal_core.project import (
     NOT_ADJUSTABLE_TIMINGS,
     EstimateRow,
@@ -25,6 +27,7 @@ from causal_core.project import (
     Timing,
     utc_now,
 )
+from causal_core.question import estimand_kind
 from causal_core.rubric import check
 from causal_core.structured import StructuredTask
 
@@ -94,18 +97,6 @@ def _label(column: str | None) -> str:
     return (column or "the treatment").replace("_", " ")
 
 
-def parse_estimand(text: str | None) -> str | None:
-    """ATE / ATT / ATC named in free text (the card's estimand), or None when it cannot be told."""
-    lowered = (text or "").lower()
-    if re.search(r"\batt\b|on the treated|among (the )?treated|for the treated", lowered):
-        return "ATT"
-    if re.search(r"\batc\b|on the (controls|untreated)|among (the )?(untreated|controls)", lowered):
-        return "ATC"
-    if re.search(r"\bate\b|average (treatment|causal) effect|average effect", lowered):
-        return "ATE"
-    return None
-
-
 # ---- facts: everything the memo says, computed once from the project -----------------------
 
 
@@ -173,15 +164,10 @@ def primary_row(rows: list[EstimateRow], estimand: str) -> EstimateRow | None:
 
 
 def _exclusion_reason(project: Project, column: str) -> str | None:
-    """Why a column is not adjustable: the estimation engineer's rule when present, else timing."""
-    try:
-        from causal_core.estimation import ineligible_reason
-
-        reason = ineligible_reason(project, column)
-        if reason:
-            return reason
-    except ImportError:
-        pass
+    """Why a column is not adjustable: estimation's eligibility rule first, then the dictionary's timing."""
+    reason = ineligible_reason(project, column)
+    if reason:
+        return reason
     entry = project.dictionary_entry(column)
     if entry is None:
         return "not in the data dictionary (timing unknown)"
@@ -232,10 +218,6 @@ def dag_set_check(project: Project, covariates: list[str]) -> tuple[bool | None,
     dag_spec = project.dag
     if dag_spec is None or not dag_spec.treatment or not dag_spec.outcome:
         return None, "no DAG with a treatment and an outcome to check against"
-    try:
-        from causal_core.dag import check_adjustment_set
-    except ImportError:
-        return None, "the DAG module is not available"
     nodes = [_dag_node_for(project, column) for column in covariates]
     missing = [column for column, node in zip(covariates, nodes, strict=True) if node is None]
     present = [node for node in nodes if node is not None]
@@ -381,7 +363,7 @@ def memo_facts(project: Project, frame: pd.DataFrame | None = None) -> MemoFacts
     """Collect the memo's inputs; missing stages leave their fields empty (the memo says so)."""
     card = project.estimand_card
     result = project.estimation
-    estimand = result.spec.estimand if result else (parse_estimand(card.estimand if card else "") or "ATE")
+    estimand = result.spec.estimand if result else (estimand_kind(card.estimand if card else "") or "ATE")
     facts = MemoFacts(
         treatment=result.spec.treatment if result else project.treatment,
         outcome=result.spec.outcome if result else project.outcome,
@@ -413,16 +395,12 @@ def _set_source(project: Project, covariates: list[str]) -> str:
     if project.dag is None or not project.dag.treatment or not project.dag.outcome:
         return "chosen from the dictionary's pre-treatment columns (no DAG)"
     try:
-        from causal_core.dag import adjustment_columns, identify
-
         ident = identify(project.dag, project.dag.treatment, project.dag.outcome)
         if ident.recommended_set is not None:
             recommended = adjustment_columns(project.dag, ident.recommended_set)
             if sorted(recommended) == sorted(covariates):
                 return "the DAG's recommended adjustment set"
         return "chosen by the analyst (differs from the DAG's recommended set)"
-    except ImportError:
-        return "chosen by the analyst"
     except Exception:  # noqa: BLE001 - identification problems are shown by the consistency panel
         return "chosen by the analyst (the DAG could not be identified)"
 

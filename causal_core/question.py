@@ -574,8 +574,11 @@ def check_population(card: EstimandCard, ctx: CardContext) -> RubricCheck:
 # Abbreviations are matched case-sensitively ("late adopters" is not a LATE); phrases are not.
 _ESTIMAND_TYPES: list[tuple[str, re.Pattern[str]]] = [
     ("CATE", re.compile(r"\bCATEs?\b|(?i:conditional average (?:treatment )?effect)")),
-    ("ATT", re.compile(r"\bATT\b|(?i:effect (?:of (?:the )?treatment )?on the treated)")),
-    ("ATC", re.compile(r"\bAT[CU]\b|(?i:effect (?:of (?:the )?treatment )?on the (?:untreated|controls?|control group))")),
+    ("ATT", re.compile(r"\bATT\b|(?i:effect (?:of (?:the )?treatment )?on the treated|(?:among|for) the treated\b(?!\s+and))")),
+    ("ATC", re.compile(
+        r"\bAT[CU]\b|(?i:effect (?:of (?:the )?treatment )?on the (?:untreated|controls?|control group)"
+        r"|(?:among|for) the (?:untreated|controls)\b(?!\s+and))"
+    )),
     ("LATE", re.compile(r"\bLATE\b|(?i:local average (?:treatment )?effect|complier average)")),
     ("ATE", re.compile(r"\b[SP]?ATE\b|(?i:average (?:treatment|causal|total) effect|average effect)")),
 ]

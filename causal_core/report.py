@@ -19,6 +19,7 @@ from html import escape
 from importlib import metadata
 from typing import Any
 
+from causal_core import dag_io
 from causal_core.consistency import STATUS_ICON, consistency_checks, current_memo
 from causal_core.memo import (
     EXTRA_SECTIONS,
@@ -328,13 +329,6 @@ def dag_files(project: Project) -> dict[str, str | bytes]:
     """DOT, DAGitty, JSON and (when Graphviz's ``dot`` exists) SVG; a note file explains any gap."""
     if project.dag is None or not project.dag.nodes:
         return {"dag_unavailable.txt": "The project has no DAG yet (DAG page).\n"}
-    try:
-        from causal_core import dag_io
-    except ImportError:
-        return {
-            "dag.json": project.dag.model_dump_json(indent=2),
-            "dag_exports_unavailable.txt": "DAG export module missing.\n",
-        }
     files: dict[str, str | bytes] = {
         "dag.dot": dag_io.to_dot(project.dag),
         "dag.dagitty": dag_io.to_dagitty(project.dag),

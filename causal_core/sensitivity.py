@@ -113,16 +113,20 @@ def ovb_bound(
     """Adjusted estimate, SE and CI if a confounder were kd× (treatment) and ky× (outcome) as strong as a
     benchmark covariate with partial R²s r2dxj_x (with treatment) and r2yxj_dx (with outcome).
 
-    Returns None when the implied confounder is impossible (partial R² ≥ 1) for this k.
+    Returns None when the implied confounder is impossible for this k: a partial R² with the treatment or
+    with the outcome of 1 or more. sensemakr caps the outcome R² at 1 with a warning, which yields a
+    zero-width "interval"; we report the confounder as impossible instead of printing that interval.
     """
     ky = kd if ky is None else ky
     r2dz_x = kd * r2dxj_x / (1 - r2dxj_x)
-    if r2dz_x >= 1:
+    if r2dz_x >= 1 or kd * r2dxj_x >= 1:
         return None
     r2zxj_xd = kd * r2dxj_x**2 / ((1 - kd * r2dxj_x) * (1 - r2dxj_x))
     if r2zxj_xd >= 1:
         return None
-    r2yz_dx = min(((math.sqrt(ky) + math.sqrt(r2zxj_xd)) / math.sqrt(1 - r2zxj_xd)) ** 2 * (r2yxj_dx / (1 - r2yxj_dx)), 1.0)
+    r2yz_dx = ((math.sqrt(ky) + math.sqrt(r2zxj_xd)) / math.sqrt(1 - r2zxj_xd)) ** 2 * (r2yxj_dx / (1 - r2yxj_dx))
+    if r2yz_dx >= 1:
+        return None
     bias = se * math.sqrt(r2yz_dx * r2dz_x / (1 - r2dz_x)) * math.sqrt(dof)
     adjusted = math.copysign(1.0, estimate) * (abs(estimate) - bias)  # towards zero, and past it if bias > |estimate|
     adjusted_se = se * math.sqrt((1 - r2yz_dx) / (1 - r2dz_x)) * math.sqrt(dof / (dof - 1))
@@ -203,7 +207,8 @@ def sensemakr_summary(design: Design, regression_info: dict[str, Any], treatment
         bound = ovb_bound(estimate, se, dof, benchmarks[strongest]["r2dxj_x"], benchmarks[strongest]["r2yxj_dx"], float(k))
         if bound is None:
             rows.append({"k": k, "possible": False,
-                         "sentence": f"A confounder {k}× as strong as {strongest} is impossible (implied R² ≥ 1)."})
+                         "sentence": f"A confounder {k}× as strong as {strongest} is impossible: its implied partial R² with "
+                                     f"the treatment or the outcome would be 1 or more."})
             continue
         flips = bound["adjusted_estimate"] * estimate <= 0
         covers = bound["adjusted_ci_low"] <= 0 <= bound["adjusted_ci_high"]

@@ -210,45 +210,42 @@ def test_leakage_correlations_match_n09_section_8(support_audit):
     assert flags["assistant_enabled"] == ""
 
 
-class _FakeDagModule:
-    """Stands in for causal_core.dag (owned by the DAG stage) with fixed node roles."""
-
-    @staticmethod
-    def node_roles(spec):
-        return {"backlog_start": ["mediator"], "team_readiness": ["confounder"], "next_week_backlog": ["confounder"],
-                "assistant_enabled": ["treatment"], "human_handled_hours": ["outcome"]}
-
-
-def test_role_scan_cross_checks_dag_roles_and_flags_disagreements(support, monkeypatch):
-    import sys
-
+def test_role_scan_cross_checks_dag_roles_and_flags_disagreements(support):
     from causal_core.project import DagEdge, DagNode, DagSpec
 
-    monkeypatch.setitem(sys.modules, "causal_core.dag", _FakeDagModule)
     project, frame = support
     names = ["backlog_start", "team_readiness", "next_week_backlog", "assistant_enabled", "human_handled_hours"]
+    edges = [
+        ("assistant_enabled", "human_handled_hours"),
+        ("assistant_enabled", "backlog_start"), ("backlog_start", "human_handled_hours"),  # drawn as a mediator
+        ("team_readiness", "assistant_enabled"), ("team_readiness", "human_handled_hours"),
+        ("next_week_backlog", "assistant_enabled"), ("next_week_backlog", "human_handled_hours"),  # a "confounder"
+    ]
     dag = DagSpec(nodes=[DagNode(name=n, column=n) for n in names],
-                  edges=[DagEdge(source="assistant_enabled", target="human_handled_hours")],
+                  edges=[DagEdge(source=a, target=b) for a, b in edges],
                   treatment="assistant_enabled", outcome="human_handled_hours")
     result = run_audit(project.model_copy(update={"dag": dag}), frame)
     scan = by(table_frame(result, "role_scan"))
-    assert scan.loc["backlog_start", "dag_check"].startswith("disagrees: timing says pre-treatment but the DAG makes it a mediator")
+    assert scan.loc["backlog_start", "dag_check"].startswith("disagrees: timing says pre-treatment but the DAG makes it a")
+    assert "mediator" in scan.loc["backlog_start", "dag_check"]
     assert scan.loc["next_week_backlog", "dag_check"].startswith("disagrees: timing excludes it")
     assert scan.loc["team_readiness", "dag_check"] == "agrees"
     assert scan.loc["region", "dag_check"] == "not in DAG"
     assert any("Timing and the DAG disagree on: backlog_start, next_week_backlog" in w for w in result.warnings)
 
 
-def test_role_scan_skips_dag_cross_check_gracefully_without_the_module(support, monkeypatch):
-    import sys
-
+def test_role_scan_skips_dag_cross_check_with_a_reason_when_roles_cannot_be_computed(support, monkeypatch):
+    from causal_core import audit
     from causal_core.project import DagNode, DagSpec
 
-    monkeypatch.setitem(sys.modules, "causal_core.dag", None)  # import raises ImportError
+    def broken(spec):
+        raise ValueError("node 'x' has no edges")
+
+    monkeypatch.setattr(audit.dag_module, "node_roles", broken)
     project, frame = support
     result = run_audit(project.model_copy(update={"dag": DagSpec(nodes=[DagNode(name="x")])}), frame)
     assert "dag_check" not in table_frame(result, "role_scan").columns
-    assert any("DAG cross-check skipped" in w for w in result.warnings)
+    assert "DAG cross-check skipped: DAG roles could not be computed (node 'x' has no edges)." in result.warnings
 
 
 # ---------------------------------------------------------------- N09 §9 smoke test

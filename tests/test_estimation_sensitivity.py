@@ -84,6 +84,26 @@ def test_benchmark_bounds_match_sensemakr_darfur():
     assert sensitivity.ovb_bound(0.1, 0.02, 783, 0.6, 0.1, 2.0) is None  # implied R² ≥ 1: impossible
 
 
+def test_benchmark_bound_whose_outcome_r2_would_exceed_one_is_impossible_not_a_zero_width_interval():
+    # Support's strongest benchmark (backlog_start: 0.155 with treatment, 0.2015 with outcome) at k = 3
+    # implies R²_{Y~Z|D,X} > 1; sensemakr caps it at 1 and prints a zero-width CI.
+    assert sensitivity.ovb_bound(-2.97, 1.2, 3990, 0.155, 0.2015, 2.0) is not None
+    assert sensitivity.ovb_bound(-2.97, 1.2, 3990, 0.155, 0.2015, 3.0) is None
+
+
+def test_retention_benchmark_bias_grows_with_k_and_the_estimate_crosses_zero():
+    frame = simulate_retention()
+    design = est.build_design(frame, N01_SPEC)
+    regression_row, info = est.regression(design, "ATE")
+    summary = sensitivity.sensemakr_summary(design, info, "treatment", "outcome")
+    bounds = summary["benchmark"]["bounds"]
+    assert summary["benchmark"]["covariate"] == "health_score"
+    assert [round(b["bias"], 4) for b in bounds] == [0.0267, 0.0541, 0.0824]
+    assert [round(b["adjusted_estimate"], 4) for b in bounds] == [-0.0175, 0.0099, 0.0383]
+    assert bounds[0]["sentence"].endswith("statistically indistinguishable from zero.")
+    assert bounds[1]["sentence"].endswith("would reverse or erase the effect.")
+
+
 def test_benchmark_partial_r2_from_the_gram_matrix_equals_refitting():
     frame = simulate_retention()
     design = est.build_design(frame, N01_SPEC)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from causal_core.data import DataError, read_upload, project_for_upload, rebind_data
+from causal_core.data import DataError, project_for_upload, read_upload, rebind_data
 from causal_core.project import (
     SCHEMA_VERSION,
     AIInteraction,

@@ -45,7 +45,7 @@ def test_latin1_file_is_read_with_a_notice():
 
 
 def test_utf8_csv_semicolon_and_parquet_parse():
-    loaded = read_upload("t;y\n1;2,5\n0;3\n".encode(), "semi.csv")
+    loaded = read_upload(b"t;y\n1;2,5\n0;3\n", "semi.csv")
     assert loaded.frame.columns.tolist() == ["t", "y"]
     assert loaded.notice == ""
     buffer = io.BytesIO()

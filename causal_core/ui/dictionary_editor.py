@@ -15,9 +15,12 @@ TIMING_CHOICES = sorted({term for term in TIMING_SYNONYMS if term} | {"unknown"}
 def render_dictionary_editor(project: Project, frame: pd.DataFrame) -> None:
     """Edit variable/description/timing/role; each saved change is logged as an analyst edit."""
     table = dictionary_to_frame(project.dictionary).drop(columns=["timing_normalised"])
+    # The key changes with every saved dictionary edit: a data_editor keeps its edit delta under its key
+    # and would re-apply it to the already-updated table (an added row would be added again each run).
+    saved_edits = sum(edit.artifact == "dictionary" for edit in project.edit_log)
     edited = st.data_editor(
         table,
-        key=f"dictionary_editor_{state.active_key()}",
+        key=f"dictionary_editor_{state.active_key()}_{saved_edits}",
         num_rows="dynamic",
         width="stretch",
         column_config={
