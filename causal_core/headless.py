@@ -36,7 +36,9 @@ def build_project(dataset_name: str, progress: Progress | None = None) -> tuple[
     say = progress or (lambda message: None)
     project, raw = project_for_builtin(dataset_name)
     say("Approving the example estimand card")
-    project = question.approve_card(project, question.example_card(dataset_name), raw)
+    card = question.example_card(dataset_name)
+    project = question.with_card(project, card, raw, source="example card")  # scored like the page's example button
+    project = question.approve_card(project, card, raw)
     say("Adding the default DAG")
     project = project.model_copy(update={"dag": dag.default_dag(dataset_name)})
     frame = analysis_frame(project, raw)

@@ -144,3 +144,61 @@ def test_upload_through_the_sidebar(server, artifacts_dir, tmp_path):
         page.screenshot(path=str(artifacts_dir / "upload-trial.png"), full_page=True)
         assert page.locator('[data-testid="stException"]').count() == 0
         browser.close()
+
+
+def _open_page(page, title: str) -> None:
+    """Navigate inside the same browser session (a fresh URL would start a new, empty session)."""
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title).click()
+    _wait_for_script(page)
+
+
+def test_worked_example_project_opens_and_every_page_shows_its_artifacts(server, artifacts_dir, tmp_path):
+    """The headless worked example, saved as JSON and opened through the sidebar, fills every page.
+
+    Its screenshots (worked-*.png) are the README's; `make screenshots` copies them to docs/screenshots/.
+    """
+    from playwright.sync_api import sync_playwright
+
+    from causal_core.headless import build_project
+    from causal_core.project import project_to_json
+
+    project, _ = build_project("retention")
+    saved = tmp_path / "retention_worked_example.json"
+    saved.write_text(project_to_json(project))
+    aipw = next(row for row in project.estimation.estimates if row.method == "aipw")
+    truth = f"{project.estimation.true_effect:+.4f}"
+    expectations = {
+        "Question": ["Approved", "12 / 12"],
+        "DAG": ["health_score"],
+        "Data audit": ["Evidence bundle"],
+        "Estimation": [f"the true {aipw.estimand} is {truth}", "Benchmarked on the strongest observed covariate"],
+        "Memo": ["Main estimate.", f"{aipw.estimate * 100:.1f}".replace("-", "")],
+        "Model lab": ["Model lab"],
+    }
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server, wait_until="domcontentloaded")
+        _wait_for_script(page)
+        page.locator('[data-testid="stSidebar"]').get_by_text("Save / open project").click()
+        page.locator('[data-testid="stSidebar"] input[type="file"]').first.set_input_files(str(saved))
+        _wait_for_script(page)
+        page.wait_for_timeout(1500)
+        assert "Opened" in page.locator('[data-testid="stSidebar"]').inner_text()
+        page.screenshot(path=str(artifacts_dir / "worked-overview.png"), full_page=True)
+        missing = {}
+        for title, needles in expectations.items():
+            _open_page(page, title)
+            page.wait_for_timeout(1000)
+            stem = title.lower().replace(" ", "_")
+            page.screenshot(path=str(artifacts_dir / f"worked-{stem}.png"), full_page=True)
+            assert page.locator('[data-testid="stException"]').count() == 0, f"{title} raised"
+            text = page.locator('[data-testid="stMain"]').inner_text()
+            absent = [needle for needle in needles if needle not in text]
+            if absent:
+                missing[title] = absent
+        browser.close()
+    assert missing == {}

@@ -433,6 +433,28 @@ def test_default_estimand_follows_the_approved_card(retention):
     assert est.default_estimand(project.model_copy(update={"estimand_card": ate_card, "card_status": "approved"})) == "ATE"
 
 
+@pytest.mark.parametrize(
+    ("estimand", "expected"),
+    [
+        # the old keyword rule read "untreated" as ATC and "treated" as ATT here; the Question page says ATE
+        ("Average treatment effect among all eligible treated and untreated accounts", "ATE"),
+        ("Average effect of outreach among the treated accounts", "ATT"),
+        ("ATC: the effect for the controls", "ATC"),
+        ("CATE of outreach by plan tier", "ATE"),  # not estimated on this page: falls back to ATE
+        ("the effect of outreach", "ATE"),
+    ],
+)
+def test_estimation_reads_the_card_as_the_question_page_and_the_memo_do(retention, estimand, expected):
+    from causal_core import consistency, question
+
+    project, _ = retention
+    approved = project.model_copy(update={"estimand_card": EstimandCard(estimand=estimand), "card_status": "approved"})
+    assert est.default_estimand(approved) == expected
+    assert consistency.card_estimand(estimand) == question.estimand_kind(estimand)
+    if question.estimand_kind(estimand) in {"ATE", "ATT", "ATC"}:
+        assert question.estimand_kind(estimand) == expected
+
+
 def test_override_is_required_logged_and_kept_in_the_spec(retention):
     project, frame = retention
     spec = N01_SPEC.model_copy(update={"covariates": [*est.N01_COVARIATES, "propensity_true"]})
