@@ -40,7 +40,11 @@ def k(name: str) -> str:
 
 # ---- specification ----------------------------------------------------------------------------
 st.subheader("Specification")
-st.markdown(f"Treatment **{project.treatment}** → outcome **{project.outcome}**.")
+treated_value = est.audit_treated_value(project)
+st.markdown(
+    f"Treatment **{project.treatment}** → outcome **{project.outcome}**."
+    + (f" Treated = `{treated_value}` (the data audit's mapping)." if treated_value else "")
+)
 candidates = [c for c in frame.columns if c not in (project.treatment, project.outcome)]
 reasons = {c: est.ineligible_reason(project, c) for c in candidates}
 if k("covariates") not in st.session_state:
@@ -89,6 +93,7 @@ if st.button("Run estimation", type="primary", key=k("run")):
         treatment=project.treatment, outcome=project.outcome, covariates=list(covariates),
         categorical=est.categorical_columns(frame, list(covariates)), estimand=estimand, cluster=cluster,
         clip=tuple(clip), trim=trim, crossfit_folds=int(folds) if folds != 1 else 0, seed=int(seed), missing=missing,
+        treated_value=treated_value,
     )
     with st.status("Estimating…", expanded=True) as status:
         bar = st.progress(0.0)

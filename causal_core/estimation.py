@@ -29,6 +29,7 @@ from scipy.special import expit
 from scipy.stats import norm
 
 from causal_core import dag as dag_module
+from causal_core.audit import AuditInputError, code_treatment
 from causal_core.project import (
     EstimateRow,
     EstimationResult,
@@ -186,7 +187,13 @@ def default_spec(project: Project, frame: pd.DataFrame) -> EstimationSpec:
         categorical=categorical_columns(frame, covariates),
         estimand=default_estimand(project),
         cluster=cluster,
+        treated_value=audit_treated_value(project),
     )
+
+
+def audit_treated_value(project: Project) -> str | None:
+    """The data audit's treated-value mapping for a two-valued text treatment, if the analyst set one."""
+    return project.data_audit.settings.get("treated_value") if project.data_audit else None
 
 
 def override_covariate(
@@ -319,14 +326,26 @@ def _check_columns(frame: pd.DataFrame, spec: EstimationSpec) -> None:
         raise EstimationError(f"Clip bounds must satisfy 0 ≤ low < 0.5 < high ≤ 1 (got {lo}, {hi}).")
 
 
-def _treatment_vector(series: pd.Series, name: str) -> np.ndarray:
-    """A 0/1 float vector; anything else is refused with the values found."""
+def _treatment_vector(series: pd.Series, name: str, treated_value: str | None = None) -> np.ndarray:
+    """A 0/1 float vector; anything else is refused with the values found.
+
+    A two-valued text treatment ('yes'/'no') is coded by the data audit's treated-value mapping, through the
+    audit's own coder, so the audit and the estimates cannot code the same column differently.
+    """
+    if treated_value is not None:
+        try:
+            return code_treatment(series, name, treated_value).to_numpy(dtype=float)
+        except AuditInputError as error:
+            raise EstimationError(str(error)) from error
     values = series.to_numpy()
     if pd.api.types.is_bool_dtype(series):
         return values.astype(float)
     if not pd.api.types.is_numeric_dtype(series):
         found = ", ".join(map(repr, pd.unique(values)[:5]))
-        raise EstimationError(f"The treatment '{name}' must be coded 0/1; found non-numeric values ({found}).")
+        raise EstimationError(
+            f"The treatment '{name}' must be coded 0/1; found non-numeric values ({found}). For a two-valued "
+            "treatment, choose the value that means treated in the data audit's settings."
+        )
     values = values.astype(float)
     bad = np.unique(values[(values != 0) & (values != 1)])
     if bad.size:
@@ -405,7 +424,7 @@ def build_design(frame: pd.DataFrame, spec: EstimationSpec) -> Design:
         )
     rows = np.flatnonzero(keep)
     sub = frame.iloc[rows] if rows.size < n_input else frame
-    t = _treatment_vector(sub[spec.treatment], spec.treatment)
+    t = _treatment_vector(sub[spec.treatment], spec.treatment, spec.treated_value)
     y = sub[spec.outcome].to_numpy(dtype=float)
     n_treated, n_control = int(t.sum()), int(t.size - t.sum())
     if min(n_treated, n_control) < MIN_ARM_ROWS:

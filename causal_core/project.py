@@ -245,6 +245,9 @@ class EstimationSpec(StrictModel):
     seed: int = 123
     missing: Literal["complete_case", "indicator"] = "complete_case"
     overrides: list[str] = Field(default_factory=list, description="Ineligible columns used on purpose.")
+    treated_value: str | None = Field(
+        None, description="For a two-valued non-0/1 treatment: the value meaning treated (the data audit's mapping)."
+    )
 
 
 class EstimateRow(StrictModel):

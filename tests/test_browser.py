@@ -84,15 +84,20 @@ def _wait_for_script(page, timeout_ms: int = 120_000) -> None:
     raise TimeoutError("the page script did not finish")
 
 
+def _launch(playwright):
+    """Debian's Chromium (never a downloaded one) with the flags this sandbox needs; one 1400×1000 page."""
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
+    )
+    return browser, browser.new_page(viewport={"width": 1400, "height": 1000})
+
+
 def test_every_page_renders_in_chromium(server, artifacts_dir):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        browser, page = _launch(playwright)
         failures = []
         for page_file in registered_pages():
             stem = Path(page_file).stem
@@ -123,11 +128,7 @@ def test_upload_through_the_sidebar(server, artifacts_dir, tmp_path):
     good = tmp_path / "trial.csv"
     good.write_text("treat,outcome,age\n1,2.5,30\n0,1.5,40\n1,3.0,35\n0,1.0,50\n")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        browser, page = _launch(playwright)
         page.goto(server, wait_until="domcontentloaded")
         _wait_for_script(page)
         _choose_dataset(page, "Upload CSV / Parquet…")
@@ -176,11 +177,7 @@ def test_worked_example_project_opens_and_every_page_shows_its_artifacts(server,
         "Model lab": ["Model lab"],
     }
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        browser, page = _launch(playwright)
         page.goto(server, wait_until="domcontentloaded")
         _wait_for_script(page)
         page.locator('[data-testid="stSidebar"]').get_by_text("Save / open project").click()

@@ -508,3 +508,20 @@ def test_result_survives_a_project_file_round_trip(support, support_frame):
     reopened = project_from_json(project_to_json(stored))
     assert reopened.estimation == stored.estimation
     assert reopened.estimation.diagnostics["bootstrap"]["completed"] == 20
+
+
+def test_default_spec_takes_the_data_audits_treated_value_and_codes_the_text_treatment(retention):
+    from causal_core.audit import AuditSettings, run_audit
+
+    project, frame = retention
+    text_frame = frame.assign(outreach=np.where(frame["outreach"] == 1, "contacted", "not contacted"))
+    audited = project.model_copy(
+        update={"data_audit": run_audit(project, text_frame, AuditSettings(treated_value="contacted"))}
+    )
+    spec = est.default_spec(audited, text_frame)
+    assert spec.treated_value == "contacted"
+    assert est.default_spec(project, frame).treated_value is None
+    text_rows = est.run_estimation(text_frame, spec, refutations=False).estimates
+    coded_rows = est.run_estimation(frame, spec.model_copy(update={"treated_value": None}), refutations=False).estimates
+    assert [round(r.estimate, 10) for r in text_rows] == [round(r.estimate, 10) for r in coded_rows]
+    assert round(text_rows[0].estimate, 3) == 0.078  # N01's naive risk difference, through the mapping

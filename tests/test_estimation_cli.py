@@ -100,6 +100,24 @@ def test_upload_file_estimates(capsys, upload):
     assert out["diagnostics"]["overlap"]["clip"] == [0.05, 0.95]
 
 
+def test_a_text_treatment_is_coded_by_the_treated_value_exactly_as_its_0_1_version(capsys, tmp_path, upload):
+    frame = pd.read_csv(upload)
+    frame["arm"] = np.where(frame["t"] == 1, "assistant", "control")
+    path = tmp_path / "text_arm.csv"
+    frame.to_csv(path, index=False)
+    common = ["--outcome", "y", "--covariates", "x", "--no-refute"]
+    coded = run_json(capsys, "--data", str(upload), "--treatment", "t", *common)
+    mapped = run_json(capsys, "--data", str(path), "--treatment", "arm", "--treated-value", "assistant", *common)
+    assert [row["estimate"] for row in mapped["estimates"]] == [row["estimate"] for row in coded["estimates"]]
+    reversed_ = run_json(capsys, "--data", str(path), "--treatment", "arm", "--treated-value", "control", *common)
+    assert reversed_["estimates"][0]["method"] == "naive"
+    assert reversed_["estimates"][0]["estimate"] == pytest.approx(-coded["estimates"][0]["estimate"])
+    err = run_error(capsys, "--data", str(path), "--treatment", "arm", "--treated-value", "treated", *common)
+    assert err == "error: 'treated' is not a value of the treatment 'arm' (values: assistant, control)."
+    err = run_error(capsys, "--data", str(path), "--treatment", "arm", *common)
+    assert "must be coded 0/1; found non-numeric values" in err and "value that means treated" in err
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

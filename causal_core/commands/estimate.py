@@ -45,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--outcome", help="numeric outcome column (built-ins: the dataset's own)")
     parser.add_argument("--covariates", metavar="a,b,c", help="adjustment set (built-ins: eligible pre-treatment columns)")
     parser.add_argument("--categorical", metavar="a,b", help="covariates to one-hot encode (text columns always are)")
+    parser.add_argument("--treated-value", help="for a two-valued non-0/1 treatment ('yes'/'no'): the value meaning treated")
     parser.add_argument("--estimand", choices=["ATE", "ATT", "ATC"], default=None, help="default ATE")
     parser.add_argument("--cluster", metavar="C", help="cluster column for cluster-robust SEs (built-ins: their own)")
     parser.add_argument("--no-cluster", action="store_true", help="ignore the built-in's cluster column")
@@ -96,6 +97,7 @@ def build_spec(args: argparse.Namespace, project, frame) -> EstimationSpec:
         categorical=sorted(set(categorical) | set(estimation.categorical_columns(frame, known))),
         estimand=args.estimand or "ATE", cluster=cluster, clip=_clip(args.clip), trim=args.trim,
         crossfit_folds=args.crossfit, bootstrap=args.bootstrap, seed=args.seed, missing=args.missing,
+        treated_value=args.treated_value,
     )
 
 
