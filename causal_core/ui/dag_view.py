@@ -72,4 +72,7 @@ def render_dag(
         hierarchical=False,
         interaction={"dragNodes": False, "hover": True},
     )
+    # Config only takes pixels; a fixed canvas wider than its page column is cropped on the right. "100%" lets
+    # vis-network fill the component's iframe (the column's width) and fit the graph into it.
+    config.width = "100%"
     return graph_component(nodes, edges, config)
