@@ -10,9 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from causal_core.runtime import devices, registry
+from causal_core.runtime import devices, gguf_cache, registry
 from causal_core.runtime.registry import ModelSpec, ModelUnavailable
 
 Progress = Callable[[float, str], None]
@@ -76,12 +77,8 @@ def load(spec: ModelSpec, plan: devices.LoadPlan, trust_remote_code: bool = Fals
     try:
         progress(0.05, "reading the tokenizer")
         if spec.gguf_file:
-            tokenizer = transformers.AutoTokenizer.from_pretrained(spec.location, gguf_file=spec.gguf_file, **common)
             class_name = "AutoModelForCausalLM"
-            progress(0.2, f"de-quantising {spec.gguf_file} and loading weights ({plan.dtype}, {plan.device})")
-            model = transformers.AutoModelForCausalLM.from_pretrained(
-                spec.location, gguf_file=spec.gguf_file, **common, **kwargs
-            )
+            model, tokenizer = _load_gguf(spec, kwargs, common, progress, plan)
         else:
             class_name = registry.model_class_for(spec.config.get("architectures"))
             if not class_name and registry.remote_code_causal_lm(spec.config):
@@ -108,6 +105,30 @@ def load(spec: ModelSpec, plan: devices.LoadPlan, trust_remote_code: bool = Fals
         raise classify_load_error(error, spec) from error
     progress(0.9, "weights loaded")
     return model, tokenizer, class_name
+
+
+def _load_gguf(spec: ModelSpec, kwargs: dict, common: dict, progress: Progress, plan: devices.LoadPlan) -> tuple[Any, Any]:
+    """A GGUF model: from its converted copy when one exists, else de-quantised from the file (then the
+    float32 result is saved as that copy, best effort, so the next load takes about a second)."""
+    import torch
+    import transformers
+
+    folder = gguf_cache.converted_folder(Path(spec.location) / spec.gguf_file, transformers.__version__)
+    if gguf_cache.is_complete(folder):
+        progress(0.2, f"loading the converted copy of {spec.gguf_file} ({plan.dtype}, {plan.device})")
+        tokenizer = transformers.AutoTokenizer.from_pretrained(folder, **common)
+        model = transformers.AutoModelForCausalLM.from_pretrained(folder, **common, **kwargs)
+        return model, tokenizer
+    tokenizer = transformers.AutoTokenizer.from_pretrained(spec.location, gguf_file=spec.gguf_file, **common)
+    progress(0.2, f"de-quantising {spec.gguf_file} and loading weights ({plan.dtype}, {plan.device})")
+    model = transformers.AutoModelForCausalLM.from_pretrained(spec.location, gguf_file=spec.gguf_file, **common, **kwargs)
+    if folder is not None and model.dtype == torch.float32 and plan.quantisation == "none":
+        progress(0.8, f"saving a converted copy for faster loads ({folder})")
+        try:
+            gguf_cache.save_converted(model, tokenizer, folder)
+        except (OSError, ValueError, RuntimeError) as error:  # a read-only or full disk only costs speed
+            progress(0.85, f"could not save the converted copy ({error}); the next load reads the GGUF again")
+    return model, tokenizer
 
 
 # ------------------------------------------------------------------------------------------ generation
