@@ -102,7 +102,7 @@ if spec.treatment and project.treatment:
 
 graph_col, panel_col = st.columns([3, 2])
 with graph_col:
-    clicked = dag_view.render_dag(spec, roles, selected=st.session_state[selected_key], width=600, height=500)
+    clicked = dag_view.render_dag(spec, roles, selected=st.session_state[selected_key], height=500)
     last_click = _key("dag_last_click")
     if clicked and clicked != st.session_state.get(last_click) and clicked in names:
         st.session_state[selected_key] = clicked

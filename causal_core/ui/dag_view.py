@@ -34,7 +34,6 @@ def render_dag(
     roles: Mapping[str, Sequence[str]],
     selected: str | None = None,
     height: int = 520,
-    width: int = 900,
 ) -> str | None:
     """Draw ``spec`` coloured by derived role (N01 palette); latent nodes dashed, unmeasured ones grey text."""
     from streamlit_agraph import Config, Edge, Node
@@ -66,13 +65,12 @@ def render_dag(
     ]
     config = Config(
         height=height,
-        width=width,
         directed=True,
         physics=False,
         hierarchical=False,
         interaction={"dragNodes": False, "hover": True},
     )
     # Config only takes pixels; a fixed canvas wider than its page column is cropped on the right. "100%" lets
-    # vis-network fill the component's iframe (the column's width) and fit the graph into it.
+    # vis-network fill the component's iframe (the column's width) and fit the graph into it, at any width.
     config.width = "100%"
     return graph_component(nodes, edges, config)
