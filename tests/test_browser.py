@@ -169,6 +169,7 @@ def test_worked_example_project_opens_and_every_page_shows_its_artifacts(server,
     aipw = next(row for row in project.estimation.estimates if row.method == "aipw")
     truth = f"{project.estimation.true_effect:+.4f}"
     expectations = {
+        "Overview": ["Dataset overview (N01 §4)", "Data dictionary"],
         "Question": ["Approved", "12 / 12"],
         "DAG": ["health_score"],
         "Data audit": ["Evidence bundle"],
@@ -185,7 +186,6 @@ def test_worked_example_project_opens_and_every_page_shows_its_artifacts(server,
         _wait_for_script(page)
         page.wait_for_timeout(1500)
         assert "Opened" in page.locator('[data-testid="stSidebar"]').inner_text()
-        page.screenshot(path=str(artifacts_dir / "worked-overview.png"), full_page=True)
         missing = {}
         for title, needles in expectations.items():
             _open_page(page, title)
