@@ -62,6 +62,17 @@ def test_a_second_writer_keeps_the_first_complete_copy(tiny_model, tmp_path):
     assert (folder / "model.safetensors").stat().st_mtime_ns == stamp
 
 
+def test_a_new_copy_removes_older_copies_of_the_same_file_only(tiny_model, tmp_path):
+    model, tokenizer = _tiny(tiny_model)
+    older = tmp_path / "SmolLM2-135M-Instruct.Q4_1-0123456789abcdef"
+    other_model = tmp_path / "SmolLM2-135M-Instruct.Q4_1-long-0123456789abcdef"
+    unrelated = tmp_path / "SmolLM2-135M-Instruct.Q4_1-notes"
+    for folder in (older, other_model, unrelated):
+        folder.mkdir()
+    current = gguf_cache.save_converted(model, tokenizer, tmp_path / "SmolLM2-135M-Instruct.Q4_1-fedcba9876543210")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([current.name, other_model.name, unrelated.name])
+
+
 def test_an_unwritable_cache_only_costs_speed(tiny_model, tmp_path, monkeypatch):
     """A failed save is reported through progress and the loaded model is still returned."""
     (tmp_path / "src").mkdir()

@@ -9,7 +9,8 @@ transformers refuses ``save_pretrained`` on a GGUF-loaded model (it is flagged a
 is written here: config.json without the GGUF ``quantization_config``, the generation config, the weights
 with safetensors' ``save_model`` (which handles tied embeddings), and the tokenizer's own save. The folder
 is keyed by the GGUF file's path, size and modification time and the transformers version, and is
-published by an atomic rename, so a half-written copy is never read. ``CW_MODEL_CACHE=off`` disables it.
+published by an atomic rename, so a half-written copy is never read; older copies of the same file are
+then deleted. ``CW_MODEL_CACHE=off`` disables it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -25,6 +27,7 @@ from typing import Any
 CACHE_ENV = "CW_MODEL_CACHE"
 DISABLED = {"off", "0", "false", "no"}
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer_config.json")
+HASH_LENGTH = 16
 
 
 def cache_root() -> Path | None:
@@ -42,7 +45,7 @@ def converted_folder(gguf_path: Path, transformers_version: str) -> Path | None:
         return None
     stat = gguf_path.stat()
     identity = f"{gguf_path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|transformers {transformers_version}"
-    return root / f"{gguf_path.stem}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
+    return root / f"{gguf_path.stem}-{hashlib.sha256(identity.encode()).hexdigest()[:HASH_LENGTH]}"
 
 
 def is_complete(folder: Path | None) -> bool:
@@ -73,4 +76,20 @@ def save_converted(model: Any, tokenizer: Any, folder: Path) -> Path:
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    remove_outdated_copies(folder)
     return folder
+
+
+def remove_outdated_copies(current: Path) -> list[Path]:
+    """Delete older copies of the same GGUF file (another size/mtime or transformers version): ~0.5 GB each.
+
+    A copy is recognised by its exact name, ``<stem>-<16 hex digits>``; anything else in the folder is left.
+    """
+    stem = current.name[: -(HASH_LENGTH + 1)]
+    pattern = re.compile(rf"{re.escape(stem)}-[0-9a-f]{{{HASH_LENGTH}}}")
+    removed = []
+    for other in current.parent.iterdir():
+        if other != current and other.is_dir() and pattern.fullmatch(other.name):
+            shutil.rmtree(other, ignore_errors=True)
+            removed.append(other)
+    return removed
