@@ -135,17 +135,12 @@ def check_post_treatment(project: Project) -> ConsistencyItem:
     return _item(name, "green", f"all {len(project.estimation.spec.covariates)} covariate(s) are pre-treatment")
 
 
-def card_estimand(text: str) -> str | None:
-    """The estimand a card names, read the way the Question page reads it (ATE/ATT/ATC/CATE/LATE)."""
-    return estimand_kind(text)
-
-
 def check_estimand(project: Project) -> ConsistencyItem:
     name = "The card's estimand is the one estimated"
     card = project.estimand_card
     if card is None:
         return _item(name, "amber", "no estimand card yet")
-    wanted = card_estimand(card.estimand) or card_estimand(card.causal_question)
+    wanted = estimand_kind(card.estimand) or estimand_kind(card.causal_question)
     if project.estimation is None:
         return _item(name, "amber", f"card asks for {wanted or 'an unrecognised estimand'}; nothing estimated yet")
     estimated = project.estimation.spec.estimand
