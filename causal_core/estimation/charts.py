@@ -1,0 +1,137 @@
+"""Presentation: results table, forest plot, love plot, overlap and weight charts (altair only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from causal_core.estimation.constants import METHOD_LABELS
+from causal_core.project import (
+    EstimateRow,
+    EstimationResult,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Presentation: results table, forest plot, love plot, overlap and weight charts (altair, no streamlit)
+# ---------------------------------------------------------------------------------------------
+def method_label(row: EstimateRow) -> str:
+    label = METHOD_LABELS.get(row.method, row.method)
+    return f"{label} [bootstrap SE]" if row.se_type.startswith("bootstrap") else label
+
+
+def estimates_table(result: EstimationResult) -> pd.DataFrame:
+    """The results table: method, estimand, estimate, SE, 95 % CI, n used, SE type."""
+    return pd.DataFrame(
+        [
+            {
+                "method": method_label(row),
+                "estimand": row.estimand,
+                "estimate": row.estimate,
+                "std_error": row.std_error,
+                "ci_low": row.ci_low,
+                "ci_high": row.ci_high,
+                "n_used": row.n_used,
+                "se_type": row.se_type,
+            }
+            for row in result.estimates
+        ]
+    )
+
+
+def forest_chart(result: EstimationResult, title: str | None = None):
+    """Estimates with 95 % CIs, the zero line and (simulations) the true effect as a dashed line."""
+    import altair as alt
+
+    table = estimates_table(result)
+    order = table["method"].tolist()
+    base = alt.Chart(table).encode(y=alt.Y("method:N", sort=order, title=None))
+    bars = base.mark_rule(strokeWidth=2, color="#93c5fd").encode(
+        x=alt.X("ci_low:Q", title="Effect estimate (95 % CI)"), x2="ci_high:Q"
+    )
+    points = base.mark_circle(size=90, color="#2563eb").encode(
+        x="estimate:Q",
+        tooltip=[
+            "method",
+            "estimand",
+            alt.Tooltip("estimate:Q", format="+.4f"),
+            alt.Tooltip("ci_low:Q", format="+.4f"),
+            alt.Tooltip("ci_high:Q", format="+.4f"),
+            "se_type",
+            "n_used",
+        ],
+    )
+    layers = [bars, points, alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#475569").encode(x="x:Q")]
+    if result.true_effect is not None:
+        truth = pd.DataFrame(
+            {"x": [result.true_effect], "label": [f"true {result.spec.estimand} {result.true_effect:+.3f}"]}
+        )
+        layers.append(alt.Chart(truth).mark_rule(color="#dc2626", strokeDash=[6, 4]).encode(x="x:Q", tooltip=["label"]))
+        layers.append(
+            alt.Chart(truth)
+            .mark_text(color="#dc2626", align="left", dx=4, dy=-6, baseline="bottom")
+            .encode(x="x:Q", y=alt.value(0), text="label")
+        )
+    chart = alt.layer(*layers).properties(height=max(160, 36 * len(order)))
+    return chart.properties(title=title) if title else chart
+
+
+def love_plot(result: EstimationResult):
+    """SMD of every covariate before and after IPW weighting, with the |SMD| = 0.1 guide lines."""
+    import altair as alt
+
+    rows = result.diagnostics.get("balance", [])
+    long = pd.DataFrame(
+        [{"covariate": r["covariate"], "stage": "before weighting", "smd": r["smd_before"]} for r in rows]
+        + [{"covariate": r["covariate"], "stage": "after weighting", "smd": r["smd_after"]} for r in rows]
+    )
+    order = [r["covariate"] for r in rows]
+    points = (
+        alt.Chart(long)
+        .mark_point(filled=True, size=70)
+        .encode(
+            x=alt.X("smd:Q", title="Standardised mean difference (treated − control)"),
+            y=alt.Y("covariate:N", sort=order, title=None),
+            color=alt.Color(
+                "stage:N", scale=alt.Scale(domain=["before weighting", "after weighting"], range=["#f97316", "#2563eb"])
+            ),
+            tooltip=["covariate", "stage", alt.Tooltip("smd:Q", format="+.3f")],
+        )
+    )
+    guides = alt.Chart(pd.DataFrame({"x": [-0.1, 0.1]})).mark_rule(strokeDash=[4, 4], color="#94a3b8").encode(x="x:Q")
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#475569").encode(x="x:Q")
+    return alt.layer(guides, zero, points).properties(height=max(160, 22 * len(order)))
+
+
+def _binned_chart(records: list[dict[str, Any]], value: str, title: str, log_x: bool = False):
+    import altair as alt
+
+    data = pd.DataFrame(records)
+    scale = alt.Scale(type="log") if log_x else alt.Scale(domain=[0, 1])
+    return (
+        alt.Chart(data)
+        .mark_area(opacity=0.4, interpolate="step-after")
+        .encode(
+            x=alt.X("bin_start:Q", title=title, scale=scale),
+            y=alt.Y(f"{value}:Q", title="density", stack=None),
+            color=alt.Color("arm:N", scale=alt.Scale(domain=["treated", "control"], range=["#dc2626", "#2563eb"])),
+            tooltip=["arm", alt.Tooltip("bin_start:Q", format=".3f"), alt.Tooltip("bin_end:Q", format=".3f"), "count"],
+        )
+        .properties(height=220)
+    )
+
+
+def overlap_chart(result: EstimationResult):
+    """Estimated propensity by arm (N01's overlap plot), with the clip bounds marked."""
+    import altair as alt
+
+    overlap = result.diagnostics["overlap"]
+    bounds = (
+        alt.Chart(pd.DataFrame({"x": overlap["clip"]})).mark_rule(strokeDash=[4, 4], color="#475569").encode(x="x:Q")
+    )
+    return alt.layer(_binned_chart(overlap["histogram"], "density", "Estimated probability of treatment"), bounds)
+
+
+def weights_chart(result: EstimationResult):
+    return _binned_chart(result.diagnostics["weights"]["histogram"], "density", "IPW weight (log scale)", log_x=True)

@@ -1,0 +1,273 @@
+"""Orchestration: one specification run from design to diagnostics and warnings."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pandas as pd
+
+from causal_core.estimation.bootstrap import bootstrap
+from causal_core.estimation.constants import MIN_ARM_ROWS, EstimationError, ProgressFn, StopFn
+from causal_core.estimation.design import Design, build_design
+from causal_core.estimation.diagnostics import balance_table, overlap_summary, trimming_rule, weight_summary
+from causal_core.estimation.estimators import (
+    ALL_METHODS,
+    CoreFit,
+    _ipw_weights,
+    aipw,
+    crossfit_folds,
+    crossfit_propensity,
+    gcomputation,
+    ipw,
+    naive_difference,
+    outcome_models,
+    propensity,
+    regression,
+)
+from causal_core.project import (
+    EstimationResult,
+    EstimationSpec,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Orchestration
+# ---------------------------------------------------------------------------------------------
+
+
+def estimate_core(design: Design, spec: EstimationSpec, methods: tuple[str, ...] = ALL_METHODS) -> CoreFit:
+    """Run the chosen estimators on one design (no diagnostics): the unit that refutations repeat."""
+    estimand = spec.estimand
+    core = CoreFit(rows=[])
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        core.timings[name] = now - clock
+        clock = now
+
+    if "naive" in methods:
+        core.rows.append(naive_difference(design, estimand))
+        lap("naive")
+    if "regression" in methods:
+        row, core.regression_info = regression(design, estimand)
+        core.rows.append(row)
+        lap("regression")
+    if "gcomp" in methods:
+        core.rows.append(gcomputation(design, estimand))
+        lap("gcomp")
+    if "ipw" in methods or "aipw" in methods:
+        core.ps = propensity(design, spec.clip)
+        w1, w0 = _ipw_weights(design.t, core.ps.clipped, estimand)
+        core.ipw_weights = w1 + w0
+        lap("propensity")
+    if "ipw" in methods:
+        core.rows.append(ipw(design, core.ps, estimand))
+        lap("ipw")
+    if "aipw" in methods:
+        folds = crossfit_folds(design.n, spec.crossfit_folds, spec.seed)
+        e = core.ps.clipped if folds is None else crossfit_propensity(design, spec.clip, folds)
+        core.models = outcome_models(design, folds)
+        label = f", {spec.crossfit_folds}-fold cross-fitted" if folds is not None else ""
+        row, core.arm_means = aipw(design, e, core.models, estimand, label)
+        core.rows.append(row)
+        lap("aipw")
+    return core
+
+
+def _separation_culprits(design: Design) -> list[str]:
+    """Covariate columns that alone split the arms: a category level seen in one arm only, or non-overlapping ranges."""
+    culprits = []
+    treated = design.t == 1
+    for _label, dummies in design.reference.values():
+        for j in dummies:
+            present = design.X[:, j] == 1
+            if present.any() and (treated[present].all() or (~treated[present]).all()):
+                culprits.append(f"{design.names[j]} (all {'treated' if treated[present].all() else 'control'})")
+    for name in design.scales:
+        j = design.names.index(name)
+        x = design.X[:, j]
+        if x[treated].min() > x[~treated].max() or x[treated].max() < x[~treated].min():
+            culprits.append(f"{name} (no overlap in range)")
+    return culprits
+
+
+def overlap_warnings(design: Design, core: CoreFit, overlap: dict[str, Any], weights: dict[str, Any]) -> list[str]:
+    """Plain-language warnings naming the estimators that are unreliable and why."""
+    warnings = []
+    ps = core.ps
+    if ps is not None and ps.fit.separated:
+        culprits = _separation_culprits(design)
+        named = f" ({', '.join(culprits[:5])})" if culprits else ""
+        warnings.append(
+            "Perfect or quasi-perfect separation in the propensity model: some covariates predict treatment "
+            f"exactly{named}. IPW and AIPW are unreliable (propensities at 0 or 1, weights only bounded by clipping); "
+            "regression and g-computation compare arms only by extrapolating a linear model across the gap."
+        )
+    if overlap["share_clipped"] > 0.05 or overlap["share_outside_05_95"] > 0.2:
+        warnings.append(
+            f"Poor overlap: {overlap['share_clipped']:.1%} of rows have an estimated propensity outside the clip bounds "
+            f"[{overlap['clip'][0]:g}, {overlap['clip'][1]:g}] and {overlap['share_outside_05_95']:.1%} lie outside "
+            "[0.05, 0.95]. IPW and AIPW are unreliable there (few comparable units; clipping biases the weights) and "
+            "regression extrapolates. Consider trimming (Crump rule), which changes the estimand."
+        )
+    for arm in ("treated", "control"):
+        info = weights.get(arm, {})
+        if info and info["ess_share"] < 0.3:
+            warnings.append(
+                f"Extreme weights in the {arm} arm: effective sample size {info['ess']:.0f} of {info['n']:,} rows "
+                f"({info['ess_share']:.0%}); IPW is driven by a few rows (max weight {info['max_weight']:.1f})."
+            )
+    if core.models is not None and core.models.separated:
+        warnings.append(
+            "The AIPW outcome model separates in the " + " and ".join(core.models.separated) + " arm(s) "
+            "(predicted probabilities at 0 or 1); AIPW leans on the propensity weights there."
+        )
+    return warnings
+
+
+def run_estimation(
+    frame: pd.DataFrame,
+    spec: EstimationSpec,
+    *,
+    true_effect: float | None = None,
+    progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+    sensitivity: bool = True,
+    refutations: bool = True,
+) -> EstimationResult:
+    """Estimate the spec's estimand with every method, plus diagnostics, sensitivity and refutations.
+
+    Pure: the frame and spec are not changed; a bad input raises EstimationError before anything is computed.
+    ``progress(fraction, message)`` is called between steps; ``should_stop()`` cancels the bootstrap.
+    """
+    report = progress or (lambda fraction, message: None)
+    report(0.0, "Building the design matrix")
+    design = build_design(frame, spec)
+    warnings: list[str] = []
+    trim_info: dict[str, Any] | None = None
+    if spec.trim:
+        design, trim_info = _apply_trimming(design, spec)
+        if trim_info.get("statement"):
+            warnings.append(trim_info["statement"])
+    report(0.1, "Fitting the estimators")
+    core = estimate_core(design, spec)
+    report(0.4, "Diagnostics")
+    diagnostics = _diagnostics(design, spec, core)
+    if trim_info:
+        diagnostics["trimming"] = trim_info
+    warnings.extend(overlap_warnings(design, core, diagnostics["overlap"], diagnostics["weights"]))
+    warnings.extend(
+        f"Override: '{column}' is adjusted for although it is ineligible (logged in the edit log; the memo flags it)."
+        for column in spec.overrides
+    )
+    rows = list(core.rows)
+    if spec.bootstrap > 0:
+        report(0.45, f"Bootstrap ({spec.bootstrap} replicates)")
+        boot = bootstrap(design, spec, core, progress=_sub_progress(report, 0.45, 0.6), should_stop=should_stop)
+        diagnostics["bootstrap"] = boot
+        rows.extend(boot.pop("rows"))
+        if boot["cancelled"]:
+            warnings.append(boot["message"])
+    result_sensitivity: dict[str, Any] = {}
+    if sensitivity:
+        report(0.6, "Sensitivity analysis")
+        from causal_core import sensitivity as sensitivity_module
+
+        result_sensitivity = sensitivity_module.summarise(design, core, spec)
+    result_refutations: list[dict[str, Any]] = []
+    if refutations:
+        from causal_core import refutation
+
+        report(0.7, "Refutation tests")
+        result_refutations = refutation.run_refutations(design, spec, core, estimate_core)
+    report(1.0, "Done")
+    return EstimationResult(
+        spec=spec,
+        n_used=design.n,
+        dropped=design.dropped,
+        estimates=rows,
+        true_effect=true_effect,
+        diagnostics=diagnostics,
+        sensitivity=result_sensitivity,
+        refutations=result_refutations,
+        warnings=warnings,
+    )
+
+
+def _sub_progress(report: ProgressFn, start: float, end: float) -> ProgressFn:
+    """Map a step's own 0–1 progress into its slice of the overall bar."""
+    return lambda fraction, message: report(start + (end - start) * fraction, message)
+
+
+def _apply_trimming(design: Design, spec: EstimationSpec) -> tuple[Design, dict[str, Any]]:
+    """Drop rows with extreme estimated propensities and say plainly how the estimand changed."""
+    ps = propensity(design, spec.clip)
+    bounds = trimming_rule(spec, ps.raw)
+    rule = "Crump et al. (2009) rule" if spec.trim == "crump" else "the clip bounds"
+    if bounds is None:
+        return design, {
+            "rule": spec.trim,
+            "bounds": None,
+            "kept": design.n,
+            "dropped": 0,
+            "statement": f"Trimming by {rule}: overlap is adequate, no rows trimmed; the estimand is unchanged.",
+        }
+    lo, hi = bounds
+    keep = (ps.raw >= lo) & (ps.raw <= hi)
+    trimmed = design.subset(keep)
+    n_treated, n_control = int(trimmed.t.sum()), int(trimmed.n - trimmed.t.sum())
+    if min(n_treated, n_control) < MIN_ARM_ROWS:
+        raise EstimationError(
+            f"Trimming to propensities in [{lo:.3f}, {hi:.3f}] leaves {n_treated} treated and {n_control} control rows;"
+            f" at least {MIN_ARM_ROWS} of each are needed. Use wider bounds or no trimming."
+        )
+    removed = design.n - trimmed.n
+    trimmed.dropped = {**design.dropped, f"trimmed (propensity outside [{lo:.3f}, {hi:.3f}])": removed}
+    population = {"ATE": "all units", "ATT": "all treated units", "ATC": "all control units"}[spec.estimand]
+    statement = (
+        f"Trimming by {rule} kept {trimmed.n:,} of {design.n:,} rows with estimated propensity in [{lo:.3f}, {hi:.3f}]: "
+        f"the estimand is now the {spec.estimand} in this overlap population, not for {population}."
+    )
+    return trimmed, {
+        "rule": spec.trim,
+        "bounds": [lo, hi],
+        "kept": trimmed.n,
+        "dropped": removed,
+        "statement": statement,
+    }
+
+
+def _diagnostics(design: Design, spec: EstimationSpec, core: CoreFit) -> dict[str, Any]:
+    weights = core.ipw_weights
+    return {
+        "n_treated": int(design.t.sum()),
+        "n_control": int(design.n - design.t.sum()),
+        "n_clusters": design.n_clusters,
+        "binary_outcome": design.binary_outcome,
+        "outcome_sd": float(design.y.std(ddof=1)),
+        "control_mean": float(design.y[design.t == 0].mean()),
+        "treated_mean": float(design.y[design.t == 1].mean()),
+        "design_columns": list(design.names),
+        "notes": list(design.notes),
+        "missing_handling": spec.missing,
+        "balance": balance_table(design, weights),
+        "overlap": overlap_summary(design, core.ps, spec.clip),
+        "weights": weight_summary(design, weights),
+        "propensity_model": {
+            "kind": "logistic (unpenalised, Newton)",
+            "converged": core.ps.fit.converged,
+            "iterations": core.ps.fit.iterations,
+            "separated": core.ps.fit.separated,
+            "parameters": int(core.ps.fit.beta.size),
+        },
+        "outcome_model": {
+            "kind": core.models.kind,
+            "separated_arms": core.models.separated,
+            "crossfit_folds": spec.crossfit_folds,
+        },
+        "regression": core.regression_info,
+        "arm_means": core.arm_means,
+        "timings_s": {key: round(value, 4) for key, value in core.timings.items()},
+    }
