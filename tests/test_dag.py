@@ -8,6 +8,7 @@ import pytest
 
 from causal_core import dag
 from causal_core.dag import DagEditError
+from causal_core.dag import identification as dag_identification
 from causal_core.project import DagEdge, DagNode, DagSpec
 
 
@@ -130,7 +131,7 @@ def test_enumeration_cap_is_reported(monkeypatch):
     # Ten independent confounders: the only minimal set has ten members, found after 2^10 subsets.
     edges = [(f"C{i}", "X") for i in range(10)] + [(f"C{i}", "Y") for i in range(10)] + [("X", "Y")]
     spec = make(edges)
-    monkeypatch.setattr(dag, "MAX_SUBSET_TESTS", 50)
+    monkeypatch.setattr(dag_identification, "MAX_SUBSET_TESTS", 50)
     result = dag.identify(spec)
     assert result.capped is True
     assert "may be incomplete" in result.note

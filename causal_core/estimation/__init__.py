@@ -1,5 +1,5 @@
 """Estimation (N01 §9–11): a package whose files follow the steps: spec → design → fitting → estimators →
-diagnostics → pipeline → bootstrap → charts (no logic) → project steps.
+diagnostics → pipeline → resampling (bootstrap) → charts (no logic) → project steps.
 
 Why this module is plain numpy: the page must stay interactive on real data and the benchmark asks
 for 1,000,000 rows in seconds, so every model is a closed-form OLS or a Newton/IRLS logistic fit
@@ -18,13 +18,6 @@ categoricals (N01 used sklearn's L2, C = 1; at n = 6,000 the two agree to 3 deci
 
 from __future__ import annotations
 
-from causal_core.estimation.bootstrap import (  # noqa: F401
-    _batched_logit,
-    _batched_ols,
-    _replicate_estimates,
-    _resample_weights,
-    bootstrap,
-)
 from causal_core.estimation.charts import (  # noqa: F401
     _binned_chart,
     estimates_table,
@@ -113,6 +106,13 @@ from causal_core.estimation.pipeline import (  # noqa: F401
 from causal_core.estimation.project_steps import (  # noqa: F401
     add_bootstrap,
     estimate_project,
+)
+from causal_core.estimation.resampling import (  # noqa: F401
+    _batched_logit,
+    _batched_ols,
+    _replicate_estimates,
+    _resample_weights,
+    bootstrap,
 )
 from causal_core.estimation.spec import (  # noqa: F401
     _TIMING_REASONS,

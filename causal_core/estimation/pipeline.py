@@ -7,7 +7,6 @@ from typing import Any
 
 import pandas as pd
 
-from causal_core.estimation.bootstrap import bootstrap
 from causal_core.estimation.constants import MIN_ARM_ROWS, EstimationError, ProgressFn, StopFn
 from causal_core.estimation.design import Design, build_design
 from causal_core.estimation.diagnostics import balance_table, overlap_summary, trimming_rule, weight_summary
@@ -25,6 +24,7 @@ from causal_core.estimation.estimators import (
     propensity,
     regression,
 )
+from causal_core.estimation.resampling import bootstrap
 from causal_core.project import (
     EstimationResult,
     EstimationSpec,

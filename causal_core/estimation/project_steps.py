@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from causal_core.estimation.bootstrap import bootstrap
 from causal_core.estimation.constants import EstimationError, ProgressFn, StopFn
 from causal_core.estimation.design import build_design
 from causal_core.estimation.pipeline import _apply_trimming, estimate_core, run_estimation
+from causal_core.estimation.resampling import bootstrap
 from causal_core.estimation.spec import blocked_covariates, override_covariate, true_effect
 from causal_core.project import (
     EstimationSpec,

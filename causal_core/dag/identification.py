@@ -1,0 +1,299 @@
+"""Identification by adjustment: minimal sets, the recommended set, bad controls, set checks."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+
+import networkx as nx
+from pydantic import BaseModel, Field
+
+from causal_core.dag.constants import MAX_MINIMAL_SETS, MAX_PATHS_SHOWN, MAX_SUBSET_TESTS
+from causal_core.dag.graph import observed_names, to_networkx, validate_dag
+from causal_core.dag.roles import _d_separated, _without_treatment_out_edges
+from causal_core.project import DagSpec
+
+
+# Identification
+# ---------------------------------------------------------------------------------------------
+class BadControl(BaseModel):
+    name: str
+    reason: str
+
+
+class Identification(BaseModel):
+    """The total effect's identification by covariate adjustment.
+
+    ``identifiable=True`` with ``minimal_sets=[[]]`` means *no adjustment needed*; ``identifiable=False``
+    means *no observed set works* — the two are never both an empty list.
+    """
+
+    treatment: str
+    outcome: str
+    identifiable: bool
+    minimal_sets: list[list[str]] = Field(default_factory=list)
+    recommended_set: list[str] | None = None
+    bad_controls: list[BadControl] = Field(default_factory=list)
+    capped: bool = False
+    note: str = ""
+    open_path: str = Field("", description="When not identifiable: a backdoor path no observed set can block.")
+
+
+class SetCheck(BaseModel):
+    valid: bool
+    open_path: list[str] = Field(default_factory=list, description="Nodes of the open (or blocked causal) path.")
+    path_text: str = ""
+    reason: str = ""
+
+
+def _prepared(spec: DagSpec, treatment: str, outcome: str) -> nx.DiGraph:
+    errors = validate_dag(spec)
+    if errors:
+        raise ValueError(f"the DAG is not valid: {errors[0]}")
+    graph = to_networkx(spec)
+    for role, name in (("treatment", treatment), ("outcome", outcome)):
+        if name not in graph:
+            known = ", ".join(sorted(graph)) or "none"
+            raise ValueError(f"unknown {role} {name!r}: the DAG's nodes are {known}")
+    if treatment == outcome:
+        raise ValueError("the treatment and the outcome must be different nodes")
+    return graph
+
+
+def _path_text(graph: nx.DiGraph, path: Sequence[str]) -> str:
+    parts = [path[0]]
+    for a, b in itertools.pairwise(path):
+        parts.append(f"→ {b}" if graph.has_edge(a, b) else f"← {b}")
+    return " ".join(parts)
+
+
+def find_open_path(graph: nx.DiGraph, x: str, y: str, given: Iterable[str]) -> list[str] | None:
+    """One d-connecting path x … y given ``given`` (shortest first), for display after networkx has said
+    the two are d-connected. None if none is found within the inspection cap."""
+    given = set(given)
+    skeleton = graph.to_undirected(as_view=True)
+    anc_of_given = set(given)
+    for node in given:
+        if node in graph:
+            anc_of_given |= nx.ancestors(graph, node)
+    paths = nx.shortest_simple_paths(skeleton, x, y) if nx.has_path(skeleton, x, y) else iter(())
+    for count, path in enumerate(paths):
+        if count >= MAX_PATHS_SHOWN:
+            return None
+        if _path_open(graph, path, given, anc_of_given):
+            return list(path)
+    return None
+
+
+def _path_open(graph: nx.DiGraph, path: Sequence[str], given: set[str], anc_of_given: set[str]) -> bool:
+    for prev, node, nxt in zip(path, path[1:], path[2:], strict=False):
+        collider = graph.has_edge(prev, node) and graph.has_edge(nxt, node)
+        if collider and node not in anc_of_given:
+            return False
+        if not collider and node in given:
+            return False
+    return True
+
+
+def _candidates(graph: nx.DiGraph, spec: DagSpec, x: str, y: str) -> list[str]:
+    """Observed non-descendants of the treatment; minimal separators lie within An(X ∪ Y)."""
+    ancestors = nx.ancestors(graph, x) | nx.ancestors(graph, y)
+    allowed = observed_names(spec) & ancestors
+    return sorted(allowed - nx.descendants(graph, x) - {x, y})
+
+
+def _enumerate_minimal_sets(
+    backdoor: nx.DiGraph, x: str, y: str, candidates: list[str]
+) -> tuple[list[list[str]], bool]:
+    """All inclusion-minimal backdoor sets by increasing size (a set is minimal iff it contains no smaller
+    valid set, and every smaller valid set was found first). Stops after MAX_SUBSET_TESTS tests."""
+    found: list[frozenset[str]] = []
+    tests = 0
+    for size in range(len(candidates) + 1):
+        for subset in itertools.combinations(candidates, size):
+            chosen = frozenset(subset)
+            if any(smaller <= chosen for smaller in found):
+                continue
+            if tests >= MAX_SUBSET_TESTS or len(found) >= MAX_MINIMAL_SETS:
+                return [sorted(s) for s in found], True
+            tests += 1
+            if _d_separated(backdoor, x, y, chosen):
+                found.append(chosen)
+    return [sorted(s) for s in found], False
+
+
+def _set_preference(graph: nx.DiGraph, y: str):
+    """Fewest variables first; then more direct causes of the outcome (they also sharpen precision)."""
+
+    def key(nodes: list[str]) -> tuple[int, int, list[str]]:
+        return (len(nodes), -sum(graph.has_edge(n, y) for n in nodes), nodes)
+
+    return key
+
+
+def identify(spec: DagSpec, treatment: str | None = None, outcome: str | None = None) -> Identification:
+    """Backdoor identification of the total effect of ``treatment`` on ``outcome``.
+
+    Raises ValueError for an invalid graph or an unknown treatment/outcome (the caller shows the reason).
+    """
+    x = treatment or spec.treatment
+    y = outcome or spec.outcome
+    if not x or not y:
+        raise ValueError("choose a treatment and an outcome node first")
+    graph = _prepared(spec, x, y)
+    backdoor = _without_treatment_out_edges(graph, x)
+    candidates = _candidates(graph, spec, x, y)
+    first = nx.find_minimal_d_separator(backdoor, x, y, restricted=set(candidates)) if candidates else None
+    if first is None and _d_separated(backdoor, x, y, set()):
+        first = set()
+    notes: list[str] = []
+    if not nx.has_path(graph, x, y):
+        notes.append(f"There is no directed path {x} ⇝ {y}: the graph says the total effect is zero.")
+    if first is None:
+        path = find_open_path(backdoor, x, y, candidates)
+        unobserved = [n for n in (path or [])[1:-1] if n not in observed_names(spec)]
+        shown = _path_text(graph, path) if path else ""
+        reason = "Not identifiable by adjustment: "
+        reason += (
+            f"the backdoor path {shown} stays open whatever observed variables are adjusted for"
+            if path
+            else "every observed adjustment set leaves a backdoor path open"
+        )
+        if unobserved:
+            reason += f" (it runs through unobserved {', '.join(unobserved)})"
+        notes.insert(0, reason + ".")
+        return Identification(
+            treatment=x,
+            outcome=y,
+            identifiable=False,
+            minimal_sets=[],
+            recommended_set=None,
+            bad_controls=_bad_controls(spec, graph, backdoor, x, y, None),
+            note=" ".join(notes),
+            open_path=shown,
+        )
+    sets, capped = _enumerate_minimal_sets(backdoor, x, y, candidates)
+    if sorted(first) not in sets:
+        sets.append(sorted(first))
+    sets.sort(key=_set_preference(graph, y))
+    recommended = sets[0]
+    if capped:
+        notes.append(
+            f"Enumeration stopped after {MAX_SUBSET_TESTS:,} d-separation tests or {MAX_MINIMAL_SETS} sets over "
+            f"{len(candidates)} candidates: every listed set is minimal and valid, but the list may be incomplete."
+        )
+    if sets == [[]]:
+        notes.append("No adjustment is needed: there is no open backdoor path.")
+    return Identification(
+        treatment=x,
+        outcome=y,
+        identifiable=True,
+        minimal_sets=sets,
+        recommended_set=recommended,
+        bad_controls=_bad_controls(spec, graph, backdoor, x, y, recommended),
+        capped=capped,
+        note=" ".join(notes),
+    )
+
+
+def _causal_path_through(graph: nx.DiGraph, x: str, node: str, y: str) -> str:
+    path = nx.shortest_path(graph, x, node) + nx.shortest_path(graph, node, y)[1:]
+    return " → ".join(path)
+
+
+def _bad_controls(
+    spec: DagSpec, graph: nx.DiGraph, backdoor: nx.DiGraph, x: str, y: str, recommended: list[str] | None
+) -> list[BadControl]:
+    """Nodes one must not adjust for, each with the reason (latent nodes cannot be adjusted anyway)."""
+    flagged: list[BadControl] = []
+    desc_x = nx.descendants(graph, x)
+    desc_y = nx.descendants(graph, y)
+    anc_y = nx.ancestors(graph, y)
+    for node in spec.nodes:
+        name = node.name
+        if name in (x, y) or node.latent:
+            continue
+        if name in desc_x:
+            if name in anc_y:
+                reason = (
+                    f"mediator: on the causal path {_causal_path_through(graph, x, name, y)}; adjusting for it "
+                    "blocks part of the total effect"
+                )
+            elif name in desc_y:
+                reason = f"descendant of the outcome {y}: adjusting for it conditions on the outcome itself"
+            else:
+                reason = f"descendant of the treatment {x} (post-treatment): adjusting for it can bias the total effect"
+            flagged.append(BadControl(name=name, reason=reason))
+            continue
+        if recommended is None or name in recommended:
+            continue
+        with_node = {*recommended, name}
+        if not _d_separated(backdoor, x, y, with_node):
+            path = find_open_path(backdoor, x, y, with_node)
+            shown = f" {_path_text(graph, path)}" if path else ""
+            base = f"with {{{', '.join(recommended)}}}" if recommended else "alone"
+            flagged.append(
+                BadControl(
+                    name=name,
+                    reason=f"collider: adjusting for it ({base}) opens the non-causal path{shown}",
+                )
+            )
+    return flagged
+
+
+def check_adjustment_set(spec: DagSpec, treatment: str, outcome: str, adjustment: Iterable[str]) -> SetCheck:
+    """Is ``adjustment`` a valid backdoor set? If not, the open path (or the causal path it blocks)."""
+    graph = _prepared(spec, treatment, outcome)
+    chosen = list(dict.fromkeys(adjustment))
+    unknown = [n for n in chosen if n not in graph]
+    if unknown:
+        return SetCheck(valid=False, reason=f"unknown node(s): {', '.join(unknown)}")
+    if treatment in chosen or outcome in chosen:
+        return SetCheck(valid=False, reason="the adjustment set cannot contain the treatment or the outcome")
+    unobserved = [n for n in chosen if n not in observed_names(spec)]
+    if unobserved:
+        return SetCheck(
+            valid=False,
+            reason=f"{', '.join(unobserved)} cannot be adjusted for: latent or without a data column",
+        )
+    desc_x = nx.descendants(graph, treatment)
+    post = [n for n in chosen if n in desc_x]
+    if post:
+        node = post[0]
+        if nx.has_path(graph, node, outcome):
+            path = nx.shortest_path(graph, treatment, node) + nx.shortest_path(graph, node, outcome)[1:]
+            reason = f"{node} is a mediator: adjusting for it blocks the causal path"
+        else:
+            path = nx.shortest_path(graph, treatment, node)
+            reason = f"{node} is a descendant of the treatment (post-treatment)"
+        return SetCheck(valid=False, open_path=path, path_text=_path_text(graph, path), reason=reason)
+    backdoor = _without_treatment_out_edges(graph, treatment)
+    if _d_separated(backdoor, treatment, outcome, chosen):
+        shown = "{" + ", ".join(chosen) + "}"
+        return SetCheck(valid=True, reason=f"{shown} blocks every backdoor path from {treatment} to {outcome}")
+    path = find_open_path(backdoor, treatment, outcome, chosen) or []
+    text = _path_text(graph, path) if path else ""
+    return SetCheck(
+        valid=False,
+        open_path=path,
+        path_text=text,
+        reason=f"a backdoor path stays open: {text}" if text else "a backdoor path stays open",
+    )
+
+
+def adjustment_columns(spec: DagSpec, node_names_: Iterable[str]) -> list[str]:
+    """Node names → their data columns (nodes without a column are skipped: they cannot be adjusted for)."""
+    by_name = {n.name: n for n in spec.nodes}
+    columns = []
+    for name in node_names_:
+        node = by_name.get(name)
+        if node is not None and node.column and not node.latent:
+            columns.append(node.column)
+    return columns
+
+
+def node_for_column(spec: DagSpec, column: str) -> str | None:
+    return next((n.name for n in spec.nodes if n.column == column), None)
+
+
+# ---------------------------------------------------------------------------------------------
