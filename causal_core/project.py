@@ -140,6 +140,18 @@ class DagSpec(StrictModel):
     edges: list[DagEdge] = Field(default_factory=list)
     treatment: str | None = None
     outcome: str | None = None
+    adjusted: list[str] = Field(
+        default_factory=list,
+        description="The analyst's chosen adjustment set (DAGitty `adjusted`): shown, checked, preset in Estimation.",
+    )
+    selected: list[str] = Field(
+        default_factory=list,
+        description="Selection nodes (DAGitty `selected`): the sample is conditioned on them; warn.",
+    )
+    bidirected: list[DagEdge] = Field(
+        default_factory=list,
+        description="a <-> b edges (DAGitty): an unmeasured common cause of a and b; not in `edges`.",
+    )
 
 
 class DataSource(StrictModel):
