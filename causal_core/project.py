@@ -260,6 +260,10 @@ class EstimationSpec(StrictModel):
     treated_value: str | None = Field(
         None, description="For a two-valued non-0/1 treatment: the value meaning treated (the data audit's mapping)."
     )
+    placebo_outcome: str | None = Field(
+        None,
+        description="Negative control: a pre-treatment column used as the outcome; a valid analysis finds ≈ 0 effect.",
+    )
 
 
 class EstimateRow(StrictModel):
