@@ -264,6 +264,19 @@ class EstimationSpec(StrictModel):
         None,
         description="Negative control: a pre-treatment column used as the outcome; a valid analysis finds ≈ 0 effect.",
     )
+    ps_learner: Literal["logistic", "logistic_cv", "boosting"] = Field(
+        "logistic",
+        description="Propensity model: 'logistic' = exact unpenalised logistic fit (default); 'logistic_cv' = "
+        "L2-penalised LogisticRegressionCV on a standardised design; 'boosting' = HistGradientBoostingClassifier. "
+        "A non-default learner is cross-fitted (crossfit_folds, 5 when 0).",
+    )
+    outcome_learner: Literal["linear", "ridge_cv", "lasso_cv", "boosting"] = Field(
+        "linear",
+        description="AIPW outcome model per arm: 'linear' = exact OLS (logistic for a 0/1 outcome; default); "
+        "'ridge_cv' / 'lasso_cv' = RidgeCV / LassoCV on a standardised design (L2 / L1 LogisticRegressionCV for a "
+        "0/1 outcome); 'boosting' = HistGradientBoosting regressor (classifier for a 0/1 outcome). "
+        "A non-default learner is cross-fitted (crossfit_folds, 5 when 0).",
+    )
 
 
 class EstimateRow(StrictModel):
