@@ -235,13 +235,13 @@ def test_role_scan_cross_checks_dag_roles_and_flags_disagreements(support):
 
 
 def test_role_scan_skips_dag_cross_check_with_a_reason_when_roles_cannot_be_computed(support, monkeypatch):
-    from causal_core import audit
+    from causal_core import dag as dag_module
     from causal_core.project import DagNode, DagSpec
 
     def broken(spec):
         raise ValueError("node 'x' has no edges")
 
-    monkeypatch.setattr(audit.dag_module, "node_roles", broken)
+    monkeypatch.setattr(dag_module, "node_roles", broken)
     project, frame = support
     result = run_audit(project.model_copy(update={"dag": DagSpec(nodes=[DagNode(name="x")])}), frame)
     assert "dag_check" not in table_frame(result, "role_scan").columns
@@ -460,7 +460,7 @@ def test_role_scan_with_the_real_default_dag(support):
 
 def test_fast_ols_path_equals_statsmodels_on_the_n09_models(support, monkeypatch):
     """Above FAST_OLS_ROWS the smoke test skips statsmodels' SVD; the numbers must not change."""
-    import causal_core.audit as audit_module
+    import causal_core.audit.smoke_test as audit_module
 
     project, frame = support
     reference = table_frame(run_audit(project, frame), "smoke_test")
