@@ -277,6 +277,23 @@ class EstimationSpec(StrictModel):
         "0/1 outcome); 'boosting' = HistGradientBoosting regressor (classifier for a 0/1 outcome). "
         "A non-default learner is cross-fitted (crossfit_folds, 5 when 0).",
     )
+    # --- model terms and the IPW standard error (est-core) ---
+    outcome_terms: str | None = Field(
+        None,
+        description="Right-hand side of the outcome models as a formulaic formula over the covariates, e.g. "
+        "'age + I(age**2) + C(education) + cr(wt71, df=4)'. None = every covariate linearly, categoricals by level.",
+    )
+    propensity_terms: str | None = Field(None, description="Right-hand side of the propensity model; None = outcome_terms.")
+    treatment_interactions: str | None = Field(
+        None,
+        description="Terms interacted with the treatment in the regression row (e.g. 'smokeintensity'): the row is "
+        "then the standardisation (imputation) estimate over the target rows, not a constant-effect coefficient.",
+    )
+    ipw_se: Literal["influence", "fixed_weights"] = Field(
+        "influence",
+        description="IPW SE: 'influence' = influence function including the propensity-estimation step (default); "
+        "'fixed_weights' = robust sandwich treating the weights as known (What If's GEE SE; conservative).",
+    )
 
 
 class EstimateRow(StrictModel):
@@ -288,6 +305,7 @@ class EstimateRow(StrictModel):
     ci_high: float | None = None
     n_used: int = 0
     se_type: str = ""
+    label: str = Field("", description="What the row estimates when the method name alone would mislead.")
 
 
 class EstimationResult(StrictModel):
