@@ -321,6 +321,64 @@ class EstimationResult(StrictModel):
     created_at: str = Field(default_factory=utc_now)
 
 
+# ---- specification curve (helper "multiverse"; logic in causal_core/multiverse) ----------------
+class MultiverseOptions(StrictModel):
+    """Which analysis choices the specification curve spans (the space itself is built from the project)."""
+
+    estimators: list[str] = Field(
+        default_factory=lambda: ["regression", "gcomp", "ipw", "aipw", "aipw_cf"],
+        description="regression | gcomp | ipw | aipw | aipw_cf (cross-fitted AIPW with each learner below).",
+    )
+    learners: list[str] = Field(
+        default_factory=lambda: ["exact"],
+        description="Learner pairs for cross-fitted AIPW: 'exact' (logistic/linear), 'penalised', 'boosting'.",
+    )
+    crossfit_folds: int = 5
+    trimming: list[str] = Field(default_factory=lambda: ["none", "bounds", "crump"])
+    both_estimands: bool = Field(False, description="ATE and ATT side by side (else the approved card's estimand).")
+    include_invalid: bool = Field(False, description="Add sets the DAG/dictionary call invalid, to show the damage.")
+    max_dag_sets: int = Field(8, description="Cap on the DAG's minimal sets used (fewest variables first).")
+    alt_outcomes: list[str] = Field(default_factory=list)
+    alt_treatments: list[str] = Field(default_factory=list)
+    extra_sets: list[list[str]] = Field(default_factory=list, description="Sets the analyst adds by hand.")
+    grain: bool = Field(True, description="Make the de-duplication rule a dimension when the grain has duplicates.")
+    cluster: bool = Field(True, description="Make clustering a dimension when the project has a cluster column.")
+    seed: int = 123
+
+
+class MultiverseRow(StrictModel):
+    """One specification: its choices and its estimate (or why it failed; never dropped)."""
+
+    id: int
+    choices: dict[str, str]
+    covariates: list[str] = Field(default_factory=list)
+    validity: Literal["valid", "invalid", "unchecked"] = "unchecked"
+    validity_reason: str = ""
+    status: Literal["ok", "failed", "stopped"] = "ok"
+    reason: str = ""
+    estimand: str = ""
+    label: str = ""
+    estimate: float | None = None
+    std_error: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n_used: int = 0
+    se_type: str = ""
+    is_main: bool = False
+
+
+class MultiverseResult(StrictModel):
+    options: MultiverseOptions = Field(default_factory=MultiverseOptions)
+    dimensions: dict[str, list[str]] = Field(default_factory=dict, description="Dimension -> its options.")
+    rows: list[MultiverseRow] = Field(default_factory=list)
+    summary: dict[str, Any] = Field(default_factory=dict)
+    true_effects: dict[str, float] = Field(default_factory=dict, description="Simulation truth per estimand.")
+    notes: list[str] = Field(default_factory=list)
+    cancelled: bool = False
+    elapsed_s: float = 0.0
+    created_at: str = Field(default_factory=utc_now)
+
+
 class MemoState(StrictModel):
     """Memo sections keyed by section name; deterministic and AI drafts kept apart."""
 
@@ -358,6 +416,7 @@ class Project(StrictModel):
     profile_review: dict[str, Any] | None = None
     checklist: list[ChecklistItem] = Field(default_factory=list)
     estimation: EstimationResult | None = None
+    multiverse: MultiverseResult | None = Field(None, description="Specification curve (causal_core.multiverse).")
     memo: MemoState = Field(default_factory=MemoState)
     audits: list[AuditRecord] = Field(default_factory=list)
     ai_log: list[AIInteraction] = Field(default_factory=list)
