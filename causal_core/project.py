@@ -319,6 +319,10 @@ class EstimationResult(StrictModel):
     refutations: list[dict[str, Any]] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     created_at: str = Field(default_factory=utc_now)
+    designs: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Front-door / IV results keyed by design (causal_core.estimation.frontdoor.DesignResult JSON).",
+    )
 
 
 # ---- specification curve (helper "multiverse"; logic in causal_core/multiverse) ----------------
