@@ -1,136 +1,565 @@
-"""Refutation tests with plain verdicts (the DoWhy trio, implemented on our own estimators).
+"""Refutation tests, run on every estimator row shown and worded for what each test can and cannot detect.
 
-Each test changes the data in a way whose effect on a *valid* analysis is known in advance and checks
-that the estimate behaves as expected. A PASS is not proof of causality; a WARN is a reason to stop and look.
-* placebo treatment: the treatment shuffled at random → the estimate should be ≈ 0;
+Each test changes the data in a way whose effect on a *valid* analysis is known in advance, and checks, per
+estimator, that the estimate behaves as expected. A PASS is not support for a causal reading: none of these
+tests can detect an unmeasured confounder (the sensitivity section says how strong one would have to be).
+A WARN is a reason to stop and look at that estimator.
+
+* placebo treatment: the treatment shuffled at random → every estimate should be ≈ 0;
+* outcome invariance: a constant added to the outcome (0/1 outcomes: 1 − y) → every effect unchanged (negated);
 * random common cause: an independent random covariate added → the estimate should be ≈ unchanged;
-* data subsets: random 80 % subsets → the estimate should be ≈ unchanged on average.
+* data subsets: random 80 % subsets → the estimate should be ≈ unchanged on average;
+* placebo outcome (negative control, optional): a pre-treatment column as the outcome → the "effect" should be ≈ 0.
+
+Why every verdict is a pure function of the numbers printed next to it: a sentence that says "PASS … as
+expected" while its own interval excludes zero teaches the analyst to ignore the test. The placebo intervals
+are Bonferroni-widened over the estimators tested, so running the test on five rows does not multiply the
+false alarms by five; the level is stated in the sentence.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from causal_core.estimation.constants import METHOD_LABELS, EstimationError, ProgressFn, StopFn
+from causal_core.estimation.design import build_design
 
 if TYPE_CHECKING:
     from causal_core.estimation import CoreFit, Design
-    from causal_core.project import EstimateRow, EstimationSpec
+    from causal_core.project import EstimateRow, EstimationSpec, Project
+
+EstimateFn = Callable[..., Any]  # estimate_core(design, spec, methods) -> CoreFit
 
 PLACEBO_DRAWS = 3
-PLACEBO_SHARE = 0.1  # a placebo "effect" below 10 % of the real estimate cannot explain it
 SUBSETS = 5
 SUBSET_FRACTION = 0.8
+MIN_PLACEBO_DRAWS = 1
+MIN_SUBSETS = 2
 RCC_TOLERANCE_SE = 0.25  # a random covariate may move the estimate by at most a quarter of its SE
 SUBSET_TOLERANCE_SE = 0.5  # ~2.2 sd of the mean subset deviation (0.5·SE/√5) under a stable estimator
+INVARIANCE_TOLERANCE_SE = 0.01  # a location-equivariant estimator moves by rounding error only
+FAMILY_ALPHA = 0.05  # placebo intervals: Bonferroni over the estimators tested
+REFUTATION_BUDGET_S = 30.0  # planned refits beyond this are reduced (fewer shuffles / subsets), and the text says so
+
+SENSITIVITY_POINTER = (
+    "None of these tests can detect an unmeasured confounder: see the sensitivity section (E-value, robustness "
+    "value) for how strong one would have to be to change the conclusion."
+)
+GUIDE: dict[str, dict[str, str]] = {
+    "placebo treatment": {
+        "detects": "an estimator or pipeline that manufactures an effect (or reports too small an SE) when the "
+        "treatment is pure noise: coding bugs, outcome leakage through the row order, a broken variance formula",
+        "cannot_detect": "confounding of the real treatment, a bad control, or a wrong model: a shuffled treatment "
+        "is unconfounded by construction",
+    },
+    "outcome invariance": {
+        "detects": "an estimator that is not location-equivariant (e.g. Horvitz–Thompson IPW, whose weights do not "
+        "sum to the sample size): its effect depends on where the outcome's zero is, which no effect should",
+        "cannot_detect": "anything about the data or the causal assumptions: it checks the estimator's algebra",
+    },
+    "random common cause": {
+        "detects": "an estimate that is fragile to the specification: near-separation, extreme weights or "
+        "overfitting that an irrelevant covariate can tip",
+        "cannot_detect": "a missing real confounder or a bad control: the added column is unrelated to everything",
+    },
+    "data subsets": {
+        "detects": "an estimate driven by a few rows (extreme weights, outliers, a small arm)",
+        "cannot_detect": "bias shared by every subset, which includes every kind of confounding",
+    },
+    "placebo outcome": {
+        "detects": "an imbalance between the arms in a pre-treatment column that the adjustment did not remove: if "
+        "that column shares causes with the outcome, the same residual confounding would bias the estimate",
+        "cannot_detect": "confounders unrelated to the chosen column; and a column the treatment can affect "
+        "(not truly pre-treatment) makes a non-zero result expected",
+    },
+}
 
 
+class RefutationError(EstimationError):
+    """A refutation that cannot run as asked (e.g. an unusable placebo outcome); the message says what to change."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Formatting and shared pieces
+# ---------------------------------------------------------------------------------------------
 def _fmt(value: float) -> str:
     return f"{value:+.3f}".replace("-", "−")
 
 
-def _primary(core: CoreFit) -> EstimateRow | None:
-    return core.row("aipw") or core.row("regression")
+def _label(method: str) -> str:
+    return METHOD_LABELS.get(method, method)
 
 
-def placebo_treatment(design: Design, spec: EstimationSpec, original: EstimateRow, estimate_fn: Callable, rng) -> dict[str, Any]:
-    """Shuffle the treatment PLACEBO_DRAWS times; the mean placebo effect should be ≈ 0.
+def _family_z(n_methods: int) -> tuple[float, str]:
+    """The two-sided critical value for a Bonferroni family of placebo intervals, and the level in words."""
+    m = max(int(n_methods), 1)
+    level = 1 - FAMILY_ALPHA / m
+    return float(norm.ppf(1 - FAMILY_ALPHA / (2 * m))), f"{100 * level:.4g} % CI"
 
-    PASS when the mean is within 1.96 of its standard error (SE/√draws) of zero, or below a tenth of the real
-    estimate (a shuffled treatment that reproduces under 10 % of the effect cannot be what drives it).
+
+def _item(test: str, original: EstimateRow, verdict: str, sentence: str, **numbers: Any) -> dict[str, Any]:
+    """One (test, estimator) result; the guide's texts travel with it so any display can say what it means."""
+    return {
+        "test": test,
+        "method": original.method,
+        "estimator": _label(original.method),
+        "original": original.estimate,
+        "verdict": verdict,
+        "sentence": f"{_label(original.method)}: {sentence}",
+        **GUIDE[test],
+        **numbers,
+    }
+
+
+def _rows_for(core: Any, originals: list[EstimateRow]) -> list[EstimateRow | None]:
+    return [core.row(original.method) for original in originals]
+
+
+def shuffled_treatment(design: Design, rng: np.random.Generator) -> np.ndarray:
+    """A random permutation of the treatment; cluster-level when the treatment is constant within clusters.
+
+    Why: on panel data the treatment is assigned per cluster (team); shuffling rows would give a placebo
+    design no real analysis could have, and its cluster-robust SE would be judged on the wrong structure.
     """
-    rows = []
-    for _ in range(PLACEBO_DRAWS):
+    t = design.t
+    clusters = design.clusters
+    if clusters is not None:
+        first = np.zeros(design.n_clusters)
+        first[clusters] = t
+        if np.array_equal(first[clusters], t):
+            return rng.permutation(first)[clusters]
+    return rng.permutation(t)
+
+
+# ---------------------------------------------------------------------------------------------
+# The tests (each runs the estimator once or a few times and judges every original row)
+# ---------------------------------------------------------------------------------------------
+def placebo_treatment_rows(
+    design: Design, spec: EstimationSpec, originals: list[EstimateRow], estimate_fn: EstimateFn, rng, draws: int
+) -> list[dict[str, Any]]:
+    """Shuffle the treatment ``draws`` times; per estimator, the mean placebo effect must be ≈ 0.
+
+    PASS exactly when the stated interval (mean ± z·SE/√draws, z Bonferroni over the estimators) contains 0.
+    """
+    methods = tuple(original.method for original in originals)
+    fits = []
+    for _ in range(draws):
         placebo = design.subset(np.ones(design.n, dtype=bool))
-        placebo.t = rng.permutation(design.t)
-        rows.append(estimate_fn(placebo, spec, (original.method,)).row(original.method))
-    mean = float(np.mean([row.estimate for row in rows]))
-    se = float(np.sqrt(np.mean([row.std_error**2 for row in rows])) / np.sqrt(len(rows)))
-    low, high = mean - 1.96 * se, mean + 1.96 * se
-    small = abs(mean) <= PLACEBO_SHARE * abs(original.estimate)
-    passed = low <= 0 <= high or small
-    why = "indistinguishable from zero" if low <= 0 <= high else f"under {PLACEBO_SHARE:.0%} of the real estimate"
-    sentence = (
-        f"PASS — with {spec.treatment} shuffled at random ({len(rows)} shuffles) the estimate averages {_fmt(mean)} "
-        f"(95 % CI {_fmt(low)} to {_fmt(high)}), {why}, as expected: the method does not manufacture an effect out "
-        f"of the data's structure (real estimate {_fmt(original.estimate)})."
-        if passed else
-        f"WARN — a randomly shuffled {spec.treatment} still shows an average 'effect' of {_fmt(mean)} (95 % CI "
-        f"{_fmt(low)} to {_fmt(high)}, excluding zero; real estimate {_fmt(original.estimate)}): the estimator picks "
-        "up something other than the treatment. Investigate before trusting the main estimate."
-    )
-    return {
-        "test": "placebo treatment", "expected": "≈ 0", "expected_value": 0.0, "observed": mean,
-        "observed_ci": [low, high], "placebo_estimates": [row.estimate for row in rows], "original": original.estimate,
-        "verdict": "PASS" if passed else "WARN", "sentence": sentence,
-    }
+        placebo.t = shuffled_treatment(design, rng)
+        fits.append(_rows_for(estimate_fn(placebo, spec, methods), originals))
+    z, level = _family_z(len(originals))
+    out = []
+    for index, original in enumerate(originals):
+        rows = [fit[index] for fit in fits if fit[index] is not None and fit[index].std_error is not None]
+        if not rows:
+            continue
+        mean = float(np.mean([row.estimate for row in rows]))
+        se = float(np.sqrt(np.mean([row.std_error**2 for row in rows])) / np.sqrt(len(rows)))
+        low, high = mean - z * se, mean + z * se
+        passed = bool(low <= 0 <= high)
+        numbers = f"{_fmt(mean)} ({level} {_fmt(low)} to {_fmt(high)}; {len(rows)} shuffles)"
+        sentence = (
+            f"PASS — with {spec.treatment} shuffled at random the estimate averages {numbers}, an interval that "
+            f"contains zero, as a valid estimator should give (real estimate {_fmt(original.estimate)})."
+            if passed
+            else f"WARN — a randomly shuffled {spec.treatment} still shows an average 'effect' of {numbers}, an "
+            f"interval that excludes zero (real estimate {_fmt(original.estimate)}): this estimator finds an effect "
+            "where there is none, or understates its SE. Investigate before trusting its row."
+        )
+        out.append(
+            _item(
+                "placebo treatment", original, "PASS" if passed else "WARN", sentence,
+                expected="≈ 0", expected_value=0.0, observed=mean, observed_ci=[low, high], ci_level=level,
+                placebo_estimates=[row.estimate for row in rows],
+            )
+        )
+    return out
 
 
-def random_common_cause(design: Design, spec: EstimationSpec, original: EstimateRow, estimate_fn: Callable, rng) -> dict[str, Any]:
+def _invariance_transform(design: Design) -> tuple[np.ndarray, float, str]:
+    """y + c for a numeric outcome (expected: effects unchanged); 1 − y for a 0/1 outcome (expected: negated).
+
+    A 0/1 outcome is flipped rather than shifted so that its logistic outcome models stay logistic.
+    """
+    y = design.y
+    if design.binary_outcome:
+        return 1.0 - y, -1.0, "the 0/1 outcome flipped (1 − y)"
+    shift = float(10 * (abs(y.mean()) + y.std()) or 10.0)
+    return y + shift, 1.0, f"{shift:,.4g} added to the outcome"
+
+
+def outcome_invariance_rows(
+    design: Design, spec: EstimationSpec, originals: list[EstimateRow], estimate_fn: EstimateFn
+) -> list[dict[str, Any]]:
+    """Every causal effect is a difference of potential-outcome means, so moving the outcome's zero changes none."""
+    methods = tuple(original.method for original in originals)
+    shifted = design.subset(np.ones(design.n, dtype=bool))
+    shifted.y, sign, how = _invariance_transform(design)
+    rows = _rows_for(estimate_fn(shifted, spec, methods), originals)
+    out = []
+    for original, row in zip(originals, rows, strict=True):
+        if row is None:
+            continue
+        expected = sign * original.estimate
+        change = row.estimate - expected
+        tolerance = INVARIANCE_TOLERANCE_SE * (original.std_error or 0.0) + 1e-9
+        passed = bool(abs(change) <= tolerance)
+        sentence = (
+            f"PASS — with {how} the estimate is {_fmt(row.estimate)}, as expected ({_fmt(expected)}): the effect "
+            "does not depend on where the outcome's zero is."
+            if passed
+            else f"WARN — with {how} the estimate became {_fmt(row.estimate)} instead of {_fmt(expected)} (off by "
+            f"{abs(change) / (original.std_error or 1):.2f} SE): this estimator is not location-equivariant, so its "
+            "number depends on the outcome's units, not only on the effect. Do not report this row."
+        )
+        out.append(
+            _item(
+                "outcome invariance", original, "PASS" if passed else "WARN", sentence,
+                expected=f"{_fmt(expected)} ({'negated' if sign < 0 else 'unchanged'})", expected_value=expected,
+                observed=row.estimate, change=change, tolerance=tolerance, transform=how,
+            )
+        )
+    return out
+
+
+def random_common_cause_rows(
+    design: Design, spec: EstimationSpec, originals: list[EstimateRow], estimate_fn: EstimateFn, rng
+) -> list[dict[str, Any]]:
+    """Add one independent N(0, 1) covariate; an estimate that moves by more than a quarter SE is fragile."""
+    targets = [original for original in originals if original.method != "naive"]  # naive adjusts for nothing
+    if not targets:
+        return []
     augmented = design.with_column("random_common_cause", rng.standard_normal(design.n))
-    row = estimate_fn(augmented, spec, (original.method,)).row(original.method)
-    change = row.estimate - original.estimate
-    tolerance = RCC_TOLERANCE_SE * (original.std_error or 0.0)
-    passed = abs(change) <= tolerance
-    sentence = (
-        f"PASS — adding a random variable as an extra confounder moved the estimate from {_fmt(original.estimate)} "
-        f"to {_fmt(row.estimate)} (change {_fmt(change)}, within a quarter of its standard error), as expected."
-        if passed else
-        f"WARN — adding a purely random covariate moved the estimate from {_fmt(original.estimate)} to "
-        f"{_fmt(row.estimate)} (change {_fmt(change)}, more than a quarter of its standard error): the estimate is "
-        "fragile to the model specification."
-    )
-    return {
-        "test": "random common cause", "expected": f"≈ {_fmt(original.estimate)} (unchanged)",
-        "expected_value": original.estimate, "observed": row.estimate, "change": change, "tolerance": tolerance,
-        "original": original.estimate, "verdict": "PASS" if passed else "WARN", "sentence": sentence,
-    }
+    rows = _rows_for(estimate_fn(augmented, spec, tuple(o.method for o in targets)), targets)
+    out = []
+    for original, row in zip(targets, rows, strict=True):
+        if row is None:
+            continue
+        change = row.estimate - original.estimate
+        tolerance = RCC_TOLERANCE_SE * (original.std_error or 0.0)
+        passed = bool(abs(change) <= tolerance)
+        sentence = (
+            f"PASS — adding a random variable as an extra confounder moved the estimate from "
+            f"{_fmt(original.estimate)} to {_fmt(row.estimate)} (change {_fmt(change)}, within a quarter of its "
+            "standard error), as expected."
+            if passed
+            else f"WARN — adding a purely random covariate moved the estimate from {_fmt(original.estimate)} to "
+            f"{_fmt(row.estimate)} (change {_fmt(change)}, more than a quarter of its standard error): the estimate "
+            "is fragile to the model specification."
+        )
+        out.append(
+            _item(
+                "random common cause", original, "PASS" if passed else "WARN", sentence,
+                expected=f"≈ {_fmt(original.estimate)} (unchanged)", expected_value=original.estimate,
+                observed=row.estimate, change=change, tolerance=tolerance,
+            )
+        )
+    return out
 
 
-def data_subsets(design: Design, spec: EstimationSpec, original: EstimateRow, estimate_fn: Callable, rng) -> dict[str, Any]:
+def data_subsets_rows(
+    design: Design, spec: EstimationSpec, originals: list[EstimateRow], estimate_fn: EstimateFn, rng, subsets: int
+) -> list[dict[str, Any]]:
+    """Re-estimate on random 80 % subsets; the mean must stay within half an SE of the full-data estimate."""
     size = int(round(SUBSET_FRACTION * design.n))
-    estimates = []
-    for _ in range(SUBSETS):
+    methods = tuple(original.method for original in originals)
+    fits = []
+    for _ in range(subsets):
         mask = np.zeros(design.n, dtype=bool)
         mask[rng.choice(design.n, size=size, replace=False)] = True
         subset = design.subset(mask)
         if min(subset.t.sum(), subset.n - subset.t.sum()) < 10:
             continue
-        estimates.append(estimate_fn(subset, spec, (original.method,)).row(original.method).estimate)
-    values = np.array(estimates)
-    mean = float(values.mean())
-    change = mean - original.estimate
-    tolerance = SUBSET_TOLERANCE_SE * (original.std_error or 0.0)
-    passed = abs(change) <= tolerance
-    spread = f"range {_fmt(values.min())} to {_fmt(values.max())}"
-    sentence = (
-        f"PASS — on {values.size} random {SUBSET_FRACTION:.0%} subsets the estimate averaged {_fmt(mean)} ({spread}), "
-        f"close to the full-data {_fmt(original.estimate)}: the result does not hinge on a few rows."
-        if passed else
-        f"WARN — on {values.size} random {SUBSET_FRACTION:.0%} subsets the estimate averaged {_fmt(mean)} ({spread}), "
-        f"away from the full-data {_fmt(original.estimate)} by more than half a standard error: a few rows drive it."
+        fits.append(_rows_for(estimate_fn(subset, spec, methods), originals))
+    out = []
+    for index, original in enumerate(originals):
+        values = np.array([fit[index].estimate for fit in fits if fit[index] is not None])
+        if not values.size:
+            continue
+        mean = float(values.mean())
+        change = mean - original.estimate
+        tolerance = SUBSET_TOLERANCE_SE * (original.std_error or 0.0)
+        passed = bool(abs(change) <= tolerance)
+        spread = f"range {_fmt(values.min())} to {_fmt(values.max())}"
+        sentence = (
+            f"PASS — on {values.size} random {SUBSET_FRACTION:.0%} subsets the estimate averaged {_fmt(mean)} "
+            f"({spread}), within half a standard error of the full-data {_fmt(original.estimate)}: the result does "
+            "not hinge on a few rows."
+            if passed
+            else f"WARN — on {values.size} random {SUBSET_FRACTION:.0%} subsets the estimate averaged {_fmt(mean)} "
+            f"({spread}), away from the full-data {_fmt(original.estimate)} by more than half a standard error: a "
+            "few rows drive it."
+        )
+        out.append(
+            _item(
+                "data subsets", original, "PASS" if passed else "WARN", sentence,
+                expected=f"≈ {_fmt(original.estimate)} (unchanged)", expected_value=original.estimate,
+                observed=mean, subset_estimates=values.tolist(), change=change, tolerance=tolerance,
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Placebo (negative-control) outcome
+# ---------------------------------------------------------------------------------------------
+def placebo_outcome_problem(frame: pd.DataFrame, spec: EstimationSpec, project: Project | None = None) -> str | None:
+    """Why ``spec.placebo_outcome`` cannot serve as a negative-control outcome (None = it can)."""
+    from causal_core.project import Timing
+
+    column = spec.placebo_outcome
+    if not column:
+        return None
+    if column not in frame.columns:
+        available = ", ".join(map(str, frame.columns[:25])) + (" …" if frame.shape[1] > 25 else "")
+        return f"The placebo outcome '{column}' is not a column of the data. The data has: {available}."
+    roles = {spec.outcome: "the outcome itself", spec.treatment: "the treatment", spec.cluster: "the cluster id"}
+    if column in roles:
+        return f"The placebo outcome '{column}' is {roles[column]}; pick a pre-treatment column the treatment cannot affect."
+    series = frame[column]
+    if not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)):
+        return f"The placebo outcome '{column}' is not numeric ({series.dtype}); it must be a number or a 0/1 flag."
+    if series.nunique(dropna=True) < 2:
+        return f"The placebo outcome '{column}' is constant; an effect on a constant is zero by arithmetic, not a test."
+    if project is not None:
+        entry = project.dictionary_entry(column)
+        if entry is not None and entry.simulation_truth:
+            return f"'{column}' is simulation truth (never observable); it cannot be a placebo outcome."
+        timing = project.timing_of(column)
+        if timing not in (Timing.pre_treatment, Timing.unknown):
+            return (
+                f"The dictionary times '{column}' as {timing.value.replace('_', ' ')}: the treatment can affect it, so a "
+                "non-zero 'effect' on it would be expected, not a warning sign. Pick a pre-treatment column."
+            )
+    return None
+
+
+def check_placebo_outcome(frame: pd.DataFrame, spec: EstimationSpec, project: Project | None = None) -> None:
+    """Raise RefutationError (an EstimationError the page and CLI catch) for an unusable placebo outcome."""
+    problem = placebo_outcome_problem(frame, spec, project)
+    if problem:
+        raise RefutationError(problem)
+
+
+def placebo_outcome_candidates(project: Project, frame: pd.DataFrame, spec: EstimationSpec) -> list[str]:
+    """Columns the page offers as a negative-control outcome: numeric, pre-treatment by the dictionary, observable."""
+    from causal_core.project import Timing
+
+    out = []
+    for column in frame.columns:
+        if project.timing_of(column) != Timing.pre_treatment or column in project.unit_columns:
+            continue
+        if placebo_outcome_problem(frame, spec.model_copy(update={"placebo_outcome": column}), project) is None:
+            out.append(column)
+    return out
+
+
+def placebo_outcome_design(frame: pd.DataFrame, design: Design, spec: EstimationSpec) -> tuple[Design, EstimationSpec]:
+    """The analysis's own rows (after missing-value drops and trimming) with the placebo column as the outcome.
+
+    The placebo column leaves the adjustment set: adjusting for a column while using it as the outcome gives
+    zero by arithmetic. Rows where it is missing are dropped (the design says how many).
+    """
+    check_placebo_outcome(frame, spec)
+    column = spec.placebo_outcome
+    placebo_spec = spec.model_copy(
+        update={
+            "outcome": column,
+            "covariates": [c for c in spec.covariates if c != column],
+            "categorical": [c for c in spec.categorical if c != column],
+            "overrides": [c for c in spec.overrides if c != column],
+            "trim": None,
+            "bootstrap": 0,
+            "placebo_outcome": None,
+        }
     )
+    rows = frame.iloc[design.kept] if design.kept is not None else frame
+    try:
+        placebo = build_design(rows.reset_index(drop=True), placebo_spec)
+    except EstimationError as error:
+        raise RefutationError(f"The placebo outcome '{column}' cannot be analysed: {error}") from error
+    return placebo, placebo_spec
+
+
+def placebo_outcome_rows(
+    frame: pd.DataFrame, design: Design, spec: EstimationSpec, originals: list[EstimateRow], estimate_fn: EstimateFn
+) -> list[dict[str, Any]]:
+    """Each estimator's 'effect' of the treatment on a pre-treatment column: PASS when its interval contains 0."""
+    placebo, placebo_spec = placebo_outcome_design(frame, design, spec)
+    column = spec.placebo_outcome
+    rows = _rows_for(estimate_fn(placebo, placebo_spec, tuple(o.method for o in originals)), originals)
+    z, level = _family_z(len(originals))
+    removed = " (taken out of the adjustment set for this test)" if column in spec.covariates else ""
+    out = []
+    for original, row in zip(originals, rows, strict=True):
+        if row is None or row.std_error is None:
+            continue
+        low, high = row.estimate - z * row.std_error, row.estimate + z * row.std_error
+        passed = bool(low <= 0 <= high)
+        numbers = f"{_fmt(row.estimate)} ({level} {_fmt(low)} to {_fmt(high)}, n = {placebo.n:,})"
+        sentence = (
+            f"PASS — the 'effect' of {spec.treatment} on the pre-treatment column {column}{removed} is {numbers}, an "
+            "interval that contains zero, as it must be for a column the treatment cannot affect."
+            if passed
+            else f"WARN — the 'effect' of {spec.treatment} on the pre-treatment column {column}{removed} is {numbers}, "
+            f"an interval that excludes zero: the arms still differ in {column} after this adjustment. If {column} "
+            "shares causes with the outcome, the main estimate carries the same residual confounding."
+        )
+        out.append(
+            _item(
+                "placebo outcome", original, "PASS" if passed else "WARN", sentence,
+                expected="≈ 0", expected_value=0.0, observed=row.estimate, observed_ci=[low, high], ci_level=level,
+                placebo_outcome=column, n_used=placebo.n,
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Orchestration: every estimator row shown, within a time budget, with progress and stop
+# ---------------------------------------------------------------------------------------------
+def refutable_rows(core: CoreFit) -> list[EstimateRow]:
+    """The analytic-SE rows the page shows, one per estimator (bootstrap rows repeat an estimator)."""
+    seen: dict[str, EstimateRow] = {}
+    for row in core.rows:
+        if row.std_error is not None and not row.se_type.startswith("bootstrap") and row.method not in seen:
+            seen[row.method] = row
+    return list(seen.values())
+
+
+def plan_draws(fit_seconds: float, budget_s: float = REFUTATION_BUDGET_S, extra_fits: int = 3) -> tuple[int, int]:
+    """Placebo shuffles and subsets that fit the budget (one fit ≈ the main fit); the minimum always runs."""
+    draws, subsets = PLACEBO_DRAWS, SUBSETS
+    while fit_seconds * (draws + subsets + extra_fits) > budget_s and (draws > MIN_PLACEBO_DRAWS or subsets > MIN_SUBSETS):
+        if subsets > MIN_SUBSETS:
+            subsets -= 1
+        if draws > MIN_PLACEBO_DRAWS and fit_seconds * (draws + subsets + extra_fits) > budget_s:
+            draws -= 1
+    return draws, subsets
+
+
+def run_refutations(
+    design: Design,
+    spec: EstimationSpec,
+    core: CoreFit,
+    estimate_fn: EstimateFn,
+    frame: pd.DataFrame | None = None,
+    *,
+    progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+    budget_s: float = REFUTATION_BUDGET_S,
+) -> list[dict[str, Any]]:
+    """Every refutation on every estimator row with an analytic SE, seeded by ``spec.seed``.
+
+    ``estimate_fn(design, spec, methods) -> CoreFit`` is estimation.estimate_core (passed in to avoid an import
+    cycle). The placebo-outcome test needs the input ``frame`` (the column is not in the design). Raises
+    RefutationError for an unusable placebo outcome before any refit.
+    """
+    originals = refutable_rows(core)
+    if not originals:
+        return []
+    if spec.placebo_outcome and frame is not None:
+        check_placebo_outcome(frame, spec)
+    report = progress or (lambda fraction, message: None)
+    stop = should_stop or (lambda: False)
+    draws, subsets = plan_draws(sum(core.timings.values()) or 0.0, budget_s, 3 + bool(spec.placebo_outcome))
+    steps: list[tuple[str, Callable[[np.random.Generator], list[dict[str, Any]]]]] = [
+        ("placebo treatment", lambda rng: placebo_treatment_rows(design, spec, originals, estimate_fn, rng, draws)),
+        ("outcome invariance", lambda rng: outcome_invariance_rows(design, spec, originals, estimate_fn)),
+        ("random common cause", lambda rng: random_common_cause_rows(design, spec, originals, estimate_fn, rng)),
+        ("data subsets", lambda rng: data_subsets_rows(design, spec, originals, estimate_fn, rng, subsets)),
+    ]
+    if spec.placebo_outcome:
+        steps.append(("placebo outcome", lambda rng: _placebo_outcome_or_note(frame, design, spec, originals, estimate_fn)))
+    out: list[dict[str, Any]] = []
+    for offset, (name, step) in enumerate(steps):
+        if stop():
+            out.append(_stopped_note(offset, len(steps)))
+            break
+        report(offset / len(steps), f"Refutation: {name}")
+        clock = time.perf_counter()
+        items = step(np.random.default_rng(spec.seed + 1000 * (offset + 1)))
+        seconds = time.perf_counter() - clock
+        for item in items:
+            item["seconds"] = round(seconds, 4)
+            item.setdefault("budget_note", _budget_note(name, draws, subsets, budget_s))
+        out.extend(items)
+    report(1.0, "Refutations done")
+    return out
+
+
+def _placebo_outcome_or_note(frame, design, spec, originals, estimate_fn) -> list[dict[str, Any]]:
+    if frame is None:
+        return [{
+            "test": "placebo outcome", "method": "", "estimator": "", "verdict": "NOT RUN", "observed": None,
+            "expected": "≈ 0", "sentence": "NOT RUN — the placebo outcome needs the input data, which this run was not "
+            "given.", **GUIDE["placebo outcome"],
+        }]
+    return placebo_outcome_rows(frame, design, spec, originals, estimate_fn)
+
+
+def _budget_note(name: str, draws: int, subsets: int, budget_s: float) -> str:
+    if name == "placebo treatment" and draws < PLACEBO_DRAWS:
+        return f"{draws} of {PLACEBO_DRAWS} shuffles, to stay within the {budget_s:g} s refutation budget"
+    if name == "data subsets" and subsets < SUBSETS:
+        return f"{subsets} of {SUBSETS} subsets, to stay within the {budget_s:g} s refutation budget"
+    return ""
+
+
+def _stopped_note(done: int, total: int) -> dict[str, Any]:
     return {
-        "test": "data subsets", "expected": f"≈ {_fmt(original.estimate)} (unchanged)",
-        "expected_value": original.estimate, "observed": mean, "subset_estimates": values.tolist(), "change": change,
-        "tolerance": tolerance, "original": original.estimate, "verdict": "PASS" if passed else "WARN",
-        "sentence": sentence,
+        "test": "stopped", "method": "", "estimator": "", "verdict": "NOT RUN", "observed": None, "expected": "",
+        "sentence": f"NOT RUN — stopped by the analyst after {done} of {total} refutation tests; the rest did not run.",
+        "detects": "", "cannot_detect": "",
     }
 
 
-def run_refutations(design: Design, spec: EstimationSpec, core: CoreFit, estimate_fn: Callable) -> list[dict[str, Any]]:
-    """The three refutations of the primary (doubly robust) estimate, seeded by ``spec.seed``.
+# ---------------------------------------------------------------------------------------------
+# Single-estimator forms (one row in, one verdict out) and what a page shows
+# ---------------------------------------------------------------------------------------------
+def placebo_treatment(design, spec, original, estimate_fn, rng, draws: int = PLACEBO_DRAWS) -> dict[str, Any]:
+    """One estimator's placebo-treatment verdict (95 % interval: a family of one)."""
+    return placebo_treatment_rows(design, spec, [original], estimate_fn, rng, draws)[0]
 
-    ``estimate_fn(design, spec, methods) -> CoreFit`` is estimation.estimate_core (passed in to avoid an import cycle).
-    """
-    original = _primary(core)
-    if original is None or original.std_error is None:
-        return []
-    out = []
-    for offset, test in enumerate((placebo_treatment, random_common_cause, data_subsets)):
-        rng = np.random.default_rng(spec.seed + 1000 * (offset + 1))
-        result = test(design, spec, original, estimate_fn, rng)
-        result["method"] = original.method
-        out.append(result)
-    return out
+
+def random_common_cause(design, spec, original, estimate_fn, rng) -> dict[str, Any]:
+    return random_common_cause_rows(design, spec, [original], estimate_fn, rng)[0]
+
+
+def data_subsets(design, spec, original, estimate_fn, rng, subsets: int = SUBSETS) -> dict[str, Any]:
+    return data_subsets_rows(design, spec, [original], estimate_fn, rng, subsets)[0]
+
+
+def outcome_invariance(design, spec, original, estimate_fn) -> dict[str, Any]:
+    return outcome_invariance_rows(design, spec, [original], estimate_fn)[0]
+
+
+def summary_table(refutations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One line per (test, estimator) for the page's table: what was expected, what came out, the verdict."""
+    return [
+        {
+            "test": item.get("test", ""),
+            "estimator": item.get("estimator", ""),
+            "expected": item.get("expected", ""),
+            "observed": None if item.get("observed") is None else round(float(item["observed"]), 4),
+            "interval": (
+                f"{item['observed_ci'][0]:+.4f} to {item['observed_ci'][1]:+.4f} ({item.get('ci_level', '')})"
+                if item.get("observed_ci") else ""
+            ),
+            "verdict": item.get("verdict", ""),
+        }
+        for item in refutations
+    ]
+
+
+def guide_table(refutations: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """What each test that ran can and cannot detect (the page's explainer, from the same texts as the results)."""
+    names = list(dict.fromkeys(item.get("test") for item in refutations if item.get("test") in GUIDE))
+    return [{"test": name, "can detect": GUIDE[name]["detects"], "cannot detect": GUIDE[name]["cannot_detect"]}
+            for name in names]

@@ -181,7 +181,7 @@ def run_estimation(
         from causal_core import refutation
 
         report(0.7, "Refutation tests")
-        result_refutations = refutation.run_refutations(design, spec, core, estimate_core)
+        result_refutations = refutation.run_refutations(design, spec, core, estimate_core, frame)
     report(1.0, "Done")
     return EstimationResult(
         spec=spec,
