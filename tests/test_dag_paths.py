@@ -1,0 +1,185 @@
+"""Path view: every treatment–outcome path, causal or biasing, open or closed, with the node that decides it."""
+
+from __future__ import annotations
+
+import random
+
+import networkx as nx
+import pytest
+
+from causal_core import dag
+from causal_core.dag.paths import DagPathError, list_paths, path_edges_for_display
+from causal_core.project import DagEdge, DagNode, DagSpec
+
+
+def make(edges, latent=(), bidirected=(), treatment="X", outcome="Y", **extra) -> DagSpec:
+    names = list(dict.fromkeys([*(n for e in edges for n in e), *(n for e in bidirected for n in e)]))
+    return DagSpec(
+        nodes=[DagNode(name=n, latent=n in latent, column=None if n in latent else n) for n in names],
+        edges=[DagEdge(source=a, target=b) for a, b in edges],
+        bidirected=[DagEdge(source=a, target=b) for a, b in bidirected],
+        treatment=treatment,
+        outcome=outcome,
+        **extra,
+    )
+
+
+M_BIAS = make([("A", "X"), ("A", "M"), ("B", "M"), ("B", "Y"), ("X", "Y")])
+BUTTERFLY = make([("A", "X"), ("A", "M"), ("B", "M"), ("B", "Y"), ("M", "X"), ("M", "Y"), ("X", "Y")])
+
+
+def by_text(report) -> dict:
+    return {p.text: p for p in report.paths}
+
+
+def test_m_bias_adjusting_the_collider_opens_the_path():
+    paths = by_text(list_paths(M_BIAS, []))
+    assert set(paths) == {"X → Y", "X ← A → M ← B → Y"}
+    assert paths["X → Y"].causal and paths["X → Y"].open
+    m_path = paths["X ← A → M ← B → Y"]
+    assert (m_path.kind, m_path.open, m_path.colliders, m_path.closed_at) == ("biasing", False, ["M"], ["M"])
+    assert m_path.reason == "closed by the collider M (not adjusted)"
+
+    opened = by_text(list_paths(M_BIAS, ["M"]))["X ← A → M ← B → Y"]
+    assert opened.open and opened.opened_by == ["M"]
+    assert opened.reason == "open: opened by adjusting for the collider M; it biases the estimate"
+    report = list_paths(M_BIAS, ["M", "A"])
+    closed_again = by_text(report)["X ← A → M ← B → Y"]
+    assert not closed_again.open and closed_again.closed_by == ["A"] and closed_again.opened_by == ["M"]
+    assert closed_again.reason == (
+        "closed by adjusting for A, even though adjusting for the collider M opens it at that collider"
+    )
+    assert report.open_counts() == (1, 0)
+
+
+def test_descendant_of_a_collider_opens_the_path_and_is_named():
+    spec = make([("A", "X"), ("A", "M"), ("B", "M"), ("B", "Y"), ("X", "Y"), ("M", "D")])
+    path = by_text(list_paths(spec, ["D"]))["X ← A → M ← B → Y"]
+    assert path.open and path.opened_by == ["D"]
+    assert "adjusting for D, a descendant of the collider M" in path.reason
+
+
+def test_confounding_fork_is_closed_by_adjusting_for_the_confounder():
+    spec = make([("Z", "X"), ("Z", "Y"), ("X", "Y")])
+    before = list_paths(spec, [])
+    assert by_text(before)["X ← Z → Y"].open and before.open_counts() == (1, 1)
+    assert "Biasing paths are open" in before.summary
+    after = list_paths(spec, ["Z"])
+    fork = by_text(after)["X ← Z → Y"]
+    assert not fork.open and fork.closed_by == ["Z"] and fork.reason == "closed by adjusting for Z"
+    assert after.open_counts() == (1, 0)
+    assert after.summary.endswith("This set closes every biasing path listed and leaves every causal path open.")
+
+
+def test_mediator_chain_adjusting_the_mediator_blocks_the_effect():
+    spec = make([("X", "M"), ("M", "Y")])
+    chain = by_text(list_paths(spec, []))["X → M → Y"]
+    assert chain.causal and chain.open
+    report = list_paths(spec, ["M"])
+    blocked = by_text(report)["X → M → Y"]
+    assert not blocked.open and blocked.closed_by == ["M"]
+    assert "over-control" in blocked.reason
+    assert "Some causal paths are closed" in report.summary and "post-treatment" in report.summary
+
+
+def test_butterfly_needs_the_collider_and_one_parent():
+    texts = set(by_text(list_paths(BUTTERFLY, [])))
+    assert texts == {"X → Y", "X ← M → Y", "X ← A → M → Y", "X ← M ← B → Y", "X ← A → M ← B → Y"}
+    with_m = by_text(list_paths(BUTTERFLY, ["M"]))
+    assert [t for t, p in with_m.items() if p.open and not p.causal] == ["X ← A → M ← B → Y"]
+    assert list_paths(BUTTERFLY, ["M", "A"]).open_counts() == (1, 0)
+    assert list_paths(BUTTERFLY, ["M", "B"]).open_counts() == (1, 0)
+    assert list_paths(BUTTERFLY, ["A", "B"]).open_counts() == (1, 1)  # X ← M → Y stays open
+
+
+def test_bidirected_edge_is_a_latent_common_cause():
+    spec = make([("X", "Y"), ("X", "Z")], bidirected=[("X", "Y")])
+    paths = by_text(list_paths(spec, []))
+    assert set(paths) == {"X → Y", "X ↔ Y"}  # a pair with both edges gives two paths
+    assert paths["X ↔ Y"].kind == "biasing" and paths["X ↔ Y"].open
+    collider = make([("X", "Y")], bidirected=[("X", "Z"), ("Z", "Y")])
+    path = by_text(list_paths(collider, []))["X ↔ Z ↔ Y"]
+    assert path.colliders == ["Z"] and not path.open
+    assert by_text(list_paths(collider, ["Z"]))["X ↔ Z ↔ Y"].open
+    directed, pairs = path_edges_for_display(path)
+    assert directed == set() and pairs == {frozenset(("X", "Z")), frozenset(("Z", "Y"))}
+
+
+def test_selection_node_conditions_every_path():
+    spec = make([("X", "S"), ("Y", "S"), ("Z", "X")], selected=["S"])
+    path = by_text(list_paths(spec, []))["X → S ← Y"]
+    assert path.open and path.opened_by == ["S"]
+    assert path.reason.startswith("open: opened by selecting on the collider S")
+
+
+def test_adjustment_defaults_to_the_stored_set():
+    spec = M_BIAS.model_copy(update={"adjusted": ["M"]})
+    assert list_paths(spec).adjusted == ["M"] and list_paths(spec).open_counts() == (1, 1)
+
+
+def _expanded(spec: DagSpec) -> nx.DiGraph:
+    graph = nx.DiGraph([(e.source, e.target) for e in spec.edges])
+    graph.add_nodes_from(n.name for n in spec.nodes)
+    for index, edge in enumerate(spec.bidirected):
+        graph.add_edges_from([(f"U{index}", edge.source), (f"U{index}", edge.target)])
+    return graph
+
+
+def test_paths_agree_with_networkx_d_separation_on_random_graphs():
+    rng = random.Random(7)
+    checked = 0
+    for _ in range(150):
+        size = rng.randint(3, 7)
+        names = [f"V{i}" for i in range(size)]
+        edges = [(a, b) for i, a in enumerate(names) for b in names[i + 1:] if rng.random() < 0.35]
+        bidirected = [(a, b) for i, a in enumerate(names) for b in names[i + 1:] if rng.random() < 0.1]
+        x, y = rng.sample(names, 2)
+        spec = DagSpec(nodes=[DagNode(name=n, column=n) for n in names],
+                       edges=[DagEdge(source=a, target=b) for a, b in edges],
+                       bidirected=[DagEdge(source=a, target=b) for a, b in bidirected], treatment=x, outcome=y)
+        others = [n for n in names if n not in (x, y)]
+        given = rng.sample(others, rng.randint(0, len(others)))
+        report = list_paths(spec, given)
+        assert not report.capped
+        connected = not nx.is_d_separator(_expanded(spec), {x}, {y}, set(given))
+        assert any(p.open for p in report.paths) == connected, (edges, bidirected, x, y, given)
+        checked += 1
+    assert checked == 150
+
+
+def test_cap_is_stated_and_keeps_the_shortest_paths():
+    names = [f"C{i}" for i in range(8)]
+    spec = make([*((c, "X") for c in names), *((c, "Y") for c in names), *zip(names, names[1:], strict=False),
+                 ("X", "Y")])
+    report = list_paths(spec, [], limit=5)
+    assert report.capped and len(report.paths) == 5
+    assert report.paths[0].text == "X → Y" and all(len(p.nodes) <= 3 for p in report.paths)
+    assert "(the 5 shortest; more exist)" in report.summary
+
+
+@pytest.mark.parametrize(
+    ("spec", "adjusted", "message"),
+    [
+        (make([("X", "Y"), ("Y", "Z"), ("Z", "X")]), [], "the graph has a cycle (X → Y → Z → X)"),
+        (make([("X", "Y")], treatment=None), [], "choose a treatment and an outcome node"),
+        (make([("X", "Y")], outcome="X"), [], "the treatment and the outcome are the same node"),
+        (make([("X", "Y"), ("U", "X")], latent=("U",)), ["U"], "cannot adjust for 'U': it is latent"),
+        (make([("X", "Y")]), ["X"], "cannot adjust for 'X': it is the treatment"),
+        (make([("X", "Y")]), ["Q"], "cannot adjust for 'Q': it is not a node of the graph"),
+    ],
+)
+def test_bad_inputs_raise_a_specific_message(spec, adjusted, message):
+    with pytest.raises(DagPathError) as caught:
+        list_paths(spec, adjusted)
+    assert message in str(caught.value)
+    assert isinstance(caught.value, ValueError)
+
+
+def test_no_path_and_retention_dag():
+    apart = make([("X", "A"), ("Y", "B")])
+    assert list_paths(apart, []).summary.startswith("No path joins X and Y")
+    retention = dag.default_dag("retention")
+    report = list_paths(retention, [])
+    assert report.open_counts() == (2, 7)  # direct + via engagement; one fork per covariate
+    report = list_paths(retention, [n for n, _ in dag.RETENTION_COVARIATES])
+    assert report.open_counts() == (2, 0)
