@@ -1,0 +1,493 @@
+"""Flexible nuisance models from scikit-learn, cross-fitted (DML style) for AIPW and IPW.
+
+Why cross-fitting: a flexible learner (boosting, penalised CV) fitted and evaluated on the same rows
+overfits, and the AIPW score then reuses its own noise; the influence-function SE is only valid when each
+row's e(x), μ0(x), μ1(x) come from models that never saw that row (Chernozhukov et al. 2018). So every
+non-default learner runs under K-fold cross-fitting, folds stratified by treatment (grouped by cluster when a
+cluster column is set) and seeded from the spec, and the SE comes from the out-of-fold scores.
+
+Why the exact fits stay the default: they are fast, reproduce N01, and their IPW SE includes the
+propensity-estimation term. With a flexible propensity that term has no closed form, so the IPW row says it
+treats the cross-fitted propensity as known (approximate).
+
+Every failure a learner can have on real data is turned into a LearnerError with the learner, the model and
+the fold named (never a traceback); a ConvergenceWarning becomes a result warning naming the learner.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings as warnings_module
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.special import expit
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LassoCV, LogisticRegressionCV, RidgeCV
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from causal_core.estimation.constants import EstimationError, ProgressFn, StopFn
+from causal_core.estimation.design import Design
+from causal_core.estimation.estimators import (
+    CoreFit,
+    OutcomeModels,
+    Propensity,
+    _fit_arm,
+    _if_se,
+    _ipw_weights,
+    _row,
+    aipw,
+    ipw,
+    propensity,
+)
+from causal_core.estimation.fitting import LogitFit, logit
+from causal_core.project import EstimateRow, EstimationSpec
+
+PS_LEARNERS: dict[str, str] = {
+    "logistic": "exact logistic regression (unpenalised, Newton)",
+    "logistic_cv": "LogisticRegressionCV (L2, standardised design)",
+    "boosting": "HistGradientBoostingClassifier",
+}
+OUTCOME_LEARNERS: dict[str, str] = {
+    "linear": "exact OLS per arm (logistic for a 0/1 outcome)",
+    "ridge_cv": "RidgeCV per arm (L2 LogisticRegressionCV for a 0/1 outcome), standardised design",
+    "lasso_cv": "LassoCV per arm (L1 LogisticRegressionCV for a 0/1 outcome), standardised design",
+    "boosting": "HistGradientBoosting per arm (regressor; classifier for a 0/1 outcome)",
+}
+DEFAULT_PS_LEARNER = "logistic"
+DEFAULT_OUTCOME_LEARNER = "linear"
+DEFAULT_FOLDS = 5
+MIN_FOLD_ARM_ROWS = 10  # rows of each arm every fold must hold (so each training set has ≥ (K−1)·10)
+INNER_CV = 3  # the penalised learners' own CV folds (kept small: they run inside every cross-fitting fold)
+CV_MAX_ITER = 1000  # iteration limit of the penalised solvers (a test lowers it to force a ConvergenceWarning)
+BOOSTING_MAX_ITER = 200  # an upper bound: early stopping on a seeded 10 % validation split picks the rounds
+N_PENALTIES = 10
+
+
+class LearnerError(EstimationError):
+    """A learner that cannot run on this data; the message names the learner, the model and what to change."""
+
+
+class LearnerStopped(EstimationError):
+    """The analyst stopped the cross-fitting between two fits; nothing was estimated or stored."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Choices
+# ---------------------------------------------------------------------------------------------
+def uses_learners(spec: EstimationSpec) -> bool:
+    """True when a non-default learner is chosen (the default exact fits keep their own, faster path)."""
+    return spec.ps_learner != DEFAULT_PS_LEARNER or spec.outcome_learner != DEFAULT_OUTCOME_LEARNER
+
+
+def fold_count(spec: EstimationSpec) -> int:
+    """K for cross-fitting: the spec's folds, or 5 when the spec leaves it off (a flexible learner needs it)."""
+    return spec.crossfit_folds if spec.crossfit_folds >= 2 else DEFAULT_FOLDS
+
+
+def learner_description(name: str, kind: str) -> str:
+    table = PS_LEARNERS if kind == "propensity" else OUTCOME_LEARNERS
+    return table[name]
+
+
+# ---------------------------------------------------------------------------------------------
+# Folds and up-front checks
+# ---------------------------------------------------------------------------------------------
+def stratified_folds(design: Design, k: int, seed: int) -> np.ndarray:
+    """Fold id per row: stratified by treatment so every fold holds both arms; whole clusters stay together."""
+    fold = np.empty(design.n, dtype=np.int64)
+    placeholder = np.zeros((design.n, 1))
+    if design.clusters is not None:
+        if design.n_clusters < k:
+            raise LearnerError(
+                f"Cross-fitting with {k} folds keeps whole clusters together, but there are only "
+                f"{design.n_clusters} clusters; use at most {design.n_clusters} folds."
+            )
+        splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+        splits = splitter.split(placeholder, design.t, groups=design.clusters)
+    else:
+        splits = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(placeholder, design.t)
+    for index, (_, test) in enumerate(splits):
+        fold[test] = index
+    return fold
+
+
+def check_fold_sizes(design: Design, k: int, spec: EstimationSpec) -> None:
+    """Refuse before any fit when a fold is too small, saying the minimum, the counts and the largest workable K."""
+    n_treated = int(design.t.sum())
+    n_control = design.n - n_treated
+    feasible = min(n_treated, n_control) // MIN_FOLD_ARM_ROWS
+    learners = f"'{spec.ps_learner}' propensity / '{spec.outcome_learner}' outcome learners"
+    if feasible < k:
+        advice = f"use at most {feasible} folds" if feasible >= 2 else "use the default learners (no cross-fitting)"
+        raise LearnerError(
+            f"Too few rows per fold for {k}-fold cross-fitting with the {learners}: every fold needs at least "
+            f"{MIN_FOLD_ARM_ROWS} treated and {MIN_FOLD_ARM_ROWS} control rows ({k * MIN_FOLD_ARM_ROWS} of each in "
+            f"all), and the data have {n_treated:,} treated and {n_control:,} control rows; {advice}."
+        )
+
+
+def _check_fold_arms(design: Design, folds: np.ndarray, k: int) -> None:
+    """Grouped folds can be uneven: check the realised folds too."""
+    for fold in range(k):
+        in_fold = folds == fold
+        treated = int(design.t[in_fold].sum())
+        control = int(in_fold.sum()) - treated
+        if min(treated, control) < MIN_FOLD_ARM_ROWS:
+            raise LearnerError(
+                f"Fold {fold + 1} of {k} holds {treated} treated and {control} control rows; every fold needs at "
+                f"least {MIN_FOLD_ARM_ROWS} of each. Use fewer folds."
+            )
+
+
+def _check_spec(spec: EstimationSpec) -> None:
+    if spec.bootstrap > 0:
+        raise LearnerError(
+            f"The bootstrap refits only the default logistic/linear models, not the '{spec.ps_learner}' / "
+            f"'{spec.outcome_learner}' learners; set the bootstrap replicates to 0 (the cross-fitted rows use "
+            "their influence-function SE) or choose the default learners."
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# One model on one fold
+# ---------------------------------------------------------------------------------------------
+def _penalised_logistic(l1: bool, seed: int) -> BaseEstimator:
+    model = LogisticRegressionCV(
+        Cs=N_PENALTIES,
+        cv=INNER_CV,
+        l1_ratios=(1.0,) if l1 else (0.0,),
+        solver="saga" if l1 else "lbfgs",
+        scoring="neg_log_loss",
+        max_iter=CV_MAX_ITER,
+        random_state=seed,
+        use_legacy_attributes=False,
+    )
+    return make_pipeline(StandardScaler(), model)
+
+
+def _sklearn_model(name: str, classifier: bool, seed: int) -> BaseEstimator:
+    """A fresh scikit-learn estimator for one fit (penalised ones on a standardised design)."""
+    if name == "boosting":
+        model_class = HistGradientBoostingClassifier if classifier else HistGradientBoostingRegressor
+        # early stopping always on (scikit-learn turns it on only above 10,000 rows): without it 100 rounds on a
+        # few thousand rows overfit the propensity towards 0/1 and the weights explode
+        return model_class(max_iter=BOOSTING_MAX_ITER, early_stopping=True, random_state=seed)
+    if name in ("logistic_cv", "ridge_cv") and classifier:
+        return _penalised_logistic(l1=False, seed=seed)
+    if name == "lasso_cv" and classifier:
+        return _penalised_logistic(l1=True, seed=seed)
+    if name == "ridge_cv":
+        return make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-3, 4, 15)))
+    if name == "lasso_cv":
+        return make_pipeline(StandardScaler(), LassoCV(cv=INNER_CV, max_iter=CV_MAX_ITER, random_state=seed))
+    raise LearnerError(f"Unknown learner '{name}'.")
+
+
+def _tuning(model: BaseEstimator) -> dict[str, float]:
+    """What the learner chose on this fold (penalty or number of boosting rounds), for the Models tab."""
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    if hasattr(final, "C_"):
+        return {"C": float(np.ravel(final.C_)[0])}
+    if hasattr(final, "alpha_"):
+        return {"alpha": float(final.alpha_)}
+    if hasattr(final, "n_iter_"):
+        return {"rounds": float(final.n_iter_)}
+    return {}
+
+
+@dataclass
+class FitOutcome:
+    prediction: np.ndarray
+    seconds: float
+    tuning: dict[str, float] = field(default_factory=dict)
+    note: str | None = None  # a non-fatal message (convergence, single class)
+
+
+def _fit_predict(
+    name: str, X: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, classifier: bool, seed: int
+) -> FitOutcome:
+    """Fit a scikit-learn learner on `train` rows and predict `test` rows, converting its failures to messages."""
+    clock = time.perf_counter()
+    if classifier and np.unique(y[train]).size < 2:
+        value = float(y[train][0])
+        return FitOutcome(np.full(test.size, value), 0.0, note=f"only outcome value {value:g} in the training rows")
+    model = _sklearn_model(name, classifier, seed)
+    with warnings_module.catch_warnings(record=True) as caught:
+        warnings_module.simplefilter("always", ConvergenceWarning)
+        model.fit(X[train], y[train])
+        prediction = model.predict_proba(X[test])[:, 1] if classifier else model.predict(X[test])
+    convergence = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    note = f"did not converge ({convergence[0][:160]})" if convergence else None
+    return FitOutcome(np.asarray(prediction, dtype=float), time.perf_counter() - clock, _tuning(model), note)
+
+
+def _fit_exact_propensity(design: Design, train: np.ndarray, test: np.ndarray) -> FitOutcome:
+    clock = time.perf_counter()
+    A = design.A1
+    fit = logit(A[train], design.t[train])
+    note = None if fit.converged else "did not converge (Newton; separation?)"
+    return FitOutcome(expit(A[test] @ fit.beta), time.perf_counter() - clock, note=note)
+
+
+def _fit_exact_outcome(design: Design, rows: np.ndarray, test: np.ndarray) -> FitOutcome:
+    clock = time.perf_counter()
+    values, separated = _fit_arm(design.A1, design.y, rows, test, design.binary_outcome)
+    note = "separates (predicted probabilities at 0 or 1)" if separated else None
+    return FitOutcome(values, time.perf_counter() - clock, note=note)
+
+
+def _check_classes(name: str, y: np.ndarray, rows: np.ndarray, where: str) -> None:
+    """A CV classifier needs every outcome value at least INNER_CV times in its training rows (its own CV)."""
+    counts = np.bincount(y[rows].astype(np.int64), minlength=2)
+    if name in ("ridge_cv", "lasso_cv") and 0 < counts.min() < INNER_CV:
+        raise LearnerError(
+            f"The '{name}' outcome classifier cannot run on the {where}: it has only {int(counts.min())} rows with "
+            f"outcome {int(np.argmin(counts))} (its inner {INNER_CV}-fold CV needs at least {INNER_CV}). "
+            "Choose the 'linear' or 'boosting' outcome learner."
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Cross-fitting
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Nuisances:
+    """Out-of-fold nuisance predictions plus what happened on every fit (for warnings and the Models tab)."""
+
+    e: np.ndarray | None
+    m0: np.ndarray | None
+    m1: np.ndarray | None
+    folds: np.ndarray
+    k: int
+    ps_learner: str
+    outcome_learner: str
+    grouped: bool = False  # folds keep whole clusters together
+    fits: list[dict[str, Any]] = field(default_factory=list)
+    notes: dict[str, list[str]] = field(default_factory=dict)  # model label -> per-fold messages
+
+    def seconds(self, model_prefix: str) -> float:
+        return float(sum(fit["seconds"] for fit in self.fits if fit["model"].startswith(model_prefix)))
+
+
+class _Ticker:
+    """Progress per fit and a stop check before each one (a boosting fit on 1 M rows takes seconds)."""
+
+    def __init__(self, total: int, progress: ProgressFn | None, should_stop: StopFn | None) -> None:
+        self.total, self.done = total, 0
+        self.report = progress or (lambda fraction, message: None)
+        self.should_stop = should_stop or (lambda: False)
+
+    def before(self, message: str) -> None:
+        if self.should_stop():
+            raise LearnerStopped(
+                f"Stopped by the analyst after {self.done} of {self.total} model fits (next: {message}); "
+                "no estimate was produced and the project is unchanged."
+            )
+        self.report(self.done / self.total, message)
+
+    def after(self) -> None:
+        self.done += 1
+        self.report(self.done / self.total, f"{self.done} of {self.total} model fits done")
+
+
+def _guarded(label: str, fold: int, k: int, fit: Callable[..., FitOutcome], *args: Any) -> FitOutcome:
+    """Run one fit; a scikit-learn refusal (ValueError, …) becomes a LearnerError naming the model and fold."""
+    try:
+        return fit(*args)
+    except EstimationError:
+        raise
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as error:
+        raise LearnerError(f"The {label} failed on fold {fold + 1} of {k}: {error}") from None
+
+
+def crossfit_nuisances(
+    design: Design,
+    spec: EstimationSpec,
+    *,
+    need_outcome: bool = True,
+    progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> Nuisances:
+    """Out-of-fold e(x) and per-arm μ0(x), μ1(x) from the spec's learners (K folds, stratified, seeded)."""
+    k = fold_count(spec)
+    check_fold_sizes(design, k, spec)
+    folds = stratified_folds(design, k, spec.seed)
+    _check_fold_arms(design, folds, k)
+    n = design.n
+    out = Nuisances(
+        e=np.empty(n), m0=np.empty(n) if need_outcome else None, m1=np.empty(n) if need_outcome else None,
+        folds=folds, k=k, ps_learner=spec.ps_learner, outcome_learner=spec.outcome_learner,
+        grouped=design.clusters is not None,
+    )
+    ticker = _Ticker(k * (3 if need_outcome else 1), progress, should_stop)
+    ps_label = f"'{spec.ps_learner}' propensity model"
+    for fold in range(k):
+        test = np.flatnonzero(folds == fold)
+        train = np.flatnonzero(folds != fold)
+        ticker.before(f"Fold {fold + 1}/{k}: {ps_label}")
+        fitted = _guarded(ps_label, fold, k, _propensity_fit, design, spec, train, test)
+        out.e[test] = fitted.prediction
+        _record(out, ps_label, fold, fitted)
+        ticker.after()
+        if not need_outcome:
+            continue
+        for arm, target in ((0, out.m0), (1, out.m1)):
+            arm_name = "treated" if arm else "control"
+            label = f"'{spec.outcome_learner}' outcome model ({arm_name} arm)"
+            rows = train[design.t[train] == arm]
+            ticker.before(f"Fold {fold + 1}/{k}: {label}")
+            fitted = _guarded(label, fold, k, _outcome_fit, design, spec, rows, test, fold, k)
+            target[test] = fitted.prediction
+            _record(out, label, fold, fitted)
+            ticker.after()
+    return out
+
+
+def _propensity_fit(design: Design, spec: EstimationSpec, train: np.ndarray, test: np.ndarray) -> FitOutcome:
+    if spec.ps_learner == DEFAULT_PS_LEARNER:
+        return _fit_exact_propensity(design, train, test)
+    return _fit_predict(spec.ps_learner, design.X, design.t, train, test, classifier=True, seed=spec.seed)
+
+
+def _outcome_fit(
+    design: Design, spec: EstimationSpec, rows: np.ndarray, test: np.ndarray, fold: int, k: int
+) -> FitOutcome:
+    if spec.outcome_learner == DEFAULT_OUTCOME_LEARNER:
+        return _fit_exact_outcome(design, rows, test)
+    if design.binary_outcome:
+        arm = "treated" if design.t[rows[0]] else "control"
+        _check_classes(spec.outcome_learner, design.y, rows, f"{arm} arm's training rows of fold {fold + 1} of {k}")
+    return _fit_predict(
+        spec.outcome_learner, design.X, design.y, rows, test, classifier=design.binary_outcome, seed=spec.seed
+    )
+
+
+def _record(out: Nuisances, label: str, fold: int, fitted: FitOutcome) -> None:
+    out.fits.append({"model": label, "fold": fold + 1, "seconds": round(fitted.seconds, 4), **fitted.tuning})
+    if fitted.note:
+        out.notes.setdefault(label, []).append(f"fold {fold + 1}: {fitted.note}")
+
+
+def nuisance_warnings(nuisances: Nuisances) -> list[str]:
+    """One plain warning per model that did not converge or met a single-class fold, naming the learner."""
+    messages = []
+    for label, notes in nuisances.notes.items():
+        messages.append(
+            f"The {label} had trouble in {len(notes)} of {nuisances.k} cross-fitting folds: {'; '.join(notes[:3])}. "
+            "Its out-of-fold predictions may be inaccurate; the doubly robust estimate leans on the other model."
+        )
+    return messages
+
+
+# ---------------------------------------------------------------------------------------------
+# Estimators on the cross-fitted nuisances
+# ---------------------------------------------------------------------------------------------
+def clip_propensity(e: np.ndarray, spec: EstimationSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The same bounds the default path applies, so a learner changes the model and nothing else."""
+    lo, hi = spec.clip
+    return np.clip(e, lo, hi), (e > lo) & (e < hi)
+
+
+def learned_propensity(design: Design, spec: EstimationSpec, nuisances: Nuisances) -> Propensity:
+    """A Propensity built from the cross-fitted e, so balance, overlap and weights describe the reported IPW."""
+    clipped, inside = clip_propensity(nuisances.e, spec)
+    converged = not any(label.endswith("propensity model") for label in nuisances.notes)
+    summary = LogitFit(
+        beta=np.empty(0), p=nuisances.e, converged=converged, iterations=0, separated=False, hessian=np.empty((0, 0))
+    )
+    return Propensity(raw=nuisances.e, clipped=clipped, inside=inside, fit=summary, A=design.A1, t=design.t)
+
+
+def learned_ipw(design: Design, ps: Propensity, estimand: str, k: int) -> EstimateRow:
+    """Hájek IPW on the cross-fitted propensity; the SE treats e as known (no closed form for a learner's step).
+
+    θ = Σw1·y/Σw1 − Σw0·y/Σw0 with the arm weights of the estimand; IF_i = w1_i(y_i − μ1)/w̄1 − w0_i(y_i − μ0)/w̄0.
+    """
+    w1, w0 = _ipw_weights(design.t, ps.clipped, estimand)
+    y = design.y
+    mu1, mu0 = float(np.sum(w1 * y) / np.sum(w1)), float(np.sum(w0 * y) / np.sum(w0))
+    influence = w1 * (y - mu1) / w1.mean() - w0 * (y - mu0) / w0.mean()
+    se, se_type = _if_se(influence, design.clusters, design.n_clusters)
+    label = f"{se_type}, {k}-fold cross-fitted propensity treated as known (ignores its estimation; approximate)"
+    return _row("ipw", estimand, mu1 - mu0, se, design.n, label)
+
+
+def learned_outcome_models(nuisances: Nuisances, binary: bool) -> OutcomeModels:
+    separated = sorted(
+        "treated" if "treated" in label else "control"
+        for label, notes in nuisances.notes.items()
+        if "outcome model" in label and any("only outcome value" in note or "separates" in note for note in notes)
+    )
+    kind = f"{OUTCOME_LEARNERS[nuisances.outcome_learner]}, {nuisances.k}-fold cross-fitted"
+    return OutcomeModels(m0=nuisances.m0, m1=nuisances.m1, separated=separated, kind=kind)
+
+
+def fit_with_learners(
+    core: CoreFit,
+    design: Design,
+    spec: EstimationSpec,
+    methods: tuple[str, ...],
+    *,
+    progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> Nuisances:
+    """IPW and AIPW rows with the chosen learners, cross-fitted; fills core in place (ps, weights, models, rows).
+
+    With the exact logistic propensity the IPW row is the default one (its SE includes the propensity step);
+    with a flexible propensity it uses the cross-fitted e. AIPW always uses the out-of-fold e, μ0, μ1.
+    """
+    _check_spec(spec)
+    clock = time.perf_counter()
+    nuisances = crossfit_nuisances(
+        design, spec, need_outcome="aipw" in methods, progress=progress, should_stop=should_stop
+    )
+    core.timings["crossfit"] = time.perf_counter() - clock
+    if spec.ps_learner == DEFAULT_PS_LEARNER:
+        core.ps = propensity(design, spec.clip)
+    else:
+        core.ps = learned_propensity(design, spec, nuisances)
+    w1, w0 = _ipw_weights(design.t, core.ps.clipped, spec.estimand)
+    core.ipw_weights = w1 + w0
+    if "ipw" in methods:
+        if spec.ps_learner == DEFAULT_PS_LEARNER:
+            core.rows.append(ipw(design, core.ps, spec.estimand))
+        else:
+            core.rows.append(learned_ipw(design, core.ps, spec.estimand, nuisances.k))
+    if "aipw" in methods:
+        e, _ = clip_propensity(nuisances.e, spec)
+        core.models = learned_outcome_models(nuisances, design.binary_outcome)
+        label = f", {nuisances.k}-fold cross-fitted out-of-fold scores ({spec.ps_learner} / {spec.outcome_learner})"
+        row, core.arm_means = aipw(design, e, core.models, spec.estimand, label)
+        core.rows.append(row)
+    core.__dict__["learners"] = nuisances
+    return nuisances
+
+
+def learner_warnings(core: CoreFit) -> list[str]:
+    nuisances = core.__dict__.get("learners")
+    return nuisance_warnings(nuisances) if nuisances is not None else []
+
+
+def learner_diagnostics(core: CoreFit) -> dict[str, Any]:
+    """What the Models tab shows about the learners: choices, folds, per-fit seconds and tuning."""
+    nuisances: Nuisances | None = core.__dict__.get("learners")
+    if nuisances is None:
+        return {}
+    return {
+        "ps_learner": nuisances.ps_learner,
+        "ps_description": PS_LEARNERS[nuisances.ps_learner],
+        "outcome_learner": nuisances.outcome_learner,
+        "outcome_description": OUTCOME_LEARNERS[nuisances.outcome_learner],
+        "folds": nuisances.k,
+        "fold_scheme": "stratified by treatment" + (", whole clusters per fold" if nuisances.grouped else ""),
+        "seconds": {"propensity": nuisances.seconds(f"'{nuisances.ps_learner}' propensity"),
+                    "outcome": nuisances.seconds(f"'{nuisances.outcome_learner}' outcome")},
+        "fits": nuisances.fits,
+    }
