@@ -23,3 +23,14 @@ _FORBIDDEN_NAME_CHARS = set('"\n\r\t{}[];')
 
 class DagEditError(ValueError):
     """A rejected edit; the message says why and the spec passed in is unchanged."""
+
+
+class IdentificationError(DagEditError):
+    """The graph cannot answer the identification question as asked (invalid graph, treatment = outcome,
+    unknown node, an instrument requested where none exists); the message names the reason."""
+
+
+MAX_FRONTDOOR_SETS = 20  # minimal front-door sets listed
+MAX_FRONTDOOR_TESTS = 5_000  # candidate mediator sets tested for the front-door criterion
+MAX_DESIGN_PROBES = 40  # latent nodes tried "as if measured" when nothing identifies the effect
+NO_INSTRUMENT_MESSAGE = "no conditional instrument exists in this graph"

@@ -242,8 +242,9 @@ def bind_columns(spec: DagSpec, columns: Iterable[str]) -> DagSpec:
 
 
 def auto_layout(spec: DagSpec, *, force: bool = False) -> DagSpec:
-    """Positions for nodes that have none (all nodes when ``force``): left-to-right by causal depth."""
-    graph = to_networkx(spec)
+    """Positions for nodes that have none (all nodes when ``force``): left-to-right by causal depth.
+    Hidden latent parents of bidirected edges are not drawn, so they must not push their children right."""
+    graph = to_networkx(spec, hidden_latents=False)
     if find_cycle(graph):
         return spec
     generations = list(nx.topological_generations(graph))

@@ -30,13 +30,43 @@ def observed_names(spec: DagSpec) -> set[str]:
     return {node.name for node in spec.nodes if is_observed(node)}
 
 
-def to_networkx(spec: DagSpec) -> nx.DiGraph:
-    """A DiGraph with node attributes (label, latent, column, x, y) and edge rationales."""
+def hidden_parent_name(a: str, b: str) -> str:
+    """The hidden latent parent standing for ``a <-> b``. Square brackets can never occur in a node name
+    (see ``name_problem``), so this name cannot collide with a user's node."""
+    first, second = sorted((a, b))
+    return f"[{first} <-> {second}]"
+
+
+def is_hidden(name: str) -> bool:
+    """A latent parent made from a bidirected edge: never adjustable, never drawn, never listed."""
+    return name.startswith("[") and " <-> " in name
+
+
+def bidirected_edges(spec: DagSpec) -> list[tuple[str, str]]:
+    """``a <-> b`` pairs (a field added by the DAGitty importer; older specs have none)."""
+    return [(edge.source, edge.target) for edge in getattr(spec, "bidirected", None) or []]
+
+
+def to_networkx(spec: DagSpec, *, hidden_latents: bool = True) -> nx.DiGraph:
+    """A DiGraph with node attributes (label, latent, column, x, y) and edge rationales.
+
+    Each bidirected edge ``a <-> b`` becomes a hidden latent parent of both ends (``hidden=True``), so every
+    d-separation question sees the unmeasured common cause without the user ever seeing it as a node.
+    ``hidden_latents=False`` is for layout and drawing only.
+    """
     graph = nx.DiGraph()
     for node in spec.nodes:
         graph.add_node(node.name, label=node.label, latent=node.latent, column=node.column, x=node.x, y=node.y)
     for edge in spec.edges:
         graph.add_edge(edge.source, edge.target, rationale=edge.rationale)
+    if hidden_latents:
+        for a, b in bidirected_edges(spec):
+            if a == b:
+                continue
+            hidden = hidden_parent_name(a, b)
+            graph.add_node(hidden, label="", latent=True, column=None, x=None, y=None, hidden=True)
+            graph.add_edge(hidden, a, rationale="latent common cause (<->)")
+            graph.add_edge(hidden, b, rationale="latent common cause (<->)")
     return graph
 
 
@@ -104,6 +134,7 @@ def validate_dag(spec: DagSpec) -> list[str]:
         if key in seen:
             errors.append(f"duplicate edge {edge_text(*key)}")
         seen.add(key)
+    errors += _bidirected_and_role_list_problems(spec, known)
     graph = nx.DiGraph([(e.source, e.target) for e in spec.edges if e.source != e.target])
     cycle = find_cycle(graph)
     if cycle:
@@ -113,6 +144,23 @@ def validate_dag(spec: DagSpec) -> list[str]:
             errors.append(f"the {role} {value!r} is not a node of the graph")
     if spec.treatment is not None and spec.treatment == spec.outcome:
         errors.append("the treatment and the outcome are the same node")
+    return errors
+
+
+def _bidirected_and_role_list_problems(spec: DagSpec, known: set[str]) -> list[str]:
+    """Bidirected edges and the adjusted/selected lists must name existing nodes (a typo would otherwise
+    silently drop a latent confounder or a selection warning)."""
+    errors: list[str] = []
+    for a, b in bidirected_edges(spec):
+        for end in (a, b):
+            if end not in known:
+                errors.append(f"bidirected edge {a} <-> {b} refers to unknown node {end!r}")
+        if a == b:
+            errors.append(f"bidirected self-loop {a} <-> {b}: a latent common cause needs two different nodes")
+    for field in ("adjusted", "selected"):
+        for name in getattr(spec, field, None) or []:
+            if name not in known:
+                errors.append(f"the {field} node {name!r} is not a node of the graph")
     return errors
 
 

@@ -8,8 +8,9 @@ from collections.abc import Iterable, Sequence
 import networkx as nx
 from pydantic import BaseModel, Field
 
-from causal_core.dag.constants import MAX_MINIMAL_SETS, MAX_PATHS_SHOWN, MAX_SUBSET_TESTS
-from causal_core.dag.graph import observed_names, to_networkx, validate_dag
+from causal_core.dag.constants import MAX_MINIMAL_SETS, MAX_PATHS_SHOWN, MAX_SUBSET_TESTS, IdentificationError
+from causal_core.dag.criterion import criterion_violation, is_adjustment_set, minimal_adjustment_sets
+from causal_core.dag.graph import is_hidden, observed_names, to_networkx, validate_dag
 from causal_core.dag.roles import _d_separated, _without_treatment_out_edges
 from causal_core.project import DagSpec
 
@@ -19,6 +20,16 @@ from causal_core.project import DagSpec
 class BadControl(BaseModel):
     name: str
     reason: str
+
+
+class SetCheck(BaseModel):
+    valid: bool
+    open_path: list[str] = Field(default_factory=list, description="Nodes of the open (or blocked causal) path.")
+    path_text: str = ""
+    reason: str = ""
+    criterion_valid: bool | None = Field(
+        None, description="Valid under the adjustment criterion (None when the set could not be checked at all)."
+    )
 
 
 class Identification(BaseModel):
@@ -37,33 +48,53 @@ class Identification(BaseModel):
     capped: bool = False
     note: str = ""
     open_path: str = Field("", description="When not identifiable: a backdoor path no observed set can block.")
-
-
-class SetCheck(BaseModel):
-    valid: bool
-    open_path: list[str] = Field(default_factory=list, description="Nodes of the open (or blocked causal) path.")
-    path_text: str = ""
-    reason: str = ""
+    criterion_sets: list[list[str]] = Field(
+        default_factory=list, description="Minimal sets under the adjustment criterion (complete; DAGitty's default)."
+    )
+    criterion_capped: bool = False
+    criterion_note: str = Field("", description="Which criterion sets the backdoor criterion would reject, and why.")
+    adjusted_check: SetCheck | None = Field(None, description="The check of the analyst's `adjusted` set, if any.")
+    warnings: list[str] = Field(default_factory=list, description="E.g. selection nodes adjustment cannot fix.")
 
 
 def _prepared(spec: DagSpec, treatment: str, outcome: str) -> nx.DiGraph:
+    """The networkx view for one question, or IdentificationError (a ValueError) naming what is wrong.
+    The question is checked before the graph so that treatment = outcome gets its own message."""
+    if treatment == outcome:
+        raise IdentificationError(
+            f"the treatment and the outcome must be different nodes (both are {treatment!r})"
+        )
     errors = validate_dag(spec)
     if errors:
-        raise ValueError(f"the DAG is not valid: {errors[0]}")
+        raise IdentificationError(f"the DAG is not valid: {errors[0]}")
     graph = to_networkx(spec)
     for role, name in (("treatment", treatment), ("outcome", outcome)):
-        if name not in graph:
-            known = ", ".join(sorted(graph)) or "none"
-            raise ValueError(f"unknown {role} {name!r}: the DAG's nodes are {known}")
-    if treatment == outcome:
-        raise ValueError("the treatment and the outcome must be different nodes")
+        if name not in graph or is_hidden(name):
+            known = ", ".join(sorted(n for n in graph if not is_hidden(n))) or "none"
+            raise IdentificationError(f"unknown {role} {name!r}: the DAG's nodes are {known}")
     return graph
 
 
+def display_name(name: str) -> str:
+    """How a node is named to the user: a hidden bidirected parent is 'a latent common cause of a and b'."""
+    if is_hidden(name):
+        first, second = name[1:-1].split(" <-> ")
+        return f"a latent common cause of {first} and {second}"
+    return name
+
+
 def _path_text(graph: nx.DiGraph, path: Sequence[str]) -> str:
+    """``X ← Z → Y``; a hidden bidirected parent is shown as the edge it stands for, ``A ↔ B``."""
     parts = [path[0]]
-    for a, b in itertools.pairwise(path):
-        parts.append(f"→ {b}" if graph.has_edge(a, b) else f"← {b}")
+    index = 1
+    while index < len(path):
+        node = path[index]
+        if is_hidden(node) and index + 1 < len(path):
+            parts.append(f"↔ {path[index + 1]}")
+            index += 2
+            continue
+        parts.append(f"→ {node}" if graph.has_edge(path[index - 1], node) else f"← {node}")
+        index += 1
     return " ".join(parts)
 
 
@@ -139,7 +170,7 @@ def identify(spec: DagSpec, treatment: str | None = None, outcome: str | None = 
     x = treatment or spec.treatment
     y = outcome or spec.outcome
     if not x or not y:
-        raise ValueError("choose a treatment and an outcome node first")
+        raise IdentificationError("choose a treatment and an outcome node first")
     graph = _prepared(spec, x, y)
     backdoor = _without_treatment_out_edges(graph, x)
     candidates = _candidates(graph, spec, x, y)
@@ -149,9 +180,12 @@ def identify(spec: DagSpec, treatment: str | None = None, outcome: str | None = 
     notes: list[str] = []
     if not nx.has_path(graph, x, y):
         notes.append(f"There is no directed path {x} ⇝ {y}: the graph says the total effect is zero.")
+    criterion = _criterion_part(spec, graph, x, y)
+    if first is None and criterion["criterion_sets"]:
+        return _identified_beyond_backdoor(spec, graph, backdoor, x, y, notes, criterion)
     if first is None:
         path = find_open_path(backdoor, x, y, candidates)
-        unobserved = [n for n in (path or [])[1:-1] if n not in observed_names(spec)]
+        unobserved = [display_name(n) for n in (path or [])[1:-1] if n not in observed_names(spec)]
         shown = _path_text(graph, path) if path else ""
         reason = "Not identifiable by adjustment: "
         reason += (
@@ -171,6 +205,7 @@ def identify(spec: DagSpec, treatment: str | None = None, outcome: str | None = 
             bad_controls=_bad_controls(spec, graph, backdoor, x, y, None),
             note=" ".join(notes),
             open_path=shown,
+            **criterion,
         )
     sets, capped = _enumerate_minimal_sets(backdoor, x, y, candidates)
     if sorted(first) not in sets:
@@ -193,6 +228,64 @@ def identify(spec: DagSpec, treatment: str | None = None, outcome: str | None = 
         bad_controls=_bad_controls(spec, graph, backdoor, x, y, recommended),
         capped=capped,
         note=" ".join(notes),
+        **criterion,
+    )
+
+
+def _criterion_part(spec: DagSpec, graph: nx.DiGraph, x: str, y: str) -> dict:
+    """The adjustment-criterion fields of an Identification: minimal sets, which of them backdoor rejects,
+    the analyst's ``adjusted`` set checked, and the selection warning."""
+    sets, capped = minimal_adjustment_sets(graph, x, y, observed_names(spec))
+    descendants = nx.descendants(graph, x)
+    beyond = [s for s in sets if set(s) & descendants]
+    notes = []
+    for chosen in beyond:
+        post = ", ".join(sorted(set(chosen) & descendants))
+        notes.append(
+            f"{{{', '.join(chosen)}}} is valid under the adjustment criterion but not under the backdoor criterion: "
+            f"{post} descends from {x} but lies on no causal path to {y}, so it removes bias without blocking the effect."
+        )
+    if capped:
+        notes.append(f"The adjustment-criterion list stopped at {MAX_MINIMAL_SETS} sets; each listed set is valid.")
+    adjusted = list(getattr(spec, "adjusted", None) or [])
+    return {
+        "criterion_sets": sets,
+        "criterion_capped": capped,
+        "criterion_note": " ".join(notes),
+        "adjusted_check": check_adjustment_set(spec, x, y, adjusted) if adjusted else None,
+        "warnings": selection_warnings(spec),
+    }
+
+
+def selection_warnings(spec: DagSpec) -> list[str]:
+    """Selection nodes (DAGitty ``selected``): the sample is conditioned on them, which no adjustment set
+    undoes in general; the sets listed assume there is no selection."""
+    selected = list(getattr(spec, "selected", None) or [])
+    if not selected:
+        return []
+    return [
+        f"Selection on {', '.join(selected)}: the data only contain units selected on "
+        f"{'this variable' if len(selected) == 1 else 'these variables'}. Adjustment cannot remove selection bias; "
+        "the sets shown assume no selection."
+    ]
+
+
+def _identified_beyond_backdoor(
+    spec: DagSpec, graph: nx.DiGraph, backdoor: nx.DiGraph, x: str, y: str, notes: list[str], criterion: dict
+) -> Identification:
+    """No backdoor set exists but the (complete) adjustment criterion finds one: report its sets."""
+    sets = criterion["criterion_sets"]
+    notes.insert(0, "No backdoor set exists, but the adjustment criterion finds valid sets (see its note).")
+    return Identification(
+        treatment=x,
+        outcome=y,
+        identifiable=True,
+        minimal_sets=sets,
+        recommended_set=sets[0],
+        bad_controls=_bad_controls(spec, graph, backdoor, x, y, None),
+        capped=criterion["criterion_capped"],
+        note=" ".join(notes),
+        **criterion,
     )
 
 
@@ -256,6 +349,7 @@ def check_adjustment_set(spec: DagSpec, treatment: str, outcome: str, adjustment
             valid=False,
             reason=f"{', '.join(unobserved)} cannot be adjusted for: latent or without a data column",
         )
+    criterion_valid = is_adjustment_set(graph, treatment, outcome, chosen)
     desc_x = nx.descendants(graph, treatment)
     post = [n for n in chosen if n in desc_x]
     if post:
@@ -266,11 +360,24 @@ def check_adjustment_set(spec: DagSpec, treatment: str, outcome: str, adjustment
         else:
             path = nx.shortest_path(graph, treatment, node)
             reason = f"{node} is a descendant of the treatment (post-treatment)"
-        return SetCheck(valid=False, open_path=path, path_text=_path_text(graph, path), reason=reason)
+        if criterion_valid:
+            reason += (
+                "; the set is still valid under the adjustment criterion (it lies on no causal path and descends "
+                "from none), but the backdoor criterion rejects it"
+            )
+        else:
+            reason += f"; the adjustment criterion rejects it too ({criterion_violation(graph, treatment, outcome, chosen)})"
+        return SetCheck(
+            valid=False, open_path=path, path_text=_path_text(graph, path), reason=reason, criterion_valid=criterion_valid
+        )
     backdoor = _without_treatment_out_edges(graph, treatment)
     if _d_separated(backdoor, treatment, outcome, chosen):
         shown = "{" + ", ".join(chosen) + "}"
-        return SetCheck(valid=True, reason=f"{shown} blocks every backdoor path from {treatment} to {outcome}")
+        return SetCheck(
+            valid=True,
+            reason=f"{shown} blocks every backdoor path from {treatment} to {outcome}",
+            criterion_valid=criterion_valid,
+        )
     path = find_open_path(backdoor, treatment, outcome, chosen) or []
     text = _path_text(graph, path) if path else ""
     return SetCheck(
@@ -278,6 +385,7 @@ def check_adjustment_set(spec: DagSpec, treatment: str, outcome: str, adjustment
         open_path=path,
         path_text=text,
         reason=f"a backdoor path stays open: {text}" if text else "a backdoor path stays open",
+        criterion_valid=criterion_valid,
     )
 
 
