@@ -19,6 +19,7 @@ false alarms by five; the level is stated in the sentence.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -368,8 +369,14 @@ def placebo_outcome_design(frame: pd.DataFrame, design: Design, spec: Estimation
     """
     check_placebo_outcome(frame, spec)
     column = spec.placebo_outcome
+    terms = {
+        name: _drop_terms_naming(getattr(spec, name), column)
+        for name in ("outcome_terms", "propensity_terms", "treatment_interactions")
+        if hasattr(spec, name)
+    }
     placebo_spec = spec.model_copy(
         update={
+            **terms,
             "outcome": column,
             "covariates": [c for c in spec.covariates if c != column],
             "categorical": [c for c in spec.categorical if c != column],
@@ -385,6 +392,27 @@ def placebo_outcome_design(frame: pd.DataFrame, design: Design, spec: Estimation
     except EstimationError as error:
         raise RefutationError(f"The placebo outcome '{column}' cannot be analysed: {error}") from error
     return placebo, placebo_spec
+
+
+def _top_level_terms(formula: str) -> list[str]:
+    """The '+'-separated terms of a right-hand side, ignoring '+' inside parentheses (I(a + b), cr(x, df=4))."""
+    terms, depth, start = [], 0, 0
+    for index, char in enumerate(formula):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "+" and depth == 0:
+            terms.append(formula[start:index])
+            start = index + 1
+    terms.append(formula[start:])
+    return [term.strip() for term in terms if term.strip()]
+
+
+def _drop_terms_naming(formula: str | None, column: str) -> str | None:
+    """The formula without the terms that use ``column`` (it is the outcome of the placebo run); None if none left."""
+    if not formula:
+        return formula
+    pattern = re.compile(rf"(?<![\w.]){re.escape(column)}(?![\w])")
+    kept = [term for term in _top_level_terms(formula) if not pattern.search(term)]
+    return " + ".join(kept) or None
 
 
 def placebo_outcome_rows(
@@ -468,7 +496,7 @@ def run_refutations(
         check_placebo_outcome(frame, spec)
     report = progress or (lambda fraction, message: None)
     stop = should_stop or (lambda: False)
-    draws, subsets = plan_draws(sum(core.timings.values()) or 0.0, budget_s, 3 + bool(spec.placebo_outcome))
+    draws, subsets = plan_draws(sum(getattr(core, "timings", {}).values()) or 0.0, budget_s, 3 + bool(spec.placebo_outcome))
     steps: list[tuple[str, Callable[[np.random.Generator], list[dict[str, Any]]]]] = [
         ("placebo treatment", lambda rng: placebo_treatment_rows(design, spec, originals, estimate_fn, rng, draws)),
         ("outcome invariance", lambda rng: outcome_invariance_rows(design, spec, originals, estimate_fn)),
