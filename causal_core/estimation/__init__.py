@@ -10,7 +10,8 @@ compare against, never the engine.
 Conventions that reproduce N01 §11 on ``retention``:
 * naive difference in means with a Welch SE and a ±1.96·SE interval;
 * regression = linear probability model with HC3 SEs (constant-effect coefficient on treatment);
-* IPW = Horvitz–Thompson form ``mean(t·y/e − (1−t)·y/(1−e))`` with propensities clipped to [0.02, 0.98];
+* IPW = normalised (Hájek) weighted means per arm, propensities bounded per estimand (ATE [0.02, 0.98], ATT only
+  e ≤ 0.98, ATC only e ≥ 0.02); N01's Horvitz–Thompson row lives only in ``n01_section11_table`` (labelled HT);
 * AIPW = per-arm outcome models (logistic for 0/1 outcomes) plugged into the efficient score.
 The propensity model is an unpenalised logistic regression on standardised numerics + one-hot
 categoricals (N01 used sklearn's L2, C = 1; at n = 6,000 the two agree to 3 decimals, see tests).
@@ -44,6 +45,7 @@ from causal_core.estimation.design import (  # noqa: F401
     _numeric_block,
     _treatment_vector,
     build_design,
+    check_outcome_varies,
 )
 from causal_core.estimation.diagnostics import (  # noqa: F401
     _arm_moments,
@@ -56,6 +58,8 @@ from causal_core.estimation.diagnostics import (  # noqa: F401
     weight_summary,
 )
 from causal_core.estimation.estimators import (  # noqa: F401
+    CONSTANT_EFFECT,
+    CONSTANT_EFFECT_LABEL,
     OutcomeModels,
     Propensity,
     _fit_arm,
@@ -67,8 +71,10 @@ from causal_core.estimation.estimators import (  # noqa: F401
     _target_weights,
     aipw,
     aipw_scores,
+    bounds_note,
     crossfit_folds,
     crossfit_propensity,
+    effective_bounds,
     gcomputation,
     ipw,
     naive_difference,
@@ -128,4 +134,13 @@ from causal_core.estimation.spec import (  # noqa: F401
     ineligible_reason,
     override_covariate,
     true_effect,
+)
+from causal_core.estimation.terms import (  # noqa: F401
+    FLEXIBILITY,
+    TermMatrix,
+    collinear_terms,
+    default_terms,
+    flexibility_terms,
+    formula_variables,
+    term_matrix,
 )

@@ -37,6 +37,10 @@ class Design:
     dropped: dict[str, int]
     notes: list[str] = field(default_factory=list)
     kept: np.ndarray | None = None  # positions of the used rows within the input frame
+    X_ps: np.ndarray | None = None  # propensity-model terms when they differ from X (None = X)
+    names_ps: list[str] = field(default_factory=list)
+    Z: np.ndarray | None = None  # terms interacted with the treatment in the regression row (None = none)
+    z_names: list[str] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -49,6 +53,17 @@ class Design:
         if cached is None or cached.shape[0] != self.n or cached.shape[1] != self.X.shape[1] + 1:
             cached = _with_intercept(self.X)
             self.__dict__["_A1"] = cached
+        return cached
+
+    @property
+    def A1_ps(self) -> np.ndarray:
+        """[1, X_ps]: the propensity model's design (the outcome model's [1, X] unless propensity terms differ)."""
+        if self.X_ps is None:
+            return self.A1
+        cached = self.__dict__.get("_A1_ps")
+        if cached is None or cached.shape[0] != self.n or cached.shape[1] != self.X_ps.shape[1] + 1:
+            cached = _with_intercept(self.X_ps)
+            self.__dict__["_A1_ps"] = cached
         return cached
 
     def subset(self, mask: np.ndarray) -> Design:
@@ -73,14 +88,21 @@ class Design:
             dropped=dict(self.dropped),
             notes=list(self.notes),
             kept=kept,
+            X_ps=self.X_ps[mask] if self.X_ps is not None else None,
+            names_ps=list(self.names_ps),
+            Z=self.Z[mask] if self.Z is not None else None,
+            z_names=list(self.z_names),
         )
 
     def with_column(self, name: str, values: np.ndarray) -> Design:
-        """Append one covariate (random-common-cause refutation)."""
+        """Append one covariate (random-common-cause refutation) to the outcome and the propensity terms."""
         design = self.subset(np.ones(self.n, dtype=bool))
         design.X = np.column_stack([self.X, values])
         design.names = [*self.names, name]
         design.groups = {**self.groups, name: [self.X.shape[1]]}
+        if self.X_ps is not None:
+            design.X_ps = np.column_stack([self.X_ps, values])
+            design.names_ps = [*self.names_ps, name]
         return design
 
 
@@ -215,6 +237,7 @@ def build_design(frame: pd.DataFrame, spec: EstimationSpec) -> Design:
             f"missing values ({', '.join(f'{k}: {v:,}' for k, v in dropped.items()) or 'none dropped'}); at least "
             f"{MIN_ARM_ROWS} of each are needed."
         )
+    check_outcome_varies(y, t, spec.outcome)
     columns: list[np.ndarray] = []
     names: list[str] = []
     groups: dict[str, list[int]] = {}
@@ -261,7 +284,76 @@ def build_design(frame: pd.DataFrame, spec: EstimationSpec) -> Design:
         notes=notes,
         kept=rows,
     )
+    _apply_terms(design, sub, spec, covariate_missing)
     return _drop_collinear(design)
+
+
+def check_outcome_varies(y: np.ndarray, t: np.ndarray, outcome: str) -> None:
+    """Refuse an outcome that takes one value in a whole arm.
+
+    Every estimator would still return a number, but it would be the other arm's mean against a constant:
+    usually a recording problem (the outcome measured for one arm only, or filled with 0), never evidence.
+    """
+    for arm, name in ((1, "treated"), (0, "control")):
+        values = y[t == arm]
+        if values.size and values.min() == values.max():
+            raise EstimationError(
+                f"The outcome '{outcome}' is constant in the {name} arm (every one of its {values.size:,} rows is "
+                f"{values[0]:g}): there is no variation to compare. Check that the outcome was recorded for the "
+                f"{name} rows, or choose another outcome."
+            )
+
+
+def _apply_terms(
+    design: Design, sub: pd.DataFrame, spec: EstimationSpec, covariate_missing: dict[str, np.ndarray]
+) -> None:
+    """Replace or add model matrices written as formulas (outcome, propensity, treatment interactions).
+
+    Without any formula the hand-built default design stays exactly as before (N01's numbers). A formula
+    the analyst wrote is never silently repaired: a singular one is refused with the collinear terms named.
+    """
+    formulas = {
+        "outcome terms": spec.outcome_terms,
+        "propensity terms": spec.propensity_terms,
+        "treatment interactions": spec.treatment_interactions,
+    }
+    formulas = {label: text.strip() for label, text in formulas.items() if text and text.strip()}
+    if not formulas:
+        return
+    from causal_core.estimation import terms
+
+    if spec.missing == "indicator" and covariate_missing:
+        raise EstimationError(
+            "Missing indicators cannot be combined with formula terms; choose complete cases, or fill the missing "
+            f"values ({', '.join(covariate_missing)}) before estimating."
+        )
+    for label, text in formulas.items():
+        if spec.treatment in terms.formula_variables(text, label):
+            raise EstimationError(
+                f"The treatment '{spec.treatment}' cannot appear in the {label}; to let the effect vary with a "
+                "covariate, name that covariate in the treatment interactions."
+            )
+        terms.check_term_columns(text, label, sub, spec.covariates)
+    intercept = ("intercept", np.ones(design.n))
+    if "outcome terms" in formulas:
+        matrix = terms.term_matrix(sub, formulas["outcome terms"], "outcome terms")
+        terms.refuse_singular(
+            "outcome terms", [intercept, (spec.treatment, design.t), *zip(matrix.names, matrix.X.T, strict=True)]
+        )
+        design.X, design.names, design.groups = matrix.X, matrix.names, matrix.groups
+        design.scales, design.reference = matrix.scales, {}
+        design.notes.append(f"Outcome models use the terms {formulas['outcome terms']} ({len(matrix.names)} columns).")
+    if "propensity terms" in formulas:
+        matrix = terms.term_matrix(sub, formulas["propensity terms"], "propensity terms")
+        terms.refuse_singular("propensity terms", [intercept, *zip(matrix.names, matrix.X.T, strict=True)])
+        design.X_ps, design.names_ps = matrix.X, matrix.names
+        design.notes.append(
+            f"The propensity model uses the terms {formulas['propensity terms']} ({len(matrix.names)} columns)."
+        )
+    if "treatment interactions" in formulas:
+        matrix = terms.term_matrix(sub, formulas["treatment interactions"], "treatment interactions", standardise=False)
+        terms.refuse_singular("treatment interactions", [intercept, *zip(matrix.names, matrix.X.T, strict=True)])
+        design.Z, design.z_names = matrix.X, [f"{spec.treatment}:{name}" for name in matrix.names]
 
 
 def _design_gram(design: Design) -> np.ndarray:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from causal_core.estimation.design import Design
-from causal_core.estimation.estimators import Propensity
+from causal_core.estimation.estimators import Propensity, effective_bounds
 from causal_core.project import (
     EstimationSpec,
 )
@@ -90,9 +90,23 @@ def _histogram(values: np.ndarray, t: np.ndarray, bins: np.ndarray, label: str) 
     return rows
 
 
-def overlap_summary(design: Design, ps: Propensity, clip: tuple[float, float]) -> dict[str, Any]:
+def target_extreme_share(e: np.ndarray, t: np.ndarray, estimand: str) -> tuple[float, str]:
+    """Share of the target population whose propensity leaves few comparable units in the other arm.
+
+    ATE: every row outside [0.05, 0.95]. ATT: treated rows with e > 0.95 (few controls resemble them);
+    controls with a tiny e are irrelevant to the ATT (they get a tiny weight). ATC: the mirror image.
+    """
+    if estimand == "ATT":
+        return float(np.mean(e[t == 1] > 0.95)), "of the treated rows have e > 0.95"
+    if estimand == "ATC":
+        return float(np.mean(e[t == 0] < 0.05)), "of the control rows have e < 0.05"
+    return float(np.mean((e < 0.05) | (e > 0.95))), "of the rows lie outside [0.05, 0.95]"
+
+
+def overlap_summary(design: Design, ps: Propensity, clip: tuple[float, float], estimand: str = "ATE") -> dict[str, Any]:
     """Propensity distribution by arm, how many rows clipping touched, and a binned density for the plot."""
     e, t = ps.raw, design.t
+    target_share, target_text = target_extreme_share(e, t, estimand)
     quantiles = [0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0]
     by_arm = {
         name: {f"q{int(q * 100):02d}": float(np.quantile(e[t == arm], q)) for q in quantiles}
@@ -106,6 +120,8 @@ def overlap_summary(design: Design, ps: Propensity, clip: tuple[float, float]) -
         "n_above_clip": int(np.sum(e > hi)),
         "share_clipped": float(np.mean((e < lo) | (e > hi))),
         "share_outside_05_95": float(np.mean((e < 0.05) | (e > 0.95))),
+        "target_share_extreme": target_share,
+        "target_extreme_text": target_text,
         "treated_above_max_control": int(np.sum(e[t == 1] > e[t == 0].max())),
         "control_below_min_treated": int(np.sum(e[t == 0] < e[t == 1].min())),
         "histogram": _histogram(e, t, np.linspace(0, 1, 41), "density"),
@@ -149,8 +165,8 @@ def crump_alpha(e: np.ndarray) -> float:
 
 
 def trimming_rule(spec: EstimationSpec, e: np.ndarray) -> tuple[float, float] | None:
-    if spec.trim == "bounds":
-        return spec.clip
+    if spec.trim == "bounds":  # the estimand's own bounds: ATT trims only e above the upper bound, ATC the mirror
+        return effective_bounds(spec.clip, spec.estimand)
     if spec.trim == "crump":
         alpha = crump_alpha(e)
         return (alpha, 1 - alpha) if alpha > 0 else None

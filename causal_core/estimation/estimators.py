@@ -42,28 +42,53 @@ def _row(method: str, estimand: str, estimate: float, se: float | None, n: int, 
     )
 
 
-def _if_se(influence: np.ndarray, clusters: np.ndarray | None, n_clusters: int) -> tuple[float, str]:
-    """SE of a mean-type estimator from its influence values (ddof = 1, as N01; clustered sums with G/(G−1))."""
+def _if_se(
+    influence: np.ndarray, clusters: np.ndarray | None, n_clusters: int, ddof: int = 1
+) -> tuple[float, str]:
+    """SE of a mean-type estimator from its influence values (ddof = 1, as N01; clustered sums with G/(G−1)).
+
+    ``ddof=0`` gives the plain sandwich (what GEE software reports), for matching a textbook to the digit.
+    """
     n = influence.size
     if clusters is not None:
         sums = np.bincount(clusters, weights=influence, minlength=n_clusters)
         return float(
             np.sqrt(n_clusters / (n_clusters - 1) * np.sum(sums**2)) / n
         ), f"cluster-robust IF ({n_clusters} clusters)"
-    return float(np.sqrt(np.sum(influence**2) / (n - 1)) / np.sqrt(n)), "influence function"
+    return float(np.sqrt(np.sum(influence**2) / (n - ddof)) / np.sqrt(n)), "influence function"
 
 
 def naive_difference(design: Design, estimand: str) -> EstimateRow:
-    """Difference in means with a Welch SE: what the raw comparison says (the same number for every estimand)."""
+    """Difference in means: what the raw comparison says (the same number for every estimand).
+
+    Welch SE for independent rows; with a cluster column the rows of a cluster are not independent (panel
+    data: the same team every week), so the SE is the cluster-robust (CR1) SE of the slope of y on [1, t],
+    the same convention as the regression row.
+    """
     t = design.t.astype(bool)
     y1, y0 = design.y[t], design.y[~t]
     estimate = y1.mean() - y0.mean()
+    if design.clusters is not None:
+        A = _with_intercept(design.t)
+        se, se_type = coefficient_se(A, ols(A, design.y), 1, design.clusters, design.n_clusters)
+        return _row("naive", estimand, estimate, se, design.n, se_type)
     se = np.sqrt(y1.var(ddof=1) / y1.size + y0.var(ddof=1) / y0.size)
     return _row("naive", estimand, estimate, se, design.n, "Welch")
 
 
+CONSTANT_EFFECT = "constant effect"
+CONSTANT_EFFECT_LABEL = "Regression coefficient: constant effect (assumes no effect heterogeneity)"
+
+
 def regression(design: Design, estimand: str) -> tuple[EstimateRow, dict[str, Any]]:
-    """OLS/LPM of y on [1, t, X]; the treatment coefficient assumes a constant effect (so it is the same for every estimand)."""
+    """OLS/LPM of y on [1, t, X] (HC3 / cluster-robust SE).
+
+    The treatment coefficient assumes one effect for everyone, so it is the same number for every estimand:
+    under ATE it is N01's "regression adjustment"; under ATT/ATC it is shown as a constant-effect coefficient,
+    never with an ATT/ATC label (with heterogeneous effects it estimates neither). With treatment interaction
+    terms (``design.Z``) the row is regression standardisation instead (``_standardised_regression``).
+    ``info`` always describes the plain coefficient model (the sensemakr bounds are derived for it).
+    """
     A = _with_intercept(design.t, design.X)
     fit = ols(A, design.y)
     se, se_type = coefficient_se(A, fit, 1, design.clusters, design.n_clusters)
@@ -75,8 +100,31 @@ def regression(design: Design, estimand: str) -> tuple[EstimateRow, dict[str, An
         "robust_se": se,
         "t_stat": float(fit.beta[1] / classical_se),
         "dof": fit.dof,
+        "model": "constant-effect coefficient of y on [1, t, X]",
     }
-    return _row("regression", estimand, fit.beta[1], se, design.n, se_type), info
+    if design.Z is not None and design.Z.shape[1]:
+        return _standardised_regression(design, estimand), info
+    row = _row("regression", estimand, fit.beta[1], se, design.n, se_type)
+    if estimand != "ATE":
+        row = row.model_copy(update={"estimand": CONSTANT_EFFECT, "label": CONSTANT_EFFECT_LABEL})
+    return row, info
+
+
+def _standardised_regression(design: Design, estimand: str) -> EstimateRow:
+    """Regression standardisation (What If ch. 13): y ~ t + X + t·Z, effects averaged over the target rows.
+
+    Z is centred on the target rows, so the treatment coefficient *is* the mean predicted effect there
+    (ATE: all rows, ATT: treated, ATC: controls). The SE holds the target rows' mean of Z fixed, like
+    the g-computation row.
+    """
+    target = _target_weights(design.t, estimand).astype(bool)
+    centred = design.Z - design.Z[target].mean(axis=0)
+    A = _with_intercept(design.t, design.X, design.t[:, None] * centred)
+    fit = ols(A, design.y)
+    se, se_type = coefficient_se(A, fit, 1, design.clusters, design.n_clusters)
+    row = _row("regression", estimand, fit.beta[1], se, design.n, se_type)
+    label = f"Regression standardisation (interactions {', '.join(design.z_names)})"
+    return row.model_copy(update={"label": label})
 
 
 def _target_weights(t: np.ndarray, estimand: str) -> np.ndarray:
@@ -133,7 +181,8 @@ class Propensity:
 
 
 def propensity(design: Design, clip: tuple[float, float], l2: float = 0.0) -> Propensity:
-    A = design.A1
+    """Logistic propensity on the propensity terms; ``clip`` should be ``effective_bounds(spec.clip, estimand)``."""
+    A = design.A1_ps
     fit = logit(A, design.t, l2=l2)
     lo, hi = clip
     clipped = np.clip(fit.p, lo, hi)
@@ -150,26 +199,81 @@ def _ipw_weights(t: np.ndarray, e: np.ndarray, estimand: str) -> tuple[np.ndarra
     return t / e, (1 - t) / (1 - e)
 
 
-def ipw(design: Design, ps: Propensity, estimand: str) -> EstimateRow:
-    """Horvitz–Thompson IPW (N01 §11) with an SE that accounts for the estimated propensity (M-estimation).
+def effective_bounds(clip: tuple[float, float], estimand: str) -> tuple[float, float]:
+    """The propensity bounds that apply to this estimand's weights.
 
-    θ = mean((w1 − w0)·y) / mean(c), c = 1 (ATE), t (ATT), 1 − t (ATC). The propensity correction
-    G·IF(β) uses d w/d η = −t(1−e)/e (treated weights) and (1−t)e/(1−e) (control weights), zero where
-    clipping binds.
+    ATE weights are 1/e and 1/(1−e): both tails explode, so both bounds apply. ATT weights are 1 (treated)
+    and e/(1−e) (controls): a small e gives a control a small weight, which is right (such controls resemble no
+    treated unit), so a lower bound would only inflate them (NSW + CPS: 95 % of the CPS controls have e < 0.02;
+    a 0.02 floor turns the ATT from +1,180 into −23,460). Only the upper bound caps a control weight
+    (e ≤ 0.98 ⇒ weight ≤ 49). ATC is the mirror image (only the lower bound: treated weight (1−e)/e ≤ 49).
+    """
+    lo, hi = clip
+    if estimand == "ATT":
+        return 0.0, hi
+    if estimand == "ATC":
+        return lo, 1.0
+    return lo, hi
+
+
+def bounds_note(clip: tuple[float, float], estimand: str) -> str:
+    """One sentence for the page and the CLI: which bounds were applied to the IPW/AIPW weights, and why."""
+    lo, hi = effective_bounds(clip, estimand)
+    if estimand == "ATT":
+        return (
+            f"ATT: propensities capped above at {hi:g} only (control weight e/(1−e) ≤ {hi / (1 - hi):.3g}); no lower "
+            "bound, because a control with a tiny e should get a tiny weight (treated weights are 1)."
+        )
+    if estimand == "ATC":
+        return (
+            f"ATC: propensities floored at {lo:g} only (treated weight (1−e)/e ≤ {(1 - lo) / lo:.3g}); no upper "
+            "bound, because a treated unit with e near 1 should get a tiny weight (control weights are 1)."
+        )
+    return f"ATE: propensities clipped to [{lo:g}, {hi:g}] (weights 1/e and 1/(1−e) explode at both ends)."
+
+
+def _arm_weight_derivatives(t: np.ndarray, e: np.ndarray, estimand: str) -> tuple[np.ndarray, np.ndarray]:
+    """d w / d η (η = logit e) of the treated and control weights of ``_ipw_weights``."""
+    zero = np.zeros_like(t)
+    d1 = -t * (1 - e) / e if estimand in ("ATE", "ATC") else zero
+    d0 = (1 - t) * e / (1 - e) if estimand in ("ATE", "ATT") else zero
+    return d1, d0
+
+
+def ipw(design: Design, ps: Propensity, estimand: str, se_method: str = "influence") -> EstimateRow:
+    """Normalised (Hájek) IPW: the weighted mean of y among the treated minus that among the controls.
+
+    Each arm's weights are divided by their own sum, so adding a constant to y moves both weighted means by
+    that constant and leaves the effect unchanged (the Horvitz–Thompson form, kept only in
+    ``n01_section11_table``, is not location-equivariant). ``ps.clipped`` must already carry the
+    estimand's bounds (``effective_bounds``).
+
+    SE (``se_method``): 'influence' stacks the logistic score with the two weighted-mean equations
+    (M-estimation), so the step of estimating e is included (usually a little narrower, Lunceford &
+    Davidian 2004); 'fixed_weights' is the robust sandwich that treats the weights as known, as What If's
+    GEE does (conservative). Both are cluster-robust when the design has clusters.
     """
     t, y, e = design.t, design.y, ps.clipped
     w1, w0 = _ipw_weights(t, e, estimand)
-    c = _target_weights(t, estimand)
-    c_bar = c.mean()
-    estimate = float(np.mean((w1 - w0) * y) / c_bar)
-    base = ((w1 - w0) * y - estimate * c) / c_bar
-    inside = ps.inside.astype(float)
-    d1 = -t * (1 - e) / e * inside if estimand in ("ATE", "ATC") else np.zeros_like(t)
-    d0 = (1 - t) * e / (1 - e) * inside if estimand in ("ATE", "ATT") else np.zeros_like(t)
-    gradient = ps.A.T @ ((d1 - d0) * y) / design.n / c_bar
-    influence = base + _propensity_influence(ps, gradient)
-    se, se_type = _if_se(influence, design.clusters, design.n_clusters)
-    return _row("ipw", estimand, estimate, se, design.n, se_type)
+    mean_w1, mean_w0 = w1.mean(), w0.mean()
+    mu1 = float(np.sum(w1 * y) / np.sum(w1))
+    mu0 = float(np.sum(w0 * y) / np.sum(w0))
+    r1, r0 = y - mu1, y - mu0
+    influence = w1 * r1 / mean_w1 - w0 * r0 / mean_w0
+    if se_method == "influence":
+        d1, d0 = _arm_weight_derivatives(t, e, estimand)
+        inside = ps.inside.astype(float)
+        gradient = ps.A.T @ (inside * (d1 * r1 / mean_w1 - d0 * r0 / mean_w0)) / design.n
+        influence = influence + _propensity_influence(ps, gradient)
+        se, se_type = _if_se(influence, design.clusters, design.n_clusters)
+    elif se_method == "fixed_weights":
+        se, se_type = _if_se(influence, design.clusters, design.n_clusters, ddof=0)
+        se_type = se_type.replace("IF", "sandwich").replace("influence function", "robust sandwich")
+        se_type += ", weights treated as known (What If's GEE SE; conservative)"
+    else:
+        raise ValueError(f"Unknown IPW SE method {se_method!r}: use 'influence' or 'fixed_weights'.")
+    row = _row("ipw", estimand, mu1 - mu0, se, design.n, se_type)
+    return row.model_copy(update={"label": "IPW (Hájek, normalised weights)"})
 
 
 def _propensity_influence(ps: Propensity, gradient: np.ndarray) -> np.ndarray:
@@ -255,7 +359,7 @@ def crossfit_folds(n: int, k: int, seed: int) -> np.ndarray | None:
 
 def crossfit_propensity(design: Design, clip: tuple[float, float], folds: np.ndarray) -> np.ndarray:
     """Out-of-fold propensity scores for cross-fitted AIPW."""
-    A = design.A1
+    A = design.A1_ps
     e = np.empty(design.n)
     for fold in np.unique(folds):
         train = folds != fold

@@ -434,6 +434,9 @@ def estimate_frontdoor(
     if prepared.method == "plugin":
         diagnostics["mediator_cells"] = len(prepared.m_labels)
         diagnostics["covariate_cells"] = len(prepared.w_labels)
+        y1, y0, _ = _plugin_means(prepared.C, prepared.y, np.ones((1, prepared.n)), len(prepared.m_labels),
+                                  len(prepared.w_labels))
+        diagnostics["potential_outcome_means"] = {"treated": float(y1[0]), "control": float(y0[0])}
     else:
         diagnostics["mediator_columns"] = prepared.m_names
         diagnostics["stage_effects"] = _stage_effects(prepared)
@@ -507,3 +510,62 @@ def stored_design(project: Project, design: str) -> DesignResult | None:
     if project.estimation is None or design not in project.estimation.designs:
         return None
     return DesignResult.model_validate(project.estimation.designs[design])
+
+
+# ---------------------------------------------------------------------------------------------
+# Prefill from the DAG (the identification helper's frontdoor_sets; guarded while it is being written)
+# ---------------------------------------------------------------------------------------------
+def dag_focus(project: Project) -> tuple[Any, str] | tuple[None, str]:
+    """The project's DAG when it names a treatment and an outcome, else None with what is missing."""
+    spec = project.dag
+    if spec is None or not spec.treatment or not spec.outcome:
+        return None, "no DAG with a treatment and an outcome yet"
+    return spec, ""
+
+
+def node_sets_as_columns(spec: Any, sets: Sequence[Sequence[str]], frame: pd.DataFrame) -> tuple[list[list[str]], list[str]]:
+    """DAG node sets → data-column sets; a set with a node that measures no column of the data is left out."""
+    from causal_core import dag as dag_module
+
+    usable, unusable = [], []
+    for nodes in sets:
+        columns = dag_module.adjustment_columns(spec, nodes)
+        if len(columns) == len(nodes) and all(column in frame.columns for column in columns):
+            usable.append(columns)
+        else:
+            unusable.append("{" + ", ".join(nodes) + "}")
+    return usable, unusable
+
+
+def frontdoor_from_dag(project: Project, frame: pd.DataFrame) -> tuple[list[list[str]], str]:
+    """Mediator column sets that satisfy the front-door criterion in the project's DAG, and where they came from.
+
+    An empty list always comes with the reason, so the page can say why nothing is prefilled.
+    """
+    from causal_core import dag as dag_module
+
+    spec, missing = dag_focus(project)
+    if spec is None:
+        return [], f"{missing}: name the mediators yourself"
+    finder = getattr(dag_module, "frontdoor_sets", None)
+    if finder is None:
+        return [], "this version's DAG engine has no front-door search (dag.frontdoor_sets): name the mediators yourself"
+    try:
+        sets = finder(spec, spec.treatment, spec.outcome)
+    except ValueError as error:
+        return [], f"the DAG could not be analysed ({error})"
+    if not sets:
+        return [], "no mediator set in the DAG satisfies the front-door criterion"
+    usable, unusable = node_sets_as_columns(spec, sets, frame)
+    if not usable:
+        return [], f"front-door set(s) {', '.join(unusable)} include a node with no data column"
+    return usable, "the DAG's front-door set" + ("s" if len(usable) > 1 else "")
+
+
+def design_table(result: DesignResult) -> pd.DataFrame:
+    """The estimate rows as the page and CLI show them (the main design row first)."""
+    return pd.DataFrame(
+        [{"method": row.method, "estimand": row.estimand, "estimate": row.estimate, "std_error": row.std_error,
+          "ci_low": row.ci_low, "ci_high": row.ci_high, "n_used": row.n_used, "interval": row.se_type}
+         for row in result.estimates]
+    )

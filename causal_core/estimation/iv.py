@@ -329,3 +329,41 @@ def estimate_iv(
                "by the first-stage F), is as good as random given the covariates, and affects the outcome only "
                "through the treatment (exclusion)."],
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Prefill from the DAG (the identification helper's conditional_instruments; guarded)
+# ---------------------------------------------------------------------------------------------
+def instruments_from_dag(project: Any, frame: pd.DataFrame) -> tuple[list[dict[str, list[str]]], str]:
+    """Conditional instruments of the project's DAG as columns: [{"instruments": [z], "covariates": [w…]}].
+
+    An empty list comes with the reason; when the graph has none it is the DAG engine's own sentence
+    ("no conditional instrument exists in this graph").
+    """
+    from causal_core import dag as dag_module
+    from causal_core.estimation.frontdoor import dag_focus, node_sets_as_columns
+
+    spec, missing = dag_focus(project)
+    if spec is None:
+        return [], f"{missing}: name the instrument yourself"
+    finder = getattr(dag_module, "conditional_instruments", None)
+    if finder is None:
+        return [], "this version's DAG engine has no instrument search (dag.conditional_instruments): name it yourself"
+    none_message = getattr(dag_module, "NO_INSTRUMENT_MESSAGE", "no conditional instrument exists in this graph")
+    try:
+        found = finder(spec, spec.treatment, spec.outcome)
+    except ValueError as error:
+        return [], str(error) or none_message
+    options, unusable = [], []
+    for item in found:
+        instrument, conditioning = item.instrument, list(item.conditioning)
+        columns, bad = node_sets_as_columns(spec, [[instrument], conditioning], frame)
+        if bad:
+            unusable.append(instrument)
+            continue
+        options.append({"instruments": columns[0], "covariates": columns[1]})
+    if not found:
+        return [], none_message
+    if not options:
+        return [], f"the DAG's instrument(s) {', '.join(unusable)} (or their conditioning sets) have no data column"
+    return options, "the DAG's conditional instrument" + ("s" if len(options) > 1 else "")

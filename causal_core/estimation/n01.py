@@ -33,6 +33,8 @@ def n01_section11_table(frame: pd.DataFrame, clip: tuple[float, float] = (0.02, 
 
     Differences from ``run_estimation`` (deliberate here, documented there):
     * logistic models are L2-penalised as sklearn's default (C = 1 on the summed log-loss, intercept free);
+    * IPW is N01's Horvitz–Thompson form mean(t·y/e − (1−t)·y/(1−e)), labelled HT: it is not location-equivariant
+      (adding a constant to y changes it), which is why ``run_estimation`` reports the normalised (Hájek) form;
     * the IPW SE is N01's 300-replicate bootstrap (seed 123) holding the propensities fixed;
     * doubly robust: N01's three Pipelines share one ColumnTransformer, and sklearn's Pipeline refits it in
       place, so the control outcome model's coefficients end up applied to features standardised on the
@@ -66,7 +68,7 @@ def n01_section11_table(frame: pd.DataFrame, clip: tuple[float, float] = (0.02, 
     rows = [
         ("Naive difference", naive.estimate, naive.std_error),
         ("Regression adjustment", reg.estimate, reg.std_error),
-        ("IPW", ipw_estimate, ipw_se),
+        ("IPW (Horvitz–Thompson, as N01)", ipw_estimate, ipw_se),
         ("Doubly robust", dr, dr_se),
     ]
     return pd.DataFrame(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from causal_core.estimation.constants import MIN_ARM_ROWS, EstimationError, ProgressFn, StopFn
@@ -15,8 +16,10 @@ from causal_core.estimation.estimators import (
     CoreFit,
     _ipw_weights,
     aipw,
+    bounds_note,
     crossfit_folds,
     crossfit_propensity,
+    effective_bounds,
     gcomputation,
     ipw,
     naive_difference,
@@ -57,17 +60,18 @@ def estimate_core(design: Design, spec: EstimationSpec, methods: tuple[str, ...]
     if "gcomp" in methods:
         core.rows.append(gcomputation(design, estimand))
         lap("gcomp")
+    bounds = effective_bounds(spec.clip, estimand)
     if "ipw" in methods or "aipw" in methods:
-        core.ps = propensity(design, spec.clip)
+        core.ps = propensity(design, bounds)
         w1, w0 = _ipw_weights(design.t, core.ps.clipped, estimand)
-        core.ipw_weights = w1 + w0
+        core.ipw_weights = w1 + w0  # exactly the weights behind the IPW row (balance, ESS and summaries use them)
         lap("propensity")
     if "ipw" in methods:
-        core.rows.append(ipw(design, core.ps, estimand))
+        core.rows.append(ipw(design, core.ps, estimand, spec.ipw_se))
         lap("ipw")
     if "aipw" in methods:
         folds = crossfit_folds(design.n, spec.crossfit_folds, spec.seed)
-        e = core.ps.clipped if folds is None else crossfit_propensity(design, spec.clip, folds)
+        e = core.ps.clipped if folds is None else crossfit_propensity(design, bounds, folds)
         core.models = outcome_models(design, folds)
         label = f", {spec.crossfit_folds}-fold cross-fitted" if folds is not None else ""
         row, core.arm_means = aipw(design, e, core.models, estimand, label)
@@ -93,7 +97,34 @@ def _separation_culprits(design: Design) -> list[str]:
     return culprits
 
 
-def overlap_warnings(design: Design, core: CoreFit, overlap: dict[str, Any], weights: dict[str, Any]) -> list[str]:
+def _ess_warnings(design: Design, weights: dict[str, Any], estimand: str) -> list[str]:
+    """Warn when a reweighted arm's effective sample size is small against the population it stands for.
+
+    ATE reweights each arm to all rows, so its ESS is judged against the arm's own size. ATT reweights the
+    controls to the treated: an ESS of 417 controls standing for 185 treated units (NSW + CPS) is ample even
+    though it is 3 % of 15,992 controls, so it is judged against min(controls, treated). ATC: the mirror.
+    """
+    n_treated, n_control = int(design.t.sum()), int(design.n - design.t.sum())
+    out = []
+    for arm in ("treated", "control"):
+        info = weights.get(arm, {})
+        if not info:
+            continue
+        reference = info["n"]
+        if (estimand, arm) in (("ATT", "control"), ("ATC", "treated")):
+            reference = min(n_treated, n_control)
+        if info["ess"] < 0.3 * reference:
+            out.append(
+                f"Extreme weights in the {arm} arm: effective sample size {info['ess']:.0f} of {info['n']:,} rows "
+                f"({info['ess'] / reference:.0%} of the {reference:,} it must represent); IPW is driven by a few rows "
+                f"(max weight {info['max_weight']:.1f})."
+            )
+    return out
+
+
+def overlap_warnings(
+    design: Design, core: CoreFit, overlap: dict[str, Any], weights: dict[str, Any], estimand: str = "ATE"
+) -> list[str]:
     """Plain-language warnings naming the estimators that are unreliable and why."""
     warnings = []
     ps = core.ps
@@ -105,20 +136,16 @@ def overlap_warnings(design: Design, core: CoreFit, overlap: dict[str, Any], wei
             f"exactly{named}. IPW and AIPW are unreliable (propensities at 0 or 1, weights only bounded by clipping); "
             "regression and g-computation compare arms only by extrapolating a linear model across the gap."
         )
-    if overlap["share_clipped"] > 0.05 or overlap["share_outside_05_95"] > 0.2:
+    extreme = overlap.get("target_share_extreme", overlap["share_outside_05_95"])
+    if overlap["share_clipped"] > 0.05 or extreme > 0.2:
+        text = overlap.get("target_extreme_text", "of the rows lie outside [0.05, 0.95]")
         warnings.append(
-            f"Poor overlap: {overlap['share_clipped']:.1%} of rows have an estimated propensity outside the clip bounds "
-            f"[{overlap['clip'][0]:g}, {overlap['clip'][1]:g}] and {overlap['share_outside_05_95']:.1%} lie outside "
-            "[0.05, 0.95]. IPW and AIPW are unreliable there (few comparable units; clipping biases the weights) and "
-            "regression extrapolates. Consider trimming (Crump rule), which changes the estimand."
+            f"Poor overlap: {overlap['share_clipped']:.1%} of rows have an estimated propensity outside the bounds "
+            f"applied [{overlap['clip'][0]:g}, {overlap['clip'][1]:g}] and {extreme:.1%} {text}. IPW and AIPW are "
+            "unreliable there (few comparable units; clipping biases the weights) and regression extrapolates. "
+            "Consider trimming (Crump rule), which changes the estimand."
         )
-    for arm in ("treated", "control"):
-        info = weights.get(arm, {})
-        if info and info["ess_share"] < 0.3:
-            warnings.append(
-                f"Extreme weights in the {arm} arm: effective sample size {info['ess']:.0f} of {info['n']:,} rows "
-                f"({info['ess_share']:.0%}); IPW is driven by a few rows (max weight {info['max_weight']:.1f})."
-            )
+    warnings.extend(_ess_warnings(design, weights, estimand))
     if core.models is not None and core.models.separated:
         warnings.append(
             "The AIPW outcome model separates in the " + " and ".join(core.models.separated) + " arm(s) "
@@ -157,7 +184,7 @@ def run_estimation(
     diagnostics = _diagnostics(design, spec, core)
     if trim_info:
         diagnostics["trimming"] = trim_info
-    warnings.extend(overlap_warnings(design, core, diagnostics["overlap"], diagnostics["weights"]))
+    warnings.extend(overlap_warnings(design, core, diagnostics["overlap"], diagnostics["weights"], spec.estimand))
     warnings.extend(
         f"Override: '{column}' is adjusted for although it is ineligible (logged in the edit log; the memo flags it)."
         for column in spec.overrides
@@ -218,6 +245,7 @@ def _apply_trimming(design: Design, spec: EstimationSpec) -> tuple[Design, dict[
     keep = (ps.raw >= lo) & (ps.raw <= hi)
     trimmed = design.subset(keep)
     n_treated, n_control = int(trimmed.t.sum()), int(trimmed.n - trimmed.t.sum())
+    _refuse_empty_target(spec.estimand, n_treated, n_control, lo, hi, design)
     if min(n_treated, n_control) < MIN_ARM_ROWS:
         raise EstimationError(
             f"Trimming to propensities in [{lo:.3f}, {hi:.3f}] leaves {n_treated} treated and {n_control} control rows;"
@@ -239,6 +267,20 @@ def _apply_trimming(design: Design, spec: EstimationSpec) -> tuple[Design, dict[
     }
 
 
+def _refuse_empty_target(estimand: str, n_treated: int, n_control: int, lo: float, hi: float, design: Design) -> None:
+    """ATT (ATC) after trimming with no treated (control) row left has no population to describe: say so."""
+    arm = {"ATT": ("treated", n_treated, 1), "ATC": ("control", n_control, 0)}.get(estimand)
+    if arm is None or arm[1] > 0:
+        return
+    name, _, value = arm
+    before = int(np.sum(design.t == value))
+    raise EstimationError(
+        f"Trimming to propensities in [{lo:.3f}, {hi:.3f}] removes every {name} row (all {before:,} lie outside): the "
+        f"{estimand} is the effect on the {name} units, and none is left to describe. Use wider bounds, no trimming, "
+        "or the ATE in the overlap population."
+    )
+
+
 def _diagnostics(design: Design, spec: EstimationSpec, core: CoreFit) -> dict[str, Any]:
     weights = core.ipw_weights
     return {
@@ -253,7 +295,13 @@ def _diagnostics(design: Design, spec: EstimationSpec, core: CoreFit) -> dict[st
         "notes": list(design.notes),
         "missing_handling": spec.missing,
         "balance": balance_table(design, weights),
-        "overlap": overlap_summary(design, core.ps, spec.clip),
+        "overlap": overlap_summary(design, core.ps, effective_bounds(spec.clip, spec.estimand), spec.estimand),
+        "ipw": {
+            "form": "Hájek (weights normalised within each arm)",
+            "bounds": list(effective_bounds(spec.clip, spec.estimand)),
+            "bounds_note": bounds_note(spec.clip, spec.estimand),
+            "se": spec.ipw_se,
+        },
         "weights": weight_summary(design, weights),
         "propensity_model": {
             "kind": "logistic (unpenalised, Newton)",

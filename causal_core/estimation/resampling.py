@@ -9,7 +9,7 @@ from scipy.special import expit
 
 from causal_core.estimation.constants import ProgressFn, StopFn
 from causal_core.estimation.design import Design
-from causal_core.estimation.estimators import CoreFit, _ipw_weights, _row, _target_weights
+from causal_core.estimation.estimators import CoreFit, _ipw_weights, _row, effective_bounds
 from causal_core.estimation.fitting import logit
 from causal_core.project import (
     EstimationSpec,
@@ -57,12 +57,13 @@ def _replicate_estimates(
     design: Design, spec: EstimationSpec, core: CoreFit, W: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """IPW and AIPW re-estimated (propensity and outcome models refitted) for each weight row."""
-    A, t, y, estimand = core.ps.A, design.t, design.y, spec.estimand
-    beta_ps = _batched_logit(A, t, W, core.ps.fit.beta)
-    e = np.clip(expit(beta_ps @ A.T), *spec.clip)
+    A_ps, t, y, estimand = core.ps.A, design.t, design.y, spec.estimand
+    A = design.A1  # the outcome models' terms (may differ from the propensity terms)
+    beta_ps = _batched_logit(A_ps, t, W, core.ps.fit.beta)
+    e = np.clip(expit(beta_ps @ A_ps.T), *effective_bounds(spec.clip, estimand))
     w1, w0 = _ipw_weights(t[None, :], e, estimand)
-    c = _target_weights(t, estimand)
-    ipw_reps = np.sum(W * (w1 - w0) * y, axis=1) / (W @ c)
+    w1, w0 = W * w1, W * w0
+    ipw_reps = (w1 @ y) / w1.sum(axis=1) - (w0 @ y) / w0.sum(axis=1)  # Hájek, as the reported row
     predictions = []
     for arm in (0, 1):
         W_arm = W * (t == arm)
@@ -103,7 +104,7 @@ def bootstrap(
     report = progress or (lambda fraction, message: None)
     rng = np.random.default_rng(spec.seed)
     total = spec.bootstrap
-    batch = max(1, int(max_cells // (design.n * core.ps.A.shape[1])))
+    batch = max(1, int(max_cells // (design.n * max(core.ps.A.shape[1], design.A1.shape[1]))))
     ipw_reps: list[np.ndarray] = []
     aipw_reps: list[np.ndarray] = []
     done, cancelled = 0, False
