@@ -40,16 +40,14 @@ def test_dagitty_export_is_dagitty_syntax():
     assert "  outreach -> churn" in text
 
 
-def test_dagitty_issue_example_parses_with_bidirected_as_latent_cause():
+def test_dagitty_issue_example_keeps_bidirected_edge_as_latent_common_cause():
     spec = dag_io.from_dagitty('dag { X [exposure,pos="0,0"]; Y [outcome]; U [latent]; A -> {X Y}; X <-> Y }')
     assert (spec.treatment, spec.outcome) == ("X", "Y")
     assert dag.get_node(spec, "X").x == 0.0 and dag.get_node(spec, "X").y == 0.0
     assert dag.get_node(spec, "U").latent and dag.get_node(spec, "U").column is None
-    latent = dag.get_node(spec, "U_X_Y")
-    assert latent is not None and latent.latent
-    assert {(e.source, e.target) for e in spec.edges} == {("A", "X"), ("A", "Y"), ("U_X_Y", "X"), ("U_X_Y", "Y")}
-    result = dag.identify(spec)
-    assert result.identifiable is False and result.open_path == "X ← U_X_Y → Y"
+    assert {(e.source, e.target) for e in spec.edges} == {("A", "X"), ("A", "Y")}
+    assert [(e.source, e.target) for e in spec.bidirected] == [("X", "Y")]
+    assert dag.identify(spec).identifiable is False  # X <-> Y: an unmeasured common cause nobody can adjust for
 
 
 def test_dagitty_chains_groups_reverse_arrows_and_newlines():
@@ -67,14 +65,14 @@ def test_dagitty_chains_groups_reverse_arrows_and_newlines():
     [
         ("", "empty"),
         ("dag { A -> B -> A }", "cycle: A → B → A"),
-        ("dag { A -- B }", "not a directed edge"),
+        ("dag { A -- B }", "'A -- B' is an undirected edge, which a DAG cannot hold"),
         ("pdag { A -> B }", "'pdag' graphs are not supported"),
         ("dag { A -> }", "expected a node name"),
-        ("dag { A -> B", "closing '}' is missing"),
+        ("dag { A -> B", "line 1: the '{' opened here is never closed"),
         ("dag { X [exposure]; Y [exposure] }", "more than one exposure"),
         ('dag { A [pos="a,b"] }', "not two numbers"),
         ("dag { A -> A }", "self-loop"),
-        ("dag { A -> B } extra", "after the closing"),
+        ("dag { A -> B } extra", "after the graph's closing"),
     ],
 )
 def test_bad_dagitty_is_rejected_with_reason(text, message):

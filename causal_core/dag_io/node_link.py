@@ -1,0 +1,155 @@
+"""networkx node-link JSON (and a plain DagSpec dump), plus reading any DAG file by its name."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from causal_core.dag import validate_dag
+from causal_core.dag_io.dagitty import from_dagitty
+from causal_core.dag_io.dot import from_dot
+from causal_core.dag_io.syntax import DagFormatError, _role_list_problems
+from causal_core.project import DagEdge, DagNode, DagSpec
+
+
+def to_json(spec: DagSpec) -> str:
+    """networkx node-link JSON (``nx.node_link_graph(data, edges="edges")`` reads it), edges in spec order."""
+    payload = {
+        "directed": True,
+        "multigraph": False,
+        "graph": {
+            "treatment": spec.treatment,
+            "outcome": spec.outcome,
+            "adjusted": spec.adjusted,
+            "selected": spec.selected,
+            "bidirected": [{"source": e.source, "target": e.target, "rationale": e.rationale} for e in spec.bidirected],
+        },
+        "nodes": [
+            {"id": n.name, "label": n.label, "latent": n.latent, "column": n.column, "x": n.x, "y": n.y}
+            for n in spec.nodes
+        ],
+        "edges": [{"source": e.source, "target": e.target, "rationale": e.rationale} for e in spec.edges],
+    }
+    return json.dumps(payload, indent=2)
+
+
+def from_json(text: str | bytes) -> DagSpec:
+    """Node-link JSON (``edges`` or the older ``links`` key), or a DagSpec dump."""
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DagFormatError(f"invalid JSON at line {error.lineno}, column {error.colno} ({error.msg})") from None
+    if not isinstance(payload, dict) or "nodes" not in payload:
+        raise DagFormatError("the JSON has no 'nodes' list: expected node-link data")
+    first_node = payload["nodes"][0] if isinstance(payload["nodes"], list) and payload["nodes"] else {}
+    if isinstance(first_node, dict) and "name" in first_node and "id" not in first_node:
+        try:
+            spec = DagSpec.model_validate(payload)
+        except ValueError as error:
+            raise DagFormatError(f"the JSON does not match the DAG schema: {str(error).splitlines()[0]}") from None
+    else:
+        spec = _from_node_link(payload)
+    errors = validate_dag(spec) or _role_list_problems(spec)
+    if errors:
+        raise DagFormatError(f"the file describes an invalid DAG: {errors[0]}")
+    return spec
+
+
+def _from_node_link(payload: dict) -> DagSpec:
+    edges_key = "edges" if "edges" in payload else "links"
+    if not isinstance(payload["nodes"], list) or not isinstance(payload.get(edges_key, []), list):
+        raise DagFormatError("'nodes' and 'edges' must be lists")
+    graph_attrs = payload.get("graph") or {}
+    nodes = []
+    for index, item in enumerate(payload["nodes"]):
+        if not isinstance(item, dict) or "id" not in item:
+            raise DagFormatError(f"node {index + 1} has no 'id'")
+        name = str(item["id"])
+        latent = bool(item.get("latent", False))
+        column = item.get("column", None if latent else name)
+        nodes.append(
+            DagNode(
+                name=name,
+                label=str(item.get("label") or ""),
+                latent=latent,
+                column=column or None,
+                x=_maybe_float(item.get("x")),
+                y=_maybe_float(item.get("y")),
+            )
+        )
+    edges = []
+    for item in _edge_items(payload.get(edges_key, []), "edge"):
+        edges.append(
+            DagEdge(source=str(item["source"]), target=str(item["target"]), rationale=str(item.get("rationale") or ""))
+        )
+    bidirected = [
+        DagEdge(source=str(item["source"]), target=str(item["target"]), rationale=str(item.get("rationale") or ""))
+        for item in _edge_items(graph_attrs.get("bidirected") or [], "bidirected edge")
+    ]
+    return DagSpec(
+        nodes=nodes,
+        edges=edges,
+        treatment=graph_attrs.get("treatment"),
+        outcome=graph_attrs.get("outcome"),
+        adjusted=_name_list(graph_attrs.get("adjusted"), "adjusted"),
+        selected=_name_list(graph_attrs.get("selected"), "selected"),
+        bidirected=bidirected,
+    )
+
+
+def _edge_items(items: object, what: str) -> list[dict]:
+    if not isinstance(items, list):
+        raise DagFormatError(f"'{what}s' must be a list")
+    for index, item in enumerate(items):
+        if not isinstance(item, dict) or "source" not in item or "target" not in item:
+            raise DagFormatError(f"{what} {index + 1} needs a 'source' and a 'target'")
+    return items
+
+
+def _name_list(value: object, what: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise DagFormatError(f"'{what}' must be a list of node names")
+    return list(value)
+
+
+def _maybe_float(value) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise DagFormatError(f"position {value!r} is not a number") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# By file name
+# ---------------------------------------------------------------------------------------------
+FORMATS = {".dagitty": "dagitty", ".txt": "dagitty", ".dot": "dot", ".gv": "dot", ".json": "json"}
+
+
+def format_for(filename: str) -> str:
+    lowered = filename.lower()
+    for suffix, kind in FORMATS.items():
+        if lowered.endswith(suffix):
+            return kind
+    raise DagFormatError(f"unknown DAG file type {filename!r}: use .dagitty, .dot/.gv or .json")
+
+
+def parse(text: str, kind: str) -> DagSpec:
+    readers = {"dagitty": from_dagitty, "dot": from_dot, "json": from_json}
+    if kind not in readers:
+        raise DagFormatError(f"unknown DAG format {kind!r}")
+    return readers[kind](text)
+
+
+def read_file(path: str) -> DagSpec:
+    file = Path(path)
+    if not file.exists():
+        raise DagFormatError(f"no such file: {path}")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DagFormatError(f"{path} is not UTF-8 text") from None
+    return parse(text, format_for(path))
