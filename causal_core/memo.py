@@ -457,7 +457,7 @@ def _main_estimate(facts: MemoFacts) -> str:
     if row is None:
         return f"Main estimate {NOT_YET}."
     method = METHOD_LABELS.get(row.method, row.method)
-    scope = "" if facts.estimand == "ATE" else f" {facts.estimand}"
+    scope = "" if row.estimand == "ATE" else f" {row.estimand}"  # the row's own label: a coefficient is never ATT/ATC
     what = f"{_label(facts.outcome)} risk" if facts.binary else _label(facts.outcome)
     sentence = f"The {method}{scope} estimate suggests {_label(facts.treatment)} changed {what} by {effect_phrase(row.estimate, facts.binary)}"
     if row.ci_low is not None and row.ci_high is not None:
