@@ -1,5 +1,7 @@
 """The canonical causal DAG, a package whose files follow the steps: graph (access, validation) → edits →
-roles → identification → implications; defaults and project_links tie it to datasets and the project.
+roles → identification (backdoor; criterion = the complete adjustment criterion; frontdoor; instruments;
+direct_effects; design = which of them the graph supports) → implications; defaults and project_links tie it
+to datasets and the project.
 
 ``Project.dag`` (a :class:`DagSpec`) is the one DAG every stage reads. Everything here is pure: an edit
 returns a *new* spec or raises :class:`DagEditError` with a specific reason, so a rejected edit can never
@@ -15,13 +17,27 @@ from __future__ import annotations
 
 from causal_core.dag.constants import (  # noqa: F401
     _FORBIDDEN_NAME_CHARS,
+    MAX_DESIGN_PROBES,
+    MAX_FRONTDOOR_SETS,
+    MAX_FRONTDOOR_TESTS,
     MAX_IMPLICATIONS,
     MAX_MINIMAL_SETS,
     MAX_NAME_LENGTH,
     MAX_PATHS_SHOWN,
     MAX_SUBSET_TESTS,
+    NO_INSTRUMENT_MESSAGE,
     ROLE_NAMES,
     DagEditError,
+    IdentificationError,
+)
+from causal_core.dag.criterion import (  # noqa: F401
+    CriterionSets,
+    criterion_violation,
+    forbidden_nodes,
+    is_adjustment_set,
+    minimal_adjustment_sets,
+    proper_backdoor_graph,
+    proper_causal_nodes,
 )
 from causal_core.dag.defaults import (  # noqa: F401
     DEFAULT_DAGS,
@@ -33,6 +49,18 @@ from causal_core.dag.defaults import (  # noqa: F401
     default_dag,
     roles_table,
     starter_dag,
+)
+from causal_core.dag.design import (  # noqa: F401
+    OPEN_QUESTION_SOURCE,
+    DesignSummary,
+    design_questions,
+    design_summary,
+    update_open_questions,
+)
+from causal_core.dag.direct_effects import (  # noqa: F401
+    DirectEffectResult,
+    direct_effect_search,
+    direct_effect_sets,
 )
 from causal_core.dag.edits import (  # noqa: F401
     _cell,
@@ -56,13 +84,23 @@ from causal_core.dag.edits import (  # noqa: F401
     set_treatment,
     toggle_latent,
 )
+from causal_core.dag.frontdoor import (  # noqa: F401
+    FrontdoorResult,
+    frontdoor_search,
+    frontdoor_sets,
+    frontdoor_sets_in,
+    satisfies_frontdoor,
+)
 from causal_core.dag.graph import (  # noqa: F401
     _cycle_if_added,
     _require_node,
+    bidirected_edges,
     edge_text,
     find_cycle,
     format_cycle,
     get_node,
+    hidden_parent_name,
+    is_hidden,
     is_observed,
     name_problem,
     node_names,
@@ -84,9 +122,12 @@ from causal_core.dag.identification import (  # noqa: F401
     _set_preference,
     adjustment_columns,
     check_adjustment_set,
+    display_name,
     find_open_path,
     identify,
     node_for_column,
+    prepared_question,
+    selection_warnings,
 )
 from causal_core.dag.implications import (  # noqa: F401
     Implication,
@@ -96,6 +137,13 @@ from causal_core.dag.implications import (  # noqa: F401
     conditional_independence_test,
     test_implications,
     testable_implications,
+)
+from causal_core.dag.instruments import (  # noqa: F401
+    InstrumentSet,
+    NoInstrumentError,
+    conditional_instruments,
+    instruments_in,
+    require_instruments,
 )
 from causal_core.dag.project_links import (  # noqa: F401
     bind_to_data,

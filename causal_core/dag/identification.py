@@ -75,6 +75,16 @@ def _prepared(spec: DagSpec, treatment: str, outcome: str) -> nx.DiGraph:
     return graph
 
 
+def prepared_question(spec: DagSpec, treatment: str | None, outcome: str | None) -> tuple[nx.DiGraph, str, str]:
+    """Resolve the treatment/outcome (default: the spec's) and return the checked graph; every design
+    function (criterion, front-door, instruments, direct effect) starts here so they fail alike."""
+    x = treatment or spec.treatment
+    y = outcome or spec.outcome
+    if not x or not y:
+        raise IdentificationError("choose a treatment and an outcome node first")
+    return _prepared(spec, x, y), x, y
+
+
 def display_name(name: str) -> str:
     """How a node is named to the user: a hidden bidirected parent is 'a latent common cause of a and b'."""
     if is_hidden(name):
@@ -185,7 +195,11 @@ def identify(spec: DagSpec, treatment: str | None = None, outcome: str | None = 
         return _identified_beyond_backdoor(spec, graph, backdoor, x, y, notes, criterion)
     if first is None:
         path = find_open_path(backdoor, x, y, candidates)
-        unobserved = [display_name(n) for n in (path or [])[1:-1] if n not in observed_names(spec)]
+        unobserved = [
+            display_name(n) if is_hidden(n) else f"unobserved {n}"
+            for n in (path or [])[1:-1]
+            if n not in observed_names(spec)
+        ]
         shown = _path_text(graph, path) if path else ""
         reason = "Not identifiable by adjustment: "
         reason += (
@@ -194,7 +208,7 @@ def identify(spec: DagSpec, treatment: str | None = None, outcome: str | None = 
             else "every observed adjustment set leaves a backdoor path open"
         )
         if unobserved:
-            reason += f" (it runs through unobserved {', '.join(unobserved)})"
+            reason += f" (it runs through {', '.join(unobserved)})"
         notes.insert(0, reason + ".")
         return Identification(
             treatment=x,
@@ -236,15 +250,7 @@ def _criterion_part(spec: DagSpec, graph: nx.DiGraph, x: str, y: str) -> dict:
     """The adjustment-criterion fields of an Identification: minimal sets, which of them backdoor rejects,
     the analyst's ``adjusted`` set checked, and the selection warning."""
     sets, capped = minimal_adjustment_sets(graph, x, y, observed_names(spec))
-    descendants = nx.descendants(graph, x)
-    beyond = [s for s in sets if set(s) & descendants]
-    notes = []
-    for chosen in beyond:
-        post = ", ".join(sorted(set(chosen) & descendants))
-        notes.append(
-            f"{{{', '.join(chosen)}}} is valid under the adjustment criterion but not under the backdoor criterion: "
-            f"{post} descends from {x} but lies on no causal path to {y}, so it removes bias without blocking the effect."
-        )
+    notes = [_beyond_backdoor_note(spec, graph, x, y, sets[0])] if sets else []
     if capped:
         notes.append(f"The adjustment-criterion list stopped at {MAX_MINIMAL_SETS} sets; each listed set is valid.")
     adjusted = list(getattr(spec, "adjusted", None) or [])
@@ -255,6 +261,26 @@ def _criterion_part(spec: DagSpec, graph: nx.DiGraph, x: str, y: str) -> dict:
         "adjusted_check": check_adjustment_set(spec, x, y, adjusted) if adjusted else None,
         "warnings": selection_warnings(spec),
     }
+
+
+def _beyond_backdoor_note(spec: DagSpec, graph: nx.DiGraph, x: str, y: str, base: list[str]) -> str:
+    """Where the two criteria differ for one treatment: minimal sets coincide (a minimal set holds no
+    descendant of the treatment), but the adjustment criterion also accepts a valid set enlarged by a
+    descendant of the treatment that is on no causal path and opens nothing. Name such a set if one exists."""
+    extra = sorted(
+        node
+        for node in observed_names(spec) & nx.descendants(graph, x)
+        if node != y and is_adjustment_set(graph, x, y, {*base, node})
+    )
+    if not extra:
+        return ""
+    example = "{" + ", ".join(sorted({*base, extra[0]})) + "}"
+    others = f" (also {', '.join(extra[1:])})" if len(extra) > 1 else ""
+    return (
+        f"{example} is valid under the adjustment criterion but not under the backdoor criterion: {extra[0]}{others} "
+        f"descends from {x} but lies on no causal path to {y} and descends from none, so adjusting for it adds no "
+        "bias (it may cost precision). The minimal sets are the same under both criteria."
+    )
 
 
 def selection_warnings(spec: DagSpec) -> list[str]:
