@@ -1,0 +1,313 @@
+"""The one narrow door between the specification curve and the estimation/DAG packages.
+
+Why one module: estimation and identification are being reworked while the curve is built on them. Every
+call the curve makes into them goes through the functions below, so a changed signature is fixed here once,
+and ``tests/test_multiverse.py`` checks that each curve row equals what the Estimation page reports for the
+same specification.
+
+Sharing (the speed target): one design per (rows, adjustment set, cluster), one trimmed design per distinct
+trimming bounds, one propensity fit and one pair of outcome models per (design, trimming), shared by IPW,
+AIPW and every estimand. Nothing two specifications share is refitted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from causal_core import dag as dag_module
+from causal_core import estimation as est
+from causal_core.data import analysis_frame as _analysis_frame
+from causal_core.data import deduplicate
+from causal_core.estimation import EstimationError  # noqa: F401 - re-exported: the curve's errors subclass it
+from causal_core.project import EstimateRow, EstimationSpec, Project
+
+# Learner pairs for cross-fitted AIPW: name -> (propensity learner, outcome learner, label).
+LEARNERS: dict[str, tuple[str, str, str]] = {
+    "exact": ("logistic", "linear", "logistic / linear (exact)"),
+    "penalised": ("logistic_cv", "ridge_cv", "penalised CV (logistic CV / ridge CV)"),
+    "boosting": ("boosting", "boosting", "gradient boosting"),
+}
+
+
+# ---- project and dictionary -------------------------------------------------------------------
+def analysis_frame(project: Project, raw: pd.DataFrame, dedup: str | None = None) -> pd.DataFrame:
+    """The rows an analysis uses under a de-duplication rule (the project's own rule by default)."""
+    if dedup is None:
+        return _analysis_frame(project, raw)
+    return deduplicate(raw, project.unit_columns, dedup)
+
+
+def ineligible_reason(project: Project, column: str) -> str | None:
+    return est.ineligible_reason(project, column)
+
+
+def default_candidate(project: Project, frame: pd.DataFrame, column: str) -> bool:
+    return est._default_candidate(project, frame, column)
+
+
+def default_covariates(project: Project, frame: pd.DataFrame) -> list[str]:
+    return list(est.default_covariates(project, frame)[0])
+
+
+def default_estimand(project: Project) -> str:
+    return est.default_estimand(project)
+
+
+def treated_value(project: Project) -> str | None:
+    return est.audit_treated_value(project)
+
+
+def true_effect(project: Project, frame: pd.DataFrame, estimand: str, treatment: str) -> float | None:
+    return est.true_effect(project, frame, estimand, treatment)
+
+
+def categorical_columns(frame: pd.DataFrame, columns: list[str]) -> list[str]:
+    return est.categorical_columns(frame, columns)
+
+
+def bad_control_columns(project: Project, frame: pd.DataFrame) -> list[str]:
+    """Measured columns that are post-treatment by the dictionary or the DAG (mediators, outcome-window,
+    descendants of the treatment): the classic bad controls. Simulation truth, identifiers, the treatment,
+    the outcome and dates are never offered, not even as a demonstration."""
+    skip = {project.treatment, project.outcome, project.time_column, *project.unit_columns}
+    columns = []
+    for column in frame.columns:
+        entry = project.dictionary_entry(column)
+        if column in skip or (entry is not None and entry.simulation_truth):
+            continue
+        if pd.api.types.is_datetime64_any_dtype(frame[column]):
+            continue
+        reason = est.ineligible_reason(project, column) or ""
+        if any(word in reason for word in ("post-treatment", "outcome window", "future", "treatment period")):
+            columns.append(column)
+    return columns
+
+
+# ---- the DAG ------------------------------------------------------------------------------------
+def _usable_dag(project: Project) -> bool:
+    dag = project.dag
+    return dag is not None and bool(dag.treatment) and bool(dag.outcome)
+
+
+def dag_minimal_sets(
+    project: Project, columns: list[str]
+) -> tuple[list[list[str]] | None, list[str] | None, str] | None:
+    """(minimal sets as columns, recommended set as columns, note); None without a DAG; minimal None when the
+    DAG does not identify the effect by adjustment (the note says why)."""
+    if not _usable_dag(project):
+        return None
+    dag = project.dag
+    try:
+        ident = dag_module.identify(dag, dag.treatment, dag.outcome)
+    except ValueError as error:
+        return None, None, f"The DAG could not be analysed ({error}): no set can be called valid."
+    if not ident.identifiable or ident.recommended_set is None:
+        return None, None, ident.note or "The DAG does not identify the effect by adjustment."
+    available = set(columns)
+
+    def as_columns(nodes: list[str]) -> list[str]:
+        return [c for c in dag_module.adjustment_columns(dag, nodes) if c in available]
+
+    minimal = [as_columns(nodes) for nodes in ident.minimal_sets]
+    note = ident.note if ident.capped else ""
+    return minimal, as_columns(ident.recommended_set), note
+
+
+def dag_adjusted_columns(project: Project) -> list[str]:
+    """The DAG's `adjusted` nodes (DAGitty) as columns: the analyst's set before any estimation."""
+    if project.dag is None or not project.dag.adjusted:
+        return []
+    return dag_module.adjustment_columns(project.dag, project.dag.adjusted)
+
+
+def check_set(project: Project, columns: list[str]) -> tuple[str, str] | None:
+    """('valid'|'invalid'|'unchecked', reason) by the DAG's backdoor check; None without a usable DAG.
+
+    Columns with no DAG node are not judged (the DAG says nothing about them) and the reason says so.
+    """
+    if not _usable_dag(project):
+        return None
+    dag = project.dag
+    nodes, unmodelled = [], []
+    for column in columns:
+        node = dag_module.node_for_column(dag, column)
+        (nodes if node is not None else unmodelled).append(node or column)
+    try:
+        verdict = dag_module.check_adjustment_set(dag, dag.treatment, dag.outcome, nodes)
+    except ValueError as error:
+        return "unchecked", f"the DAG could not be checked ({error})"
+    extra = f" (not in the DAG, not judged: {', '.join(unmodelled)})" if unmodelled else ""
+    return ("valid" if verdict.valid else "invalid"), verdict.reason + extra
+
+
+# ---- estimation ---------------------------------------------------------------------------------
+def available_learners() -> dict[str, str]:
+    """Learner pairs this build can cross-fit (the scikit-learn ones only once estimation offers them)."""
+    names = {"exact": LEARNERS["exact"][2]}
+    if _learner_module() is not None:
+        names.update({name: LEARNERS[name][2] for name in ("penalised", "boosting")})
+    return names
+
+
+def _learner_module() -> Any:
+    """The scikit-learn learners module, if this build has it (checked without importing scikit-learn)."""
+    import importlib.util
+
+    if importlib.util.find_spec("causal_core.estimation.learners") is None:
+        return None
+    return True
+
+
+def make_spec(
+    treatment: str,
+    outcome: str,
+    covariates: list[str],
+    frame: pd.DataFrame,
+    *,
+    cluster: str | None,
+    clip: tuple[float, float],
+    seed: int,
+    treated_value: str | None,
+) -> EstimationSpec:
+    known = [c for c in covariates if c in frame.columns]
+    return EstimationSpec(
+        treatment=treatment,
+        outcome=outcome,
+        covariates=list(covariates),
+        categorical=est.categorical_columns(frame, known),
+        cluster=cluster,
+        clip=clip,
+        seed=seed,
+        treated_value=treated_value,
+    )
+
+
+def build_design(frame: pd.DataFrame, spec: EstimationSpec) -> est.Design:
+    return est.build_design(frame, spec)
+
+
+def without_clusters(design: est.Design) -> est.Design:
+    """The same rows and columns with independent-row SEs (the cluster choice only changes SEs)."""
+    copy = design.subset(np.ones(design.n, dtype=bool))
+    copy.clusters, copy.n_clusters = None, 0
+    return copy
+
+
+@dataclass
+class Trimmed:
+    """One trimming choice applied to a design: the rows kept and the plain statement of what changed."""
+
+    design: est.Design
+    bounds: tuple[float, float] | None
+    statement: str
+
+
+@dataclass
+class SharedFits:
+    """Lazily computed, cached nuisance fits for one (design, trimming): shared by every estimand and estimator.
+
+    ``view(design)`` gives the same fits on a copy of the design that differs only in its cluster ids, so
+    the cluster choice (which changes SEs, not estimates) refits nothing.
+    """
+
+    design: est.Design
+    spec: EstimationSpec
+    cache: dict[str, Any] = field(default_factory=dict)
+    fits: dict[str, int] = field(default_factory=lambda: {"propensity": 0, "outcome": 0, "crossfit": 0})
+
+    def view(self, design: est.Design) -> SharedFits:
+        return SharedFits(design, self.spec, self.cache, self.fits)
+
+    def propensity(self) -> Any:
+        if "ps" not in self.cache:
+            self.cache["ps"] = est.propensity(self.design, self.spec.clip)
+            self.fits["propensity"] += 1
+        return self.cache["ps"]
+
+    def outcome_models(self) -> Any:
+        if "models" not in self.cache:
+            self.cache["models"] = est.outcome_models(self.design)
+            self.fits["outcome"] += 1
+        return self.cache["models"]
+
+    def crossfit_exact(self, folds_k: int) -> tuple[np.ndarray, Any]:
+        key = f"crossfit:{folds_k}"
+        if key not in self.cache:
+            folds = est.crossfit_folds(self.design.n, folds_k, self.spec.seed)
+            e = est.crossfit_propensity(self.design, self.spec.clip, folds)
+            self.cache[key] = (e, est.outcome_models(self.design, folds))
+            self.fits["crossfit"] += 1
+        return self.cache[key]
+
+
+def trim(fits: SharedFits, rule: str, estimand: str) -> Trimmed:
+    """Apply a trimming rule with the untrimmed design's propensity fit (shared, not refitted)."""
+    design = fits.design
+    if rule == "none":
+        return Trimmed(design, None, "")
+    spec = fits.spec.model_copy(update={"trim": rule, "estimand": estimand})
+    bounds = est.trimming_rule(spec, fits.propensity().raw)
+    name = "the Crump et al. (2009) rule" if rule == "crump" else "the clip bounds"
+    if bounds is None:
+        return Trimmed(design, None, f"Trimming by {name}: overlap is adequate, no rows trimmed.")
+    lo, hi = bounds
+    raw = fits.propensity().raw
+    keep = (raw >= lo) & (raw <= hi)
+    trimmed = design.subset(keep)
+    n_treated, n_control = int(trimmed.t.sum()), int(trimmed.n - trimmed.t.sum())
+    if min(n_treated, n_control) < est.MIN_ARM_ROWS:
+        raise EstimationError(
+            f"Trimming to propensities in [{lo:.3f}, {hi:.3f}] leaves {n_treated} treated and {n_control} control "
+            f"rows; at least {est.MIN_ARM_ROWS} of each are needed."
+        )
+    statement = (
+        f"Trimming by {name} kept {trimmed.n:,} of {design.n:,} rows (propensity in [{lo:.3f}, {hi:.3f}]): "
+        "the estimand is the effect in this overlap population."
+    )
+    return Trimmed(trimmed, (float(lo), float(hi)), statement)
+
+
+def estimate(fits: SharedFits, estimator: str, estimand: str, folds_k: int) -> EstimateRow:
+    """One estimator's row on a (design, trimming), reusing the fits cached on ``fits``."""
+    design = fits.design
+    if estimator == "naive":
+        return est.naive_difference(design, estimand)
+    if estimator == "regression":
+        return est.regression(design, estimand)[0]
+    if estimator == "gcomp":
+        return est.gcomputation(design, estimand)
+    if estimator == "ipw":
+        return est.ipw(design, fits.propensity(), estimand)
+    if estimator == "aipw":
+        return est.aipw(design, fits.propensity().clipped, fits.outcome_models(), estimand)[0]
+    if estimator.startswith("aipw_cf:"):
+        learner = estimator.split(":", 1)[1]
+        return _crossfit_row(fits, learner, estimand, folds_k)
+    raise EstimationError(f"Unknown estimator {estimator!r}.")
+
+
+def _crossfit_row(fits: SharedFits, learner: str, estimand: str, folds_k: int) -> EstimateRow:
+    design = fits.design
+    if learner == "exact":
+        e, models = fits.crossfit_exact(folds_k)
+        return est.aipw(design, e, models, estimand, f", {folds_k}-fold cross-fitted")[0]
+    if learner not in available_learners():
+        raise EstimationError(f"The learner {learner!r} is not available in this build.")
+    ps_learner, outcome_learner, _ = LEARNERS[learner]
+    spec = fits.spec.model_copy(
+        update={
+            "estimand": estimand,
+            "ps_learner": ps_learner,
+            "outcome_learner": outcome_learner,
+            "crossfit_folds": folds_k,
+        }
+    )
+    core = est.estimate_core(design, spec, methods=("aipw",))
+    row = core.row("aipw")
+    if row is None:
+        raise EstimationError(f"The {learner} learners returned no AIPW row.")
+    return row

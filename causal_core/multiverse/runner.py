@@ -1,0 +1,227 @@
+"""Running every specification with shared fits, progress and a stop button; failures become rows.
+
+Why grouped: specifications are the product of their choices, and most of the cost sits in the first few
+(the rows, the adjustment set, the trimming). The runner walks the product in that order, so each design
+matrix and each propensity/outcome fit is built once and reused by every specification below it, and only
+one design is in memory at a time (1 M rows stay within memory).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+from causal_core.estimation import ProgressFn, StopFn
+from causal_core.multiverse import adapter
+from causal_core.multiverse.space import NO_CLUSTER, ChoiceSpace, specifications
+from causal_core.project import MultiverseOptions, MultiverseResult, MultiverseRow, Project
+
+DESIGN_KEYS = ("grain", "treatment", "outcome", "adjustment set")
+
+
+def _error_text(error: Exception) -> str:
+    """A failed specification's reason: the estimation package's own message, or the error's type and text."""
+    if isinstance(error, adapter.EstimationError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def _row_from_estimate(row: MultiverseRow, estimate: Any, trimming_statement: str) -> MultiverseRow:
+    label = estimate.label or ""
+    if trimming_statement and "kept" in trimming_statement:
+        label = (label + "; " if label else "") + "overlap population after trimming"
+    return row.model_copy(
+        update={
+            "status": "ok",
+            "estimand": estimate.estimand,
+            "label": label,
+            "estimate": estimate.estimate,
+            "std_error": estimate.std_error,
+            "ci_low": estimate.ci_low,
+            "ci_high": estimate.ci_high,
+            "n_used": estimate.n_used,
+            "se_type": estimate.se_type,
+            "reason": trimming_statement,
+        }
+    )
+
+
+def _blank_rows(space: ChoiceSpace) -> list[MultiverseRow]:
+    rows = []
+    for index, choices in enumerate(specifications(space)):
+        chosen = space.set_by_label(choices["adjustment set"])
+        rows.append(
+            MultiverseRow(
+                id=index,
+                choices=choices,
+                covariates=list(chosen.columns),
+                validity=chosen.validity,
+                validity_reason=chosen.reason,
+                status="stopped",
+                reason="not run: the run was stopped before this specification",
+                estimand=choices["estimand"],
+                is_main=choices == space.main,
+            )
+        )
+    return rows
+
+
+def _groups(rows: Iterable[MultiverseRow]) -> dict[tuple[str, ...], list[MultiverseRow]]:
+    grouped: dict[tuple[str, ...], list[MultiverseRow]] = defaultdict(list)
+    for row in rows:
+        grouped[tuple(row.choices[key] for key in DESIGN_KEYS)].append(row)
+    return grouped
+
+
+class _Frames:
+    """The analysis rows per de-duplication rule, built once each."""
+
+    def __init__(self, project: Project, raw: pd.DataFrame) -> None:
+        self.project, self.raw, self._cache = project, raw, {}
+
+    def get(self, rule: str) -> pd.DataFrame:
+        if rule not in self._cache:
+            self._cache[rule] = adapter.analysis_frame(self.project, self.raw, rule)
+        return self._cache[rule]
+
+
+def _group_cluster(members: list[MultiverseRow]) -> str | None:
+    """The one cluster column this group's specifications use (the design keeps its ids for them)."""
+    return next((row.choices["cluster"] for row in members if row.choices["cluster"] != NO_CLUSTER), None)
+
+
+def _failed(members: list[MultiverseRow], reason: str) -> dict[int, MultiverseRow]:
+    return {row.id: row.model_copy(update={"status": "failed", "reason": reason}) for row in members}
+
+
+def _run_group(
+    project: Project,
+    frame: pd.DataFrame,
+    key: tuple[str, ...],
+    members: list[MultiverseRow],
+    space: ChoiceSpace,
+    options: MultiverseOptions,
+    counters: dict[str, int],
+) -> dict[int, MultiverseRow]:
+    """Every specification sharing one design: cluster → trimming → estimand → estimator, fits shared below."""
+    _grain, treatment, outcome, set_label = key
+    cluster = _group_cluster(members)
+    spec = adapter.make_spec(
+        treatment,
+        outcome,
+        list(space.set_by_label(set_label).columns),
+        frame,
+        cluster=cluster,
+        clip=space.clip,
+        seed=options.seed,
+        treated_value=adapter.treated_value(project) if treatment == project.treatment else None,
+    )
+    try:
+        design = adapter.build_design(frame, spec)
+    except Exception as error:  # noqa: BLE001 - a failed specification is a row with its reason, never a crash
+        return _failed(members, f"the design could not be built: {_error_text(error)}")
+    counters["designs"] += 1
+    base = adapter.SharedFits(design, spec)
+    by_bounds: dict[tuple[float, float] | None, adapter.SharedFits] = {None: base}
+    unclustered: dict[tuple[float, float] | None, adapter.SharedFits] = {}
+    done: dict[int, MultiverseRow] = {}
+    for row in members:
+        choices = row.choices
+        try:
+            trimmed = adapter.trim(base, choices["trimming"], choices["estimand"])
+            if trimmed.bounds not in by_bounds:
+                by_bounds[trimmed.bounds] = adapter.SharedFits(trimmed.design, spec)
+            fits = by_bounds[trimmed.bounds]
+            if choices["cluster"] == NO_CLUSTER and fits.design.clusters is not None:
+                if trimmed.bounds not in unclustered:
+                    unclustered[trimmed.bounds] = fits.view(adapter.without_clusters(fits.design))
+                fits = unclustered[trimmed.bounds]
+            estimate = adapter.estimate(fits, choices["estimator"], choices["estimand"], options.crossfit_folds)
+        except Exception as error:  # noqa: BLE001 - kept as a failed row with its reason
+            done[row.id] = row.model_copy(update={"status": "failed", "reason": _error_text(error)})
+            continue
+        done[row.id] = _row_from_estimate(row, estimate, trimmed.statement)
+    for fits in by_bounds.values():
+        for name, count in fits.fits.items():
+            counters[name] += count
+    return done
+
+
+def run_space(
+    project: Project,
+    raw: pd.DataFrame,
+    space: ChoiceSpace,
+    options: MultiverseOptions | None = None,
+    *,
+    progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> MultiverseResult:
+    """Estimate every specification of ``space``. Pure: the project and the rows are not changed.
+
+    ``progress(fraction, message)`` is called after each shared design; ``should_stop()`` is checked
+    before each one, and specifications not reached are kept as 'stopped' rows (never dropped).
+    """
+    from causal_core.multiverse.summary import summarise
+
+    options = options or MultiverseOptions()
+    report = progress or (lambda fraction, message: None)
+    stop = should_stop or (lambda: False)
+    started = time.perf_counter()
+    rows = _blank_rows(space)
+    frames = _Frames(project, raw)
+    counters = {"designs": 0, "propensity": 0, "outcome": 0, "crossfit": 0}
+    groups = _groups(rows)
+    cancelled = False
+    report(0.0, f"{len(rows):,} specifications in {len(groups)} shared designs")
+    for index, (key, members) in enumerate(groups.items()):
+        if stop():
+            cancelled = True
+            break
+        try:
+            frame = frames.get(key[0])
+        except Exception as error:  # noqa: BLE001 - e.g. a grain column missing: a failed row, not a crash
+            done = _failed(members, f"the rows could not be prepared: {_error_text(error)}")
+        else:
+            done = _run_group(project, frame, key, members, space, options, counters)
+        for row_id, row in done.items():
+            rows[row_id] = row
+        report((index + 1) / len(groups), f"Design {index + 1} of {len(groups)}: {key[3]} ({len(members)} specs)")
+    notes = list(space.notes)
+    if cancelled:
+        finished = sum(row.status != "stopped" for row in rows)
+        notes.append(
+            f"Stopped by the analyst after {finished:,} of {len(rows):,} specifications; the rest are kept as 'stopped'."
+        )
+    truths = _true_effects(project, frames, space)
+    result = MultiverseResult(
+        options=options,
+        dimensions=space.dimensions(),
+        rows=rows,
+        true_effects=truths,
+        notes=notes,
+        cancelled=cancelled,
+        elapsed_s=round(time.perf_counter() - started, 3),
+    )
+    summary = summarise(result, binary=_binary_outcome(frames.get(space.main["grain"]), space.outcomes[0]))
+    summary["fits"] = counters
+    return result.model_copy(update={"summary": summary})
+
+
+def _true_effects(project: Project, frames: _Frames, space: ChoiceSpace) -> dict[str, float]:
+    """Simulation truth per estimand for the main treatment (built-in simulated data only)."""
+    frame = frames.get(space.main["grain"])
+    truths = {}
+    for estimand in space.estimands:
+        value = adapter.true_effect(project, frame, estimand, space.treatments[0])
+        if value is not None:
+            truths[estimand] = value
+    return truths
+
+
+def _binary_outcome(frame: pd.DataFrame, outcome: str) -> bool:
+    series = frame[outcome] if outcome in frame.columns else pd.Series(dtype=float)
+    return pd.api.types.is_numeric_dtype(series) and bool(series.dropna().isin([0, 1]).all())
