@@ -195,7 +195,7 @@ def _cell_codes(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray
     """Joint level of several discrete columns as 0..K-1, with a readable label per level."""
     if not columns:
         return np.zeros(len(frame), dtype=int), ["(all rows)"]
-    grouped = frame.groupby(list(columns), sort=True, observed=True)
+    grouped = frame.groupby(list(columns) if len(columns) > 1 else columns[0], sort=True, observed=True)
     codes = grouped.ngroup().to_numpy()
     keys = list(grouped.groups.keys())
     labels = [", ".join(f"{c}={v}" for c, v in zip(columns, key if isinstance(key, tuple) else (key,), strict=True))
