@@ -1,0 +1,440 @@
+"""Test the whole DAG against the data: local conditional-independence tests with a Holm correction, and a
+global verdict in the manner of DoWhy's ``falsify_graph`` (Eulig et al. 2023, arXiv:2305.09565).
+
+Local: one row per implied independence ``x ⊥ y | S``. Both sides one column (numbers, 0/1, two-level
+text): the partial correlation with a Fisher-z test and an approximate CI (exact for Gaussian data; its
+coverage is measured in bench/bench_dag.py). A side with a multi-level category (one-hot): Wilks' Λ with
+Bartlett's χ² (no single correlation, so no CI). Both are *linear* tests: they detect linear partial
+association, not every dependence. Holm's correction (statsmodels) decides the per-row verdicts.
+
+Global: relabel the observed nodes at random (a node permutation keeps the graph's shape) and count, for
+each relabelled graph, how many of *its* implications the data violate (unadjusted p < ``alpha_ci``, as
+DoWhy does). If the given DAG is not clearly better than the relabellings, the data falsify it. And if many
+relabellings imply exactly the same independencies, the DAG is not informative enough to be falsified at
+all (DoWhy's TPA check). The CI tests are cached per (pair, conditioning set), so relabellings reuse them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, Field
+from scipy import special
+from statsmodels.stats.multitest import multipletests
+
+from causal_core.dag.constants import MAX_IMPLICATIONS
+from causal_core.dag.graph import observed_names, to_networkx, validate_dag
+from causal_core.dag.implications import Implication, ImplicationSample, sample_implications
+from causal_core.project import DagSpec
+
+ProgressFn = Callable[[float, str], None]
+StopFn = Callable[[], bool]
+
+MIN_ROWS = 10
+MAX_LEVELS = 30  # a text column with more levels is not one-hot encoded (an id, free text)
+MAX_CI_TESTS = 4_000  # distinct CI tests one falsification may run (permutations stop there, said so)
+N_PERMUTATIONS = 200
+FISHER = "partial correlation (Fisher z)"
+WILKS = "Wilks' Λ on one-hot columns (Bartlett χ²)"
+
+
+class FalsifyError(ValueError):
+    """The DAG cannot be tested against these data (invalid graph, no data); the message says why."""
+
+
+# ---------------------------------------------------------------------------------------------
+# One conditional-independence test, cached
+# ---------------------------------------------------------------------------------------------
+class CIResult(BaseModel):
+    n: int = 0
+    test: str = ""
+    estimate: float | None = Field(None, description="Partial correlation (Fisher rows only).")
+    ci_low: float | None = None
+    ci_high: float | None = None
+    statistic: float | None = None
+    df: float | None = None
+    p_value: float | None = None
+    note: str = ""
+
+
+def _encode(series: pd.Series) -> tuple[np.ndarray | None, str]:
+    """A float block (rows × columns, NaN kept) for one column, or None with the reason it cannot be used."""
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        return series.astype(float).to_numpy().reshape(-1, 1), ""
+    levels = sorted(series.dropna().astype(str).unique())
+    if len(levels) > MAX_LEVELS:
+        return None, f"{series.name} has {len(levels)} text levels (more than {MAX_LEVELS}): not encoded"
+    text = series.astype(str).where(series.notna())
+    block = np.column_stack([(text == level).astype(float) for level in levels[1:]]) if len(levels) > 1 else (
+        np.zeros((len(series), 1))
+    )
+    block[series.isna().to_numpy()] = np.nan
+    return block, ""
+
+
+@dataclass
+class _Moments:
+    """Standardised cross-products ``M'M`` of every usable column on one set of rows."""
+
+    cross: np.ndarray
+    index: dict[str, np.ndarray]
+    n: int
+
+
+@dataclass
+class CITester:
+    """CI tests on one frame, cached per (unordered pair, conditioning set): ``x ⊥ y | S`` = ``y ⊥ x | S``.
+
+    Why shared cross-product matrices: the relabelled graphs of the permutation test ask thousands of
+    questions about the same few columns. A test uses the rows complete in its own columns, so the matrix is
+    built once per *missingness pattern* (which gappy columns the test touches) and each test only slices it.
+    """
+
+    frame: pd.DataFrame
+    columns: Mapping[str, str | None]
+    confidence: float = 0.95
+    _blocks: dict[str, tuple[np.ndarray | None, str]] = field(default_factory=dict)
+    _cache: dict[tuple[frozenset[str], frozenset[str]], CIResult] = field(default_factory=dict)
+    _moments: dict[frozenset[str], _Moments] = field(default_factory=dict)
+    hits: int = 0
+
+    def __post_init__(self) -> None:
+        self._quantile = float(special.ndtri(0.5 + self.confidence / 2))
+        self._complete = {name for name in self.columns if self._usable(name) and not np.isnan(self._blocks[name][0]).any()}
+
+    @property
+    def runs(self) -> int:
+        return len(self._cache)
+
+    def _usable(self, name: str) -> bool:
+        if name not in self._blocks:
+            column = self.columns.get(name)
+            if not column or column not in self.frame.columns:
+                self._blocks[name] = (None, f"no data column for {name}")
+            else:
+                self._blocks[name] = _encode(self.frame[column])
+        return self._blocks[name][0] is not None
+
+    def _moments_for(self, gappy: frozenset[str]) -> _Moments:
+        """Cross-products of the complete columns plus ``gappy`` ones, on the rows where ``gappy`` is complete."""
+        if gappy not in self._moments:
+            names = sorted(self._complete | gappy)
+            blocks = [self._blocks[name][0] for name in names]
+            rows = np.ones(len(self.frame), dtype=bool)
+            for name in gappy:
+                rows &= ~np.isnan(self._blocks[name][0]).any(axis=1)
+            matrix = np.column_stack(blocks)[rows] if blocks else np.zeros((int(rows.sum()), 0))
+            spread = matrix.std(axis=0) if len(matrix) else np.ones(matrix.shape[1])
+            matrix = (matrix - matrix.mean(axis=0)) / np.where(spread > 1e-12, spread, 1.0) if len(matrix) else matrix
+            index, start = {}, 0
+            for name, block in zip(names, blocks, strict=True):
+                index[name] = np.arange(start, start + block.shape[1])
+                start += block.shape[1]
+            self._moments[gappy] = _Moments(matrix.T @ matrix, index, len(matrix))
+        return self._moments[gappy]
+
+    def test(self, x: str, y: str, given: Iterable[str]) -> CIResult:
+        key = (frozenset((x, y)), frozenset(given))
+        if key in self._cache:
+            self.hits += 1
+            return self._cache[key]
+        names = (x, y, *sorted(key[1]))
+        problems = [self._blocks[name][1] for name in names if not self._usable(name)]
+        if problems:
+            result = CIResult(note="; ".join(problems))
+        else:
+            moments = self._moments_for(frozenset(name for name in names if name not in self._complete))
+            if moments.n < MIN_ROWS:
+                result = CIResult(n=moments.n, note=f"only {moments.n} complete rows (fewer than {MIN_ROWS})")
+            else:
+                index = np.concatenate([moments.index[name] for name in names])
+                px, py = len(moments.index[x]), len(moments.index[y])
+                result = _from_cross(moments.cross[np.ix_(index, index)], px, py, moments.n, self._quantile)
+        self._cache[key] = result
+        return result
+
+
+def _from_cross(cross: np.ndarray, px: int, py: int, n: int, quantile: float) -> CIResult:
+    """The test from the standardised cross-product matrix [x | y | S]: the partial (Schur-complement)
+    covariance of x and y given S. Constant columns are dropped first; collinear conditioning columns
+    (e.g. dummies) are projected out through their non-null eigenvectors, never inverted."""
+    varies = np.diag(cross) > 1e-9 * n
+    px, py = int(varies[:px].sum()), int(varies[px:px + py].sum())
+    if px == 0 or py == 0:
+        return CIResult(n=n, note="a side does not vary in the complete rows")
+    cross = cross[np.ix_(varies, varies)]
+    a = slice(0, px + py)
+    if cross.shape[0] > px + py:
+        values, vectors = np.linalg.eigh(cross[px + py:, px + py:])
+        keep = values > values.max() * 1e-10
+        k = int(keep.sum())
+        projected = cross[a, px + py:] @ vectors[:, keep]
+        partial = cross[a, a] - (projected / values[keep]) @ projected.T
+    else:
+        k, partial = 0, cross[a, a]
+    diagonal = np.diag(partial)
+    if (diagonal < 1e-9 * n).any():
+        return CIResult(n=n, note="no variation left after conditioning")
+    if px == 1 and py == 1:
+        return _fisher(float(partial[0, 1] / math.sqrt(diagonal[0] * diagonal[1])), n, k, quantile)
+    return _wilks(partial, px, py, n, k)
+
+
+def _fisher(r: float, n: int, k: int, quantile: float) -> CIResult:
+    dof = n - k - 3
+    if dof < 1:
+        return CIResult(n=n, test=FISHER, estimate=r, note="too few rows for the conditioning set")
+    r = min(max(r, -0.999999), 0.999999)
+    z = math.atanh(r)
+    half = quantile / math.sqrt(dof)
+    statistic = z * math.sqrt(dof)
+    return CIResult(n=n, test=FISHER, estimate=r, ci_low=math.tanh(z - half), ci_high=math.tanh(z + half),
+                    statistic=statistic, df=float(dof), p_value=float(2 * special.ndtr(-abs(statistic))))
+
+
+def _wilks(partial: np.ndarray, px: int, py: int, n: int, k: int) -> CIResult:
+    _, log_all = np.linalg.slogdet(partial)
+    _, log_x = np.linalg.slogdet(partial[:px, :px])
+    _, log_y = np.linalg.slogdet(partial[px:, px:])
+    log_lambda = min(0.0, log_all - log_x - log_y)
+    scale = n - 1 - k - (px + py + 1) / 2
+    if scale <= 0:
+        return CIResult(n=n, test=WILKS, note="too few rows for the conditioning set")
+    statistic = -scale * log_lambda
+    dof = px * py
+    return CIResult(n=n, test=WILKS, statistic=statistic, df=float(dof),
+                    p_value=float(special.chdtrc(dof, statistic)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Local tests with Holm
+# ---------------------------------------------------------------------------------------------
+class LocalTest(BaseModel):
+    implication: str
+    x: str
+    y: str
+    given: list[str]
+    test: str = ""
+    n: int = 0
+    estimate: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = None
+    p_holm: float | None = None
+    violated: bool | None = None
+    verdict: str = ""
+
+
+def holm(p_values: Sequence[float | None], alpha: float = 0.05) -> list[float | None]:
+    """Holm-adjusted p-values (statsmodels) over the tested rows; untested rows stay None."""
+    tested = [i for i, p in enumerate(p_values) if p is not None]
+    adjusted: list[float | None] = [None] * len(p_values)
+    if tested:
+        _, corrected, _, _ = multipletests([p_values[i] for i in tested], alpha=alpha, method="holm")
+        for index, value in zip(tested, corrected, strict=True):
+            adjusted[index] = float(value)
+    return adjusted
+
+
+def local_tests(tester: CITester, implications: Sequence[Implication], alpha: float = 0.05) -> list[LocalTest]:
+    """Each implication tested (cached), with a Holm-corrected verdict at family-wise level ``alpha``."""
+    rows = []
+    for item in implications:
+        result = tester.test(item.x, item.y, item.given)
+        rows.append(LocalTest(implication=item.text(), x=item.x, y=item.y, given=list(item.given), test=result.test,
+                              n=result.n, estimate=result.estimate, ci_low=result.ci_low, ci_high=result.ci_high,
+                              p_value=result.p_value, verdict=f"not tested: {result.note}" if result.note else ""))
+    for row, adjusted in zip(rows, holm([r.p_value for r in rows], alpha), strict=True):
+        if adjusted is None:
+            continue
+        row.p_holm = adjusted
+        row.violated = adjusted < alpha
+        row.verdict = (
+            f"violated (Holm p = {adjusted:.2g} < {alpha:g}): revisit the edges between these variables"
+            if row.violated
+            else f"consistent (Holm p = {adjusted:.2g})"
+        )
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Global verdict (node permutations)
+# ---------------------------------------------------------------------------------------------
+class Falsification(BaseModel):
+    local: list[LocalTest] = Field(default_factory=list)
+    implications_note: str = ""
+    sampled: bool = False
+    n_tested: int = 0
+    violations: int = Field(0, description="Implications with unadjusted p < alpha_ci (the permutation statistic).")
+    violations_holm: int = 0
+    n_permutations: int = 0
+    exhaustive: bool = False
+    permutation_violation_share: list[float] = Field(default_factory=list)
+    p_value: float | None = Field(None, description="Share of relabellings violating no more than the DAG.")
+    same_class: int = Field(0, description="Relabellings all of whose implications hold in the given DAG.")
+    p_informative: float | None = Field(None, description="same_class / n_permutations (DoWhy's TPA p-value).")
+    informative: bool | None = None
+    falsified: bool | None = None
+    stopped: str = ""
+    tests_run: int = 0
+    cache_hits: int = 0
+    seconds: float = 0.0
+    alpha: float = 0.05
+    alpha_ci: float = 0.05
+    sentence: str = ""
+
+
+def _permutations(names: Sequence[str], wanted: int, seed: int) -> tuple[Iterable[tuple[str, ...]], int, bool]:
+    """All relabellings when there are at most ``wanted`` (exhaustive), else ``wanted`` seeded random ones."""
+    if math.factorial(len(names)) <= wanted:
+        return itertools.permutations(names), math.factorial(len(names)), True
+    rng = np.random.default_rng(seed)
+    return (tuple(names[i] for i in rng.permutation(len(names))) for _ in range(wanted)), wanted, False
+
+
+def _relabel(item: Implication, mapping: Mapping[str, str]) -> Implication:
+    return Implication(x=mapping[item.x], y=mapping[item.y], given=sorted(mapping[g] for g in item.given))
+
+
+@dataclass
+class _Separation:
+    """d-separation in the given DAG, cached (relabelled implications repeat)."""
+
+    graph: nx.DiGraph
+    cache: dict[tuple[frozenset[str], frozenset[str]], bool] = field(default_factory=dict)
+
+    def holds(self, item: Implication) -> bool:
+        key = (frozenset((item.x, item.y)), frozenset(item.given))
+        if key not in self.cache:
+            self.cache[key] = nx.is_d_separator(self.graph, {item.x}, {item.y}, set(item.given))
+        return self.cache[key]
+
+
+def falsify(
+    spec: DagSpec,
+    frame: pd.DataFrame,
+    *,
+    alpha: float = 0.05,
+    alpha_ci: float = 0.05,
+    n_permutations: int = N_PERMUTATIONS,
+    limit: int = MAX_IMPLICATIONS,
+    seed: int = 0,
+    max_tests: int = MAX_CI_TESTS,
+    progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> Falsification:
+    """Local tests plus the permutation verdict. Bounded: at most ``limit`` implications (sampled beyond,
+    said so) and ``max_tests`` distinct CI tests; ``should_stop()`` ends the permutations early (said so)."""
+    started = time.perf_counter()
+    if frame is None or frame.empty:
+        raise FalsifyError("there are no data rows to test the DAG against")
+    errors = validate_dag(spec)
+    if errors:
+        raise FalsifyError(f"the DAG is not valid: {errors[0]}")
+    sample: ImplicationSample = sample_implications(spec, limit=limit, seed=seed)
+    tester = CITester(frame, {node.name: node.column for node in spec.nodes if not node.latent})
+    local = local_tests(tester, sample.implications, alpha)
+    result = Falsification(local=local, implications_note=sample.note(), sampled=sample.sampled, alpha=alpha,
+                           alpha_ci=alpha_ci)
+    tested = [row for row in local if row.p_value is not None]
+    result.n_tested = len(tested)
+    result.violations = sum(1 for row in tested if row.p_value < alpha_ci)
+    result.violations_holm = sum(1 for row in tested if row.violated)
+    if tested:
+        _permutation_test(result, spec, tester, sample.implications, n_permutations, seed, max_tests, progress,
+                          should_stop)
+    result.tests_run, result.cache_hits = tester.runs, tester.hits
+    result.seconds = time.perf_counter() - started
+    result.sentence = verdict_sentence(result)
+    return result
+
+
+def _share_violated(tester: CITester, implications: Iterable[Implication], alpha_ci: float) -> float | None:
+    p_values = [tester.test(item.x, item.y, item.given).p_value for item in implications]
+    tested = [p for p in p_values if p is not None]
+    return sum(1 for p in tested if p < alpha_ci) / len(tested) if tested else None
+
+
+def _permutation_test(
+    result: Falsification,
+    spec: DagSpec,
+    tester: CITester,
+    implications: Sequence[Implication],
+    n_permutations: int,
+    seed: int,
+    max_tests: int,
+    progress: ProgressFn | None,
+    should_stop: StopFn | None,
+) -> None:
+    names = sorted(observed_names(spec))
+    separation = _Separation(to_networkx(spec))
+    orders, total, result.exhaustive = _permutations(names, n_permutations, seed)
+    given_share = result.violations / result.n_tested
+    shares: list[float] = []
+    for done, order in enumerate(orders):
+        if should_stop is not None and should_stop():
+            result.stopped = f"stopped by the analyst after {done} of {total} relabellings"
+            break
+        if tester.runs >= max_tests:
+            result.stopped = f"stopped at the budget of {max_tests:,} distinct CI tests after {done} relabellings"
+            break
+        mapping = dict(zip(names, order, strict=True))
+        relabelled = [_relabel(item, mapping) for item in implications]
+        share = _share_violated(tester, relabelled, result.alpha_ci)
+        if share is not None:
+            shares.append(share)
+        if all(separation.holds(item) for item in relabelled):
+            result.same_class += 1
+        if progress is not None and (done % 20 == 0 or done + 1 == total):
+            progress((done + 1) / total, f"relabelling {done + 1} of {total}")
+    result.n_permutations = len(shares)
+    result.permutation_violation_share = shares
+    if not shares:
+        return
+    result.p_value = sum(1 for share in shares if share <= given_share) / len(shares)
+    result.p_informative = result.same_class / len(shares)
+    result.informative = result.p_informative < result.alpha
+    result.falsified = result.informative and result.p_value > result.alpha
+
+
+def verdict_sentence(result: Falsification) -> str:
+    """One plain sentence (plus the numbers) for the page and the CLI."""
+    if result.n_tested == 0:
+        return (
+            "Nothing could be tested: the graph implies no independence among observed columns in these data, "
+            "so the data cannot falsify it."
+        )
+    counts = f"it violates {result.violations} of {result.n_tested} implications at p < {result.alpha_ci:g}"
+    counts += f" ({result.violations_holm} after Holm)"
+    if result.p_value is None:
+        return f"No relabelling could be scored, so there is no global verdict; {counts}."
+    runs = f"{result.n_permutations}{' (all)' if result.exhaustive else ''} node relabellings"
+    holm_note = (
+        f" Locally, {result.violations_holm} implication(s) stay violated after Holm: revisit those edges."
+        if result.violations_holm
+        else ""
+    )
+    if not result.informative:
+        return (
+            f"The data cannot falsify this DAG: {result.same_class} of {runs} imply the same independencies "
+            f"(p = {result.p_informative:.2f} ≥ {result.alpha:g}), so fitting the data would not single it out; "
+            f"{counts}.{holm_note}"
+        )
+    if result.falsified:
+        return (
+            f"The data falsify this DAG: {counts}, and {result.p_value:.0%} of {runs} do as well or better "
+            f"(p = {result.p_value:.2f} > {result.alpha:g}), so it explains the data's independencies no better "
+            f"than a random relabelling.{holm_note}"
+        )
+    return (
+        f"The data do not falsify this DAG: {counts}, fewer than {1 - result.p_value:.0%} of {runs} "
+        f"(p = {result.p_value:.2f} ≤ {result.alpha:g}); it is informative ({result.same_class} of the "
+        f"relabellings imply the same independencies).{holm_note}"
+    )
