@@ -49,7 +49,7 @@ _TOKEN_RE = re.compile(
   | (?P<str>"(?:\\.|[^"\\])*")
   | (?P<arrow>@->|<-@|--@|@-@|@--|<->|->|<-|--)
   | (?P<punct>[{}\[\];,=:+])
-  | (?P<id>-?\d+(?:\.\d+)?(?:[eE]-?\d+)?(?![^\s{}\[\];,=:+@"<>\-])|[^\s{}\[\];,=:+@"<>\-]+)
+  | (?P<id>-?\d+(?:\.\d+)?(?:[eE]-?\d+)?(?![^\s{}\[\];,=:+@"<>\-/#])|[^\s{}\[\];,=:+@"<>\-/#]+)
     """,
     re.VERBOSE | re.DOTALL,
 )
@@ -66,7 +66,9 @@ def _lexical_error(text: str, position: int, line: int) -> DagFormatError:
         return DagFormatError(f"line {line}: a quoted name or value opened here is never closed (a '\"' is missing)")
     if text.startswith("/*", position):
         return DagFormatError(f"line {line}: a '/*' comment opened here is never closed (a '*/' is missing)")
-    return DagFormatError(f"line {line}: unexpected character {char!r}")
+    if char == "#":
+        return DagFormatError(f"line {line}: '#' starts a comment only at the beginning of a line")
+    return DagFormatError(f"line {line}: unexpected character {char!r} (quote names that contain it)")
 
 
 def _tokenize(text: str) -> list[Token]:
@@ -164,6 +166,11 @@ def _read_attributes(reader: _Reader, opened: Token | None = None) -> dict[str, 
         if token.kind == "punct" and token.value in ",;":
             continue
         if token.kind not in ("id", "str"):
+            if opened is not None and token.kind == "punct" and token.value in "{}[":
+                raise DagFormatError(
+                    f"line {opened.line}: the attribute list '[' opened here is never closed "
+                    f"(found {token.value!r} on line {token.line} before a ']')"
+                )
             raise DagFormatError(f"line {token.line}: unexpected {token.value!r} in an attribute list")
         key = token.value
         if _is(reader.peek(), "="):
