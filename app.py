@@ -22,6 +22,7 @@ PAGES = [
     ("dag.py", "DAG", ":material/account_tree:"),
     ("data_audit.py", "Data audit", ":material/fact_check:"),
     ("estimation.py", "Estimation", ":material/functions:"),
+    ("specification_curve.py", "Specification curve", ":material/stacked_line_chart:"),
     ("memo.py", "Memo", ":material/description:"),
     ("model_lab.py", "Model lab", ":material/science:"),
 ]

@@ -151,6 +151,79 @@ def _run_group(
     return done
 
 
+class MultiverseRun:
+    """A run that advances one shared design at a time, so a page can show progress, keep its widgets
+    responsive between steps and stop cleanly; ``result()`` is valid at any point (unreached = 'stopped')."""
+
+    def __init__(
+        self, project: Project, raw: pd.DataFrame, space: ChoiceSpace, options: MultiverseOptions | None = None
+    ) -> None:
+        self.project, self.space = project, space
+        self.options = options or MultiverseOptions()
+        self.rows = _blank_rows(space)
+        self.frames = _Frames(project, raw)
+        self.counters = {"designs": 0, "propensity": 0, "outcome": 0, "crossfit": 0}
+        self.groups = list(_groups(self.rows).items())
+        self.done_groups = 0
+        self.elapsed = 0.0
+
+    @property
+    def finished(self) -> bool:
+        return self.done_groups >= len(self.groups)
+
+    @property
+    def fraction(self) -> float:
+        return self.done_groups / len(self.groups) if self.groups else 1.0
+
+    def message(self) -> str:
+        if self.finished:
+            return f"{len(self.rows):,} specifications done"
+        key, members = self.groups[self.done_groups]
+        return f"Design {self.done_groups + 1} of {len(self.groups)}: {key[3]} ({len(members)} specifications)"
+
+    def step(self) -> None:
+        """Run every specification of the next shared design (failures become failed rows)."""
+        if self.finished:
+            return
+        started = time.perf_counter()
+        key, members = self.groups[self.done_groups]
+        try:
+            frame = self.frames.get(key[0])
+        except Exception as error:  # noqa: BLE001 - e.g. a grain column missing: a failed row, not a crash
+            done = _failed(members, f"the rows could not be prepared: {_error_text(error)}")
+        else:
+            done = _run_group(self.project, frame, key, members, self.space, self.options, self.counters)
+        for row_id, row in done.items():
+            self.rows[row_id] = row
+        self.done_groups += 1
+        self.elapsed += time.perf_counter() - started
+
+    def result(self, cancelled: bool = False) -> MultiverseResult:
+        """The curve as far as it got; specifications not reached stay 'stopped' rows, never dropped."""
+        from causal_core.multiverse.summary import summarise
+
+        notes = list(self.space.notes)
+        if cancelled and not self.finished:
+            finished = sum(row.status != "stopped" for row in self.rows)
+            notes.append(
+                f"Stopped by the analyst after {finished:,} of {len(self.rows):,} specifications; "
+                "the rest are kept as 'stopped'."
+            )
+        main_frame = self.frames.get(self.space.main["grain"])
+        result = MultiverseResult(
+            options=self.options,
+            dimensions=self.space.dimensions(),
+            rows=list(self.rows),
+            true_effects=_true_effects(self.project, main_frame, self.space),
+            notes=notes,
+            cancelled=cancelled and not self.finished,
+            elapsed_s=round(self.elapsed, 3),
+        )
+        summary = summarise(result, binary=_binary_outcome(main_frame, self.space.outcomes[0]))
+        summary["fits"] = dict(self.counters)
+        return result.model_copy(update={"summary": summary})
+
+
 def run_space(
     project: Project,
     raw: pd.DataFrame,
@@ -165,55 +238,21 @@ def run_space(
     ``progress(fraction, message)`` is called after each shared design; ``should_stop()`` is checked
     before each one, and specifications not reached are kept as 'stopped' rows (never dropped).
     """
-    from causal_core.multiverse.summary import summarise
-
-    options = options or MultiverseOptions()
     report = progress or (lambda fraction, message: None)
     stop = should_stop or (lambda: False)
-    started = time.perf_counter()
-    rows = _blank_rows(space)
-    frames = _Frames(project, raw)
-    counters = {"designs": 0, "propensity": 0, "outcome": 0, "crossfit": 0}
-    groups = _groups(rows)
-    cancelled = False
-    report(0.0, f"{len(rows):,} specifications in {len(groups)} shared designs")
-    for index, (key, members) in enumerate(groups.items()):
+    run = MultiverseRun(project, raw, space, options)
+    report(0.0, f"{len(run.rows):,} specifications in {len(run.groups)} shared designs")
+    while not run.finished:
         if stop():
-            cancelled = True
-            break
-        try:
-            frame = frames.get(key[0])
-        except Exception as error:  # noqa: BLE001 - e.g. a grain column missing: a failed row, not a crash
-            done = _failed(members, f"the rows could not be prepared: {_error_text(error)}")
-        else:
-            done = _run_group(project, frame, key, members, space, options, counters)
-        for row_id, row in done.items():
-            rows[row_id] = row
-        report((index + 1) / len(groups), f"Design {index + 1} of {len(groups)}: {key[3]} ({len(members)} specs)")
-    notes = list(space.notes)
-    if cancelled:
-        finished = sum(row.status != "stopped" for row in rows)
-        notes.append(
-            f"Stopped by the analyst after {finished:,} of {len(rows):,} specifications; the rest are kept as 'stopped'."
-        )
-    truths = _true_effects(project, frames, space)
-    result = MultiverseResult(
-        options=options,
-        dimensions=space.dimensions(),
-        rows=rows,
-        true_effects=truths,
-        notes=notes,
-        cancelled=cancelled,
-        elapsed_s=round(time.perf_counter() - started, 3),
-    )
-    summary = summarise(result, binary=_binary_outcome(frames.get(space.main["grain"]), space.outcomes[0]))
-    summary["fits"] = counters
-    return result.model_copy(update={"summary": summary})
+            return run.result(cancelled=True)
+        message = run.message()
+        run.step()
+        report(run.fraction, message)
+    return run.result()
 
 
-def _true_effects(project: Project, frames: _Frames, space: ChoiceSpace) -> dict[str, float]:
+def _true_effects(project: Project, frame: pd.DataFrame, space: ChoiceSpace) -> dict[str, float]:
     """Simulation truth per estimand for the main treatment (built-in simulated data only)."""
-    frame = frames.get(space.main["grain"])
     truths = {}
     for estimand in space.estimands:
         value = adapter.true_effect(project, frame, estimand, space.treatments[0])

@@ -1,0 +1,178 @@
+"""Specification curve: every defensible analysis choice, its estimate, and how much the answer moves.
+Layout and widgets only; the space, the fits, the summary and the chart come from causal_core.multiverse."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from causal_core import multiverse as mv
+from causal_core.multiverse import adapter
+from causal_core.multiverse.charts import specification_curve
+from causal_core.multiverse.export import chart_bytes, table_bytes
+from causal_core.multiverse.runner import MultiverseRun
+from causal_core.project import MultiverseOptions
+from causal_core.ui import state
+
+STEP_SECONDS = 0.8  # work per fragment rerun: long enough to be efficient, short enough for Stop to answer
+ESTIMATOR_LABELS = {
+    "regression": "Regression (OLS)",
+    "gcomp": "G-computation",
+    "ipw": "IPW",
+    "aipw": "AIPW",
+    "aipw_cf": "Cross-fitted AIPW",
+}
+TRIM_LABELS = {"none": "No trimming", "bounds": "Trim at the clip bounds", "crump": "Crump rule"}
+
+st.title("Specification curve")
+st.caption(
+    "Would a reasonable analyst have got a different answer? Every combination of defensible choices (adjustment "
+    "sets from the DAG, estimators, trimming, estimand, grain, clustering) is estimated with shared fits. Sets the "
+    "DAG or the dictionary call invalid are shown only on request, labelled, and never pooled with valid ones."
+)
+
+key = state.active_key()
+project = state.get_project()
+raw = state.get_raw_frame()
+if raw is None:
+    state.require_frame()
+if not project.treatment or not project.outcome:
+    st.info("Choose the **treatment** and the **outcome** (Overview → Roles, or approve the estimand card) first.")
+    st.stop()
+
+
+def k(name: str) -> str:
+    """Widget keys per dataset, so switching datasets keeps each one's choices."""
+    return f"mv_{name}_{key}"
+
+
+# ---- the space of choices ---------------------------------------------------------------------
+st.subheader("Choices")
+c1, c2, c3 = st.columns(3)
+estimators = c1.multiselect(
+    "Estimators", list(ESTIMATOR_LABELS), default=list(ESTIMATOR_LABELS), format_func=ESTIMATOR_LABELS.get,
+    key=k("estimators"),
+)
+learner_names = adapter.available_learners()
+learners = c1.multiselect(
+    "Learners for cross-fitted AIPW", list(learner_names), default=["exact"], format_func=learner_names.get,
+    key=k("learners"), help="Boosting on large data is slow: each learner is fitted in every fold.",
+)
+trimming = c2.multiselect(
+    "Trimming", list(TRIM_LABELS), default=list(TRIM_LABELS), format_func=TRIM_LABELS.get, key=k("trimming"),
+    help="Trimming drops rows, so a trimmed specification estimates the effect in the overlap population.",
+)
+both = c2.checkbox("ATE and ATT side by side", key=k("both"), help="Otherwise the approved card's estimand only.")
+invalid = c3.checkbox(
+    "Include invalid specifications (show the damage)", key=k("invalid"),
+    help="Adds the DAG's set minus each variable and plus each post-treatment column, labelled invalid.",
+)
+max_sets = c3.number_input("Cap on the DAG's minimal sets", 1, 50, 8, key=k("max_sets"))
+others = [c for c in raw.columns if c not in (project.treatment, project.outcome)]
+with st.expander("Alternative outcomes and treatments, grain, clustering"):
+    a1, a2 = st.columns(2)
+    alt_outcomes = a1.multiselect("Alternative outcome columns", others, key=k("alt_outcomes"))
+    alt_treatments = a2.multiselect("Alternative 0/1 treatment columns", others, key=k("alt_treatments"))
+    grain = a1.checkbox("Vary the de-duplication rule when the grain has duplicates", True, key=k("grain"))
+    cluster = a2.checkbox("Vary clustering when the project has a cluster column", True, key=k("cluster"))
+
+options = MultiverseOptions(
+    estimators=estimators, learners=learners or ["exact"], trimming=trimming, both_estimands=both,
+    include_invalid=invalid, max_dag_sets=int(max_sets), alt_outcomes=alt_outcomes, alt_treatments=alt_treatments,
+    grain=grain, cluster=cluster,
+)
+try:
+    space = mv.build_space(project, raw, options)
+except (mv.MultiverseError, ValueError) as error:
+    st.error(str(error))
+    st.stop()
+sizes = " × ".join(f"{len(v)} {name}" for name, v in space.dimensions().items() if len(v) > 1) or "one choice each"
+st.markdown(f"**{space.count():,} specifications** ({sizes}).")
+for note in space.notes:
+    st.caption(note)
+with st.expander(f"Adjustment sets ({len(space.sets)})"):
+    st.dataframe(
+        [{"set": s.label, "validity": s.validity, "columns": ", ".join(s.columns) or "(none)", "why": s.reason}
+         for s in space.sets],
+        hide_index=True, width="stretch",
+    )
+
+
+# ---- running (in a fragment, so the rest of the page stays usable) --------------------------------
+def _finish(run: MultiverseRun, cancelled: bool) -> None:
+    result = run.result(cancelled=cancelled)
+    state.set_project(state.get_project().model_copy(update={"multiverse": result}))
+    st.session_state.pop(k("run"), None)
+    st.session_state.pop(k("stop"), None)
+
+
+def _continue() -> None:
+    """Rerun only the fragment when this is a fragment rerun (the page stays as it is), else the page."""
+    try:
+        st.rerun(scope="fragment")
+    except StreamlitAPIException:
+        st.rerun()
+
+
+@st.fragment
+def runner() -> None:
+    run: MultiverseRun | None = st.session_state.get(k("run"))
+    if run is None:
+        if st.button("Run the specification curve", type="primary", key=k("start")):
+            st.session_state[k("run")] = MultiverseRun(project, raw, space, options)
+            st.session_state[k("stop")] = False
+            _continue()
+        return
+    st.button("Stop", key=k("stop_button"), on_click=lambda: st.session_state.update({k("stop"): True}),
+              help="Stops after the current design; finished specifications are kept, the rest listed as stopped.")
+    bar = st.progress(run.fraction, text=run.message())
+    deadline = time.perf_counter() + STEP_SECONDS
+    while not run.finished and not st.session_state.get(k("stop")) and time.perf_counter() < deadline:
+        run.step()
+        bar.progress(run.fraction, text=run.message())
+    if run.finished or st.session_state.get(k("stop")):
+        _finish(run, cancelled=bool(st.session_state.get(k("stop"))))
+        st.rerun()
+    _continue()
+
+
+runner()
+
+# ---- results ----------------------------------------------------------------------------------
+result = state.get_project().multiverse
+if result is None:
+    st.info("Choose the dimensions and press **Run the specification curve**.")
+    st.stop()
+st.subheader(f"Robustness across {result.summary.get('n_specifications', len(result.rows)):,} specifications")
+if result.cancelled:
+    st.warning("The run was stopped: the specifications not reached are listed as 'stopped'.")
+for sentence in result.summary.get("sentences", []):
+    st.markdown(f"- {sentence}")
+st.altair_chart(specification_curve(result), width="stretch")
+st.caption(
+    "Intervals are each estimator's analytic 95% CI (approximate: their Monte Carlo coverage is measured per "
+    "estimator in bench/coverage.py, not for this curve). Hover a point for its specification."
+)
+decomposition = result.summary.get("decomposition", [])
+if decomposition:
+    st.markdown("**Which choice moves the estimate (share of variance, valid specifications)**")
+    st.dataframe(
+        [{"dimension": d["dimension"], "share of variance": round(d["share"], 3)} for d in decomposition],
+        hide_index=True,
+    )
+table = mv.table(result.rows)
+failed = table[table["status"] != "ok"]
+if not failed.empty:
+    st.warning(f"{len(failed)} specification(s) did not produce an estimate; each is kept with its reason.")
+    st.dataframe(failed[["id", "adjustment set", "estimator", "trimming", "status", "reason"]], hide_index=True)
+with st.expander("Every specification"):
+    st.dataframe(table, hide_index=True, width="stretch")
+d1, d2, d3 = st.columns(3)
+d1.download_button("Table (CSV)", table_bytes(result, "csv"), "specification_curve.csv", "text/csv", key=k("csv"))
+d2.download_button("Table (JSON)", table_bytes(result, "json"), "specification_curve.json", "application/json",
+                   key=k("json"))
+if d3.button("Prepare the chart as SVG", key=k("svg_prepare")):
+    d3.download_button("Chart (SVG)", chart_bytes(result, "svg", title=project.name), "specification_curve.svg",
+                       "image/svg+xml", key=k("svg"))
