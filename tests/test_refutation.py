@@ -260,3 +260,32 @@ def test_cluster_level_treatment_is_shuffled_by_cluster():
     shuffled = refutation.shuffled_treatment(design, np.random.default_rng(2))
     per_cluster = pd.Series(shuffled).groupby(design.clusters).nunique()
     assert (per_cluster == 1).all() and shuffled.sum() == t.sum() and not np.array_equal(shuffled, design.t)
+
+
+# ---- CLI: --placebo-outcome --------------------------------------------------------------------
+def test_cli_placebo_outcome_runs_on_every_estimator(capsys):
+    import json
+
+    from causal_core.cli import main
+
+    assert main(["estimate", "--dataset", "retention", "--placebo-outcome", "usage_score", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    placebo = [item for item in out["refutations"] if item["test"] == "placebo outcome"]
+    assert [item["method"] for item in placebo] == ["naive", "regression", "gcomp", "ipw", "aipw"]
+    assert all(item["placebo_outcome"] == "usage_score" for item in placebo)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--dataset", "support", "--placebo-outcome", "agent_uses_ai"], "error: The dictionary times 'agent_uses_ai'"),
+        (["--dataset", "retention", "--placebo-outcome", "churn"], "error: The placebo outcome 'churn' is the outcome"),
+        (["--dataset", "retention", "--placebo-outcome", "usage_score", "--no-refute"],
+         "error: --placebo-outcome is a refutation test: drop --no-refute"),
+    ],
+)
+def test_cli_refuses_a_bad_placebo_outcome_before_estimating(capsys, argv, message):
+    from causal_core.cli import main
+
+    assert main(["estimate", *argv]) == 2
+    assert capsys.readouterr().err.startswith(message)

@@ -56,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--bootstrap", type=int, default=0, metavar="N", help="bootstrap replicates for IPW/AIPW SEs")
     parser.add_argument("--seed", type=int, default=123)
     parser.add_argument("--no-refute", action="store_true", help="skip the refutation tests")
+    add_refutation_options(parser)
     add_format_option(parser)
     parser.set_defaults(handler=run)
 
@@ -153,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
     project, frame = _load(args)
     spec = build_spec(args, project, frame)
     project = project.model_copy(update={"treatment": spec.treatment, "outcome": spec.outcome})
+    spec = with_placebo_outcome(args, spec, project, frame)
     ineligible = {
         column: why for column in spec.covariates
         if column in frame.columns and (why := estimation.ineligible_reason(project, column)) is not None
@@ -161,3 +163,24 @@ def run(args: argparse.Namespace) -> int:
     result = estimation.run_estimation(frame, spec, true_effect=truth, refutations=not args.no_refute)
     emit(payload(result, ineligible), args.format, _text)
     return 0
+
+
+# ---- refutation options (refute-validate) ------------------------------------------------------
+def add_refutation_options(parser: argparse.ArgumentParser) -> None:
+    """The negative-control outcome, mirroring the page's placebo-outcome picker."""
+    parser.add_argument("--placebo-outcome", metavar="COLUMN",
+                        help="a pre-treatment column used as a placebo outcome: every estimator should find ≈ 0")
+
+
+def with_placebo_outcome(args: argparse.Namespace, spec: EstimationSpec, project, frame) -> EstimationSpec:
+    """The spec with the placebo outcome, refused before any estimation when it cannot serve (says why)."""
+    column = getattr(args, "placebo_outcome", None)
+    if not column:
+        return spec
+    if args.no_refute:
+        raise CliError("--placebo-outcome is a refutation test: drop --no-refute to run it.")
+    from causal_core.refutation import check_placebo_outcome
+
+    spec = spec.model_copy(update={"placebo_outcome": column})
+    check_placebo_outcome(frame, spec, project if args.dataset else None)
+    return spec
