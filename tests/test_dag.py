@@ -128,14 +128,20 @@ def test_support_default_dag_follows_the_dictionary_roles():
 
 
 def test_enumeration_cap_is_reported(monkeypatch):
-    # Ten independent confounders: the only minimal set has ten members, found after 2^10 subsets.
+    # Ten independent confounders: the only minimal set has ten members. The subset search needed 2^10
+    # tests; the minimal-separator listing finds it directly, so no cap.
     edges = [(f"C{i}", "X") for i in range(10)] + [(f"C{i}", "Y") for i in range(10)] + [("X", "Y")]
-    spec = make(edges)
-    monkeypatch.setattr(dag_identification, "MAX_SUBSET_TESTS", 50)
+    result = dag.identify(make(edges))
+    assert result.capped is False and result.minimal_sets == [sorted(f"C{i}" for i in range(10))]
+    # Eight confounding paths X ← A_i → B_i → Y: 2^8 minimal sets; a cap of 10 stops the list.
+    edges = [edge for i in range(8) for edge in ((f"A{i}", "X"), (f"A{i}", f"B{i}"), (f"B{i}", "Y"))]
+    spec = make([*edges, ("X", "Y")])
+    monkeypatch.setattr(dag_identification, "MAX_MINIMAL_SETS", 10)
     result = dag.identify(spec)
     assert result.capped is True
     assert "may be incomplete" in result.note
-    assert result.recommended_set == sorted(f"C{i}" for i in range(10))  # the networkx separator is always kept
+    assert 10 <= len(result.minimal_sets) <= 11  # the networkx separator is always kept
+    assert all(dag.check_adjustment_set(spec, "X", "Y", s).valid for s in result.minimal_sets)
 
 
 def test_identify_rejects_unknown_nodes_and_invalid_graphs():

@@ -25,7 +25,7 @@ from collections.abc import Collection, Iterable
 import networkx as nx
 from pydantic import BaseModel, Field
 
-from causal_core.dag.constants import MAX_MINIMAL_SETS
+from causal_core.dag.constants import MAX_MINIMAL_SETS, MAX_SUBSET_TESTS
 
 
 class CriterionSets(BaseModel):
@@ -126,21 +126,39 @@ def minimal_adjustment_sets(
 ) -> tuple[list[list[str]], bool]:
     """All minimal adjustment sets within ``allowed`` (observed nodes), smallest first, and whether the list
     stopped at ``max_sets``. An empty list means no adjustment set exists; ``[[]]`` means none is needed."""
+    xs, ys = _as_set(xs), _as_set(ys)
+    allowed = set(allowed) - forbidden_nodes(graph, xs, ys)
+    return minimal_d_separators(proper_backdoor_graph(graph, xs, ys), xs, ys, allowed, must=must, max_sets=max_sets)
+
+
+def minimal_d_separators(
+    graph: nx.DiGraph,
+    xs: str | Iterable[str],
+    ys: str | Iterable[str],
+    allowed: Iterable[str],
+    *,
+    must: Iterable[str] = (),
+    max_sets: int = MAX_MINIMAL_SETS,
+    max_steps: int | None = None,
+) -> tuple[list[list[str]], bool]:
+    """Every inclusion-minimal d-separator of X and Y in ``graph`` drawn from ``allowed`` (plus ``must``),
+    smallest first, and whether the listing was capped (``max_sets`` sets or ``max_steps`` search steps,
+    default MAX_SUBSET_TESTS). Minimal separators lie in An(X ∪ Y), where d-separation is vertex separation
+    in the moral graph (Lauritzen), so the listing runs on that undirected graph."""
     xs, ys, must = _as_set(xs), _as_set(ys), set(must)
-    forbidden = forbidden_nodes(graph, xs, ys)
-    allowed = set(allowed) - forbidden - xs - ys
+    allowed = set(allowed) - xs - ys
     if must - allowed:
         return [], False
-    backdoor = proper_backdoor_graph(graph, xs, ys)
-    if nx.find_minimal_d_separator(backdoor, xs, ys, included=must, restricted=allowed | must) is None:
+    if nx.find_minimal_d_separator(graph, xs, ys, included=must, restricted=allowed | must) is None:
         return [], False
     keep = set(xs) | ys | must
     for node in xs | ys | must:
-        keep |= nx.ancestors(backdoor, node)
-    moral = nx.moral_graph(backdoor.subgraph(keep))
+        keep |= nx.ancestors(graph, node)
+    moral = nx.moral_graph(graph.subgraph(keep))
     blocked = set(moral) - allowed - xs - ys
-    found, capped = _list_minimal_separators(moral, xs, ys, must, blocked, max_sets)
-    checked = [sorted(s) for s in found if nx.is_d_separator(backdoor, xs, ys, set(s))]
+    steps = MAX_SUBSET_TESTS if max_steps is None else max_steps
+    found, capped = _list_minimal_separators(moral, xs, ys, must, blocked, max_sets, steps)
+    checked = [sorted(s) for s in found if nx.is_d_separator(graph, xs, ys, set(s))]
     if len(checked) != len(found):  # pragma: no cover - a listing bug must never reach the user as a valid set
         raise AssertionError("the minimal-separator listing produced a set that does not d-separate")
     checked.sort(key=lambda s: (len(s), s))
@@ -148,10 +166,17 @@ def minimal_adjustment_sets(
 
 
 def _list_minimal_separators(
-    moral: nx.Graph, sources: set[str], targets: set[str], must: set[str], must_not: set[str], max_sets: int
+    moral: nx.Graph,
+    sources: set[str],
+    targets: set[str],
+    must: set[str],
+    must_not: set[str],
+    max_sets: int,
+    max_steps: int,
 ) -> tuple[list[set[str]], bool]:
     """Takata's listing of minimal vertex separators of sources and targets in an undirected graph, with
-    nodes that must be in every separator and nodes that can never be (they are passed through instead)."""
+    nodes that must be in every separator and nodes that can never be (they are passed through instead).
+    With must-not nodes a branch can end without a set, so the number of steps is bounded too."""
 
     def real_neighbours(region: Iterable[str]) -> list[str]:
         region = list(region)
@@ -187,9 +212,11 @@ def _list_minimal_separators(
     for target in targets:
         target_side |= set(moral[target])
     stack: list[tuple[list[str], frozenset[str]]] = [(sorted(sources), frozenset(target_side))]
+    steps = 0
     while stack:
-        if len(results) >= max_sets:
+        if len(results) >= max_sets or steps >= max_steps:
             return results, True
+        steps += 1
         region, unavailable = stack.pop()
         separator = near_separator(region)
         source_side = component(sorted(sources), [*separator, *must])

@@ -9,7 +9,12 @@ import networkx as nx
 from pydantic import BaseModel, Field
 
 from causal_core.dag.constants import MAX_MINIMAL_SETS, MAX_PATHS_SHOWN, MAX_SUBSET_TESTS, IdentificationError
-from causal_core.dag.criterion import criterion_violation, is_adjustment_set, minimal_adjustment_sets
+from causal_core.dag.criterion import (
+    criterion_violation,
+    is_adjustment_set,
+    minimal_adjustment_sets,
+    minimal_d_separators,
+)
 from causal_core.dag.graph import is_hidden, observed_names, to_networkx, validate_dag
 from causal_core.dag.roles import _d_separated, _without_treatment_out_edges
 from causal_core.project import DagSpec
@@ -147,7 +152,10 @@ def _enumerate_minimal_sets(
     backdoor: nx.DiGraph, x: str, y: str, candidates: list[str]
 ) -> tuple[list[list[str]], bool]:
     """All inclusion-minimal backdoor sets by increasing size (a set is minimal iff it contains no smaller
-    valid set, and every smaller valid set was found first). Stops after MAX_SUBSET_TESTS tests."""
+    valid set, and every smaller valid set was found first). Stops after MAX_SUBSET_TESTS tests.
+
+    No longer used by ``identify`` (exponential: 7.8 s on a 40-node DAG); kept as the brute-force oracle that
+    the polynomial-delay listing (``criterion.minimal_d_separators``) is tested against."""
     found: list[frozenset[str]] = []
     tests = 0
     for size in range(len(candidates) + 1):
@@ -221,14 +229,14 @@ def identify(spec: DagSpec, treatment: str | None = None, outcome: str | None = 
             open_path=shown,
             **criterion,
         )
-    sets, capped = _enumerate_minimal_sets(backdoor, x, y, candidates)
+    sets, capped = minimal_d_separators(backdoor, x, y, candidates, max_sets=MAX_MINIMAL_SETS, max_steps=MAX_SUBSET_TESTS)
     if sorted(first) not in sets:
         sets.append(sorted(first))
     sets.sort(key=_set_preference(graph, y))
     recommended = sets[0]
     if capped:
         notes.append(
-            f"Enumeration stopped after {MAX_SUBSET_TESTS:,} d-separation tests or {MAX_MINIMAL_SETS} sets over "
+            f"Enumeration stopped after {MAX_SUBSET_TESTS:,} search steps or {MAX_MINIMAL_SETS} sets over "
             f"{len(candidates)} candidates: every listed set is minimal and valid, but the list may be incomplete."
         )
     if sets == [[]]:
