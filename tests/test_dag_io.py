@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
+import re
 import shutil
 
 import networkx as nx
@@ -10,6 +13,7 @@ import pytest
 
 from causal_core import dag, dag_io
 from causal_core.dag_io import DagFormatError
+from causal_core.project import DagEdge, DagNode, DagSpec
 
 
 @pytest.mark.parametrize("dataset", ["retention", "support"])
@@ -78,6 +82,235 @@ def test_dagitty_chains_groups_reverse_arrows_and_newlines():
 def test_bad_dagitty_is_rejected_with_reason(text, message):
     with pytest.raises(DagFormatError, match=message.replace("(", r"\(")):
         dag_io.from_dagitty(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# DAGitty vocabulary (GraphParser.js): every spelling of every role
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("flag", ["latent", "unobserved", "u", "l", "Latent"])
+def test_every_latent_spelling_makes_the_confounder_unadjustable(flag):
+    """The issue's new-user trial: `U [unobserved]` used to read as observed and give 'adjust for {U}'."""
+    spec = dag_io.from_dagitty(f"U [{flag}]\nX [exposure]\nY [outcome]\nU -> X\nU -> Y\nX -> Y")
+    assert dag.get_node(spec, "U").latent and dag.get_node(spec, "U").column is None
+    result = dag.identify(spec)
+    assert result.identifiable is False and result.minimal_sets == [] and result.recommended_set is None
+    assert "U" in result.note
+
+
+@pytest.mark.parametrize(
+    ("exposure", "outcome"), [("exposure", "outcome"), ("e", "o"), ("source", "target"), ("Exposure", "OUTCOME")]
+)
+def test_exposure_and_outcome_spellings(exposure, outcome):
+    spec = dag_io.from_dagitty(f"dag {{ X [{exposure}] Y [{outcome}] Z -> X -> Y <- Z }}")
+    assert (spec.treatment, spec.outcome) == ("X", "Y")
+    assert dag.identify(spec).minimal_sets == [["Z"]]
+
+
+def test_adjusted_selected_and_positions_with_short_forms():
+    spec = dag_io.from_dagitty(
+        'dag {\n A [a, pos="-1.5,2"]\n B [adjusted]\n S [s]\n T [selected,pos=" 3 , 4 "]\n'
+        " X [e]\n Y [o]\n {A B} -> X -> Y <- {A B}\n Y -> {S T}\n}"
+    )
+    assert spec.adjusted == ["A", "B"] and spec.selected == ["S", "T"]
+    assert (dag.get_node(spec, "A").x, dag.get_node(spec, "A").y) == (-1.5, 2.0)
+    assert (dag.get_node(spec, "T").x, dag.get_node(spec, "T").y) == (3.0, 4.0)
+
+
+def test_attributes_may_come_before_or_after_use_and_merge():
+    before = dag_io.from_dagitty('dag { X [exposure] X [pos="1,2"] Y [outcome] X -> Y }')
+    after = dag_io.from_dagitty('dag { X -> Y  Y [outcome]  X [exposure,pos="1,2"] }')
+    assert (before.treatment, before.outcome) == (after.treatment, after.outcome) == ("X", "Y")
+    assert dag.get_node(before, "X").x == dag.get_node(after, "X").x == 1.0
+    assert [n.name for n in before.nodes] == ["X", "Y"] and [n.name for n in after.nodes] == ["X", "Y"]
+
+
+def test_edges_chains_groups_and_nested_statements():
+    spec = dag_io.from_dagitty("dag { a -> b <- c <-> d; {e f} -> g; h <- {i j}; k -> {l -> m} }")
+    assert sorted((e.source, e.target) for e in spec.edges) == sorted(
+        [("a", "b"), ("c", "b"), ("e", "g"), ("f", "g"), ("i", "h"), ("j", "h"), ("l", "m"), ("k", "l"), ("k", "m")]
+    )
+    assert [(e.source, e.target) for e in spec.bidirected] == [("c", "d")]
+
+
+def test_duplicate_edges_merge_as_in_dagitty():
+    spec = dag_io.from_dagitty('dag { a -> b; a -> b [rationale="why"]; a <-> b; b <-> a }')
+    assert [(e.source, e.target, e.rationale) for e in spec.edges] == [("a", "b", "why")]
+    assert [(e.source, e.target) for e in spec.bidirected] == [("a", "b")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "X [exposure]\nY [outcome]\nX -> Y",  # no dag { } wrapper
+        "dag { X [exposure] Y [outcome] X -> Y }",
+        "dag G { X [exposure] Y [outcome] X -> Y }",
+        "strict DAG { X [exposure]; Y [outcome]; X -> Y; }",
+        "digraph { X [exposure] Y [outcome] Y <- X }",
+        "// a comment\ndag { X [exposure] /* inline */ Y [outcome]\n# a line comment\n X -> Y // trailing\n}",
+        'dag { "X" [exposure] "Y" [outcome] "X" -> "Y" }',
+        'dag { X [exposure, label="The " + "exposure"] Y [outcome] X -> Y }',
+    ],
+)
+def test_wrappers_comments_and_quotes_read_the_same_graph(text):
+    spec = dag_io.from_dagitty(text)
+    assert (spec.treatment, spec.outcome, [(e.source, e.target) for e in spec.edges]) == ("X", "Y", [("X", "Y")])
+
+
+def test_quoted_names_with_spaces_and_dashes_round_trip():
+    spec = dag_io.from_dagitty('dag { "Post outreach" [latent] "a.b" -> "Post outreach" -> "x-1" }')
+    assert [n.name for n in spec.nodes] == ["Post outreach", "a.b", "x-1"]
+    assert dag_io.from_dagitty(dag_io.to_dagitty(spec)) == spec
+    with pytest.raises(DagFormatError, match="node name 'a \"b\"' contains characters that DAGitty/DOT cannot hold"):
+        dag_io.from_dagitty(r'dag { "a \"b\"" -> c }')
+
+
+def test_older_two_block_format_with_bidirected_pairs_and_matrix():
+    spec = dag_io.from_dagitty("X E @1,2\nY O\nZ 1\nU U\n\nZ X Y\nX Y\nU Z\nZ U")
+    assert (spec.treatment, spec.outcome, dag.get_node(spec, "X").x) == ("X", "Y", 1.0)
+    assert [(e.source, e.target) for e in spec.bidirected] == [("Z", "U")]  # listed both ways = <->
+    assert sorted((e.source, e.target) for e in spec.edges) == [("X", "Y"), ("Z", "X"), ("Z", "Y")]
+    matrix = dag_io.from_dagitty("a E\nb O\nc 1\n\n0 1 0\n0 0 0\n1 1 0")
+    assert sorted((e.source, e.target) for e in matrix.edges) == [("a", "b"), ("c", "a"), ("c", "b")]
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad DAGitty: one specific message each, naming what and where
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("dag {\n a -> b\n b -> c\n c -> a\n}", r"cycle: a → b → c → a \(edges on lines 2, 3, 4\)"),
+        ("dag { a -> a }", "line 1: self-loop 'a -> a'"),
+        ("dag { a <-> a }", "self-loop 'a <-> a'"),
+        ("dag {\n a [exposure, colour=red, weight] }", "line 2: unknown attributes 'colour', 'weight' on node a"),
+        ("dag { a [foo] }", r"node attributes are exposure \(e, source\), outcome \(o, target\), latent \(l, unob"),
+        ("dag { a -> b [weight=2] }", "unknown edge attribute 'weight'"),
+        ("dag { a [latent=false] }", "'latent=false' on node a: DAGitty flags take no value"),
+        ("pag { a @-> b }", "'pag' graphs are not supported: a 'pag' .partial ancestral graph"),
+        ("mag { a -> b }", "'mag' graphs are not supported"),
+        ("graph { a -- b }", "'graph' graphs are not supported"),
+        ("a @-> b", "'a @-> b' is a PAG edge"),
+        ("dag {\n\n a -- b }", "line 3: 'a -- b' is an undirected edge, which a DAG cannot hold; write 'a -> b' or"),
+        ("dag { {a b} -- c }", "'a -- c' is an undirected edge"),
+        ("dag { X [exposure, outcome] }", "node X is marked both exposure and outcome"),
+        ("dag { X [e] Y [o] Y [e] }", "node Y is marked both exposure and outcome"),
+        ("dag { X [exposure] Y [outcome] Z [outcome] }", r"more than one outcome \(Y, Z\)"),
+        ("dag { U [latent, adjusted] }", "node U is marked both latent and adjusted"),
+        ("dag { X [exposure, adjusted] }", "node X is the exposure and also marked adjusted"),
+        ("dag { U [latent, exposure] }", "marked both latent and exposure"),
+        ("dag {\n a -> b\n c -> d\n", "line 1: the '{' opened here is never closed"),
+        ("dag { a -> { b c }", "line 1: the '{' opened here is never closed"),
+        ("a -> b }", "line 1: unexpected '}': no '{' is open"),
+        ("dag {\n a -> \"b\n}", "line 2: a quoted name or value opened here is never closed"),
+        ("dag { a /* b -> c }", "line 1: a '/\\*' comment opened here is never closed"),
+        ('dag {\n a [pos="1,2"\n b -> c }', r"line 2: the attribute list '\[' opened here is never closed"),
+        ("dag { node -> x }", "a variable cannot be named 'node'"),
+        ('dag { a [pos="1"] }', "not two numbers"),
+        ('dag { a [pos="nan,1"] }', "must be two finite numbers"),
+        ("X E\nY O\n\nX Q", "line 4: 'Q' is not a vertex listed in the first block"),
+        ("X E\nY W\n\nX Y", "unknown flag 'W' for vertex Y"),
+        ("a 1\nb 1\n\n0 1 0 0 1", "the adjacency matrix has 5 entries, but 2 vertices need 4"),
+        ("dag { a + b }", "'\\+' only joins two quoted strings"),
+    ],
+)
+def test_bad_dagitty_names_the_problem(text, message):
+    with pytest.raises(DagFormatError, match=message):
+        dag_io.from_dagitty(text)
+
+
+def test_node_limit_is_stated_and_enforced_at_the_first_extra_node():
+    size = dag_io.MAX_IMPORT_NODES
+    chain = "dag {\n" + "\n".join(f"v{i} -> v{i + 1}" for i in range(size - 1)) + "\n}"
+    assert len(dag_io.from_dagitty(chain).nodes) == size
+    too_big = chain.replace("\n}", f"\nv{size - 1} -> v{size}\n}}")
+    with pytest.raises(DagFormatError, match=f"line {size + 1}: more than 2,000 nodes"):
+        dag_io.from_dagitty(too_big)
+    with pytest.raises(DagFormatError, match="the limit is 2,000,000"):
+        dag_io.from_dagitty("dag { a }" + " " * dag_io.MAX_IMPORT_CHARS)
+
+
+def test_a_rejected_import_changes_nothing():
+    """Reading is pure: a failing parse raises before any DagSpec exists, and the project's DAG is untouched."""
+    from causal_core.project import Project
+
+    project = Project(name="p", dag=dag.default_dag("retention"))
+    before = project.model_dump_json()
+    for text in ["dag { a -> b -> a }", "pag { a @-> b }", "dag { a [foo] }"]:
+        with pytest.raises(DagFormatError):
+            project.dag = dag_io.parse(text, "dagitty")
+    assert project.model_dump_json() == before
+
+
+# ---------------------------------------------------------------------------------------------
+# Round trip: export writes DAGitty's own vocabulary; import → export → import is identical
+# ---------------------------------------------------------------------------------------------
+_NAMES = ["a", "b", "X", "Y_1", "z.2", "Post outreach", "x-1", "Ärger", "a/b", "n10", "_u"]
+
+
+def _random_spec(rng: random.Random) -> DagSpec:
+    """A random DAG with every feature the formats carry: roles, latents, positions, labels, columns,
+    rationales, bidirected edges, adjusted and selected lists (in node order, as every reader returns them)."""
+    names = rng.sample(_NAMES, rng.randint(2, len(_NAMES)))
+    nodes = []
+    for name in names:
+        latent = rng.random() < 0.2
+        column = rng.choice([None if latent else name, None, f"col_{name}"])
+        position = (round(rng.uniform(-500, 500), 2), round(rng.uniform(-500, 500), 3)) if rng.random() < 0.7 else None
+        label = rng.choice(["", f"Label {name}", 'say "hi"\nnow', "back\\slash"])
+        nodes.append(
+            DagNode(name=name, label=label, latent=latent, column=column, x=position and position[0], y=position and position[1])
+        )
+    edges = [
+        DagEdge(source=names[i], target=names[j], rationale=rng.choice(["", "because", 'a "quoted" reason']))
+        for i in range(len(names))
+        for j in range(i + 1, len(names))
+        if rng.random() < 0.3
+    ]
+    pairs = [(a, b) for a, b in itertools.combinations(names, 2) if rng.random() < 0.1]
+    bidirected = [DagEdge(source=a, target=b, rationale=rng.choice(["", "shared cause"])) for a, b in pairs]
+    observed = [n.name for n in nodes if not n.latent]
+    treatment = outcome = None
+    if len(observed) >= 2 and rng.random() < 0.8:
+        treatment, outcome = rng.sample(observed, 2)
+    free = [n for n in observed if n not in (treatment, outcome)]
+    adjusted = [n for n in free if rng.random() < 0.3]
+    selected = [n.name for n in nodes if rng.random() < 0.15]
+    return DagSpec(
+        nodes=nodes, edges=edges, treatment=treatment, outcome=outcome,
+        adjusted=adjusted, selected=selected, bidirected=bidirected,
+    )  # fmt: skip
+
+
+def test_round_trip_property_over_random_dags():
+    rng = random.Random(20261201)
+    for _ in range(300):
+        spec = _random_spec(rng)
+        text = dag_io.to_dagitty(spec)
+        back = dag_io.from_dagitty(text)
+        assert back == spec, text
+        assert dag_io.to_dagitty(back) == text  # import → export → import: identical, roles included
+        assert dag_io.from_dot(dag_io.to_dot(spec)) == spec
+        assert dag_io.from_json(dag_io.to_json(spec)) == spec
+
+
+def test_export_uses_dagitty_vocabulary_and_dagitty_barewords():
+    spec = dag_io.from_dagitty(
+        'dag { X [e, pos="0,0"] Y [o] U [u] A [a] S [s] "two words" -> X; U -> {X Y}; A -> X -> Y -> S; A <-> Y }'
+    )
+    text = dag_io.to_dagitty(spec)
+    for line in ['  X [exposure,pos="0,0"]', "  Y [outcome]", "  U [latent]", "  A [adjusted]", "  S [selected]",
+                 '  "two words" -> X', "  A <-> Y"]:  # fmt: skip
+        assert line in text.splitlines()
+    # Every unquoted name is a DAGitty BAREWORD ([0-9a-zA-Z_.]+), so DAGitty itself can read the export.
+    unquoted = re.sub(r'"(?:\\.|[^"\\])*"', "", text)
+    words = re.findall(r"[^\s{}\[\],=<>\-]+", unquoted.replace("dag {", ""))
+    assert all(re.fullmatch(r"-?[0-9a-zA-Z_.]+", word) for word in words), words
+
+
+def test_old_dag_json_without_the_new_fields_still_loads():
+    old = {"nodes": [{"name": "X"}, {"name": "Y"}], "edges": [{"source": "X", "target": "Y"}], "treatment": "X"}
+    spec = DagSpec.model_validate(old)
+    assert (spec.adjusted, spec.selected, spec.bidirected) == ([], [], [])
 
 
 def test_dot_export_has_the_n01_make_dag_look():

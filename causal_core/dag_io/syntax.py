@@ -166,7 +166,7 @@ def _read_attributes(reader: _Reader, opened: Token | None = None) -> dict[str, 
         if token.kind == "punct" and token.value in ",;":
             continue
         if token.kind not in ("id", "str"):
-            if opened is not None and token.kind == "punct" and token.value in "{}[":
+            if opened is not None and (token.kind == "arrow" or token.value in "{}["):
                 raise DagFormatError(
                     f"line {opened.line}: the attribute list '[' opened here is never closed "
                     f"(found {token.value!r} on line {token.line} before a ']')"
@@ -280,13 +280,8 @@ class _Builder:
         return spec
 
     def _check_roles(self, flagged: dict[str, list[str]]) -> None:
-        """One exposure, one outcome, different nodes, observed; nothing latent or a role adjusted for."""
-        for role in ("exposure", "outcome"):
-            if len(flagged[role]) > 1:
-                raise DagFormatError(
-                    f"more than one {role} ({', '.join(flagged[role])}): DAGitty allows several, but the workbench "
-                    f"estimates one exposure's effect on one outcome at a time; keep a single [{role}] attribute"
-                )
+        """Different nodes, observed, nothing latent or a role adjusted for; then one exposure and one outcome
+        (a node's own contradiction is the more specific message, so it is checked first)."""
         for name, record in self.nodes.items():
             roles = record.roles
             where = f"line {record.line}: node {name}" if record.line else f"node {name}"
@@ -306,6 +301,12 @@ class _Builder:
                         f"{where} is the {role} and also marked adjusted: the adjustment set cannot "
                         "contain the exposure or the outcome"
                     )
+        for role in ("exposure", "outcome"):
+            if len(flagged[role]) > 1:
+                raise DagFormatError(
+                    f"more than one {role} ({', '.join(flagged[role])}): DAGitty allows several, but the workbench "
+                    f"estimates one exposure's effect on one outcome at a time; keep a single [{role}] attribute"
+                )
 
     def _check_acyclic(self) -> None:
         graph = nx.DiGraph(list(self.edges))
