@@ -341,7 +341,7 @@ def estimate_iv(
     se_words = _se_words(data, spec)
     n = len(data.frame)
     main = _row(fit, "2sls", estimand, n, f"{se_words}, Wald 95% CI; " + coverage_label("iv-2sls", spec.se))
-    ols_row = _row(ols, "ols", "ATE (only if the treatment is exogenous)", n, f"{se_words}, t 95% CI")
+    ols_row = _row(ols, "ols", "OLS coefficient (assumes no confounding)", n, f"{se_words}, t 95% CI")
     report(0.8, "Anderson–Rubin set")
     ar = anderson_rubin_set(part, main.estimate, main.std_error or float("nan"))
     warnings = [w for w in (weak_instrument_warning(first),) if w]
