@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from causal_core import estimation as est
+from causal_core import refutation
 from causal_core.project import EstimationSpec
 from causal_core.ui import state
 
@@ -36,6 +37,46 @@ _, default_note = est.default_covariates(project, frame)
 def k(name: str) -> str:
     """Widget keys per dataset, so switching datasets keeps each one's choices."""
     return f"est_{name}_{key}"
+
+
+# ---- placebo outcome and refutations (refute-validate) -------------------------------------------
+def render_placebo_picker(project, frame: pd.DataFrame, cluster: str | None) -> str | None:
+    """A pre-treatment column as a negative-control outcome: the treatment cannot affect it, so ≈ 0 is expected."""
+    roles = EstimationSpec(treatment=project.treatment, outcome=project.outcome, cluster=cluster)
+    options = [None, *refutation.placebo_outcome_candidates(project, frame, roles)]
+    stored_choice = project.estimation.spec.placebo_outcome if project.estimation else None
+    return st.selectbox(
+        "Placebo outcome (negative control, optional)", options,
+        index=options.index(stored_choice) if stored_choice in options else 0,
+        format_func=lambda c: "None" if c is None else c, key=k("placebo_outcome"),
+        help="A numeric column the dictionary times as pre-treatment. Every estimator is re-run with it as the "
+        "outcome (it leaves the adjustment set for that run); a valid adjustment finds ≈ 0.",
+    )
+
+
+def render_refutations(result) -> None:
+    """Per-estimator verdicts: a table, every WARN spelled out, and what each test can and cannot detect."""
+    st.subheader("Refutation tests")
+    items = result.refutations
+    if not items:
+        st.caption("No refutation tests in this run.")
+        return
+    st.caption(refutation.SENSITIVITY_POINTER)
+    st.dataframe(pd.DataFrame(refutation.summary_table(items)), hide_index=True, width="stretch")
+    warned = [item for item in items if item["verdict"] != "PASS"]
+    passed = len(items) - len(warned)
+    st.markdown(f"{passed} of {len(items)} checks pass." + (" Each warning below names its estimator." if warned else ""))
+    for item in warned:
+        st.warning(item["sentence"], icon=":material/warning:")
+    notes = sorted({item["budget_note"] for item in items if item.get("budget_note")})
+    for note in notes:
+        st.caption(f"Reduced: {note}.")
+    with st.expander("Every verdict in words"):
+        for item in items:
+            icon = ":material/check_circle:" if item["verdict"] == "PASS" else ":material/warning:"
+            st.markdown(f"{icon} {item['sentence']}")
+    with st.expander("What each test can and cannot detect"):
+        st.dataframe(pd.DataFrame(refutation.guide_table(items)), hide_index=True, width="stretch")
 
 
 # ---- specification ----------------------------------------------------------------------------
@@ -87,6 +128,7 @@ missing_labels = {"complete_case": "Complete cases (drop, counted)", "indicator"
 missing = c6.radio("Missing covariates", list(missing_labels), index=list(missing_labels).index(start.missing),
                    format_func=missing_labels.get, key=k("missing"))
 seed = c7.number_input("Seed", 0, 2**31 - 1, start.seed, key=k("seed"))
+placebo_outcome = render_placebo_picker(project, frame, cluster)
 
 if st.button("Run estimation", type="primary", key=k("run")):
     spec = EstimationSpec(
@@ -95,6 +137,7 @@ if st.button("Run estimation", type="primary", key=k("run")):
         clip=tuple(clip), trim=trim, crossfit_folds=int(folds) if folds != 1 else 0, seed=int(seed), missing=missing,
         treated_value=treated_value,
     )
+    spec = spec.model_copy(update={"placebo_outcome": placebo_outcome})
     with st.status("Estimating…", expanded=True) as status:
         bar = st.progress(0.0)
         try:
@@ -212,12 +255,4 @@ if sensemakr:
             st.markdown(f"- {row['sentence']}")
 
 # ---- refutations ------------------------------------------------------------------------------
-st.subheader("Refutation tests")
-if result.refutations:
-    st.dataframe(pd.DataFrame(
-        [{"test": r["test"], "expected": r["expected"], "observed": round(r["observed"], 4), "verdict": r["verdict"]}
-         for r in result.refutations]
-    ), hide_index=True, width="stretch")
-    for item in result.refutations:
-        (st.success if item["verdict"] == "PASS" else st.warning)(item["sentence"])
-    st.caption("A PASS is not proof of causality: these tests catch broken analyses, not unobserved confounding.")
+render_refutations(result)

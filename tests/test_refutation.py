@@ -289,3 +289,26 @@ def test_cli_refuses_a_bad_placebo_outcome_before_estimating(capsys, argv, messa
 
     assert main(["estimate", *argv]) == 2
     assert capsys.readouterr().err.startswith(message)
+
+
+# ---- page: placebo-outcome picker and per-estimator verdicts -------------------------------------
+def test_page_offers_pre_treatment_placebo_outcomes_and_names_each_estimator():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parents[1]
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=180).run()
+    at.switch_page("app_pages/estimation.py").run()
+    picker = at.selectbox(key="est_placebo_outcome_retention")
+    assert picker.options == ["None", "company_size", "tenure_months", "usage_score", "prior_tickets", "health_score"]
+    at.multiselect(key="est_covariates_retention").set_value(["tenure_months"]).run()
+    at.selectbox(key="est_placebo_outcome_retention").set_value("health_score").run()
+    at.button(key="est_run_retention").click().run()
+    assert not at.exception and not at.error
+    result = at.session_state["cw_projects"]["retention"].estimation
+    assert result.spec.placebo_outcome == "health_score"
+    warnings = [w.value for w in at.warning if "pre-treatment column health_score" in w.value]
+    assert {w.split(":")[0] for w in warnings} == {item["estimator"] for item in result.refutations
+                                                  if item["test"] == "placebo outcome"}
+    assert any(caption.value == refutation.SENSITIVITY_POINTER for caption in at.caption)
