@@ -123,12 +123,24 @@ def replicate(task: tuple[str, int]) -> list[dict]:
 
 def run(reps: int, jobs: int, designs: Iterable[str], seed0: int = 1_000) -> pd.DataFrame:
     tasks = [(name, seed0 + rep) for name in designs for rep in range(reps)]
+    results: list[list[dict]] = []
+    step = max(1, len(tasks) // 10)
     if jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = list(pool.map(replicate, tasks, chunksize=max(1, len(tasks) // (8 * jobs))))
+            for rows in pool.map(replicate, tasks, chunksize=max(1, len(tasks) // (8 * jobs))):
+                results.append(rows)
+                _progress(len(results), len(tasks), step)
     else:
-        results = [replicate(task) for task in tasks]
+        for task in tasks:
+            results.append(replicate(task))
+            _progress(len(results), len(tasks), step)
     return pd.DataFrame([row for rows in results for row in rows])
+
+
+def _progress(done: int, total: int, step: int) -> None:
+    """A line on stderr every tenth of the run, so a long run shows it is alive (stdout stays the table)."""
+    if done % step == 0 or done == total:
+        print(f"  {done}/{total} replications", file=sys.stderr, flush=True)
 
 
 def summarise(draws: pd.DataFrame, truths: dict[str, dict[str, float]]) -> pd.DataFrame:
