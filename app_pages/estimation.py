@@ -39,6 +39,61 @@ def k(name: str) -> str:
     return f"est_{name}_{key}"
 
 
+def render_terms(frame: pd.DataFrame, covariates: list[str], start: EstimationSpec) -> dict:
+    """Model terms without typing (a flexibility per numeric covariate) or as formulas; the IPW SE choice."""
+    categorical = est.categorical_columns(frame, covariates)
+    numeric = [c for c in covariates if c not in categorical and c not in start.categorical]
+    with st.expander("Model terms: flexibility, formulas, IPW standard error"):
+        st.caption(
+            "Each numeric covariate enters linearly unless you choose otherwise. 'spline' is a natural cubic "
+            "regression spline with 4 degrees of freedom (formulaic's cr). A formula below replaces these choices."
+        )
+        flexibility = {}
+        columns = st.columns(4)
+        for index, column in enumerate(numeric):
+            flexibility[column] = columns[index % 4].selectbox(
+                column, list(est.FLEXIBILITY), key=k(f"flex_{column}"), help="How this covariate enters the models."
+            )
+        outcome_terms = st.text_input(
+            "Outcome-model terms (formula, overrides the choices above)", value=start.outcome_terms or "",
+            key=k("outcome_terms"), placeholder="age + I(age**2) + C(education) + cr(wt71, df=4)",
+            help="formulaic / Wilkinson notation over the adjustment set: I(x**2), a:b, C(x), cr(x, df=4), bs(x, df=4).",
+        )
+        propensity_terms = st.text_input(
+            "Propensity-model terms (blank = the outcome-model terms)", value=start.propensity_terms or "",
+            key=k("propensity_terms"),
+        )
+        interactions = st.text_input(
+            "Treatment interactions in the regression row (blank = constant-effect coefficient)",
+            value=start.treatment_interactions or "", key=k("interactions"),
+            help="E.g. 'smokeintensity': the regression row becomes regression standardisation over the target rows "
+            "(What If ch. 13) instead of one coefficient.",
+        )
+        se_labels = {
+            "influence": "Influence function incl. the propensity step (default)",
+            "fixed_weights": "Robust sandwich, weights treated as known (What If's GEE SE)",
+        }
+        ipw_se = st.radio("IPW standard error", list(se_labels), format_func=se_labels.get, key=k("ipw_se"),
+                          index=list(se_labels).index(start.ipw_se), horizontal=True)
+    flexible = est.flexibility_terms(covariates, [c for c in covariates if c not in numeric], flexibility)
+    return {
+        "outcome_terms": outcome_terms.strip() or flexible,
+        "propensity_terms": propensity_terms.strip() or None,
+        "treatment_interactions": interactions.strip() or None,
+        "ipw_se": ipw_se,
+    }
+
+
+def render_ipw_note(result) -> None:
+    """Which propensity bounds the IPW/AIPW weights used, why, and which SE the IPW row reports."""
+    info = result.diagnostics.get("ipw")
+    if not info:
+        return
+    se = ("influence function including the propensity-estimation step" if info["se"] == "influence"
+          else "robust sandwich treating the weights as known (What If's GEE SE, conservative)")
+    st.caption(f"IPW: {info['form']}. {info['bounds_note']} SE: {se}.")
+
+
 # ---- placebo outcome and refutations (refute-validate) -------------------------------------------
 def render_placebo_picker(project, frame: pd.DataFrame, cluster: str | None) -> str | None:
     """A pre-treatment column as a negative-control outcome: the treatment cannot affect it, so ≈ 0 is expected."""
@@ -97,8 +152,9 @@ covariates = left.multiselect(
     "Adjustment set",
     candidates,
     key=k("covariates"),
-    format_func=lambda c: f"⛔ {c}" if reasons.get(c) else c,
-    help="Defaults to the DAG's recommended set, else the dictionary's eligible pre-treatment columns. ⛔ = ineligible.",
+    format_func=lambda c: f"{c} (ineligible)" if reasons.get(c) else c,
+    help="Defaults to the DAG's recommended set, else the dictionary's eligible pre-treatment columns. "
+    "'(ineligible)' marks a column that needs an override.",
 )
 st.caption(f"Default: {default_note} — {', '.join(default.covariates) or 'none'}.")
 ineligible = {c: reasons[c] for c in covariates if reasons.get(c)}
@@ -114,7 +170,9 @@ c1, c2, c3, c4 = st.columns(4)
 estimands = ["ATE", "ATT", "ATC"]
 estimand = c1.radio("Estimand", estimands, index=estimands.index(start.estimand), key=k("estimand"), horizontal=True,
                     help=f"From the approved card: {default.estimand}.")
-clip = c2.slider("Propensity clip bounds", 0.0, 1.0, tuple(start.clip), step=0.01, key=k("clip"))
+clip = c2.slider("Propensity clip bounds", 0.0, 1.0, tuple(start.clip), step=0.01, key=k("clip"),
+                 help="ATE applies both bounds; ATT only the upper one (control weights e/(1−e)); ATC only the lower "
+                 "one (treated weights (1−e)/e). The bounds applied are stated with the results.")
 trim_labels = {None: "No trimming", "bounds": "Trim at the clip bounds", "crump": "Trim by the Crump rule"}
 trim = c3.selectbox("Trimming", list(trim_labels), index=list(trim_labels).index(start.trim), key=k("trim"),
                     format_func=trim_labels.get, help="Trimming drops rows, so the estimand changes (stated with the results).")
@@ -129,13 +187,14 @@ missing = c6.radio("Missing covariates", list(missing_labels), index=list(missin
                    format_func=missing_labels.get, key=k("missing"))
 seed = c7.number_input("Seed", 0, 2**31 - 1, start.seed, key=k("seed"))
 placebo_outcome = render_placebo_picker(project, frame, cluster)
+terms_choice = render_terms(frame, list(covariates), start)
 
 if st.button("Run estimation", type="primary", key=k("run")):
     spec = EstimationSpec(
         treatment=project.treatment, outcome=project.outcome, covariates=list(covariates),
         categorical=est.categorical_columns(frame, list(covariates)), estimand=estimand, cluster=cluster,
         clip=tuple(clip), trim=trim, crossfit_folds=int(folds) if folds != 1 else 0, seed=int(seed), missing=missing,
-        treated_value=treated_value,
+        treated_value=treated_value, **terms_choice,
     )
     spec = spec.model_copy(update={"placebo_outcome": placebo_outcome})
     with st.status("Estimating…", expanded=True) as status:
@@ -170,6 +229,7 @@ for warning in result.warnings:
     st.warning(warning)
 for note in result.diagnostics.get("notes", []):
     st.info(note)
+render_ipw_note(result)
 table = est.estimates_table(result)
 st.dataframe(
     table, hide_index=True, width="stretch",

@@ -60,7 +60,7 @@ def test_run_estimation_matches_n01_with_its_spec(retention_result):
     assert [round(v, 3) for v in (reg.estimate, reg.ci_low, reg.ci_high)] == [-0.044, -0.067, -0.021]
     # IPW is the normalised (Hájek) form: -0.0464 (truth -0.0463). N01's Horvitz-Thompson -0.045 is reproduced,
     # labelled HT, only by n01_section11_table (test above).
-    assert round(ipw.estimate, 4) == -0.0464 and ipw.label == "IPW (Hájek, normalised weights)"
+    assert round(ipw.estimate, 4) == -0.0464 and est.method_label(ipw) == "IPW (Hájek)"
     # The correct AIPW (per-arm models scaled consistently) is -0.0476; N01 printed -0.047 because of its
     # shared-ColumnTransformer quirk, reproduced exactly by n01_section11_table above.
     assert round(aipw.estimate, 4) == -0.0476
@@ -529,3 +529,258 @@ def test_default_spec_takes_the_data_audits_treated_value_and_codes_the_text_tre
     coded_rows = est.run_estimation(frame, spec.model_copy(update={"treated_value": None}), refutations=False).estimates
     assert [round(r.estimate, 10) for r in text_rows] == [round(r.estimate, 10) for r in coded_rows]
     assert round(text_rows[0].estimate, 3) == 0.078  # N01's naive risk difference, through the mapping
+
+
+# ---- Hájek IPW, estimand-aware bounds, honest rows, formula terms (issue 12) ---------------------
+NSW_COVARIATES = ["age", "educ", "black", "hisp", "marr", "nodegree", "re74", "re75"]
+NHEFS_COVARIATES = ["sex", "race", "age", "education", "smokeintensity", "smokeyrs", "exercise", "active", "wt71"]
+NHEFS_TERMS = (
+    "sex + race + age + I(age**2) + C(education) + smokeintensity + I(smokeintensity**2) + smokeyrs + I(smokeyrs**2)"
+    " + C(exercise) + C(active) + wt71 + I(wt71**2)"
+)
+NHEFS_SPEC = EstimationSpec(
+    treatment="qsmk", outcome="wt82_71", covariates=NHEFS_COVARIATES, outcome_terms=NHEFS_TERMS,
+    treatment_interactions="smokeintensity",
+)
+
+
+@pytest.fixture(scope="module")
+def nsw_cps() -> pd.DataFrame:
+    from causaldata import cps_mixtape, nsw_mixtape
+
+    nsw = nsw_mixtape.load_pandas().data
+    return pd.concat([nsw[nsw["treat"] == 1], cps_mixtape.load_pandas().data], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def nhefs_frame() -> pd.DataFrame:
+    from causaldata import nhefs
+
+    frame = nhefs.load_pandas().data
+    return frame[frame["wt82"].notna()].reset_index(drop=True)
+
+
+def quick(frame, spec):
+    return est.run_estimation(frame, spec, sensitivity=False, refutations=False)
+
+
+def test_nsw_cps_att_with_default_settings_is_right(nsw_cps):
+    """Issue 12's headline: the old symmetric clip + Horvitz-Thompson form printed -23,460; Hájek 1,180, AIPW 1,271."""
+    spec = EstimationSpec(treatment="treat", outcome="re78", covariates=NSW_COVARIATES, estimand="ATT")
+    result = quick(nsw_cps, spec)
+    rows = rows_by_method(result)
+    assert round(rows["ipw"].estimate) == 1180 and round(rows["aipw"].estimate) == 1271
+    assert rows["ipw"].ci_low < 1794 < rows["ipw"].ci_high  # the experimental benchmark
+    ipw_info = result.diagnostics["ipw"]
+    assert ipw_info["bounds"] == [0.0, 0.98] and "no lower bound" in ipw_info["bounds_note"]
+    # diagnostics use exactly the weights behind the estimate: control ESS 417 (the clipped weights said 2,538)
+    assert round(result.diagnostics["weights"]["control"]["ess"]) == 417
+    # the constant-effect coefficient never carries the ATT label
+    assert rows["regression"].estimand == est.CONSTANT_EFFECT and "no effect heterogeneity" in rows["regression"].label
+    assert {row.estimand for row in result.estimates if row.method != "regression"} == {"ATT"}
+    assert not any("Extreme weights in the control arm" in w for w in result.warnings)  # 417 controls stand for 185
+    # what the old code did, computed by hand from the same propensities: floor at 0.02 and divide by n1
+    design = est.build_design(nsw_cps, spec)
+    e = np.clip(est.propensity(design, (0.0, 1.0)).raw, 0.02, 0.98)
+    t, y = design.t, design.y
+    old = (np.sum(t * y) - np.sum((1 - t) * e / (1 - e) * y)) / t.sum()
+    assert round(old, -1) == -23460
+
+
+def test_nhefs_reproduces_what_if_chapters_12_and_13(nhefs_frame):
+    """Hernán & Robins: IPW 3.44 (robust 95 % CI 2.41 to 4.47), standardisation 3.52 (qsmk × smokeintensity)."""
+    book = rows_by_method(quick(nhefs_frame, NHEFS_SPEC.model_copy(update={"ipw_se": "fixed_weights"})))
+    assert len(nhefs_frame) == 1566
+    assert round(book["ipw"].estimate, 2) == 3.44
+    assert [round(book["ipw"].ci_low, 2), round(book["ipw"].ci_high, 2)] == [2.41, 4.47]
+    assert "weights treated as known" in book["ipw"].se_type
+    assert round(book["regression"].estimate, 2) == 3.52 and book["regression"].estimand == "ATE"
+    assert book["regression"].label == "Regression standardisation (interactions qsmk:smokeintensity)"
+    default = rows_by_method(quick(nhefs_frame, NHEFS_SPEC))
+    assert default["ipw"].estimate == book["ipw"].estimate
+    assert default["ipw"].se_type == "influence function"
+    assert default["ipw"].std_error < book["ipw"].std_error  # estimating e makes the IF SE a little narrower
+    assert round(default["ipw"].std_error, 3) == 0.487 and round(book["ipw"].std_error, 3) == 0.525
+
+
+def test_fixed_weight_ipw_se_equals_the_weighted_regression_sandwich(nhefs_frame):
+    import statsmodels.formula.api as smf_
+
+    design = est.build_design(nhefs_frame, NHEFS_SPEC)
+    ps = est.propensity(design, (0.02, 0.98))
+    row = est.ipw(design, ps, "ATE", se_method="fixed_weights")
+    weights = np.where(design.t == 1, 1 / ps.clipped, 1 / (1 - ps.clipped))
+    data = pd.DataFrame({"y": design.y, "t": design.t})
+    reference = smf_.wls("y ~ t", data, weights=weights).fit(cov_type="HC0")
+    assert abs(row.estimate - reference.params["t"]) < 1e-10
+    assert abs(row.std_error - reference.bse["t"]) < 1e-8
+
+
+def test_adding_a_constant_to_the_outcome_changes_no_estimate(nhefs_frame, support_frame, support):
+    project, _ = support
+    cases = [(nhefs_frame, NHEFS_SPEC), (support_frame, est.default_spec(project, support_frame))]
+    for frame, spec in cases:
+        for estimand in ("ATE", "ATT", "ATC"):
+            spec_e = spec.model_copy(update={"estimand": estimand})
+            base = quick(frame, spec_e).estimates
+            shifted = quick(frame.assign(**{spec.outcome: frame[spec.outcome] + 100}), spec_e).estimates
+            for a, b in zip(base, shifted, strict=True):
+                assert abs(a.estimate - b.estimate) < 1e-7, (a.method, estimand)
+                assert abs(a.std_error - b.std_error) < 1e-7, (a.method, estimand)
+
+
+def test_support_hajek_ipw_and_the_clustered_naive_row(support_frame, support):
+    project, _ = support
+    spec = est.default_spec(project, support_frame)
+    rows = rows_by_method(quick(support_frame, spec))
+    assert round(rows["ipw"].estimate, 1) == -27.6  # Horvitz-Thompson gave -37.3
+    design = est.build_design(support_frame, spec)
+    data = pd.DataFrame({"y": design.y, "t": design.t})
+    reference = smf.ols("y ~ t", data).fit(cov_type="cluster", cov_kwds={"groups": design.clusters})
+    assert abs(rows["naive"].estimate - reference.params["t"]) < 1e-10
+    assert abs(rows["naive"].std_error - reference.bse["t"]) < 1e-10
+    assert rows["naive"].se_type == "cluster-robust (90 clusters)"
+    welch = rows_by_method(quick(support_frame, spec.model_copy(update={"cluster": None})))["naive"]
+    assert welch.se_type == "Welch" and rows["naive"].std_error > welch.std_error
+
+
+def test_bounds_follow_the_estimand():
+    assert est.effective_bounds((0.02, 0.98), "ATE") == (0.02, 0.98)
+    assert est.effective_bounds((0.02, 0.98), "ATT") == (0.0, 0.98)
+    assert est.effective_bounds((0.02, 0.98), "ATC") == (0.02, 1.0)
+    assert "≤ 49" in est.bounds_note((0.02, 0.98), "ATT") and "≤ 49" in est.bounds_note((0.02, 0.98), "ATC")
+
+
+def test_swapping_the_treatment_labels_swaps_att_and_atc():
+    rng = np.random.default_rng(5)
+    n = 4000
+    x = rng.normal(size=n)
+    t = rng.binomial(1, 1 / (1 + np.exp(-1.5 * x)))
+    frame = pd.DataFrame({"t": t, "s": 1 - t, "y": x + t * (1 + x) + rng.normal(size=n), "x": x})
+    for estimand, mirror in (("ATT", "ATC"), ("ATC", "ATT"), ("ATE", "ATE")):
+        rows = rows_by_method(quick(frame, EstimationSpec(treatment="t", outcome="y", covariates=["x"], estimand=estimand)))
+        swapped = rows_by_method(quick(frame, EstimationSpec(treatment="s", outcome="y", covariates=["x"], estimand=mirror)))
+        for method in ("naive", "gcomp", "ipw", "aipw"):
+            assert abs(rows[method].estimate + swapped[method].estimate) < 1e-8, (estimand, method)
+            assert abs(rows[method].std_error - swapped[method].std_error) < 1e-8, (estimand, method)
+
+
+def test_interactions_make_the_regression_row_the_imputation_estimate_over_the_target(nhefs_frame):
+    fit = smf.ols(f"wt82_71 ~ qsmk + qsmk:smokeintensity + {NHEFS_TERMS}", nhefs_frame).fit()
+    for estimand, rows_ in (("ATE", slice(None)), ("ATT", nhefs_frame["qsmk"] == 1), ("ATC", nhefs_frame["qsmk"] == 0)):
+        target = nhefs_frame[rows_]
+        expected = float((fit.predict(target.assign(qsmk=1)) - fit.predict(target.assign(qsmk=0))).mean())
+        row = rows_by_method(quick(nhefs_frame, NHEFS_SPEC.model_copy(update={"estimand": estimand})))["regression"]
+        assert abs(row.estimate - expected) < 1e-8 and row.estimand == estimand
+
+
+def test_a_formula_of_the_default_terms_gives_the_default_numbers(retention_frame, retention_result):
+    terms = est.default_terms(est.N01_COVARIATES, est.N01_CATEGORICAL)
+    assert terms == ("company_size + tenure_months + usage_score + prior_tickets + health_score + C(region) + "
+                     "C(segment)")
+    formula = rows_by_method(quick(retention_frame, N01_SPEC.model_copy(update={"outcome_terms": terms})))
+    for method, row in rows_by_method(retention_result).items():
+        assert abs(formula[method].estimate - row.estimate) < 1e-9, method
+        assert abs(formula[method].std_error - row.std_error) < 1e-9, method
+
+
+def test_propensity_terms_change_only_the_weighting_estimators(retention_frame, retention_result):
+    spline = "cr(usage_score, df=4, constraints='center')"
+    spec = N01_SPEC.model_copy(update={"propensity_terms": f"health_score + {spline} + C(region)"})
+    result = quick(retention_frame, spec)
+    rows, base = rows_by_method(result), rows_by_method(retention_result)
+    for method in ("naive", "regression", "gcomp"):
+        assert rows[method].estimate == base[method].estimate
+    assert abs(rows["ipw"].estimate - base["ipw"].estimate) > 1e-4
+    assert result.diagnostics["propensity_model"]["parameters"] == 1 + 1 + 4 + 3
+    assert any("propensity model uses the terms" in note for note in result.diagnostics["notes"])
+
+
+def test_flexibility_choices_become_formula_terms(nhefs_frame):
+    choices = {"age": "quadratic", "smokeintensity": "quadratic", "smokeyrs": "quadratic", "wt71": "quadratic"}
+    categorical = ["education", "exercise", "active"]
+    terms = est.flexibility_terms(NHEFS_COVARIATES, categorical, choices)
+    assert terms == ("sex + race + age + I(age ** 2) + C(education) + smokeintensity + I(smokeintensity ** 2) + "
+                     "smokeyrs + I(smokeyrs ** 2) + C(exercise) + C(active) + wt71 + I(wt71 ** 2)")
+    assert est.flexibility_terms(NHEFS_COVARIATES, categorical, {}) is None  # all linear = the default design
+    rows = rows_by_method(quick(nhefs_frame, NHEFS_SPEC.model_copy(update={"outcome_terms": terms})))
+    assert round(rows["ipw"].estimate, 2) == 3.44
+    spline = est.flexibility_terms(["age", "wt71"], [], {"age": "spline"})
+    assert spline == "cr(age, df=4, constraints='center') + wt71"
+    splined = rows_by_method(quick(nhefs_frame, NHEFS_SPEC.model_copy(update={"outcome_terms": est.flexibility_terms(
+        NHEFS_COVARIATES, categorical, {**choices, "wt71": "spline"})})))
+    assert abs(splined["ipw"].estimate - 3.44) < 0.3  # a flexible weight term moves the estimate only a little
+    with pytest.raises(est.EstimationError, match="Unknown flexibility"):
+        est.flexibility_terms(["age"], [], {"age": "cubic"})
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"outcome_terms": "x + I(xx**2)"}, "The outcome terms 'x + I(xx**2)' name unknown column(s): xx."),
+        ({"propensity_terms": "x + nope"}, "The propensity terms 'x + nope' name unknown column(s): nope."),
+        ({"outcome_terms": "x + z"}, "use column(s) that are not in the adjustment set: z."),
+        ({"outcome_terms": "x + t:x"}, "The treatment 't' cannot appear in the outcome terms"),
+        ({"outcome_terms": "x +* group"}, "are not a valid formula"),
+        ({"outcome_terms": "y ~ x"}, "take only the right-hand side"),
+        ({"outcome_terms": "x + I(2 * x)"},
+         "The outcome terms make the design singular: I(2 * x) is a linear combination of x."),
+        ({"propensity_terms": "x + I(x + 1)"},
+         "The propensity terms make the design singular: I(x + 1) is a linear combination of x."),
+        ({"outcome_terms": "cr(x, df=4)"}, "cr(x, df=4)[4] is a linear combination of cr(x, df=4)[1], cr(x, df=4)[2], "
+         "cr(x, df=4)[3]. Remove or change the redundant term(s). formulaic's cr/cs/cc spline bases sum to one"),
+        ({"outcome_terms": "x + I(x * 0 + 3)"}, "I(x * 0 + 3) is constant"),
+        ({"outcome_terms": "np.log(x)"}, "non-finite values in np.log(x)"),
+    ],
+)
+@pytest.mark.filterwarnings("ignore:invalid value encountered in log:RuntimeWarning")
+def test_bad_formulas_are_refused_naming_the_term(change, message):
+    frame = small_frame().assign(z=1.0)
+    spec = EstimationSpec(treatment="t", outcome="y", covariates=["x", "group"]).model_copy(update=change)
+    with pytest.raises(est.EstimationError) as error:
+        est.run_estimation(frame, spec)
+    assert message in str(error.value)
+
+
+def test_bad_inputs_leave_the_project_unchanged(retention):
+    project, frame = retention
+    bad = N01_SPEC.model_copy(update={"outcome_terms": "health_score + I(health_scor**2)"})
+    with pytest.raises(est.EstimationError, match=r"unknown column\(s\): health_scor"):
+        est.estimate_project(project, frame, bad, refutations=False)
+    assert project.estimation is None and project.edit_log == []
+    constant = frame.assign(churn=np.where(frame["outreach"] == 1, frame["churn"], 0))
+    with pytest.raises(est.EstimationError) as error:
+        est.estimate_project(project, constant, N01_SPEC, refutations=False)
+    assert str(error.value).startswith("The outcome 'churn' is constant in the control arm (every one of its 3,962 "
+                                       "rows is 0)")
+    assert project.estimation is None
+
+
+def test_outcome_constant_in_the_treated_arm_is_refused():
+    frame = small_frame()
+    frame.loc[frame["t"] == 1, "y"] = 2.5
+    with pytest.raises(est.EstimationError, match=r"constant in the treated arm \(every one of its \d+ rows is 2.5\)"):
+        est.run_estimation(frame, EstimationSpec(treatment="t", outcome="y", covariates=["x"]))
+
+
+def test_att_with_no_treated_rows_after_trimming_is_refused():
+    rng = np.random.default_rng(2)
+    t = np.repeat([1, 0], [100, 500])
+    x = np.where(t == 1, rng.uniform(1, 3, 600), rng.uniform(-2, 0, 600))  # every treated unit has e near 1
+    frame = pd.DataFrame({"t": t, "y": x + t + rng.normal(size=600), "x": x})
+    spec = EstimationSpec(treatment="t", outcome="y", covariates=["x"], estimand="ATT", trim="bounds", clip=(0.02, 0.55))
+    design = est.build_design(frame, spec)
+    assert est.propensity(design, (0, 1)).raw[design.t == 1].min() > 0.55
+    with pytest.raises(est.EstimationError) as error:
+        est.run_estimation(frame, spec)
+    assert str(error.value).startswith(
+        f"Trimming to propensities in [0.000, 0.550] removes every treated row (all {int(t.sum())} lie outside): "
+        "the ATT is the effect on the treated units, and none is left to describe.")
+
+
+def test_missing_indicators_with_formula_terms_are_refused():
+    frame = small_frame()
+    frame.loc[:5, "x"] = np.nan
+    spec = EstimationSpec(treatment="t", outcome="y", covariates=["x"], missing="indicator", outcome_terms="x + I(x**2)")
+    with pytest.raises(est.EstimationError, match="Missing indicators cannot be combined with formula terms"):
+        est.run_estimation(frame, spec)

@@ -3,6 +3,7 @@
     python -m causal_core estimate (--dataset NAME | --data FILE) --treatment T --outcome Y
         --covariates a,b,c [--categorical a,b] [--estimand ATE|ATT|ATC] [--cluster C] [--clip LO,HI]
         [--trim bounds|crump] [--crossfit K] [--missing complete_case|indicator] [--bootstrap N] [--seed S]
+        [--terms FORMULA] [--propensity-terms FORMULA] [--interact FORMULA] [--ipw-se influence|fixed_weights]
         [--no-refute] [--format json]
 
 Built-ins default treatment, outcome, cluster and covariates to the project's defaults (the dictionary's
@@ -57,6 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=123)
     parser.add_argument("--no-refute", action="store_true", help="skip the refutation tests")
     add_refutation_options(parser)
+    add_terms_options(parser)
     add_format_option(parser)
     parser.set_defaults(handler=run)
 
@@ -98,8 +100,29 @@ def build_spec(args: argparse.Namespace, project, frame) -> EstimationSpec:
         categorical=sorted(set(categorical) | set(estimation.categorical_columns(frame, known))),
         estimand=args.estimand or "ATE", cluster=cluster, clip=_clip(args.clip), trim=args.trim,
         crossfit_folds=args.crossfit, bootstrap=args.bootstrap, seed=args.seed, missing=args.missing,
-        treated_value=args.treated_value,
+        treated_value=args.treated_value, **terms_fields(args),
     )
+
+
+def add_terms_options(parser: argparse.ArgumentParser) -> None:
+    """Model terms as formulas (formulaic) and the IPW SE, mirroring the page's 'Model terms' expander."""
+    parser.add_argument("--terms", metavar="FORMULA",
+                        help="outcome-model terms, e.g. 'age + I(age**2) + C(education) + cr(wt71, df=4)'")
+    parser.add_argument("--propensity-terms", metavar="FORMULA", help="propensity-model terms (default: --terms)")
+    parser.add_argument("--interact", metavar="FORMULA",
+                        help="terms interacted with the treatment: the regression row becomes standardisation")
+    parser.add_argument("--ipw-se", choices=["influence", "fixed_weights"], default="influence",
+                        help="IPW SE: influence function incl. the propensity step (default) or What If's "
+                        "fixed-weight robust sandwich")
+
+
+def terms_fields(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "outcome_terms": getattr(args, "terms", None) or None,
+        "propensity_terms": getattr(args, "propensity_terms", None) or None,
+        "treatment_interactions": getattr(args, "interact", None) or None,
+        "ipw_se": getattr(args, "ipw_se", "influence"),
+    }
 
 
 def payload(result, ineligible: dict[str, str]) -> dict[str, Any]:
@@ -117,7 +140,7 @@ def payload(result, ineligible: dict[str, str]) -> dict[str, Any]:
         "cluster": result.spec.cluster,
         "true_effect": result.true_effect,
         "estimates": [
-            {key: getattr(row, key) for key in ("method", "estimand", "estimate", "std_error", "ci_low", "ci_high", "se_type", "n_used")}
+            {key: getattr(row, key) for key in ("method", "estimand", "estimate", "std_error", "ci_low", "ci_high", "se_type", "n_used", "label")}
             for row in result.estimates
         ],
         "warnings": warnings,
@@ -134,9 +157,13 @@ def _text(data: dict[str, Any]) -> str:
     for row in data["estimates"]:
         ci = f"[{row['ci_low']:+.4f}, {row['ci_high']:+.4f}]" if row["ci_low"] is not None else "—"
         se = f"{row['std_error']:.4f}" if row["std_error"] is not None else "—"
-        lines.append(f"{row['method']:<12}{row['estimate']:>+11.4f}{se:>10}{ci:>24}  {row['se_type']}")
+        label = f"  ({row['label']})" if row.get("label") else ""
+        lines.append(f"{row['method']:<12}{row['estimate']:>+11.4f}{se:>10}{ci:>24}  {row['se_type']}{label}")
     if data["true_effect"] is not None:
         lines.append(f"true {data['estimand']} (simulation): {data['true_effect']:+.4f}")
+    ipw_info = data["diagnostics"].get("ipw")
+    if ipw_info:
+        lines.append(f"IPW: {ipw_info['form']}. {ipw_info['bounds_note']} SE: {ipw_info['se']}.")
     sensitivity = data["sensitivity"]
     if sensitivity.get("evalue", {}).get("sentence"):
         lines.append("E-value: " + sensitivity["evalue"]["sentence"])

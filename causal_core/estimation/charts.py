@@ -17,7 +17,8 @@ from causal_core.project import (
 # Presentation: results table, forest plot, love plot, overlap and weight charts (altair, no streamlit)
 # ---------------------------------------------------------------------------------------------
 def method_label(row: EstimateRow) -> str:
-    label = METHOD_LABELS.get(row.method, row.method)
+    """The row's own label when it has one (a constant-effect coefficient, a standardisation), else the method's."""
+    label = row.label or METHOD_LABELS.get(row.method, row.method)
     return f"{label} [bootstrap SE]" if row.se_type.startswith("bootstrap") else label
 
 

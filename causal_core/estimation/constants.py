@@ -14,7 +14,7 @@ METHOD_LABELS = {
     "naive": "Naive difference",
     "regression": "Regression adjustment (OLS)",
     "gcomp": "G-computation (interactions)",
-    "ipw": "IPW",
+    "ipw": "IPW (Hájek)",
     "aipw": "Doubly robust (AIPW)",
 }
 

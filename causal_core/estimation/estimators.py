@@ -272,8 +272,7 @@ def ipw(design: Design, ps: Propensity, estimand: str, se_method: str = "influen
         se_type += ", weights treated as known (What If's GEE SE; conservative)"
     else:
         raise ValueError(f"Unknown IPW SE method {se_method!r}: use 'influence' or 'fixed_weights'.")
-    row = _row("ipw", estimand, mu1 - mu0, se, design.n, se_type)
-    return row.model_copy(update={"label": "IPW (Hájek, normalised weights)"})
+    return _row("ipw", estimand, mu1 - mu0, se, design.n, se_type)
 
 
 def _propensity_influence(ps: Propensity, gradient: np.ndarray) -> np.ndarray:

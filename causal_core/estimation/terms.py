@@ -21,10 +21,11 @@ from causal_core.estimation.constants import EstimationError
 FLEXIBILITY = {
     "linear": "{x}",
     "quadratic": "{x} + I({x} ** 2)",
-    "spline": "cr({x}, df=4)",
+    "spline": "cr({x}, df=4, constraints='center')",
 }
 """The page's no-typing choices per numeric covariate. 'spline' is formulaic's natural cubic regression spline
-(linear beyond the boundary knots, so no wild tails) with 4 degrees of freedom (knots at quantiles)."""
+(linear beyond the boundary knots, so no wild tails) with 4 degrees of freedom (knots at quantiles), centred so
+that its basis is not collinear with the intercept."""
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m|[⧛⧚]")
 
@@ -165,15 +166,33 @@ def collinear_terms(blocks: list[tuple[str, np.ndarray]], tolerance: float = 1e-
     return found
 
 
+def _centred_scaled(values: np.ndarray) -> np.ndarray:
+    """Centre and scale one column: the check is then scale-free, and a constant column becomes exactly zero."""
+    centred = values - values.mean()
+    norm = float(np.sqrt(centred @ centred))
+    return centred / norm if norm > 1e-12 * max(1.0, float(np.abs(values).max())) else np.zeros_like(values)
+
+
 def refuse_singular(label: str, blocks: list[tuple[str, np.ndarray]]) -> None:
-    """Raise an EstimationError naming the collinear columns (the analyst wrote the terms, so say which)."""
-    collinear = collinear_terms(blocks)
+    """Raise an EstimationError naming the collinear columns (the analyst wrote the terms, so say which).
+
+    Columns are centred and scaled first (squares of weights in kg would otherwise swamp the tolerance), so
+    the intercept is implicit: a constant column shows as constant, and "a linear combination of x" means
+    of x plus a constant.
+    """
+    columns = [(name, _centred_scaled(values)) for name, values in blocks if name != "intercept"]
+    zero = [name for name, values in columns if not values.any()]
+    collinear = [(name, []) for name in zero]
+    collinear += collinear_terms([(name, values) for name, values in columns if name not in zero])
     if not collinear:
         return
     described = "; ".join(
-        f"{name} is constant" if partners == ["intercept"] else f"{name} is a linear combination of {', '.join(partners)}"
+        f"{name} is constant" if not partners else f"{name} is a linear combination of {', '.join(partners)}"
         for name, partners in collinear[:5]
     )
+    hint = ""
+    if any(name.startswith(("cr(", "cs(", "cc(")) and "center" not in name for name, _ in collinear):
+        hint = " formulaic's cr/cs/cc spline bases sum to one like the intercept: add constraints='center'."
     raise EstimationError(
-        f"The {label} make the design singular: {described}. Remove or change the redundant term(s)."
+        f"The {label} make the design singular: {described}. Remove or change the redundant term(s).{hint}"
     )
