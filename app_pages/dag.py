@@ -9,6 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from causal_core import dag, dag_draft, dag_io
+from causal_core.dag import charts as dag_charts
+from causal_core.dag import falsify as dag_falsify
+from causal_core.dag import paths as dag_paths
 from causal_core.project import NOT_ADJUSTABLE_TIMINGS, DagSpec
 from causal_core.rubric import audit_record
 from causal_core.ui import ai, dag_view, state
@@ -56,11 +59,46 @@ def _attempt(edit: Callable[[], DagSpec], field: str, after: Any, note: str, bef
     _commit(new_spec, field, after, note, before)
 
 
+def _structure_json(spec: DagSpec) -> str:
+    """What the implications depend on (nodes, columns, edges), not positions or the adjusted set: toggling
+    an adjustment or moving a node must not re-run the tests."""
+    nodes = [node.model_copy(update={"x": None, "y": None}) for node in spec.nodes]
+    return spec.model_copy(update={"nodes": nodes, "adjusted": [], "treatment": None, "outcome": None}).model_dump_json()
+
+
 @st.cache_data(show_spinner="Testing the DAG's implications on the data…", max_entries=16)
-def _implication_tests(spec_json: str, data_key: str, _frame: pd.DataFrame) -> tuple[list[dict], bool]:
-    spec = DagSpec.model_validate_json(spec_json)
-    implications, capped = dag.testable_implications(spec)
-    return [row.model_dump() for row in dag.test_implications(spec, _frame, implications)], capped
+def _local_tests(structure_json: str, data_key: str, _frame: pd.DataFrame) -> str:
+    spec = DagSpec.model_validate_json(structure_json)
+    return dag_falsify.falsify(spec, _frame, n_permutations=0).model_dump_json()
+
+
+def _toggle_adjusted(name: str, widget_key: str) -> None:
+    """Callback of one "adjust for" toggle: store the new set as DagSpec.adjusted (logged, copy-on-write)."""
+    project = state.get_project()
+    spec = project.dag or DagSpec()
+    before = list(spec.adjusted)
+    chosen = (set(before) | {name}) if st.session_state[widget_key] else (set(before) - {name})
+    after = [n for n in dag.node_names(spec) if n in chosen]
+    note = f"{'Adjusting for' if name in chosen else 'No longer adjusting for'} {name} (path view)."
+    new_spec = spec.model_copy(update={"adjusted": after})
+    state.set_project(project.model_copy(update={"dag": new_spec}).with_edit("dag", "dag.adjusted", before, after, note))
+
+
+def _selected_path_row(widget_key: str) -> int | None:
+    """The row picked in the path table (its selection state exists before the table is drawn again)."""
+    event = st.session_state.get(widget_key)
+    try:
+        rows = event["selection"]["rows"]
+    except (KeyError, TypeError):
+        rows = getattr(getattr(event, "selection", None), "rows", None) or []
+    return rows[0] if rows else None
+
+
+def _path_report(spec: DagSpec, adjusted: list[str]) -> tuple[dag_paths.PathReport | None, str]:
+    try:
+        return dag_paths.list_paths(spec, adjusted), ""
+    except dag_paths.DagPathError as error:
+        return None, str(error)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -100,9 +138,24 @@ if spec.treatment and project.treatment:
             f"The DAG's treatment node measures `{node.column}` but the project's treatment is `{project.treatment}`."
         )
 
+adjusted, adjusted_problems = dag_paths.usable_adjustment(spec)
+path_report, path_problem = _path_report(spec, adjusted)
+paths_table_key = _key("dag_paths_table")
+picked_row = _selected_path_row(paths_table_key)
+picked_path = path_report.paths[picked_row] if path_report and picked_row is not None and picked_row < len(
+    path_report.paths) else None
+
 graph_col, panel_col = st.columns([3, 2])
 with graph_col:
-    clicked = dag_view.render_dag(spec, roles, selected=st.session_state[selected_key], height=500)
+    clicked = dag_view.render_dag(
+        spec,
+        roles,
+        selected=st.session_state[selected_key],
+        height=500,
+        highlight=dag_paths.path_edges_for_display(picked_path) if picked_path else None,
+        highlight_colour=dag_view.CAUSAL_COLOUR if picked_path and picked_path.causal else dag_view.PATH_COLOUR,
+        adjusted=adjusted,
+    )
     last_click = _key("dag_last_click")
     if clicked and clicked != st.session_state.get(last_click) and clicked in names:
         st.session_state[selected_key] = clicked
@@ -110,7 +163,9 @@ with graph_col:
     st.caption(
         "Colours (N01 palette): treatment = yellow #fde68a · outcome = red #fecaca · post-treatment = violet #ddd6fe · "
         "other = #eef2ff. "
-        "Dashed border = latent; grey text = no data column. Click a node to edit it."
+        "Dashed border = latent; grey text = no data column; thick black border = adjusted for; amber border = "
+        "selection node; dashed double arrow = latent common cause (<->). Click a node to edit it; pick a row in "
+        "the path table below to highlight that path (green = causal, red = biasing)."
     )
 
 with panel_col:
@@ -364,20 +419,132 @@ else:
         verdict = dag.check_adjustment_set(spec, spec.treatment, spec.outcome, chosen)
         (st.success if verdict.valid else st.error)(("Valid: " if verdict.valid else "Invalid: ") + verdict.reason)
 
-st.subheader("Testable implications")
-if errors:
-    st.info("Fix the graph first.")
-else:
+# ---------------------------------------------------------------------------------------------
+# Paths (the classroom view) and the test of the DAG against the data
+# ---------------------------------------------------------------------------------------------
+def _render_adjust_toggles(spec: DagSpec, adjusted: list[str]) -> None:
+    candidates = [n.name for n in spec.nodes if dag.is_observed(n) and n.name not in (spec.treatment, spec.outcome)]
+    if not candidates:
+        st.caption("No observed node besides the treatment and the outcome: nothing to adjust for.")
+        return
+    st.markdown("**Adjust for** (toggle a node: the paths update live; stored as the DAG's adjusted set)")
+    cells = st.columns(4)
+    for index, name in enumerate(candidates):
+        widget_key = _key(f"dag_adjust_{name}")
+        st.session_state[widget_key] = name in adjusted  # mirrors the stored set (import, other pages)
+        cells[index % 4].toggle(name, key=widget_key, on_change=_toggle_adjusted, args=(name, widget_key))
+
+
+def _render_paths(spec: DagSpec, report: dag_paths.PathReport | None, problem: str, dropped: list[str]) -> None:
+    st.subheader("Paths between treatment and outcome")
+    for reason in dropped:
+        st.warning(f"The stored adjusted set is not used in full: {reason}.")
+    if report is None:
+        st.info(f"No path view: {problem}.")
+        return
+    _render_adjust_toggles(spec, report.adjusted)
+    causal_open, biasing_open = report.open_counts()
+    (st.warning if biasing_open or report.capped else st.success)(report.summary)
+    if not report.paths:
+        return
+    table = pd.DataFrame(
+        {
+            "kind": [p.kind for p in report.paths],
+            "status": ["open" if p.open else "closed" for p in report.paths],
+            "path": [p.text for p in report.paths],
+            "why": [p.reason for p in report.paths],
+        }
+    )
+    st.dataframe(table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+                 key=paths_table_key)
+    st.caption(
+        f"Listed shortest first, at most {report.limit} paths"
+        + (" — the list is capped, longer paths exist." if report.capped else ".")
+        + " A path is causal when every arrow points from the treatment towards the outcome; any other path is "
+        "biasing while open. A collider (→ C ←) closes a path unless it, or one of its descendants, is adjusted "
+        "for. Pick a row to highlight it on the graph."
+    )
+
+
+def _render_local_tests(result: dag_falsify.Falsification) -> None:
+    st.dataframe(dag_falsify.local_table(result), hide_index=True, width="stretch")
+    forest = dag_falsify.forest_rows(result)
+    if not forest.empty:
+        st.altair_chart(dag_charts.implication_forest(forest), width="stretch")
+    st.caption(
+        f"Tested: {result.implications_note}. Numbers, 0/1 and two-level columns: partial correlation with a "
+        "Fisher-z test and CI (approximate; exact for Gaussian data — coverage measured in bench/bench_dag.py). "
+        "A side with a multi-level category: Wilks' Λ on its one-hot columns (Bartlett χ²; no single correlation, "
+        "so no CI, table only). Both are linear tests: a nonlinear dependence can pass. Verdicts use Holm's "
+        "correction at 0.05 over the tested rows. Rows are treated as independent: repeated rows per unit "
+        "(e.g. team-weeks) overstate significance."
+    )
+
+
+def _render_global_test(spec: DagSpec, frame: pd.DataFrame, cache_key: str) -> None:
+    st.markdown("**Global verdict** (DoWhy's `falsify_graph` method: compare with randomly relabelled graphs)")
+    stored_key = _key("dag_global_test")
+    cancelled_key = _key("dag_global_cancelled")
+    if st.session_state.pop(cancelled_key, False):
+        st.info("Global test stopped; the relabellings done so far are reported.")
+    if st.button(f"Run the global test ({dag_falsify.N_PERMUTATIONS} node relabellings)", key="dag_global_run"):
+        st.button("Stop", key="dag_global_stop", on_click=lambda: st.session_state.update({cancelled_key: True}))
+        bar = st.progress(0.0, text="Relabelling the graph…")
+        try:
+            result = dag_falsify.falsify(
+                spec, frame,
+                progress=lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message),
+                should_stop=lambda: bool(st.session_state.get(cancelled_key)),
+            )
+        except dag_falsify.FalsifyError as error:
+            st.error(f"Global test refused — {error}.")
+            return
+        bar.empty()
+        st.session_state[stored_key] = (cache_key, result.model_dump_json())
+    stored = st.session_state.get(stored_key)
+    if not stored or stored[0] != cache_key:
+        st.caption("Not run for this graph and data yet.")
+        return
+    result = dag_falsify.Falsification.model_validate_json(stored[1])
+    (st.error if result.falsified else st.success if result.falsified is False and result.informative else st.info)(
+        result.sentence
+    )
+    numbers = st.columns(4)
+    numbers[0].metric("Violated (p < 0.05)", f"{result.violations} / {result.n_tested}")
+    numbers[1].metric("p (vs relabellings)", "—" if result.p_value is None else f"{result.p_value:.3f}")
+    numbers[2].metric("Same independencies", f"{result.same_class} / {result.n_permutations}")
+    numbers[3].metric("Distinct CI tests", f"{result.tests_run:,}", help=f"{result.cache_hits:,} answered from the cache")
+    if result.permutation_violation_share:
+        st.altair_chart(dag_charts.permutation_histogram(dag_falsify.permutation_rows(result)), width="stretch")
+    if result.stopped:
+        st.caption(result.stopped.capitalize() + ".")
+    st.caption(
+        f"{result.n_permutations} relabellings{' (all of them)' if result.exhaustive else ' (seeded, random)'} "
+        f"in {result.seconds:.2f} s. Falsified = informative (fewer than 5 % of relabellings imply the same "
+        "independencies) and not better than 5 % of relabellings at the violation count. Eulig et al. (2023)."
+    )
+
+
+def _render_tests(spec: DagSpec, frame: pd.DataFrame) -> None:
+    st.subheader("Test the DAG against the data")
+    if errors:
+        st.info("Fix the graph first: " + errors[0] + ".")
+        return
     data_key = f"{project.data_source.sha256 if project.data_source else ''}:{project.dedup}"
-    rows, capped = _implication_tests(spec.model_dump_json(), data_key, frame)
-    if not rows:
-        st.caption("The graph implies no conditional independence among observed columns (it is saturated).")
-    else:
-        shown = pd.DataFrame(rows).drop(columns=["x", "y", "given"])
-        st.dataframe(shown, hide_index=True, width="stretch")
-        contradicted = sum(1 for r in rows if r["verdict"].startswith("contradicted"))
-        st.caption(
-            f"{len(rows)} implication(s){' (capped)' if capped else ''}; {contradicted} contradicted at p < 0.05. "
-            "Partial correlation via regression residuals (categoricals one-hot, F-test). Rows are treated as "
-            "independent: repeated rows per unit (e.g. team-weeks) overstate significance."
-        )
+    structure = _structure_json(spec)
+    try:
+        local = dag_falsify.Falsification.model_validate_json(_local_tests(structure, data_key, frame))
+    except (dag_falsify.FalsifyError, ValueError) as error:
+        st.info(f"No test: {error}.")
+        return
+    if not local.local:
+        st.caption("The graph implies no conditional independence among observed columns (it is saturated): "
+                   "the data cannot contradict it.")
+        return
+    st.markdown(local.sentence)
+    _render_local_tests(local)
+    _render_global_test(spec, frame, f"{structure}|{data_key}")
+
+
+_render_paths(spec, path_report, path_problem, adjusted_problems)
+_render_tests(spec, frame)

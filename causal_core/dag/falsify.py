@@ -330,8 +330,9 @@ def falsify(
     progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
 ) -> Falsification:
-    """Local tests plus the permutation verdict. Bounded: at most ``limit`` implications (sampled beyond,
-    said so) and ``max_tests`` distinct CI tests; ``should_stop()`` ends the permutations early (said so)."""
+    """Local tests plus the permutation verdict (``n_permutations=0``: local tests only). Bounded: at most
+    ``limit`` implications (sampled beyond, said so) and ``max_tests`` distinct CI tests; ``should_stop()``
+    ends the permutations early (said so)."""
     started = time.perf_counter()
     if frame is None or frame.empty:
         raise FalsifyError("there are no data rows to test the DAG against")
@@ -347,7 +348,7 @@ def falsify(
     result.n_tested = len(tested)
     result.violations = sum(1 for row in tested if row.p_value < alpha_ci)
     result.violations_holm = sum(1 for row in tested if row.violated)
-    if tested:
+    if tested and n_permutations > 0:
         _permutation_test(result, spec, tester, sample.implications, n_permutations, seed, max_tests, progress,
                           should_stop)
     result.tests_run, result.cache_hits = tester.runs, tester.hits
@@ -413,6 +414,8 @@ def verdict_sentence(result: Falsification) -> str:
         )
     counts = f"it violates {result.violations} of {result.n_tested} implications at p < {result.alpha_ci:g}"
     counts += f" ({result.violations_holm} after Holm)"
+    if result.n_permutations == 0 and not result.stopped:
+        return f"Local tests only (no relabellings run yet): {counts.replace('it violates', 'this DAG violates', 1)}."
     if result.p_value is None:
         return f"No relabelling could be scored, so there is no global verdict; {counts}."
     runs = f"{result.n_permutations}{' (all)' if result.exhaustive else ''} node relabellings"
@@ -438,3 +441,30 @@ def verdict_sentence(result: Falsification) -> str:
         f"(p = {result.p_value:.2f} ≤ {result.alpha:g}); it is informative ({result.same_class} of the "
         f"relabellings imply the same independencies).{holm_note}"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables for the page and the charts (data only; drawing lives in causal_core/dag/charts.py)
+# ---------------------------------------------------------------------------------------------
+def local_table(result: Falsification) -> pd.DataFrame:
+    """One row per implication, as the page and the CLI show it."""
+    columns = ["implication", "test", "n", "estimate", "ci_low", "ci_high", "p_value", "p_holm", "verdict"]
+    return pd.DataFrame([row.model_dump(include=set(columns)) for row in result.local], columns=columns)
+
+
+def forest_rows(result: Falsification) -> pd.DataFrame:
+    """Rows with a partial correlation and its CI (Fisher z), labelled by their Holm verdict; Wilks rows
+    have no single correlation and are left to the table."""
+    table = local_table(result)
+    table = table[table["ci_low"].notna()].copy()
+    table["status"] = ["violated (Holm)" if row.violated else "consistent" for row in result.local
+                       if row.ci_low is not None]
+    return table
+
+
+def permutation_rows(result: Falsification) -> pd.DataFrame:
+    """Share of violated implications per relabelled graph, plus the given DAG's share (``given``)."""
+    shares = pd.DataFrame({"share_violated": result.permutation_violation_share})
+    shares["graph"] = "relabelled"
+    given = result.violations / result.n_tested if result.n_tested else None
+    return pd.concat([shares, pd.DataFrame({"share_violated": [given], "graph": ["given DAG"]})], ignore_index=True)

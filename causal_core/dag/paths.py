@@ -278,6 +278,23 @@ def _summary(report: PathReport, post_treatment: Sequence[str] = ()) -> str:
     return text
 
 
+def usable_adjustment(spec: DagSpec) -> tuple[list[str], list[str]]:
+    """The stored ``adjusted`` set split into what can be adjusted for and why the rest cannot (an imported
+    DAGitty file may mark a latent node or the treatment as adjusted); the page warns and uses the rest."""
+    kept, dropped = [], []
+    for name in spec.adjusted:
+        node = get_node(spec, name)
+        if node is None:
+            dropped.append(f"{name} is not a node of the graph")
+        elif name in (spec.treatment, spec.outcome):
+            dropped.append(f"{name} is the {'treatment' if name == spec.treatment else 'outcome'}")
+        elif not is_observed(node):
+            dropped.append(f"{name} is latent or has no data column")
+        else:
+            kept.append(name)
+    return kept, dropped
+
+
 def path_edges_for_display(path: PathStatus) -> tuple[set[tuple[str, str]], set[frozenset[str]]]:
     """The directed edges (source, target) and bidirected pairs of one path, for highlighting on the graph."""
     directed = {d for d in (e.directed() for e in path.edges) if d is not None}

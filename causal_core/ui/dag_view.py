@@ -2,6 +2,8 @@
 
 The component is view-only: it draws the spec at its stored positions (physics off, so nothing moves
 between reruns) and returns only the id of a clicked node. All edits go through ``causal_core.dag``.
+One path can be highlighted (the path list's selected row); adjusted and selection nodes get their own
+borders, bidirected edges are dashed double arrows.
 """
 
 from __future__ import annotations
@@ -14,6 +16,11 @@ from causal_core.project import DagSpec
 BORDER = "#334155"
 SELECTED_BORDER = "#dc2626"
 EDGE_COLOUR = "#475569"
+DIMMED_EDGE = "#cbd5e1"
+ADJUSTED_BORDER = "#0f172a"
+SELECTION_BORDER = "#d97706"
+PATH_COLOUR = "#dc2626"  # a biasing path; causal paths are drawn in CAUSAL_COLOUR
+CAUSAL_COLOUR = "#16a34a"
 
 
 def graph_component(nodes: list, edges: list, config) -> str | None:
@@ -29,40 +36,70 @@ def _tooltip(name: str, column: str | None, latent: bool, roles: Sequence[str]) 
     return f"{name} — {shown} ({data})"
 
 
+def _edge_style(highlighted: bool, dimmed: bool, colour: str) -> dict:
+    if highlighted:
+        return {"color": colour, "width": 4}
+    return {"color": DIMMED_EDGE if dimmed else EDGE_COLOUR, "width": 1}
+
+
 def render_dag(
     spec: DagSpec,
     roles: Mapping[str, Sequence[str]],
     selected: str | None = None,
     height: int = 520,
+    highlight: tuple[set[tuple[str, str]], set[frozenset[str]]] | None = None,
+    highlight_colour: str = PATH_COLOUR,
+    adjusted: Sequence[str] | None = None,
 ) -> str | None:
-    """Draw ``spec`` coloured by derived role (N01 palette); latent nodes dashed, unmeasured ones grey text."""
+    """Draw ``spec`` coloured by derived role (N01 palette); latent nodes dashed, unmeasured ones grey text.
+
+    ``adjusted`` nodes (default: the spec's) get a thick black border, selection nodes an amber one;
+    bidirected edges are dashed double arrows (a latent common cause). ``highlight`` = (directed edges,
+    bidirected pairs) of one path: drawn thick in ``highlight_colour``, every other edge dimmed.
+    """
     from streamlit_agraph import Config, Edge, Node
 
+    adjusted_set = set(spec.adjusted if adjusted is None else adjusted)
+    selection = set(getattr(spec, "selected", None) or [])
+    directed_lit, bidirected_lit = highlight or (set(), set())
+    dimmed = bool(directed_lit or bidirected_lit)
     nodes = []
     for node in spec.nodes:
         node_roles = roles.get(node.name, [])
+        border = SELECTED_BORDER if node.name == selected else (
+            ADJUSTED_BORDER if node.name in adjusted_set else SELECTION_BORDER if node.name in selection else BORDER
+        )
+        width = 3 if node.name == selected else 4 if node.name in adjusted_set | selection else 1
         nodes.append(
             Node(
                 id=node.name,
                 label=node.label or node.name,
-                title=_tooltip(node.name, node.column, node.latent, node_roles),
+                title=_tooltip(node.name, node.column, node.latent, node_roles)
+                + (" · adjusted" if node.name in adjusted_set else "")
+                + (" · selection node (the sample is conditioned on it)" if node.name in selection else ""),
                 shape="box",
                 x=node.x if node.x is not None else 0,
                 y=node.y if node.y is not None else 0,
                 physics=False,
-                borderWidth=3 if node.name == selected else 1,
+                borderWidth=width,
                 shapeProperties={"borderRadius": 6, "borderDashes": [5, 4] if node.latent else False},
-                color={
-                    "background": role_colour(node_roles),
-                    "border": SELECTED_BORDER if node.name == selected else BORDER,
-                },
+                color={"background": role_colour(node_roles), "border": border},
                 font={"face": "Helvetica", "color": "#64748b" if (node.latent or not node.column) else "#0f172a"},
             )
         )
     edges = [
-        Edge(source=edge.source, target=edge.target, color=EDGE_COLOUR, title=edge.rationale or None)
+        Edge(source=edge.source, target=edge.target, title=edge.rationale or None,
+             **_edge_style((edge.source, edge.target) in directed_lit, dimmed, highlight_colour))
         for edge in spec.edges
     ]
+    for edge in getattr(spec, "bidirected", None) or []:
+        lit = frozenset((edge.source, edge.target)) in bidirected_lit
+        edges.append(
+            Edge(source=edge.source, target=edge.target, title=edge.rationale or "latent common cause (<->)",
+                 arrows={"to": {"enabled": True}, "from": {"enabled": True}}, dashes=True,
+                 smooth={"enabled": True, "type": "curvedCW", "roundness": 0.3},
+                 **_edge_style(lit, dimmed, highlight_colour))
+        )
     config = Config(
         height=height,
         directed=True,
