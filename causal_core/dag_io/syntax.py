@@ -4,11 +4,10 @@ DagSpec exists, so a rejected file never yields a half-read DAG."""
 
 from __future__ import annotations
 
+import graphlib
 import math
 import re
 from dataclasses import dataclass
-
-import networkx as nx
 
 from causal_core.dag import validate_dag
 from causal_core.project import DagEdge, DagNode, DagSpec
@@ -50,6 +49,8 @@ _TOKEN_RE = re.compile(
   | (?P<arrow>@->|<-@|--@|@-@|@--|<->|->|<-|--)
   | (?P<punct>[{}\[\];,=:+])
   | (?P<id>-?\d+(?:\.\d+)?(?:[eE]-?\d+)?(?![^\s{}\[\];,=:+@"<>\-/#])|[^\s{}\[\];,=:+@"<>\-/#]+)
+  | (?P<hash>\#[^\n]*)
+  | (?P<error>.)
     """,
     re.VERBOSE | re.DOTALL,
 )
@@ -72,26 +73,25 @@ def _lexical_error(text: str, position: int, line: int) -> DagFormatError:
 
 
 def _tokenize(text: str) -> list[Token]:
-    """Tokens with their line; ``"a" + "b"`` is joined (DAGitty and DOT string concatenation)."""
+    """Tokens with their line; ``"a" + "b"`` is joined (DAGitty and DOT string concatenation). One regex scan
+    (``finditer``): the error group catches whatever no token starts with, so the position is known."""
     tokens: list[Token] = []
-    position, line, line_start = 0, 1, 0
-    while position < len(text):
-        if text[position] == "#" and not text[line_start:position].strip():  # a '#' line (DOT preprocessor)
-            end = text.find("\n", position)
-            position = len(text) if end < 0 else end
-            continue
-        match = _TOKEN_RE.match(text, position)
-        if not match:
-            raise _lexical_error(text, position, line)
+    line, line_has_token = 1, False
+    for match in _TOKEN_RE.finditer(text):
         kind, value = match.lastgroup, match.group()
+        if kind == "newline":
+            tokens.append(Token("newline", value, line))
+            line, line_has_token = line + 1, False
+            continue
+        if kind == "error" or (kind == "hash" and line_has_token):  # '#' is a comment only at a line's start
+            raise _lexical_error(text, match.start(), line)
         if kind == "str":
             tokens.append(Token("str", _unescape(value[1:-1]), line))
-        elif kind in ("arrow", "punct", "id", "newline"):
+        elif kind in ("arrow", "punct", "id"):
             tokens.append(Token(kind, value, line))
-        if "\n" in value:
-            line += value.count("\n")
-            line_start = position + value.rindex("\n") + 1
-        position = match.end()
+        if kind not in ("space", "hash", "comment"):
+            line_has_token = True
+        line += value.count("\n")
     return _join_strings(tokens)
 
 
@@ -309,15 +309,21 @@ class _Builder:
                 )
 
     def _check_acyclic(self) -> None:
-        graph = nx.DiGraph(list(self.edges))
+        """Name one cycle with the lines of its edges. graphlib's topological sort is linear and reports the
+        cycle it hits (walked along predecessors, so it is reversed here to follow the arrows)."""
+        predecessors: dict[str, set[str]] = {name: set() for name in self.nodes}
+        for source, target in self.edges:
+            predecessors[target].add(source)
         try:
-            cycle = nx.find_cycle(graph)
-        except nx.NetworkXNoCycle:
-            return
-        names = [a for a, _ in cycle] + [cycle[0][0]]
-        lines = sorted({self.edge_lines[(a, b)] for a, b in cycle if self.edge_lines.get((a, b))})
-        where = f" (edges on line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))})" if lines else ""
-        raise DagFormatError(f"the graph has a cycle: {' → '.join(names)}{where}; a DAG cannot hold one")
+            graphlib.TopologicalSorter(predecessors).prepare()
+        except graphlib.CycleError as error:
+            names = list(error.args[1])
+            if (names[0], names[1]) not in self.edges:
+                names.reverse()
+            pairs = list(zip(names, names[1:], strict=False))
+            lines = sorted({self.edge_lines[pair] for pair in pairs if self.edge_lines.get(pair)})
+            where = f" (edges on line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))})" if lines else ""
+            raise DagFormatError(f"the graph has a cycle: {' → '.join(names)}{where}; a DAG cannot hold one") from None
 
 
 def _check_text(text: object, what: str) -> str:
