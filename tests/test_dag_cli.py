@@ -111,3 +111,68 @@ def test_subprocess_exit_status(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 2 and "cycle" in result.stderr
+
+
+SMOKING = (
+    "dag { smoking [exposure]; cancer [outcome]; genotype [latent]; "
+    "genotype -> smoking; genotype -> cancer; smoking -> tar -> cancer }"
+)
+CDE = "dag { X [exposure]; Y [outcome]; X -> M -> Y; X -> Y; C -> M; C -> Y; X -> D; Z -> X; Z -> Y }"
+IV = "dag { X [exposure]; Y [outcome]; U [latent]; Z -> X -> Y; U -> X; U -> Y; W -> Z; W -> Y }"
+
+
+def write(tmp_path, content: str) -> str:
+    path = tmp_path / "g.dagitty"
+    path.write_text(content)
+    return str(path)
+
+
+def test_front_door_design_in_json_and_text(tmp_path, capsys):
+    path = write(tmp_path, SMOKING)
+    code, out, _ = run_cli(capsys, "--dag", path, "--format", "json")
+    payload = json.loads(out)
+    assert code == 0 and payload["identifiable"] is False
+    assert payload["design"]["design"] == "frontdoor" and payload["frontdoor_sets"] == [["tar"]]
+    assert payload["instruments"] == [] and payload["instrument_note"] == dag.NO_INSTRUMENT_MESSAGE
+    code, out, _ = run_cli(capsys, "--dag", path)
+    assert "Design: frontdoor. Adjustment cannot identify the effect of smoking on cancer" in out
+    assert "Front-door sets:\n  {tar}" in out
+
+
+def test_conditional_instrument_listed(tmp_path, capsys):
+    code, out, _ = run_cli(capsys, "--dag", write(tmp_path, IV), "--instruments", "--format", "json")
+    payload = json.loads(out)
+    assert code == 0 and payload["instruments"] == [{"instrument": "Z", "conditioning": ["W"]}]
+    assert payload["design"]["design"] == "iv"
+    _, out, _ = run_cli(capsys, "--dag", write(tmp_path, IV))
+    assert "Conditional instruments:\n  Z | W" in out
+
+
+def test_check_and_direct_effect(tmp_path, capsys):
+    path = write(tmp_path, CDE)
+    code, out, _ = run_cli(capsys, "--dag", path, "--check", "Z", "D", "--mediator", "M", "--format", "json")
+    payload = json.loads(out)
+    assert code == 0
+    assert payload["check"]["valid"] is False and payload["check"]["criterion_valid"] is True
+    assert payload["direct_effect"]["sets"] == [["C", "Z"]]
+    assert payload["criterion_sets"] == [["Z"]] and "{D, Z} is valid under the adjustment criterion" in payload[
+        "criterion_note"
+    ]
+    _, out, _ = run_cli(capsys, "--dag", path, "--check", "Z", "D", "--mediator", "M")
+    assert "Check {Z, D}: INVALID (backdoor); valid (adjustment criterion)" in out
+    assert "Controlled direct effect holding M fixed:\n  {C, Z}" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        (SMOKING, ["--instruments"], "no conditional instrument exists in this graph"),
+        (CDE, ["--treatment", "X", "--outcome", "X"], "the treatment and the outcome must be different nodes"),
+        (CDE, ["--mediator", "C"], "C lie(s) on no causal path from X to Y"),
+        (CDE, ["--mediator", "Q"], "unknown mediator(s): Q"),
+    ],
+)
+def test_identification_bad_inputs_exit_2(tmp_path, capsys, content, args, message):
+    code, out, err = run_cli(capsys, "--dag", write(tmp_path, content), *args)
+    assert code == 2 and out == ""
+    assert message in err and len(err.strip().splitlines()) == 1

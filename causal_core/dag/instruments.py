@@ -7,6 +7,12 @@ d-connected to X given W, and Z is d-separated from Y given W. The paper shows t
 minimal separator of Y and Z in G' (an "ancestral instrument"), finds every conditional instrument; that is
 what DAGitty does and what this module does, with networkx's ``find_minimal_d_separator``.
 
+One deliberate difference from DAGitty: descendants of the treatment are not listed. DAGitty's definition
+admits them (X → D with D ⊥ Y | W: in a linear model D merely rescales X, so the ratio still equals the
+adjusted OLS coefficient), but a variable the treatment causes is no "as-if random" source of variation in
+the treatment, so 2SLS on it means nothing under effect heterogeneity, and it only exists when adjustment
+works anyway.
+
 An instrument identifies the effect only with extra assumptions the graph cannot give (a linear constant
 effect for 2SLS, or monotonicity for a local average effect among compliers); the design sentence says so.
 """
@@ -65,7 +71,7 @@ def instruments_in(graph: nx.DiGraph, x: str, y: str, observed: set[str]) -> lis
     descendants_of_y = nx.descendants(backdoor, y) | {y}
     conditionable = (set(observed) | {x}) - mediators
     found = []
-    for z in sorted(set(observed) - {x, y}):
+    for z in sorted(set(observed) - {x, y} - nx.descendants(graph, x)):
         restricted = conditionable - {y, z}
         given = nx.find_minimal_d_separator(backdoor, {y}, {z}, restricted=restricted)
         if given is None or given & descendants_of_y or x in given:
