@@ -112,10 +112,16 @@ def _item(test: str, original: EstimateRow, verdict: str, sentence: str, **numbe
         "estimator": _label(original.method),
         "original": original.estimate,
         "verdict": verdict,
-        "sentence": f"{_label(original.method)}: {sentence}",
+        "sentence": _named(sentence, _label(original.method)),
         **GUIDE[test],
         **numbers,
     }
+
+
+def _named(sentence: str, estimator: str) -> str:
+    """'PASS — text' → 'PASS — Estimator: text': the verdict stays first (the memo strips it), the estimator next."""
+    verdict, _, rest = sentence.partition(" — ")
+    return f"{verdict} — {estimator}: {rest}"
 
 
 def _rows_for(core: Any, originals: list[EstimateRow]) -> list[EstimateRow | None]:

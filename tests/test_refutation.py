@@ -39,7 +39,7 @@ def assert_verdicts_follow_numbers(items: list[dict]) -> None:
             assert (item["verdict"] == "PASS") == (low <= 0 <= high), item["sentence"]
         else:
             assert (item["verdict"] == "PASS") == (abs(item["change"]) <= item["tolerance"]), item["sentence"]
-        assert item["sentence"].startswith(f"{item['estimator']}: {item['verdict']} — ")
+        assert item["sentence"].startswith(f"{item['verdict']} — {item['estimator']}: ")
 
 
 # ---- every estimator, named, with what the test can and cannot detect ----------------------------
@@ -91,7 +91,7 @@ def test_a_small_placebo_effect_whose_interval_excludes_zero_is_a_warn(retention
     item = refutation.placebo_treatment(design, N01_SPEC, original, lambda d, s, m: OffsetCore(
         type("C", (), {"rows": [small]})(), "none", None), np.random.default_rng(0))
     low, high = item["observed_ci"]
-    assert high < 0 and item["verdict"] == "WARN" and item["sentence"].startswith("IPW: WARN — a randomly shuffled")
+    assert high < 0 and item["verdict"] == "WARN" and item["sentence"].startswith("WARN — IPW (Hájek): a randomly shuffled")
 
 
 def test_an_estimator_that_adds_a_constant_bias_warns_on_placebo_only_for_itself(retention):
@@ -309,6 +309,6 @@ def test_page_offers_pre_treatment_placebo_outcomes_and_names_each_estimator():
     result = at.session_state["cw_projects"]["retention"].estimation
     assert result.spec.placebo_outcome == "health_score"
     warnings = [w.value for w in at.warning if "pre-treatment column health_score" in w.value]
-    assert {w.split(":")[0] for w in warnings} == {item["estimator"] for item in result.refutations
+    assert {w.removeprefix("WARN — ").split(":")[0] for w in warnings} == {item["estimator"] for item in result.refutations
                                                   if item["test"] == "placebo outcome"}
     assert any(caption.value == refutation.SENSITIVITY_POINTER for caption in at.caption)
