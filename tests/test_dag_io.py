@@ -407,3 +407,34 @@ def test_svg_without_dot_gives_a_clear_message(monkeypatch):
     monkeypatch.setattr(graphviz.Source, "pipe", missing)
     with pytest.raises(dag_io.DotUnavailable, match="DOT export still works"):
         dag_io.to_svg(dag.default_dag("retention"))
+
+
+def test_dagitty_edge_labels_are_url_decoded_into_the_rationale():
+    spec = dag_io.from_dagitty('dag { a -> b [label="shared%20cause"]; c -> d [pos="1,1", rationale="why"] }')
+    assert [e.rationale for e in spec.edges] == ["shared cause", "why"]
+
+
+def test_dot_reads_bidirected_edges_and_role_flags():
+    spec = dag_io.from_dot(
+        'digraph { x [role=exposure]; y [role=outcome]; a [adjusted=true]; s [selected="true"]; '
+        'x -> y; a -> {x y}; y -> s; x -> y [dir=both, style=dashed, tooltip="hidden"] }'
+    )
+    assert (spec.treatment, spec.outcome, spec.adjusted, spec.selected) == ("x", "y", ["a"], ["s"])
+    assert [(e.source, e.target, e.rationale) for e in spec.bidirected] == [("x", "y", "hidden")]
+    assert ("x", "y") in {(e.source, e.target) for e in spec.edges}
+
+
+@pytest.mark.parametrize(
+    ("graph", "message"),
+    [
+        ({"adjusted": "a"}, "'adjusted' must be a list of node names"),
+        ({"adjusted": ["zz"]}, "adjusted.*'zz'"),
+        ({"selected": ["zz"]}, "selected.*'zz'"),
+        ({"bidirected": [{"source": "a"}]}, "bidirected edge 1 needs a 'source' and a 'target'"),
+        ({"bidirected": [{"source": "a", "target": "zz"}]}, "refers to unknown node 'zz'"),
+    ],
+)
+def test_bad_json_role_lists_are_rejected(graph, message):
+    payload = {"graph": graph, "nodes": [{"id": "a"}, {"id": "b"}], "edges": [{"source": "a", "target": "b"}]}
+    with pytest.raises(DagFormatError, match=message):
+        dag_io.from_json(json.dumps(payload))

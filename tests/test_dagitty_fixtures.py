@@ -193,3 +193,22 @@ def test_dagitty_parser_suite_spaces_inside_pos_and_old_syntax_bidirected():
     )
     assert [(e.source, e.target) for e in spec.bidirected] == [("xi1", "xi2")]
     assert [n.name for n in spec.nodes if n.latent] == ["xi1", "xi2"] and len(spec.edges) == 6
+
+
+def test_cli_reads_dagittys_older_format_and_gives_the_published_sets(capsys):
+    """``python -m causal_core adjust --dag polzer_2012.txt``: an adjacency-matrix file straight from DAGitty."""
+    from causal_core.cli import main
+
+    code = main(["adjust", "--dag", str(FIXTURES / "polzer_2012.txt"), "--format", "json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert (payload["treatment"], payload["outcome"]) == ("ToothLoss", "Mortality")
+    assert _sorted_sets(payload["minimal_sets"]) == _sorted_sets(ANSWERS["polzer_2012.txt"]["minimal_sets"])
+
+
+def test_cli_refuses_a_pag_fixture_with_the_reason(capsys):
+    from causal_core.cli import main
+
+    code = main(["adjust", "--dag", str(FIXTURES / "pag.txt")])
+    assert code == 2
+    assert "'pag' graphs are not supported" in capsys.readouterr().err

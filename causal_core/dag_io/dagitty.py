@@ -225,7 +225,7 @@ class _DagittyParser:
                 'DAGitty edge attributes read here are pos="x,y" (curve point, ignored), label="..." and rationale="..."'
             )
         lowered = {key.lower(): value for key, value in attributes.items()}
-        rationale = lowered.get("rationale") or lowered.get("label") or ""
+        rationale = lowered.get("rationale") or unquote(lowered.get("label") or "")  # DAGitty URL-encodes labels
         if not rationale:
             return
         for key in created:
