@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from causal_core import dag, runtime
-from causal_core.project import AIInteraction
+from causal_core.project import AIInteraction, DagEdge, DagNode, DagSpec
 from causal_core.ui import dag_view
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -241,3 +241,69 @@ def test_support_page_uses_dictionary_roles(graph):
     bad = table_with(at, "reason")
     assert set(bad["name"]) == {"agent_uses_ai", "deflection_rate", "customer_satisfaction_score", "next_week_backlog"}
     assert graph.colours()["deflection_rate"] == "#ddd6fe"
+
+
+def drawn_edges(graph: FakeGraph) -> dict[tuple[str, str], dict]:
+    _, edges = graph.drawn[-1]
+    return {(edge.source, edge.to): edge.to_dict() for edge in edges}
+
+
+def test_adjust_toggles_update_the_paths_and_a_picked_path_is_highlighted(graph):
+    at = open_page()
+    paths = table_with(at, "why")
+    assert len(paths) == 9 and sorted(paths["kind"].value_counts().items()) == [("biasing", 7), ("causal", 2)]
+    assert set(paths.loc[paths["kind"] == "biasing", "status"]) == {"open"}
+    assert any("Biasing paths are open" in w.value for w in at.warning)
+
+    at.toggle(key="dag_adjust_health_score_retention").set_value(True).run()
+    project = at.session_state["cw_projects"]["retention"]
+    assert project.dag.adjusted == ["health_score"]
+    assert (project.edit_log[-1].field, project.edit_log[-1].after) == ("dag.adjusted", ["health_score"])
+    paths = table_with(at, "why").set_index("path")
+    assert paths.loc["outreach ← health_score → churn", "status"] == "closed"
+    assert paths.loc["outreach ← health_score → churn", "why"] == "closed by adjusting for health_score"
+    assert graph.drawn[-1][0][[n.id for n in graph.drawn[-1][0]].index("health_score")].to_dict()["borderWidth"] == 4
+
+    row = list(table_with(at, "why")["path"]).index("outreach ← region → churn")
+    at.session_state["dag_paths_table_retention"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    edges = drawn_edges(graph)
+    assert edges[("region", "outreach")]["color"] == dag_view.PATH_COLOUR and edges[("region", "outreach")]["width"] == 4
+    assert edges[("region", "churn")]["width"] == 4 and edges[("outreach", "churn")]["color"] == dag_view.DIMMED_EDGE
+
+    at.toggle(key="dag_adjust_health_score_retention").set_value(False).run()
+    assert at.session_state["cw_projects"]["retention"].dag.adjusted == []
+
+
+def test_local_tests_forest_plot_and_global_verdict(graph):
+    at = open_page()
+    local = table_with(at, "p_holm")
+    assert len(local) == 21 and set(local["test"]) == {dag.falsify.FISHER, dag.falsify.WILKS}
+    assert local.set_index("implication").loc["health_score ⊥ usage_score", "verdict"].startswith("violated")
+    forest = [c for c in at.get("vega_lite_chart") if "Fisher z, approximate" in c.proto.spec]
+    assert len(forest) == 1
+    assert any(m.value.startswith("Local tests only (no relabellings run yet): this DAG violates 9 of 21")
+               for m in at.markdown)
+    at.button(key="dag_global_run").click().run()
+    assert not at.exception
+    verdict = next(e.value for e in at.error if "falsify this DAG" in e.value)
+    assert verdict.startswith("The data falsify this DAG: it violates 9 of 21 implications")
+    assert {m.label: m.value for m in at.metric}["Same independencies"].endswith("/ 200")
+    assert any("Share of implications violated" in c.proto.spec for c in at.get("vega_lite_chart"))
+
+
+def test_page_keeps_working_on_cyclic_empty_and_focus_less_graphs(graph):
+    at = open_page()
+    project = at.session_state["cw_projects"]["retention"]
+    cyclic = DagSpec(nodes=[DagNode(name=n, column=None) for n in "ABC"],
+                     edges=[DagEdge(source=a, target=b) for a, b in ("AB", "BC", "CA")], treatment="A", outcome="C")
+    for spec, message in [
+        (cyclic, "No path view: the graph has a cycle (A → B → C → A)"),
+        (DagSpec(), "No path view: choose a treatment and an outcome node"),
+        (dag.default_dag("retention").model_copy(update={"treatment": None}), "No path view: choose a treatment"),
+    ]:
+        at.session_state["cw_projects"]["retention"] = project.model_copy(update={"dag": spec})
+        at.run()
+        assert not at.exception
+        assert any(info.value.startswith(message) for info in at.info), [i.value for i in at.info]
+    assert at.session_state["cw_projects"]["retention"].dag.treatment is None  # nothing was rewritten
