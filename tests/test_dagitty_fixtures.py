@@ -137,7 +137,8 @@ def test_selection_fixtures_are_never_called_valid_without_a_selection_warning(n
     assert spec.selected == answer["selected"]
     for chosen in answer.get("invalid_sets_under_selection", []):
         check = dag.check_adjustment_set(spec, spec.treatment, spec.outcome, chosen)
-        said = (check.reason + " " + dag.identify(spec).note).lower()
+        result = dag.identify(spec)
+        said = " ".join([check.reason, result.note, *result.warnings]).lower()
         assert not check.valid or "selection" in said, (chosen, check.reason)
 
 
