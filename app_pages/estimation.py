@@ -46,7 +46,8 @@ def render_terms(frame: pd.DataFrame, covariates: list[str], start: EstimationSp
     with st.expander("Model terms: flexibility, formulas, IPW standard error"):
         st.caption(
             "Each numeric covariate enters linearly unless you choose otherwise. 'spline' is a natural cubic "
-            "regression spline with 4 degrees of freedom (formulaic's cr). A formula below replaces these choices."
+            "regression spline with 4 degrees of freedom (formulaic's cr); 'levels' treats a numeric code as "
+            "categories. A formula below replaces these choices."
         )
         flexibility = {}
         columns = st.columns(4)
@@ -57,7 +58,8 @@ def render_terms(frame: pd.DataFrame, covariates: list[str], start: EstimationSp
         outcome_terms = st.text_input(
             "Outcome-model terms (formula, overrides the choices above)", value=start.outcome_terms or "",
             key=k("outcome_terms"), placeholder="age + I(age**2) + C(education) + cr(wt71, df=4)",
-            help="formulaic / Wilkinson notation over the adjustment set: I(x**2), a:b, C(x), cr(x, df=4), bs(x, df=4).",
+            help="formulaic / Wilkinson notation over the adjustment set: I(x**2), a:b, C(x), bs(x, df=4), "
+            "cr(x, df=4, constraints='center').",
         )
         propensity_terms = st.text_input(
             "Propensity-model terms (blank = the outcome-model terms)", value=start.propensity_terms or "",

@@ -22,10 +22,11 @@ FLEXIBILITY = {
     "linear": "{x}",
     "quadratic": "{x} + I({x} ** 2)",
     "spline": "cr({x}, df=4, constraints='center')",
+    "levels": "C({x})",
 }
 """The page's no-typing choices per numeric covariate. 'spline' is formulaic's natural cubic regression spline
 (linear beyond the boundary knots, so no wild tails) with 4 degrees of freedom (knots at quantiles), centred so
-that its basis is not collinear with the intercept."""
+that its basis is not collinear with the intercept. 'levels' treats a numeric code (education 1-5) as categories."""
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m|[⧛⧚]")
 
