@@ -69,8 +69,9 @@ def test_fixture_dagitty_accepts_but_a_dag_cannot_hold_is_refused(name):
 def test_published_minimal_adjustment_sets(name):
     spec = _load(name).model_copy(update={"adjusted": []})  # DAGitty without any forced variable
     result = dag.identify(spec)
-    assert result.identifiable and not result.capped
-    assert _sorted_sets(result.minimal_sets) == _sorted_sets(ANSWERS[name]["minimal_sets"])
+    assert result.identifiable and not result.capped and not result.criterion_capped
+    assert _sorted_sets(result.minimal_sets) == _sorted_sets(ANSWERS[name]["minimal_sets"])  # backdoor
+    assert _sorted_sets(result.criterion_sets) == _sorted_sets(ANSWERS[name]["minimal_sets"])  # DAGitty's criterion
 
 
 def _minimal_valid_supersets(spec, forced: list[str]) -> list[list[str]]:
@@ -94,6 +95,9 @@ def test_published_minimal_sets_that_contain_the_adjusted_variables(name):
     assert spec.adjusted == ANSWERS[name]["adjusted"]
     expected = _sorted_sets(ANSWERS[name]["minimal_sets_containing_adjusted"])
     assert _minimal_valid_supersets(spec, spec.adjusted) == expected
+    # The engine's own check of the analyst's `adjusted` set agrees: valid exactly when DAGitty lists it alone.
+    check = dag.identify(spec).adjusted_check
+    assert check is not None and check.valid == (sorted(spec.adjusted) in expected), check.reason
 
 
 @pytest.mark.parametrize("name", sorted(set(_with("valid_sets") + _with("invalid_sets"))))
