@@ -152,3 +152,72 @@ def test_too_few_treated_rows_is_refused_with_counts(capsys, tmp_path):
 def test_missing_file_is_refused(capsys, tmp_path):
     err = run_error(capsys, "--data", str(tmp_path / "absent.csv"), "--treatment", "t", "--outcome", "y", "--covariates", "x")
     assert err == f"error: data file not found: {tmp_path / 'absent.csv'}"
+
+
+# ---- public benchmarks through the CLI (issue 12) ----------------------------------------------------
+NHEFS_TERMS = (
+    "sex + race + age + I(age**2) + C(education) + smokeintensity + I(smokeintensity**2) + smokeyrs + I(smokeyrs**2)"
+    " + C(exercise) + C(active) + wt71 + I(wt71**2)"
+)
+
+
+@pytest.fixture(scope="module")
+def nhefs_csv(tmp_path_factory):
+    from causaldata import nhefs
+
+    frame = nhefs.load_pandas().data
+    path = tmp_path_factory.mktemp("nhefs") / "nhefs.csv"
+    frame[frame["wt82"].notna()].to_csv(path, index=False)
+    return path
+
+
+def test_nhefs_book_numbers_with_terms_interactions_and_the_books_se(capsys, nhefs_csv):
+    common = ["--data", str(nhefs_csv), "--treatment", "qsmk", "--outcome", "wt82_71",
+              "--covariates", "sex,race,age,education,smokeintensity,smokeyrs,exercise,active,wt71",
+              "--terms", NHEFS_TERMS, "--interact", "smokeintensity", "--no-refute"]
+    out = run_json(capsys, *common, "--ipw-se", "fixed_weights")
+    rows = {row["method"]: row for row in out["estimates"]}
+    assert out["n_used"] == 1566
+    assert [round(rows["ipw"][k], 2) for k in ("estimate", "ci_low", "ci_high")] == [3.44, 2.41, 4.47]
+    assert round(rows["regression"]["estimate"], 2) == 3.52
+    assert rows["regression"]["label"] == "Regression standardisation (interactions qsmk:smokeintensity)"
+    assert out["diagnostics"]["ipw"]["se"] == "fixed_weights"
+    assert main(["estimate", *common]) == 0
+    text = capsys.readouterr().out
+    assert "IPW: Hájek (weights normalised within each arm). ATE: propensities clipped to [0.02, 0.98]" in text
+    assert "SE: influence." in text and "(Regression standardisation (interactions qsmk:smokeintensity))" in text
+
+
+def test_nsw_cps_att_with_defaults(capsys, tmp_path):
+    from causaldata import cps_mixtape, nsw_mixtape
+
+    nsw = nsw_mixtape.load_pandas().data
+    frame = pd.concat([nsw[nsw["treat"] == 1], cps_mixtape.load_pandas().data], ignore_index=True)
+    path = tmp_path / "nsw_cps.csv"
+    frame.to_csv(path, index=False)
+    out = run_json(capsys, "--data", str(path), "--treatment", "treat", "--outcome", "re78", "--estimand", "ATT",
+                   "--covariates", "age,educ,black,hisp,marr,nodegree,re74,re75", "--no-refute")
+    rows = {row["method"]: row for row in out["estimates"]}
+    assert round(rows["ipw"]["estimate"]) == 1180 and round(rows["aipw"]["estimate"]) == 1271
+    assert rows["regression"]["estimand"] == "constant effect"
+    assert out["diagnostics"]["ipw"]["bounds"] == [0.0, 0.98]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--terms", "x + I(xx**2)"], "error: The outcome terms 'x + I(xx**2)' name unknown column(s): xx."),
+        (["--propensity-terms", "x + I(3 * x)"],
+         "error: The propensity terms make the design singular: I(3 * x) is a linear combination of x."),
+        (["--interact", "g + nope"], "error: The treatment interactions 'g + nope' name unknown column(s): nope."),
+        (["--ipw-se", "book"], None),
+    ],
+)
+def test_bad_terms_exit_2_with_one_line(capsys, upload, argv, message):
+    base = ["estimate", "--data", str(upload), "--treatment", "t", "--outcome", "y", "--covariates", "x,g", *argv]
+    if message is None:  # argparse refuses an unknown choice itself
+        with pytest.raises(SystemExit) as exit_:
+            main(base)
+        assert exit_.value.code == 2 and "invalid choice: 'book'" in capsys.readouterr().err
+        return
+    assert run_error(capsys, *base[1:]).startswith(message)
