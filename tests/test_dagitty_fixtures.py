@@ -217,3 +217,10 @@ def test_cli_refuses_a_pag_fixture_with_the_reason(capsys):
     code = main(["adjust", "--dag", str(FIXTURES / "pag.txt")])
     assert code == 2
     assert "'pag' graphs are not supported" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", _with("instruments"))
+def test_published_conditional_instruments(name):
+    """DAGitty's conditionalInstruments / R instrumentalVariables, in its "z | w" notation."""
+    found = dag.conditional_instruments(_load(name))
+    assert sorted(instrument.text() for instrument in found) == sorted(ANSWERS[name]["instruments"])
