@@ -88,8 +88,7 @@ try:
 except (mv.MultiverseError, ValueError) as error:
     st.error(str(error))
     st.stop()
-sizes = " × ".join(f"{len(v)} {name}" for name, v in space.dimensions().items() if len(v) > 1) or "one choice each"
-st.markdown(f"**{space.count():,} specifications** ({sizes}).")
+st.markdown(f"**{space.count():,} specifications** ({mv.size_text(space)}).")
 for note in space.notes:
     st.caption(note)
 with st.expander(f"Adjustment sets ({len(space.sets)})"):

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from causal_core.dag import adjustment_columns, check_adjustment_set, identify
 from causal_core.estimation import ineligible_reason
+from causal_core.multiverse import memo_text as robustness
 from causal_core.project import (
     NOT_ADJUSTABLE_TIMINGS,
     EstimateRow,
@@ -51,6 +52,7 @@ EXTRA_SECTIONS: list[tuple[str, str]] = [
     ("excluded_variables", "Excluded variables"),
     ("sensitivity", "Sensitivity"),
     ("refutations", "Refutations"),
+    (robustness.SECTION_KEY, robustness.SECTION_TITLE),
     ("open_questions", "Open stakeholder questions"),
     ("checklist", "Checklist status"),
 ]
@@ -584,6 +586,7 @@ def deterministic_memo(project: Project, frame: pd.DataFrame | None = None) -> d
         "excluded_variables": _bullets((f"{name}: {reason}" for name, reason in facts.excluded), "None."),
         "sensitivity": _bullets(facts.sensitivity, f"Sensitivity analysis {NOT_YET}."),
         "refutations": _bullets(facts.refutations, f"Refutations {NOT_YET}."),
+        robustness.SECTION_KEY: robustness.robustness_text(project.multiverse),
         "open_questions": _open_questions_text(project),
         "checklist": _checklist_text(project),
     }
@@ -802,6 +805,10 @@ def project_figures(project: Project) -> Figures:
     for text in project_texts(project):
         for number in numbers_in(text):
             figures.add([_figure_of(number)], share=number.percent)
+    counts, curve_values = robustness.figures(project.multiverse)  # the specification curve's own figures
+    figures.add(counts)
+    figures.add(curve_values, share=True)
+    figures.estimates += counts + curve_values
     return figures
 
 
@@ -895,6 +902,7 @@ def build_memo_inputs(project: Project, frame: pd.DataFrame | None = None) -> di
         "sensitivity": facts.sensitivity[:2],
         "refutations": [line.split(" — ")[0] for line in facts.refutations],
         "open_questions": [q.text for q in project.open_questions if q.status == "open"][:3],
+        **robustness.memo_inputs(project.multiverse),
     }
 
 
@@ -1086,6 +1094,9 @@ def score_memo(memo: dict[str, Any], project: Project, frame: pd.DataFrame | Non
         )
     else:
         checks.append(check("recommends_validation", True, "randomized design: no extra validation required"))
+    robustness_check = robustness.check_memo(sections, project.multiverse)  # only with a curve or a claim
+    if robustness_check is not None:
+        checks.append(robustness_check)
     return checks
 
 

@@ -14,6 +14,7 @@ from causal_core.multiverse.space import (  # noqa: F401
     ChoiceSpace,
     MultiverseError,
     build_space,
+    size_text,
     specifications,
 )
 from causal_core.multiverse.steps import run_multiverse, with_multiverse  # noqa: F401

@@ -210,8 +210,9 @@ def adjustment_sets(
     invalid = [s for s in sets if s.validity == "invalid"]
     if not options.include_invalid:
         if invalid:
+            names = ", ".join(s.label for s in invalid[:6]) + (" …" if len(invalid) > 6 else "")
             notes.append(
-                f"{len(invalid)} candidate set(s) are invalid and left out ({', '.join(s.label for s in invalid)}); "
+                f"{len(invalid)} candidate set(s) are invalid and left out ({names}); "
                 "ask for invalid specifications to see the damage."
             )
         sets = [s for s in sets if s.validity != "invalid"]
@@ -351,15 +352,32 @@ def build_space(project: Project, raw: pd.DataFrame, options: MultiverseOptions 
     return space
 
 
+PLURALS = {
+    "grain": "grain rules",
+    "treatment": "treatments",
+    "outcome": "outcomes",
+    "adjustment set": "adjustment sets",
+    "cluster": "cluster choices",
+    "trimming": "trimming rules",
+    "estimand": "estimands",
+    "estimator": "estimators",
+}
+
+
+def size_text(space: ChoiceSpace) -> str:
+    """'8 adjustment sets × 5 estimators × 3 trimming rules': the varying dimensions, largest first."""
+    sizes = {name: len(options) for name, options in space.dimensions().items() if len(options) > 1}
+    ordered = sorted(sizes.items(), key=lambda item: -item[1])
+    return " × ".join(f"{n} {PLURALS[name]}" for name, n in ordered) or "one choice in every dimension"
+
+
 def check_size(space: ChoiceSpace) -> None:
     """Refuse a space over MAX_SPECIFICATIONS before anything is fitted, naming the count and the biggest levers."""
     count = space.count()
     if count <= MAX_SPECIFICATIONS:
         return
-    sizes = {name: len(options) for name, options in space.dimensions().items() if len(options) > 1}
-    product = " × ".join(f"{n} {name}" for name, n in sorted(sizes.items(), key=lambda item: -item[1]))
     raise MultiverseError(
-        f"{count:,} specifications requested ({product}); the limit is {MAX_SPECIFICATIONS:,}. Narrow it: fewer "
+        f"{count:,} specifications requested ({size_text(space)}); the limit is {MAX_SPECIFICATIONS:,}. Narrow it: fewer "
         "adjustment sets (lower max_dag_sets, fewer extra sets, no invalid sets), fewer estimators or learners, "
         "one trimming rule, one estimand, or fewer alternative outcomes/treatments."
     )

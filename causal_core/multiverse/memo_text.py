@@ -1,0 +1,134 @@
+"""The memo's "Robustness across N specifications" paragraph and the rubric check that a memo does not
+overstate it. Both read the same summary figures, so the memo cannot say more than the curve measured.
+
+Why a check: "the result is robust" is the sentence a stakeholder remembers. It may be written only when
+the valid specifications agree (verdict 'robust'); "every specification" only when all of them do; and a
+count of specifications that silently includes invalid or failed ones is pooling the damage as support.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from causal_core.project import MultiverseResult, RubricCheck
+from causal_core.rubric import check
+
+CHECK_NAME = "robustness_not_overstated"
+SECTION_KEY = "robustness"
+SECTION_TITLE = "Robustness across specifications"
+
+ROBUST_RE = re.compile(
+    r"(?<!doubly )(?<!cluster-)(?<!cluster )\brobust(?:ly|ness)?\b(?!\s*(?:standard|SEs?\b|errors?|variance|values?\b|\())"
+    r"|\bconsistent(?:ly)? across\b|\bregardless of\b|\binsensitive to\b|\bdoes not depend on\b|\bholds? across\b"
+    r"|\bstable across\b|\bacross (?:all|every)\b|\ball (?:\d[\d,]* )?(?:valid )?specifications\b|\bevery specification\b",
+    re.IGNORECASE,
+)
+UNIVERSAL_RE = re.compile(
+    r"\bregardless of\b|\bacross (?:all|every)\b|\ball (?:\d[\d,]* )?(?:valid )?specifications\b|\bevery specification\b"
+    r"|\bwithout exception\b|\binsensitive to\b|\bdoes not depend on\b",
+    re.IGNORECASE,
+)
+SIGNIFICANCE_RE = re.compile(r"significan\w*|exclud\w* zero|interval", re.IGNORECASE)
+NEGATED_RE = re.compile(
+    r"\b(not|no|never|isn't|aren't|fragile|less|mostly|partly|partially|only|un)\b[\w\s,-]{0,25}$", re.IGNORECASE
+)
+SENSITIVITY_RE = re.compile(r"confound|sensitiv|E-value|\bRV\b|sensemakr", re.IGNORECASE)
+SPEC_RE = re.compile(r"specification|analysis choice|analytic choice|multiverse", re.IGNORECASE)
+COUNT_RE = re.compile(r"(?<![\d.,])(\d[\d,]*)(?![\d.,%]|\s*%)")
+
+
+def robustness_text(result: MultiverseResult | None) -> str:
+    """The deterministic memo's paragraph: the curve's own sentences (the same numbers the page shows)."""
+    if result is None:
+        return "No specification curve yet (Specification curve page)."
+    sentences = list(result.summary.get("sentences", []))
+    if result.cancelled:
+        sentences.append("The run was stopped before every specification was estimated.")
+    return " ".join(sentences) or "The specification curve produced no estimate."
+
+
+def memo_inputs(result: MultiverseResult | None) -> dict[str, Any]:
+    """What the AI memo may say about robustness, pre-formatted so it copies rather than computes."""
+    if result is None:
+        return {"specification_curve": "not run: make no claim about robustness across specifications"}
+    valid = result.summary.get("valid") or {}
+    return {
+        "specification_curve": robustness_text(result),
+        "robustness_verdict": valid.get("verdict", "no valid specification"),
+        "robustness_rule": "write 'robust' only if the verdict is 'robust'; 'every/all specifications' only if 100%",
+    }
+
+
+def figures(result: MultiverseResult | None) -> tuple[list[float], list[float]]:
+    """(counts, shares and effects) a memo may quote about the curve, for the memo's numbers check."""
+    if result is None:
+        return [], []
+    summary = result.summary
+    counts = [
+        float(summary.get(key, 0))
+        for key in ("n_specifications", "n_valid_estimated", "n_invalid_estimated", "n_failed", "n_stopped")
+    ]
+    values: list[float] = []
+    for pool in (summary.get("valid"), summary.get("invalid"), summary.get("main")):
+        if pool:
+            values += [float(v) for v in pool.values() if isinstance(v, int | float) and not isinstance(v, bool)]
+    values += [float(item["share"]) for item in summary.get("decomposition", [])]
+    values += [float(v) for item in summary.get("decomposition", []) for v in item["group_means"].values()]
+    values += [float(item["median"]) for item in summary.get("invalid_sets", [])]
+    return counts, values
+
+
+def _claims(text: str) -> list[str]:
+    """Sentences that claim robustness across choices. 'not robust', 'mostly robust' and 'fragile' are honest,
+    not claims; robustness to unmeasured confounding is the sensitivity section's business, not the curve's."""
+    found = []
+    for sentence in re.split(r"(?<=[.!?;])\s+|\n+", text or ""):
+        match = ROBUST_RE.search(sentence)
+        if match and not NEGATED_RE.search(sentence[: match.start()]) and not SENSITIVITY_RE.search(sentence):
+            found.append(sentence.strip())
+    return found
+
+
+def _overstatements(sentence: str, summary: dict[str, Any]) -> list[str]:
+    valid = summary.get("valid") or {}
+    problems = []
+    if not valid:
+        return ["claims robustness, but no valid specification was estimated"]
+    if valid.get("verdict") != "robust" and not UNIVERSAL_RE.search(sentence):
+        problems.append(f"claims robustness, but the curve's verdict is '{valid.get('verdict')}'")
+    if UNIVERSAL_RE.search(sentence):
+        if valid.get("share_same_sign", 0) < 1:
+            problems.append(
+                f"claims every specification agrees, but only {valid['share_same_sign']:.0%} share the sign"
+            )
+        if SIGNIFICANCE_RE.search(sentence) and valid.get("share_ci_excludes_zero", 0) < 1:
+            problems.append(f"claims every interval excludes zero, but only {valid['share_ci_excludes_zero']:.0%} do")
+    pooled = {int(summary.get("n_specifications", 0))} - {int(valid.get("n", -1))}
+    quoted = {int(m.group(1).replace(",", "")) for m in COUNT_RE.finditer(sentence)}
+    if pooled & quoted:
+        problems.append(
+            f"counts all {summary['n_specifications']} specifications as support, but only {valid['n']} are valid "
+            "and estimated (invalid and failed ones are never pooled)"
+        )
+    return problems
+
+
+def check_memo(sections: dict[str, str], result: MultiverseResult | None) -> RubricCheck | None:
+    """The rubric line for robustness claims; None when there is no curve and the memo claims nothing about one."""
+    text = "\n".join(str(value or "") for value in sections.values())
+    claims = _claims(text)
+    if result is None:
+        about_specs = [c for c in claims if SPEC_RE.search(c)]
+        if not about_specs:
+            return None
+        return check(
+            CHECK_NAME, False, f"claims robustness across specifications, but no curve was run: '{about_specs[0]}'"
+        )
+    problems = [problem for claim in claims for problem in _overstatements(claim, result.summary)]
+    if problems:
+        return check(CHECK_NAME, False, "; ".join(dict.fromkeys(problems)))
+    verdict = (result.summary.get("valid") or {}).get("verdict", "no valid specification")
+    if claims:
+        return check(CHECK_NAME, True, f"robustness claims agree with the curve (verdict '{verdict}')")
+    return check(CHECK_NAME, True, f"no robustness claim beyond the curve (verdict '{verdict}')")
