@@ -438,3 +438,11 @@ def test_bad_json_role_lists_are_rejected(graph, message):
     payload = {"graph": graph, "nodes": [{"id": "a"}, {"id": "b"}], "edges": [{"source": "a", "target": "b"}]}
     with pytest.raises(DagFormatError, match=message):
         dag_io.from_json(json.dumps(payload))
+
+
+def test_windows_line_endings_and_byte_order_mark():
+    spec = dag_io.from_dagitty('\ufeffdag {\r\n X [exposure,pos="1,2"]\r\n Y [outcome]\r\n X -> Y\r\n}\r\n')
+    assert (spec.treatment, spec.outcome, [n.name for n in spec.nodes]) == ("X", "Y", ["X", "Y"])
+    old = dag_io.from_dagitty("\ufeffX E @1,2\r\nY O\r\n\r\nX Y\r\n")
+    assert (old.treatment, old.outcome, len(old.edges)) == ("X", "Y", 1)
+    assert dag_io.from_dot('\ufeffdigraph {\r\n "a" -> "b";\r\n}').edges[0].target == "b"

@@ -48,7 +48,7 @@ _REFUSED_GRAPH_TYPES = {
 def from_dagitty(text: str) -> DagSpec:
     """Parse DAGitty syntax (modern or the older two-block format); raises DagFormatError with the line and
     reason. Nothing is returned half-read: the spec is built only once the whole text is valid."""
-    _check_text(text, "DAGitty")
+    text = _check_text(text, "DAGitty")
     if _is_legacy_format(text):
         return _from_dagitty_legacy(text)
     tokens = [token for token in _tokenize(text) if token.kind != "newline"]  # DAGitty: newlines are spaces

@@ -27,7 +27,7 @@ _DOT_DRAWING_ATTRIBUTES = ("fillcolor", "style", "color", "fontname", "shape", "
 def from_dot(text: str) -> DagSpec:
     """Parse a Graphviz ``digraph`` (roles from ``role=exposure|outcome``, ``latent``/``adjusted``/``selected``
     ``=true``, ``pos``; ``dir=both`` edges are bidirected)."""
-    _check_text(text, "DOT")
+    text = _check_text(text, "DOT")
     reader = _Reader(_tokenize(text))
     token = reader.next()
     if token.kind == "id" and token.value.lower() == "strict":
