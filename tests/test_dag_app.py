@@ -282,7 +282,7 @@ def test_local_tests_forest_plot_and_global_verdict(graph):
     assert local.set_index("implication").loc["health_score ⊥ usage_score", "verdict"].startswith("violated")
     forest = [c for c in at.get("vega_lite_chart") if "Fisher z, approximate" in c.proto.spec]
     assert len(forest) == 1
-    assert any(m.value.startswith("Local tests only (no relabellings run yet): this DAG violates 9 of 21")
+    assert any(m.value.startswith("Local tests only (no node relabellings run): this DAG violates 9 of 21")
                for m in at.markdown)
     at.button(key="dag_global_run").click().run()
     assert not at.exception

@@ -210,3 +210,23 @@ def test_retention_data_reuse_the_cache_and_reject_the_simulations_covariate_lin
     assert result.seconds <= time.perf_counter() - start
     # The N01 graph omits the simulation's covariate links (health_score is built from usage_score).
     assert next(r for r in result.local if r.implication == "health_score ⊥ usage_score").violated
+
+
+def test_cli_tests_a_dag_file_against_a_csv(tmp_path, capsys):
+    import json
+
+    from causal_core import dag_io
+    from causal_core.cli import main
+
+    dag_file, csv = tmp_path / "retention.dagitty", tmp_path / "rows.csv"
+    dag_file.write_text(dag_io.to_dagitty(RETENTION))
+    simulate_retention(3000, seed=0, common_factor=1.0).to_csv(csv, index=False)
+    assert main(["falsify", "--dag", str(dag_file), "--data", str(csv), "--permutations", "50", "--format",
+                 "json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["falsified"] is True and payload["n_tested"] == 21 and payload["n_permutations"] == 50
+    assert payload["local"][0]["implication"] == "company_size ⊥ health_score"
+    assert main(["falsify", "--dataset", "retention", "--permutations", "0"]) == 0
+    assert capsys.readouterr().out.startswith("Local tests only (no node relabellings run): this DAG violates")
+    assert main(["falsify", "--dag", str(dag_file)]) == 2
+    assert capsys.readouterr().err.strip() == "error: --dag needs --data CSV (the rows to test the DAG against)"

@@ -183,3 +183,22 @@ def test_no_path_and_retention_dag():
     assert report.open_counts() == (2, 7)  # direct + via engagement; one fork per covariate
     report = list_paths(retention, [n for n, _ in dag.RETENTION_COVARIATES])
     assert report.open_counts() == (2, 0)
+
+
+def test_cli_lists_paths_and_refuses_bad_sets(tmp_path, capsys):
+    import json
+
+    from causal_core.cli import main
+
+    path = tmp_path / "m.dagitty"
+    path.write_text("dag { X [exposure]; Y [outcome]; A -> {X M}; B -> {M Y}; X -> Y }")
+    assert main(["paths", "--dag", str(path), "--adjust", "M", "--format", "json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert (payload["open_causal"], payload["open_biasing"], payload["adjusted"]) == (1, 1, ["M"])
+    assert payload["paths"][1] == {"path": "X ← A → M ← B → Y", "kind": "biasing", "open": True,
+                                   "reason": "open: opened by adjusting for the collider M; it biases the estimate",
+                                   "colliders": ["M"]}
+    assert main(["paths", "--dag", str(path)]) == 0
+    assert "[biasing  closed] X ← A → M ← B → Y" in capsys.readouterr().out
+    assert main(["paths", "--dag", str(path), "--adjust", "Y"]) == 2
+    assert capsys.readouterr().err.strip() == "error: cannot adjust for 'Y': it is the outcome"

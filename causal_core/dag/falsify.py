@@ -415,7 +415,7 @@ def verdict_sentence(result: Falsification) -> str:
     counts = f"it violates {result.violations} of {result.n_tested} implications at p < {result.alpha_ci:g}"
     counts += f" ({result.violations_holm} after Holm)"
     if result.n_permutations == 0 and not result.stopped:
-        return f"Local tests only (no relabellings run yet): {counts.replace('it violates', 'this DAG violates', 1)}."
+        return f"Local tests only (no node relabellings run): {counts.replace('it violates', 'this DAG violates', 1)}."
     if result.p_value is None:
         return f"No relabelling could be scored, so there is no global verdict; {counts}."
     runs = f"{result.n_permutations}{' (all)' if result.exhaustive else ''} node relabellings"
