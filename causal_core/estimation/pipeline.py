@@ -27,6 +27,7 @@ from causal_core.estimation.estimators import (
     propensity,
     regression,
 )
+from causal_core.estimation.learners import fit_with_learners, learner_diagnostics, learner_warnings, uses_learners
 from causal_core.estimation.resampling import bootstrap
 from causal_core.project import (
     EstimationResult,
@@ -38,8 +39,18 @@ from causal_core.project import (
 # ---------------------------------------------------------------------------------------------
 
 
-def estimate_core(design: Design, spec: EstimationSpec, methods: tuple[str, ...] = ALL_METHODS) -> CoreFit:
-    """Run the chosen estimators on one design (no diagnostics): the unit that refutations repeat."""
+def estimate_core(
+    design: Design,
+    spec: EstimationSpec,
+    methods: tuple[str, ...] = ALL_METHODS,
+    *,
+    progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> CoreFit:
+    """Run the chosen estimators on one design (no diagnostics): the unit that refutations repeat.
+
+    ``progress`` / ``should_stop`` reach the cross-fitted learners (one report and one stop check per fit).
+    """
     estimand = spec.estimand
     core = CoreFit(rows=[])
     clock = time.perf_counter()
@@ -61,6 +72,10 @@ def estimate_core(design: Design, spec: EstimationSpec, methods: tuple[str, ...]
         core.rows.append(gcomputation(design, estimand))
         lap("gcomp")
     bounds = effective_bounds(spec.clip, estimand)
+    if uses_learners(spec) and ("ipw" in methods or "aipw" in methods):  # scikit-learn learners, cross-fitted
+        fit_with_learners(core, design, spec, methods, progress=progress, should_stop=should_stop)
+        lap("learners")
+        return core
     if "ipw" in methods or "aipw" in methods:
         core.ps = propensity(design, bounds)
         w1, w0 = _ipw_weights(design.t, core.ps.clipped, estimand)
@@ -179,9 +194,11 @@ def run_estimation(
         if trim_info.get("statement"):
             warnings.append(trim_info["statement"])
     report(0.1, "Fitting the estimators")
-    core = estimate_core(design, spec)
+    core = estimate_core(design, spec, progress=_sub_progress(report, 0.1, 0.4), should_stop=should_stop)
     report(0.4, "Diagnostics")
     diagnostics = _diagnostics(design, spec, core)
+    diagnostics.update(learner_diagnostics(core))
+    warnings.extend(learner_warnings(core))
     if trim_info:
         diagnostics["trimming"] = trim_info
     warnings.extend(overlap_warnings(design, core, diagnostics["overlap"], diagnostics["weights"], spec.estimand))
