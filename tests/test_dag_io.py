@@ -211,6 +211,8 @@ def test_older_two_block_format_with_bidirected_pairs_and_matrix():
         ("X E\nY W\n\nX Y", "unknown flag 'W' for vertex Y"),
         ("a 1\nb 1\n\n0 1 0 0 1", "the adjacency matrix has 5 entries, but 2 vertices need 4"),
         ("dag { a + b }", "'\\+' only joins two quoted strings"),
+        ("dag { }", "the graph has no nodes: there is nothing to import"),
+        ("// only a comment", "the graph has no nodes"),
     ],
 )
 def test_bad_dagitty_names_the_problem(text, message):
@@ -372,6 +374,7 @@ def test_json_is_networkx_node_link():
         ('{"nodes": [{"id": "a"}], "edges": [{"source": "a"}]}', "edge 1 needs"),
         ('{"nodes": [{"id": "a"}, {"id": "b"}], "edges": [{"source": "a", "target": "b"}, {"source": "b", "target": "a"}]}', "cycle"),
         ('{"nodes": [{"id": "a", "x": "left"}], "edges": []}', "not a number"),
+        ('{"nodes": [], "edges": []}', "the graph has no nodes"),
     ],
 )
 def test_bad_json_is_rejected_with_reason(text, message):

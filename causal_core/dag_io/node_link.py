@@ -8,7 +8,7 @@ from pathlib import Path
 from causal_core.dag import validate_dag
 from causal_core.dag_io.dagitty import from_dagitty
 from causal_core.dag_io.dot import from_dot
-from causal_core.dag_io.syntax import DagFormatError, _role_list_problems
+from causal_core.dag_io.syntax import NO_NODES_MESSAGE, DagFormatError, _role_list_problems
 from causal_core.project import DagEdge, DagNode, DagSpec
 
 
@@ -49,6 +49,8 @@ def from_json(text: str | bytes) -> DagSpec:
             raise DagFormatError(f"the JSON does not match the DAG schema: {str(error).splitlines()[0]}") from None
     else:
         spec = _from_node_link(payload)
+    if not spec.nodes:
+        raise DagFormatError(NO_NODES_MESSAGE)
     errors = validate_dag(spec) or _role_list_problems(spec)
     if errors:
         raise DagFormatError(f"the file describes an invalid DAG: {errors[0]}")

@@ -20,6 +20,8 @@ MAX_IMPORT_EDGES = 20_000
 MAX_IMPORT_CHARS = 2_000_000
 
 ROLE_FLAGS = ("exposure", "outcome", "latent", "adjusted", "selected")
+# DAGitty accepts an empty graph, but importing one would replace the analyst's DAG with nothing.
+NO_NODES_MESSAGE = "the graph has no nodes: there is nothing to import"
 
 
 class DagFormatError(ValueError):
@@ -252,6 +254,8 @@ class _Builder:
         return key
 
     def spec(self) -> DagSpec:
+        if not self.nodes:
+            raise DagFormatError(NO_NODES_MESSAGE)
         nodes = []
         flagged: dict[str, list[str]] = {role: [] for role in ROLE_FLAGS}
         for name, record in self.nodes.items():
