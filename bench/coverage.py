@@ -48,6 +48,7 @@ VARIANTS = {  # name -> (spec update, methods)
     "default": ({}, est.ALL_METHODS),
     "crossfit": ({"crossfit_folds": 5}, ("aipw",)),
     "fixed_weights": ({"ipw_se": "fixed_weights"}, ("ipw",)),
+    "standardisation": ({"treatment_interactions": "{interact}"}, ("regression",)),
 }
 
 
@@ -95,8 +96,8 @@ def overlap_truth() -> dict[str, float]:
 
 DESIGNS = {
     "retention": (retention_data, retention_truth,
-                  {"treatment": "outreach", "outcome": "churn", "covariates": est.N01_COVARIATES}),
-    "overlap": (overlap_data, overlap_truth, {"treatment": "t", "outcome": "y", "covariates": ["x1", "x2"]}),
+                  {"treatment": "outreach", "outcome": "churn", "covariates": est.N01_COVARIATES}, "health_score"),
+    "overlap": (overlap_data, overlap_truth, {"treatment": "t", "outcome": "y", "covariates": ["x1", "x2"]}, "x1"),
 }
 
 
@@ -106,18 +107,21 @@ DESIGNS = {
 def replicate(task: tuple[str, int]) -> list[dict]:
     """Every interval the page would show on one simulated data set, for every estimand and variant."""
     name, seed = task
-    make, _, roles = DESIGNS[name]
+    make, _, roles, interact = DESIGNS[name]
     frame = make(seed)
     out = []
     for estimand in ESTIMANDS:
-        base = EstimationSpec(**roles, estimand=estimand, seed=seed)
-        design = est.build_design(frame, base)
         for variant, (update, methods) in VARIANTS.items():
-            spec = base.model_copy(update=update)
-            for row in est.estimate_core(design, spec, methods).rows:
+            update = {key: value.format(interact=interact) if isinstance(value, str) else value
+                      for key, value in update.items()}
+            spec = EstimationSpec(**roles, estimand=estimand, seed=seed, **update)
+            core = est.estimate_core(est.build_design(frame, spec), spec, methods)
+            beyond = float(np.mean((core.ps.raw < spec.clip[0]) | (core.ps.raw > spec.clip[1]))) if core.ps else None
+            for row in core.rows:
                 out.append({"design": name, "estimand": estimand, "variant": variant, "method": row.method,
-                            "se_type": row.se_type, "estimate": row.estimate, "std_error": row.std_error,
-                            "ci_low": row.ci_low, "ci_high": row.ci_high})
+                            "row_estimand": row.estimand, "se_type": row.se_type, "label": row.label,
+                            "estimate": row.estimate, "std_error": row.std_error, "ci_low": row.ci_low,
+                            "ci_high": row.ci_high, "beyond_clip": beyond})
     return out
 
 
@@ -147,9 +151,10 @@ def summarise(draws: pd.DataFrame, truths: dict[str, dict[str, float]]) -> pd.Da
     """Per (design, estimand, method, SE type): bias, SD, mean SE, SE/SD, coverage and its MC SE."""
     draws = draws.assign(truth=[truths[d][e] for d, e in zip(draws["design"], draws["estimand"], strict=True)])
     draws["covered"] = (draws["ci_low"] <= draws["truth"]) & (draws["truth"] <= draws["ci_high"])
-    keys = ["design", "estimand", "method", "se_type"]
+    keys = ["design", "estimand", "method", "se_type", "label"]
     table = draws.groupby(keys, sort=False).agg(
-        reps=("estimate", "size"), truth=("truth", "first"), mean=("estimate", "mean"), sd=("estimate", "std"),
+        reps=("estimate", "size"), row_estimand=("row_estimand", "first"), truth=("truth", "first"),
+        mean=("estimate", "mean"), sd=("estimate", "std"), beyond_clip=("beyond_clip", "mean"),
         mean_se=("std_error", "mean"), coverage=("covered", "mean"),
     ).reset_index()
     table["bias"] = table["mean"] - table["truth"]
@@ -161,12 +166,14 @@ def summarise(draws: pd.DataFrame, truths: dict[str, dict[str, float]]) -> pd.Da
 
 def markdown(table: pd.DataFrame) -> str:
     lines = [
-        "| design | estimand | method | SE type | bias | SE/SD | coverage (± MC SE) | in [0.93, 0.97] |",
+        "| design | target | method [row's own estimand] | SE type | bias | SE/SD | coverage (± MC SE) | in [0.93, 0.97] |",
         "|---|---|---|---|---:|---:|---:|:---:|",
     ]
     for row in table.itertuples():
+        method = row.method if row.row_estimand == row.estimand else f"{row.method} [{row.row_estimand}]"
+        method += " (standardisation)" if str(row.label).startswith("Regression standardisation") else ""
         lines.append(
-            f"| {row.design} | {row.estimand} | {row.method} | {row.se_type} | {row.bias:+.4f} | {row.se_sd:.2f} | "
+            f"| {row.design} | {row.estimand} | {method} | {row.se_type} | {row.bias:+.4f} | {row.se_sd:.2f} | "
             f"{row.coverage:.3f} ± {row.coverage_mcse:.3f} | {'yes' if row.on_target else '**no**'} |"
         )
     return "\n".join(lines)
@@ -187,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - clock
     print(f"# Coverage: {args.reps} replications per design, {seconds:.1f} s, {args.jobs} job(s)")
     for name in designs:
-        print(f"# truth {name}: " + ", ".join(f"{k} {v:+.4f}" for k, v in truths[name].items()))
+        beyond = draws.loc[draws["design"] == name, "beyond_clip"].mean()
+        print(f"# truth {name}: " + ", ".join(f"{k} {v:+.4f}" for k, v in truths[name].items())
+              + f"; mean share of estimated propensities beyond the clip bounds {beyond:.1%}")
     print(markdown(table))
     if args.json:
         Path(args.json).write_text(json.dumps({"reps": args.reps, "truths": truths,
