@@ -14,7 +14,7 @@ from causal_core.dag import falsify as dag_falsify
 from causal_core.dag import paths as dag_paths
 from causal_core.project import NOT_ADJUSTABLE_TIMINGS, DagSpec
 from causal_core.rubric import audit_record
-from causal_core.ui import ai, dag_view, state
+from causal_core.ui import ai, dag_view, identification_panel, state
 from causal_core.ui.audit_panel import render_audit_panel
 
 FLASH = "dag_flash"
@@ -418,6 +418,7 @@ else:
     if st.button("Check set", key="dag_check"):
         verdict = dag.check_adjustment_set(spec, spec.treatment, spec.outcome, chosen)
         (st.success if verdict.valid else st.error)(("Valid: " if verdict.valid else "Invalid: ") + verdict.reason)
+    identification_panel.render_identification_panel(project, spec)
 
 # ---------------------------------------------------------------------------------------------
 # Paths (the classroom view) and the test of the DAG against the data
