@@ -504,3 +504,46 @@ def test_descendants_of_the_treatment_are_not_offered_as_instruments():
     graph = dag.to_networkx(spec)
     assert dag.conditional_instruments(spec) == []
     assert nx.is_d_separator(criterion.proper_backdoor_graph(graph, "X", "Y"), {"D"}, {"Y"}, {"Z"})
+
+
+# ---- the DAG page panel (AppTest on the panel alone) -------------------------------------------------------
+def _panel_app(spec_json: str) -> None:
+    import streamlit as st
+
+    from causal_core.project import DagSpec, Project
+    from causal_core.ui import state
+    from causal_core.ui.identification_panel import render_identification_panel
+
+    spec = DagSpec.model_validate_json(spec_json)
+    if "panel_started" not in st.session_state:
+        st.session_state["panel_started"] = True
+        state.set_project(Project(dag=spec))
+    render_identification_panel(state.get_project(), spec)
+    st.write(f"questions: {[q.text for q in state.get_project().open_questions]}")
+
+
+def _run_panel(spec: DagSpec):
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_function(_panel_app, args=(spec.model_dump_json(),), default_timeout=60).run()
+
+
+def test_panel_shows_the_front_door_design_and_updates_open_questions():
+    app = _run_panel(SMOKING)
+    assert not app.exception
+    assert any("Design: Front-door." in box.value and "through the mediator \\{tar\\}" in box.value for box in app.info)
+    assert any("No conditional instrument exists in this graph" in md.value for md in app.markdown)
+    app.button(key="ident_open_questions").click().run()
+    assert "Does every effect of smoking on cancer pass through {tar}?" in app.markdown[-1].value
+
+
+def test_panel_direct_effect_and_refused_graph():
+    app = _run_panel(CDE)
+    assert not app.exception and any("Design: Adjustment." in box.value for box in app.success)
+    app.multiselect(key="ident_mediators").select("M").run()
+    assert not app.exception
+    frames = [frame.value for frame in app.dataframe]
+    assert any("adjustment set (direct effect)" in f.columns and list(f.iloc[:, 0]) == ["C"] for f in frames)
+    refused = _run_panel(CDE.model_copy(update={"outcome": "X"}))
+    assert not refused.exception
+    assert any("the treatment and the outcome must be different nodes" in box.value for box in refused.error)
