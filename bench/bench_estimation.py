@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -91,21 +92,26 @@ def make_data(rows: int, seed: int = 2024):
 
 def time_ours(frame) -> dict:
     spec = EstimationSpec(treatment="outreach", outcome="churn", covariates=NUMERIC + CATEGORICAL, categorical=CATEGORICAL)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     design = est.build_design(frame, spec)
     times = {"prepare": time.perf_counter() - start}
+    cpu = {"prepare": time.process_time() - cpu_start}
     estimates = {}
     for method in METHODS:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         row = est.estimate_core(design, spec, methods=(method,)).row(method)  # each pays for its own models
         times[method] = time.perf_counter() - start
+        cpu[method] = time.process_time() - cpu_start
         estimates[method] = row.estimate
         if row.std_error is None:
             raise RuntimeError(f"{method} has no analytic SE")
     start = time.perf_counter()
     full = est.run_estimation(frame, spec, refutations=False)
     times["full_page_run"] = time.perf_counter() - start
-    return {"times": times, "estimates": estimates, "design_columns": design.X.shape[1],
+    start, cpu_start = time.perf_counter(), time.process_time()
+    est.estimate_core(design, spec, methods=METHODS)  # as the page runs them: one propensity fit shared
+    times["four_shared"], cpu["four_shared"] = time.perf_counter() - start, time.process_time() - cpu_start
+    return {"times": times, "cpu": cpu, "estimates": estimates, "design_columns": design.X.shape[1],
             "ses": {row.method: row.std_error for row in full.estimates}}
 
 
@@ -173,8 +179,15 @@ def main() -> None:
         their_est = f"{dowhy['estimates'][step]:>+12.4f}" if dowhy and step in dowhy["estimates"] else " " * 12
         print(f"{step:<12}{mine:>10.2f}{(f'{theirs:.2f}' if theirs else '—'):>11}{ratio}{mine_est}{their_est}")
     total = sum(ours["times"][step] for step in ("prepare", *METHODS))
-    print(f"\nOurs, the four estimators with analytic SEs incl. design matrix: {total:.2f} s (target ≤ 15 s: "
-          f"{'met' if total <= 15 else 'MISSED'})")
+    cpu_total = sum(ours["cpu"][step] for step in ("prepare", *METHODS))
+    print(f"\nOurs, the four estimators with analytic SEs incl. design matrix: {total:.2f} s wall, {cpu_total:.2f} s "
+          f"CPU (target ≤ 15 s: {'met' if total <= 15 else 'MISSED'} on wall time)")
+    print(f"Ours, the four in one estimate_core call (shared propensity, as the page): "
+          f"{ours['times']['prepare'] + ours['times']['four_shared']:.2f} s wall incl. design, "
+          f"{ours['cpu']['prepare'] + ours['cpu']['four_shared']:.2f} s CPU")
+    if os.getloadavg()[0] > (os.cpu_count() or 1):
+        print(f"Note: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; wall times are inflated by other "
+              "processes (CPU time is the fairer figure).")
     print(f"Ours, full page run (5 estimators + diagnostics + sensitivity, no refutations): {ours['times']['full_page_run']:.2f} s")
     print("Analytic SEs: " + ", ".join(f"{m} {se:.5f}" for m, se in ours["ses"].items()))
     for name, seconds in time_seed_page().items():
