@@ -230,3 +230,19 @@ def test_cli_tests_a_dag_file_against_a_csv(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("Local tests only (no node relabellings run): this DAG violates")
     assert main(["falsify", "--dag", str(dag_file)]) == 2
     assert capsys.readouterr().err.strip() == "error: --dag needs --data CSV (the rows to test the DAG against)"
+
+
+def test_selection_nodes_are_conditioned_on_in_every_implication():
+    """A → S ← B with the sample selected on S: A and B are dependent in the data, and the graph says so."""
+    rng = np.random.default_rng(8)
+    a, b = rng.normal(size=20_000), rng.normal(size=20_000)
+    c = a + rng.normal(size=20_000)
+    kept = a + b + rng.normal(size=20_000) > 0.5
+    frame = pd.DataFrame({"A": a, "B": b, "C": c})[kept]
+    spec = make([("A", "S"), ("B", "S"), ("A", "C")])
+    spec = spec.model_copy(update={"nodes": [n.model_copy(update={"column": None}) if n.name == "S" else n
+                                              for n in spec.nodes]})
+    naive = falsify(spec, frame, n_permutations=0)
+    assert {row.implication: row.violated for row in naive.local} == {"A ⊥ B": True, "B ⊥ C": True}
+    selected = falsify(spec.model_copy(update={"selected": ["S"]}), frame, n_permutations=0)
+    assert [(row.implication, row.violated) for row in selected.local] == [("B ⊥ C | A, S", False)]

@@ -100,6 +100,7 @@ class CITester:
     frame: pd.DataFrame
     columns: Mapping[str, str | None]
     confidence: float = 0.95
+    selected: frozenset[str] = frozenset()  # selection nodes: constant in the sample, conditioned on by design
     _blocks: dict[str, tuple[np.ndarray | None, str]] = field(default_factory=dict)
     _cache: dict[tuple[frozenset[str], frozenset[str]], CIResult] = field(default_factory=dict)
     _moments: dict[frozenset[str], _Moments] = field(default_factory=dict)
@@ -141,6 +142,8 @@ class CITester:
         return self._moments[gappy]
 
     def test(self, x: str, y: str, given: Iterable[str]) -> CIResult:
+        # A selection node without data is constant in the sample: conditioning on it is already done.
+        given = [name for name in given if not (name in self.selected and not self._usable(name))]
         key = (frozenset((x, y)), frozenset(given))
         if key in self._cache:
             self.hits += 1
@@ -300,7 +303,8 @@ def _permutations(names: Sequence[str], wanted: int, seed: int) -> tuple[Iterabl
 
 
 def _relabel(item: Implication, mapping: Mapping[str, str]) -> Implication:
-    return Implication(x=mapping[item.x], y=mapping[item.y], given=sorted(mapping[g] for g in item.given))
+    """The implication of the relabelled graph (selection nodes are not relabelled: they stay conditioned)."""
+    return Implication(x=mapping[item.x], y=mapping[item.y], given=sorted(mapping.get(g, g) for g in item.given))
 
 
 @dataclass
@@ -340,7 +344,8 @@ def falsify(
     if errors:
         raise FalsifyError(f"the DAG is not valid: {errors[0]}")
     sample: ImplicationSample = sample_implications(spec, limit=limit, seed=seed)
-    tester = CITester(frame, {node.name: node.column for node in spec.nodes if not node.latent})
+    tester = CITester(frame, {node.name: node.column for node in spec.nodes if not node.latent},
+                      selected=frozenset(getattr(spec, "selected", None) or []))
     local = local_tests(tester, sample.implications, alpha)
     result = Falsification(local=local, implications_note=sample.note(), sampled=sample.sampled, alpha=alpha,
                            alpha_ci=alpha_ci)
@@ -374,7 +379,7 @@ def _permutation_test(
     progress: ProgressFn | None,
     should_stop: StopFn | None,
 ) -> None:
-    names = sorted(observed_names(spec))
+    names = sorted(observed_names(spec) - set(getattr(spec, "selected", None) or []))
     separation = _Separation(to_networkx(spec))
     orders, total, result.exhaustive = _permutations(names, n_permutations, seed)
     given_share = result.violations / result.n_tested

@@ -40,25 +40,38 @@ class ImplicationTest(BaseModel):
     verdict: str = ""
 
 
+def _selection(spec: DagSpec, graph: nx.DiGraph) -> set[str]:
+    return {name for name in getattr(spec, "selected", None) or [] if name in graph}
+
+
+def _separator(graph: nx.DiGraph, a: str, b: str, observed: Sequence[str], selected: set[str]) -> list[str] | None:
+    """One minimal observed separating set of ``a`` and ``b``, or None. Selection nodes are always in it:
+    the sample is already conditioned on them, so only independencies given them can show in the data."""
+    restricted = (set(observed) | selected) - {a, b}
+    separator = nx.find_minimal_d_separator(graph, a, b, included=selected or None, restricted=restricted)
+    return None if separator is None else sorted(separator)
+
+
 def testable_implications(spec: DagSpec, limit: int = MAX_IMPLICATIONS) -> tuple[list[Implication], bool]:
     """DAGitty-style minimal list: each non-adjacent pair of observed nodes with one minimal observed
-    separating set (pairs no observed set separates imply nothing testable). Returns (list, capped)."""
+    separating set (pairs no observed set separates imply nothing testable); selection nodes are part of
+    every conditioning set. Returns (list, capped)."""
     errors = validate_dag(spec)
     if errors:
         raise ValueError(f"the DAG is not valid: {errors[0]}")
     graph = to_networkx(spec)
-    observed = sorted(observed_names(spec))
+    selected = _selection(spec, graph)
+    observed = sorted(observed_names(spec) - selected)
     order = {name: index for index, name in enumerate(nx.lexicographical_topological_sort(graph))}
     found: list[Implication] = []
     for a, b in itertools.combinations(observed, 2):
         if graph.has_edge(a, b) or graph.has_edge(b, a):
             continue
-        restricted = set(observed) - {a, b}
-        separator = nx.find_minimal_d_separator(graph, a, b, restricted=restricted)
+        separator = _separator(graph, a, b, observed, selected)
         if separator is None:
             continue
         first, second = sorted((a, b), key=lambda n: order[n])
-        found.append(Implication(x=first, y=second, given=sorted(separator)))
+        found.append(Implication(x=first, y=second, given=separator))
         if len(found) >= limit:
             return found, True
     return found, False
@@ -110,7 +123,8 @@ def sample_implications(spec: DagSpec, limit: int = MAX_IMPLICATIONS, seed: int 
     if errors:
         raise ValueError(f"the DAG is not valid: {errors[0]}")
     graph = to_networkx(spec)
-    observed = sorted(observed_names(spec))
+    selected = _selection(spec, graph)
+    observed = sorted(observed_names(spec) - selected)
     adjacent = sum(1 for a, b in graph.edges if a in observed and b in observed and not graph.has_edge(b, a))
     total = len(observed) * (len(observed) - 1) // 2 - adjacent
     found, capped = testable_implications(spec, limit) if total <= 20 * limit else ([], True)
@@ -122,10 +136,10 @@ def sample_implications(spec: DagSpec, limit: int = MAX_IMPLICATIONS, seed: int 
         if len(found) >= limit:
             break
         examined += 1
-        separator = nx.find_minimal_d_separator(graph, a, b, restricted=set(observed) - {a, b})
+        separator = _separator(graph, a, b, observed, selected)
         if separator is not None:
             first, second = sorted((a, b), key=lambda n: order[n])
-            found.append(Implication(x=first, y=second, given=sorted(separator)))
+            found.append(Implication(x=first, y=second, given=separator))
     return ImplicationSample(implications=found, sampled=True, pairs_total=total, pairs_examined=examined, limit=limit)
 
 
