@@ -292,3 +292,37 @@ def test_bootstrap_with_a_flexible_learner_is_refused_with_the_reason(nonlinear)
 def test_an_unknown_learner_name_is_refused_by_the_spec():
     with pytest.raises(ValueError, match="ps_learner"):
         EstimationSpec(treatment="t", outcome="y", ps_learner="random_forest")
+
+
+# ---- CLI ----------------------------------------------------------------------------------------
+def test_cli_flags_choose_the_learners_and_report_progress_on_stderr(capsys, tmp_path, nonlinear):
+    import json
+
+    from causal_core.cli import main
+
+    path = tmp_path / "nonlinear.csv"
+    nonlinear.to_csv(path, index=False)
+    argv = ["estimate", "--data", str(path), "--treatment", "t", "--outcome", "y", "--covariates", "x1,x2",
+            "--ps-learner", "boosting", "--outcome-learner", "boosting", "--crossfit", "3", "--no-refute"]
+    assert main([*argv, "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    aipw = next(row for row in out["estimates"] if row["method"] == "aipw")
+    assert aipw["ci_low"] <= TRUE_EFFECT <= aipw["ci_high"] and "3-fold cross-fitted" in aipw["se_type"]
+    assert out["diagnostics"]["learners"]["folds"] == 3
+    assert "Fold 3/3: 'boosting' outcome model (treated arm)" in captured.err
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "cross-fitted 'boosting' propensity treated as known (ignores its estimation; approximate)" in text
+
+
+def test_cli_refuses_too_small_folds_in_one_line(capsys, tmp_path, nonlinear):
+    from causal_core.cli import main
+
+    path = tmp_path / "small.csv"
+    nonlinear.groupby("t").head(25).to_csv(path, index=False)
+    argv = ["estimate", "--data", str(path), "--treatment", "t", "--outcome", "y", "--covariates", "x1,x2",
+            "--outcome-learner", "ridge_cv", "--no-refute"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "Too few rows per fold for 5-fold cross-fitting" in err and "25 treated and 25 control rows" in err

@@ -4,6 +4,7 @@
         --covariates a,b,c [--categorical a,b] [--estimand ATE|ATT|ATC] [--cluster C] [--clip LO,HI]
         [--trim bounds|crump] [--crossfit K] [--missing complete_case|indicator] [--bootstrap N] [--seed S]
         [--terms FORMULA] [--propensity-terms FORMULA] [--interact FORMULA] [--ipw-se influence|fixed_weights]
+        [--ps-learner logistic|logistic_cv|boosting] [--outcome-learner linear|ridge_cv|lasso_cv|boosting]
         [--no-refute] [--format json]
 
 Built-ins default treatment, outcome, cluster and covariates to the project's defaults (the dictionary's
@@ -59,6 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-refute", action="store_true", help="skip the refutation tests")
     add_refutation_options(parser)
     add_terms_options(parser)
+    add_learner_options(parser)
     add_format_option(parser)
     parser.set_defaults(handler=run)
 
@@ -100,7 +102,7 @@ def build_spec(args: argparse.Namespace, project, frame) -> EstimationSpec:
         categorical=sorted(set(categorical) | set(estimation.categorical_columns(frame, known))),
         estimand=args.estimand or "ATE", cluster=cluster, clip=_clip(args.clip), trim=args.trim,
         crossfit_folds=args.crossfit, bootstrap=args.bootstrap, seed=args.seed, missing=args.missing,
-        treated_value=args.treated_value, **terms_fields(args),
+        treated_value=args.treated_value, **terms_fields(args), **learner_fields(args),
     )
 
 
@@ -163,7 +165,7 @@ def _text(data: dict[str, Any]) -> str:
         lines.append(f"true {data['estimand']} (simulation): {data['true_effect']:+.4f}")
     ipw_info = data["diagnostics"].get("ipw")
     if ipw_info:
-        lines.append(f"IPW: {ipw_info['form']}. {ipw_info['bounds_note']} SE: {ipw_info['se']}.")
+        lines.append(f"IPW: {ipw_info['form']}. {ipw_info['bounds_note']} SE: {ipw_info.get('se_note') or ipw_info['se']}.")
     sensitivity = data["sensitivity"]
     if sensitivity.get("evalue", {}).get("sentence"):
         lines.append("E-value: " + sensitivity["evalue"]["sentence"])
@@ -187,7 +189,9 @@ def run(args: argparse.Namespace) -> int:
         if column in frame.columns and (why := estimation.ineligible_reason(project, column)) is not None
     }
     truth = estimation.true_effect(project, frame, spec.estimand, spec.treatment)
-    result = estimation.run_estimation(frame, spec, true_effect=truth, refutations=not args.no_refute)
+    result = estimation.run_estimation(
+        frame, spec, true_effect=truth, refutations=not args.no_refute, progress=learner_progress(spec)
+    )
     emit(payload(result, ineligible), args.format, _text)
     return 0
 
@@ -211,3 +215,38 @@ def with_placebo_outcome(args: argparse.Namespace, spec: EstimationSpec, project
     spec = spec.model_copy(update={"placebo_outcome": column})
     check_placebo_outcome(frame, spec, project if args.dataset else None)
     return spec
+
+
+# ---- nuisance learners (learners) --------------------------------------------------------------
+def add_learner_options(parser: argparse.ArgumentParser) -> None:
+    """The propensity and outcome learners, mirroring the page's two learner selectboxes."""
+    from causal_core.estimation.learners import OUTCOME_LEARNERS, PS_LEARNERS
+
+    parser.add_argument("--ps-learner", choices=list(PS_LEARNERS), default="logistic",
+                        help="propensity model: " + "; ".join(f"{k} = {v}" for k, v in PS_LEARNERS.items())
+                        + ". A non-default learner is cross-fitted (--crossfit K, 5 when 0).")
+    parser.add_argument("--outcome-learner", choices=list(OUTCOME_LEARNERS), default="linear",
+                        help="AIPW outcome model: " + "; ".join(f"{k} = {v}" for k, v in OUTCOME_LEARNERS.items())
+                        + ". A non-default learner is cross-fitted (--crossfit K, 5 when 0).")
+
+
+def learner_fields(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "ps_learner": getattr(args, "ps_learner", "logistic"),
+        "outcome_learner": getattr(args, "outcome_learner", "linear"),
+    }
+
+
+def learner_progress(spec: EstimationSpec):
+    """With a flexible learner (minutes on 1 M rows) each fit is announced on stderr; stdout stays the result."""
+    from causal_core.estimation.learners import uses_learners
+
+    if not uses_learners(spec):
+        return None
+    import sys
+
+    def announce(fraction: float, message: str) -> None:
+        if message.startswith("Fold "):  # one line per model fit; the other steps take well under a second
+            print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+
+    return announce

@@ -492,11 +492,29 @@ def learner_warnings(core: CoreFit) -> list[str]:
     return nuisance_warnings(nuisances) if nuisances is not None else []
 
 
-def learner_diagnostics(core: CoreFit) -> dict[str, Any]:
-    """Diagnostics entries to merge (Models tab): the learners' choices, folds, per-fit seconds and tuning.
+def with_learner_diagnostics(diagnostics: dict[str, Any], core: CoreFit) -> dict[str, Any]:
+    """The diagnostics with the learners' entries merged (a new dict; unchanged without a flexible learner).
 
-    With a flexible propensity the 'propensity_model' entry is replaced: the default one describes a Newton fit.
+    With a flexible propensity the 'propensity_model' entry is replaced (the default one describes a Newton
+    fit) and the IPW entry says which SE its row reports ('se_note', shown by the page and the CLI).
     """
+    extra = learner_diagnostics(core)
+    if not extra:
+        return diagnostics
+    merged = {**diagnostics, **extra}
+    nuisances: Nuisances = core.learners
+    if nuisances.ps_learner != DEFAULT_PS_LEARNER and isinstance(diagnostics.get("ipw"), dict):
+        merged["ipw"] = {
+            **diagnostics["ipw"],
+            "se": "fixed_weights",
+            "se_note": f"robust sandwich with the {nuisances.k}-fold cross-fitted '{nuisances.ps_learner}' propensity "
+            "treated as known (ignores its estimation; approximate)",
+        }
+    return merged
+
+
+def learner_diagnostics(core: CoreFit) -> dict[str, Any]:
+    """Diagnostics entries to merge (Models tab): the learners' choices, folds, per-fit seconds and tuning."""
     nuisances: Nuisances | None = getattr(core, "learners", None)
     if nuisances is None:
         return {}

@@ -27,7 +27,7 @@ from causal_core.estimation.estimators import (
     propensity,
     regression,
 )
-from causal_core.estimation.learners import fit_with_learners, learner_diagnostics, learner_warnings, uses_learners
+from causal_core.estimation.learners import fit_with_learners, learner_warnings, uses_learners, with_learner_diagnostics
 from causal_core.estimation.resampling import bootstrap
 from causal_core.project import (
     EstimationResult,
@@ -197,7 +197,7 @@ def run_estimation(
     core = estimate_core(design, spec, progress=_sub_progress(report, 0.1, 0.4), should_stop=should_stop)
     report(0.4, "Diagnostics")
     diagnostics = _diagnostics(design, spec, core)
-    diagnostics.update(learner_diagnostics(core))
+    diagnostics = with_learner_diagnostics(diagnostics, core)
     warnings.extend(learner_warnings(core))
     if trim_info:
         diagnostics["trimming"] = trim_info
