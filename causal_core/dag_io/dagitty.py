@@ -50,7 +50,13 @@ def from_dagitty(text: str) -> DagSpec:
     reason. Nothing is returned half-read: the spec is built only once the whole text is valid."""
     text = _check_text(text, "DAGitty")
     if _is_legacy_format(text):
-        return _from_dagitty_legacy(text)
+        try:
+            return _from_dagitty_legacy(text)
+        except DagFormatError as error:  # say why the text was read that way: it may not be meant as such
+            raise DagFormatError(
+                f"{error} (read as DAGitty's older format, vertex lines, a blank line, then adjacency lines, "
+                "because the text has a blank line and no braces or arrows)"
+            ) from None
     tokens = [token for token in _tokenize(text) if token.kind != "newline"]  # DAGitty: newlines are spaces
     return _DagittyParser(tokens).parse()
 
