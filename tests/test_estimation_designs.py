@@ -406,3 +406,146 @@ def test_first_stage_f_and_partial_r2_equal_linearmodels_for_every_se_type(se):
     assert first["f"] == pytest.approx(expected_f, rel=1e-8)
     assert first["partial_r2"] == pytest.approx(row["partial.rsquared"], rel=1e-8)
     assert result.main.std_error == pytest.approx(float(reference.std_errors["x"]), rel=1e-10)
+
+
+# ---- the page panel (AppTest on the panel alone: no estimation run needed) ---------------------
+def _panel_script() -> None:
+    import numpy as np
+    import pandas as pd
+    import streamlit as st
+
+    from causal_core.project import DagEdge, DagNode, DagSpec, EstimationResult, EstimationSpec, Project
+    from causal_core.ui import designs_panel, state
+
+    if "cw_active" not in st.session_state:
+        rng = np.random.default_rng(7)
+        u = rng.binomial(1, 0.5, 4000)
+        x = rng.binomial(1, 0.2 + 0.6 * u)
+        m = rng.binomial(1, 0.1 + 0.7 * x)
+        y = rng.binomial(1, 0.1 + 0.4 * m + 0.4 * u)
+        frame = pd.DataFrame({"smoking": x, "tar": m, "cancer": y})
+        nodes = [DagNode(name=n, column=n) for n in ("smoking", "tar", "cancer")] + [DagNode(name="genotype", latent=True)]
+        edges = [DagEdge(source=s, target=t) for s, t in (("smoking", "tar"), ("tar", "cancer"),
+                                                           ("genotype", "smoking"), ("genotype", "cancer"))]
+        project = Project(treatment="smoking", outcome="cancer",
+                          dag=DagSpec(nodes=nodes, edges=edges, treatment="smoking", outcome="cancer"),
+                          estimation=EstimationResult(spec=EstimationSpec(treatment="smoking", outcome="cancer")))
+        state.activate("sim", project, frame)
+    designs_panel.render()
+
+
+def test_panel_prefills_from_the_dag_runs_and_stores_and_refuses_bad_input_without_changes():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_panel_script, default_timeout=60).run()
+    assert not at.exception
+    assert at.multiselect(key="designs_fd_mediators_sim").value == ["tar"]
+    assert any("front-door" in info.value.lower() for info in at.info)  # the DAG engine's design sentence
+    assert any("no conditional instrument exists in this graph" in c.value for c in at.caption)
+    at.number_input(key="designs_fd_boot_sim").set_value(200)
+    at.button(key="designs_fd_run_sim").click().run()
+    assert not at.exception and not at.error
+    stored = stored_design(at.session_state["cw_projects"]["sim"], "frontdoor")
+    assert stored is not None and abs(stored.main.estimate - SMOKING_ATE) < 0.05
+    table = at.dataframe[0].value.set_index("method")
+    assert table.loc["frontdoor", "estimate"] == pytest.approx(stored.main.estimate)
+    at.button(key="designs_iv_run_sim").click().run()  # no instrument chosen
+    assert any("2SLS needs at least one instrument" in error.value for error in at.error)
+    project = at.session_state["cw_projects"]["sim"]
+    assert set(project.estimation.designs) == {"frontdoor"} and stored_design(project, "frontdoor") == stored
+
+
+def test_multinomial_cell_bootstrap_matches_the_row_bootstrap():
+    """A binary outcome draws replicates as multinomial cell counts; the spread must equal the row bootstrap's."""
+    frame = smoking_sim(1_500, 4)
+    spec = FrontdoorSpec(treatment="smoking", outcome="cancer", mediators=["tar"])
+    cells = _Prepared(frame, spec)
+    rows = _Prepared(frame, spec)
+    rows.sampler = None
+    assert cells.sampler is not None
+    by_cells = frontdoor_bootstrap(cells, 3000, 1)["replicates"]
+    by_rows = frontdoor_bootstrap(rows, 3000, 2)["replicates"]
+    assert np.std(by_cells) == pytest.approx(np.std(by_rows), rel=0.08)  # MC error of an SD from 3,000 reps ≈ 1.3 %
+    assert np.mean(by_cells) == pytest.approx(np.mean(by_rows), abs=4 * np.std(by_rows) / np.sqrt(3000))
+
+
+# ---- CLI ---------------------------------------------------------------------------------------------
+def cli_json(capsys, *argv: str) -> dict:
+    from causal_core.cli import main
+
+    assert main(["design-estimate", *argv, "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def cli_error(capsys, *argv: str) -> str:
+    from causal_core.cli import main
+
+    assert main(["design-estimate", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    return err
+
+
+@pytest.fixture()
+def smoking_csv(tmp_path):
+    path = tmp_path / "smoking.csv"
+    smoking_sim(3_000, 13).to_csv(path, index=False)
+    return path
+
+
+def test_cli_frontdoor_and_iv_on_data_files(capsys, smoking_csv, tmp_path):
+    out = cli_json(capsys, "--design", "frontdoor", "--data", str(smoking_csv), "--treatment", "smoking",
+                   "--outcome", "cancer", "--mediators", "tar", "--bootstrap", "200")
+    assert out["design"] == "frontdoor" and out["n_used"] == 3000 and out["defaults_from"] == "--mediators"
+    row = out["estimates"][0]
+    assert row["method"] == "frontdoor" and abs(row["estimate"] - SMOKING_ATE) < 0.05 and row["ci_low"] < row["ci_high"]
+    iv_path = tmp_path / "iv.csv"
+    iv_sim(3_000, 2).to_csv(iv_path, index=False)
+    out = cli_json(capsys, "--design", "iv", "--data", str(iv_path), "--treatment", "x", "--outcome", "y",
+                   "--instruments", "z", "--covariates", "w", "--se", "unadjusted")
+    assert [r["method"] for r in out["estimates"]] == ["2sls", "ols"] and abs(out["estimates"][0]["estimate"] - 2) < 0.15
+    assert out["diagnostics"]["first_stage"]["f"] > 100 and out["diagnostics"]["se"] == "unadjusted"
+
+
+def test_cli_project_prefills_from_its_dag_and_stores_with_out(capsys, smoking_csv, tmp_path):
+    from causal_core.data import project_for_upload, read_upload
+
+    loaded = read_upload(smoking_csv.read_bytes(), smoking_csv.name)
+    project = project_for_upload(loaded).model_copy(update={"treatment": "smoking", "outcome": "cancer",
+                                                            "dag": FRONTDOOR_DAG})
+    project = project.model_copy(update={"estimation": project_with_estimation(loaded.frame, "smoking", "cancer").estimation})
+    source, target = tmp_path / "p.json", tmp_path / "p2.json"
+    source.write_text(project_to_json(project))
+    if hasattr(dag_module, "frontdoor_sets"):
+        out = cli_json(capsys, "--design", "frontdoor", "--project", str(source), "--data", str(smoking_csv),
+                       "--bootstrap", "100", "--out", str(target))
+        assert out["spec"]["mediators"] == ["tar"] and out["defaults_from"] == "the DAG's front-door set"
+        saved = project_from_json(target.read_text())
+        assert stored_design(saved, "frontdoor").main.estimate == pytest.approx(out["estimates"][0]["estimate"])
+        assert project_from_json(source.read_text()).estimation.designs == {}  # the input file is never rewritten
+    err = cli_error(capsys, "--design", "iv", "--project", str(source), "--data", str(smoking_csv))
+    assert err == ("error: no instruments given and none from the DAG (no conditional instrument exists in this "
+                   "graph); pass --instruments")
+    other = tmp_path / "other.csv"
+    smoking_sim(100, 1).to_csv(other, index=False)
+    assert "is not the file this project was built on" in cli_error(capsys, "--design", "frontdoor", "--project",
+                                                                    str(source), "--data", str(other))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--design", "frontdoor", "--mediators", "tarr"], "error: Mediator column(s) not in the data: tarr."),
+    (["--design", "frontdoor", "--mediators", "tar", "--treatment", "age_group"],
+     "error: The front-door estimator needs a binary treatment."),
+    (["--design", "iv", "--instruments", "flat"], "error: Instrument column(s) not in the data: flat."),
+    (["--design", "frontdoor"], "error: no mediators given and none from the DAG (no DAG with a treatment"),
+    (["--design", "iv", "--instruments", "tar", "--se", "cluster"], "error: Cluster-robust SEs need a cluster column."),
+])
+def test_cli_bad_inputs_exit_2_with_one_line(capsys, smoking_csv, argv, message):
+    base = ["--data", str(smoking_csv), "--treatment", "smoking", "--outcome", "cancer"]
+    if "--treatment" in argv:
+        base = ["--data", str(smoking_csv), "--outcome", "cancer"]
+    assert cli_error(capsys, *base, *argv).startswith(message)
+
+
+def test_cli_needs_a_source(capsys):
+    assert cli_error(capsys, "--design", "iv") == "error: give --dataset, --project or --data"

@@ -340,10 +340,12 @@ def estimate_iv(
     estimand, estimand_sentence = _estimand(data, spec)
     se_words = _se_words(data, spec)
     n = len(data.frame)
-    main = _row(fit, "2sls", estimand, n, f"{se_words}, Wald 95% CI; " + coverage_label("iv-2sls", spec.se))
+    strength = "weak" if first["f"] < WEAK_F else "strong"  # the Wald interval's coverage depends on it
+    main = _row(fit, "2sls", estimand, n, f"{se_words}, Wald 95% CI; " + coverage_label(f"iv-2sls-{strength}", spec.se))
     ols_row = _row(ols, "ols", "OLS coefficient (assumes no confounding)", n, f"{se_words}, t 95% CI")
     report(0.8, "Anderson–Rubin set")
     ar = anderson_rubin_set(part, main.estimate, main.std_error or float("nan"))
+    ar["coverage"] = coverage_label(f"iv-ar-{strength}", spec.se)
     warnings = [w for w in (weak_instrument_warning(first),) if w]
     if ar["kind"] == "unbounded":
         warnings.append("The Anderson–Rubin 95% set is unbounded: the data cannot bound the effect with these instruments.")
