@@ -312,3 +312,14 @@ def test_page_offers_pre_treatment_placebo_outcomes_and_names_each_estimator():
     assert {w.removeprefix("WARN — ").split(":")[0] for w in warnings} == {item["estimator"] for item in result.refutations
                                                   if item["test"] == "placebo outcome"}
     assert any(caption.value == refutation.SENSITIVITY_POINTER for caption in at.caption)
+
+
+def test_run_estimation_passes_progress_and_stop_to_the_refutations(retention):
+    seen: list[tuple[float, str]] = []
+    result = est.run_estimation(retention, N01_SPEC, sensitivity=False,
+                                progress=lambda fraction, message: seen.append((fraction, message)),
+                                should_stop=lambda: any(m.startswith("Refutation: outcome") for _, m in seen))
+    messages = [m for _, m in seen]
+    assert "Refutation: placebo treatment" in messages and "Refutation: outcome invariance" in messages
+    assert [f for f, _ in seen] == sorted(f for f, _ in seen)
+    assert result.refutations[-1]["test"] == "stopped" and result.estimates  # the estimates are kept

@@ -225,7 +225,10 @@ def run_estimation(
         from causal_core import refutation
 
         report(0.7, "Refutation tests")
-        result_refutations = refutation.run_refutations(design, spec, core, estimate_core, frame)
+        result_refutations = refutation.run_refutations(
+            design, spec, core, estimate_core, frame,
+            progress=_sub_progress(report, 0.7, 1.0), should_stop=should_stop,
+        )
     report(1.0, "Done")
     return EstimationResult(
         spec=spec,
