@@ -86,6 +86,15 @@ def render_terms(frame: pd.DataFrame, covariates: list[str], start: EstimationSp
     }
 
 
+def render_interval_notes(table: pd.DataFrame) -> None:
+    """Every interval that is approximate says so next to the table (coverage measured by bench/coverage.py)."""
+    notes = [(row["method"], row["interval_note"]) for _, row in table.iterrows() if row.get("interval_note")]
+    if notes:
+        with st.expander("Interval notes: which intervals are approximate, and why", expanded=False):
+            for method, note in notes:
+                st.caption(f"**{method}**: {note}")
+
+
 def render_ipw_note(result) -> None:
     """Which propensity bounds the IPW/AIPW weights used, why, and which SE the IPW row reports."""
     info = result.diagnostics.get("ipw")
@@ -237,6 +246,7 @@ st.dataframe(
     table, hide_index=True, width="stretch",
     column_config={name: st.column_config.NumberColumn(format="%.4f") for name in ("estimate", "std_error", "ci_low", "ci_high")},
 )
+render_interval_notes(table)
 st.altair_chart(est.forest_chart(result), width="stretch")
 if result.true_effect is not None:
     st.caption(f"Simulation truth: the true {spec.estimand} is {result.true_effect:+.4f} (red dashed line).")

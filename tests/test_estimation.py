@@ -784,3 +784,14 @@ def test_missing_indicators_with_formula_terms_are_refused():
     spec = EstimationSpec(treatment="t", outcome="y", covariates=["x"], missing="indicator", outcome_terms="x + I(x**2)")
     with pytest.raises(est.EstimationError, match="Missing indicators cannot be combined with formula terms"):
         est.run_estimation(frame, spec)
+
+
+def test_results_table_carries_each_intervals_note(retention_result):
+    from causal_core.estimation.interval_notes import interval_note
+
+    table = est.estimates_table(retention_result)
+    notes = dict(zip(table["method"], table["interval_note"], strict=True))
+    for row in retention_result.estimates:
+        assert notes[est.method_label(row)] == (interval_note(row, retention_result.diagnostics) or "")
+    assert notes["IPW (Hájek)"] == ""  # measured on target (0.944 on retention), so no note
+    assert notes["Regression adjustment (OLS)"].startswith("Approximate as an effect interval")

@@ -23,7 +23,13 @@ def method_label(row: EstimateRow) -> str:
 
 
 def estimates_table(result: EstimationResult) -> pd.DataFrame:
-    """The results table: method, estimand, estimate, SE, 95 % CI, n used, SE type."""
+    """The results table: method, estimand, estimate, SE, 95 % CI, n used, SE type, and the interval's note.
+
+    The note (interval_notes.py, from bench/coverage.py's measured table) says when an interval is approximate,
+    so no interval is shown without either measured coverage or that label.
+    """
+    from causal_core.estimation.interval_notes import interval_note
+
     return pd.DataFrame(
         [
             {
@@ -35,6 +41,7 @@ def estimates_table(result: EstimationResult) -> pd.DataFrame:
                 "ci_high": row.ci_high,
                 "n_used": row.n_used,
                 "se_type": row.se_type,
+                "interval_note": interval_note(row, result.diagnostics) or "",
             }
             for row in result.estimates
         ]
