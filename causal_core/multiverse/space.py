@@ -195,7 +195,11 @@ def adjustment_sets(
     own = analyst_set(project, frame)
     if own is not None:
         sets.append(_labelled(project, "analyst's", own, "analyst"))
-    sets.append(_labelled(project, "all eligible", eligible_columns(project, frame), "dictionary"))
+    eligible = eligible_columns(project, frame)
+    if eligible:
+        sets.append(_labelled(project, "all eligible", eligible, "dictionary"))
+    else:
+        notes.append("The dictionary marks no usable column as pre-treatment, so there is no 'all eligible' set.")
     for index, columns in enumerate(options.extra_sets):
         unknown = [c for c in columns if c not in frame.columns]
         if unknown:

@@ -1,0 +1,65 @@
+"""AppTest of the Specification curve page: run on retention (the curve, the summary, the stored result), the
+damage view with the DAG's invalid sets, and a refused request that leaves the project unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from causal_core import dag
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = "app_pages/specification_curve.py"
+
+
+def open_page(with_dag: bool = False) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240).run()
+    if with_dag:
+        projects = at.session_state["cw_projects"]
+        projects["retention"] = projects["retention"].model_copy(update={"dag": dag.default_dag("retention")})
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    return at
+
+
+def project(at: AppTest):
+    return at.session_state["cw_projects"]["retention"]
+
+
+def test_run_shows_the_curve_and_the_summary_and_stores_the_result():
+    at = open_page()
+    assert project(at).multiverse is None
+    assert any("press **Run the specification curve**" in info.value for info in at.info)
+    assert any(md.value.startswith("**15 specifications** (5 estimators × 3 trimming rules)") for md in at.markdown)
+    at.button(key="mv_start_retention").click().run()
+    assert not at.exception and not at.error
+    result = project(at).multiverse
+    assert result is not None and len(result.rows) == 15 and not result.cancelled
+    bullets = [md.value for md in at.markdown if md.value.startswith("- ")]
+    assert bullets[0].startswith("- Across 15 valid specifications, 100% have the same sign as the main estimate")
+    assert any("true ATE is -4.6%" in b for b in bullets)
+    assert len(at.get("vega_lite_chart")) == 1
+    assert any("Robustness across 15 specifications" in h.value for h in at.subheader)
+
+
+def test_damage_view_on_retention_puts_the_dropped_health_score_apart():
+    at = open_page(with_dag=True)
+    at.checkbox(key="mv_invalid_retention").check().run()
+    at.multiselect(key="mv_estimators_retention").set_value(["regression", "aipw"]).run()
+    at.multiselect(key="mv_trimming_retention").set_value(["none"]).run()
+    assert any(md.value.startswith("**16 specifications** (8 adjustment sets × 2 estimators)") for md in at.markdown)
+    at.button(key="mv_start_retention").click().run()
+    assert not at.exception
+    result = project(at).multiverse
+    dropped = [r for r in result.rows if r.choices["adjustment set"] == "drop health_score"]
+    assert all(r.validity == "invalid" and r.estimate > -0.025 for r in dropped)
+    assert result.summary["valid"]["n"] == 2 and result.summary["invalid"]["n"] == 14
+    assert any("kept apart and not pooled" in md.value for md in at.markdown)
+
+
+def test_a_refused_request_says_why_and_changes_nothing():
+    at = open_page()
+    at.multiselect(key="mv_estimators_retention").set_value([]).run()
+    assert any("Choose at least one estimator" in e.value for e in at.error)
+    assert project(at).multiverse is None and project(at).edit_log == []
