@@ -406,6 +406,9 @@ def test_first_stage_f_and_partial_r2_equal_linearmodels_for_every_se_type(se):
     assert first["f"] == pytest.approx(expected_f, rel=1e-8)
     assert first["partial_r2"] == pytest.approx(row["partial.rsquared"], rel=1e-8)
     assert result.main.std_error == pytest.approx(float(reference.std_errors["x"]), rel=1e-10)
+    endogeneity = result.diagnostics["tests"]["endogeneity"]
+    assert endogeneity["statistic"] == pytest.approx(float(reference.wooldridge_regression.stat), rel=1e-8)
+    assert endogeneity["pvalue"] == pytest.approx(float(reference.wooldridge_regression.pval), rel=1e-6)
 
 
 # ---- the page panel (AppTest on the panel alone: no estimation run needed) ---------------------
