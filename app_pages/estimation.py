@@ -328,3 +328,8 @@ if sensemakr:
 
 # ---- refutations ------------------------------------------------------------------------------
 render_refutations(result)
+
+# ---- other identification strategies (front door, 2SLS): causal_core/ui/designs_panel.py ------
+from causal_core.ui import designs_panel  # noqa: E402 - kept with its one call, apart from the page's own code
+
+designs_panel.render()
