@@ -547,3 +547,34 @@ def test_panel_direct_effect_and_refused_graph():
     refused = _run_panel(CDE.model_copy(update={"outcome": "X"}))
     assert not refused.exception
     assert any("the treatment and the outcome must be different nodes" in box.value for box in refused.error)
+
+
+def test_instrument_search_is_complete_against_a_brute_force_over_every_conditioning_set():
+    """Z is listed ⇔ some W (observed, no mediator, no descendant of X or Y) separates Z from Y and connects Z to
+    X in the proper backdoor graph; every W is tried."""
+    rng = random.Random(2)
+    checked = 0
+    for _ in range(400):
+        graph = random_dag(rng, rng.randint(4, 7), rng.choice([0.3, 0.45]))
+        x, y = rng.sample(list(graph), 2)
+        if not nx.has_path(graph, x, y):
+            continue
+        latent = {v for v in graph if v not in (x, y) and rng.random() < 0.3}
+        observed = set(graph) - latent
+        backdoor = criterion.proper_backdoor_graph(graph, x, y)
+        excluded = (criterion.proper_causal_nodes(graph, x, y) | nx.descendants(graph, x) | nx.descendants(backdoor, y))
+        allowed = sorted(observed - excluded - {x, y})
+        truth = set()
+        for z in sorted(observed - {x, y} - nx.descendants(graph, x)):
+            pool = [w for w in allowed if w != z]
+            if any(
+                nx.is_d_separator(backdoor, {y}, {z}, set(w)) and not nx.is_d_separator(backdoor, {x}, {z}, set(w))
+                for size in range(len(pool) + 1)
+                for w in itertools.combinations(pool, size)
+            ):
+                truth.add(z)
+        listed = dag.instruments_in(graph, x, y, observed)
+        assert {item.instrument for item in listed} == truth, (sorted(graph.edges), x, y, latent)
+        assert all(not set(item.conditioning) & excluded for item in listed)
+        checked += 1
+    assert checked > 80

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from causal_core.dag.constants import MAX_MINIMAL_SETS, MAX_PATHS_SHOWN, MAX_SUBSET_TESTS, IdentificationError
 from causal_core.dag.criterion import (
+    adjustment_checker,
     criterion_violation,
     is_adjustment_set,
     minimal_adjustment_sets,
@@ -275,10 +276,9 @@ def _beyond_backdoor_note(spec: DagSpec, graph: nx.DiGraph, x: str, y: str, base
     """Where the two criteria differ for one treatment: minimal sets coincide (a minimal set holds no
     descendant of the treatment), but the adjustment criterion also accepts a valid set enlarged by a
     descendant of the treatment that is on no causal path and opens nothing. Name such a set if one exists."""
+    check = adjustment_checker(graph, x, y)
     extra = sorted(
-        node
-        for node in observed_names(spec) & nx.descendants(graph, x)
-        if node != y and is_adjustment_set(graph, x, y, {*base, node})
+        node for node in observed_names(spec) & nx.descendants(graph, x) if node != y and check({*base, node})
     )
     if not extra:
         return ""
