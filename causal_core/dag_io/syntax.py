@@ -284,8 +284,10 @@ class _Builder:
         return spec
 
     def _check_roles(self, flagged: dict[str, list[str]]) -> None:
-        """Different nodes, observed, nothing latent or a role adjusted for; then one exposure and one outcome
-        (a node's own contradiction is the more specific message, so it is checked first)."""
+        """Exposure and outcome: different, observed nodes (as the DAG editor requires), then one of each (a
+        node's own contradiction is the more specific message, so it comes first). An ``adjusted`` mark on a
+        latent node or on the exposure is read as written, as DAGitty does: the engine's check of the analyst's
+        set then says why it is not valid, and every spec the editor can make still re-imports."""
         for name, record in self.nodes.items():
             roles = record.roles
             where = f"line {record.line}: node {name}" if record.line else f"node {name}"
@@ -293,17 +295,10 @@ class _Builder:
                 raise DagFormatError(
                     f"{where} is marked both exposure and outcome: the treatment and the outcome must be different nodes"
                 )
-            for role in ("exposure", "outcome", "adjusted"):
+            for role in ("exposure", "outcome"):
                 if role in roles and "latent" in roles:
                     raise DagFormatError(
-                        f"{where} is marked both latent and {role}: an unmeasured variable cannot be "
-                        + ("adjusted for" if role == "adjusted" else f"the {role}")
-                    )
-            for role in ("exposure", "outcome"):
-                if role in roles and "adjusted" in roles:
-                    raise DagFormatError(
-                        f"{where} is the {role} and also marked adjusted: the adjustment set cannot "
-                        "contain the exposure or the outcome"
+                        f"{where} is marked both latent and {role}: the {role} must be an observed variable"
                     )
         for role in ("exposure", "outcome"):
             if len(flagged[role]) > 1:
