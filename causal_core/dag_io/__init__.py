@@ -16,7 +16,10 @@ DAGitty is what analysts already use, so its syntax is read as DAGitty itself re
   adjacency matrix), which its own examples and test suite still use.
 
 ``--`` and PAG marks (``@->``) are refused with the edge named, as are cycles (named, with their lines), self-
-loops, unknown attributes, a node that is both exposure and outcome, and files above the size limits below.
+loops, unknown attributes (named, with the known ones listed), a node that is both exposure and outcome, a
+latent exposure or outcome, more than one exposure or outcome (the workbench studies one effect at a time), an
+empty graph, and files above the size limits (``MAX_IMPORT_NODES`` …). An ``adjusted`` mark is read as written,
+even on a latent node, as DAGitty does; the engine's check of the analyst's set says when it cannot work.
 DAGitty itself has no comments; ``//``, ``/* */`` and a leading ``#`` are accepted here as a courtesy, and the
 export never writes them. Two attributes DAGitty ignores carry the workbench's extras: ``label="..."`` and
 ``column="..."`` (``column=""`` = a node without data).
