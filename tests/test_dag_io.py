@@ -219,6 +219,20 @@ def test_bad_dagitty_names_the_problem(text, message):
         dag_io.from_dagitty(text)
 
 
+def test_deep_nesting_and_edge_blow_up_are_refused_not_crashed():
+    deep = "dag { a -> " + "{" * 5_000 + "b" + "}" * 5_000 + " }"
+    with pytest.raises(DagFormatError, match="groups '{ }' nested more than 50 deep"):
+        dag_io.from_dagitty(deep)
+    with pytest.raises(DagFormatError, match="nested more than 50 deep"):
+        dag_io.from_dot("digraph { a -> " + "{" * 5_000 + "b" + "}" * 5_000 + " }")
+    with pytest.raises(DagFormatError, match="subgraphs nested more than 50 deep"):
+        dag_io.from_dot("digraph { " + "subgraph { " * 500 + "a" + " }" * 500 + " }")
+    left = " ".join(f"a{i}" for i in range(150))
+    right = " ".join(f"b{i}" for i in range(150))  # 150 × 150 = 22,500 edges from one statement
+    with pytest.raises(DagFormatError, match="line 1: more than 20,000 edges"):
+        dag_io.from_dagitty(f"dag {{ {{{left}}} -> {{{right}}} }}")
+
+
 def test_an_impossible_adjusted_mark_is_read_and_the_engine_says_why():
     """DAGitty lets the analyst mark anything adjusted; the engine's check of that set names the problem."""
     spec = dag_io.from_dagitty("dag { X [exposure, adjusted] Y [outcome] U [latent, adjusted] U -> {X Y} X -> Y }")

@@ -8,6 +8,7 @@ import re
 from urllib.parse import unquote
 
 from causal_core.dag_io.syntax import (
+    MAX_GROUP_DEPTH,
     SIMPLE_ID,
     DagFormatError,
     Token,
@@ -159,12 +160,11 @@ class _DagittyParser:
     def _element(self) -> list[str]:
         token = self.reader.next()
         if _is(token, "{"):
-            self.groups.append({})
+            if len(self.groups) >= MAX_GROUP_DEPTH:
+                raise DagFormatError(f"line {token.line}: groups '{{ }}' nested more than {MAX_GROUP_DEPTH} deep")
+            self.groups.append({})  # every node mentioned from here on is added to each open group
             self._statements(token)
-            members = list(self.groups.pop())
-            for group in self.groups:
-                group.update(dict.fromkeys(members))
-            return members
+            return list(self.groups.pop())
         if token.kind not in ("id", "str"):
             raise DagFormatError(f"line {token.line}: expected a node name or '{{' but found {token.value!r}")
         if token.kind == "id" and token.value in ("graph", "node"):

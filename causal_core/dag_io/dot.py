@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from causal_core.dag import node_roles, role_colour
 from causal_core.dag_io.syntax import (
+    MAX_GROUP_DEPTH,
     DagFormatError,
     DotUnavailable,
     Token,
@@ -62,8 +63,10 @@ def _dot_node_roles(name: str, record: _NodeRecord) -> None:
         attributes.pop("label")
 
 
-def _read_dot_statements(reader: _Reader, builder: _Builder, opened: Token) -> None:
+def _read_dot_statements(reader: _Reader, builder: _Builder, opened: Token, depth: int = 0) -> None:
     """Statements up to the closing ``}``: node/edge chains, subgraphs, and defaults/graph options (ignored)."""
+    if depth > MAX_GROUP_DEPTH:
+        raise DagFormatError(f"line {opened.line}: subgraphs nested more than {MAX_GROUP_DEPTH} deep")
     while True:
         token = reader.peek()
         if token is None:
@@ -83,7 +86,7 @@ def _read_dot_statements(reader: _Reader, builder: _Builder, opened: Token) -> N
             reader.next()
             if reader.peek() is not None and reader.peek().kind in ("id", "str"):
                 reader.next()
-            _read_dot_statements(reader, builder, reader.expect("{"))
+            _read_dot_statements(reader, builder, reader.expect("{"), depth + 1)
             continue
         if token.kind in ("id", "str") and _is(reader.peek_after(1), "="):  # graph option: key = value
             reader.next(), reader.next(), reader.next()
@@ -125,10 +128,12 @@ def _read_dot_chain(reader: _Reader, builder: _Builder) -> None:
             builder.edges[builder.directed(a, b, line)] = rationale
 
 
-def _dot_element(reader: _Reader, builder: _Builder) -> list[str]:
+def _dot_element(reader: _Reader, builder: _Builder, depth: int = 0) -> list[str]:
     """``name`` or ``{a b}`` (DOT: attributes after a name in a chain are read by the caller)."""
     token = reader.next()
     if _is(token, "{"):
+        if depth >= MAX_GROUP_DEPTH:
+            raise DagFormatError(f"line {token.line}: groups '{{ }}' nested more than {MAX_GROUP_DEPTH} deep")
         members: list[str] = []
         while not _is(reader.peek(), "}"):
             if reader.peek() is None:
@@ -136,7 +141,7 @@ def _dot_element(reader: _Reader, builder: _Builder) -> list[str]:
             if _is(reader.peek(), ",") or _is(reader.peek(), ";"):
                 reader.next()
                 continue
-            members.extend(_dot_element(reader, builder))
+            members.extend(_dot_element(reader, builder, depth + 1))
             attributes = _maybe_attributes(reader)
             if attributes:
                 builder.nodes[members[-1]].attributes.update(attributes)

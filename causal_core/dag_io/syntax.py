@@ -18,6 +18,7 @@ SIMPLE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 MAX_IMPORT_NODES = 2_000
 MAX_IMPORT_EDGES = 20_000
 MAX_IMPORT_CHARS = 2_000_000
+MAX_GROUP_DEPTH = 50  # nested { } groups / subgraphs: deeper would only exhaust the parser's recursion
 
 ROLE_FLAGS = ("exposure", "outcome", "latent", "adjusted", "selected")
 # DAGitty accepts an empty graph, but importing one would replace the analyst's DAG with nothing.
