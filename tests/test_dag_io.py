@@ -398,6 +398,10 @@ def test_json_is_networkx_node_link():
         ('{"nodes": [{"id": "a"}, {"id": "b"}], "edges": [{"source": "a", "target": "b"}, {"source": "b", "target": "a"}]}', "cycle"),
         ('{"nodes": [{"id": "a", "x": "left"}], "edges": []}', "not a number"),
         ('{"nodes": [], "edges": []}', "the graph has no nodes"),
+        ("[" * 100_000, "nested too deeply"),
+        ("", "the JSON text is empty"),
+        ('{"nodes": [{"name": "a", "latent": "maybe"}], "edges": []}', "schema at nodes.0.latent: Input should be"),
+        (json.dumps({"nodes": [{"id": f"n{i}"} for i in range(2_001)], "edges": []}), "2,001 nodes"),
     ],
 )
 def test_bad_json_is_rejected_with_reason(text, message):

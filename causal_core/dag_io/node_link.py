@@ -5,10 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from causal_core.dag import validate_dag
 from causal_core.dag_io.dagitty import from_dagitty
 from causal_core.dag_io.dot import from_dot
-from causal_core.dag_io.syntax import NO_NODES_MESSAGE, DagFormatError, _role_list_problems
+from causal_core.dag_io.syntax import (
+    MAX_IMPORT_NODES,
+    NO_NODES_MESSAGE,
+    DagFormatError,
+    _check_text,
+    _role_list_problems,
+)
 from causal_core.project import DagEdge, DagNode, DagSpec
 
 
@@ -35,18 +43,32 @@ def to_json(spec: DagSpec) -> str:
 
 def from_json(text: str | bytes) -> DagSpec:
     """Node-link JSON (``edges`` or the older ``links`` key), or a DagSpec dump."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DagFormatError("the JSON is not UTF-8 text") from None
+    text = _check_text(text, "JSON")
     try:
         payload = json.loads(text)
     except json.JSONDecodeError as error:
         raise DagFormatError(f"invalid JSON at line {error.lineno}, column {error.colno} ({error.msg})") from None
+    except RecursionError:
+        raise DagFormatError("the JSON is nested too deeply to be a DAG") from None
     if not isinstance(payload, dict) or "nodes" not in payload:
         raise DagFormatError("the JSON has no 'nodes' list: expected node-link data")
+    if isinstance(payload["nodes"], list) and len(payload["nodes"]) > MAX_IMPORT_NODES:
+        raise DagFormatError(
+            f"{len(payload['nodes']):,} nodes; the workbench imports DAGs of up to {MAX_IMPORT_NODES:,} nodes"
+        )
     first_node = payload["nodes"][0] if isinstance(payload["nodes"], list) and payload["nodes"] else {}
     if isinstance(first_node, dict) and "name" in first_node and "id" not in first_node:
         try:
             spec = DagSpec.model_validate(payload)
-        except ValueError as error:
-            raise DagFormatError(f"the JSON does not match the DAG schema: {str(error).splitlines()[0]}") from None
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "the top level"
+            raise DagFormatError(f"the JSON does not match the DAG schema at {where}: {first['msg']}") from None
     else:
         spec = _from_node_link(payload)
     if not spec.nodes:
