@@ -552,3 +552,11 @@ def test_cli_bad_inputs_exit_2_with_one_line(capsys, smoking_csv, argv, message)
 
 def test_cli_needs_a_source(capsys):
     assert cli_error(capsys, "--design", "iv") == "error: give --dataset, --project or --data"
+
+
+def test_linear_frontdoor_refuses_a_mediator_that_copies_the_treatment():
+    frame = continuous_sim(500, 3)
+    frame["copy"] = frame["x"] * 2.0 + 1.0
+    with pytest.raises(est.EstimationError, match="mediators are collinear with the treatment"):
+        estimate_frontdoor(frame, FrontdoorSpec(treatment="x", outcome="y", mediators=["copy"], method="linear",
+                                                bootstrap=0))

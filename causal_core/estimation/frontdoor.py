@@ -357,7 +357,8 @@ def _naive_row(t: np.ndarray, y: np.ndarray) -> EstimateRow:
     se = float(np.sqrt(y1.var(ddof=1) / y1.size + y0.var(ddof=1) / y0.size))
     return EstimateRow(method="naive", estimand="ATE (only if unconfounded)", estimate=estimate, std_error=se,
                        ci_low=estimate - Z95 * se, ci_high=estimate + Z95 * se, n_used=int(t.size),
-                       se_type="Welch (difference in means)")
+                       se_type="Welch (difference in means)",
+                       label="confounded comparison, shown for contrast (not the effect when the DAG needs a design)")
 
 
 def coverage_label(key: str, ci: str) -> str:
@@ -404,9 +405,15 @@ class _Prepared:
         else:
             self.M, self.m_names = numeric_block(self.frame, spec.mediators)
             self.X, self.x_names = numeric_block(self.frame, spec.covariates)
-            rank = np.linalg.matrix_rank(np.hstack([np.ones((self.t.size, 1)), self.t[:, None], self.X]))
-            if rank < self.X.shape[1] + 2:
+            ones = np.ones((self.t.size, 1))
+            if np.linalg.matrix_rank(np.hstack([ones, self.t[:, None], self.X])) < self.X.shape[1] + 2:
                 raise EstimationError("The treatment is collinear with the covariates: the mediator model cannot separate them.")
+            outcome_design = np.hstack([ones, self.M, self.t[:, None], self.X])
+            if np.linalg.matrix_rank(outcome_design) < outcome_design.shape[1]:
+                raise EstimationError(
+                    "The mediators are collinear with the treatment or the covariates (e.g. a mediator that copies the "
+                    "treatment): the outcome model cannot separate the mediator's effect from the treatment's."
+                )
 
     @property
     def n(self) -> int:
@@ -521,7 +528,8 @@ def estimate_frontdoor(
     else:
         warnings.append("No bootstrap replicates requested: the front-door estimate has no interval.")
     row = EstimateRow(method="frontdoor", estimand="ATE", estimate=estimate, std_error=se, ci_low=ci_low,
-                      ci_high=ci_high, n_used=prepared.n, se_type=se_type)
+                      ci_high=ci_high, n_used=prepared.n, se_type=se_type,
+                      label=f"front-door ATE through {', '.join(spec.mediators)} ({prepared.method})")
     report(1.0, "Front-door estimate done")
     return DesignResult(
         design="frontdoor", spec=spec.model_dump(mode="json"), estimates=[row, _naive_row(prepared.t, prepared.y)],
@@ -620,7 +628,8 @@ def frontdoor_from_dag(project: Project, frame: pd.DataFrame) -> tuple[list[list
 def design_table(result: DesignResult) -> pd.DataFrame:
     """The estimate rows as the page and CLI show them (the main design row first)."""
     return pd.DataFrame(
-        [{"method": row.method, "estimand": row.estimand, "estimate": row.estimate, "std_error": row.std_error,
+        [{"method": row.method, "label": row.label, "estimand": row.estimand, "estimate": row.estimate,
+          "std_error": row.std_error,
           "ci_low": row.ci_low, "ci_high": row.ci_high, "n_used": row.n_used, "interval": row.se_type}
          for row in result.estimates]
     )

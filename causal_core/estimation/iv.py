@@ -286,11 +286,11 @@ def _estimand(data: _IVData, spec: IVSpec) -> tuple[str, str]:
     )
 
 
-def _row(fit: Any, method: str, estimand: str, n: int, se_type: str) -> EstimateRow:
+def _row(fit: Any, method: str, estimand: str, n: int, se_type: str, label: str) -> EstimateRow:
     low, high = (float(v) for v in fit.conf_int().loc["treatment"])
     return EstimateRow(method=method, estimand=estimand, estimate=float(fit.params["treatment"]),
                        std_error=float(fit.std_errors["treatment"]), ci_low=low, ci_high=high, n_used=n,
-                       se_type=se_type)
+                       se_type=se_type, label=label)
 
 
 def _se_words(data: _IVData, spec: IVSpec) -> str:
@@ -368,8 +368,10 @@ def estimate_iv(
     se_words = _se_words(data, spec)
     n = len(data.frame)
     strength = "weak" if first["f"] < WEAK_F else "strong"  # the Wald interval's coverage depends on it
-    main = _row(fit, "2sls", estimand, n, f"{se_words}, Wald 95% CI; " + coverage_label(f"iv-2sls-{strength}", spec.se))
-    ols_row = _row(ols, "ols", "OLS coefficient (assumes no confounding)", n, f"{se_words}, t 95% CI")
+    main = _row(fit, "2sls", estimand, n, f"{se_words}, Wald 95% CI; " + coverage_label(f"iv-2sls-{strength}", spec.se),
+                f"2SLS, instrumented by {', '.join(data.z_names)}")
+    ols_row = _row(ols, "ols", "OLS coefficient (assumes no confounding)", n, f"{se_words}, t 95% CI",
+                   "OLS with the same covariates, shown for contrast (biased if the treatment is endogenous)")
     report(0.8, "Anderson–Rubin set")
     ar = anderson_rubin_set(part, main.estimate, main.std_error or float("nan"))
     ar["coverage"] = coverage_label(f"iv-ar-{strength}", spec.se)
