@@ -129,7 +129,7 @@ def runner() -> None:
     bar = st.progress(run.fraction, text=run.message())
     deadline = time.perf_counter() + STEP_SECONDS
     while not run.finished and not st.session_state.get(k("stop")) and time.perf_counter() < deadline:
-        run.step()
+        run.step(lambda fraction, message: bar.progress(min(fraction, 1.0), text=message))
         bar.progress(run.fraction, text=run.message())
     if run.finished or st.session_state.get(k("stop")):
         _finish(run, cancelled=bool(st.session_state.get(k("stop"))))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pandas as pd
@@ -106,6 +106,7 @@ def _run_group(
     space: ChoiceSpace,
     options: MultiverseOptions,
     counters: dict[str, int],
+    tick: Callable[[str], None] | None = None,
 ) -> dict[int, MultiverseRow]:
     """Every specification sharing one design: cluster → trimming → estimand → estimator, fits shared below."""
     _grain, treatment, outcome, set_label = key
@@ -120,6 +121,7 @@ def _run_group(
         seed=options.seed,
         treated_value=adapter.treated_value(project) if treatment == project.treatment else None,
     )
+    say = tick or (lambda message: None)
     try:
         design = adapter.build_design(frame, spec)
     except Exception as error:  # noqa: BLE001 - a failed specification is a row with its reason, never a crash
@@ -143,8 +145,9 @@ def _run_group(
             estimate = adapter.estimate(fits, choices["estimator"], choices["estimand"], options.crossfit_folds)
         except Exception as error:  # noqa: BLE001 - kept as a failed row with its reason
             done[row.id] = row.model_copy(update={"status": "failed", "reason": _error_text(error)})
-            continue
-        done[row.id] = _row_from_estimate(row, estimate, trimmed.statement)
+        else:
+            done[row.id] = _row_from_estimate(row, estimate, trimmed.statement)
+        say(f"{set_label}: {choices['estimator']}, {choices['trimming']}, {choices['estimand']}")
     for fits in by_bounds.values():
         for name, count in fits.fits.items():
             counters[name] += count
@@ -165,6 +168,7 @@ class MultiverseRun:
         self.counters = {"designs": 0, "propensity": 0, "outcome": 0, "crossfit": 0}
         self.groups = list(_groups(self.rows).items())
         self.done_groups = 0
+        self.done_specs = 0
         self.elapsed = 0.0
 
     @property
@@ -173,7 +177,7 @@ class MultiverseRun:
 
     @property
     def fraction(self) -> float:
-        return self.done_groups / len(self.groups) if self.groups else 1.0
+        return self.done_specs / len(self.rows) if self.rows else 1.0
 
     def message(self) -> str:
         if self.finished:
@@ -181,8 +185,12 @@ class MultiverseRun:
         key, members = self.groups[self.done_groups]
         return f"Design {self.done_groups + 1} of {len(self.groups)}: {key[3]} ({len(members)} specifications)"
 
-    def step(self) -> None:
-        """Run every specification of the next shared design (failures become failed rows)."""
+    def step(self, progress: ProgressFn | None = None) -> None:
+        """Run every specification of the next shared design (failures become failed rows).
+
+        ``progress(fraction, message)`` is called after each specification, so even one design on 1 M rows
+        reports as it goes (and a page can be interrupted there; the design is then simply run again).
+        """
         if self.finished:
             return
         started = time.perf_counter()
@@ -192,10 +200,18 @@ class MultiverseRun:
         except Exception as error:  # noqa: BLE001 - e.g. a grain column missing: a failed row, not a crash
             done = _failed(members, f"the rows could not be prepared: {_error_text(error)}")
         else:
-            done = _run_group(self.project, frame, key, members, self.space, self.options, self.counters)
+            start = self.done_specs
+            ticks = iter(range(1, len(members) + 1))
+
+            def tick(message: str) -> None:
+                if progress is not None:
+                    progress((start + next(ticks, len(members))) / len(self.rows), message)
+
+            done = _run_group(self.project, frame, key, members, self.space, self.options, self.counters, tick)
         for row_id, row in done.items():
             self.rows[row_id] = row
         self.done_groups += 1
+        self.done_specs += len(members)
         self.elapsed += time.perf_counter() - started
 
     def result(self, cancelled: bool = False) -> MultiverseResult:
@@ -245,9 +261,9 @@ def run_space(
     while not run.finished:
         if stop():
             return run.result(cancelled=True)
-        message = run.message()
-        run.step()
-        report(run.fraction, message)
+        report(run.fraction, run.message())
+        run.step(report)
+    report(1.0, run.message())
     return run.result()
 
 
