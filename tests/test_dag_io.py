@@ -417,6 +417,12 @@ def test_file_types_by_name(tmp_path):
         dag_io.format_for("graph.png")
     with pytest.raises(DagFormatError, match="no such file"):
         dag_io.read_file(str(tmp_path / "missing.dagitty"))
+    (tmp_path / "folder.dagitty").mkdir()
+    with pytest.raises(DagFormatError, match="folder.dagitty is not a file"):
+        dag_io.read_file(str(tmp_path / "folder.dagitty"))
+    (tmp_path / "latin1.dagitty").write_bytes("dag { caf\xe9 }".encode("latin-1"))
+    with pytest.raises(DagFormatError, match="is not UTF-8 text"):
+        dag_io.read_file(str(tmp_path / "latin1.dagitty"))
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot binary not installed")

@@ -11,6 +11,7 @@ from causal_core.dag import validate_dag
 from causal_core.dag_io.dagitty import from_dagitty
 from causal_core.dag_io.dot import from_dot
 from causal_core.dag_io.syntax import (
+    MAX_IMPORT_CHARS,
     MAX_IMPORT_NODES,
     NO_NODES_MESSAGE,
     DagFormatError,
@@ -169,11 +170,19 @@ def parse(text: str, kind: str) -> DagSpec:
 
 
 def read_file(path: str) -> DagSpec:
+    """A DAG file by its name (the CLI's ``--dag``); every failure is a DagFormatError naming the file."""
     file = Path(path)
+    kind = format_for(path)
     if not file.exists():
         raise DagFormatError(f"no such file: {path}")
+    if not file.is_file():
+        raise DagFormatError(f"{path} is not a file")
+    if file.stat().st_size > 4 * MAX_IMPORT_CHARS:  # UTF-8 needs at most 4 bytes a character
+        raise DagFormatError(f"{path} is larger than the {MAX_IMPORT_CHARS:,}-character import limit")
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise DagFormatError(f"{path} is not UTF-8 text") from None
-    return parse(text, format_for(path))
+    except OSError as error:
+        raise DagFormatError(f"cannot read {path}: {error.strerror or error}") from None
+    return parse(text, kind)
