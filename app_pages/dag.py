@@ -436,7 +436,9 @@ def _render_adjust_toggles(spec: DagSpec, adjusted: list[str]) -> None:
         cells[index % 4].toggle(name, key=widget_key, on_change=_toggle_adjusted, args=(name, widget_key))
 
 
-def _render_paths(spec: DagSpec, report: dag_paths.PathReport | None, problem: str, dropped: list[str]) -> None:
+def _render_paths(
+    spec: DagSpec, report: dag_paths.PathReport | None, problem: str, dropped: list[str], table_key: str
+) -> None:
     st.subheader("Paths between treatment and outcome")
     for reason in dropped:
         st.warning(f"The stored adjusted set is not used in full: {reason}.")
@@ -444,8 +446,7 @@ def _render_paths(spec: DagSpec, report: dag_paths.PathReport | None, problem: s
         st.info(f"No path view: {problem}.")
         return
     _render_adjust_toggles(spec, report.adjusted)
-    causal_open, biasing_open = report.open_counts()
-    (st.warning if biasing_open or report.capped else st.success)(report.summary)
+    (st.success if report.clean and not report.capped else st.warning)(report.summary)
     if not report.paths:
         return
     table = pd.DataFrame(
@@ -457,7 +458,7 @@ def _render_paths(spec: DagSpec, report: dag_paths.PathReport | None, problem: s
         }
     )
     st.dataframe(table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-                 key=paths_table_key)
+                 key=table_key)
     st.caption(
         f"Listed shortest first, at most {report.limit} paths"
         + (" — the list is capped, longer paths exist." if report.capped else ".")
@@ -468,7 +469,18 @@ def _render_paths(spec: DagSpec, report: dag_paths.PathReport | None, problem: s
 
 
 def _render_local_tests(result: dag_falsify.Falsification) -> None:
-    st.dataframe(dag_falsify.local_table(result), hide_index=True, width="stretch")
+    st.dataframe(
+        dag_falsify.local_table(result),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "estimate": st.column_config.NumberColumn("partial r", format="%+.3f"),
+            "ci_low": st.column_config.NumberColumn("CI low", format="%+.3f"),
+            "ci_high": st.column_config.NumberColumn("CI high", format="%+.3f"),
+            "p_value": st.column_config.NumberColumn("p", format="%.2g"),
+            "p_holm": st.column_config.NumberColumn("Holm p", format="%.2g"),
+        },
+    )
     forest = dag_falsify.forest_rows(result)
     if not forest.empty:
         st.altair_chart(dag_charts.implication_forest(forest), width="stretch")
@@ -526,12 +538,11 @@ def _render_global_test(spec: DagSpec, frame: pd.DataFrame, cache_key: str) -> N
     )
 
 
-def _render_tests(spec: DagSpec, frame: pd.DataFrame) -> None:
+def _render_tests(spec: DagSpec, frame: pd.DataFrame, graph_errors: list[str], data_key: str) -> None:
     st.subheader("Test the DAG against the data")
-    if errors:
-        st.info("Fix the graph first: " + errors[0] + ".")
+    if graph_errors:
+        st.info("Fix the graph first: " + graph_errors[0] + ".")
         return
-    data_key = f"{project.data_source.sha256 if project.data_source else ''}:{project.dedup}"
     structure = _structure_json(spec)
     try:
         local = dag_falsify.Falsification.model_validate_json(_local_tests(structure, data_key, frame))
@@ -547,5 +558,5 @@ def _render_tests(spec: DagSpec, frame: pd.DataFrame) -> None:
     _render_global_test(spec, frame, f"{structure}|{data_key}")
 
 
-_render_paths(spec, path_report, path_problem, adjusted_problems)
-_render_tests(spec, frame)
+_render_paths(spec, path_report, path_problem, adjusted_problems, paths_table_key)
+_render_tests(spec, frame, errors, f"{project.data_source.sha256 if project.data_source else ''}:{project.dedup}")

@@ -69,6 +69,7 @@ def test_confounding_fork_is_closed_by_adjusting_for_the_confounder():
     assert not fork.open and fork.closed_by == ["Z"] and fork.reason == "closed by adjusting for Z"
     assert after.open_counts() == (1, 0)
     assert after.summary.endswith("This set closes every biasing path listed and leaves every causal path open.")
+    assert after.clean and not before.clean
 
 
 def test_mediator_chain_adjusting_the_mediator_blocks_the_effect():
@@ -80,6 +81,7 @@ def test_mediator_chain_adjusting_the_mediator_blocks_the_effect():
     assert not blocked.open and blocked.closed_by == ["M"]
     assert "over-control" in blocked.reason
     assert "Some causal paths are closed" in report.summary and "post-treatment" in report.summary
+    assert report.post_treatment == ["M"] and not report.clean
 
 
 def test_butterfly_needs_the_collider_and_one_parent():
@@ -202,3 +204,13 @@ def test_cli_lists_paths_and_refuses_bad_sets(tmp_path, capsys):
     assert "[biasing  closed] X ← A → M ← B → Y" in capsys.readouterr().out
     assert main(["paths", "--dag", str(path), "--adjust", "Y"]) == 2
     assert capsys.readouterr().err.strip() == "error: cannot adjust for 'Y': it is the outcome"
+
+
+def test_a_post_treatment_proxy_off_every_path_is_still_flagged():
+    """X → M → Y with M → D: adjusting for D leaves every path as it was, yet it is post-treatment (it proxies
+    the mediator), which the adjustment criterion forbids; the summary must not call the set clean."""
+    spec = make([("X", "M"), ("M", "Y"), ("M", "D")])
+    report = list_paths(spec, ["D"])
+    assert report.open_counts() == (1, 0) and report.post_treatment == ["D"] and not report.clean
+    assert "D is downstream of X (post-treatment)" in report.summary
+    assert "closes every biasing path" not in report.summary

@@ -15,7 +15,8 @@ def implication_forest(rows: pd.DataFrame, confidence: float = 0.95):
     order = rows["implication"].tolist()
     colour = alt.Color("status:N", scale=alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values())),
                        title="Verdict")
-    base = alt.Chart(rows).encode(y=alt.Y("implication:N", sort=order, title=None, axis=alt.Axis(labelLimit=420)))
+    axis = alt.Axis(labelLimit=420, labelOverlap=False)
+    base = alt.Chart(rows).encode(y=alt.Y("implication:N", sort=order, title=None, axis=axis))
     bars = base.mark_rule(strokeWidth=2).encode(
         x=alt.X("ci_low:Q", title=f"Partial correlation ({confidence:.0%} CI, Fisher z, approximate)"),
         x2="ci_high:Q",
@@ -36,7 +37,7 @@ def implication_forest(rows: pd.DataFrame, confidence: float = 0.95):
         ],
     )
     zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#64748b", strokeDash=[4, 3]).encode(x="x:Q")
-    return (bars + points + zero).properties(height=max(120, 22 * len(rows)))
+    return (bars + points + zero).properties(height=max(120, 26 * len(rows)))
 
 
 def permutation_histogram(rows: pd.DataFrame):

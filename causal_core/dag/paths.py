@@ -75,7 +75,14 @@ class PathReport(BaseModel):
     paths: list[PathStatus] = Field(default_factory=list)
     capped: bool = False
     limit: int = MAX_LISTED_PATHS
+    post_treatment: list[str] = Field(default_factory=list, description="Adjusted descendants of the treatment.")
     summary: str = ""
+
+    @property
+    def clean(self) -> bool:
+        """Every listed biasing path closed, every causal path open, nothing post-treatment adjusted."""
+        causal_open, biasing_open = self.open_counts()
+        return biasing_open == 0 and causal_open == sum(p.causal for p in self.paths) and not self.post_treatment
 
     def open_counts(self) -> tuple[int, int]:
         """(open causal paths, open biasing paths)."""
@@ -246,8 +253,8 @@ def list_paths(
     statuses = [classify_path(graph, edges, conditioned, selected) for edges in edge_paths]
     report = PathReport(treatment=x, outcome=y, adjusted=chosen, selected=selected, paths=statuses,
                         capped=capped, limit=limit)
-    post_treatment = sorted(set(chosen) & nx.descendants(graph, x))
-    report.summary = _summary(report, post_treatment)
+    report.post_treatment = sorted(set(chosen) & nx.descendants(graph, x))
+    report.summary = _summary(report, report.post_treatment)
     return report
 
 
