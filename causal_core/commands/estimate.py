@@ -22,6 +22,7 @@ from typing import Any
 from causal_core import estimation
 from causal_core.cli import CliError, add_format_option, emit
 from causal_core.data import analysis_frame, builtin_names, project_for_builtin, project_for_upload, read_upload
+from causal_core.estimation.interval_notes import interval_note
 from causal_core.project import EstimationSpec
 
 
@@ -143,6 +144,7 @@ def payload(result, ineligible: dict[str, str]) -> dict[str, Any]:
         "true_effect": result.true_effect,
         "estimates": [
             {key: getattr(row, key) for key in ("method", "estimand", "estimate", "std_error", "ci_low", "ci_high", "se_type", "n_used", "label")}
+            | {"interval_note": interval_note(row, result.diagnostics)}
             for row in result.estimates
         ],
         "warnings": warnings,
@@ -174,6 +176,7 @@ def _text(data: dict[str, Any]) -> str:
         bench = sensitivity["sensemakr"].get("benchmark")
         if bench:
             lines.extend("Benchmark: " + row["sentence"] for row in bench["bounds"])
+    lines.extend(f"Interval ({row['method']}): {row['interval_note']}" for row in data["estimates"] if row.get("interval_note"))
     lines.extend("Refutation: " + item["sentence"] for item in data["refutations"])
     lines.extend("Warning: " + warning for warning in data["warnings"])
     return "\n".join(lines)
