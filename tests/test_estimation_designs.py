@@ -560,3 +560,19 @@ def test_linear_frontdoor_refuses_a_mediator_that_copies_the_treatment():
     with pytest.raises(est.EstimationError, match="mediators are collinear with the treatment"):
         estimate_frontdoor(frame, FrontdoorSpec(treatment="x", outcome="y", mediators=["copy"], method="linear",
                                                 bootstrap=0))
+
+
+def test_binary_treatment_with_a_continuous_instrument_is_a_weighted_late_not_an_ate():
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=2_000)
+    t = (z + rng.normal(size=2_000) > 0).astype(int)
+    frame = pd.DataFrame({"z": z, "t": t, "y": 1.5 * t + rng.normal(size=2_000)})
+    result = estimate_iv(frame, IVSpec(treatment="t", outcome="y", instruments=["z"]))
+    assert result.main.estimand == "weighted average of LATEs"
+    assert "a non-binary instrument" in result.diagnostics["estimand_sentence"] and "complier_share" not in result.diagnostics
+
+
+def test_cli_dataset_support_runs_2sls_with_an_explicit_instrument(capsys):
+    out = cli_json(capsys, "--design", "iv", "--dataset", "support", "--instruments", "backlog_start")
+    assert out["spec"]["treatment"] == "assistant_enabled" and out["estimates"][0]["estimand"] == "weighted average of LATEs"
+    assert out["n_used"] > 0 and out["diagnostics"]["first_stage"]["n_instruments"] == 1

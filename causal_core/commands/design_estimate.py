@@ -76,10 +76,11 @@ def load(args: argparse.Namespace):
         raw = rebind_data(project, payload, Path(args.data).name if args.data else None)
         return project, analysis_frame(project, raw)
     if args.dataset:
-        from causal_core.dag import default_dag
+        from causal_core.dag import DEFAULT_DAGS, default_dag
 
         project, raw = project_for_builtin(args.dataset)
-        project = project.model_copy(update={"dag": default_dag(args.dataset)})
+        if args.dataset in DEFAULT_DAGS:  # the DAG the DAG page starts from; other built-ins have none
+            project = project.model_copy(update={"dag": default_dag(args.dataset)})
         return project, analysis_frame(project, raw)
     if not args.data:
         raise CliError("give --dataset, --project or --data")

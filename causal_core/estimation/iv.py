@@ -276,9 +276,10 @@ def _estimand(data: _IVData, spec: IVSpec) -> tuple[str, str]:
             "the whole population." + covariates
         )
     if data.binary_treatment:
-        return "LATE (weighted, several instruments)", (
-            "With several instruments (or a non-binary one) 2SLS is a weighted average of instrument-specific LATEs "
-            "under monotonicity; it is not the ATE."
+        which = "several instruments" if data.Z.shape[1] > 1 else "a non-binary instrument"
+        return "weighted average of LATEs", (
+            f"With {which}, 2SLS is a weighted average of local effects among the units each instrument shift moves "
+            "(under monotonicity); it is not the ATE of the whole population."
         )
     return "IV slope (constant effect)", (
         "The effect of one unit of the treatment, assuming it is the same for everyone (linear, constant effect); "
