@@ -100,9 +100,53 @@ def render_ipw_note(result) -> None:
     info = result.diagnostics.get("ipw")
     if not info:
         return
-    se = ("influence function including the propensity-estimation step" if info["se"] == "influence"
-          else "robust sandwich treating the weights as known (What If's GEE SE, conservative)")
+    se = info.get("se_note") or (
+        "influence function including the propensity-estimation step" if info["se"] == "influence"
+        else "robust sandwich treating the weights as known (What If's GEE SE, conservative)")
     st.caption(f"IPW: {info['form']}. {info['bounds_note']} SE: {se}.")
+
+
+# ---- nuisance learners (learners) ---------------------------------------------------------------
+def render_learners(start: EstimationSpec) -> dict:
+    """Propensity and outcome learners for IPW/AIPW; any non-default one runs under K-fold cross-fitting."""
+    from causal_core.estimation import learners
+
+    if st.session_state.pop(k("learners_stopped"), False):
+        st.info("Cross-fitting stopped between two model fits; the stored results are unchanged.")
+    with st.expander("Nuisance models: exact fits (default) or scikit-learn learners"):
+        st.caption(
+            "The default exact logistic / linear fits are fast and their IPW SE includes the propensity step. A "
+            "scikit-learn learner is cross-fitted (DML): each row's propensity and outcome predictions come from "
+            "models fitted on the other folds (the folds above, 5 when 0; stratified by treatment, seeded), and the "
+            "AIPW SE comes from those out-of-fold scores. Boosting captures nonlinearities and interactions the "
+            "linear models miss; it takes seconds per fit on 100k rows and about a minute on 1M (Stop is offered)."
+        )
+        left, right = st.columns(2)
+        ps = left.selectbox(
+            "Propensity model", list(learners.PS_LEARNERS), key=k("ps_learner"),
+            index=list(learners.PS_LEARNERS).index(start.ps_learner),
+            format_func=lambda name: f"{name}: {learners.PS_LEARNERS[name]}",
+            help="With a flexible propensity the IPW row uses the cross-fitted e, and its SE treats e as known "
+            "(it ignores the learner's estimation step, so it is labelled approximate).",
+        )
+        outcome = right.selectbox(
+            "Outcome model (AIPW)", list(learners.OUTCOME_LEARNERS), key=k("outcome_learner"),
+            index=list(learners.OUTCOME_LEARNERS).index(start.outcome_learner),
+            format_func=lambda name: f"{name}: {learners.OUTCOME_LEARNERS[name]}",
+            help="One model per arm. A 0/1 outcome uses the classifier version (probabilities).",
+        )
+    return {"ps_learner": ps, "outcome_learner": outcome}
+
+
+def learner_stop_button(spec: EstimationSpec):
+    """A Stop button while learners are cross-fitted (checked between model fits); None for the default fits."""
+    from causal_core.estimation import learners
+
+    if not learners.uses_learners(spec):
+        return None
+    st.button("Stop the cross-fitting", key=k("learners_stop"), icon=":material/stop_circle:",
+              on_click=lambda: st.session_state.update({k("learners_stopped"): True}))
+    return lambda: bool(st.session_state.get(k("learners_stopped")))
 
 
 # ---- placebo outcome and refutations (refute-validate) -------------------------------------------
@@ -199,21 +243,24 @@ missing = c6.radio("Missing covariates", list(missing_labels), index=list(missin
 seed = c7.number_input("Seed", 0, 2**31 - 1, start.seed, key=k("seed"))
 placebo_outcome = render_placebo_picker(project, frame, cluster)
 terms_choice = render_terms(frame, list(covariates), start)
+learner_choice = render_learners(start)
 
 if st.button("Run estimation", type="primary", key=k("run")):
     spec = EstimationSpec(
         treatment=project.treatment, outcome=project.outcome, covariates=list(covariates),
         categorical=est.categorical_columns(frame, list(covariates)), estimand=estimand, cluster=cluster,
         clip=tuple(clip), trim=trim, crossfit_folds=int(folds) if folds != 1 else 0, seed=int(seed), missing=missing,
-        treated_value=treated_value, **terms_choice,
+        treated_value=treated_value, **terms_choice, **learner_choice,
     )
     spec = spec.model_copy(update={"placebo_outcome": placebo_outcome})
+    stop_learners = learner_stop_button(spec)
     with st.status("Estimating…", expanded=True) as status:
         bar = st.progress(0.0)
         try:
             updated = est.estimate_project(
                 project, frame, spec, override_reason=override_reason,
                 progress=lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message),
+                should_stop=stop_learners,
             )
         except est.EstimationError as error:
             status.update(label="Estimation refused", state="error")

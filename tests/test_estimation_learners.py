@@ -326,3 +326,29 @@ def test_cli_refuses_too_small_folds_in_one_line(capsys, tmp_path, nonlinear):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "Too few rows per fold for 5-fold cross-fitting" in err and "25 treated and 25 control rows" in err
+
+
+# ---- page ---------------------------------------------------------------------------------------
+def test_page_runs_boosting_learners_records_them_and_refuses_the_bootstrap_with_its_reason():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parents[1]
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=240).run()
+    at.switch_page("app_pages/estimation.py").run()
+    assert at.selectbox(key="est_ps_learner_retention").value == "logistic"  # default: today's exact fit
+    at.selectbox(key="est_ps_learner_retention").set_value("boosting")
+    at.selectbox(key="est_outcome_learner_retention").set_value("boosting")
+    at.number_input(key="est_folds_retention").set_value(2)
+    at.button(key="est_run_retention").click().run()
+    assert not at.exception and not at.error
+    result = at.session_state["cw_projects"]["retention"].estimation
+    assert (result.spec.ps_learner, result.spec.outcome_learner, result.spec.crossfit_folds) == ("boosting", "boosting", 2)
+    rows = rows_by_method(result)
+    assert "2-fold cross-fitted 'boosting' propensity treated as known" in rows["ipw"].se_type
+    assert rows["aipw"].ci_low <= result.true_effect <= rows["aipw"].ci_high
+    assert any("'boosting' propensity treated as known" in caption.value for caption in at.caption)
+    at.button(key="est_bootstrap_retention").click().run()
+    assert any("bootstrap refits only the default" in error.value for error in at.error)
+    assert at.session_state["cw_projects"]["retention"].estimation.diagnostics.get("bootstrap") is None

@@ -480,7 +480,10 @@ def fit_with_learners(
     if "aipw" in methods:
         e, _ = clip_propensity(nuisances.e, spec)
         core.models = learned_outcome_models(nuisances, design.binary_outcome)
-        label = f", {nuisances.k}-fold cross-fitted out-of-fold scores ({spec.ps_learner} / {spec.outcome_learner})"
+        label = (
+            f", {nuisances.k}-fold cross-fitted out-of-fold scores ({spec.ps_learner} / {spec.outcome_learner}); "
+            "approximate: valid when both learners are accurate enough (DML rate conditions)"
+        )
         row, core.arm_means = aipw(design, e, core.models, spec.estimand, label)
         core.rows.append(row)
     core.learners = nuisances  # read back by learner_warnings / learner_diagnostics
