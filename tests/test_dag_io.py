@@ -7,6 +7,7 @@ import json
 import random
 import re
 import shutil
+from pathlib import Path
 
 import networkx as nx
 import pytest
@@ -482,3 +483,36 @@ def test_windows_line_endings_and_byte_order_mark():
     old = dag_io.from_dagitty("\ufeffX E @1,2\r\nY O\r\n\r\nX Y\r\n")
     assert (old.treatment, old.outcome, len(old.edges)) == ("X", "Y", 1)
     assert dag_io.from_dot('\ufeffdigraph {\r\n "a" -> "b";\r\n}').edges[0].target == "b"
+
+
+def test_mutated_files_parse_or_raise_dagformaterror_never_anything_else():
+    """Fuzz: 1,500 random edits of valid DAGitty and DOT text (dropped, doubled or inserted syntax characters).
+    Whatever comes out, the reader either returns a spec or raises DagFormatError: the page's one except."""
+    rng = random.Random(7)
+    sources = [
+        (dag_io.from_dagitty, dag_io.to_dagitty(_random_spec(random.Random(1)))),
+        (dag_io.from_dagitty, (Path(__file__).parent / "fixtures" / "dagitty" / "thoemmes_2013.txt").read_text()),
+        (dag_io.from_dagitty, 'dag { X [e,pos="1,2"] "a b" <-> X; {a b} -> c <- X; X -> Y [rationale="r"] Y [o] }'),
+        (dag_io.from_dot, dag_io.to_dot(dag.default_dag("retention"))),
+    ]
+    alphabet = list('{}[]"=,;<->@+/*#\n\\ ') + ["->", "<-", "<->", "--", "/*", "//", "@->", "\ufeff", "é"]
+    outcomes = {"parsed": 0, "refused": 0}
+    for _ in range(1_500):
+        read, text = rng.choice(sources)
+        chars = list(text)
+        for _ in range(rng.randint(1, 4)):
+            position = rng.randrange(len(chars) + 1)
+            action = rng.random()
+            if action < 0.4 and chars:
+                del chars[min(position, len(chars) - 1)]
+            elif action < 0.6 and chars:
+                chars.insert(position, chars[min(position, len(chars) - 1)])
+            else:
+                chars.insert(position, rng.choice(alphabet))
+        try:
+            read("".join(chars))
+            outcomes["parsed"] += 1
+        except DagFormatError as error:
+            assert str(error).strip(), "a refusal always says why"
+            outcomes["refused"] += 1
+    assert outcomes["parsed"] > 100 and outcomes["refused"] > 100, outcomes  # both branches were exercised
