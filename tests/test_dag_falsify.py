@@ -246,3 +246,15 @@ def test_selection_nodes_are_conditioned_on_in_every_implication():
     assert {row.implication: row.violated for row in naive.local} == {"A ⊥ B": True, "B ⊥ C": True}
     selected = falsify(spec.model_copy(update={"selected": ["S"]}), frame, n_permutations=0)
     assert [(row.implication, row.violated) for row in selected.local] == [("B ⊥ C | A, S", False)]
+
+
+def test_verdict_rule_follows_dowhy_at_the_boundaries():
+    from causal_core.dag.falsify import Falsification, decide, verdict_sentence
+
+    assert decide(0.30, 0.01, 0.05) == (True, True)
+    assert decide(0.01, 0.01, 0.05) == (True, False)
+    assert decide(0.30, 0.20, 0.05) == (False, False)
+    assert decide(0.30, 0.05, 0.05) == (True, False)  # p_informative = α: DoWhy's "else" branch
+    edge = Falsification(n_tested=10, violations=4, n_permutations=20, p_value=0.3, same_class=1,
+                         p_informative=0.05, informative=True, falsified=False)
+    assert verdict_sentence(edge).startswith("The data do not falsify this DAG, but only because it is at the edge")

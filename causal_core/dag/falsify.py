@@ -406,8 +406,13 @@ def _permutation_test(
         return
     result.p_value = sum(1 for share in shares if share <= given_share) / len(shares)
     result.p_informative = result.same_class / len(shares)
-    result.informative = result.p_informative < result.alpha
-    result.falsified = result.informative and result.p_value > result.alpha
+    result.informative, result.falsified = decide(result.p_value, result.p_informative, result.alpha)
+
+
+def decide(p_value: float, p_informative: float, alpha: float) -> tuple[bool, bool]:
+    """(informative, falsified) by DoWhy's EvaluationResult rule, equalities included: falsified iff
+    p > α > p_informative; not informative iff α < p_informative; otherwise informative, not falsified."""
+    return not alpha < p_informative, p_value > alpha > p_informative
 
 
 def verdict_sentence(result: Falsification) -> str:
@@ -432,7 +437,7 @@ def verdict_sentence(result: Falsification) -> str:
     if not result.informative:
         return (
             f"The data cannot falsify this DAG: {result.same_class} of {runs} imply the same independencies "
-            f"(p = {result.p_informative:.2f} ≥ {result.alpha:g}), so fitting the data would not single it out; "
+            f"(p = {result.p_informative:.2f} > {result.alpha:g}), so fitting the data would not single it out; "
             f"{counts}.{holm_note}"
         )
     if result.falsified:
@@ -441,8 +446,14 @@ def verdict_sentence(result: Falsification) -> str:
             f"(p = {result.p_value:.2f} > {result.alpha:g}), so it explains the data's independencies no better "
             f"than a random relabelling.{holm_note}"
         )
+    if result.p_value > result.alpha:  # only when p_informative == alpha exactly (DoWhy's rule)
+        return (
+            f"The data do not falsify this DAG, but only because it is at the edge of informative "
+            f"({result.same_class} of {runs} imply the same independencies, p = {result.p_informative:.2f}); "
+            f"{counts}, and {result.p_value:.0%} of the relabellings do as well or better.{holm_note}"
+        )
     return (
-        f"The data do not falsify this DAG: {counts}, fewer than {1 - result.p_value:.0%} of {runs} "
+        f"The data do not falsify this DAG: {counts}, fewer than {1 - result.p_value:.0%} of {runs} do "
         f"(p = {result.p_value:.2f} ≤ {result.alpha:g}); it is informative ({result.same_class} of the "
         f"relabellings imply the same independencies).{holm_note}"
     )
