@@ -211,6 +211,7 @@ def test_older_two_block_format_with_bidirected_pairs_and_matrix():
         ("a 1\nb 1\n\n0 1 0 0 1", "the adjacency matrix has 5 entries, but 2 vertices need 4"),
         ("dag { a + b }", "'\\+' only joins two quoted strings"),
         ("dag { }", "the graph has no nodes: there is nothing to import"),
+        ("a -> b ->", "the text ends where a node name or '{' should follow"),
         ("x\n\ny", "line 3: 'y' is not a vertex listed in the first block .read as DAGitty's older format"),
         ("// only a comment", "the graph has no nodes"),
     ],
@@ -281,7 +282,7 @@ def _random_spec(rng: random.Random) -> DagSpec:
     for name in names:
         latent = rng.random() < 0.2
         column = rng.choice([None if latent else name, None, f"col_{name}"])
-        position = (round(rng.uniform(-500, 500), 2), round(rng.uniform(-500, 500), 3)) if rng.random() < 0.7 else None
+        position = (rng.uniform(-500, 500), round(rng.uniform(-5, 5), 3)) if rng.random() < 0.7 else None
         label = rng.choice(["", f"Label {name}", 'say "hi"\nnow', "back\\slash"])
         nodes.append(
             DagNode(name=name, label=label, latent=latent, column=column, x=position and position[0], y=position and position[1])
@@ -516,3 +517,13 @@ def test_mutated_files_parse_or_raise_dagformaterror_never_anything_else():
             assert str(error).strip(), "a refusal always says why"
             outcomes["refused"] += 1
     assert outcomes["parsed"] > 100 and outcomes["refused"] > 100, outcomes  # both branches were exercised
+
+
+def test_positions_round_trip_exactly():
+    text = 'dag { a [pos="123.456789,-0.000012345"] b [pos="1e-07,280"] c [pos="-60,0.1"] }'
+    spec = dag_io.from_dagitty(text)
+    assert [(n.x, n.y) for n in spec.nodes] == [(123.456789, -0.000012345), (1e-07, 280.0), (-60.0, 0.1)]
+    exported = dag_io.to_dagitty(spec)
+    assert 'a [pos="123.456789,-1.2345e-05"]' in exported and 'c [pos="-60,0.1"]' in exported
+    assert dag_io.from_dagitty(exported) == spec
+    assert dag_io.from_dot(dag_io.to_dot(spec)) == spec

@@ -158,6 +158,8 @@ class _DagittyParser:
                 self._node_attributes(left, attributes, attributes_line)
 
     def _element(self) -> list[str]:
+        if self.reader.peek() is None:
+            raise DagFormatError("the text ends where a node name or '{' should follow (after an arrow?)")
         token = self.reader.next()
         if _is(token, "{"):
             if len(self.groups) >= MAX_GROUP_DEPTH:

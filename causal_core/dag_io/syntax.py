@@ -342,7 +342,10 @@ def _dot_escape(text: str) -> str:
 
 
 def _number(value: float) -> str:
-    return f"{value:g}" if abs(value) < 1e6 else f"{value:.6g}"
+    """The shortest text that reads back as exactly this float (so export → import is lossless); whole
+    numbers without the ``.0`` DAGitty files never show."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _role_list_problems(spec: DagSpec) -> list[str]:
