@@ -307,3 +307,26 @@ def test_page_keeps_working_on_cyclic_empty_and_focus_less_graphs(graph):
         assert not at.exception
         assert any(info.value.startswith(message) for info in at.info), [i.value for i in at.info]
     assert at.session_state["cw_projects"]["retention"].dag.treatment is None  # nothing was rewritten
+
+
+def test_view_draws_bidirected_edges_adjusted_and_selection_nodes(graph):
+    from causal_core.dag.paths import list_paths, path_edges_for_display
+
+    spec = DagSpec(
+        nodes=[DagNode(name=n, column=n) for n in ("X", "M", "Y", "S")],
+        edges=[DagEdge(source="X", target="M"), DagEdge(source="M", target="Y"), DagEdge(source="Y", target="S")],
+        bidirected=[DagEdge(source="X", target="Y")],
+        treatment="X", outcome="Y", adjusted=["M"], selected=["S"],
+    )
+    causal = next(p for p in list_paths(spec, []).paths if p.causal)
+    dag_view.render_dag(spec, dag.node_roles(spec), highlight=path_edges_for_display(causal),
+                        highlight_colour=dag_view.CAUSAL_COLOUR)
+    nodes, edges = graph.drawn[-1]
+    borders = {n.id: (n.to_dict()["color"]["border"], n.to_dict()["borderWidth"]) for n in nodes}
+    assert borders["M"] == (dag_view.ADJUSTED_BORDER, 4) and borders["S"] == (dag_view.SELECTION_BORDER, 4)
+    assert borders["X"] == (dag_view.BORDER, 1)
+    bidirected = [e.to_dict() for e in edges if e.to_dict().get("dashes")]
+    assert len(bidirected) == 1 and bidirected[0]["arrows"] == {"to": {"enabled": True}, "from": {"enabled": True}}
+    drawn = {(e.source, e.to): e.to_dict() for e in edges if not e.to_dict().get("dashes")}
+    assert drawn[("X", "M")]["color"] == drawn[("M", "Y")]["color"] == dag_view.CAUSAL_COLOUR
+    assert drawn[("Y", "S")]["color"] == dag_view.DIMMED_EDGE and bidirected[0]["color"] == dag_view.DIMMED_EDGE
