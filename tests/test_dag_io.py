@@ -369,6 +369,9 @@ def test_dot_reader_handles_common_graphviz_files():
         ("digraph { a -> b -> a }", "cycle"),
         ("digraph { a -- b }", "not a directed edge"),
         ("dag { a -> b }", "starts with 'digraph'"),
+        ("digraph { a -> b }\nc -> d", "line 2: unexpected 'c' after the graph's closing"),
+        ("digraph { a -> a }", "self-loop 'a -> a'"),
+        ('digraph { a [role=exposure, latent=true] }', "marked both latent and exposure"),
         ("", "empty"),
     ],
 )

@@ -43,6 +43,9 @@ def from_dot(text: str) -> DagSpec:
     opened = reader.expect("{")
     builder = _Builder()
     _read_dot_statements(reader, builder, opened)
+    if not reader.at_end():
+        token = reader.next()
+        raise DagFormatError(f"line {token.line}: unexpected {token.value!r} after the graph's closing '}}'")
     for name, record in builder.nodes.items():
         _dot_node_roles(name, record)
     return builder.spec()
