@@ -368,6 +368,7 @@ class MultiverseRow(StrictModel):
     ci_high: float | None = None
     n_used: int = 0
     se_type: str = ""
+    interval_note: str = Field("", description="Why this interval is approximate (measured coverage table), if it is.")
     is_main: bool = False
 
 

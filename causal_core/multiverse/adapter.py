@@ -12,6 +12,7 @@ AIPW and every estimand. Nothing two specifications share is refitted.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -222,11 +223,23 @@ class SharedFits:
     def view(self, design: est.Design) -> SharedFits:
         return SharedFits(design, self.spec, self.cache, self.fits)
 
-    def propensity(self) -> Any:
+    def fitted_propensity(self) -> Any:
+        """The propensity model, fitted once per (design, trimming): unclipped, shared by every estimand."""
         if "ps" not in self.cache:
-            self.cache["ps"] = est.propensity(self.design, self.spec.clip)
+            self.cache["ps"] = est.propensity(self.design, (0.0, 1.0))
             self.fits["propensity"] += 1
         return self.cache["ps"]
+
+    def propensity(self, estimand: str) -> Any:
+        """The shared fit clipped to this estimand's bounds (ATT: upper only, ATC: lower only, ATE: both),
+        exactly as the Estimation page clips it; re-clipping refits nothing."""
+        lo, hi = est.effective_bounds(self.spec.clip, estimand)
+        key = f"ps:{lo}:{hi}"
+        if key not in self.cache:
+            ps = self.fitted_propensity()
+            inside = (ps.raw > lo) & (ps.raw < hi)
+            self.cache[key] = dataclasses.replace(ps, clipped=np.clip(ps.raw, lo, hi), inside=inside)
+        return self.cache[key]
 
     def outcome_models(self) -> Any:
         if "models" not in self.cache:
@@ -234,14 +247,22 @@ class SharedFits:
             self.fits["outcome"] += 1
         return self.cache["models"]
 
-    def crossfit_exact(self, folds_k: int) -> tuple[np.ndarray, Any]:
+    def crossfit_exact(self, folds_k: int, estimand: str) -> tuple[np.ndarray, Any]:
+        """Out-of-fold propensities (unclipped, fitted once) and outcome models; clipped per estimand."""
         key = f"crossfit:{folds_k}"
         if key not in self.cache:
             folds = est.crossfit_folds(self.design.n, folds_k, self.spec.seed)
-            e = est.crossfit_propensity(self.design, self.spec.clip, folds)
-            self.cache[key] = (e, est.outcome_models(self.design, folds))
+            raw = est.crossfit_propensity(self.design, (0.0, 1.0), folds)
+            self.cache[key] = (raw, est.outcome_models(self.design, folds))
             self.fits["crossfit"] += 1
-        return self.cache[key]
+        raw, models = self.cache[key]
+        return np.clip(raw, *est.effective_bounds(self.spec.clip, estimand)), models
+
+    def overlap_share(self, estimand: str) -> float:
+        """Share of estimated propensities beyond this estimand's bounds (what the interval notes read)."""
+        lo, hi = est.effective_bounds(self.spec.clip, estimand)
+        raw = self.fitted_propensity().raw
+        return float(np.mean((raw < lo) | (raw > hi)))
 
 
 def trim(fits: SharedFits, rule: str, estimand: str) -> Trimmed:
@@ -250,15 +271,18 @@ def trim(fits: SharedFits, rule: str, estimand: str) -> Trimmed:
     if rule == "none":
         return Trimmed(design, None, "")
     spec = fits.spec.model_copy(update={"trim": rule, "estimand": estimand})
-    bounds = est.trimming_rule(spec, fits.propensity().raw)
+    raw = fits.fitted_propensity().raw
+    bounds = est.trimming_rule(spec, raw)
     name = "the Crump et al. (2009) rule" if rule == "crump" else "the clip bounds"
     if bounds is None:
         return Trimmed(design, None, f"Trimming by {name}: overlap is adequate, no rows trimmed.")
     lo, hi = bounds
-    raw = fits.propensity().raw
     keep = (raw >= lo) & (raw <= hi)
     trimmed = design.subset(keep)
     n_treated, n_control = int(trimmed.t.sum()), int(trimmed.n - trimmed.t.sum())
+    refuse_empty_target = getattr(est.pipeline, "_refuse_empty_target", None)
+    if refuse_empty_target is not None:  # the Estimation page's own message for an ATT/ATC with no target rows
+        refuse_empty_target(estimand, n_treated, n_control, lo, hi, design)
     if min(n_treated, n_control) < est.MIN_ARM_ROWS:
         raise EstimationError(
             f"Trimming to propensities in [{lo:.3f}, {hi:.3f}] leaves {n_treated} treated and {n_control} control "
@@ -281,9 +305,9 @@ def estimate(fits: SharedFits, estimator: str, estimand: str, folds_k: int) -> E
     if estimator == "gcomp":
         return est.gcomputation(design, estimand)
     if estimator == "ipw":
-        return est.ipw(design, fits.propensity(), estimand)
+        return est.ipw(design, fits.propensity(estimand), estimand)
     if estimator == "aipw":
-        return est.aipw(design, fits.propensity().clipped, fits.outcome_models(), estimand)[0]
+        return est.aipw(design, fits.propensity(estimand).clipped, fits.outcome_models(), estimand)[0]
     if estimator.startswith("aipw_cf:"):
         learner = estimator.split(":", 1)[1]
         return _crossfit_row(fits, learner, estimand, folds_k)
@@ -293,7 +317,7 @@ def estimate(fits: SharedFits, estimator: str, estimand: str, folds_k: int) -> E
 def _crossfit_row(fits: SharedFits, learner: str, estimand: str, folds_k: int) -> EstimateRow:
     design = fits.design
     if learner == "exact":
-        e, models = fits.crossfit_exact(folds_k)
+        e, models = fits.crossfit_exact(folds_k, estimand)
         return est.aipw(design, e, models, estimand, f", {folds_k}-fold cross-fitted")[0]
     if learner not in available_learners():
         raise EstimationError(f"The learner {learner!r} is not available in this build.")
@@ -311,3 +335,13 @@ def _crossfit_row(fits: SharedFits, learner: str, estimand: str, folds_k: int) -
     if row is None:
         raise EstimationError(f"The {learner} learners returned no AIPW row.")
     return row
+
+
+def interval_note(row: EstimateRow, overlap_share: float | None) -> str:
+    """The Estimation page's note for this row's interval (from the measured coverage table), or ''."""
+    try:
+        from causal_core.estimation.interval_notes import interval_note as note_for
+    except ImportError:
+        return "Approximate: this interval's coverage has not been measured."
+    diagnostics = {"overlap": {"share_clipped": overlap_share}} if overlap_share is not None else None
+    return note_for(row, diagnostics) or ""

@@ -38,6 +38,7 @@ def specification_curve(result: MultiverseResult, title: str | None = None) -> A
         alt.Tooltip("estimate:Q", format="+.4f"),
         alt.Tooltip("ci_low:Q", format="+.4f", title="95% CI low (approx.)"),
         alt.Tooltip("ci_high:Q", format="+.4f", title="95% CI high (approx.)"),
+        alt.Tooltip("interval:N", title="interval"),
         alt.Tooltip("group:N"),
     ]
     x = alt.X("rank:Q", title=None, axis=alt.Axis(labels=False, ticks=False, grid=False))

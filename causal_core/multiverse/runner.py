@@ -30,7 +30,7 @@ def _error_text(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _row_from_estimate(row: MultiverseRow, estimate: Any, trimming_statement: str) -> MultiverseRow:
+def _row_from_estimate(row: MultiverseRow, estimate: Any, trimming_statement: str, note: str) -> MultiverseRow:
     label = estimate.label or ""
     if trimming_statement and "kept" in trimming_statement:
         label = (label + "; " if label else "") + "overlap population after trimming"
@@ -45,6 +45,7 @@ def _row_from_estimate(row: MultiverseRow, estimate: Any, trimming_statement: st
             "ci_high": estimate.ci_high,
             "n_used": estimate.n_used,
             "se_type": estimate.se_type,
+            "interval_note": note,
             "reason": trimming_statement,
         }
     )
@@ -143,10 +144,12 @@ def _run_group(
                     unclustered[trimmed.bounds] = fits.view(adapter.without_clusters(fits.design))
                 fits = unclustered[trimmed.bounds]
             estimate = adapter.estimate(fits, choices["estimator"], choices["estimand"], options.crossfit_folds)
+            weighted = choices["estimator"].startswith(("ipw", "aipw"))
+            note = adapter.interval_note(estimate, fits.overlap_share(choices["estimand"]) if weighted else None)
         except Exception as error:  # noqa: BLE001 - kept as a failed row with its reason
             done[row.id] = row.model_copy(update={"status": "failed", "reason": _error_text(error)})
         else:
-            done[row.id] = _row_from_estimate(row, estimate, trimmed.statement)
+            done[row.id] = _row_from_estimate(row, estimate, trimmed.statement, note)
         say(f"{set_label}: {choices['estimator']}, {choices['trimming']}, {choices['estimand']}")
     for fits in by_bounds.values():
         for name, count in fits.fits.items():

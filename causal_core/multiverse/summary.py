@@ -36,6 +36,7 @@ def table(rows: list[MultiverseRow]) -> pd.DataFrame:
             ci_high=row.ci_high,
             n_used=row.n_used,
             se_type=row.se_type,
+            interval_note=row.interval_note,
             main=row.is_main,
             reason=row.reason,
             validity_reason=row.validity_reason,
@@ -88,6 +89,7 @@ def _pool_figures(rows: list[MultiverseRow]) -> dict[str, Any]:
         "min": float(estimates.min()),
         "max": float(estimates.max()),
         "share_ci_excludes_zero": float(np.mean([_excludes_zero(r) for r in rows])),
+        "n_approximate_intervals": sum(bool(r.interval_note) for r in rows),
     }
 
 
@@ -182,6 +184,11 @@ def sentences(summary: dict[str, Any], result: MultiverseResult) -> list[str]:
         )
         if main is not None:
             out.append(f"The main specification estimates {_fmt(main['estimate'], binary)}.")
+        if valid["n_approximate_intervals"]:
+            out.append(
+                f"{valid['n_approximate_intervals']} of these {valid['n']} intervals are approximate (coverage not "
+                "measured or off target in bench/coverage.py; each row carries its note)."
+            )
         top = summary["decomposition"][0] if summary["decomposition"] else None
         if top and top["share"] > 0:
             means = top["group_means"]
@@ -231,10 +238,11 @@ def curve_data(result: MultiverseResult) -> tuple[pd.DataFrame, pd.DataFrame]:
                 else ("invalid (DAG/dictionary)" if r.validity == "invalid" else "valid"),
                 "specification": "; ".join(f"{d}: {r.choices[d]}" for d in varying) or "single specification",
                 "estimand": r.estimand + (f" ({r.label})" if r.label else ""),
+                "interval": r.interval_note or "calibrated (measured coverage on target)",
             }
             for rank, r in ranked
         ],
-        columns=["rank", "id", "estimate", "ci_low", "ci_high", "group", "specification", "estimand"],
+        columns=["rank", "id", "estimate", "ci_low", "ci_high", "group", "specification", "estimand", "interval"],
     )
     indicators = pd.DataFrame(
         [
