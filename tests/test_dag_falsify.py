@@ -258,3 +258,17 @@ def test_verdict_rule_follows_dowhy_at_the_boundaries():
     edge = Falsification(n_tested=10, violations=4, n_permutations=20, p_value=0.3, same_class=1,
                          p_informative=0.05, informative=True, falsified=False)
     assert verdict_sentence(edge).startswith("The data do not falsify this DAG, but only because it is at the edge")
+
+
+def test_bidirected_edge_removes_the_independence_it_contradicts():
+    """A <-> C is a latent common cause: A ⊥ C is no longer implied, B ⊥ C | A still is (and holds)."""
+    rng = np.random.default_rng(2)
+    u = rng.normal(size=3000)
+    a = u + rng.normal(size=3000)
+    frame = pd.DataFrame({"A": a, "B": a + rng.normal(size=3000), "C": u + rng.normal(size=3000)})
+    plain = DagSpec(nodes=[DagNode(name=n, column=n) for n in "ABC"], edges=[DagEdge(source="A", target="B")])
+    assert {row.implication: row.violated for row in falsify(plain, frame, n_permutations=0).local} == {
+        "A ⊥ C": True, "B ⊥ C": True}
+    latent = plain.model_copy(update={"bidirected": [DagEdge(source="A", target="C")]})
+    result = falsify(latent, frame, n_permutations=0)
+    assert [(row.implication, row.violated) for row in result.local] == [("B ⊥ C | A", False)]
