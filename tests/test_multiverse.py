@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from causal_core import dag, estimation
-from causal_core.data import analysis_frame, project_for_builtin
+from causal_core.data import LoadedData, analysis_frame, project_for_builtin, project_for_upload
 from causal_core.multiverse import (
     MAX_SPECIFICATIONS,
     MultiverseError,
@@ -20,7 +20,15 @@ from causal_core.multiverse import (
     with_multiverse,
 )
 from causal_core.multiverse.runner import run_space
-from causal_core.project import DagEdge, DagNode, DagSpec, DictionaryEntry, MultiverseOptions, MultiverseRow
+from causal_core.project import (
+    DagEdge,
+    DagNode,
+    DagSpec,
+    DataSource,
+    DictionaryEntry,
+    MultiverseOptions,
+    MultiverseRow,
+)
 
 NAIVE_RETENTION = 0.0785  # N01 §11's naive difference (0.078)
 TRUE_ATE_RETENTION = -0.0463
@@ -86,17 +94,37 @@ def test_dag_minimal_sets_are_capped_and_the_cap_is_stated():
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(rng.normal(size=(200, 9)), columns=["Y", *[f"{p}{i}" for i in range(4) for p in "ab"]])
     frame["T"] = rng.integers(0, 2, 200)
-    from causal_core.data import LoadedData, project_for_upload
-    from causal_core.project import DataSource
-
-    source = DataSource(kind="upload", name="x.csv", sha256="0" * 64, rows=200, columns=list(frame.columns))
-    project = project_for_upload(LoadedData(frame, source)).model_copy(
-        update={"dag": spec, "treatment": "T", "outcome": "Y"}
-    )
+    project = _upload_project(spec, frame)
     space = build_space(project, frame, MultiverseOptions(max_dag_sets=3, estimators=["regression"], trimming=["none"]))
     from_dag = [s for s in space.sets if "dag" in s.sources]
     assert len(from_dag) == 3 and all(len(s.columns) == 4 and s.validity == "valid" for s in from_dag)
     assert any("16 minimal adjustment sets; the curve uses the first 3" in note for note in space.notes)
+
+
+def _upload_project(spec: DagSpec, frame: pd.DataFrame):
+    source = DataSource(kind="upload", name="x.csv", sha256="0" * 64, rows=len(frame), columns=list(frame.columns))
+    return project_for_upload(LoadedData(frame, source)).model_copy(
+        update={"dag": spec, "treatment": spec.treatment, "outcome": spec.outcome}
+    )
+
+
+def test_a_set_only_the_adjustment_criterion_accepts_is_valid_and_says_why():
+    """C → X → Y ← C and X → D: {C, D} holds a descendant of X (backdoor: no) that lies on no causal path
+    and descends from none (adjustment criterion: yes), so adjusting for D does no harm."""
+    spec = DagSpec(
+        nodes=[DagNode(name=n, column=n) for n in "CXYD"],
+        edges=[DagEdge(source=a, target=b) for a, b in ("CX", "CY", "XY", "XD")],
+        treatment="X",
+        outcome="Y",
+    )
+    rng = np.random.default_rng(1)
+    c = rng.normal(size=500)
+    x = (rng.random(500) < 1 / (1 + np.exp(-c))).astype(int)
+    frame = pd.DataFrame({"C": c, "X": x, "Y": x + c + rng.normal(size=500), "D": x + rng.normal(size=500)})
+    project = _upload_project(spec, frame)
+    space = build_space(project, frame, MultiverseOptions(extra_sets=[["C", "D"]], estimators=["regression"]))
+    both = space.set_by_label("extra #1")
+    assert both.validity == "valid" and "valid under the adjustment criterion" in both.reason
 
 
 # ---- rows equal the Estimation page's numbers -------------------------------------------------------

@@ -96,18 +96,18 @@ def _usable_dag(project: Project) -> bool:
 
 def dag_minimal_sets(
     project: Project, columns: list[str]
-) -> tuple[list[list[str]] | None, list[str] | None, str] | None:
-    """(minimal sets as columns, recommended set as columns, note); None without a DAG; minimal None when the
-    DAG does not identify the effect by adjustment (the note says why)."""
+) -> tuple[list[list[str]] | None, list[str] | None, str, list[list[str]]] | None:
+    """(backdoor minimal sets, recommended set, note, adjustment-criterion minimal sets), all as columns; None
+    without a DAG; minimal None when the DAG does not identify the effect by adjustment (the note says why)."""
     if not _usable_dag(project):
         return None
     dag = project.dag
     try:
         ident = dag_module.identify(dag, dag.treatment, dag.outcome)
     except ValueError as error:
-        return None, None, f"The DAG could not be analysed ({error}): no set can be called valid."
+        return None, None, f"The DAG could not be analysed ({error}): no set can be called valid.", []
     if not ident.identifiable or ident.recommended_set is None:
-        return None, None, ident.note or "The DAG does not identify the effect by adjustment."
+        return None, None, ident.note or "The DAG does not identify the effect by adjustment.", []
     available = set(columns)
 
     def as_columns(nodes: list[str]) -> list[str]:
@@ -115,7 +115,8 @@ def dag_minimal_sets(
 
     minimal = [as_columns(nodes) for nodes in ident.minimal_sets]
     note = ident.note if ident.capped else ""
-    return minimal, as_columns(ident.recommended_set), note
+    criterion = [as_columns(nodes) for nodes in getattr(ident, "criterion_sets", [])]
+    return minimal, as_columns(ident.recommended_set), note, criterion
 
 
 def dag_adjusted_columns(project: Project) -> list[str]:
@@ -142,6 +143,11 @@ def check_set(project: Project, columns: list[str]) -> tuple[str, str] | None:
     except ValueError as error:
         return "unchecked", f"the DAG could not be checked ({error})"
     extra = f" (not in the DAG, not judged: {', '.join(unmodelled)})" if unmodelled else ""
+    if not verdict.valid and getattr(verdict, "criterion_valid", None):  # complete criterion: valid adjustment
+        return (
+            "valid",
+            "valid under the adjustment criterion (the backdoor criterion rejects it: " + verdict.reason + ")",
+        )
     return ("valid" if verdict.valid else "invalid"), verdict.reason + extra
 
 

@@ -103,8 +103,12 @@ def _dictionary_problems(project: Project, columns: tuple[str, ...]) -> list[str
 
 
 def _labelled(project: Project, label: str, columns: tuple[str, ...], source: str) -> AdjustmentSet:
+    """A set labelled by the DAG and the dictionary. A DAG descendant the (complete) adjustment criterion
+    accepts stays valid; a column the dictionary itself times after the treatment never does."""
     validity, reason = _dag_validity(project, columns)
     problems = _dictionary_problems(project, columns)
+    if validity == "valid":
+        problems = [p for p in problems if "post-treatment by the DAG" not in p]
     if problems:
         validity = "invalid"
         reason = "ineligible by the dictionary: " + "; ".join(problems) + (f" (DAG: {reason})" if reason else "")
@@ -135,10 +139,12 @@ def dag_sets(project: Project, frame: pd.DataFrame, cap: int) -> tuple[list[Adju
         return [], [
             "No DAG with a treatment and an outcome: the adjustment sets come from the dictionary and the analyst."
         ]
-    minimal, recommended, note = found
+    minimal, recommended, note, criterion = found
     notes = [note] if note else []
     if minimal is None:
         return [], notes
+    backdoor = {frozenset(columns) for columns in minimal}
+    extra = [columns for columns in criterion if frozenset(columns) not in backdoor]
     if len(minimal) > cap:
         notes.append(
             f"The DAG gives {len(minimal)} minimal adjustment sets; the curve uses the first {cap} "
@@ -147,6 +153,16 @@ def dag_sets(project: Project, frame: pd.DataFrame, cap: int) -> tuple[list[Adju
     sets = [
         AdjustmentSet(f"minimal #{i + 1}", tuple(columns), "valid", "a minimal valid set by the DAG", ("dag",))
         for i, columns in enumerate(minimal[:cap])
+    ]
+    sets += [
+        AdjustmentSet(
+            f"criterion #{i + 1}",
+            tuple(columns),
+            "valid",
+            "a minimal set under the adjustment criterion that the backdoor criterion does not list",
+            ("dag",),
+        )
+        for i, columns in enumerate(extra[:cap])
     ]
     if recommended is not None:
         sets.insert(
