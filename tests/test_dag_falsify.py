@@ -159,6 +159,10 @@ def test_bad_inputs_are_refused_with_the_reason():
     tester = CITester(frame, {"A": "A", "C": "C", "ID": "ID", "B": None})
     assert tester.test("A", "B", []).note == "no data column for B"
     assert "more than 30" in tester.test("A", "ID", []).note
+    odd = pd.DataFrame({"A": np.arange(40.0), "B": pd.array([True, False, None, True] * 10, dtype="boolean"),
+                        "C": [np.inf, -np.inf] + list(np.arange(38.0))})
+    odd_tester = CITester(odd, {c: c for c in odd})
+    assert odd_tester.test("A", "B", []).n == 30 and odd_tester.test("A", "C", []).n == 38
     constant = CITester(frame.assign(K=1.0), {"A": "A", "K": "K"}).test("A", "K", [])
     assert constant.p_value is None and constant.note == "a side does not vary in the complete rows"
 

@@ -67,7 +67,9 @@ class CIResult(BaseModel):
 def _encode(series: pd.Series) -> tuple[np.ndarray | None, str]:
     """A float block (rows × columns, NaN kept) for one column, or None with the reason it cannot be used."""
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
-        return series.astype(float).to_numpy().reshape(-1, 1), ""
+        values = np.array(series.astype(float).to_numpy(dtype=float, na_value=np.nan), dtype=float).reshape(-1, 1)
+        values[~np.isfinite(values)] = np.nan  # ±inf is as unusable as a gap
+        return values, ""
     levels = sorted(series.dropna().astype(str).unique())
     if len(levels) > MAX_LEVELS:
         return None, f"{series.name} has {len(levels)} text levels (more than {MAX_LEVELS}): not encoded"
