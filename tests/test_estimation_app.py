@@ -54,6 +54,7 @@ def test_retention_run_shows_the_n01_table_diagnostics_sensitivity_and_refutatio
 
 def test_ineligible_covariate_needs_an_override_with_a_reason():
     at = open_page()
+    assert "propensity_true (ineligible)" in at.multiselect(key="est_covariates_retention").options  # no emoji font needed
     at.multiselect(key="est_covariates_retention").select("propensity_true").run()
     assert any("propensity_true" in w.value and "simulation truth" in w.value for w in at.warning)
     at.button(key="est_run_retention").click().run()

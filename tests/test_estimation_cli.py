@@ -223,3 +223,19 @@ def test_bad_terms_exit_2_with_one_line(capsys, upload, argv, message):
         assert exit_.value.code == 2 and "invalid choice: 'book'" in capsys.readouterr().err
         return
     assert run_error(capsys, *base[1:]).startswith(message)
+
+
+def test_constant_outcome_arm_and_empty_att_after_trimming_exit_2(capsys, tmp_path):
+    rng = np.random.default_rng(3)
+    t = np.repeat([1, 0], [60, 240])
+    x = np.where(t == 1, rng.uniform(1, 3, 300), rng.uniform(-2, 0, 300))
+    frame = pd.DataFrame({"t": t, "y": np.where(t == 1, x + rng.normal(size=300), 0.0), "y2": x + rng.normal(size=300),
+                          "x": x})
+    path = tmp_path / "bad.csv"
+    frame.to_csv(path, index=False)
+    common = ["--data", str(path), "--treatment", "t", "--covariates", "x"]
+    err = run_error(capsys, *common, "--outcome", "y")
+    assert err.startswith("error: The outcome 'y' is constant in the control arm (every one of its 240 rows is 0)")
+    err = run_error(capsys, *common, "--outcome", "y2", "--estimand", "ATT", "--trim", "bounds", "--clip", "0.02,0.6")
+    assert err.startswith("error: Trimming to propensities in [0.000, 0.600] removes every treated row (all 60 lie "
+                          "outside)")
