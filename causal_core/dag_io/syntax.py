@@ -36,7 +36,7 @@ class DotUnavailable(RuntimeError):
 # ---------------------------------------------------------------------------------------------
 # A small tokenizer shared by the DAGitty and DOT readers (same lexical shape)
 # ---------------------------------------------------------------------------------------------
-@dataclass
+@dataclass(slots=True)
 class Token:
     kind: str  # id | str | arrow | punct | newline
     value: str
@@ -121,9 +121,10 @@ class _Reader:
         self.index = 0
 
     def _position(self, skip_newlines: bool) -> int:
-        index = self.index
-        while index < len(self.tokens) and skip_newlines and self.tokens[index].kind == "newline":
-            index += 1
+        index, tokens = self.index, self.tokens
+        if skip_newlines:
+            while index < len(tokens) and tokens[index].kind == "newline":
+                index += 1
         return index
 
     def peek(self, skip_newlines: bool = True) -> Token | None:
