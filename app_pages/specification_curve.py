@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from causal_core import multiverse as mv
-from causal_core.multiverse import adapter
+from causal_core.multiverse import adapter, memo_text
 from causal_core.multiverse.charts import specification_curve
 from causal_core.multiverse.export import chart_bytes, table_bytes
 from causal_core.multiverse.runner import MultiverseRun
@@ -125,7 +125,7 @@ def runner() -> None:
             _continue()
         return
     st.button("Stop", key=k("stop_button"), on_click=lambda: st.session_state.update({k("stop"): True}),
-              help="Stops after the current design; finished specifications are kept, the rest listed as stopped.")
+              help="Stops at the next specification; finished designs are kept, the rest are listed as stopped.")
     bar = st.progress(run.fraction, text=run.message())
     deadline = time.perf_counter() + STEP_SECONDS
     while not run.finished and not st.session_state.get(k("stop")) and time.perf_counter() < deadline:
@@ -147,6 +147,9 @@ if result is None:
 st.subheader(f"Robustness across {result.summary.get('n_specifications', len(result.rows)):,} specifications")
 if result.cancelled:
     st.warning("The run was stopped: the specifications not reached are listed as 'stopped'.")
+stale = memo_text.stale_reason(state.get_project())
+if stale:
+    st.warning(f"Out of date: {stale}.")
 for sentence in result.summary.get("sentences", []):
     st.markdown(f"- {sentence}")
 st.altair_chart(specification_curve(result), width="stretch")

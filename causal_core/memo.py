@@ -586,7 +586,7 @@ def deterministic_memo(project: Project, frame: pd.DataFrame | None = None) -> d
         "excluded_variables": _bullets((f"{name}: {reason}" for name, reason in facts.excluded), "None."),
         "sensitivity": _bullets(facts.sensitivity, f"Sensitivity analysis {NOT_YET}."),
         "refutations": _bullets(facts.refutations, f"Refutations {NOT_YET}."),
-        robustness.SECTION_KEY: robustness.robustness_text(project.multiverse),
+        robustness.SECTION_KEY: robustness.robustness_text(project.multiverse, project),
         "open_questions": _open_questions_text(project),
         "checklist": _checklist_text(project),
     }
@@ -902,7 +902,7 @@ def build_memo_inputs(project: Project, frame: pd.DataFrame | None = None) -> di
         "sensitivity": facts.sensitivity[:2],
         "refutations": [line.split(" — ")[0] for line in facts.refutations],
         "open_questions": [q.text for q in project.open_questions if q.status == "open"][:3],
-        **robustness.memo_inputs(project.multiverse),
+        **robustness.memo_inputs(project.multiverse, project),
     }
 
 

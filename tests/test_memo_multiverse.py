@@ -124,3 +124,14 @@ def test_without_a_curve_a_robustness_claim_fails_and_silence_adds_no_check(rete
 def test_words_that_are_not_curve_claims_are_not_flagged(sentence):
     fragile = _result([-1.0, -0.8, 0.6, 0.9, -0.2, 0.4])
     assert _check({"interpretation": sentence}, fragile).passed, sentence
+
+
+def test_a_curve_older_than_the_latest_estimation_is_marked_out_of_date(retention):
+    project, frame = retention
+    from causal_core import estimation
+
+    spec = project.estimation.spec.model_copy(update={"covariates": ["health_score", "prior_tickets"]})
+    rerun = project.model_copy(update={"estimation": estimation.run_estimation(frame, spec, refutations=False)})
+    text = memo.deterministic_memo(rerun, frame)["robustness"]
+    assert text.startswith("Out of date: the curve was computed for another main specification")
+    assert not memo.deterministic_memo(project, frame)["robustness"].startswith("Out of date")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from causal_core.project import MultiverseResult, RubricCheck
+from causal_core.project import MultiverseResult, Project, RubricCheck
 from causal_core.rubric import check
 
 CHECK_NAME = "robustness_not_overstated"
@@ -38,23 +38,54 @@ SPEC_RE = re.compile(r"specification|analysis choice|analytic choice|multiverse"
 COUNT_RE = re.compile(r"(?<![\d.,])(\d[\d,]*)(?![\d.,%]|\s*%)")
 
 
-def robustness_text(result: MultiverseResult | None) -> str:
+def stale_reason(project: Project) -> str:
+    """Why the stored curve no longer matches the latest estimation ('' when it does, or cannot be compared).
+
+    The curve's main specification is the analyst's: if the estimation was re-run with another set, estimand
+    or trimming, or its main estimate moved, the curve describes an analysis the memo no longer reports."""
+    result, estimation = project.multiverse, project.estimation
+    if result is None or estimation is None or not estimation.estimates:
+        return ""
+    main = next((row for row in result.rows if row.is_main), None)
+    if main is None:
+        return ""
+    spec = estimation.spec
+    same_spec = (
+        set(main.covariates) == set(spec.covariates)
+        and main.choices.get("estimand") == spec.estimand
+        and main.choices.get("trimming") == (spec.trim or "none")
+    )
+    if not same_spec:
+        return "the curve was computed for another main specification than the latest estimation; re-run it"
+    lead = next((r for r in estimation.estimates if r.method == main.choices.get("estimator")), None)
+    if (
+        lead is not None
+        and main.estimate is not None
+        and abs(lead.estimate - main.estimate) > 1e-9 * (1 + abs(lead.estimate))
+    ):
+        return "the curve's main estimate differs from the latest estimation's; re-run the curve"
+    return ""
+
+
+def robustness_text(result: MultiverseResult | None, project: Project | None = None) -> str:
     """The deterministic memo's paragraph: the curve's own sentences (the same numbers the page shows)."""
     if result is None:
         return "No specification curve yet (Specification curve page)."
-    sentences = list(result.summary.get("sentences", []))
+    stale = stale_reason(project) if project is not None else ""
+    sentences = [f"Out of date: {stale}."] if stale else []
+    sentences += list(result.summary.get("sentences", []))
     if result.cancelled:
         sentences.append("The run was stopped before every specification was estimated.")
     return " ".join(sentences) or "The specification curve produced no estimate."
 
 
-def memo_inputs(result: MultiverseResult | None) -> dict[str, Any]:
+def memo_inputs(result: MultiverseResult | None, project: Project | None = None) -> dict[str, Any]:
     """What the AI memo may say about robustness, pre-formatted so it copies rather than computes."""
     if result is None:
         return {"specification_curve": "not run: make no claim about robustness across specifications"}
     valid = result.summary.get("valid") or {}
     return {
-        "specification_curve": robustness_text(result),
+        "specification_curve": robustness_text(result, project),
         "robustness_verdict": valid.get("verdict", "no valid specification"),
         "robustness_rule": "write 'robust' only if the verdict is 'robust'; 'every/all specifications' only if 100%",
     }
