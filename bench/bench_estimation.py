@@ -10,8 +10,8 @@ same rows from a Parquet file. Create that venv once with
     python3 -m venv /tmp/dowhy-venv && /tmp/dowhy-venv/bin/pip install "dowhy==0.14" pyarrow
 DoWhy equivalents: naive = backdoor.linear_regression with no common causes; regression =
 backdoor.linear_regression (analytic CI via statsmodels); IPW = backdoor.propensity_score_weighting
-(ips_weight, clip [0.02, 0.98]; ours is the normalised Hájek form with an influence-function SE that includes the
-propensity step); doubly robust = backdoor.doubly_robust (clip [0.02, 0.98]). DoWhy has
+(ips_normalized_weight, clip [0.02, 0.98]: the normalised Hájek form, as ours; ours adds an influence-function
+SE that includes the propensity step); doubly robust = backdoor.doubly_robust (clip [0.02, 0.98]). DoWhy has
 no analytic SE for IPW or DR (only a bootstrap), so its IPW/DR timings are point estimates only —
 which favours DoWhy in the ratio.
 """
@@ -69,7 +69,7 @@ jobs = {
     "naive": ([], "backdoor.linear_regression", {"confidence_intervals": True}),
     "regression": (common, "backdoor.linear_regression", {"confidence_intervals": True}),
     "ipw": (common, "backdoor.propensity_score_weighting",
-            {"method_params": {"weighting_scheme": "ips_weight", "min_ps_score": 0.02, "max_ps_score": 0.98}}),
+            {"method_params": {"weighting_scheme": "ips_normalized_weight", "min_ps_score": 0.02, "max_ps_score": 0.98}}),
     "aipw": (common, "backdoor.doubly_robust", {"method_params": {"min_ps_score": 0.02, "max_ps_score": 0.98}}),
 }
 for name, (causes, method, kwargs) in jobs.items():
