@@ -13,6 +13,7 @@ import itertools
 import json
 from pathlib import Path
 
+import networkx as nx
 import pytest
 
 from causal_core import dag, dag_io
@@ -234,3 +235,26 @@ def test_fixture_round_trips_through_the_export(name):
     text = dag_io.to_dagitty(spec)
     assert dag_io.from_dagitty(text) == spec
     assert dag_io.to_dagitty(dag_io.from_dagitty(text)) == text
+
+
+# DAGitty's d-separation tests (test/test/dseparation.js), inline: text, x, y, given → d-connected?
+@pytest.mark.parametrize(
+    ("text", "x", "y", "given", "connected"),
+    [
+        ("digraph G { x <-> m -> y }", "x", "y", [], True),
+        ("digraph G { x <-> m -> y }", "x", "y", ["m"], False),
+        ("digraph G { x <-> m <-> b <-> y }", "x", "y", ["m"], False),
+        ("digraph G { x <-> m <-> b <-> y }", "x", "y", ["m", "b"], True),
+        ("digraph G { x -> m -> y }", "x", "y", [], True),
+        ("digraph G { x -> m -> y }", "x", "y", ["m"], False),
+        ("dag{ a->x->m<-y m->p }", "a", "y", ["m"], True),
+        ("dag{ x->m<-y m->p }", "x", "y", ["m"], True),
+        ("dag{ x->m<-y m->p }", "x", "y", ["p"], True),
+        ("dag{ x->m<-y m->p }", "x", "y", [], False),
+        ("dag{ x[e] y[o] x->m<-y m->p }", "x", "y", [], False),
+    ],
+)
+def test_dagitty_dseparation_suite_with_bidirected_edges(text, x, y, given, connected):
+    """The engine's networkx view (a <-> b as a hidden common parent) gives DAGitty's d-connection answers."""
+    graph = dag.to_networkx(dag_io.from_dagitty(text))
+    assert nx.is_d_separator(graph, {x}, {y}, set(given)) is not connected
