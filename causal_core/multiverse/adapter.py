@@ -13,6 +13,7 @@ AIPW and every estimand. Nothing two specifications share is refitted.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,9 +207,11 @@ def without_clusters(design: est.Design) -> est.Design:
 
 @dataclass
 class Trimmed:
-    """One trimming choice applied to a design: the rows kept and the plain statement of what changed."""
+    """One trimming choice applied to a design: which rows it keeps (None = all) and the plain statement of
+    what changed. ``key`` names the kept rows, so two rules keeping the same rows share one design and fit."""
 
-    design: est.Design
+    keep: np.ndarray | None
+    key: str | None
     bounds: tuple[float, float] | None
     statement: str
 
@@ -275,17 +278,19 @@ def trim(fits: SharedFits, rule: str, estimand: str) -> Trimmed:
     """Apply a trimming rule with the untrimmed design's propensity fit (shared, not refitted)."""
     design = fits.design
     if rule == "none":
-        return Trimmed(design, None, "")
+        return Trimmed(None, None, None, "")
     spec = fits.spec.model_copy(update={"trim": rule, "estimand": estimand})
     raw = fits.fitted_propensity().raw
     bounds = est.trimming_rule(spec, raw)
     name = "the Crump et al. (2009) rule" if rule == "crump" else "the clip bounds"
     if bounds is None:
-        return Trimmed(design, None, f"Trimming by {name}: overlap is adequate, no rows trimmed.")
+        return Trimmed(None, None, None, f"Trimming by {name}: overlap is adequate, no rows trimmed.")
     lo, hi = bounds
     keep = (raw >= lo) & (raw <= hi)
-    trimmed = design.subset(keep)
-    n_treated, n_control = int(trimmed.t.sum()), int(trimmed.n - trimmed.t.sum())
+    if keep.all():
+        return Trimmed(None, None, None, f"Trimming by {name} to [{lo:.3f}, {hi:.3f}]: no row lies outside.")
+    n_treated = int(design.t[keep].sum())
+    n_control = int(keep.sum()) - n_treated
     refuse_empty_target = getattr(est.pipeline, "_refuse_empty_target", None)
     if refuse_empty_target is not None:  # the Estimation page's own message for an ATT/ATC with no target rows
         refuse_empty_target(estimand, n_treated, n_control, lo, hi, design)
@@ -295,10 +300,11 @@ def trim(fits: SharedFits, rule: str, estimand: str) -> Trimmed:
             f"rows; at least {est.MIN_ARM_ROWS} of each are needed."
         )
     statement = (
-        f"Trimming by {name} kept {trimmed.n:,} of {design.n:,} rows (propensity in [{lo:.3f}, {hi:.3f}]): "
+        f"Trimming by {name} kept {int(keep.sum()):,} of {design.n:,} rows (propensity in [{lo:.3f}, {hi:.3f}]): "
         "the estimand is the effect in this overlap population."
     )
-    return Trimmed(trimmed, (float(lo), float(hi)), statement)
+    key = hashlib.blake2b(np.packbits(keep).tobytes(), digest_size=16).hexdigest()
+    return Trimmed(keep, key, (float(lo), float(hi)), statement)
 
 
 def estimate(fits: SharedFits, estimator: str, estimand: str, folds_k: int) -> EstimateRow:

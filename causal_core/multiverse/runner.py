@@ -129,20 +129,20 @@ def _run_group(
         return _failed(members, f"the design could not be built: {_error_text(error)}")
     counters["designs"] += 1
     base = adapter.SharedFits(design, spec)
-    by_bounds: dict[tuple[float, float] | None, adapter.SharedFits] = {None: base}
-    unclustered: dict[tuple[float, float] | None, adapter.SharedFits] = {}
+    by_rows: dict[str | None, adapter.SharedFits] = {None: base}  # one design and fit per distinct kept rows
+    unclustered: dict[str | None, adapter.SharedFits] = {}
     done: dict[int, MultiverseRow] = {}
     for row in members:
         choices = row.choices
         try:
             trimmed = adapter.trim(base, choices["trimming"], choices["estimand"])
-            if trimmed.bounds not in by_bounds:
-                by_bounds[trimmed.bounds] = adapter.SharedFits(trimmed.design, spec)
-            fits = by_bounds[trimmed.bounds]
+            if trimmed.key not in by_rows:
+                by_rows[trimmed.key] = adapter.SharedFits(design.subset(trimmed.keep), spec)
+            fits = by_rows[trimmed.key]
             if choices["cluster"] == NO_CLUSTER and fits.design.clusters is not None:
-                if trimmed.bounds not in unclustered:
-                    unclustered[trimmed.bounds] = fits.view(adapter.without_clusters(fits.design))
-                fits = unclustered[trimmed.bounds]
+                if trimmed.key not in unclustered:
+                    unclustered[trimmed.key] = fits.view(adapter.without_clusters(fits.design))
+                fits = unclustered[trimmed.key]
             estimate = adapter.estimate(fits, choices["estimator"], choices["estimand"], options.crossfit_folds)
             weighted = choices["estimator"].startswith(("ipw", "aipw"))
             note = adapter.interval_note(estimate, fits.overlap_share(choices["estimand"]) if weighted else None)
@@ -151,7 +151,7 @@ def _run_group(
         else:
             done[row.id] = _row_from_estimate(row, estimate, trimmed.statement, note)
         say(f"{set_label}: {choices['estimator']}, {choices['trimming']}, {choices['estimand']}")
-    for fits in by_bounds.values():
+    for fits in by_rows.values():
         for name, count in fits.fits.items():
             counters[name] += count
     return done
