@@ -211,7 +211,7 @@ def test_older_two_block_format_with_bidirected_pairs_and_matrix():
         ("a 1\nb 1\n\n0 1 0 0 1", "the adjacency matrix has 5 entries, but 2 vertices need 4"),
         ("dag { a + b }", "'\\+' only joins two quoted strings"),
         ("dag { }", "the graph has no nodes: there is nothing to import"),
-        ("a -> b ->", "the text ends where a node name or '{' should follow"),
+        ("a -> b ->", "unexpected end of the file where a node name or '{' should follow"),
         ("x\n\ny", "line 3: 'y' is not a vertex listed in the first block .read as DAGitty's older format"),
         ("// only a comment", "the graph has no nodes"),
     ],

@@ -159,7 +159,7 @@ class _DagittyParser:
 
     def _element(self) -> list[str]:
         if self.reader.peek() is None:
-            raise DagFormatError("the text ends where a node name or '{' should follow (after an arrow?)")
+            raise DagFormatError("unexpected end of the file where a node name or '{' should follow (after an arrow?)")
         token = self.reader.next()
         if _is(token, "{"):
             if len(self.groups) >= MAX_GROUP_DEPTH:
