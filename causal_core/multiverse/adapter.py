@@ -5,9 +5,11 @@ call the curve makes into them goes through the functions below, so a changed si
 and ``tests/test_multiverse.py`` checks that each curve row equals what the Estimation page reports for the
 same specification.
 
-Sharing (the speed target): one design per (rows, adjustment set, cluster), one trimmed design per distinct
-trimming bounds, one propensity fit and one pair of outcome models per (design, trimming), shared by IPW,
-AIPW and every estimand. Nothing two specifications share is refitted.
+Sharing (the speed target): one design per (rows, treatment, outcome, adjustment set); the cluster choice is a
+view of it (clusters change SEs, not fits). One trimmed design per distinct set of kept rows, and one unclipped
+propensity fit, one pair of outcome models and one cross-fit per (design, trimming), shared by IPW, AIPW and
+every estimand (each estimand's clip bounds are applied to the shared scores). Nothing two specifications share
+is refitted.
 """
 
 from __future__ import annotations
