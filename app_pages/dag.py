@@ -519,9 +519,14 @@ def _render_global_test(spec: DagSpec, frame: pd.DataFrame, cache_key: str) -> N
         st.caption("Not run for this graph and data yet.")
         return
     result = dag_falsify.Falsification.model_validate_json(stored[1])
-    (st.error if result.falsified else st.success if result.falsified is False and result.informative else st.info)(
-        result.sentence
-    )
+    if result.falsified:
+        st.error(result.sentence)
+    elif result.violations_holm or (result.p_value is not None and result.p_value > result.alpha):
+        st.warning(result.sentence)  # contradicted locally, or not distinguishable from random relabellings
+    elif result.informative:
+        st.success(result.sentence)
+    else:
+        st.info(result.sentence)
     numbers = st.columns(4)
     numbers[0].metric("Violated (p < 0.05)", f"{result.violations} / {result.n_tested}")
     numbers[1].metric("p (vs relabellings)", "—" if result.p_value is None else f"{result.p_value:.3f}")
@@ -534,8 +539,10 @@ def _render_global_test(spec: DagSpec, frame: pd.DataFrame, cache_key: str) -> N
     st.caption(
         f"{result.n_permutations} relabellings{' (all of them)' if result.exhaustive else ' (seeded, random)'} "
         f"in {result.seconds:.2f} s. Falsified = informative (at most 5 % of relabellings imply the same "
-        "independencies) and more than 5 % of relabellings violate no more implications than the DAG does "
-        "(unadjusted p < 0.05 per test, as DoWhy counts). Eulig et al. (2023), arXiv:2305.09565."
+        "independencies), more than 5 % of relabellings violate no more implications than the DAG does "
+        "(unadjusted p < 0.05 per test, as DoWhy counts; Eulig et al. 2023, arXiv:2305.09565) and at least one "
+        "implication violated after Holm. The last condition is ours: without it, weak data make true DAGs look "
+        "no better than random (measured: 11 of 20 false alarms at 2,000 rows)."
     )
 
 

@@ -74,7 +74,7 @@ def test_a_reversed_edge_is_flagged_locally_on_the_rows_it_breaks():
     # rows with health_score can break, and the strongest links do.
     assert all("health_score" in text for text in flagged) and len(flagged) >= 4
     assert {"health_score ⊥ usage_score", "health_score ⊥ prior_tickets", "health_score ⊥ segment"} <= flagged
-    assert f"Locally, {len(flagged)} implication(s) stay violated after Holm" in result.sentence
+    assert f"({len(flagged)} after Holm)" in result.sentence and result.sentence.startswith("The data falsify")
     assert result.p_value > falsify(RETENTION, simulate_retention(6000, seed=0)).p_value
 
 
@@ -252,16 +252,20 @@ def test_selection_nodes_are_conditioned_on_in_every_implication():
     assert [(row.implication, row.violated) for row in selected.local] == [("B ⊥ C | A, S", False)]
 
 
-def test_verdict_rule_follows_dowhy_at_the_boundaries():
+def test_verdict_rule_follows_dowhy_and_needs_a_contradiction():
     from causal_core.dag.falsify import Falsification, decide, verdict_sentence
 
-    assert decide(0.30, 0.01, 0.05) == (True, True)
-    assert decide(0.01, 0.01, 0.05) == (True, False)
-    assert decide(0.30, 0.20, 0.05) == (False, False)
-    assert decide(0.30, 0.05, 0.05) == (True, False)  # p_informative = α: DoWhy's "else" branch
-    edge = Falsification(n_tested=10, violations=4, n_permutations=20, p_value=0.3, same_class=1,
-                         p_informative=0.05, informative=True, falsified=False)
-    assert verdict_sentence(edge).startswith("The data do not falsify this DAG, but only because it is at the edge")
+    assert decide(0.30, 0.01, 0.05, violations_holm=3) == (True, True)
+    assert decide(0.30, 0.01, 0.05, violations_holm=0) == (True, False)  # DoWhy alone would say falsified
+    assert decide(0.01, 0.01, 0.05, violations_holm=3) == (True, False)
+    assert decide(0.30, 0.20, 0.05, violations_holm=3) == (False, False)
+    assert decide(0.30, 0.05, 0.05, violations_holm=3) == (True, False)  # p_informative = α: DoWhy's "else"
+    weak = Falsification(n_tested=21, violations=1, violations_holm=0, n_permutations=200, p_value=0.3,
+                         same_class=4, p_informative=0.02, informative=True, falsified=False)
+    assert verdict_sentence(weak).startswith("The data do not contradict this DAG (it violates 1 of 21")
+    assert "cannot single it out" in verdict_sentence(weak)
+    contradicted = weak.model_copy(update={"violations": 5, "violations_holm": 3, "p_value": 0.01})
+    assert verdict_sentence(contradicted).startswith("The data contradict 3 of this DAG's 21 implications after Holm")
 
 
 def test_bidirected_edge_removes_the_independence_it_contradicts():

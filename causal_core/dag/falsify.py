@@ -408,13 +408,22 @@ def _permutation_test(
         return
     result.p_value = sum(1 for share in shares if share <= given_share) / len(shares)
     result.p_informative = result.same_class / len(shares)
-    result.informative, result.falsified = decide(result.p_value, result.p_informative, result.alpha)
+    result.informative, result.falsified = decide(result.p_value, result.p_informative, result.alpha,
+                                                  result.violations_holm)
 
 
-def decide(p_value: float, p_informative: float, alpha: float) -> tuple[bool, bool]:
-    """(informative, falsified) by DoWhy's EvaluationResult rule, equalities included: falsified iff
-    p > α > p_informative; not informative iff α < p_informative; otherwise informative, not falsified."""
-    return not alpha < p_informative, p_value > alpha > p_informative
+def decide(p_value: float, p_informative: float, alpha: float, violations_holm: int) -> tuple[bool, bool]:
+    """(informative, falsified). Informative as DoWhy's rule: not when α < p_informative. Falsified needs
+    DoWhy's p > α > p_informative *and* at least one implication violated after Holm.
+
+    Why the extra condition (a deliberate departure from DoWhy): with weak associations, random relabellings
+    also violate few implications, so "no better than random" happens to true DAGs too. Measured on data
+    simulated from the retention DAG (2,000 rows, 20 runs, bench/bench_dag.py): DoWhy's rule alone said
+    "falsified" 11 times out of 20; requiring a Holm-significant contradiction bounds that false alarm by the
+    family-wise level.
+    """
+    informative = not alpha < p_informative
+    return informative, p_value > alpha > p_informative and violations_holm > 0
 
 
 def verdict_sentence(result: Falsification) -> str:
@@ -431,33 +440,39 @@ def verdict_sentence(result: Falsification) -> str:
     if result.p_value is None:
         return f"No relabelling could be scored, so there is no global verdict; {counts}."
     runs = f"{result.n_permutations}{' (all)' if result.exhaustive else ''} node relabellings"
-    holm_note = (
-        f" Locally, {result.violations_holm} implication(s) stay violated after Holm: revisit those edges."
-        if result.violations_holm
-        else ""
-    )
+    as_good = f"{result.p_value:.0%} of {runs} violate as few or fewer"
     if not result.informative:
         return (
             f"The data cannot falsify this DAG: {result.same_class} of {runs} imply the same independencies "
             f"(p = {result.p_informative:.2f} > {result.alpha:g}), so fitting the data would not single it out; "
-            f"{counts}.{holm_note}"
+            f"{counts}."
         )
     if result.falsified:
         return (
-            f"The data falsify this DAG: {counts}, and {result.p_value:.0%} of {runs} do as well or better "
-            f"(p = {result.p_value:.2f} > {result.alpha:g}), so it explains the data's independencies no better "
-            f"than a random relabelling.{holm_note}"
+            f"The data falsify this DAG: {counts}, and it fits no better than a random relabelling ({as_good}, "
+            f"p = {result.p_value:.2f} > {result.alpha:g}). Revisit the edges between the violated pairs."
         )
-    if result.p_value > result.alpha:  # only when p_informative == alpha exactly (DoWhy's rule)
+    if result.violations_holm:
+        better = (
+            f"it still fits better than {1 - result.p_value:.0%} of {runs} (p = {result.p_value:.2f})"
+            if result.p_value <= result.alpha
+            else f"against random relabellings it is not clearly better ({as_good}, p = {result.p_value:.2f})"
+        )
         return (
-            f"The data do not falsify this DAG, but only because it is at the edge of informative "
-            f"({result.same_class} of {runs} imply the same independencies, p = {result.p_informative:.2f}); "
-            f"{counts}, and {result.p_value:.0%} of the relabellings do as well or better.{holm_note}"
+            f"The data contradict {result.violations_holm} of this DAG's {result.n_tested} implications after "
+            f"Holm ({result.violations} at p < {result.alpha_ci:g}): revisit those edges; {better}."
+        )
+    if result.p_value <= result.alpha:
+        return (
+            f"The data do not falsify this DAG: {counts}, and it fits better than {1 - result.p_value:.0%} of "
+            f"{runs} (p = {result.p_value:.2f} ≤ {result.alpha:g}); it is informative ({result.same_class} of "
+            "the relabellings imply the same independencies)."
         )
     return (
-        f"The data do not falsify this DAG: {counts}, fewer than {1 - result.p_value:.0%} of {runs} do "
-        f"(p = {result.p_value:.2f} ≤ {result.alpha:g}); it is informative ({result.same_class} of the "
-        f"relabellings imply the same independencies).{holm_note}"
+        f"The data do not contradict this DAG ({counts}) but cannot single it out either: {as_good} "
+        f"(p = {result.p_value:.2f} > {result.alpha:g}), so the "
+        "associations may be too weak at this sample size. (DoWhy's falsify_graph would reject it on this count "
+        "alone; here a rejection needs a contradicted implication.)"
     )
 
 
