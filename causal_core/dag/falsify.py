@@ -9,9 +9,10 @@ association, not every dependence. Holm's correction (statsmodels) decides the p
 
 Global: relabel the observed nodes at random (a node permutation keeps the graph's shape) and count, for
 each relabelled graph, how many of *its* implications the data violate (unadjusted p < ``alpha_ci``, as
-DoWhy does). If the given DAG is not clearly better than the relabellings, the data falsify it. And if many
-relabellings imply exactly the same independencies, the DAG is not informative enough to be falsified at
-all (DoWhy's TPA check). The CI tests are cached per (pair, conditioning set), so relabellings reuse them.
+DoWhy does). If the given DAG is not clearly better than the relabellings *and* at least one implication is
+violated after Holm (our addition, see ``decide``), the data falsify it. If many relabellings imply exactly
+the same independencies, the DAG is not informative enough to be falsified at all (DoWhy's TPA check). The
+CI tests are cached per (pair, conditioning set), so relabellings reuse them.
 """
 
 from __future__ import annotations
