@@ -576,3 +576,22 @@ def test_cli_dataset_support_runs_2sls_with_an_explicit_instrument(capsys):
     out = cli_json(capsys, "--design", "iv", "--dataset", "support", "--instruments", "backlog_start")
     assert out["spec"]["treatment"] == "assistant_enabled" and out["estimates"][0]["estimand"] == "weighted average of LATEs"
     assert out["n_used"] > 0 and out["diagnostics"]["first_stage"]["n_instruments"] == 1
+
+
+def test_every_interval_states_its_measured_coverage_or_says_approximate():
+    from causal_core.estimation.frontdoor import COVERAGE_BAND, MEASURED_COVERAGE, coverage_label
+
+    low, high = COVERAGE_BAND
+    for key, measured in MEASURED_COVERAGE.items():
+        label = coverage_label(*key.split("/"))
+        assert f"Monte Carlo coverage {measured['coverage']:.3f}" in label
+        assert label.startswith("approximate") == (not low <= measured["coverage"] <= high)
+    strong = estimate_frontdoor(smoking_sim(1_000, 1), FrontdoorSpec(treatment="smoking", outcome="cancer",
+                                                                      mediators=["tar"], bootstrap=50))
+    assert "Monte Carlo coverage 0.948" in strong.main.se_type and "approximate" not in strong.main.se_type
+    weak = estimate_iv(iv_sim(400, 3, strength=0.08), IVSpec(treatment="x", outcome="y", instruments=["z"]))
+    assert weak.main.se_type.endswith(coverage_label("iv-2sls-weak", "robust"))
+    assert "approximate: Monte Carlo coverage 0.894" in weak.main.se_type
+    clustered = estimate_iv(iv_sim(400, 3).assign(g=np.arange(400) % 20),
+                            IVSpec(treatment="x", outcome="y", instruments=["z"], se="cluster", cluster="g"))
+    assert "approximate (coverage not measured" in clustered.main.se_type

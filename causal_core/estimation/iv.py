@@ -369,9 +369,11 @@ def estimate_iv(
     se_words = _se_words(data, spec)
     n = len(data.frame)
     strength = "weak" if first["f"] < WEAK_F else "strong"  # the Wald interval's coverage depends on it
-    main = _row(fit, "2sls", estimand, n, f"{se_words}, Wald 95% CI; " + coverage_label(f"iv-2sls-{strength}", spec.se),
+    kind = "iv-late" if data.binary_treatment and data.binary_instrument else "iv-2sls"
+    main = _row(fit, "2sls", estimand, n, f"{se_words}, Wald 95% CI; " + coverage_label(f"{kind}-{strength}", spec.se),
                 f"2SLS, instrumented by {', '.join(data.z_names)}")
-    ols_row = _row(ols, "ols", "OLS coefficient (assumes no confounding)", n, f"{se_words}, t 95% CI",
+    ols_row = _row(ols, "ols", "OLS coefficient (assumes no confounding)", n,
+                   f"{se_words}, t 95% CI; covers the effect only if the treatment is exogenous",
                    "OLS with the same covariates, shown for contrast (biased if the treatment is endogenous)")
     report(0.8, "Anderson–Rubin set")
     ar = anderson_rubin_set(part, main.estimate, main.std_error or float("nan"))
