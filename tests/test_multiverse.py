@@ -393,15 +393,25 @@ def test_stopping_keeps_every_specification_and_the_project_unchanged(support):
     before = project.model_dump_json()
     options = MultiverseOptions(estimators=["regression"], trimming=["none"])
     space = build_space(project, raw, options)
-    checks = iter([False, True])
+    checks = iter([False, False, False, True])  # design 1 and its 2 specifications run, then Stop
     result = run_space(project, raw, space, options, should_stop=lambda: next(checks, True))
     assert result.cancelled and len(result.rows) == space.count()
     stopped = [r for r in result.rows if r.status == "stopped"]
-    assert 0 < len(stopped) < len(result.rows) and result.summary["n_stopped"] == len(stopped)
+    assert len(stopped) == len(result.rows) - 2 == 4 and result.summary["n_stopped"] == len(stopped)
     assert any("Stopped by the analyst" in note for note in result.notes)
     updated = with_multiverse(project, raw, options)
     assert project.model_dump_json() == before and project.multiverse is None
     assert updated.multiverse is not None and not updated.multiverse.cancelled
+
+
+def test_a_stop_inside_a_design_keeps_what_it_finished(retention):
+    project, raw = retention
+    options = MultiverseOptions(estimators=["regression", "ipw", "aipw"], trimming=["none"])
+    space = build_space(project, raw, options)
+    calls = iter([False, False, False, True])  # before the design, then before each specification
+    result = run_space(project, raw, space, options, should_stop=lambda: next(calls, True))
+    assert [r.status for r in result.rows] == ["ok", "ok", "stopped"] and result.cancelled
+    assert result.summary["n_valid_estimated"] == 2 and result.summary["n_stopped"] == 1
 
 
 def test_progress_reaches_one_and_names_the_designs(retention):

@@ -123,6 +123,7 @@ def _run_group(
     options: MultiverseOptions,
     counters: dict[str, int],
     tick: Callable[[str], None] | None = None,
+    should_stop: StopFn | None = None,
 ) -> dict[int, MultiverseRow]:
     """Every specification sharing one design: cluster → trimming → estimand → estimator, fits shared below."""
     _grain, treatment, outcome, set_label = key
@@ -147,7 +148,10 @@ def _run_group(
     by_rows: dict[str | None, adapter.SharedFits] = {None: base}  # one design and fit per distinct kept rows
     unclustered: dict[str | None, adapter.SharedFits] = {}
     done: dict[int, MultiverseRow] = {}
+    stop = should_stop or (lambda: False)
     for row in members:
+        if stop():  # the rest of this design stays 'stopped' (the blank rows' status)
+            break
         choices = row.choices
         try:
             trimmed = adapter.trim(base, choices["trimming"], choices["estimand"])
@@ -187,6 +191,7 @@ class MultiverseRun:
         self.groups = list(_groups(self.rows).items())
         self.done_groups = 0
         self.done_specs = 0
+        self.interrupted = False  # a stop request arrived inside the last design
         self.elapsed = 0.0
 
     @property
@@ -203,11 +208,12 @@ class MultiverseRun:
         key, members = self.groups[self.done_groups]
         return f"Design {self.done_groups + 1} of {len(self.groups)}: {key[3]} ({len(members)} specifications)"
 
-    def step(self, progress: ProgressFn | None = None) -> None:
+    def step(self, progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> None:
         """Run every specification of the next shared design (failures become failed rows).
 
         ``progress(fraction, message)`` is called after each specification, so even one design on 1 M rows
         reports as it goes (and a page can be interrupted there; the design is then simply run again).
+        ``should_stop()`` is checked before each specification: a stop inside a design keeps what it finished.
         """
         if self.finished:
             return
@@ -226,11 +232,14 @@ class MultiverseRun:
                     progress((start + next(ticks, len(members))) / len(self.rows), message)
 
             with _blas_threads(len(frame)):
-                done = _run_group(self.project, frame, key, members, self.space, self.options, self.counters, tick)
+                done = _run_group(
+                    self.project, frame, key, members, self.space, self.options, self.counters, tick, should_stop
+                )
         for row_id, row in done.items():
             self.rows[row_id] = row
         self.done_groups += 1
         self.done_specs += len(members)
+        self.interrupted = any(self.rows[member.id].status == "stopped" for member in members)
         self.elapsed += time.perf_counter() - started
 
     def result(self, cancelled: bool = False) -> MultiverseResult:
@@ -238,7 +247,8 @@ class MultiverseRun:
         from causal_core.multiverse.summary import summarise
 
         notes = list(self.space.notes)
-        if cancelled and not self.finished:
+        cancelled = cancelled and any(row.status == "stopped" for row in self.rows)
+        if cancelled:
             finished = sum(row.status != "stopped" for row in self.rows)
             notes.append(
                 f"Stopped by the analyst after {finished:,} of {len(self.rows):,} specifications; "
@@ -251,7 +261,7 @@ class MultiverseRun:
             rows=list(self.rows),
             true_effects=_true_effects(self.project, main_frame, self.space),
             notes=notes,
-            cancelled=cancelled and not self.finished,
+            cancelled=cancelled,
             elapsed_s=round(self.elapsed, 3),
         )
         summary = summarise(result, binary=_binary_outcome(main_frame, self.space.outcomes[0]))
@@ -281,7 +291,9 @@ def run_space(
         if stop():
             return run.result(cancelled=True)
         report(run.fraction, run.message())
-        run.step(report)
+        run.step(report, stop)
+        if run.interrupted:
+            return run.result(cancelled=True)
     report(1.0, run.message())
     return run.result()
 
