@@ -329,6 +329,7 @@ def test_cli_refuses_too_small_folds_in_one_line(capsys, tmp_path, nonlinear):
 
 
 # ---- page ---------------------------------------------------------------------------------------
+@pytest.mark.slow  # the whole app plus refutations on cross-fitted learners: ~30 s on the shared 2 cores
 def test_page_runs_boosting_learners_records_them_and_refuses_the_bootstrap_with_its_reason():
     from pathlib import Path
 
