@@ -797,3 +797,14 @@ def test_results_table_carries_each_intervals_note(retention_result):
         assert notes[est.method_label(row)] == (interval_note(row, retention_result.diagnostics) or "")
     assert notes["IPW (Hájek)"] == ""  # measured on target (0.944 on retention), so no note
     assert notes["Regression adjustment (OLS)"].startswith("Approximate as an effect interval")
+
+
+def test_bootstrap_refits_the_propensity_on_its_own_terms():
+    """With different propensity terms the bootstrap must refit e on them (and the outcome models on theirs)."""
+    spec = N01_SPEC.model_copy(update={"propensity_terms": "health_score + I(health_score**2) + prior_tickets + "
+                                       "usage_score + C(region)", "bootstrap": 100})
+    result = est.run_estimation(simulate_retention(2000, seed=3), spec, sensitivity=False, refutations=False)
+    analytic, boot = rows_by_method(result), result.diagnostics["bootstrap"]
+    assert boot["completed"] == 100
+    for method in ("ipw", "aipw"):
+        assert 0.8 < analytic[method].std_error / boot[method]["se"] < 1.25, method
