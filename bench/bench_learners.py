@@ -53,7 +53,7 @@ def _one_fold(design: est.Design) -> tuple[np.ndarray, np.ndarray]:
 def _time_propensity(design: est.Design, name: str, train: np.ndarray, test: np.ndarray) -> float:
     spec = SPEC.model_copy(update={"ps_learner": name})
     clock = time.perf_counter()
-    learners._propensity_fit(design, spec, train, test)
+    learners._guarded("propensity", 0, 5, learners._propensity_fit, design, spec, train, test)  # as the app runs it
     return time.perf_counter() - clock
 
 
@@ -61,7 +61,7 @@ def _time_outcome(design: est.Design, name: str, train: np.ndarray, test: np.nda
     spec = SPEC.model_copy(update={"outcome_learner": name})
     rows = train[design.t[train] == 0]
     clock = time.perf_counter()
-    learners._outcome_fit(design, spec, rows, test, 0, learners.DEFAULT_FOLDS)
+    learners._guarded("outcome", 0, 5, learners._outcome_fit, design, spec, rows, test, 0, learners.DEFAULT_FOLDS)
     return time.perf_counter() - clock
 
 

@@ -92,11 +92,6 @@ def fold_count(spec: EstimationSpec) -> int:
     return spec.crossfit_folds if spec.crossfit_folds >= 2 else DEFAULT_FOLDS
 
 
-def learner_description(name: str, kind: str) -> str:
-    table = PS_LEARNERS if kind == "propensity" else OUTCOME_LEARNERS
-    return table[name]
-
-
 # ---------------------------------------------------------------------------------------------
 # Folds and up-front checks
 # ---------------------------------------------------------------------------------------------
