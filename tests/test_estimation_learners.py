@@ -94,6 +94,20 @@ def test_weights_and_overlap_describe_the_crossfitted_propensity(nonlinear):
     expected = np.where(design.t == 1, 1 / e, 1 / (1 - e))
     np.testing.assert_allclose(core.ipw_weights, expected)
     assert nuisances.m0 is None  # IPW alone fits no outcome model
+    w1, w0 = design.t / e, (1 - design.t) / (1 - e)  # the Hájek form by hand
+    hajek = np.sum(w1 * design.y) / w1.sum() - np.sum(w0 * design.y) / w0.sum()
+    assert core.row("ipw").estimate == pytest.approx(hajek, rel=1e-12)
+
+
+def test_att_with_boosting_uses_only_the_upper_bound_and_recovers_the_effect(nonlinear):
+    spec = EstimationSpec(treatment="t", outcome="y", covariates=["x1", "x2"], estimand="ATT",
+                          ps_learner="boosting", outcome_learner="boosting", crossfit_folds=3)
+    assert learners.propensity_bounds(spec) == (0.0, 0.98)
+    core = fit(nonlinear, spec)
+    aipw = core.row("aipw")
+    assert aipw.estimand == "ATT" and aipw.ci_low <= TRUE_EFFECT <= aipw.ci_high  # constant effect: ATT = 1
+    treated = core.ps.t == 1
+    assert np.all(core.ipw_weights[treated] == 1.0)  # ATT: treated rows weigh 1, controls e/(1−e)
 
 
 def test_adding_a_constant_to_the_outcome_changes_no_flexible_estimate(nonlinear):
