@@ -649,6 +649,7 @@ def test_bounds_follow_the_estimand():
     assert est.effective_bounds((0.02, 0.98), "ATT") == (0.0, 0.98)
     assert est.effective_bounds((0.02, 0.98), "ATC") == (0.02, 1.0)
     assert "≤ 49" in est.bounds_note((0.02, 0.98), "ATT") and "≤ 49" in est.bounds_note((0.02, 0.98), "ATC")
+    assert "not capped" in est.bounds_note((0.0, 1.0), "ATT") and "not capped" in est.bounds_note((0.0, 1.0), "ATC")
 
 
 def test_swapping_the_treatment_labels_swaps_att_and_atc():

@@ -220,14 +220,16 @@ def bounds_note(clip: tuple[float, float], estimand: str) -> str:
     """One sentence for the page and the CLI: which bounds were applied to the IPW/AIPW weights, and why."""
     lo, hi = effective_bounds(clip, estimand)
     if estimand == "ATT":
+        cap = f"control weight e/(1−e) ≤ {hi / (1 - hi):.3g}" if hi < 1 else "so control weights are not capped"
         return (
-            f"ATT: propensities capped above at {hi:g} only (control weight e/(1−e) ≤ {hi / (1 - hi):.3g}); no lower "
-            "bound, because a control with a tiny e should get a tiny weight (treated weights are 1)."
+            f"ATT: propensities capped above at {hi:g} only ({cap}); no lower bound, because a control with a tiny e "
+            "should get a tiny weight (treated weights are 1)."
         )
     if estimand == "ATC":
+        cap = f"treated weight (1−e)/e ≤ {(1 - lo) / lo:.3g}" if lo > 0 else "so treated weights are not capped"
         return (
-            f"ATC: propensities floored at {lo:g} only (treated weight (1−e)/e ≤ {(1 - lo) / lo:.3g}); no upper "
-            "bound, because a treated unit with e near 1 should get a tiny weight (control weights are 1)."
+            f"ATC: propensities floored at {lo:g} only ({cap}); no upper bound, because a treated unit with e near 1 "
+            "should get a tiny weight (control weights are 1)."
         )
     return f"ATE: propensities clipped to [{lo:g}, {hi:g}] (weights 1/e and 1/(1−e) explode at both ends)."
 
