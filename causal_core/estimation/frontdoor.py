@@ -307,32 +307,56 @@ def _positivity_problem(t: np.ndarray, m: np.ndarray, w: np.ndarray, m_labels: l
 # ---------------------------------------------------------------------------------------------
 # The linear (product-of-stages) front-door estimator, vectorised over weight rows
 # ---------------------------------------------------------------------------------------------
-def _batched_solve(A: np.ndarray, targets: np.ndarray, W: np.ndarray) -> np.ndarray:
+class _WeightedLeastSquares:
     """Weighted least squares of every target column for every weight row: (B, p, k) coefficients.
 
-    The Gram matrices of all replicates are one BLAS product W @ [a_i·a_j] (n × p² products), which
-    is several times faster than forming the (B, n, p) weighted copies; wide designs fall back to those.
+    The Gram matrices of all replicates are one BLAS product W @ [a_i·a_j] with the n × p² products
+    formed once per analysis (not per batch), several times faster than (B, n, p) weighted copies;
+    wide designs fall back to those.
     """
-    n, p = A.shape
-    k = targets.shape[1]
-    if n * p * (p + k) <= 6e7:
-        gram = (W @ (A[:, :, None] * A[:, None, :]).reshape(n, p * p)).reshape(-1, p, p)
-        cross = (W @ (A[:, :, None] * targets[:, None, :]).reshape(n, p * k)).reshape(-1, p, k)
-    else:
-        weighted = A[None, :, :] * W[:, :, None]
-        gram = np.matmul(weighted.transpose(0, 2, 1), A)
-        cross = np.matmul(weighted.transpose(0, 2, 1), targets)
-    return np.linalg.solve(gram + 1e-10 * np.eye(p), cross)
+
+    def __init__(self, A: np.ndarray, targets: np.ndarray):
+        self.A, self.targets = A, targets
+        n, self.p = A.shape
+        self.k = targets.shape[1]
+        self.products = None
+        if n * self.p * (self.p + self.k) <= 6e7:
+            self.products = (
+                (A[:, :, None] * A[:, None, :]).reshape(n, self.p * self.p),
+                (A[:, :, None] * targets[:, None, :]).reshape(n, self.p * self.k),
+            )
+
+    def solve(self, W: np.ndarray) -> np.ndarray:
+        p, k = self.p, self.k
+        if self.products is not None:
+            gram = (W @ self.products[0]).reshape(-1, p, p)
+            cross = (W @ self.products[1]).reshape(-1, p, k)
+        else:
+            weighted = self.A[None, :, :] * W[:, :, None]
+            gram = np.matmul(weighted.transpose(0, 2, 1), self.A)
+            cross = np.matmul(weighted.transpose(0, 2, 1), self.targets)
+        return np.linalg.solve(gram + 1e-10 * np.eye(p), cross)
 
 
-def _linear_effects(t: np.ndarray, M: np.ndarray, X: np.ndarray, y: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """Σ_j a_j·b_j for every weight row (B × n)."""
-    ones = np.ones((t.size, 1))
-    stage1 = np.hstack([ones, t[:, None], X])
-    a = _batched_solve(stage1, M, W)[:, 1, :]  # (B, J): effect of X on each mediator column
-    stage2 = np.hstack([ones, M, t[:, None], X])
-    b = _batched_solve(stage2, y[:, None], W)[:, 1 : 1 + M.shape[1], 0]  # (B, J): effect of each M on Y
-    return np.sum(a * b, axis=1)
+class _LinearFrontdoor:
+    """The two stages of the product-of-stages estimator, ready for any weight rows."""
+
+    def __init__(self, t: np.ndarray, M: np.ndarray, X: np.ndarray, y: np.ndarray):
+        ones = np.ones((t.size, 1))
+        self.mediator_model = _WeightedLeastSquares(np.hstack([ones, t[:, None], X]), M)
+        self.outcome_model = _WeightedLeastSquares(np.hstack([ones, M, t[:, None], X]), y[:, None])
+        self.j = M.shape[1]
+
+    def stages(self, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(B, J) treatment → mediator effects a and (B, J) mediator → outcome effects b."""
+        a = self.mediator_model.solve(W)[:, 1, :]
+        b = self.outcome_model.solve(W)[:, 1 : 1 + self.j, 0]
+        return a, b
+
+    def effects(self, W: np.ndarray) -> np.ndarray:
+        """Σ_j a_j·b_j for every weight row (B × n)."""
+        a, b = self.stages(W)
+        return np.sum(a * b, axis=1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -430,6 +454,7 @@ class _Prepared:
                     "The mediators are collinear with the treatment or the covariates (e.g. a mediator that copies the "
                     "treatment): the outcome model cannot separate the mediator's effect from the treatment's."
                 )
+            self.linear = _LinearFrontdoor(self.t, self.M, self.X, self.y)
 
     @property
     def n(self) -> int:
@@ -440,7 +465,7 @@ class _Prepared:
         if self.method == "plugin":
             m1, m0, valid = _plugin_means(self.C, self.y, W, len(self.m_labels), len(self.w_labels))
             return m1 - m0, valid
-        effects = _linear_effects(self.t, self.M, self.X, self.y, W)
+        effects = self.linear.effects(W)
         return effects, np.isfinite(effects)
 
     def batch_size(self, max_cells: float) -> int:
@@ -556,13 +581,9 @@ def estimate_frontdoor(
 
 def _stage_effects(prepared: _Prepared) -> list[dict[str, float | str]]:
     """Per mediator column: treatment → mediator (a) and mediator → outcome given treatment (b), full sample."""
-    ones = np.ones((1, prepared.n))
-    stage1 = np.hstack([np.ones((prepared.n, 1)), prepared.t[:, None], prepared.X])
-    a = _batched_solve(stage1, prepared.M, ones)[0, 1, :]
-    stage2 = np.hstack([np.ones((prepared.n, 1)), prepared.M, prepared.t[:, None], prepared.X])
-    b = _batched_solve(stage2, prepared.y[:, None], ones)[0, 1 : 1 + prepared.M.shape[1], 0]
+    a, b = prepared.linear.stages(np.ones((1, prepared.n)))
     return [{"mediator": name, "treatment_to_mediator": float(ai), "mediator_to_outcome": float(bi),
-             "product": float(ai * bi)} for name, ai, bi in zip(prepared.m_names, a, b, strict=True)]
+             "product": float(ai * bi)} for name, ai, bi in zip(prepared.m_names, a[0], b[0], strict=True)]
 
 
 # ---------------------------------------------------------------------------------------------
