@@ -125,18 +125,18 @@ def _beyond_adjustment(
     propagate to ``analyse``, which turns them into one-line CLI errors)."""
     design = dag.design_summary(spec, treatment, outcome)
     frontdoor = dag.frontdoor_search(spec, treatment, outcome)
-    instruments = (
+    if require_instrument:
         dag.require_instruments(spec, treatment, outcome)
-        if require_instrument
-        else dag.conditional_instruments(spec, treatment, outcome)
-    )
+    search = dag.instrument_search(spec, treatment, outcome)
+    instruments = search.instruments
     payload: dict[str, Any] = {
         "design": design.model_dump(),
         "frontdoor_sets": frontdoor.sets,
         "frontdoor_capped": frontdoor.capped,
         "frontdoor_note": frontdoor.note,
         "instruments": [item.model_dump() for item in instruments],
-        "instrument_note": "" if instruments else dag.NO_INSTRUMENT_MESSAGE,
+        "instrument_note": search.note,
+        "instruments_capped": search.capped,
     }
     if check is not None:
         payload["check"] = {"set": check, **dag.check_adjustment_set(spec, treatment, outcome, check).model_dump()}
@@ -178,8 +178,8 @@ def _beyond_lines(payload: dict[str, Any]) -> list[str]:
         for item in payload["instruments"]:
             given = f" | {', '.join(item['conditioning'])}" if item["conditioning"] else ""
             lines.append(f"  {item['instrument']}{given}")
-    else:
-        lines.append(f"Instruments: {payload['instrument_note']}.")
+    if not payload["instruments"] or payload["instruments_capped"]:
+        lines.append(f"Instruments: {payload['instrument_note']}".rstrip(".") + ".")
     if "check" in payload:
         check = payload["check"]
         verdict = "valid" if check["valid"] else "INVALID"

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from causal_core.dag.constants import (  # noqa: F401
     _FORBIDDEN_NAME_CHARS,
+    LARGE_GRAPH_NODES,
     MAX_DESIGN_PROBES,
     MAX_FRONTDOOR_SETS,
     MAX_FRONTDOOR_TESTS,
     MAX_IMPLICATIONS,
+    MAX_INSTRUMENT_CANDIDATES,
     MAX_MINIMAL_SETS,
     MAX_NAME_LENGTH,
     MAX_PATHS_SHOWN,
@@ -139,9 +141,11 @@ from causal_core.dag.implications import (  # noqa: F401
     testable_implications,
 )
 from causal_core.dag.instruments import (  # noqa: F401
+    InstrumentSearch,
     InstrumentSet,
     NoInstrumentError,
     conditional_instruments,
+    instrument_search,
     instruments_in,
     require_instruments,
 )

@@ -34,3 +34,7 @@ MAX_FRONTDOOR_SETS = 20  # minimal front-door sets listed
 MAX_FRONTDOOR_TESTS = 5_000  # candidate mediator sets tested for the front-door criterion
 MAX_DESIGN_PROBES = 40  # latent nodes tried "as if measured" when nothing identifies the effect
 NO_INSTRUMENT_MESSAGE = "no conditional instrument exists in this graph"
+LARGE_GRAPH_NODES = 300  # above this, identify skips its optional per-node scans (and says so)
+MAX_VERIFIED_SETS = 5  # listed minimal sets re-checked with networkx (the listing itself is brute-force tested)
+LARGE_GRAPH_PATHS_SHOWN = 200  # simple paths inspected to *show* an open path in a large graph
+MAX_INSTRUMENT_CANDIDATES = 150  # nodes tried as instruments (closest ancestors of the treatment first)

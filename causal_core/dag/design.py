@@ -19,7 +19,7 @@ from causal_core.dag.criterion import forbidden_nodes, proper_backdoor_graph
 from causal_core.dag.frontdoor import frontdoor_search, frontdoor_sets_in
 from causal_core.dag.graph import get_node, is_hidden, observed_names
 from causal_core.dag.identification import display_name, identify, prepared_question
-from causal_core.dag.instruments import InstrumentSet, conditional_instruments
+from causal_core.dag.instruments import InstrumentSet, instrument_search
 from causal_core.project import DagSpec, OpenQuestion, Project
 
 Design = Literal["adjustment", "frontdoor", "iv", "none"]
@@ -70,7 +70,9 @@ def design_summary(spec: DagSpec, treatment: str | None = None, outcome: str | N
             f"mediator{'s' if len(chosen) > 1 else ''} {_braces(chosen)}."
         )
         return DesignSummary(**base, design="frontdoor", sentence=sentence, frontdoor_set=chosen, notes=notes)
-    instruments = conditional_instruments(spec, x, y)
+    search = instrument_search(spec, x, y)
+    instruments = search.instruments
+    notes += [search.note] if search.capped else []
     if instruments:
         first = instruments[0]
         given = f" conditional on {_braces(first.conditioning)}" if first.conditioning else ""

@@ -8,7 +8,14 @@ from collections.abc import Iterable, Sequence
 import networkx as nx
 from pydantic import BaseModel, Field
 
-from causal_core.dag.constants import MAX_MINIMAL_SETS, MAX_PATHS_SHOWN, MAX_SUBSET_TESTS, IdentificationError
+from causal_core.dag.constants import (
+    LARGE_GRAPH_NODES,
+    LARGE_GRAPH_PATHS_SHOWN,
+    MAX_MINIMAL_SETS,
+    MAX_PATHS_SHOWN,
+    MAX_SUBSET_TESTS,
+    IdentificationError,
+)
 from causal_core.dag.criterion import (
     adjustment_checker,
     criterion_violation,
@@ -19,6 +26,8 @@ from causal_core.dag.criterion import (
 from causal_core.dag.graph import is_hidden, observed_names, to_networkx, validate_dag
 from causal_core.dag.roles import _d_separated, _without_treatment_out_edges
 from causal_core.project import DagSpec
+
+BAD_CONTROL_PATHS_SHOWN = 50  # simple paths inspected to *show* the path a collider opens (display only)
 
 
 # Identification
@@ -114,18 +123,25 @@ def _path_text(graph: nx.DiGraph, path: Sequence[str]) -> str:
     return " ".join(parts)
 
 
-def find_open_path(graph: nx.DiGraph, x: str, y: str, given: Iterable[str]) -> list[str] | None:
+def find_open_path(
+    graph: nx.DiGraph, x: str, y: str, given: Iterable[str], limit: int | None = None
+) -> list[str] | None:
     """One d-connecting path x … y given ``given`` (shortest first), for display after networkx has said
-    the two are d-connected. None if none is found within the inspection cap."""
+    the two are d-connected. None if none is found within the inspection cap (``limit``, default
+    MAX_PATHS_SHOWN)."""
+    limit = MAX_PATHS_SHOWN if limit is None else limit
     given = set(given)
-    skeleton = graph.to_undirected(as_view=True)
     anc_of_given = set(given)
     for node in given:
         if node in graph:
             anc_of_given |= nx.ancestors(graph, node)
+    # Every node on a d-connecting path is an ancestor of x, y or the conditioning set, so the search runs on
+    # that ancestral part only (exact, and far fewer simple paths to inspect on a large graph).
+    relevant = anc_of_given | {x, y} | nx.ancestors(graph, x) | nx.ancestors(graph, y)
+    skeleton = graph.subgraph(relevant).to_undirected(as_view=True)
     paths = nx.shortest_simple_paths(skeleton, x, y) if nx.has_path(skeleton, x, y) else iter(())
     for count, path in enumerate(paths):
-        if count >= MAX_PATHS_SHOWN:
+        if count >= limit:
             return None
         if _path_open(graph, path, given, anc_of_given):
             return list(path)
@@ -199,11 +215,17 @@ def identify(spec: DagSpec, treatment: str | None = None, outcome: str | None = 
     notes: list[str] = []
     if not nx.has_path(graph, x, y):
         notes.append(f"There is no directed path {x} ⇝ {y}: the graph says the total effect is zero.")
-    criterion = _criterion_part(spec, graph, x, y)
-    if first is None and criterion["criterion_sets"]:
+    large = graph.number_of_nodes() > LARGE_GRAPH_NODES
+    if large:
+        notes.append(
+            f"The graph has {graph.number_of_nodes():,} nodes (over {LARGE_GRAPH_NODES}): the per-node collider scan "
+            "of bad controls is skipped (check a set explicitly instead)."
+        )
+    criterion = _criterion_part(spec, graph, x, y) if not large else None
+    if first is None and criterion and criterion["criterion_sets"]:
         return _identified_beyond_backdoor(spec, graph, backdoor, x, y, notes, criterion)
     if first is None:
-        path = find_open_path(backdoor, x, y, candidates)
+        path = find_open_path(backdoor, x, y, candidates, limit=LARGE_GRAPH_PATHS_SHOWN if large else None)
         unobserved = [
             display_name(n) if is_hidden(n) else f"unobserved {n}"
             for n in (path or [])[1:-1]
@@ -228,7 +250,7 @@ def identify(spec: DagSpec, treatment: str | None = None, outcome: str | None = 
             bad_controls=_bad_controls(spec, graph, backdoor, x, y, None),
             note=" ".join(notes),
             open_path=shown,
-            **criterion,
+            **(criterion or _criterion_from_backdoor(spec, x, y, [], False)),
         )
     sets, capped = minimal_d_separators(backdoor, x, y, candidates, max_sets=MAX_MINIMAL_SETS, max_steps=MAX_SUBSET_TESTS)
     if sorted(first) not in sets:
@@ -248,11 +270,27 @@ def identify(spec: DagSpec, treatment: str | None = None, outcome: str | None = 
         identifiable=True,
         minimal_sets=sets,
         recommended_set=recommended,
-        bad_controls=_bad_controls(spec, graph, backdoor, x, y, recommended),
+        bad_controls=_bad_controls(spec, graph, backdoor, x, y, None if large else recommended),
         capped=capped,
         note=" ".join(notes),
-        **criterion,
+        **(criterion or _criterion_from_backdoor(spec, x, y, sets, capped)),
     )
+
+
+def _criterion_from_backdoor(spec: DagSpec, x: str, y: str, sets: list[list[str]], capped: bool) -> dict:
+    """On a large graph the criterion's minimal sets are taken from the backdoor listing: for one treatment
+    they coincide (a minimal set holds no descendant of the treatment; tested against both definitions)."""
+    adjusted = list(getattr(spec, "adjusted", None) or [])
+    return {
+        "criterion_sets": [list(s) for s in sets],
+        "criterion_capped": capped,
+        "criterion_note": (
+            f"On a graph over {LARGE_GRAPH_NODES} nodes the adjustment-criterion sets are the backdoor sets (for one "
+            "treatment the minimal sets coincide); no enlarged set is searched."
+        ),
+        "adjusted_check": check_adjustment_set(spec, x, y, adjusted) if adjusted else None,
+        "warnings": selection_warnings(spec),
+    }
 
 
 def _criterion_part(spec: DagSpec, graph: nx.DiGraph, x: str, y: str) -> dict:
@@ -356,7 +394,7 @@ def _bad_controls(
             continue
         with_node = {*recommended, name}
         if not _d_separated(backdoor, x, y, with_node):
-            path = find_open_path(backdoor, x, y, with_node)
+            path = find_open_path(backdoor, x, y, with_node, limit=BAD_CONTROL_PATHS_SHOWN)
             shown = f" {_path_text(graph, path)}" if path else ""
             base = f"with {{{', '.join(recommended)}}}" if recommended else "alone"
             flagged.append(

@@ -25,7 +25,7 @@ from __future__ import annotations
 import networkx as nx
 from pydantic import BaseModel, Field
 
-from causal_core.dag.constants import NO_INSTRUMENT_MESSAGE, IdentificationError
+from causal_core.dag.constants import MAX_INSTRUMENT_CANDIDATES, NO_INSTRUMENT_MESSAGE, IdentificationError
 from causal_core.dag.criterion import proper_backdoor_graph, proper_causal_nodes
 from causal_core.dag.graph import observed_names
 from causal_core.dag.identification import prepared_question
@@ -43,6 +43,12 @@ class InstrumentSet(BaseModel):
         return f"{self.instrument}{given}"
 
 
+class InstrumentSearch(BaseModel):
+    instruments: list[InstrumentSet] = Field(default_factory=list)
+    capped: bool = False
+    note: str = ""
+
+
 class NoInstrumentError(IdentificationError):
     """An instrument was requested (2SLS, ``adjust --instruments``) where the graph has none."""
 
@@ -52,9 +58,34 @@ def conditional_instruments(
 ) -> list[InstrumentSet]:
     """Every observed conditional instrument with its conditioning set (empty list: none exists; show
     NO_INSTRUMENT_MESSAGE). Raises IdentificationError for an invalid question."""
+    return instrument_search(spec, treatment, outcome).instruments
+
+
+def instrument_search(spec: DagSpec, treatment: str | None = None, outcome: str | None = None) -> InstrumentSearch:
+    """The instruments plus whether the candidate cap was hit (each candidate costs one minimal-separator
+    search, so a 2,000-node graph tries the MAX_INSTRUMENT_CANDIDATES closest ancestors of the treatment)."""
     graph, x, y = prepared_question(spec, treatment, outcome)
     selected = set(getattr(spec, "selected", None) or [])
-    return instruments_in(graph, x, y, observed_names(spec) - selected)
+    observed = observed_names(spec) - selected
+    candidates = _candidates(graph, x, y, observed)
+    capped = len(candidates) > MAX_INSTRUMENT_CANDIDATES
+    found = instruments_in(graph, x, y, observed, candidates=candidates[:MAX_INSTRUMENT_CANDIDATES])
+    note = ""
+    if capped:
+        note = (
+            f"Only the {MAX_INSTRUMENT_CANDIDATES} observed nodes closest to {x} (of {len(candidates)}) were tried as "
+            "instruments; others may exist."
+        )
+    elif not found:
+        note = NO_INSTRUMENT_MESSAGE
+    return InstrumentSearch(instruments=found, capped=capped, note=note)
+
+
+def _candidates(graph: nx.DiGraph, x: str, y: str, observed: set[str]) -> list[str]:
+    """Possible instruments, ancestors of the treatment first (nearest first), then the rest by name."""
+    allowed = set(observed) - {x, y} - nx.descendants(graph, x)
+    distance = nx.single_source_shortest_path_length(graph.reverse(copy=False), x)
+    return sorted(allowed, key=lambda node: (distance.get(node, len(graph) + 1), node))
 
 
 def require_instruments(spec: DagSpec, treatment: str | None = None, outcome: str | None = None) -> list[InstrumentSet]:
@@ -67,19 +98,23 @@ def require_instruments(spec: DagSpec, treatment: str | None = None, outcome: st
     return found
 
 
-def instruments_in(graph: nx.DiGraph, x: str, y: str, observed: set[str]) -> list[InstrumentSet]:
-    """The search on a prepared graph; ``observed`` are the nodes that can be instruments or conditioned on."""
+def instruments_in(
+    graph: nx.DiGraph, x: str, y: str, observed: set[str], candidates: list[str] | None = None
+) -> list[InstrumentSet]:
+    """The search on a prepared graph; ``observed`` are the nodes that can be instruments or conditioned on,
+    ``candidates`` (default: every allowed node) the ones tried as instruments. Sorted by instrument name."""
     backdoor = proper_backdoor_graph(graph, x, y)
     mediators = proper_causal_nodes(graph, x, y) - {y}
     descendants_of_x = nx.descendants(graph, x)
     descendants_of_y = nx.descendants(backdoor, y) | {y}
     conditionable = set(observed) - mediators - descendants_of_x - descendants_of_y - {x}
     found = []
-    for z in sorted(set(observed) - {x, y} - descendants_of_x):
+    tried = sorted(set(observed) - {x, y} - descendants_of_x) if candidates is None else candidates
+    for z in tried:
         given = nx.find_minimal_d_separator(backdoor, {y}, {z}, restricted=conditionable - {z})
         if given is None:
             continue
         if nx.is_d_separator(backdoor, {x}, {z}, set(given)):
             continue
         found.append(InstrumentSet(instrument=z, conditioning=sorted(given)))
-    return found
+    return sorted(found, key=lambda item: item.instrument)
