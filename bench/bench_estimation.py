@@ -51,13 +51,14 @@ import dowhy
 from dowhy import CausalModel
 
 path, numeric, categorical = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
-out = {"version": dowhy.__version__, "times": {}, "estimates": {}}
-start = time.perf_counter()
+out = {"version": dowhy.__version__, "times": {}, "cpu": {}, "estimates": {}}
+start, cpu_start = time.perf_counter(), time.process_time()
 df = pd.read_parquet(path)
 df = pd.get_dummies(df, columns=categorical, drop_first=True, dtype=float)
 common = [c for c in df.columns if c not in ("outreach", "churn")]
 df["outreach"] = df["outreach"].astype(bool)
 out["times"]["prepare"] = time.perf_counter() - start
+out["cpu"]["prepare"] = time.process_time() - cpu_start
 
 def model(causes):
     # a clean frame per job: DoWhy's IPW writes a propensity_score column that makes its DR skip fitting
@@ -73,10 +74,11 @@ jobs = {
     "aipw": (common, "backdoor.doubly_robust", {"method_params": {"min_ps_score": 0.02, "max_ps_score": 0.98}}),
 }
 for name, (causes, method, kwargs) in jobs.items():
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     m, estimand = model(causes)
     estimate = m.estimate_effect(estimand, method_name=method, **kwargs)
     out["times"][name] = time.perf_counter() - start
+    out["cpu"][name] = time.process_time() - cpu_start
     out["estimates"][name] = float(estimate.value)
 print(json.dumps(out))
 '''
@@ -196,7 +198,11 @@ def main() -> None:
     if dowhy:
         dowhy_total = sum(dowhy["times"][step] for step in ("prepare", *METHODS))
         print(f"DoWhy {dowhy['version']}, the same four (point estimates; CI only for the regressions): {dowhy_total:.2f} s")
-        print(f"Speed-up: {dowhy_total / total:.1f}× (aim ≥ 5×)")
+        print(f"Speed-up: {dowhy_total / total:.1f}× on wall time (aim ≥ 5×)")
+        if "cpu" in dowhy:
+            dowhy_cpu = sum(dowhy["cpu"][step] for step in ("prepare", *METHODS))
+            print(f"CPU time: DoWhy {dowhy_cpu:.2f} s vs ours {cpu_total:.2f} s = {dowhy_cpu / cpu_total:.1f}× "
+                  "(the fairer ratio when other processes share the cores)")
 
 
 if __name__ == "__main__":
