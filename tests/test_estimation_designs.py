@@ -595,3 +595,21 @@ def test_every_interval_states_its_measured_coverage_or_says_approximate():
     clustered = estimate_iv(iv_sim(400, 3).assign(g=np.arange(400) % 20),
                             IVSpec(treatment="x", outcome="y", instruments=["z"], se="cluster", cluster="g"))
     assert "approximate (coverage not measured" in clustered.main.se_type
+
+
+def test_prefill_refuses_a_dag_about_another_question():
+    project = Project(dag=FRONTDOOR_DAG, treatment="tar", outcome="cancer")
+    sets, note = frontdoor_from_dag(project, smoking_sim(100, 1))
+    assert sets == [] and "the DAG's treatment node 'smoking' measures 'smoking', not the project's treatment 'tar'" in note
+
+
+def test_linear_bootstrap_se_agrees_with_the_delta_method():
+    """Sobel's delta-method SE of a·b (statsmodels fits of both stages) against the bootstrap SE."""
+    frame = continuous_sim(5_000, 17)
+    result = estimate_frontdoor(frame, FrontdoorSpec(treatment="x", outcome="y", mediators=["m"], bootstrap=1000))
+    first = sm.OLS(frame["m"], sm.add_constant(frame[["x"]])).fit(cov_type="HC1")
+    second = sm.OLS(frame["y"], sm.add_constant(frame[["m", "x"]])).fit(cov_type="HC1")
+    a, b = first.params["x"], second.params["m"]
+    sobel = np.sqrt(a**2 * second.bse["m"] ** 2 + b**2 * first.bse["x"] ** 2)
+    assert result.main.estimate == pytest.approx(a * b, rel=1e-10)
+    assert result.main.std_error == pytest.approx(sobel, rel=0.1)

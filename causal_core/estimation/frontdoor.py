@@ -620,6 +620,11 @@ def dag_focus(project: Project) -> tuple[Any, str] | tuple[None, str]:
     spec = project.dag
     if spec is None or not spec.treatment or not spec.outcome:
         return None, "no DAG with a treatment and an outcome yet"
+    columns = {node.name: node.column for node in spec.nodes}
+    for role, node, column in (("treatment", spec.treatment, project.treatment), ("outcome", spec.outcome, project.outcome)):
+        if column and columns.get(node) not in (None, column):
+            return None, (f"the DAG's {role} node '{node}' measures '{columns.get(node)}', not the project's {role} "
+                          f"'{column}' (a set found for another question would be wrong here)")
     return spec, ""
 
 
