@@ -12,9 +12,10 @@ just declared biased (the worst defect this product can have). Two estimators of
   g-formula above under linear models, no X×M interaction).
 
 The interval is a nonparametric bootstrap (rows, or whole clusters, resampled), vectorised over
-replicates: the plug-in replicates are one sparse product of resampling weights and a cell indicator
-matrix, the linear ones batched weighted least squares. Its Monte Carlo coverage is measured by
-``bench/bench_designs.py`` and stated with every interval (:data:`MEASURED_COVERAGE`).
+replicates: with a discrete outcome the plug-in replicates are multinomial cell counts (exactly the row
+bootstrap, O(cells) per replicate), otherwise one sparse product of resampling weights and a cell
+indicator matrix; the linear ones are batched weighted least squares. Its Monte Carlo coverage is
+measured by ``bench/bench_designs.py`` and stated with every interval (:data:`MEASURED_COVERAGE`).
 
 The result type :class:`DesignResult` is shared with :mod:`causal_core.estimation.iv` and stored in
 ``EstimationResult.designs`` (copy-on-write, JSON round-trip).
