@@ -578,3 +578,28 @@ def test_instrument_search_is_complete_against_a_brute_force_over_every_conditio
         assert all(not set(item.conditioning) & excluded for item in listed)
         checked += 1
     assert checked > 80
+
+
+# ---- bounded work on large graphs ------------------------------------------------------------------------
+def test_large_graph_skips_the_optional_scans_and_says_so():
+    """A 320-node graph: 160 confounder pairs Cᵢ → X, Cᵢ → Y plus a chain; identify still answers, states
+    what it skipped, and the criterion sets are the backdoor sets (equal for one treatment)."""
+    edges = [("X", "Y")] + [(f"C{i}", "X") for i in range(3)] + [(f"C{i}", "Y") for i in range(3)]
+    edges += [(f"N{i}", f"N{i + 1}") for i in range(316)]
+    spec = make(edges)
+    assert len(spec.nodes) > dag.LARGE_GRAPH_NODES
+    result = dag.identify(spec)
+    assert result.recommended_set == ["C0", "C1", "C2"]
+    assert "collider scan of bad controls is skipped" in result.note
+    assert result.criterion_sets == result.minimal_sets and "are the backdoor sets" in result.criterion_note
+
+
+def test_instrument_search_states_its_cap(monkeypatch):
+    from causal_core.dag import instruments
+
+    spec = make([("Z1", "Z2"), ("Z2", "X"), ("X", "Y"), ("U", "X"), ("U", "Y")], latent=("U",))
+    assert [i.instrument for i in dag.conditional_instruments(spec)] == ["Z1", "Z2"]
+    monkeypatch.setattr(instruments, "MAX_INSTRUMENT_CANDIDATES", 1)
+    search = dag.instrument_search(spec)
+    assert search.capped and [i.instrument for i in search.instruments] == ["Z2"]  # nearest to X first
+    assert "Only the 1 observed nodes closest to X (of 2)" in search.note
