@@ -52,6 +52,11 @@ def table_with(at: AppTest, column: str):
     return next(df.value for df in at.dataframe if column in df.value.columns)
 
 
+def identification_message(at: AppTest) -> str:
+    """The backdoor result's box (other panels add their own success boxes after it)."""
+    return next(box.value for box in at.success if box.value.startswith("Identifiable by adjustment"))
+
+
 def spec_of(at: AppTest, dataset: str = "retention"):
     return at.session_state["cw_projects"][dataset].dag
 
@@ -60,7 +65,7 @@ def test_page_starts_from_n01_dag_with_derived_roles(graph):
     at = open_page()
     assert spec_of(at) == dag.default_dag("retention")
     assert any("N01 §8" in info.value for info in at.info)
-    assert at.success[0].value.startswith("Identifiable by adjustment. Recommended set (7)")
+    assert identification_message(at).startswith("Identifiable by adjustment. Recommended set (7)")
     colours = graph.colours()
     assert colours["outreach"] == "#fde68a" and colours["churn"] == "#fecaca"
     assert colours["post_outreach_engagement"] == "#ddd6fe" and colours["region"] == "#eef2ff"
@@ -105,7 +110,7 @@ def test_add_and_remove_node_and_edge(graph):
     assert edges[("Competitor offer", "churn")] == "offers lure accounts away"
     assert at.session_state["cw_projects"]["retention"].edit_log[-1].after == "Competitor offer → churn"
     # A latent cause of the outcome only: still identifiable with the same seven covariates.
-    assert at.success[-1].value.startswith("Identifiable by adjustment. Recommended set (7)")
+    assert identification_message(at).startswith("Identifiable by adjustment. Recommended set (7)")
 
     at.selectbox(key="dag_remove_edge_choice").set_value("Competitor offer → churn").run()
     at.button(key="dag_remove_edge").click().run()
@@ -231,7 +236,7 @@ def test_import_rejects_bad_text_and_accepts_dagitty(graph):
     spec = spec_of(at)
     assert (spec.treatment, spec.outcome) == ("outreach", "churn")  # taken from the project
     assert dag.get_node(spec, "mood").latent and dag.get_node(spec, "health_score").column == "health_score"
-    assert at.success[-1].value.startswith("Identifiable by adjustment. Recommended set (1): `health_score`")
+    assert identification_message(at).startswith("Identifiable by adjustment. Recommended set (1): `health_score`")
 
 
 def test_support_page_uses_dictionary_roles(graph):
