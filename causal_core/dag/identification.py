@@ -221,9 +221,9 @@ def identify(spec: DagSpec, treatment: str | None = None, outcome: str | None = 
             f"The graph has {graph.number_of_nodes():,} nodes (over {LARGE_GRAPH_NODES}): the per-node collider scan "
             "of bad controls is skipped (check a set explicitly instead)."
         )
+    # For one treatment the adjustment criterion finds a set exactly when the backdoor criterion does (its
+    # minimal sets hold no descendant of the treatment; tested on random graphs), so a backdoor failure is final.
     criterion = _criterion_part(spec, graph, x, y) if not large else None
-    if first is None and criterion and criterion["criterion_sets"]:
-        return _identified_beyond_backdoor(spec, graph, backdoor, x, y, notes, criterion)
     if first is None:
         path = find_open_path(backdoor, x, y, candidates, limit=LARGE_GRAPH_PATHS_SHOWN if large else None)
         unobserved = [
@@ -340,25 +340,6 @@ def selection_warnings(spec: DagSpec) -> list[str]:
         f"{'this variable' if len(selected) == 1 else 'these variables'}. Adjustment cannot remove selection bias; "
         "the sets shown assume no selection."
     ]
-
-
-def _identified_beyond_backdoor(
-    spec: DagSpec, graph: nx.DiGraph, backdoor: nx.DiGraph, x: str, y: str, notes: list[str], criterion: dict
-) -> Identification:
-    """No backdoor set exists but the (complete) adjustment criterion finds one: report its sets."""
-    sets = criterion["criterion_sets"]
-    notes.insert(0, "No backdoor set exists, but the adjustment criterion finds valid sets (see its note).")
-    return Identification(
-        treatment=x,
-        outcome=y,
-        identifiable=True,
-        minimal_sets=sets,
-        recommended_set=sets[0],
-        bad_controls=_bad_controls(spec, graph, backdoor, x, y, None),
-        capped=criterion["criterion_capped"],
-        note=" ".join(notes),
-        **criterion,
-    )
 
 
 def _causal_path_through(graph: nx.DiGraph, x: str, node: str, y: str) -> str:
