@@ -42,7 +42,9 @@ def test_m_bias_adjusting_the_collider_opens_the_path():
 
     opened = by_text(list_paths(M_BIAS, ["M"]))["X ← A → M ← B → Y"]
     assert opened.open and opened.opened_by == ["M"]
-    assert opened.reason == "open: opened by adjusting for the collider M; it biases the estimate"
+    assert opened.reason == (
+        "open: opened by adjusting for the collider M; it biases the estimate; adjusting for A or B would close it"
+    )
     report = list_paths(M_BIAS, ["M", "A"])
     closed_again = by_text(report)["X ← A → M ← B → Y"]
     assert not closed_again.open and closed_again.closed_by == ["A"] and closed_again.opened_by == ["M"]
@@ -63,6 +65,9 @@ def test_confounding_fork_is_closed_by_adjusting_for_the_confounder():
     spec = make([("Z", "X"), ("Z", "Y"), ("X", "Y")])
     before = list_paths(spec, [])
     assert by_text(before)["X ← Z → Y"].open and before.open_counts() == (1, 1)
+    assert by_text(before)["X ← Z → Y"].reason == (
+        "open: nothing on it is adjusted for; it biases the estimate; adjusting for Z would close it"
+    )
     assert "Biasing paths are open" in before.summary
     after = list_paths(spec, ["Z"])
     fork = by_text(after)["X ← Z → Y"]
@@ -99,6 +104,7 @@ def test_bidirected_edge_is_a_latent_common_cause():
     paths = by_text(list_paths(spec, []))
     assert set(paths) == {"X → Y", "X ↔ Y"}  # a pair with both edges gives two paths
     assert paths["X ↔ Y"].kind == "biasing" and paths["X ↔ Y"].open
+    assert paths["X ↔ Y"].reason.endswith("no observed pre-treatment variable on it can close it (unmeasured confounding)")
     collider = make([("X", "Y")], bidirected=[("X", "Z"), ("Z", "Y")])
     path = by_text(list_paths(collider, []))["X ↔ Z ↔ Y"]
     assert path.colliders == ["Z"] and not path.open
@@ -198,7 +204,8 @@ def test_cli_lists_paths_and_refuses_bad_sets(tmp_path, capsys):
     payload = json.loads(capsys.readouterr().out)
     assert (payload["open_causal"], payload["open_biasing"], payload["adjusted"]) == (1, 1, ["M"])
     assert payload["paths"][1] == {"path": "X ← A → M ← B → Y", "kind": "biasing", "open": True,
-                                   "reason": "open: opened by adjusting for the collider M; it biases the estimate",
+                                   "reason": "open: opened by adjusting for the collider M; it biases the estimate; "
+                                             "adjusting for A or B would close it",
                                    "colliders": ["M"]}
     assert main(["paths", "--dag", str(path)]) == 0
     assert "[biasing  closed] X ← A → M ← B → Y" in capsys.readouterr().out
@@ -214,3 +221,13 @@ def test_a_post_treatment_proxy_off_every_path_is_still_flagged():
     assert report.open_counts() == (1, 0) and report.post_treatment == ["D"] and not report.clean
     assert "D is downstream of X (post-treatment)" in report.summary
     assert "closes every biasing path" not in report.summary
+
+
+def test_a_latent_fork_cannot_be_closed_and_a_mediator_is_never_suggested():
+    latent = by_text(list_paths(make([("U", "X"), ("U", "Y"), ("X", "Y")], latent=("U",)), []))["X ← U → Y"]
+    assert latent.open and latent.reason.endswith("(unmeasured confounding)")
+    # X → M ← C → Y with M → Y: the biasing path X → M ← C → Y is closed; adjusting M opens it, and the hint
+    # names C (pre-treatment), never the post-treatment M.
+    spec = make([("X", "M"), ("C", "M"), ("C", "Y"), ("M", "Y")])
+    opened = by_text(list_paths(spec, ["M"]))["X → M ← C → Y"]
+    assert opened.open and opened.reason.endswith("adjusting for C would close it")

@@ -192,6 +192,18 @@ def classify_path(
     return status
 
 
+def _add_closing_hint(status: PathStatus, closable: set[str]) -> None:
+    """For an open biasing path, which adjustment would close it (observed, pre-treatment non-colliders on
+    it), or that none can: the classroom question "what do I adjust for?" answered per path."""
+    if status.causal or not status.open:
+        return
+    candidates = [n for n in status.nodes[1:-1] if n in closable and n not in status.colliders]
+    if candidates:
+        status.reason += f"; adjusting for {' or '.join(candidates)} would close it"
+    else:
+        status.reason += "; no observed pre-treatment variable on it can close it (unmeasured confounding)"
+
+
 def _reason(status: PathStatus, openers: list[str], selected: set[str]) -> str:
     """One sentence naming what opens or closes the path (the classroom explanation)."""
     closers = [f"{'the selection on' if n in selected else 'adjusting for'} {n}" for n in status.closed_by]
@@ -251,6 +263,9 @@ def list_paths(
     conditioned = set(chosen) | set(selected)
     edge_paths, capped = _edge_paths(spec, graph, x, y, limit)
     statuses = [classify_path(graph, edges, conditioned, selected) for edges in edge_paths]
+    closable = {n.name for n in spec.nodes if is_observed(n)} - nx.descendants(graph, x) - {x, y}
+    for status in statuses:
+        _add_closing_hint(status, closable)
     report = PathReport(treatment=x, outcome=y, adjusted=chosen, selected=selected, paths=statuses,
                         capped=capped, limit=limit)
     report.post_treatment = sorted(set(chosen) & nx.descendants(graph, x))
