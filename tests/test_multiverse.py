@@ -311,6 +311,21 @@ def test_support_grain_and_cluster_are_dimensions_and_dropping_backlog_moves_tow
     assert dropped.validity == "invalid" and dropped.estimate < -35  # toward the naive −39.5
 
 
+def test_an_alternative_outcome_marked_in_the_dictionary_is_a_dimension(retention):
+    project, raw = retention
+    rng = np.random.default_rng(5)
+    raw = raw.assign(churn_60d=np.where(rng.random(len(raw)) < 0.1, 1 - raw["churn"], raw["churn"]))
+    entry = DictionaryEntry(variable="churn_60d", timing="outcome", role="alternative outcome (60-day churn)")
+    project = project.model_copy(update={"dictionary": [*project.dictionary, entry]})
+    result = run_multiverse(project, raw, MultiverseOptions(estimators=["regression"], trimming=["none"]))
+    assert result.dimensions["outcome"] == ["churn", "churn_60d"]
+    alternative = _one(result, outcome="churn_60d")
+    main = _one(result, outcome="churn")
+    assert alternative.status == "ok" and alternative.estimate != main.estimate
+    assert "alternative outcome churn_60d is assumed to share its causes" in alternative.validity_reason
+    assert main.is_main and not alternative.is_main
+
+
 # ---- bad inputs -----------------------------------------------------------------------------------
 def _latent_confounder_project(retention):
     project, raw = retention

@@ -66,6 +66,16 @@ def _row_from_estimate(row: MultiverseRow, estimate: Any, trimming_statement: st
     )
 
 
+def _validity_reason(space: ChoiceSpace, choices: dict[str, str], reason: str) -> str:
+    """A set is judged for the DAG's own treatment and outcome; an alternative definition borrows that verdict."""
+    borrowed = [
+        f"alternative {role} {choices[role]}" for role in ("treatment", "outcome") if choices[role] != space.main[role]
+    ]
+    if not borrowed:
+        return reason
+    return f"{reason} (checked for {space.main['treatment']} → {space.main['outcome']}; the {' and '.join(borrowed)} is assumed to share its causes)"
+
+
 def _blank_rows(space: ChoiceSpace) -> list[MultiverseRow]:
     rows = []
     for index, choices in enumerate(specifications(space)):
@@ -76,7 +86,7 @@ def _blank_rows(space: ChoiceSpace) -> list[MultiverseRow]:
                 choices=choices,
                 covariates=list(chosen.columns),
                 validity=chosen.validity,
-                validity_reason=chosen.reason,
+                validity_reason=_validity_reason(space, choices, chosen.reason),
                 status="stopped",
                 reason="not run: the run was stopped before this specification",
                 estimand=choices["estimand"],
