@@ -37,7 +37,7 @@ def implication_forest(rows: pd.DataFrame, confidence: float = 0.95):
         ],
     )
     zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#64748b", strokeDash=[4, 3]).encode(x="x:Q")
-    return (bars + points + zero).properties(height=max(120, 26 * len(rows)))
+    return (bars + points + zero).properties(height=max(140, 32 * len(rows)))
 
 
 def permutation_histogram(rows: pd.DataFrame):
