@@ -280,3 +280,21 @@ def test_bidirected_edge_removes_the_independence_it_contradicts():
     latent = plain.model_copy(update={"bidirected": [DagEdge(source="A", target="C")]})
     result = falsify(latent, frame, n_permutations=0)
     assert [(row.implication, row.violated) for row in result.local] == [("B ⊥ C | A", False)]
+
+
+def test_forest_and_histogram_rows_carry_the_verdicts():
+    from causal_core.dag import charts
+    from causal_core.dag.falsify import forest_rows, permutation_rows
+
+    result = falsify(RETENTION, simulate_retention(3000, seed=0, reverse_health=True), n_permutations=40)
+    forest = forest_rows(result)
+    fisher = [row for row in result.local if row.test == FISHER]
+    assert list(forest["implication"]) == [row.implication for row in fisher]
+    assert list(forest["status"]) == ["violated (Holm)" if row.violated else "consistent" for row in fisher]
+    assert (forest["ci_low"] <= forest["estimate"]).all() and (forest["estimate"] <= forest["ci_high"]).all()
+    spec = charts.implication_forest(forest).to_dict()
+    assert "Fisher z, approximate" in str(spec)
+    shares = permutation_rows(result)
+    assert (shares["graph"] == "relabelled").sum() == 40
+    assert shares.loc[shares["graph"] == "given DAG", "share_violated"].item() == result.violations / 21
+    assert charts.permutation_histogram(shares).to_dict()["layer"]
