@@ -63,3 +63,26 @@ def test_a_refused_request_says_why_and_changes_nothing():
     at.multiselect(key="mv_estimators_retention").set_value([]).run()
     assert any("Choose at least one estimator" in e.value for e in at.error)
     assert project(at).multiverse is None and project(at).edit_log == []
+
+
+def test_stop_keeps_the_finished_specifications_and_marks_the_rest():
+    """A run in progress with Stop pressed (the flag the Stop button's callback sets) is finished at once."""
+    from causal_core.multiverse import build_space
+    from causal_core.multiverse.runner import MultiverseRun
+    from causal_core.project import MultiverseOptions
+
+    at = open_page()
+    current = project(at)
+    raw = at.session_state["cw_frames"]["retention"]
+    options = MultiverseOptions(estimators=["regression", "aipw"], trimming=["none"], extra_sets=[["health_score"]])
+    run = MultiverseRun(current, raw, build_space(current, raw, options), options)
+    run.step()  # the first of two designs finished before Stop
+    at.session_state["mv_run_retention"] = run
+    at.session_state["mv_stop_retention"] = True
+    at.run()
+    assert not at.exception
+    result = project(at).multiverse
+    assert result is not None and result.cancelled
+    assert [r.status for r in result.rows] == ["ok", "ok", "stopped", "stopped"]
+    assert any("The run was stopped" in w.value for w in at.warning)
+    assert "mv_run_retention" not in at.session_state
