@@ -613,3 +613,26 @@ def test_linear_bootstrap_se_agrees_with_the_delta_method():
     sobel = np.sqrt(a**2 * second.bse["m"] ** 2 + b**2 * first.bse["x"] ** 2)
     assert result.main.estimate == pytest.approx(a * b, rel=1e-10)
     assert result.main.std_error == pytest.approx(sobel, rel=0.1)
+
+
+def test_text_treatment_is_coded_by_the_treated_value_in_both_designs():
+    frame = smoking_sim(2_000, 6)
+    coded = frame.assign(smoking=np.where(frame["smoking"] == 1, "yes", "no"))
+    spec = FrontdoorSpec(treatment="smoking", outcome="cancer", mediators=["tar"], bootstrap=0)
+    numeric = estimate_frontdoor(frame, spec)
+    assert estimate_frontdoor(coded, spec.model_copy(update={"treated_value": "yes"})).main.estimate == pytest.approx(
+        numeric.main.estimate)
+    with pytest.raises(est.EstimationError, match="needs a binary treatment"):
+        estimate_frontdoor(coded, spec)
+    instrumented = coded.assign(z=frame["smoking"] + np.random.default_rng(1).normal(size=2_000))
+    iv = estimate_iv(instrumented, IVSpec(treatment="smoking", outcome="cancer", instruments=["z"], treated_value="yes"))
+    assert iv.main.estimand == "weighted average of LATEs"
+
+
+def test_positivity_failure_within_a_covariate_cell_names_the_cell():
+    frame = smoking_sim(600, 2)
+    rows = frame.index[(frame["age_group"] == 2) & (frame["tar"] == 1)]
+    frame.loc[rows, "smoking"] = 1
+    with pytest.raises(est.EstimationError, match="mediator cell tar=1 within age_group=2 has .* all treated"):
+        estimate_frontdoor(frame, FrontdoorSpec(treatment="smoking", outcome="cancer", mediators=["tar"],
+                                                covariates=["age_group"], bootstrap=0))
