@@ -397,10 +397,9 @@ def _permutation_test(
         mapping = dict(zip(names, order, strict=True))
         relabelled = [_relabel(item, mapping) for item in implications]
         share = _share_violated(tester, relabelled, result.alpha_ci)
-        if share is not None:
+        if share is not None:  # both counts over the same relabellings: those with a testable implication
             shares.append(share)
-        if all(separation.holds(item) for item in relabelled):
-            result.same_class += 1
+            result.same_class += all(separation.holds(item) for item in relabelled)
         if progress is not None and (done % 20 == 0 or done + 1 == total):
             progress((done + 1) / total, f"relabelling {done + 1} of {total}")
     result.n_permutations = len(shares)
