@@ -456,6 +456,9 @@ def test_panel_prefills_from_the_dag_runs_and_stores_and_refuses_bad_input_witho
     assert any("2SLS needs at least one instrument" in error.value for error in at.error)
     project = at.session_state["cw_projects"]["sim"]
     assert set(project.estimation.designs) == {"frontdoor"} and stored_design(project, "frontdoor") == stored
+    at.multiselect(key="designs_iv_covariates_sim").set_value(["tar"]).run()
+    at.multiselect(key="designs_iv_instruments_sim").set_value(["tar"]).run()  # the covariate becomes the instrument
+    assert not at.exception and at.multiselect(key="designs_iv_covariates_sim").value == []
 
 
 def test_multinomial_cell_bootstrap_matches_the_row_bootstrap():

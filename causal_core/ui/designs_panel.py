@@ -70,6 +70,13 @@ def _keep(options: list[str], chosen: list[str]) -> list[str]:
     return [c for c in chosen if c in options]
 
 
+def _prune(widget_key: str, options: list[str]) -> None:
+    """Drop chosen values that are no longer options (a column just picked as a mediator or instrument leaves the
+    covariate list), so the widget never holds a value it cannot show."""
+    if widget_key in st.session_state:
+        st.session_state[widget_key] = _keep(options, list(st.session_state[widget_key]))
+
+
 # ---- front door ---------------------------------------------------------------------------------
 def _frontdoor_section(project: Project, frame: pd.DataFrame, key: str) -> None:
     def k(name: str) -> str:
@@ -82,8 +89,9 @@ def _frontdoor_section(project: Project, frame: pd.DataFrame, key: str) -> None:
     st.caption(f"Mediators prefilled from {note}." if sets else f"Nothing prefilled: {note}.")
     mediators = st.multiselect("Mediators (every causal path from the treatment runs through them)", options,
                                key=k("mediators"))
-    covariates = st.multiselect("Covariates (optional, pre-treatment)", [c for c in options if c not in mediators],
-                                key=k("covariates"))
+    covariate_options = [c for c in options if c not in mediators]
+    _prune(k("covariates"), covariate_options)
+    covariates = st.multiselect("Covariates (optional, pre-treatment)", covariate_options, key=k("covariates"))
     c1, c2, c3, c4 = st.columns(4)
     methods = {"auto": "Automatic", "plugin": "Plug-in formula (discrete)", "linear": "Linear (product of stages)"}
     method = c1.selectbox("Estimator", list(methods), format_func=methods.get, key=k("method"))
@@ -125,8 +133,9 @@ def _iv_section(project: Project, frame: pd.DataFrame, key: str) -> None:
     else:
         st.caption(f"Nothing prefilled: {note}.")
     instruments = st.multiselect("Instruments", options, key=k("instruments"))
-    covariates = st.multiselect("Covariates (the instrument's conditioning set)",
-                                [c for c in options if c not in instruments], key=k("covariates"))
+    covariate_options = [c for c in options if c not in instruments]
+    _prune(k("covariates"), covariate_options)
+    covariates = st.multiselect("Covariates (the instrument's conditioning set)", covariate_options, key=k("covariates"))
     c1, c2 = st.columns(2)
     se_labels = {"robust": "Robust (HC1)", "unadjusted": "Classical (homoskedastic)", "cluster": "Cluster-robust"}
     se = c1.radio("Standard errors", list(se_labels), format_func=se_labels.get, horizontal=True, key=k("se"))
