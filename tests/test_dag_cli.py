@@ -176,3 +176,15 @@ def test_identification_bad_inputs_exit_2(tmp_path, capsys, content, args, messa
     code, out, err = run_cli(capsys, "--dag", write(tmp_path, content), *args)
     assert code == 2 and out == ""
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_nothing_identifies_says_what_would(tmp_path, capsys):
+    content = "dag { X [exposure]; Y [outcome]; U [latent]; V [latent]; U -> X; U -> Y; V -> X; V -> Y; X -> Y }"
+    code, out, _ = run_cli(capsys, "--dag", write(tmp_path, content), "--format", "json")
+    design = json.loads(out)["design"]
+    assert code == 0 and design["design"] == "none" and design["what_would_identify"] == [
+        "measuring all of U, V together would make the effect identifiable by adjustment"
+    ]
+    _, out, _ = run_cli(capsys, "--dag", write(tmp_path, content))
+    assert "Design: none. Nothing in this graph identifies the effect of X on Y" in out
+    assert "Measuring all of U, V together would make the effect identifiable by adjustment." in out

@@ -618,3 +618,9 @@ def test_direct_effect_matches_dagittys_published_answer_on_its_mediator_example
     spec = dag_io.from_dagitty((fixtures / "mediator_small.txt").read_text(encoding="utf-8"))
     ours = dag.direct_effect_sets(spec, "X", "Y", ["I"])
     assert [sorted({*s, "I"}) for s in ours] == published["direct_effect_minimal_sets"] == [["I"]]
+
+
+def test_design_sentence_says_when_the_graph_implies_a_zero_effect():
+    summary = dag.design_summary(make([("Z", "X"), ("Z", "Y")]))
+    assert summary.design == "adjustment" and summary.adjustment_set == ["Z"]
+    assert summary.sentence.endswith("The graph itself says that effect is zero: there is no directed path from X to Y.")

@@ -60,6 +60,8 @@ def design_summary(spec: DagSpec, treatment: str | None = None, outcome: str | N
         chosen = result.recommended_set or []
         how = f"adjusting for {_braces(chosen)}" if chosen else "comparing treated and untreated directly (no adjustment needed)"
         sentence = f"The graph supports adjustment: {how} identifies the total effect of {x} on {y}."
+        if not nx.has_path(graph, x, y):
+            sentence += f" The graph itself says that effect is zero: there is no directed path from {x} to {y}."
         return DesignSummary(**base, design="adjustment", sentence=sentence, adjustment_set=chosen, notes=notes)
     frontdoor = frontdoor_search(spec, x, y)
     notes += [frontdoor.note] if frontdoor.capped else []
