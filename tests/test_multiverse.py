@@ -326,6 +326,24 @@ def test_an_alternative_outcome_marked_in_the_dictionary_is_a_dimension(retentio
     assert main.is_main and not alternative.is_main
 
 
+def test_an_invalid_analyst_set_never_sets_the_sign_and_is_shown_only_on_request(retention):
+    """The issue's example: tenure_months alone (AIPW ≈ +0.07 against a truth of −0.046)."""
+    project, raw = retention
+    frame = analysis_frame(project, raw)
+    spec = estimation.default_spec(project, frame).model_copy(update={"covariates": ["tenure_months"]})
+    estimated = estimation.run_estimation(frame, spec, sensitivity=False, refutations=False)
+    project = project.model_copy(update={"estimation": estimated})
+    space = build_space(project, raw)
+    assert "analyst's" not in " ".join(s.label for s in space.sets)
+    assert any("The analyst's set is invalid and left out" in note for note in space.notes)
+    options = MultiverseOptions(include_invalid=True, estimators=["aipw"], trimming=["none"])
+    result = run_multiverse(project, raw, options)
+    main = next(r for r in result.rows if r.is_main)
+    assert main.choices["adjustment set"] == "analyst's" and main.validity == "invalid" and main.estimate > 0.05
+    assert result.summary["valid"]["sign_reference"] == "median" and result.summary["valid"]["share_same_sign"] == 1.0
+    assert any("its adjustment set is invalid" in sentence for sentence in result.summary["sentences"])
+
+
 # ---- bad inputs -----------------------------------------------------------------------------------
 def _latent_confounder_project(retention):
     project, raw = retention

@@ -50,6 +50,10 @@ def stale_reason(project: Project) -> str:
     if main is None:
         return ""
     spec = estimation.spec
+    if any("The analyst's set is invalid and left out" in note for note in result.notes) and not any(
+        set(row.covariates) == set(spec.covariates) for row in result.rows
+    ):
+        return ""  # not stale: the curve left the analyst's invalid set out on purpose (its paragraph says so)
     same_spec = (
         set(main.covariates) == set(spec.covariates)
         and main.choices.get("estimand") == spec.estimand
@@ -74,6 +78,7 @@ def robustness_text(result: MultiverseResult | None, project: Project | None = N
     stale = stale_reason(project) if project is not None else ""
     sentences = [f"Out of date: {stale}."] if stale else []
     sentences += list(result.summary.get("sentences", []))
+    sentences += [note for note in result.notes if note.startswith("The analyst's set is invalid")]
     if result.cancelled:
         sentences.append("The run was stopped before every specification was estimated.")
     return " ".join(sentences) or "The specification curve produced no estimate."

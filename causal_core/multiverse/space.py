@@ -367,7 +367,13 @@ def build_space(project: Project, raw: pd.DataFrame, options: MultiverseOptions 
         clip=tuple(project.estimation.spec.clip) if project.estimation else (0.02, 0.98),
         notes=grain_notes + set_notes,
     )
-    space.main = _main_choices(project, space, analyst_set(project, frame))
+    own = analyst_set(project, frame)
+    space.main = _main_choices(project, space, own)
+    if own is not None and not any(frozenset(s.columns) == frozenset(own) for s in space.sets):
+        space.notes.append(
+            "The analyst's set is invalid and left out, so the main specification here uses "
+            f"'{space.main['adjustment set']}' instead (ask for invalid specifications to see the analyst's)."
+        )
     check_size(space)
     return space
 

@@ -140,10 +140,11 @@ def summarise(result: MultiverseResult, binary: bool = False) -> dict[str, Any]:
         }
     if valid:
         pool = _pool_figures(valid)
-        reference = main.estimate if summary["main"] else pool["median"]
+        main_is_valid = summary["main"] is not None and summary["main"]["validity"] != "invalid"
+        reference = main.estimate if main_is_valid else pool["median"]  # an invalid main never sets the sign
         sign = np.sign(reference)
         pool["share_same_sign"] = float(np.mean([np.sign(r.estimate) == sign for r in valid])) if sign else 0.0
-        pool["sign_reference"] = "main" if summary["main"] else "median"
+        pool["sign_reference"] = "main" if main_is_valid else "median"
         pool["verdict"] = verdict(pool["share_same_sign"], pool["share_ci_excludes_zero"])
         summary["valid"] = pool
         summary["decomposition"] = variance_decomposition(valid, varying)
@@ -182,7 +183,12 @@ def sentences(summary: dict[str, Any], result: MultiverseResult) -> list[str]:
             f"The median estimate is {_fmt(valid['median'], binary)}; the estimates range from "
             f"{_fmt(valid['min'], binary)} to {_fmt(valid['max'], binary)} (verdict: {valid['verdict']})."
         )
-        if main is not None:
+        if main is not None and main["validity"] == "invalid":
+            out.append(
+                f"The main specification estimates {_fmt(main['estimate'], binary)}, but its adjustment set is invalid "
+                "by the DAG or the dictionary, so the signs above are compared with the valid median instead."
+            )
+        elif main is not None:
             out.append(f"The main specification estimates {_fmt(main['estimate'], binary)}.")
         if valid["n_approximate_intervals"]:
             out.append(
