@@ -624,3 +624,26 @@ def test_design_sentence_says_when_the_graph_implies_a_zero_effect():
     summary = dag.design_summary(make([("Z", "X"), ("Z", "Y")]))
     assert summary.design == "adjustment" and summary.adjustment_set == ["Z"]
     assert summary.sentence.endswith("The graph itself says that effect is zero: there is no directed path from X to Y.")
+
+
+def test_what_would_identify_is_true_when_acted_on():
+    """On random graphs where nothing identifies the effect, measuring each suggested latent really gives an
+    identifying adjustment or front-door design, and no unsuggested single latent would have."""
+    rng = random.Random(21)
+    seen = 0
+    for _ in range(300):
+        graph = random_dag(rng, rng.randint(4, 7), 0.45)
+        x, y = rng.sample(list(graph), 2)
+        latent = {v for v in graph if v not in (x, y) and rng.random() < 0.4}
+        spec = spec_from(graph, x, y, latent)
+        summary = dag.design_summary(spec)
+        if summary.design != "none":
+            continue
+        seen += 1
+        for name in sorted(latent):
+            measured = spec.model_copy(update={"nodes": [
+                n.model_copy(update={"latent": False, "column": n.name}) if n.name == name else n for n in spec.nodes
+            ]})
+            after = dag.design_summary(measured).design
+            assert (after in ("adjustment", "frontdoor")) == (name in summary.to_measure), (sorted(graph.edges), name)
+    assert seen >= 20
