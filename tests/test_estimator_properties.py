@@ -122,9 +122,12 @@ def test_duplicating_every_row_leaves_every_estimate_unchanged(frame, estimand):
 
 
 # ---- interval notes: every off-target interval in the coverage table is labelled ---------------------------
-DESIGN_DIAGNOSTICS = {"retention": {"overlap": {"share_clipped": 0.0}}, "overlap": {"overlap": {"share_clipped": 0.084}}}
+DESIGN_DIAGNOSTICS = {"retention": {"overlap": {"share_clipped": 0.0}}, "overlap": {"overlap": {"share_clipped": 0.084}},
+                      "clustered": {"overlap": {"share_clipped": 0.0}, "n_clusters": 60}}
 SE_TYPES = {"welch": "Welch", "hc": "HC3", "if": "influence function",
-            "fixed_weights": "robust sandwich, weights treated as known (What If's GEE SE; conservative)"}
+            "fixed_weights": "robust sandwich, weights treated as known (What If's GEE SE; conservative)",
+            "cluster": "cluster-robust (60 clusters)",
+            "cluster_fixed_weights": "cluster-robust sandwich (60 clusters), weights treated as known"}
 
 
 def benchmark_row(estimand: str, kind: str, se: str) -> dict:
@@ -159,7 +162,7 @@ def test_calibrated_rows_carry_no_note_with_good_overlap_and_a_note_with_poor(fr
     share = poor.diagnostics["overlap"]["share_clipped"]
     ipw = interval_note(next(row for row in poor.estimates if row.method == "ipw"), poor.diagnostics)
     assert share > 0.01 and ipw.startswith(f"Approximate ({share:.1%} of estimated propensities lie beyond")
-    assert "0.73 (ATE)" in ipw
+    assert "0.732 (ATE)" in ipw
 
 
 def test_unmeasured_intervals_are_labelled_approximate():
@@ -168,13 +171,17 @@ def test_unmeasured_intervals_are_labelled_approximate():
     good = {"overlap": {"share_clipped": 0.0}}
     cases = {
         "bootstrap": {"method": "aipw", "estimand": "ATE", "se_type": "bootstrap (200 replicates)"},
-        "cluster-robust": {"method": "aipw", "estimand": "ATE", "se_type": "cluster-robust IF (90 clusters)"},
+        "cluster-robust intervals were measured": {"method": "aipw", "estimand": "ATE",
+                                                   "se_type": "cluster-robust IF (90 clusters)"},
         "scikit-learn": {"method": "ipw", "estimand": "ATE", "se_type": "influence function, 5-fold cross-fitted "
                          "'boosting' propensity treated as known"},
         "not been measured": {"method": "frontdoor", "estimand": "ATE", "se_type": "delta method"},
     }
     for words, row in cases.items():
         assert words in interval_note(row, good), words
+    few = interval_note(cases["cluster-robust intervals were measured"], {**good, "n_clusters": 12})
+    assert few.startswith("Approximate (12 clusters): cluster-robust intervals were measured with 60 clusters")
+    assert interval_note(cases["cluster-robust intervals were measured"], {**good, "n_clusters": 90}) is None  # measured on target
     assert interval_note({"method": "aipw", "estimand": "ATE", "se_type": "influence function"}, None).startswith(
         "Approximate (overlap not checked here)")
 
@@ -190,9 +197,10 @@ def test_the_benchmark_rows_map_onto_the_measured_table():
     module_spec = importlib.util.spec_from_file_location("coverage_bench", path)
     bench = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(bench)
-    rows = bench.replicate(("overlap", 1))
-    keys = {("overlap", r["estimand"], row_kind(r), se_kind(r["se_type"])) for r in rows}
-    assert keys <= set(MEASURED) and len(keys) == 24
+    for design in ("overlap", "clustered"):
+        rows = bench.replicate((design, 1))
+        keys = {(design, r["estimand"], row_kind(r), se_kind(r["se_type"])) for r in rows}
+        assert keys <= set(MEASURED) and len(keys) == 24, design
 
 
 # ---- the scikit-learn nuisance learners (cross-fitted): same properties, ATE, smaller data ---------------
