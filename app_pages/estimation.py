@@ -133,7 +133,8 @@ def render_learners(start: EstimationSpec) -> dict:
             "Outcome model (AIPW)", list(learners.OUTCOME_LEARNERS), key=k("outcome_learner"),
             index=list(learners.OUTCOME_LEARNERS).index(start.outcome_learner),
             format_func=lambda name: f"{name}: {learners.OUTCOME_LEARNERS[name]}",
-            help="One model per arm. A 0/1 outcome uses the classifier version (probabilities).",
+            help="One model per arm. A 0/1 outcome uses the classifier version (probabilities). Measured per fit on "
+            "800k rows: linear 0.4 s, ridge_cv 5 s, boosting 17 s, lasso_cv on a 0/1 outcome 84 s (L1 logistic).",
         )
     return {"ps_learner": ps, "outcome_learner": outcome}
 
