@@ -195,7 +195,17 @@ def first_stage(data: _IVData, spec: IVSpec, part: _Partialled) -> dict[str, Any
     f_value = part.wald_f(pi, part.cross(u, u))
     return {"f": f_value, "f_pvalue": float(stats.f.sf(f_value, part.q, part.dof)),
             "partial_r2": float(1 - (u @ u) / (part.t @ part.t)), "reference": f"F({part.q},{part.dof})",
-            "n_instruments": part.q, "coefficients": {name: float(c) for name, c in zip(data.z_names, pi, strict=True)}}
+            "n_instruments": part.q, "coefficients": {name: float(c) for name, c in zip(data.z_names, pi, strict=True)},
+            "kind": _F_KINDS[spec.se]}
+
+
+_F_KINDS = {
+    "unadjusted": "classical F (Cragg–Donald for one endogenous regressor: the statistic Stock–Yogo tabulate)",
+    "robust": "heteroskedasticity-robust Wald F (Kleibergen–Paap for one endogenous regressor); Stock–Yogo's "
+    "values assume homoskedastic errors, so read them as a guide (Olea–Pflueger give the robust bar)",
+    "cluster": "cluster-robust Wald F (Kleibergen–Paap for one endogenous regressor); Stock–Yogo's values assume "
+    "homoskedastic errors, so read them as a guide (Olea–Pflueger give the robust bar)",
+}
 
 
 def _ar_statistic(part: _Partialled) -> tuple[Any, float]:

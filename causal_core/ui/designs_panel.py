@@ -201,6 +201,8 @@ def _show_iv_diagnostics(diagnostics: dict) -> None:
     m1.metric("First-stage F", f"{first['f']:.2f}")
     m2.metric("Partial R²", f"{first['partial_r2']:.4f}")
     m3.metric("Anderson–Rubin set", ar["kind"])
+    if first.get("kind"):
+        st.caption(f"First-stage F: {first['kind']}.")
     pieces = " ∪ ".join(f"[{low:.4f}, {high:.4f}]" for low, high in ar["pieces"]) or "empty"
     st.caption(f"Anderson–Rubin 95% set (valid however weak the instrument): {pieces}"
                + (" — reaches the edge of the searched range, so it is unbounded." if ar["kind"] == "unbounded" else "")
