@@ -201,9 +201,9 @@ def first_stage(data: _IVData, spec: IVSpec, part: _Partialled) -> dict[str, Any
 
 _F_KINDS = {
     "unadjusted": "classical F (Cragg–Donald for one endogenous regressor: the statistic Stock–Yogo tabulate)",
-    "robust": "heteroskedasticity-robust Wald F (Kleibergen–Paap for one endogenous regressor); Stock–Yogo's "
+    "robust": "heteroskedasticity-robust Wald F (Kleibergen–Paap's, up to small-sample scaling); Stock–Yogo's "
     "values assume homoskedastic errors, so read them as a guide (Olea–Pflueger give the robust bar)",
-    "cluster": "cluster-robust Wald F (Kleibergen–Paap for one endogenous regressor); Stock–Yogo's values assume "
+    "cluster": "cluster-robust Wald F (Kleibergen–Paap's, up to small-sample scaling); Stock–Yogo's values assume "
     "homoskedastic errors, so read them as a guide (Olea–Pflueger give the robust bar)",
 }
 
