@@ -118,3 +118,20 @@ def test_data_needs_roles(capsys, tmp_path):
     pd.DataFrame({"t": [0, 1] * 20, "y": range(40)}).to_csv(path, index=False)
     assert "--treatment and --outcome are required" in run_error(capsys, "--data", str(path))
     assert "--covariates is required" in run_error(capsys, "--data", str(path), "--treatment", "t", "--outcome", "y")
+
+
+def test_a_large_curve_renders_past_altairs_5000_row_limit():
+    """1,500 specifications × 4 varying dimensions = 6,000 indicator rows (altair refuses > 5,000 by default)."""
+    from causal_core.multiverse import summarise
+    from causal_core.multiverse.export import chart_bytes
+    from causal_core.project import MultiverseResult, MultiverseRow
+
+    dims = {name: [f"{name}{i}" for i in range(k)] for name, k in (("a", 5), ("b", 5), ("c", 6), ("d", 10))}
+    rows = []
+    for index in range(1500):
+        choices = {name: options[index % len(options)] for name, options in dims.items()}
+        value = float(np.sin(index))
+        rows.append(MultiverseRow(id=index, choices=choices, estimate=value, ci_low=value - 0.1, ci_high=value + 0.1))
+    result = MultiverseResult(rows=rows, dimensions=dims)
+    result = result.model_copy(update={"summary": summarise(result)})
+    assert chart_bytes(result, "svg").lstrip().startswith(b"<svg")

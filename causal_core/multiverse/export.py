@@ -37,9 +37,11 @@ def table_bytes(result: MultiverseResult, fmt: str) -> bytes:
 
 def chart_bytes(result: MultiverseResult, fmt: str, title: str | None = None, scale: float = 2.0) -> bytes:
     """The altair curve rendered without a browser (vl-convert)."""
+    import altair as alt
     import vl_convert as vlc
 
-    spec = specification_curve(result, title).to_json()
+    with alt.data_transformers.disable_max_rows():  # 5,000 specifications × dimensions exceed altair's 5,000 rows
+        spec = specification_curve(result, title).to_json()
     if fmt == "svg":
         return vlc.vegalite_to_svg(spec).encode("utf-8")
     if fmt == "png":
