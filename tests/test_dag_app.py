@@ -312,6 +312,15 @@ def test_page_keeps_working_on_cyclic_empty_and_focus_less_graphs(graph):
         assert not at.exception
         assert any(info.value.startswith(message) for info in at.info), [i.value for i in at.info]
     assert at.session_state["cw_projects"]["retention"].dag.treatment is None  # nothing was rewritten
+    # An imported adjusted set naming a node without data: warned, the rest used, the stored set kept.
+    stored = dag.default_dag("retention").model_copy(update={"adjusted": ["post_outreach_engagement", "region"]})
+    at.session_state["cw_projects"]["retention"] = project.model_copy(update={"dag": stored})
+    at.run()
+    assert any(w.value == "The stored adjusted set is not used in full: post_outreach_engagement is latent or has "
+               "no data column." for w in at.warning)
+    paths = table_with(at, "why").set_index("path")
+    assert paths.loc["outreach ← region → churn", "status"] == "closed"
+    assert at.session_state["cw_projects"]["retention"].dag.adjusted == ["post_outreach_engagement", "region"]
 
 
 def test_view_draws_bidirected_edges_adjusted_and_selection_nodes(graph):
