@@ -57,7 +57,7 @@ def render_terms(frame: pd.DataFrame, covariates: list[str], start: EstimationSp
             )
         outcome_terms = st.text_input(
             "Outcome-model terms (formula, overrides the choices above)", value=start.outcome_terms or "",
-            key=k("outcome_terms"), placeholder="age + I(age**2) + C(education) + cr(wt71, df=4)",
+            key=k("outcome_terms"), placeholder="age + I(age**2) + C(education) + cr(wt71, df=4, constraints='center')",
             help="formulaic / Wilkinson notation over the adjustment set: I(x**2), a:b, C(x), bs(x, df=4), "
             "cr(x, df=4, constraints='center').",
         )
