@@ -203,7 +203,8 @@ def test_clustered_bootstrap_resamples_whole_clusters():
     ({"treatment": "age_group"}, "The front-door estimator needs a binary treatment"),
     ({"mediators": ["constant"]}, "The mediator 'constant' has no variation"),
     ({"method": "plugin", "mediators": ["dose"]}, "needs discrete mediators"),
-    ({"bootstrap": -1}, "must be ≥ 0"),
+    ({"bootstrap": -1}, "must be 0 (no interval) or at least 50 (got -1"),
+    ({"bootstrap": 10}, "must be 0 (no interval) or at least 50 (got 10"),
 ])
 def test_frontdoor_bad_inputs_have_specific_messages(change, message):
     frame = smoking_sim(500, 1).assign(constant=1, dose=np.linspace(0, 1, 500))

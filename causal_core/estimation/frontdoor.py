@@ -523,8 +523,11 @@ def estimate_frontdoor(
     Raises EstimationError for a missing mediator column, a non-binary treatment, a mediator without
     variation, or a positivity failure of the plug-in formula; nothing is stored by this function.
     """
-    if spec.bootstrap < 0:
-        raise EstimationError("The number of bootstrap replicates must be ≥ 0 (use 500 or more for an interval).")
+    if spec.bootstrap < 0 or 0 < spec.bootstrap < MIN_COMPLETED_REPLICATES:
+        raise EstimationError(
+            f"The number of bootstrap replicates must be 0 (no interval) or at least {MIN_COMPLETED_REPLICATES} "
+            f"(got {spec.bootstrap}; 500 or more gives a stable interval)."
+        )
     prepared = _Prepared(frame, spec)
     report = progress or (lambda fraction, message: None)
     report(0.0, f"Front-door ({prepared.method}) point estimate")
@@ -558,7 +561,8 @@ def estimate_frontdoor(
             (warnings if share > 0.01 else diagnostics.setdefault("notes", [])).append(
                 f"{boot['undefined']} bootstrap replicate(s) ({share:.1%}) left a mediator cell without one arm and were "
                 "skipped; the interval may be too narrow when this share is large.")
-        if reps.size >= MIN_COMPLETED_REPLICATES or (not boot["cancelled"] and reps.size >= 2):
+        se_type = f"none ({reps.size} usable bootstrap replicates; at least {MIN_COMPLETED_REPLICATES} are needed)"
+        if reps.size >= MIN_COMPLETED_REPLICATES:
             se = float(np.std(reps, ddof=1))
             if spec.ci == "percentile":
                 ci_low, ci_high = (float(q) for q in np.quantile(reps, [0.025, 0.975]))
