@@ -135,3 +135,12 @@ def test_a_curve_older_than_the_latest_estimation_is_marked_out_of_date(retentio
     text = memo.deterministic_memo(rerun, frame)["robustness"]
     assert text.startswith("Out of date: the curve was computed for another main specification")
     assert not memo.deterministic_memo(project, frame)["robustness"].startswith("Out of date")
+
+
+def test_a_share_of_specifications_must_be_one_the_curve_measured():
+    mixed = _result([-1.0, -0.8, -0.6, -0.9, 0.2, -0.4, -0.7, -1.1, 0.3, -0.5])  # 80 % share the main sign
+    assert mixed.summary["valid"]["share_same_sign"] == pytest.approx(0.8)
+    quoted = _check({"interpretation": "80% of the specifications agree on the sign."}, mixed)
+    assert quoted.passed, quoted.reason
+    inflated = _check({"interpretation": "95% of the specifications agree on the sign."}, mixed)
+    assert not inflated.passed and "quotes 95% about the specifications" in inflated.reason

@@ -150,6 +150,37 @@ def _overstatements(sentence: str, summary: dict[str, Any]) -> list[str]:
     return problems
 
 
+PERCENT_RE = re.compile(r"(?<![-−+\d.])(\d+(?:\.\d+)?)\s?%\s+(?:of|share|have|are|agree)\b")  # a share, not an effect
+
+
+def _curve_shares(summary: dict[str, Any]) -> list[float]:
+    """Every share the curve reports (pool shares and the decomposition), as fractions."""
+    shares = []
+    for pool in (summary.get("valid"), summary.get("invalid")):
+        shares += [float(v) for k, v in (pool or {}).items() if k.startswith("share") and isinstance(v, float)]
+    shares += [float(item["share"]) for item in summary.get("decomposition", [])]
+    return shares
+
+
+def _misquoted_shares(text: str, summary: dict[str, Any]) -> list[str]:
+    """Percentages in sentences about specifications that match none of the curve's shares (e.g. '95 % of
+    specifications agree' when 70 % do): the numbers check alone lets 95 % through as a generic CI level."""
+    shares = _curve_shares(summary)
+    problems = []
+    for sentence in re.split(r"(?<=[.!?;])\s+|\n+", text or ""):
+        if not SPEC_RE.search(sentence):
+            continue
+        for match in PERCENT_RE.finditer(sentence):
+            value = float(match.group(1))
+            decimals = len(match.group(1).split(".")[1]) if "." in match.group(1) else 0
+            tolerance = 0.5 * 10**-decimals + 1e-9
+            if not any(abs(value - 100 * share) <= tolerance for share in shares):
+                problems.append(
+                    f"quotes {match.group(1)}% about the specifications, which is none of the curve's shares"
+                )
+    return problems
+
+
 def check_memo(sections: dict[str, str], result: MultiverseResult | None) -> RubricCheck | None:
     """The rubric line for robustness claims; None when there is no curve and the memo claims nothing about one."""
     text = "\n".join(str(value or "") for value in sections.values())
@@ -162,6 +193,7 @@ def check_memo(sections: dict[str, str], result: MultiverseResult | None) -> Rub
             CHECK_NAME, False, f"claims robustness across specifications, but no curve was run: '{about_specs[0]}'"
         )
     problems = [problem for claim in claims for problem in _overstatements(claim, result.summary)]
+    problems += _misquoted_shares(text, result.summary)
     if problems:
         return check(CHECK_NAME, False, "; ".join(dict.fromkeys(problems)))
     verdict = (result.summary.get("valid") or {}).get("verdict", "no valid specification")
