@@ -657,3 +657,10 @@ def test_2sls_reproduces_wooldridge_example_15_4_card_proximity_to_college():
     first = result.diagnostics["first_stage"]
     assert round(first["coefficients"]["nearc4"], 3) == 0.320 and round(np.sqrt(first["f"]), 2) == 3.64
     assert [w.split(":")[0] for w in result.warnings] == ["Moderately weak instrument"]
+
+
+def test_data_columns_named_like_internal_labels_do_not_clash():
+    frame = iv_sim(1_000, 9).rename(columns={"w": "treatment"}).assign(const=1.0)
+    result = estimate_iv(frame, IVSpec(treatment="x", outcome="y", instruments=["z"], covariates=["treatment", "const"]))
+    assert abs(result.main.estimate - 2.0) < 0.3 and result.diagnostics["covariates"] == ["treatment"]
+    assert any("Constant covariate column(s) dropped: const" in note for note in result.notes)

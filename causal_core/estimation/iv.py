@@ -42,6 +42,8 @@ WEAK_F = 10.0  # Staiger & Stock (1997) rule of thumb for one endogenous regress
 STOCK_YOGO_10PCT_SIZE = {1: 16.38, 2: 19.93, 3: 22.30, 4: 24.58, 5: 26.87}
 AR_GRID_POINTS = 2001
 MIN_IV_ROWS = 20
+# Internal column labels for linearmodels, spelled so that no data column (a covariate called "treatment") can clash.
+_INTERCEPT, _TREATMENT, _OUTCOME = "(intercept)", "(treatment)", "(outcome)"
 _COV_TYPES = {"unadjusted": "unadjusted", "robust": "robust", "cluster": "clustered"}
 __all__ = ["IVSpec", "estimate_iv", "WEAK_F", "STOCK_YOGO_10PCT_SIZE", "MEASURED_COVERAGE"]
 
@@ -77,7 +79,7 @@ class _IVData:
         keep = [j for j, name in enumerate(x_names) if name not in constant]
         self.notes = [f"Constant covariate column(s) dropped: {', '.join(constant)}."] if constant else []
         self.X = np.hstack([np.ones((len(self.frame), 1)), X[:, keep]])
-        self.x_names = ["const", *[x_names[j] for j in keep]]
+        self.x_names = [_INTERCEPT, *[x_names[j] for j in keep]]
         self._check_rank()
         self.clusters, self.n_clusters = cluster_codes(self.frame, spec.cluster if spec.se == "cluster" else None)
         self.binary_instrument = self.Z.shape[1] == 1 and bool(np.isin(np.unique(self.Z), [0.0, 1.0]).all())
@@ -119,7 +121,7 @@ class _IVData:
     def frames(self) -> tuple[pd.DataFrame, pd.Series, pd.Series, pd.DataFrame]:
         index = self.frame.index
         exog = pd.DataFrame(self.X, columns=self.x_names, index=index)
-        return (pd.Series(self.y, index=index, name="outcome"), pd.Series(self.t, index=index, name="treatment"),
+        return (pd.Series(self.y, index=index, name=_OUTCOME), pd.Series(self.t, index=index, name=_TREATMENT),
                 exog, pd.DataFrame(self.Z, columns=self.z_names, index=index))
 
 
@@ -298,9 +300,9 @@ def _estimand(data: _IVData, spec: IVSpec) -> tuple[str, str]:
 
 
 def _row(fit: Any, method: str, estimand: str, n: int, se_type: str, label: str) -> EstimateRow:
-    low, high = (float(v) for v in fit.conf_int().loc["treatment"])
-    return EstimateRow(method=method, estimand=estimand, estimate=float(fit.params["treatment"]),
-                       std_error=float(fit.std_errors["treatment"]), ci_low=low, ci_high=high, n_used=n,
+    low, high = (float(v) for v in fit.conf_int().loc[_TREATMENT])
+    return EstimateRow(method=method, estimand=estimand, estimate=float(fit.params[_TREATMENT]),
+                       std_error=float(fit.std_errors[_TREATMENT]), ci_low=low, ci_high=high, n_used=n,
                        se_type=se_type, label=label)
 
 
