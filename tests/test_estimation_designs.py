@@ -664,3 +664,14 @@ def test_data_columns_named_like_internal_labels_do_not_clash():
     result = estimate_iv(frame, IVSpec(treatment="x", outcome="y", instruments=["z"], covariates=["treatment", "const"]))
     assert abs(result.main.estimate - 2.0) < 0.3 and result.diagnostics["covariates"] == ["treatment"]
     assert any("Constant covariate column(s) dropped: const" in note for note in result.notes)
+
+
+def test_a_repeated_row_index_changes_nothing():
+    frame = iv_sim(600, 4).assign(site=np.repeat(np.arange(30), 20))
+    repeated = frame.set_axis(np.repeat(np.arange(300), 2))
+    for se in ("robust", "cluster"):
+        spec = IVSpec(treatment="x", outcome="y", instruments=["z"], covariates=["w"], se=se, cluster="site")
+        assert estimate_iv(repeated, spec).main == estimate_iv(frame, spec).main
+    fd = FrontdoorSpec(treatment="smoking", outcome="cancer", mediators=["tar"], bootstrap=50)
+    sim = smoking_sim(600, 4)
+    assert estimate_frontdoor(sim.set_axis(np.zeros(600, dtype=int)), fd).main == estimate_frontdoor(sim, fd).main

@@ -118,8 +118,13 @@ class _IVData:
                 "after the covariates they have no variation left to move the treatment."
             )
 
+    @property
+    def index(self) -> pd.RangeIndex:
+        """A fresh 0..n-1 index: the data's own may repeat labels, which linearmodels would try to align on."""
+        return pd.RangeIndex(len(self.frame))
+
     def frames(self) -> tuple[pd.DataFrame, pd.Series, pd.Series, pd.DataFrame]:
-        index = self.frame.index
+        index = self.index
         exog = pd.DataFrame(self.X, columns=self.x_names, index=index)
         return (pd.Series(self.y, index=index, name=_OUTCOME), pd.Series(self.t, index=index, name=_TREATMENT),
                 exog, pd.DataFrame(self.Z, columns=self.z_names, index=index))
@@ -128,7 +133,7 @@ class _IVData:
 def _fit_config(data: _IVData, spec: IVSpec) -> dict[str, Any]:
     config: dict[str, Any] = {"cov_type": _COV_TYPES[spec.se], "debiased": True}
     if spec.se == "cluster":
-        config["clusters"] = pd.Series(data.clusters, index=data.frame.index)
+        config["clusters"] = pd.Series(data.clusters, index=data.index)
     return config
 
 
