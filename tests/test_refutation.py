@@ -292,6 +292,7 @@ def test_cli_refuses_a_bad_placebo_outcome_before_estimating(capsys, argv, messa
 
 
 # ---- page: placebo-outcome picker and per-estimator verdicts -------------------------------------
+@pytest.mark.slow  # a full app start: ≈ 20 s on the shared machine
 def test_page_offers_pre_treatment_placebo_outcomes_and_names_each_estimator():
     from pathlib import Path
 
