@@ -231,7 +231,9 @@ def test_selection_nodes_warn_and_the_adjusted_set_is_checked():
     wrong = spec.model_copy(update={"adjusted": ["S"]})
     check = dag.identify(wrong).adjusted_check
     assert check is not None and check.valid is False and check.criterion_valid is False
-    assert "How were the units selected on S?" in " ".join(dag.design_questions(dag.design_summary(spec), spec))
+    summary = dag.design_summary(spec)
+    assert "How were the units selected on S?" in " ".join(dag.design_questions(summary, spec))
+    assert summary.sentence.endswith("Caution: the sample is selected on S, and no design here removes selection bias.")
     unknown = spec.model_copy(update={"selected": ["nope"]})
     assert "the selected node 'nope' is not a node of the graph" in dag.validate_dag(unknown)
 

@@ -51,7 +51,20 @@ def _braces(nodes: list[str]) -> str:
 
 def design_summary(spec: DagSpec, treatment: str | None = None, outcome: str | None = None) -> DesignSummary:
     """The design the graph supports for the total effect. Raises IdentificationError for a bad question
-    (cycle, treatment = outcome, unknown node), so the page shows the reason and changes nothing."""
+    (cycle, treatment = outcome, unknown node), so the page shows the reason and changes nothing.
+
+    Selection nodes put a caution into the sentence itself: pages may show only the sentence, and a design
+    that reads as sound while the sample is selected would be confidently wrong."""
+    summary = _design_summary(spec, treatment, outcome)
+    selected = list(getattr(spec, "selected", None) or [])
+    if selected:
+        summary.sentence += (
+            f" Caution: the sample is selected on {', '.join(selected)}, and no design here removes selection bias."
+        )
+    return summary
+
+
+def _design_summary(spec: DagSpec, treatment: str | None, outcome: str | None) -> DesignSummary:
     graph, x, y = prepared_question(spec, treatment, outcome)
     result = identify(spec, x, y)
     base = {"treatment": x, "outcome": y, "warnings": list(result.warnings)}
