@@ -102,6 +102,7 @@ def _roles(args: argparse.Namespace, project) -> tuple[str, str]:
 def build_spec(args: argparse.Namespace, project, frame) -> tuple[FrontdoorSpec | IVSpec, str]:
     """The design's spec from the flags, the DAG filling what is left unsaid; also says where defaults came from."""
     treatment, outcome = _roles(args, project)
+    project = project.model_copy(update={"treatment": treatment, "outcome": outcome})  # the DAG prefill checks these
     covariates = _split(args.covariates)
     common = {"treatment": treatment, "outcome": outcome, "cluster": args.cluster, "treated_value": args.treated_value}
     if args.design == "frontdoor":
