@@ -852,3 +852,36 @@ def test_hajek_if_se_equals_the_stacked_m_estimation_sandwich(estimand):
     assert row.std_error == pytest.approx(sandwich_se * np.sqrt(n / (n - 1)), rel=1e-5)  # ours uses ddof = 1
     fixed = est.ipw(design, ps, estimand, se_method="fixed_weights")
     assert fixed.std_error != pytest.approx(row.std_error, rel=1e-3)  # the propensity step matters here
+
+
+def test_clustered_hajek_if_se_equals_the_clustered_stacked_sandwich():
+    from scipy.special import expit as expit_
+
+    rng = np.random.default_rng(8)
+    n, groups = 800, 40
+    cluster = rng.integers(0, groups, n)
+    shock = rng.normal(size=groups)[cluster]
+    x = rng.normal(size=n) + 0.5 * shock
+    t = rng.binomial(1, expit_(0.5 * x))
+    y = x + t * (1 + 0.5 * x) + shock + rng.normal(size=n)
+    frame = pd.DataFrame({"t": t, "y": y, "x": x, "g": cluster})
+    spec = EstimationSpec(treatment="t", outcome="y", covariates=["x"], estimand="ATT", cluster="g", clip=(0.0, 1.0))
+    design = est.build_design(frame, spec)
+    ps = est.propensity(design, (0.0, 1.0))
+    row = est.ipw(design, ps, "ATT")
+    assert row.se_type == f"cluster-robust IF ({groups} clusters)"
+    A, e = ps.A, ps.raw
+    w0 = (1 - design.t) * e / (1 - e)
+    mu1, mu0 = design.y[design.t == 1].mean(), np.sum(w0 * design.y) / w0.sum()
+    scores = np.column_stack([A * (design.t - e)[:, None], design.t * (design.y - mu1), w0 * (design.y - mu0)])
+    k = A.shape[1]
+    jacobian = np.zeros((k + 2, k + 2))
+    jacobian[:k, :k] = -(A * (e * (1 - e))[:, None]).T @ A / n
+    jacobian[k, k] = -design.t.mean()
+    jacobian[k + 1, :k] = (A * (w0 * (design.y - mu0))[:, None]).mean(axis=0)  # d w0 / d eta = w0
+    jacobian[k + 1, k + 1] = -w0.mean()
+    sums = np.stack([np.bincount(design.clusters, weights=scores[:, j], minlength=groups) for j in range(k + 2)], 1)
+    bread = np.linalg.inv(jacobian)
+    covariance = bread @ (sums.T @ sums) @ bread.T / n**2 * groups / (groups - 1)
+    contrast = np.r_[np.zeros(k), 1.0, -1.0]
+    assert row.std_error == pytest.approx(float(np.sqrt(contrast @ covariance @ contrast)), rel=1e-8)
