@@ -33,7 +33,6 @@ from causal_core.dag.constants import (  # noqa: F401
     IdentificationError,
 )
 from causal_core.dag.criterion import (  # noqa: F401
-    CriterionSets,
     criterion_violation,
     forbidden_nodes,
     is_adjustment_set,

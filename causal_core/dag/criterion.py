@@ -23,21 +23,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 
 import networkx as nx
-from pydantic import BaseModel, Field
 
 from causal_core.dag.constants import MAX_MINIMAL_SETS, MAX_SUBSET_TESTS, MAX_VERIFIED_SETS
-
-
-class CriterionSets(BaseModel):
-    """Minimal adjustment sets under the adjustment criterion, with what the backdoor criterion says."""
-
-    sets: list[list[str]] = Field(default_factory=list, description="Minimal sets, smallest first.")
-    capped: bool = False
-    beyond_backdoor: list[list[str]] = Field(
-        default_factory=list, description="Listed sets that the backdoor criterion rejects (they hold a descendant "
-        "of the treatment that is on no causal path)."
-    )
-    note: str = ""
 
 
 def _as_set(nodes: str | Iterable[str]) -> set[str]:
