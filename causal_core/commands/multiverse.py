@@ -41,9 +41,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--treatment", help="with --data alone: the 0/1 treatment column")
     parser.add_argument("--outcome", help="with --data alone: the outcome column")
     parser.add_argument("--covariates", metavar="a,b,c", help="with --data alone: the analyst's adjustment set")
-    parser.add_argument("--estimators", default="regression,gcomp,ipw,aipw,aipw_cf", metavar="LIST")
+    parser.add_argument(
+        "--estimators", default="regression,gcomp,ipw,aipw,aipw_cf", metavar="LIST", help="default: all five"
+    )
     parser.add_argument("--learners", default="exact", metavar="LIST", help="for aipw_cf: exact,penalised,boosting")
-    parser.add_argument("--trimming", default="none,bounds,crump", metavar="LIST")
+    parser.add_argument("--trimming", default="none,bounds,crump", metavar="LIST", help="default: none,bounds,crump")
     parser.add_argument("--both-estimands", action="store_true", help="ATE and ATT side by side")
     parser.add_argument("--include-invalid", action="store_true", help="add sets the DAG/dictionary call invalid")
     parser.add_argument("--max-dag-sets", type=int, default=8, help="cap on the DAG's minimal sets (default 8)")
