@@ -154,8 +154,9 @@ for sentence in result.summary.get("sentences", []):
     st.markdown(f"- {sentence}")
 st.altair_chart(specification_curve(result), width="stretch")
 st.caption(
-    "Intervals are each estimator's analytic 95% CI (approximate: their Monte Carlo coverage is measured per "
-    "estimator in bench/coverage.py, not for this curve). Hover a point for its specification."
+    "Each interval is its estimator's analytic 95% CI. Intervals whose coverage bench/coverage.py did not measure "
+    "on target carry a note (hover a point, or the table's interval_note column); the summary counts them. Hover a "
+    "point for its whole specification."
 )
 decomposition = result.summary.get("decomposition", [])
 if decomposition:
