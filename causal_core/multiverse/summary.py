@@ -195,7 +195,8 @@ def sentences(summary: dict[str, Any], result: MultiverseResult) -> list[str]:
                 f"{valid['n_approximate_intervals']} of these {valid['n']} intervals are approximate (coverage not "
                 "measured or off target in bench/coverage.py; each row carries its note)."
             )
-        top = summary["decomposition"][0] if summary["decomposition"] else None
+        choices = [d for d in summary["decomposition"] if d["dimension"] != "estimand"]
+        top = choices[0] if choices else None
         if top and top["share"] > 0:
             means = top["group_means"]
             low, high = min(means, key=means.get), max(means, key=means.get)
@@ -203,6 +204,12 @@ def sentences(summary: dict[str, Any], result: MultiverseResult) -> list[str]:
                 f"The choice that moves the estimate most is the {top['dimension']}: it explains {top['share']:.0%} of "
                 f"the variance across valid specifications (from {_fmt(means[low], binary)} with {low} to "
                 f"{_fmt(means[high], binary)} with {high})."
+            )
+        estimand = next((d for d in summary["decomposition"] if d["dimension"] == "estimand"), None)
+        if estimand is not None:
+            out.append(
+                f"The estimand explains {estimand['share']:.0%} of that variance: ATE and ATT answer different "
+                "questions, so that part is not fragility."
             )
         if summary["n_unchecked"]:
             out.append(f"{summary['n_unchecked']} of them could not be checked against a DAG.")
