@@ -149,6 +149,9 @@ def test_each_row_equals_run_estimation_for_the_same_specification(retention):
                 assert row.estimate == pytest.approx(expected.estimate, abs=1e-10), (estimand, trim, method)
                 assert row.std_error == pytest.approx(expected.std_error, abs=1e-10)
                 assert row.n_used == expected.n_used and row.estimand == expected.estimand
+    sentences = result.summary["sentences"]
+    assert not any(s.startswith("The choice that moves the estimate most is the estimand") for s in sentences)
+    assert any("ATE and ATT answer different questions, so that part is not fragility" in s for s in sentences)
 
 
 def test_crossfitted_aipw_row_equals_the_page_with_five_folds(retention):
