@@ -86,3 +86,23 @@ def test_stop_keeps_the_finished_specifications_and_marks_the_rest():
     assert [r.status for r in result.rows] == ["ok", "ok", "stopped", "stopped"]
     assert any("The run was stopped" in w.value for w in at.warning)
     assert "mv_run_retention" not in at.session_state
+
+
+def test_a_dag_with_no_valid_set_shows_only_what_is_asked_for_labelled_invalid():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240).run()
+    spec = dag.add_node(dag.default_dag("retention"), "U", x=100.0, y=300.0)
+    spec = dag.add_edge(dag.add_edge(dag.set_latent(spec, "U", True), "U", "outreach"), "U", "churn")
+    projects = at.session_state["cw_projects"]
+    projects["retention"] = projects["retention"].model_copy(update={"dag": spec})
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert any("No valid adjustment set" in e.value and "include invalid specifications" in e.value for e in at.error)
+    assert not any(b.key == "mv_start_retention" for b in at.button)
+    at.checkbox(key="mv_invalid_retention").check().run()
+    at.multiselect(key="mv_estimators_retention").set_value(["aipw"]).run()
+    at.multiselect(key="mv_trimming_retention").set_value(["none"]).run()
+    at.button(key="mv_start_retention").click().run()
+    assert not at.exception
+    result = project(at).multiverse
+    assert result.rows and all(r.validity == "invalid" for r in result.rows)
+    assert any("No valid specification was estimated" in md.value for md in at.markdown)
