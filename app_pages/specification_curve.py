@@ -161,8 +161,9 @@ st.caption(
 decomposition = result.summary.get("decomposition", [])
 if decomposition:
     st.markdown("**Which choice moves the estimate (share of variance, valid specifications)**")
+    rest = {"dimension": "interactions (the rest)", "share of variance": round(result.summary.get("remainder_share", 0), 3)}
     st.dataframe(
-        [{"dimension": d["dimension"], "share of variance": round(d["share"], 3)} for d in decomposition],
+        [{"dimension": d["dimension"], "share of variance": round(d["share"], 3)} for d in decomposition] + [rest],
         hide_index=True,
     )
 table = mv.table(result.rows)

@@ -239,6 +239,11 @@ def test_variance_decomposition_recovers_additive_main_effects():
     rows = _synthetic([(a, b, sa + sb) for a, sa in (("a0", -1), ("a1", 1)) for b, sb in (("b0", -2), ("b1", 2))])
     shares = {d["dimension"]: d["share"] for d in variance_decomposition(rows, ["A", "B"])}
     assert shares == pytest.approx({"A": 0.2, "B": 0.8})
+    interacting = _synthetic(
+        [(a, b, sa * sb) for a, sa in (("a0", -1), ("a1", 1)) for b, sb in (("b0", -1), ("b1", 1))]
+    )
+    pure = {d["dimension"]: d["share"] for d in variance_decomposition(interacting, ["A", "B"])}
+    assert pure == pytest.approx({"A": 0.0, "B": 0.0})  # a pure interaction: no single choice moves the mean
 
 
 def test_summary_figures_on_retention_and_invalid_kept_apart(retention):
