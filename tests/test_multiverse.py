@@ -165,6 +165,32 @@ def test_crossfitted_aipw_row_equals_the_page_with_five_folds(retention):
     assert row.estimate == pytest.approx(expected.estimate, abs=1e-10) and "5-fold cross-fitted" in row.se_type
 
 
+def test_learner_rows_equal_the_page_and_share_one_crossfit_across_estimands(support):
+    project, raw = support
+    frame = analysis_frame(project, raw)
+    options = MultiverseOptions(
+        estimators=["aipw_cf"],
+        learners=["penalised"],
+        trimming=["none"],
+        both_estimands=True,
+        grain=False,
+        cluster=False,
+    )
+    result = run_multiverse(project, raw, options)
+    assert result.summary["fits"]["crossfit"] == 1 and len(result.rows) == 2
+    spec = estimation.default_spec(project, frame).model_copy(
+        update={"ps_learner": "logistic_cv", "outcome_learner": "ridge_cv", "crossfit_folds": 5}
+    )
+    for estimand in ("ATE", "ATT"):
+        page = estimation.run_estimation(
+            frame, spec.model_copy(update={"estimand": estimand}), sensitivity=False, refutations=False
+        )
+        expected = next(r for r in page.estimates if r.method == "aipw")
+        row = _one(result, estimand=estimand)
+        assert row.estimate == pytest.approx(expected.estimate, abs=1e-10) and row.se_type == expected.se_type
+        assert row.interval_note.startswith("Approximate")
+
+
 # ---- shared fits ------------------------------------------------------------------------------------
 def test_one_propensity_and_one_outcome_fit_serve_every_estimand_and_estimator(retention, monkeypatch):
     project, raw = retention
