@@ -191,6 +191,26 @@ def test_learner_rows_equal_the_page_and_share_one_crossfit_across_estimands(sup
         assert row.interval_note.startswith("Approximate")
 
 
+def test_stop_during_a_learners_crossfit_leaves_the_row_stopped_not_failed(support):
+    project, raw = support
+    options = MultiverseOptions(
+        estimators=["aipw_cf"], learners=["penalised"], trimming=["none"], grain=False, cluster=False
+    )
+    space = build_space(project, raw, options)
+    calls = iter([False, False, False])  # before the design, before the row, before the first fit; then Stop
+    seen: list[str] = []
+    result = run_space(
+        project,
+        raw,
+        space,
+        options,
+        should_stop=lambda: next(calls, True),
+        progress=lambda fraction, message: seen.append(message),
+    )
+    assert [r.status for r in result.rows] == ["stopped"] and result.cancelled
+    assert result.summary["n_failed"] == 0
+
+
 # ---- shared fits ------------------------------------------------------------------------------------
 def test_one_propensity_and_one_outcome_fit_serve_every_estimand_and_estimator(retention, monkeypatch):
     project, raw = retention

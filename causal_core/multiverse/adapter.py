@@ -29,6 +29,11 @@ from causal_core.data import deduplicate
 from causal_core.estimation import EstimationError  # noqa: F401 - re-exported: the curve's errors subclass it
 from causal_core.project import EstimateRow, EstimationSpec, Project
 
+
+class StoppedError(Exception):
+    """The analyst pressed Stop inside a long fit (a learner's cross-fitting): the row is 'stopped', not failed."""
+
+
 # Learner pairs for cross-fitted AIPW: name -> (propensity learner, outcome learner, label).
 LEARNERS: dict[str, tuple[str, str, str]] = {
     "exact": ("logistic", "linear", "logistic / linear (exact)"),
@@ -309,8 +314,17 @@ def trim(fits: SharedFits, rule: str, estimand: str) -> Trimmed:
     return Trimmed(keep, key, (float(lo), float(hi)), statement)
 
 
-def estimate(fits: SharedFits, estimator: str, estimand: str, folds_k: int) -> EstimateRow:
-    """One estimator's row on a (design, trimming), reusing the fits cached on ``fits``."""
+def estimate(
+    fits: SharedFits,
+    estimator: str,
+    estimand: str,
+    folds_k: int,
+    *,
+    progress: est.ProgressFn | None = None,
+    should_stop: est.StopFn | None = None,
+) -> EstimateRow:
+    """One estimator's row on a (design, trimming), reusing the fits cached on ``fits``. ``progress`` and
+    ``should_stop`` reach the scikit-learn learners' cross-fitting (one report and one check per fit)."""
     design = fits.design
     if estimator == "naive":
         return est.naive_difference(design, estimand)
@@ -324,11 +338,18 @@ def estimate(fits: SharedFits, estimator: str, estimand: str, folds_k: int) -> E
         return est.aipw(design, fits.propensity(estimand).clipped, fits.outcome_models(), estimand)[0]
     if estimator.startswith("aipw_cf:"):
         learner = estimator.split(":", 1)[1]
-        return _crossfit_row(fits, learner, estimand, folds_k)
+        return _crossfit_row(fits, learner, estimand, folds_k, progress, should_stop)
     raise EstimationError(f"Unknown estimator {estimator!r}.")
 
 
-def _crossfit_row(fits: SharedFits, learner: str, estimand: str, folds_k: int) -> EstimateRow:
+def _crossfit_row(
+    fits: SharedFits,
+    learner: str,
+    estimand: str,
+    folds_k: int,
+    progress: est.ProgressFn | None = None,
+    should_stop: est.StopFn | None = None,
+) -> EstimateRow:
     design = fits.design
     if learner == "exact":
         e, models = fits.crossfit_exact(folds_k, estimand)
@@ -343,7 +364,12 @@ def _crossfit_row(fits: SharedFits, learner: str, estimand: str, folds_k: int) -
     )
     key = f"learners:{learner}:{folds_k}"
     if key not in fits.cache:  # the out-of-fold e, μ0, μ1 do not depend on the estimand: fitted once per design
-        fits.cache[key] = learner_module.crossfit_nuisances(design, spec, need_outcome=True)
+        try:
+            fits.cache[key] = learner_module.crossfit_nuisances(
+                design, spec, need_outcome=True, progress=progress, should_stop=should_stop
+            )
+        except learner_module.LearnerStopped as stopped:
+            raise StoppedError(str(stopped)) from stopped
         fits.fits["crossfit"] += 1
     nuisances = fits.cache[key]
     e, _ = learner_module.clip_propensity(nuisances.e, spec.model_copy(update={"estimand": estimand}))

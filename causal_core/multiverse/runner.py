@@ -132,7 +132,7 @@ def _run_group(
     space: ChoiceSpace,
     options: MultiverseOptions,
     counters: dict[str, int],
-    tick: Callable[[str], None] | None = None,
+    tick: Callable[..., None] | None = None,
     should_stop: StopFn | None = None,
 ) -> dict[int, MultiverseRow]:
     """Every specification sharing one design: cluster → trimming → estimand → estimator, fits shared below."""
@@ -148,7 +148,7 @@ def _run_group(
         seed=options.seed,
         treated_value=adapter.treated_value(project) if treatment == project.treatment else None,
     )
-    say = tick or (lambda message: None)
+    say = tick or (lambda message, advance=True: None)
     try:
         design = adapter.build_design(frame, spec)
     except Exception as error:  # noqa: BLE001 - a failed specification is a row with its reason, never a crash
@@ -172,9 +172,18 @@ def _run_group(
                 if trimmed.key not in unclustered:
                     unclustered[trimmed.key] = fits.view(adapter.without_clusters(fits.design))
                 fits = unclustered[trimmed.key]
-            estimate = adapter.estimate(fits, choices["estimator"], choices["estimand"], options.crossfit_folds)
+            estimate = adapter.estimate(
+                fits,
+                choices["estimator"],
+                choices["estimand"],
+                options.crossfit_folds,
+                progress=lambda fraction, message: say(f"{set_label}: {message}", advance=False),
+                should_stop=stop,
+            )
             weighted = choices["estimator"].startswith(("ipw", "aipw"))
             note = adapter.interval_note(estimate, fits.overlap_share(choices["estimand"]) if weighted else None)
+        except adapter.StoppedError:  # Stop pressed during a learner's cross-fitting: this row stays 'stopped'
+            break
         except Exception as error:  # noqa: BLE001 - kept as a failed row with its reason
             done[row.id] = row.model_copy(update={"status": "failed", "reason": _error_text(error)})
         else:
@@ -237,9 +246,13 @@ class MultiverseRun:
             start = self.done_specs
             ticks = iter(range(1, len(members) + 1))
 
-            def tick(message: str) -> None:
+            finished = [0]
+
+            def tick(message: str, advance: bool = True) -> None:
+                if advance:
+                    finished[0] = next(ticks, len(members))
                 if progress is not None:
-                    progress((start + next(ticks, len(members))) / len(self.rows), message)
+                    progress((start + finished[0]) / len(self.rows), message)
 
             with _blas_threads(len(frame)):
                 done = _run_group(
