@@ -71,6 +71,7 @@ def test_boosting_with_crossfitting_recovers_the_ate_where_linear_aipw_is_biased
     assert flexible.ci_low <= TRUE_EFFECT <= flexible.ci_high
     assert abs(flexible.estimate - TRUE_EFFECT) < 0.3
     assert "5-fold cross-fitted" in flexible.se_type and "boosting / boosting" in flexible.se_type
+    assert flexible.label == "Doubly robust (AIPW, 5-fold cross-fitted boosting / boosting)"
 
 
 def test_flexible_ipw_uses_the_crossfitted_propensity_and_says_what_its_se_ignores(boosted):

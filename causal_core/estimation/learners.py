@@ -483,7 +483,8 @@ def fit_with_learners(
             "approximate: valid when both learners are accurate enough (DML rate conditions)"
         )
         row, core.arm_means = aipw(design, e, core.models, spec.estimand, label)
-        core.rows.append(row)
+        name = f"Doubly robust (AIPW, {nuisances.k}-fold cross-fitted {spec.ps_learner} / {spec.outcome_learner})"
+        core.rows.append(row.model_copy(update={"label": name}))
     core.learners = nuisances  # read back by learner_warnings / learner_diagnostics
     return nuisances
 
