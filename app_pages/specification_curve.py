@@ -78,10 +78,12 @@ with st.expander("Alternative outcomes and treatments, grain, clustering"):
     grain = a1.checkbox("Vary the de-duplication rule when the grain has duplicates", True, key=k("grain"))
     cluster = a2.checkbox("Vary clustering when the project has a cluster column", True, key=k("cluster"))
 
+analyst_folds = project.estimation.spec.crossfit_folds if project.estimation else 0  # the page's own folds
 options = MultiverseOptions(
     estimators=estimators, learners=learners or ["exact"], trimming=trimming, both_estimands=both,
     include_invalid=invalid, max_dag_sets=int(max_sets), alt_outcomes=alt_outcomes, alt_treatments=alt_treatments,
     grain=grain, cluster=cluster,
+    crossfit_folds=analyst_folds if analyst_folds >= 2 else 5,
 )
 try:
     space = mv.build_space(project, raw, options)
@@ -161,7 +163,8 @@ st.caption(
 decomposition = result.summary.get("decomposition", [])
 if decomposition:
     st.markdown("**Which choice moves the estimate (share of variance, valid specifications)**")
-    rest = {"dimension": "interactions (the rest)", "share of variance": round(result.summary.get("remainder_share", 0), 3)}
+    remainder = round(result.summary.get("remainder_share", 0), 3)
+    rest = {"dimension": "interactions (the rest)", "share of variance": remainder}
     st.dataframe(
         [{"dimension": d["dimension"], "share of variance": round(d["share"], 3)} for d in decomposition] + [rest],
         hide_index=True,

@@ -380,6 +380,19 @@ def test_an_alternative_outcome_marked_in_the_dictionary_is_a_dimension(retentio
     assert main.is_main and not alternative.is_main
 
 
+def test_the_main_specification_is_the_aipw_variant_the_analyst_ran(retention):
+    from causal_core.multiverse.memo_text import stale_reason
+
+    project, raw = retention
+    frame = analysis_frame(project, raw)
+    spec = estimation.default_spec(project, frame).model_copy(update={"crossfit_folds": 5})
+    project = project.model_copy(
+        update={"estimation": estimation.run_estimation(frame, spec, sensitivity=False, refutations=False)}
+    )
+    assert build_space(project, raw).main["estimator"] == "aipw_cf:exact"
+    assert stale_reason(with_multiverse(project, raw, MultiverseOptions(trimming=["none"]))) == ""
+
+
 def test_an_invalid_analyst_set_never_sets_the_sign_and_is_shown_only_on_request(retention):
     """The issue's example: tenure_months alone (AIPW ≈ +0.07 against a truth of −0.046)."""
     project, raw = retention

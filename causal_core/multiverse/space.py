@@ -12,6 +12,7 @@ import itertools
 import math
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -327,7 +328,7 @@ def _main_choices(project: Project, space: ChoiceSpace, own: tuple[str, ...] | N
     spec = project.estimation.spec if project.estimation else None
     set_label = next((s.label for s in space.sets if own is not None and frozenset(s.columns) == frozenset(own)), None)
     trim = (spec.trim or "none") if spec else "none"
-    lead = next((e for e in ("aipw", "regression", "gcomp", "ipw") if e in space.estimators), space.estimators[0])
+    lead = next((e for e in (_analyst_aipw(spec), "aipw", "regression", "gcomp", "ipw") if e in space.estimators), None)
     return {
         "grain": project.dedup,
         "treatment": space.treatments[0],
@@ -336,8 +337,20 @@ def _main_choices(project: Project, space: ChoiceSpace, own: tuple[str, ...] | N
         "cluster": space.clusters[0],
         "trimming": trim if trim in space.trimming else space.trimming[0],
         "estimand": spec.estimand if spec and spec.estimand in space.estimands else space.estimands[0],
-        "estimator": lead,
+        "estimator": lead or space.estimators[0],
     }
+
+
+def _analyst_aipw(spec: Any) -> str:
+    """The AIPW variant the analyst ran on the Estimation page (cross-fitted, with which learners), so the
+    curve's main specification is the row the memo leads with."""
+    if spec is None:
+        return "aipw"
+    pair = (spec.ps_learner, spec.outcome_learner)
+    learner = next((name for name, (ps, outcome, _) in adapter.LEARNERS.items() if (ps, outcome) == pair), None)
+    if learner not in (None, "exact"):
+        return f"aipw_cf:{learner}"
+    return "aipw_cf:exact" if spec.crossfit_folds >= 2 else "aipw"
 
 
 def build_space(project: Project, raw: pd.DataFrame, options: MultiverseOptions | None = None) -> ChoiceSpace:
