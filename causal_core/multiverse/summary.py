@@ -151,7 +151,6 @@ def summarise(result: MultiverseResult, binary: bool = False) -> dict[str, Any]:
         explained = sum(item["share"] for item in summary["decomposition"])
         summary["remainder_share"] = max(0.0, 1.0 - explained)  # interactions (and imbalance from failed rows)
     if invalid:
-        summary["invalid"]["share_ci_excludes_zero"] = _pool_figures(invalid)["share_ci_excludes_zero"]
         summary["invalid_sets"] = _invalid_set_medians(invalid)
     summary["sentences"] = sentences(summary, result)
     return summary
