@@ -9,7 +9,7 @@ import streamlit as st
 from causal_core import estimation as est
 from causal_core import refutation
 from causal_core.project import EstimationSpec
-from causal_core.ui import state
+from causal_core.ui import designs_panel, state
 
 st.title("Estimation")
 st.caption(
@@ -275,6 +275,7 @@ if st.button("Run estimation", type="primary", key=k("run")):
 result = project.estimation
 if result is None:
     st.info("Choose the specification and press **Run estimation**.")
+    designs_panel.render()  # a graph where adjustment fails needs no adjustment run first
     st.stop()
 
 # ---- results ----------------------------------------------------------------------------------
@@ -379,6 +380,5 @@ if sensemakr:
 render_refutations(result)
 
 # ---- other identification strategies (front door, 2SLS): causal_core/ui/designs_panel.py ------
-from causal_core.ui import designs_panel  # noqa: E402 - kept with its one call, apart from the page's own code
 
 designs_panel.render()

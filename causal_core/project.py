@@ -319,10 +319,6 @@ class EstimationResult(StrictModel):
     refutations: list[dict[str, Any]] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     created_at: str = Field(default_factory=utc_now)
-    designs: dict[str, dict[str, Any]] = Field(
-        default_factory=dict,
-        description="Front-door / IV results keyed by design (causal_core.estimation.frontdoor.DesignResult JSON).",
-    )
 
 
 # ---- specification curve (helper "multiverse"; logic in causal_core/multiverse) ----------------
@@ -421,6 +417,11 @@ class Project(StrictModel):
     profile_review: dict[str, Any] | None = None
     checklist: list[ChecklistItem] = Field(default_factory=list)
     estimation: EstimationResult | None = None
+    designs: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Front-door / IV results keyed by design (causal_core.estimation.frontdoor.DesignResult JSON); "
+        "kept apart from the adjustment estimation so re-running it never drops them.",
+    )
     multiverse: MultiverseResult | None = Field(None, description="Specification curve (causal_core.multiverse).")
     memo: MemoState = Field(default_factory=MemoState)
     audits: list[AuditRecord] = Field(default_factory=list)

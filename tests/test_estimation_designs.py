@@ -335,15 +335,16 @@ def test_results_are_stored_copy_on_write_and_round_trip_through_json():
     before = project_to_json(project)
     fd = estimate_frontdoor(frame, FrontdoorSpec(treatment="smoking", outcome="cancer", mediators=["tar"], bootstrap=50))
     updated = with_design(project, fd)
-    assert project_to_json(project) == before and project.estimation.designs == {}
+    assert project_to_json(project) == before and project.designs == {}
     iv = estimate_iv(iv_sim(500, 1), IVSpec(treatment="x", outcome="y", instruments=["z"]))
     updated = with_design(updated, iv)
     reloaded = project_from_json(project_to_json(updated))
     assert stored_design(reloaded, "frontdoor") == fd and stored_design(reloaded, "iv") == iv
-    assert set(json.loads(project_to_json(reloaded))["estimation"]["designs"]) == {"frontdoor", "iv"}
+    assert set(json.loads(project_to_json(reloaded))["designs"]) == {"frontdoor", "iv"}
     assert design_table(stored_design(reloaded, "iv"))["method"].tolist() == ["2sls", "ols"]
-    with pytest.raises(est.EstimationError, match="Run the estimation"):
-        with_design(Project(), fd)
+    assert stored_design(with_design(Project(), fd), "frontdoor") == fd  # no adjustment run needed first
+    rerun = est.estimate_project(updated, frame, EstimationSpec(treatment="smoking", outcome="cancer"), refutations=False)
+    assert set(rerun.designs) == {"frontdoor", "iv"}  # re-running the adjustment estimation keeps them
 
 
 def graph(nodes: list[tuple[str, bool]], edges: list[tuple[str, str]], treatment: str, outcome: str) -> DagSpec:
@@ -418,7 +419,7 @@ def _panel_script() -> None:
     import pandas as pd
     import streamlit as st
 
-    from causal_core.project import DagEdge, DagNode, DagSpec, EstimationResult, EstimationSpec, Project
+    from causal_core.project import DagEdge, DagNode, DagSpec, Project
     from causal_core.ui import designs_panel, state
 
     if "cw_active" not in st.session_state:
@@ -432,8 +433,7 @@ def _panel_script() -> None:
         edges = [DagEdge(source=s, target=t) for s, t in (("smoking", "tar"), ("tar", "cancer"),
                                                            ("genotype", "smoking"), ("genotype", "cancer"))]
         project = Project(treatment="smoking", outcome="cancer",
-                          dag=DagSpec(nodes=nodes, edges=edges, treatment="smoking", outcome="cancer"),
-                          estimation=EstimationResult(spec=EstimationSpec(treatment="smoking", outcome="cancer")))
+                          dag=DagSpec(nodes=nodes, edges=edges, treatment="smoking", outcome="cancer"))
         state.activate("sim", project, frame)
     designs_panel.render()
 
@@ -456,7 +456,7 @@ def test_panel_prefills_from_the_dag_runs_and_stores_and_refuses_bad_input_witho
     at.button(key="designs_iv_run_sim").click().run()  # no instrument chosen
     assert any("2SLS needs at least one instrument" in error.value for error in at.error)
     project = at.session_state["cw_projects"]["sim"]
-    assert set(project.estimation.designs) == {"frontdoor"} and stored_design(project, "frontdoor") == stored
+    assert set(project.designs) == {"frontdoor"} and stored_design(project, "frontdoor") == stored
     at.multiselect(key="designs_iv_covariates_sim").set_value(["tar"]).run()
     at.multiselect(key="designs_iv_instruments_sim").set_value(["tar"]).run()  # the covariate becomes the instrument
     assert not at.exception and at.multiselect(key="designs_iv_covariates_sim").value == []
@@ -529,7 +529,7 @@ def test_cli_project_prefills_from_its_dag_and_stores_with_out(capsys, smoking_c
         assert out["spec"]["mediators"] == ["tar"] and out["defaults_from"] == "the DAG's front-door set"
         saved = project_from_json(target.read_text())
         assert stored_design(saved, "frontdoor").main.estimate == pytest.approx(out["estimates"][0]["estimate"])
-        assert project_from_json(source.read_text()).estimation.designs == {}  # the input file is never rewritten
+        assert project_from_json(source.read_text()).designs == {}  # the input file is never rewritten
     err = cli_error(capsys, "--design", "iv", "--project", str(source), "--data", str(smoking_csv))
     assert err == ("error: no instruments given and none from the DAG (no conditional instrument exists in this "
                    "graph); pass --instruments")

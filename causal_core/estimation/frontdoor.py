@@ -18,7 +18,7 @@ indicator matrix; the linear ones are batched weighted least squares. Its Monte 
 measured by ``bench/bench_designs.py`` and stated with every interval (:data:`MEASURED_COVERAGE`).
 
 The result type :class:`DesignResult` is shared with :mod:`causal_core.estimation.iv` and stored in
-``EstimationResult.designs`` (copy-on-write, JSON round-trip).
+``Project.designs`` (copy-on-write, JSON round-trip).
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ FRONTDOOR_ASSUMPTIONS = (
 
 class DesignSpecBase(BaseModel):
     """Shared fields of the front-door and IV specifications (kept outside project.py: a design's spec
-    is stored as plain JSON inside ``EstimationResult.designs``)."""
+    is stored as plain JSON inside ``Project.designs``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -595,26 +595,21 @@ def _stage_effects(prepared: _Prepared) -> list[dict[str, float | str]]:
 # Project steps (copy-on-write)
 # ---------------------------------------------------------------------------------------------
 def with_design(project: Project, result: DesignResult) -> Project:
-    """A new project whose estimation result holds this design's result (an earlier one of the same design
-    is replaced). The input project is never changed.
+    """A new project holding this design's result (an earlier one of the same design is replaced); the input
+    project is never changed.
 
-    Why it needs a stored estimation: ``EstimationResult`` is where the memo and the report read estimates.
+    Why on the project and not inside the adjustment estimation: a graph where adjustment fails needs no
+    adjustment run first, and re-running the adjustment estimation must not drop a front-door or IV result.
     """
-    if project.estimation is None:
-        raise EstimationError(
-            "Run the estimation (Estimation page or `estimate`) before storing a front-door or IV result: it is "
-            "stored next to the adjustment estimates."
-        )
-    designs = {**project.estimation.designs, result.design: result.model_dump(mode="json")}
-    estimation = project.estimation.model_copy(update={"designs": designs})
-    return project.model_copy(update={"estimation": estimation, "updated_at": utc_now()})
+    designs = {**project.designs, result.design: result.model_dump(mode="json")}
+    return project.model_copy(update={"designs": designs, "updated_at": utc_now()})
 
 
 def stored_design(project: Project, design: str) -> DesignResult | None:
     """The stored result of one design, validated back into its model (None if absent)."""
-    if project.estimation is None or design not in project.estimation.designs:
+    if design not in project.designs:
         return None
-    return DesignResult.model_validate(project.estimation.designs[design])
+    return DesignResult.model_validate(project.designs[design])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ the DAG. Layout and widgets only; every number comes from causal_core.estimation
 
 Why a separate panel: when the DAG says adjustment fails, the adjustment estimates above are exactly the
 numbers the analyst must not report; this panel is where the design the graph *does* support is run,
-stored next to them (``EstimationResult.designs``) and labelled with what it estimates.
+stored next to them (``Project.designs``) and labelled with what it estimates.
 """
 
 from __future__ import annotations
