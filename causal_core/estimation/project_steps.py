@@ -8,7 +8,7 @@ from causal_core.estimation.constants import EstimationError, ProgressFn, StopFn
 from causal_core.estimation.design import build_design
 from causal_core.estimation.pipeline import _apply_trimming, estimate_core, run_estimation
 from causal_core.estimation.resampling import bootstrap
-from causal_core.estimation.spec import blocked_covariates, override_covariate, true_effect
+from causal_core.estimation.spec import blocked_covariates, dag_identification_warning, override_covariate, true_effect
 from causal_core.project import (
     EstimationSpec,
     Project,
@@ -60,6 +60,9 @@ def estimate_project(
     result = run_estimation(
         frame, spec, true_effect=truth, progress=progress, should_stop=should_stop, refutations=refutations
     )
+    not_identified = dag_identification_warning(project)
+    if not_identified:
+        result = result.model_copy(update={"warnings": [not_identified, *result.warnings]})
     return new_project.model_copy(update={"estimation": result, "updated_at": result.created_at})
 
 

@@ -95,9 +95,30 @@ def dag_adjustment(project: Project, frame: pd.DataFrame) -> tuple[list[str] | N
     return [column for column in columns if column in frame.columns], "the DAG's recommended adjustment set"
 
 
+def analyst_adjusted_set(project: Project, frame: pd.DataFrame) -> tuple[list[str] | None, str]:
+    """The DAG's ``adjusted`` nodes (the analyst's own set, DAGitty's `adjusted`) as data columns when the DAG
+    says the set is valid; else None with the reason. Why first: a set the analyst chose and the graph accepts
+    is the analysis they mean to defend, so Estimation starts from it rather than from the engine's pick."""
+    dag = project.dag
+    if dag is None or not dag.adjusted or not dag.treatment or not dag.outcome:
+        return None, ""
+    try:
+        check = dag_module.check_adjustment_set(dag, dag.treatment, dag.outcome, dag.adjusted)
+    except Exception as error:  # noqa: BLE001 - a broken DAG must not break estimation; fall back and say why
+        return None, f"the DAG's adjusted set could not be checked ({error})"
+    if not (check.valid or check.criterion_valid):
+        return None, f"the DAG's adjusted set {{{', '.join(dag.adjusted)}}} is not valid ({check.reason})"
+    columns = dag_module.adjustment_columns(dag, dag.adjusted)
+    return [column for column in columns if column in frame.columns], "the DAG's adjusted set (the analyst's choice)"
+
+
 def default_covariates(project: Project, frame: pd.DataFrame) -> tuple[list[str], str]:
-    """Default adjustment set and where it came from (DAG recommendation, else eligible pre-treatment columns)."""
-    from_dag, note = dag_adjustment(project, frame)
+    """Default adjustment set and where it came from: the DAG's valid `adjusted` set, else the DAG's
+    recommendation, else the eligible pre-treatment columns."""
+    from_analyst, analyst_note = analyst_adjusted_set(project, frame)
+    from_dag, note = (from_analyst, analyst_note) if from_analyst is not None else dag_adjustment(project, frame)
+    if from_analyst is None and analyst_note:
+        note = f"{note}; {analyst_note}"
     if from_dag is not None:
         eligible = [column for column in from_dag if ineligible_reason(project, column) is None]
         removed = sorted(set(from_dag) - set(eligible))
@@ -203,3 +224,23 @@ def true_effect(
         arm = 1 if estimand == "ATT" else 0
         effects = effects[frame[treatment] == arm]
     return float(effects.mean())
+
+
+def dag_identification_warning(project: Project) -> str | None:
+    """A warning when the project's DAG says adjustment cannot identify the effect: the rows are then not the
+    causal effect, whatever their intervals say (the worst defect is a confidently wrong estimate)."""
+    dag = project.dag
+    if dag is None or not dag.treatment or not dag.outcome:
+        return None
+    try:
+        identification = dag_module.identify(dag, dag.treatment, dag.outcome)
+    except Exception:  # noqa: BLE001 - an unusable DAG is reported on the DAG page, not here
+        return None
+    if identification.identifiable:
+        return None
+    return (
+        "The DAG says no adjustment set identifies this effect "
+        f"({identification.note or 'an open backdoor path cannot be blocked'}): the estimates below are "
+        "associations under the chosen adjustment, not the causal effect. See the DAG page's design sentence and "
+        "the front-door / IV panel."
+    )
