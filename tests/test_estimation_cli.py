@@ -75,6 +75,16 @@ def test_text_output_is_a_readable_table(capsys):
     assert text.splitlines()[0] == "ATE with n = 6,000 rows"
     assert "aipw" in text and "true ATE (simulation): -0.0463" in text
     assert "Benchmark: A confounder 1× as strong as health_score" in text
+    assert "Refutations: None of these tests" not in text  # --no-refute: no refutation lines at all
+
+
+def test_text_refutations_end_with_what_they_cannot_detect(capsys):
+    assert main(["estimate", "--dataset", "retention", *N01]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    refutations = [i for i, line in enumerate(lines) if line.startswith("Refutation: ")]
+    assert refutations and lines[refutations[-1] + 1].startswith(
+        "Refutations: None of these tests can detect an unmeasured confounder"
+    )
 
 
 def test_ineligible_covariates_are_named_in_the_warnings(capsys):

@@ -24,6 +24,7 @@ from causal_core.cli import CliError, add_format_option, emit
 from causal_core.data import analysis_frame, builtin_names, project_for_builtin, project_for_upload, read_upload
 from causal_core.estimation.interval_notes import interval_note
 from causal_core.project import EstimationSpec
+from causal_core.refutation import SENSITIVITY_POINTER
 
 
 def _split(value: str | None) -> list[str]:
@@ -178,6 +179,8 @@ def _text(data: dict[str, Any]) -> str:
             lines.extend("Benchmark: " + row["sentence"] for row in bench["bounds"])
     lines.extend(f"Interval ({row['method']}): {row['interval_note']}" for row in data["estimates"] if row.get("interval_note"))
     lines.extend("Refutation: " + item["sentence"] for item in data["refutations"])
+    if data["refutations"]:
+        lines.append("Refutations: " + SENSITIVITY_POINTER)
     lines.extend("Warning: " + warning for warning in data["warnings"])
     return "\n".join(lines)
 
