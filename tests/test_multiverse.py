@@ -163,6 +163,7 @@ def test_crossfitted_aipw_row_equals_the_page_with_five_folds(retention):
     expected = next(r for r in page.estimates if r.method == "aipw")
     row = _one(result, estimator="aipw_cf:exact")
     assert row.estimate == pytest.approx(expected.estimate, abs=1e-10) and "5-fold cross-fitted" in row.se_type
+    assert row.label == expected.label and row.se_type == expected.se_type
 
 
 def test_learner_rows_equal_the_page_and_share_one_crossfit_across_estimands(support):
@@ -188,7 +189,7 @@ def test_learner_rows_equal_the_page_and_share_one_crossfit_across_estimands(sup
         expected = next(r for r in page.estimates if r.method == "aipw")
         row = _one(result, estimand=estimand)
         assert row.estimate == pytest.approx(expected.estimate, abs=1e-10) and row.se_type == expected.se_type
-        assert row.interval_note.startswith("Approximate")
+        assert row.label == expected.label and row.interval_note.startswith("Approximate")
 
 
 def test_stop_during_a_learners_crossfit_leaves_the_row_stopped_not_failed(support):

@@ -378,7 +378,9 @@ def _crossfit_row(
         f", {nuisances.k}-fold cross-fitted out-of-fold scores ({ps_learner} / {outcome_learner}); "
         "approximate: valid when both learners are accurate enough (DML rate conditions)"
     )
-    return est.aipw(design, e, models, estimand, label)[0]
+    row = est.aipw(design, e, models, estimand, label)[0]
+    name = f"Doubly robust (AIPW, {nuisances.k}-fold cross-fitted {ps_learner} / {outcome_learner})"
+    return row.model_copy(update={"label": name})
 
 
 def interval_note(row: EstimateRow, overlap_share: float | None) -> str:
