@@ -154,7 +154,7 @@ def check_set(project: Project, columns: list[str]) -> tuple[str, str] | None:
     if not verdict.valid and getattr(verdict, "criterion_valid", None):  # complete criterion: valid adjustment
         return (
             "valid",
-            "valid under the adjustment criterion (the backdoor criterion rejects it: " + verdict.reason + ")",
+            "valid under the adjustment criterion (the backdoor criterion rejects it: " + verdict.reason + ")" + extra,
         )
     return ("valid" if verdict.valid else "invalid"), verdict.reason + extra
 
