@@ -1,0 +1,330 @@
+"""Facts: everything the memo says, computed once from the project."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from causal_core.dag import adjustment_columns, check_adjustment_set, identify
+from causal_core.estimation import ineligible_reason
+from causal_core.memo.formatting import effect_phrase
+from causal_core.memo.sections import METHOD_LABELS, PRIMARY_ORDER
+from causal_core.project import (
+    NOT_ADJUSTABLE_TIMINGS,
+    EstimateRow,
+    Project,
+    Timing,
+)
+from causal_core.question import estimand_kind
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# ---- facts: everything the memo says, computed once from the project -----------------------
+
+
+@dataclass
+class MemoFacts:
+    """The structured inputs shared by the deterministic memo, the AI prompt and the rubric."""
+
+    treatment: str | None
+    outcome: str | None
+    estimand: str
+    binary: bool
+    estimated: bool
+    primary: EstimateRow | None = None
+    naive: EstimateRow | None = None
+    rows: list[EstimateRow] = field(default_factory=list)
+    true_effect: float | None = None
+    n_used: int = 0
+    covariates: list[str] = field(default_factory=list)
+    overrides: list[str] = field(default_factory=list)
+    set_source: str = ""
+    set_valid: bool | None = None
+    set_note: str = ""
+    excluded: list[tuple[str, str]] = field(default_factory=list)
+    diagnostic: str = ""
+    sensitivity: list[str] = field(default_factory=list)
+    refutations: list[str] = field(default_factory=list)
+    observational: bool = True
+
+    @property
+    def direction(self) -> str:
+        """negative | positive | zero-spanning | unknown — the sign the memo must agree with."""
+        row = self.primary
+        if row is None:
+            return "unknown"
+        if row.ci_low is not None and row.ci_high is not None and row.ci_low < 0 < row.ci_high:
+            return "zero-spanning"
+        return "negative" if row.estimate < 0 else "positive"
+
+
+def outcome_is_binary(project: Project, frame: pd.DataFrame | None = None) -> bool:
+    """A 0/1 outcome gets percent-point formatting. Data decide when available; else the estimates."""
+    outcome = project.estimation.spec.outcome if project.estimation else project.outcome
+    if frame is not None and outcome in getattr(frame, "columns", []):
+        values = set(frame[outcome].dropna().unique().tolist())
+        return bool(values) and values <= {0, 1}  # 0.0, 1.0, False and True compare equal
+    diagnostics = project.estimation.diagnostics if project.estimation else {}
+    for key in ("outcome_binary", "binary_outcome"):
+        if isinstance(diagnostics.get(key), bool):
+            return diagnostics[key]
+    kind = str(diagnostics.get("outcome_type", "")).lower()
+    if kind:
+        return kind.startswith("binary")
+    if project.estimation and project.estimation.estimates:
+        bounds = [v for r in project.estimation.estimates for v in (r.estimate, r.ci_low, r.ci_high) if v is not None]
+        return all(abs(v) <= 1 for v in bounds)
+    return False
+
+
+def primary_row(rows: list[EstimateRow], estimand: str) -> EstimateRow | None:
+    for method in PRIMARY_ORDER:
+        for row in rows:
+            if row.method == method and row.estimand == estimand:
+                return row
+    return next((row for row in rows if row.method in PRIMARY_ORDER), rows[0] if rows else None)
+
+
+def _exclusion_reason(project: Project, column: str) -> str | None:
+    """Why a column is not adjustable: estimation's eligibility rule first, then the dictionary's timing."""
+    reason = ineligible_reason(project, column)
+    if reason:
+        return reason
+    entry = project.dictionary_entry(column)
+    if entry is None:
+        return "not in the data dictionary (timing unknown)"
+    if entry.simulation_truth:
+        return "simulation truth: known only inside the simulation, never a covariate"
+    if entry.timing in NOT_ADJUSTABLE_TIMINGS:
+        label = entry.timing_label or entry.timing.value
+        return f"{label.replace('_', '-')}: adjusting for it would bias the total effect"
+    if entry.timing in (Timing.unit_id, Timing.time_id):
+        return "identifier, not a covariate"
+    if entry.timing == Timing.unknown:
+        return "timing unknown: not assumed pre-treatment"
+    return None
+
+
+def excluded_variables(project: Project, covariates: list[str]) -> list[tuple[str, str]]:
+    """Every dictionary column left out of the adjustment set, with the reason it was left out."""
+    skip = {project.treatment, project.outcome, *covariates}
+    if project.estimation:
+        skip |= {project.estimation.spec.treatment, project.estimation.spec.outcome}
+    rows = []
+    for entry in project.dictionary:
+        if entry.variable in skip:
+            continue
+        reason = _exclusion_reason(project, entry.variable)
+        if reason is None and entry.variable in project.guardrails:
+            reason = "guardrail outcome: measured after treatment"
+        rows.append(
+            (
+                entry.variable,
+                reason or "pre-treatment but not needed: the adjustment set already blocks the back-door paths",
+            )
+        )
+    return rows
+
+
+def _dag_node_for(project: Project, column: str) -> str | None:
+    if project.dag is None:
+        return None
+    for node in project.dag.nodes:
+        if node.column == column or (node.column is None and node.name == column):
+            return node.name
+    return None
+
+
+def dag_set_check(project: Project, covariates: list[str]) -> tuple[bool | None, str]:
+    """Is the adjustment set valid for the project's DAG? (None when there is no DAG to check.)"""
+    dag_spec = project.dag
+    if dag_spec is None or not dag_spec.treatment or not dag_spec.outcome:
+        return None, "no DAG with a treatment and an outcome to check against"
+    nodes = [_dag_node_for(project, column) for column in covariates]
+    missing = [column for column, node in zip(covariates, nodes, strict=True) if node is None]
+    present = [node for node in nodes if node is not None]
+    try:
+        result = check_adjustment_set(dag_spec, dag_spec.treatment, dag_spec.outcome, present)
+    except Exception as error:  # noqa: BLE001 - a DAG that cannot be checked is reported, not fatal
+        return None, f"the DAG could not be checked: {error}"
+    note = result.reason or ("blocks every back-door path" if result.valid else "leaves a back-door path open")
+    if missing:
+        note += f" (not in the DAG: {', '.join(missing)})"
+    return bool(result.valid), note
+
+
+def _find_balance(project: Project) -> tuple[str, float, int, int] | None:
+    """(variable, smd, n_imbalanced, n_covariates) before adjustment, from the audit or diagnostics."""
+    sources: list[list[dict[str, Any]]] = []
+    if project.estimation:
+        for key, value in project.estimation.diagnostics.items():
+            if "balance" in key.lower() and isinstance(value, list):
+                sources.append(value)
+    if project.data_audit:
+        for key, value in project.data_audit.tables.items():
+            if ("balance" in key.lower() or "smd" in key.lower()) and isinstance(value, list):
+                sources.append(value)
+    for records in sources:
+        found = _balance_from_records(records)
+        if found:
+            return found
+    return None
+
+
+def _balance_from_records(records: list[dict[str, Any]]) -> tuple[str, float, int, int] | None:
+    pairs = []
+    for record in records:
+        if not isinstance(record, dict):
+            continue
+        name = record.get("variable") or record.get("covariate") or record.get("column")
+        smd_key = next(
+            (k for k in ("smd_before", "std_mean_difference", "smd", "smd_unweighted", "SMD") if k in record), None
+        )
+        value = record.get(smd_key) if smd_key else None
+        if name is not None and isinstance(value, int | float) and not math.isnan(value):
+            pairs.append((str(name), float(value)))
+    if not pairs:
+        return None
+    name, value = max(pairs, key=lambda pair: abs(pair[1]))
+    return name, value, sum(abs(v) > 0.1 for _, v in pairs), len(pairs)
+
+
+def _key_diagnostic(project: Project, facts: MemoFacts) -> str:
+    parts = []
+    balance = _find_balance(project)
+    if balance:
+        name, value, imbalanced, total = balance
+        parts.append(
+            f"Before adjustment the treated and control groups differed most on {name} "
+            f"(standardised mean difference {value:.3f}); {imbalanced} of {total} covariate columns had |SMD| above 0.1."
+        )
+    if facts.naive is not None and facts.primary is not None and facts.primary is not facts.naive:
+        naive, best = facts.naive.estimate, facts.primary.estimate
+        method = METHOD_LABELS.get(facts.primary.method, facts.primary.method)
+        if (naive > 0) != (best > 0):
+            comparison = "so the naive comparison points in the wrong direction"
+        else:
+            comparison = f"so the naive comparison {'overstates' if abs(naive) > abs(best) else 'understates'} the adjusted effect"
+        parts.append(
+            f"The naive difference is {effect_phrase(naive, facts.binary)} against "
+            f"{effect_phrase(best, facts.binary)} for the {method} estimate, {comparison}."
+        )
+    return " ".join(parts) or "No balance diagnostic yet: run the data audit and the estimation."
+
+
+def _number_text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+SENSITIVITY_LABELS = {"evalue": "E-value", "sensemakr": "Robustness value (sensemakr)"}
+
+
+def _sentences_in(value: Any, depth: int = 0) -> list[str]:
+    """Every ``*sentence`` / ``summary`` string in a nested result, in order (bounded depth)."""
+    if depth > 4:
+        return []
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str) and (key.endswith("sentence") or key in ("summary", "verdict_sentence")):
+                if item.strip():
+                    found.append(item.strip())
+            elif isinstance(item, dict | list):
+                found += _sentences_in(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value[:20]:
+            found += _sentences_in(item, depth + 1)
+    return found
+
+
+def sensitivity_lines(sensitivity: dict[str, Any]) -> list[str]:
+    """Readable sensitivity summary: the estimation module's sentences, else its headline numbers."""
+    if not sensitivity:
+        return []
+    lines = [text for text in _sentences_in({k: v for k, v in sensitivity.items() if not isinstance(v, dict)})]
+    for key, value in sensitivity.items():
+        if isinstance(value, dict):
+            label = SENSITIVITY_LABELS.get(key, key.replace("_", " "))
+            lines += [f"{label}: {text}" for text in _sentences_in(value)]
+    if lines:
+        return lines
+    scalars = [(k, v) for k, v in sensitivity.items() if isinstance(v, int | float) and not isinstance(v, bool)]
+    return [f"{k.replace('_', ' ')}: {_number_text(v)}" for k, v in scalars]
+
+
+def refutation_lines(refutations: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for item in refutations:
+        if not isinstance(item, dict):
+            continue
+        name = item.get("name") or item.get("test") or item.get("refuter") or "refutation"
+        verdict = item.get("verdict") or item.get("status") or ""
+        sentence = str(item.get("sentence") or item.get("message") or item.get("summary") or "")
+        verdict = str(verdict).upper()
+        if verdict and sentence.upper().startswith(verdict):
+            sentence = sentence[len(verdict) :].lstrip(" —-:")
+        lines.append(f"{name}: {verdict}" + (f" — {sentence}" if sentence else ""))
+    return lines
+
+
+def _is_observational(project: Project) -> bool:
+    """Historical data are observational unless the card/brief says assignment was randomised."""
+    card = project.estimand_card
+    parts = [project.brief, *(str(value) for value in (card.model_dump().values() if card else []))]
+    text = " ".join(parts).lower()
+    for match in re.finditer(r"randomi[sz]ed (experiment|trial|assignment)|randomly assigned|\brct\b", text):
+        before = text[max(0, match.start() - 25) : match.start()]
+        if not re.search(r"\b(not|non|never|no|wasn't|without)\b|non-", before):
+            return False
+    return True
+
+
+def memo_facts(project: Project, frame: pd.DataFrame | None = None) -> MemoFacts:
+    """Collect the memo's inputs; missing stages leave their fields empty (the memo says so)."""
+    card = project.estimand_card
+    result = project.estimation
+    estimand = result.spec.estimand if result else (estimand_kind(card.estimand if card else "") or "ATE")
+    facts = MemoFacts(
+        treatment=result.spec.treatment if result else project.treatment,
+        outcome=result.spec.outcome if result else project.outcome,
+        estimand=estimand,
+        binary=outcome_is_binary(project, frame),
+        estimated=bool(result and result.estimates),
+        observational=_is_observational(project),
+    )
+    if result:
+        facts.rows = list(result.estimates)
+        facts.primary = primary_row(facts.rows, estimand)
+        facts.naive = next((r for r in facts.rows if r.method == "naive" and r.estimand == estimand), None) or next(
+            (r for r in facts.rows if r.method == "naive"), None
+        )
+        facts.true_effect = result.true_effect
+        facts.n_used = result.n_used
+        facts.covariates = list(result.spec.covariates)
+        facts.overrides = list(result.spec.overrides)
+        facts.sensitivity = sensitivity_lines(result.sensitivity)
+        facts.refutations = refutation_lines(result.refutations)
+        facts.set_valid, facts.set_note = dag_set_check(project, facts.covariates)
+        facts.set_source = _set_source(project, facts.covariates)
+    facts.excluded = excluded_variables(project, facts.covariates)
+    facts.diagnostic = _key_diagnostic(project, facts)
+    return facts
+
+
+def _set_source(project: Project, covariates: list[str]) -> str:
+    if project.dag is None or not project.dag.treatment or not project.dag.outcome:
+        return "chosen from the dictionary's pre-treatment columns (no DAG)"
+    try:
+        ident = identify(project.dag, project.dag.treatment, project.dag.outcome)
+        if ident.recommended_set is not None:
+            recommended = adjustment_columns(project.dag, ident.recommended_set)
+            if sorted(recommended) == sorted(covariates):
+                return "the DAG's recommended adjustment set"
+        return "chosen by the analyst (differs from the DAG's recommended set)"
+    except Exception:  # noqa: BLE001 - identification problems are shown by the consistency panel
+        return "chosen by the analyst (the DAG could not be identified)"

@@ -1,0 +1,265 @@
+"""The memo rubric: overclaims, unsupported numbers, missing sections."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from causal_core.memo.ai_task import MEMO_SYSTEM_PROMPT, MemoDraft, build_memo_inputs, build_memo_prompt
+from causal_core.memo.facts import MemoFacts, memo_facts
+from causal_core.memo.numbers import numbers_in, project_figures, unmatched_numbers
+from causal_core.memo.sections import ESTIMATE_SECTIONS, EVIDENCE_SECTIONS, SECTION_KEYS, SECTION_TITLES
+from causal_core.multiverse import memo_text as robustness
+from causal_core.project import (
+    EstimateRow,
+    Project,
+    RubricCheck,
+)
+from causal_core.rubric import check
+from causal_core.structured import StructuredTask
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# ---- the rubric -----------------------------------------------------------------------------
+
+OVERCLAIM_RE = re.compile(
+    r"\b(prove[sdn]?|proving|proof|definitive(?:ly)?|definitely|guarantee[sd]?|guaranteeing|certainly|undeniabl\w*|"
+    r"conclusive(?:ly)?|unquestionabl\w*|beyond (?:any )?doubt|without (?:a )?doubt)\b",
+    re.IGNORECASE,
+)
+NEGATION_RE = re.compile(r"\b(not|no|never|cannot|can't|doesn't|don't|isn't|without)\b[\w\s]{0,20}$", re.IGNORECASE)
+CAUSED_RE = re.compile(r"\bcaus(?:ed|es|ing)\b", re.IGNORECASE)
+HEDGE_RE = re.compile(
+    r"\b(suggest\w*|appear\w*|likely|may|might|could|estimat\w*|assum\w*|if|under|consistent with|evidence|probabl\w*)\b",
+    re.IGNORECASE,
+)
+ASSUMPTION_RE = re.compile(
+    r"\bassum\w*|\bunder the (?:condition|premise)|\bprovided that\b|\bno unmeasured\b|\bunconfounded\w*|\bignorab\w*|\bpositivity\b",
+    re.IGNORECASE,
+)
+RECOMMEND_RE = re.compile(
+    r"\b(recommend\w*|we should|should (?:continue|expand|scale|stop|launch|invest|roll|keep|adopt)|scale up|"
+    r"continue the program|roll (?:it )?out to|go ahead)\b",
+    re.IGNORECASE,
+)
+FACT_RE = re.compile(
+    r"\b(the (?:data|estimate|analysis|results?) (?:shows?|proves?|confirms?|demonstrates?))\b", re.IGNORECASE
+)
+VALIDATION_RE = re.compile(
+    r"hold-?out|experiment|randomi[sz]\w*|\bA/B\b|\bRCT\b|(?:phased|staggered|gradual) roll-?out|\bpilot\b",
+    re.IGNORECASE,
+)
+UNCERTAIN_RE = re.compile(
+    r"includes? zero|inconclusive|not (?:statistically )?significant|uncertain|could be zero|no clear|not established",
+    re.IGNORECASE,
+)
+DOWN_RE = re.compile(
+    r"\b(reduc\w*|lower\w*|decreas\w*|declin\w*|fewer|cut|cuts|drops?|dropped|fall|falls|fell|shrink\w*)\b",
+    re.IGNORECASE,
+)
+UP_RE = re.compile(
+    r"\b(increas\w*|rais\w*|higher|grow\w*|grew|rise|rises|rose|worsen\w*|boost\w*|inflat\w*)\b", re.IGNORECASE
+)
+ESTIMAND_PATTERNS = {
+    "ATE": r"\bATE\b|average (?:treatment|causal) effect(?! on the (?:treated|controls|untreated))",
+    "ATT": r"\bATT\b|(?:effect|impact) on the treated|among (?:the )?treated",
+    "ATC": r"\bATC\b|(?:effect|impact) on the (?:controls|untreated)",
+}
+MEMO_RUBRIC = (
+    "numbers_match_project",
+    "estimand_named",
+    "assumption_stated",
+    "limitation_stated",
+    "evidence_apart_from_recommendation",
+    "no_overclaiming",
+    "direction_matches_estimate",
+    "recommends_validation",
+)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?;])\s+|\n+", text or "") if s.strip()]
+
+
+def _overclaims(text: str) -> list[str]:
+    found = []
+    for match in OVERCLAIM_RE.finditer(text):
+        if not NEGATION_RE.search(text[max(0, match.start() - 30) : match.start()]):
+            found.append(match.group(0))
+    for sentence in _sentences(text):
+        for match in CAUSED_RE.finditer(sentence):
+            if not HEDGE_RE.search(sentence) and not NEGATION_RE.search(
+                sentence[max(0, match.start() - 30) : match.start()]
+            ):
+                found.append(f"unhedged '{match.group(0)}'")
+    return found
+
+
+def _direction_counts(memo: dict[str, str], primary: EstimateRow) -> tuple[int, int]:
+    """(down, up) directional claims about the main effect in the main-estimate and interpretation."""
+    down = up = 0
+    for key in ("main_estimate", "interpretation"):
+        for sentence in _sentences(memo.get(key, "")):
+            if re.search(r"\bnaive\b|before adjustment|unadjusted", sentence, re.IGNORECASE):
+                continue
+            down += len(DOWN_RE.findall(sentence))
+            up += len(UP_RE.findall(sentence))
+            for number in numbers_in(sentence):
+                if number.matches(primary.estimate) and number.text[:1] in "-−+":
+                    down += number.value < 0
+                    up += number.value > 0
+    return down, up
+
+
+def _check_direction(memo: dict[str, str], facts: MemoFacts) -> RubricCheck:
+    name = "direction_matches_estimate"
+    if facts.primary is None:
+        return check(name, True, "no estimate yet: nothing to agree with")
+    down, up = _direction_counts(memo, facts.primary)
+    text = " ".join(memo.get(k, "") for k in ("main_estimate", "interpretation"))
+    if facts.direction == "zero-spanning":
+        if UNCERTAIN_RE.search(text):
+            return check(name, True, "the interval includes zero and the memo says the direction is uncertain")
+        claims = down + up
+        return check(
+            name, claims == 0, f"the interval includes zero but the memo claims a direction ({down} down, {up} up)"
+        )
+    expected_down = facts.direction == "negative"
+    agree, disagree = (down, up) if expected_down else (up, down)
+    sign = "negative" if expected_down else "positive"
+    if disagree and disagree >= agree:
+        return check(
+            name, False, f"the estimate is {sign} but the memo describes the opposite direction ({down} down, {up} up)"
+        )
+    return check(name, True, f"the estimate is {sign}; the memo's direction agrees ({down} down, {up} up)")
+
+
+def score_memo(memo: dict[str, Any], project: Project, frame: pd.DataFrame | None = None) -> list[RubricCheck]:
+    """Audit a memo (AI draft, analyst edit or the deterministic one) against the project's figures."""
+    sections = {key: str(value or "") for key, value in (memo or {}).items()}
+    facts = memo_facts(project, frame)
+    full = "\n".join(sections.get(key, "") for key in SECTION_KEYS)
+    checks = [_check_numbers(sections, project)]
+
+    pattern = ESTIMAND_PATTERNS.get(facts.estimand, ESTIMAND_PATTERNS["ATE"])
+    named = re.search(pattern, full, re.IGNORECASE)
+    checks.append(
+        check(
+            "estimand_named",
+            bool(named),
+            f"names the {facts.estimand} ('{named.group(0)}')"
+            if named
+            else f"the estimand ({facts.estimand}) is not named",
+        )
+    )
+    assumption = ASSUMPTION_RE.search(full)
+    checks.append(
+        check(
+            "assumption_stated",
+            bool(assumption),
+            f"states an assumption ('{assumption.group(0)}')" if assumption else "no assumption is stated",
+        )
+    )
+    limitation = sections.get("main_limitation", "").strip()
+    substantive = len(limitation.split()) >= 5 and not re.fullmatch(
+        r"(none|n/?a|no limitations?\.?)", limitation, re.IGNORECASE
+    )
+    checks.append(
+        check(
+            "limitation_stated",
+            substantive,
+            "states a limitation" if substantive else "the main limitation is missing or empty",
+        )
+    )
+    checks.append(_check_separation(sections, project))
+    claims = _overclaims(full)
+    checks.append(
+        check(
+            "no_overclaiming",
+            not claims,
+            "hedged language throughout" if not claims else f"overclaims: {', '.join(dict.fromkeys(claims))}",
+        )
+    )
+    checks.append(_check_direction(sections, facts))
+    if facts.observational:
+        validation = VALIDATION_RE.search(sections.get("recommendation", ""))
+        checks.append(
+            check(
+                "recommends_validation",
+                bool(validation),
+                f"recommends validation ('{validation.group(0)}')"
+                if validation
+                else "observational design, but the recommendation does not propose a holdout, experiment or phased rollout",
+            )
+        )
+    else:
+        checks.append(check("recommends_validation", True, "randomized design: no extra validation required"))
+    robustness_check = robustness.check_memo(sections, project.multiverse)  # only with a curve or a claim
+    if robustness_check is not None:
+        checks.append(robustness_check)
+    return checks
+
+
+def _check_numbers(sections: dict[str, str], project: Project) -> RubricCheck:
+    figures = project_figures(project)
+    bad = []
+    for key, text in sections.items():
+        kind = "not an estimate" if key in ESTIMATE_SECTIONS else "not a project figure"
+        bad += [
+            f"{number} ({SECTION_TITLES.get(key, key)}: {kind})" for number in unmatched_numbers(text, figures, key)
+        ]
+    total = sum(len(numbers_in(text)) for text in sections.values())
+    if bad:
+        return check("numbers_match_project", False, f"numbers that match nothing in the project: {', '.join(bad[:6])}")
+    return check("numbers_match_project", True, f"all {total} number(s) match project figures within rounding")
+
+
+def _check_separation(sections: dict[str, str], project: Project) -> RubricCheck:
+    problems = []
+    recommending = [SECTION_TITLES[k] for k in EVIDENCE_SECTIONS if RECOMMEND_RE.search(sections.get(k, ""))]
+    if recommending:
+        problems.append(f"evidence sections recommend ({', '.join(recommending)})")
+    recommendation = sections.get("recommendation", "")
+    estimates = [
+        v
+        for r in (project.estimation.estimates if project.estimation else [])
+        for v in (r.estimate, r.ci_low, r.ci_high)
+        if v is not None
+    ]
+    restated = [
+        n.text for n in numbers_in(recommendation) if (n.decimals or n.percent) and any(n.matches(v) for v in estimates)
+    ]
+    if restated:
+        problems.append(f"the recommendation restates estimates ({', '.join(restated)})")
+    fact = FACT_RE.search(recommendation)
+    if fact:
+        problems.append(f"the recommendation states evidence as fact ('{fact.group(0)}')")
+    if problems:
+        return check("evidence_apart_from_recommendation", False, "; ".join(problems))
+    return check("evidence_apart_from_recommendation", True, "evidence sections report; the recommendation decides")
+
+
+MEMO_TASK = StructuredTask(
+    name="memo",
+    artifact="memo",
+    system_prompt=MEMO_SYSTEM_PROMPT,
+    build_user_prompt=build_memo_prompt,
+    schema=MemoDraft,
+    field_aliases={
+        "main_question": "question",
+        "decision_question": "question",
+        "key_diagnostics": "key_diagnostic",
+        "diagnostic": "key_diagnostic",
+        "diagnostics": "key_diagnostic",
+        "estimate": "main_estimate",
+        "main_estimates": "main_estimate",
+        "limitation": "main_limitation",
+        "limitations": "main_limitation",
+        "recommendations": "recommendation",
+        "interpretations": "interpretation",
+    },
+    defaults={},
+    build_inputs=build_memo_inputs,
+    score=score_memo,
+)

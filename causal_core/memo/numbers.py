@@ -1,0 +1,206 @@
+"""Numbers: every number in a memo must be a project figure."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from causal_core.memo.sections import ESTIMATE_SECTIONS
+from causal_core.multiverse import memo_text as robustness
+from causal_core.project import (
+    Project,
+)
+
+# ---- numbers: every number in a memo must be a project figure --------------------------------
+
+NUMBER_RE = re.compile(r"(?<![\w.])([-−+]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(\s?%)?")
+POINTS_RE = re.compile(r"\s*(?:percentage[- ]points?|percent\b|pp\b)", re.IGNORECASE)
+GENERIC_NUMBERS = [0.0, 0.05, 0.1, 0.5, 0.9, 0.95, 0.99, 1.0]  # CI levels, SMD/overlap thresholds
+SMALL_COUNT_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class TextNumber:
+    text: str
+    value: float  # signed
+    decimals: int
+    percent: bool
+
+    def matches(self, figure: float) -> bool:
+        """Equal to the figure within the text's rounding; a percentage (or 'points') is the figure × 100.
+
+        Sign is ignored here ("reduced by 4.7 points" quotes −0.047); the direction check owns the sign.
+        """
+        tolerance = 0.5 * 10 ** (-self.decimals) + 1e-9
+        scale = 100.0 if self.percent else 1.0
+        return abs(abs(self.value) - abs(figure) * scale) <= tolerance
+
+
+def numbers_in(text: str) -> list[TextNumber]:
+    found = []
+    for match in NUMBER_RE.finditer(text or ""):
+        sign, whole, decimals, percent = match.groups()
+        value = float(whole.replace(",", "") + (f".{decimals}" if decimals else ""))
+        if sign in ("-", "−"):
+            value = -value
+        percent = bool(percent) or bool(POINTS_RE.match(text, match.end()))
+        found.append(TextNumber(match.group(0).strip(), value, len(decimals or ""), percent))
+    return found
+
+
+# Estimation diagnostics a memo may quote (model coefficients and plot data are not memo figures).
+CITED_DIAGNOSTICS = {
+    "n_treated",
+    "n_control",
+    "n_clusters",
+    "control_mean",
+    "treated_mean",
+    "outcome_sd",
+    "arm_means",
+    "balance",
+    "overlap",
+    "weights",
+    "trimming",
+    "missing_handling",
+}
+# Plot data and timings are not figures a memo cites; leaving them out keeps invented numbers detectable.
+SKIPPED_FIGURE_KEYS = {"histogram", "timings_s", "propensity_density", "missing_pattern", "design_columns"}
+
+
+def _numeric_leaves(value: Any, out: list[float], cap: int = 4000) -> None:
+    if len(out) >= cap:
+        return
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int | float):
+        if not (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
+            out.append(float(value))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if str(key) not in SKIPPED_FIGURE_KEYS:
+                _numeric_leaves(item, out, cap)
+    elif isinstance(value, list | tuple):
+        for item in value[:200]:
+            _numeric_leaves(item, out, cap)
+    elif isinstance(value, str):
+        out.extend(_figure_of(number) for number in numbers_in(value))
+
+
+def project_texts(project: Project) -> list[str]:
+    """The analyst-approved texts whose numbers a memo may quote (card, brief, questions, checklist)."""
+    texts = [project.brief]
+    if project.estimand_card:
+        texts.append(json.dumps(project.estimand_card.model_dump()))
+    texts += [q.text + " " + q.answer for q in project.open_questions]
+    texts += [f"{i.check} {i.evidence} {i.notes}" for i in project.checklist]
+    texts += [entry.description for entry in project.dictionary]
+    return texts
+
+
+@dataclass
+class Figures:
+    """Figures a memo may cite. ``shares`` may also be quoted as percentages (effects, risks, shares,
+    sensitivity values); ``plain`` only as written (counts, SMDs, means, E-values…). Keeping SMDs and
+    quantiles out of the percent pool is what makes an invented "−6.1 %" detectable."""
+
+    plain: list[float] = field(default_factory=list)
+    shares: list[float] = field(default_factory=list)
+    estimates: list[float] = field(default_factory=list)  # the only figures the main-estimate section may cite
+
+    def add(self, values: Iterable[float], share: bool = False) -> None:
+        values = list(values)
+        self.plain += values
+        if share:
+            self.shares += values
+
+    def cites(self, number: TextNumber, section: str | None = None) -> bool:
+        pool = self.estimates if section in ESTIMATE_SECTIONS else self.shares if number.percent else self.plain
+        return any(number.matches(figure) for figure in pool)
+
+
+def _share_leaves(value: Any, out: list[float], share: bool = False) -> None:
+    """Numeric leaves under keys that name a share/proportion (``share_clipped``, ``ess_share``…)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if str(key) not in SKIPPED_FIGURE_KEYS:
+                _share_leaves(item, out, share or "share" in str(key) or str(key).endswith("_mean"))
+    elif isinstance(value, list | tuple):
+        for item in value[:200]:
+            _share_leaves(item, out, share)
+    elif share and isinstance(value, int | float) and not isinstance(value, bool):
+        out.append(float(value))
+
+
+def project_figures(project: Project) -> Figures:
+    """All figures a memo may cite: estimates, diagnostics, sensitivity, refutations, balance, texts."""
+    figures = Figures()
+    figures.add(GENERIC_NUMBERS, share=True)
+    figures.estimates += GENERIC_NUMBERS
+    result = project.estimation
+    if result:
+        for row in result.estimates:
+            values = [v for v in (row.estimate, row.std_error, row.ci_low, row.ci_high) if v is not None]
+            figures.add(values, share=True)
+            figures.add([row.n_used])
+            figures.estimates += [*values, row.n_used]
+        figures.add([result.n_used, *result.dropped.values()])
+        figures.estimates.append(result.n_used)
+        if result.true_effect is not None:
+            figures.add([result.true_effect], share=True)
+            figures.estimates.append(result.true_effect)
+        for part in (result.sensitivity, result.refutations, list(result.spec.clip)):
+            leaves: list[float] = []
+            _numeric_leaves(part, leaves)
+            figures.add(leaves, share=True)
+        cited = {key: value for key, value in result.diagnostics.items() if key in CITED_DIAGNOSTICS}
+        leaves = []
+        _numeric_leaves([cited, result.warnings], leaves)
+        figures.add(leaves)
+        shares: list[float] = []
+        _share_leaves(cited, shares)
+        figures.add(shares, share=True)
+    if project.data_audit:
+        for name, records in project.data_audit.tables.items():
+            if any(word in name.lower() for word in ("balance", "smd", "overlap", "schema")):
+                leaves = []
+                _numeric_leaves(records, leaves)
+                figures.add(leaves)
+                shares = []
+                _share_leaves(records, shares)
+                figures.add(shares, share=True)
+        leaves = []
+        _numeric_leaves(project.data_audit.warnings, leaves)
+        figures.add(leaves)
+    if project.data_source:
+        figures.add([project.data_source.rows, len(project.data_source.columns)])
+    for text in project_texts(project):
+        for number in numbers_in(text):
+            figures.add([_figure_of(number)], share=number.percent)
+    counts, curve_values = robustness.figures(project.multiverse)  # the specification curve's own figures
+    figures.add(counts)
+    figures.add(curve_values, share=True)
+    figures.estimates += counts + curve_values
+    return figures
+
+
+def _figure_of(number: TextNumber) -> float:
+    """A number written in project text, on the figure scale (a percentage becomes a proportion)."""
+    return number.value / 100.0 if number.percent else number.value
+
+
+def unmatched_numbers(text: str, figures: Figures, section: str | None = None) -> list[str]:
+    """Numbers in ``text`` that match no project figure within rounding (small bare counts allowed).
+
+    In the main-estimate and interpretation sections only the estimates themselves (and n) count as figures.
+    """
+    bad = []
+    for number in numbers_in(text):
+        small_count = number.decimals == 0 and not number.percent and abs(number.value) <= SMALL_COUNT_LIMIT
+        if small_count or figures.cites(number, section):
+            continue
+        bad.append(number.text)
+    return bad
