@@ -188,3 +188,20 @@ def test_nothing_identifies_says_what_would(tmp_path, capsys):
     _, out, _ = run_cli(capsys, "--dag", write(tmp_path, content))
     assert "Design: none. Nothing in this graph identifies the effect of X on Y" in out
     assert "Measuring all of U, V together would make the effect identifiable by adjustment." in out
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
+    """`adjust … | head`: the CLI's output (> the 64 KiB pipe buffer) meets a closed pipe; that is the
+    reader's choice, so the command ends quietly instead of printing a BrokenPipeError traceback."""
+    names = [f"confounder_with_a_deliberately_long_descriptive_name_{i}" for i in range(300)]
+    body = ["X [exposure]", "Y [outcome]", "X -> Y", *(f"{n} -> X" for n in names), *(f"{n} -> Y" for n in names)]
+    path = tmp_path / "wide.dagitty"
+    path.write_text("dag {\n" + "\n".join(body) + "\n}")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "causal_core", "adjust", "--dag", str(path), "--format", "json"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    assert process.stdout.read(10).startswith(b"{")
+    process.stdout.close()  # the reader goes away long before the ~100 KB of JSON are written
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 0 and "Traceback" not in stderr and "BrokenPipe" not in stderr
