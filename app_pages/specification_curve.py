@@ -50,33 +50,39 @@ def k(name: str) -> str:
 
 # ---- the space of choices ---------------------------------------------------------------------
 st.subheader("Choices")
+start = project.multiverse.options if project.multiverse else MultiverseOptions()  # an opened curve's own choices
 c1, c2, c3 = st.columns(3)
 estimators = c1.multiselect(
-    "Estimators", list(ESTIMATOR_LABELS), default=list(ESTIMATOR_LABELS), format_func=ESTIMATOR_LABELS.get,
+    "Estimators", list(ESTIMATOR_LABELS), default=[e for e in start.estimators if e in ESTIMATOR_LABELS],
+    format_func=ESTIMATOR_LABELS.get,
     key=k("estimators"),
 )
 learner_names = adapter.available_learners()
 learners = c1.multiselect(
-    "Learners for cross-fitted AIPW", list(learner_names), default=["exact"], format_func=learner_names.get,
+    "Learners for cross-fitted AIPW", list(learner_names),
+    default=[name for name in start.learners if name in learner_names] or ["exact"], format_func=learner_names.get,
     key=k("learners"), help="Boosting on large data is slow: each learner is fitted in every fold.",
 )
 trimming = c2.multiselect(
-    "Trimming", list(TRIM_LABELS), default=list(TRIM_LABELS), format_func=TRIM_LABELS.get, key=k("trimming"),
+    "Trimming", list(TRIM_LABELS), default=[t for t in start.trimming if t in TRIM_LABELS], format_func=TRIM_LABELS.get,
+    key=k("trimming"),
     help="Trimming drops rows, so a trimmed specification estimates the effect in the overlap population.",
 )
-both = c2.checkbox("ATE and ATT side by side", key=k("both"), help="Otherwise the approved card's estimand only.")
+both = c2.checkbox("ATE and ATT side by side", start.both_estimands, key=k("both"), help="Otherwise the approved card's estimand only.")
 invalid = c3.checkbox(
-    "Include invalid specifications (show the damage)", key=k("invalid"),
+    "Include invalid specifications (show the damage)", start.include_invalid, key=k("invalid"),
     help="Adds the DAG's set minus each variable and plus each post-treatment column, labelled invalid.",
 )
-max_sets = c3.number_input("Cap on the DAG's minimal sets", 1, 50, 8, key=k("max_sets"))
+max_sets = c3.number_input("Cap on the DAG's minimal sets", 1, 50, start.max_dag_sets, key=k("max_sets"))
 others = [c for c in raw.columns if c not in (project.treatment, project.outcome)]
 with st.expander("Alternative outcomes and treatments, grain, clustering"):
     a1, a2 = st.columns(2)
-    alt_outcomes = a1.multiselect("Alternative outcome columns", others, key=k("alt_outcomes"))
-    alt_treatments = a2.multiselect("Alternative 0/1 treatment columns", others, key=k("alt_treatments"))
-    grain = a1.checkbox("Vary the de-duplication rule when the grain has duplicates", True, key=k("grain"))
-    cluster = a2.checkbox("Vary clustering when the project has a cluster column", True, key=k("cluster"))
+    alt_outcomes = a1.multiselect("Alternative outcome columns", others,
+                                  default=[c for c in start.alt_outcomes if c in others], key=k("alt_outcomes"))
+    alt_treatments = a2.multiselect("Alternative 0/1 treatment columns", others,
+                                    default=[c for c in start.alt_treatments if c in others], key=k("alt_treatments"))
+    grain = a1.checkbox("Vary the de-duplication rule when the grain has duplicates", start.grain, key=k("grain"))
+    cluster = a2.checkbox("Vary clustering when the project has a cluster column", start.cluster, key=k("cluster"))
 
 analyst_folds = project.estimation.spec.crossfit_folds if project.estimation else 0  # the page's own folds
 options = MultiverseOptions(

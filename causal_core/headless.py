@@ -3,7 +3,7 @@
 Why: the CLI, the tests and CI need a reproducible project (N01's analysis on ``retention``) whose
 memo numbers can be checked against the notebook; the app's pages produce the same artifacts by hand.
 Steps: example card approved → default DAG → data audit (+ review checklist) → estimates with the
-DAG's recommended set → deterministic memo, scored by the memo rubric.
+DAG's recommended set → specification curve → deterministic memo, scored by the memo rubric.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ def build_project(dataset_name: str, progress: Progress | None = None) -> tuple[
     Raises ValueError for an unknown dataset (the message lists the valid names).
     """
     from causal_core import audit, dag, estimation, question
+    from causal_core.multiverse import with_multiverse
+    from causal_core.project import MultiverseOptions
 
     say = progress or (lambda message: None)
     project, raw = project_for_builtin(dataset_name)
@@ -49,6 +51,8 @@ def build_project(dataset_name: str, progress: Progress | None = None) -> tuple[
     spec = estimation.default_spec(project, frame)
     truth = estimation.true_effect(project, frame, spec.estimand, spec.treatment)
     project = project.model_copy(update={"estimation": estimation.run_estimation(frame, spec, true_effect=truth)})
+    say("Running the specification curve (invalid sets included, kept apart)")
+    project = with_multiverse(project, raw, MultiverseOptions(include_invalid=True))
     say("Writing the deterministic memo")
     project = with_deterministic_memo(project, frame)
     record = audit_record("memo", score_memo(project.memo.deterministic, project, frame))

@@ -174,6 +174,7 @@ def test_worked_example_project_opens_and_every_page_shows_its_artifacts(server,
         "DAG": ["health_score"],
         "Data audit": ["Evidence bundle"],
         "Estimation": [f"the true {aipw.estimand} is {truth}", "Benchmarked on the strongest observed covariate"],
+        "Specification curve": [project.multiverse.summary["sentences"][0]],
         "Memo": ["Main estimate.", f"{aipw.estimate * 100:.1f}".replace("-", "")],
         "Model lab": ["Model lab"],
     }

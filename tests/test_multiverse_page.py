@@ -106,3 +106,18 @@ def test_a_dag_with_no_valid_set_shows_only_what_is_asked_for_labelled_invalid()
     result = project(at).multiverse
     assert result.rows and all(r.validity == "invalid" for r in result.rows)
     assert any("No valid specification was estimated" in md.value for md in at.markdown)
+
+
+def test_an_opened_curve_fills_the_choices_it_was_run_with():
+    """A saved project's curve (the headless worked example: invalid sets included) reopens with its own
+    choices, so the count above the Run button describes the stored curve, not the page's defaults."""
+    from causal_core.headless import build_project
+
+    worked, _ = build_project("retention")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240).run()
+    at.session_state["cw_projects"]["retention"] = worked
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert at.checkbox(key="mv_invalid_retention").value is True
+    stored = len(worked.multiverse.rows)
+    assert any(md.value.startswith(f"**{stored} specifications**") for md in at.markdown)
