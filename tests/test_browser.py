@@ -191,6 +191,12 @@ def test_worked_example_project_opens_and_every_page_shows_its_artifacts(server,
         for title, needles in expectations.items():
             _open_page(page, title)
             page.wait_for_timeout(1000)
+            if title == "DAG":  # the graph is a component iframe drawn after the script: wait for it, then its canvas
+                page.wait_for_selector('[data-testid="stMain"] iframe', state="visible", timeout=60_000)
+                page.frame_locator('[data-testid="stMain"] iframe').first.locator("canvas").first.wait_for(
+                    timeout=60_000
+                )
+                page.wait_for_timeout(1500)
             stem = title.lower().replace(" ", "_")
             page.screenshot(path=str(artifacts_dir / f"worked-{stem}.png"), full_page=True)
             assert page.locator('[data-testid="stException"]').count() == 0, f"{title} raised"
