@@ -199,6 +199,12 @@ def test_worked_example_project_opens_and_every_page_shows_its_artifacts(server,
                 page.wait_for_timeout(1500)
             stem = title.lower().replace(" ", "_")
             page.screenshot(path=str(artifacts_dir / f"worked-{stem}.png"), full_page=True)
+            if title == "DAG":  # the classroom view below the graph: the path list, then the DAG tested on data
+                for heading, shot in (("Paths between treatment and outcome", "dag_paths"),
+                                      ("Test the DAG against the data", "dag_tests")):
+                    page.get_by_text(heading).first.scroll_into_view_if_needed()
+                    page.wait_for_timeout(500)
+                    page.screenshot(path=str(artifacts_dir / f"worked-{shot}.png"))
             assert page.locator('[data-testid="stException"]').count() == 0, f"{title} raised"
             text = page.locator('[data-testid="stMain"]').inner_text()
             absent = [needle for needle in needles if needle not in text]
