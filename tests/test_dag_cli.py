@@ -73,7 +73,25 @@ def test_text_output_and_data_tests(tmp_path, capsys, retention):
     code, out, _ = run_cli(capsys, "--dag", str(path), "--data", str(data))
     assert code == 0
     assert "Recommended: {company_size, health_score, prior_tickets, region, segment, tenure_months, usage_score}" in out
-    assert "health_score ⊥ usage_score  p=" in out and "contradicted by the data" in out
+    assert "health_score ⊥ usage_score  p=" in out and "violated (Holm p = " in out  # the page's local tests
+
+
+def test_json_data_tests_are_the_pages_holm_corrected_local_tests(tmp_path, capsys, retention):
+    import json
+
+    from causal_core.dag.falsify import falsify
+
+    _, frame = retention
+    data = tmp_path / "retention.csv"
+    frame.to_csv(data, index=False)
+    path = tmp_path / "r.dagitty"
+    path.write_text(dag_io.to_dagitty(dag.default_dag("retention")))
+    code, out, _ = run_cli(capsys, "--dag", str(path), "--data", str(data), "--format", "json")
+    assert code == 0
+    cli = json.loads(out)["implication_tests"]
+    page = falsify(dag.bind_to_data(dag.default_dag("retention"), list(frame.columns))[0], frame, n_permutations=0)
+    assert [row["p_holm"] for row in cli] == pytest.approx([row.p_holm for row in page.local])
+    assert sum(row["violated"] for row in cli) == page.violations_holm == 9  # N01's DAG vs its own simulation
 
 
 @pytest.mark.parametrize(

@@ -108,9 +108,19 @@ def analyse(
         except DataError as error:
             raise CliError(f"{data_path}: {error}") from None
         spec = dag.bind_to_data(spec, list(frame.columns))[0]
-        tests = dag.test_implications(spec, frame, implications)
-        payload["implication_tests"] = [t.model_dump(exclude={"x", "y", "given"}) for t in tests]
+        payload["implication_tests"] = _local_tests(spec, frame, implications)
     return payload
+
+
+def _local_tests(spec: Any, frame: Any, implications: list) -> list[dict[str, Any]]:
+    """The DAG page's local tests (partial correlation with a Fisher-z CI, Wilks for categories, Holm-corrected
+    verdicts), so the CLI and the page give one verdict per implication (``falsify`` adds the global one)."""
+    from causal_core.dag.falsify import CITester, local_tests
+
+    tester = CITester(frame, {node.name: node.column for node in spec.nodes if not node.latent},
+                      selected=frozenset(spec.selected))
+    keep = {"test", "n", "estimate", "ci_low", "ci_high", "p_value", "p_holm", "violated", "verdict"}
+    return [row.model_dump(include=keep) for row in local_tests(tester, implications)]
 
 
 def _beyond_adjustment(
