@@ -43,7 +43,7 @@ def score_line(sections: dict[str, str], project, frame) -> None:
     if failed:
         st.warning(text + " — " + "; ".join(f"{c.name}: {c.reason}" for c in failed))
     else:
-        st.caption(f"✅ {text}")
+        st.caption(f":material/check_circle: {text}")
 
 
 st.title("Decision memo")

@@ -124,7 +124,7 @@ with left:
     if card is None:
         st.info("No card yet: draft one with the model, start from the example, or start an empty card.")
     else:
-        status = {"draft": "Draft (not approved)", "approved": "✅ Approved", "none": "Draft"}[project.card_status]
+        status = {"draft": "Draft (not approved)", "approved": ":material/check_circle: Approved", "none": "Draft"}[project.card_status]
         st.markdown(f"**Status:** {status}")
         # The widgets mirror the card they were filled from; if the card changed anywhere else (a project
         # opened from file, another page), fresh widgets are filled from it instead of overwriting it.

@@ -25,7 +25,7 @@ from causal_core.project import NOT_ADJUSTABLE_TIMINGS, Project, Timing
 from causal_core.question import estimand_kind
 
 Status = Literal["green", "amber", "red"]
-STATUS_ICON = {"green": "🟢", "amber": "🟠", "red": "🔴"}
+STATUS_ICON = {"green": "OK", "amber": "CHECK", "red": "CONFLICT"}  # plain words: no emoji font on a fresh machine
 _RANK = {"green": 0, "amber": 1, "red": 2}
 
 

@@ -113,7 +113,7 @@ def artifact_checklist(project: Project) -> pd.DataFrame:
         ("Decision memo", bool(project.memo.final or project.memo.deterministic), "Memo"),
     ]
     return pd.DataFrame(
-        [{"artifact": name, "status": "✅ done" if done else "— not yet", "page": page} for name, done, page in items]
+        [{"artifact": name, "status": "done" if done else "not yet", "page": page} for name, done, page in items]
     )
 
 

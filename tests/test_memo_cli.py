@@ -58,7 +58,7 @@ def test_headless_project_is_complete(built):
     assert project.estimation.true_effect == pytest.approx(-0.0462, abs=5e-4)
     assert project.memo.deterministic == memo.deterministic_memo(project)
     record = project.audit_history("memo")[-1]
-    assert (record.model_id, record.score, record.max_score) == ("deterministic", 8, 8)
+    assert (record.model_id, record.score, record.max_score) == ("deterministic", 9, 9)
     assert [item.status for item in consistency_checks(project)] == ["green"] * 6
 
 
@@ -103,7 +103,7 @@ def test_project_command_prints_a_summary(built, capsys, tmp_path):
     assert main(["project", "--dataset", "support", "--out", str(out), "--format", "json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["dataset"] == "support" and summary["estimand"] == "ATE"
-    assert summary["memo_score"] == "8/8"
+    assert summary["memo_score"] == "9/9"
     assert "human handled hours by" in summary["main_estimate"] and "%" not in summary["main_estimate"].replace(
         "95%", ""
     )
@@ -116,7 +116,7 @@ def test_memo_command_writes_markdown(built, tmp_path, capsys):
     out = tmp_path / "memo.md"
     assert main(["memo", "--project", str(path), "--out", str(out), "--format", "json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result == {"out": str(out), "memo": "deterministic", "score": "8/8", "failed_checks": []}
+    assert result == {"out": str(out), "memo": "deterministic", "score": "9/9", "failed_checks": []}
     text = out.read_text()
     assert text.startswith("# Decision memo (deterministic): retention analysis")
     for heading in (

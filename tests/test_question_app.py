@@ -104,7 +104,7 @@ def test_draft_edit_approve_and_persist_across_pages(monkeypatch):
     assert project_of(at).estimand_card.required_assumptions == [
         q.N01_CARD["required_assumptions"][0], *q.N01_CARD["required_assumptions"][2:]
     ]
-    assert any("❌ fail **assumption\\_positivity**" in m.value for m in at.markdown)
+    assert any(":material/cancel: fail **assumption\\_positivity**" in m.value for m in at.markdown)
 
     at.button(key="approve_card").click().run()
     assert not at.exception, at.exception

@@ -15,7 +15,13 @@ import streamlit as st
 
 from causal_core.project import AuditRecord, Project, RubricCheck
 
-_RESULT = {"pass": "✅ pass", "fail": "❌ fail", "warn": "⚠️ warn"}
+# Markdown marks are Streamlit's Material icons and table cells plain words: a fresh machine has no emoji font.
+_ICON = {
+    "pass": ":material/check_circle: pass",
+    "fail": ":material/cancel: fail",
+    "warn": ":material/warning: warn",
+}
+_WORD = {"pass": "pass", "fail": "FAIL", "warn": "warn"}
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
@@ -26,10 +32,14 @@ def escape_markdown(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
+def _result(check: RubricCheck) -> str:
+    return "pass" if check.passed else ("warn" if check.severity == "warn" else "fail")
+
+
 def check_lines(checks: list[RubricCheck]) -> str:
     """The checks as a wrapped markdown list: icon, name, one-line reason (all text escaped)."""
     return "\n".join(
-        f"- {_RESULT['pass' if c.passed else ('warn' if c.severity == 'warn' else 'fail')]} "
+        f"- {_ICON[_result(c)]} "
         f"**{escape_markdown(c.name)}** — {escape_markdown(c.reason)}"
         for c in checks
     )
@@ -41,7 +51,7 @@ def check_rows(checks: list[RubricCheck]) -> pd.DataFrame:
         [
             {
                 "check": c.name,
-                "result": _RESULT["pass" if c.passed else ("warn" if c.severity == "warn" else "fail")],
+                "result": _WORD[_result(c)],
                 "reason": c.reason,
             }
             for c in checks
@@ -123,7 +133,7 @@ def render_audit_panel(project: Project, artifact: str, title: str = "Audit scor
         if latest.checks:
             st.markdown(check_lines(latest.checks))
             if any(c.severity == "warn" for c in latest.checks):
-                st.caption("⚠️ warn checks flag something to look at; they are not counted in the score.")
+                st.caption(":material/warning: warn checks flag something to look at; they are not counted in the score.")
         if len(records) > 1:
             with st.expander(f"Score history ({len(records)})"):
                 st.altair_chart(_history_chart(records), width="stretch")
