@@ -449,12 +449,13 @@ def test_default_estimand_follows_the_approved_card(retention):
     ],
 )
 def test_estimation_reads_the_card_as_the_question_page_and_the_memo_do(retention, estimand, expected):
-    from causal_core import consistency, memo, question
+    from causal_core import consistency, question
+    from causal_core.memo import facts as memo_facts
 
     project, _ = retention
     approved = project.model_copy(update={"estimand_card": EstimandCard(estimand=estimand), "card_status": "approved"})
     assert est.default_estimand(approved) == expected
-    assert consistency.estimand_kind is memo.estimand_kind is question.estimand_kind  # one parser, three stages
+    assert consistency.estimand_kind is memo_facts.estimand_kind is question.estimand_kind  # one parser, three stages
     if question.estimand_kind(estimand) in {"ATE", "ATT", "ATC"}:
         assert question.estimand_kind(estimand) == expected
 
