@@ -14,13 +14,34 @@ import math
 import pkgutil
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import causal_core.commands as commands_package
+
+if TYPE_CHECKING:
+    from causal_core.data import LoadedData
 
 
 class CliError(Exception):
     """A bad input: printed as one line, exit status 2."""
+
+
+def read_data_bytes(path: str) -> tuple[bytes, str]:
+    """A data file's bytes and name, with one wording for a missing file across every command."""
+    file = Path(path)
+    if not file.is_file():
+        raise CliError(f"data file not found: {path}")
+    return file.read_bytes(), file.name
+
+
+def read_data_file(path: str) -> LoadedData:
+    """A CSV or Parquet file parsed exactly as the app parses an upload (never executed), without the
+    upload size cap: the CLI is for files too large for a browser."""
+    from causal_core.data import read_upload
+
+    payload, name = read_data_bytes(path)
+    return read_upload(payload, name, max_mb=float("inf"))
 
 
 def add_format_option(parser: argparse.ArgumentParser) -> None:

@@ -223,3 +223,17 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
     process.stdout.close()  # the reader goes away long before the ~100 KB of JSON are written
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=120) == 0 and "Traceback" not in stderr and "BrokenPipe" not in stderr
+
+
+def test_data_files_are_read_as_every_command_reads_them(tmp_path, capsys, retention):
+    """adjust --data takes Parquet as well as CSV (the app's upload parser) and words a missing file as the
+    other commands do."""
+    _, frame = retention
+    parquet = tmp_path / "retention.parquet"
+    frame.to_parquet(parquet)
+    path = tmp_path / "r.dagitty"
+    path.write_text(dag_io.to_dagitty(dag.default_dag("retention")))
+    code, out, _ = run_cli(capsys, "--dag", str(path), "--data", str(parquet))
+    assert code == 0 and "health_score ⊥ usage_score  p=" in out
+    code, _, err = run_cli(capsys, "--dag", str(path), "--data", str(tmp_path / "absent.csv"))
+    assert code == 2 and err.strip() == f"error: data file not found: {tmp_path / 'absent.csv'}"

@@ -15,11 +15,10 @@ not exist exits with status 2 and the reason.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from causal_core import dag, dag_io
-from causal_core.cli import CliError, add_format_option, emit
+from causal_core.cli import CliError, add_format_option, emit, read_data_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -98,15 +97,7 @@ def analyse(
         **beyond,
     }
     if data_path:
-        from causal_core.data import DataError, read_csv_bytes
-
-        file = Path(data_path)
-        if not file.exists():
-            raise CliError(f"no such data file: {data_path}")
-        try:
-            frame, _ = read_csv_bytes(file.read_bytes())
-        except DataError as error:
-            raise CliError(f"{data_path}: {error}") from None
+        frame = read_data_file(data_path).frame
         spec = dag.bind_to_data(spec, list(frame.columns))[0]
         payload["implication_tests"] = _local_tests(spec, frame, implications)
     return payload

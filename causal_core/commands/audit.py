@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 from pydantic import ValidationError
 
-from causal_core.cli import CliError, add_format_option, emit
+from causal_core.cli import CliError, add_format_option, emit, read_data_file
 from causal_core.data import (
     DataError,
     analysis_frame,
@@ -23,7 +23,6 @@ from causal_core.data import (
     dictionary_from_frame,
     project_for_builtin,
     project_for_upload,
-    read_upload,
 )
 from causal_core.project import Project
 
@@ -54,10 +53,7 @@ def project_from_args(args: argparse.Namespace) -> tuple[Project, pd.DataFrame]:
             raise CliError("--dictionary only applies with --data (built-ins carry their own dictionary).")
         project, frame = project_for_builtin(args.dataset)
     else:
-        path = Path(args.data)
-        if not path.is_file():
-            raise CliError(f"data file not found: {args.data}")
-        loaded = read_upload(path.read_bytes(), path.name, max_mb=float("inf"))
+        loaded = read_data_file(args.data)
         project, frame = project_for_upload(loaded), loaded.frame
         if args.dictionary:
             project = project.model_copy(update={"dictionary": _read_dictionary(args.dictionary)})

@@ -17,13 +17,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from causal_core.cli import CliError, add_format_option, emit
+from causal_core.cli import CliError, add_format_option, emit, read_data_file
 from causal_core.data import (
     analysis_frame,
     builtin_names,
     project_for_builtin,
     project_for_upload,
-    read_upload,
     rebind_data,
 )
 from causal_core.estimation.frontdoor import FrontdoorSpec, estimate_frontdoor, frontdoor_from_dag, with_design
@@ -84,10 +83,7 @@ def load(args: argparse.Namespace):
         return project, analysis_frame(project, raw)
     if not args.data:
         raise CliError("give --dataset, --project or --data")
-    path = Path(args.data)
-    if not path.is_file():
-        raise CliError(f"data file not found: {args.data}")
-    loaded = read_upload(path.read_bytes(), path.name, max_mb=float("inf"))
+    loaded = read_data_file(args.data)
     return project_for_upload(loaded), loaded.frame
 
 

@@ -16,12 +16,11 @@ ineligible column it can recognise in the warnings.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from causal_core import estimation
-from causal_core.cli import CliError, add_format_option, emit
-from causal_core.data import analysis_frame, builtin_names, project_for_builtin, project_for_upload, read_upload
+from causal_core.cli import CliError, add_format_option, emit, read_data_file
+from causal_core.data import analysis_frame, builtin_names, project_for_builtin, project_for_upload
 from causal_core.estimation.interval_notes import interval_note
 from causal_core.project import EstimationSpec
 from causal_core.refutation import SENSITIVITY_POINTER
@@ -71,10 +70,7 @@ def _load(args: argparse.Namespace):
     if args.dataset:
         project, raw = project_for_builtin(args.dataset)
         return project, analysis_frame(project, raw)
-    path = Path(args.data)
-    if not path.is_file():
-        raise CliError(f"data file not found: {args.data}")
-    loaded = read_upload(path.read_bytes(), path.name, max_mb=float("inf"))
+    loaded = read_data_file(args.data)
     return project_for_upload(loaded), loaded.frame
 
 

@@ -10,11 +10,10 @@ A cyclic graph, an unreadable file, a missing data file or an empty table exits 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from causal_core import dag, dag_io
-from causal_core.cli import CliError, add_format_option, emit
+from causal_core.cli import CliError, add_format_option, emit, read_data_file
 from causal_core.dag import falsify
 
 
@@ -44,15 +43,7 @@ def _inputs(args: argparse.Namespace):
         spec = dag_io.read_file(args.dag)
     except dag_io.DagFormatError as error:
         raise CliError(f"{args.dag}: {error}") from None
-    from causal_core.data import DataError, read_csv_bytes
-
-    file = Path(args.data)
-    if not file.exists():
-        raise CliError(f"no such data file: {args.data}")
-    try:
-        frame, _ = read_csv_bytes(file.read_bytes())
-    except DataError as error:
-        raise CliError(f"{args.data}: {error}") from None
+    frame = read_data_file(args.data).frame
     return dag.bind_to_data(spec, list(frame.columns))[0], frame
 
 

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from causal_core.cli import CliError, add_format_option, emit
+from causal_core.cli import CliError, add_format_option, emit, read_data_bytes
 from causal_core.commands.project import load_project_file, write_output
 from causal_core.data import builtin_names, project_for_builtin, project_for_upload, read_upload, rebind_data
 from causal_core.project import EstimationSpec, MultiverseOptions, Project, project_to_json
@@ -63,20 +62,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def _read_data(path: str) -> tuple[bytes, str]:
-    file = Path(path)
-    if not file.is_file():
-        raise CliError(f"data file not found: {path}")
-    return file.read_bytes(), file.name
-
-
 def _from_data_only(args: argparse.Namespace) -> tuple[Project, pd.DataFrame]:
     """An upload with roles from the arguments; the analyst's set is stored as a (not run) estimation spec."""
     if not args.treatment or not args.outcome:
         raise CliError("--treatment and --outcome are required with --data (no project to take them from).")
     if args.covariates is None:
         raise CliError("--covariates is required with --data: the analyst's adjustment set (may be empty: '').")
-    payload, name = _read_data(args.data)
+    payload, name = read_data_bytes(args.data)
     loaded = read_upload(payload, name, max_mb=float("inf"))
     project = project_for_upload(loaded).model_copy(update={"treatment": args.treatment, "outcome": args.outcome})
     missing = [c for c in [args.treatment, args.outcome, *_split(args.covariates)] if c not in loaded.frame.columns]
@@ -102,7 +94,7 @@ def load(args: argparse.Namespace) -> tuple[Project, pd.DataFrame]:
         if project.data_source is not None and project.data_source.kind == "upload":
             if not args.data:
                 raise CliError(f"this project uses the upload '{project.data_source.name}': pass it with --data FILE")
-            payload, name = _read_data(args.data)
+            payload, name = read_data_bytes(args.data)
             return project, rebind_data(project, payload, name)
         return project, rebind_data(project)
     if args.dataset:
