@@ -52,20 +52,26 @@ def _separator(graph: nx.DiGraph, a: str, b: str, observed: Sequence[str], selec
     return None if separator is None else sorted(separator)
 
 
-def testable_implications(spec: DagSpec, limit: int = MAX_IMPLICATIONS) -> tuple[list[Implication], bool]:
-    """DAGitty-style minimal list: each non-adjacent pair of observed nodes with one minimal observed
-    separating set (pairs no observed set separates imply nothing testable); selection nodes are part of
-    every conditioning set. Returns (list, capped)."""
+def _testable_nodes(spec: DagSpec) -> tuple[nx.DiGraph, list[str], set[str]]:
+    """The graph, the observed nodes a test can use (sorted) and the selection nodes every conditioning set
+    holds; an invalid DAG implies nothing and is refused with its first problem."""
     errors = validate_dag(spec)
     if errors:
         raise ValueError(f"the DAG is not valid: {errors[0]}")
     graph = to_networkx(spec)
     selected = _selection(spec, graph)
-    observed = sorted(observed_names(spec) - selected)
+    return graph, sorted(observed_names(spec) - selected), selected
+
+
+def testable_implications(spec: DagSpec, limit: int = MAX_IMPLICATIONS) -> tuple[list[Implication], bool]:
+    """DAGitty-style minimal list: each non-adjacent pair of observed nodes with one minimal observed
+    separating set (pairs no observed set separates imply nothing testable); selection nodes are part of
+    every conditioning set. Returns (list, capped)."""
+    graph, observed, selected = _testable_nodes(spec)
     order = {name: index for index, name in enumerate(nx.lexicographical_topological_sort(graph))}
     found: list[Implication] = []
     for a, b in itertools.combinations(observed, 2):
-        if graph.has_edge(a, b) or graph.has_edge(b, a):
+        if _adjacent(graph, a, b):
             continue
         separator = _separator(graph, a, b, observed, selected)
         if separator is None:
@@ -119,12 +125,7 @@ def sample_implications(spec: DagSpec, limit: int = MAX_IMPLICATIONS, seed: int 
     Small graphs give exactly ``testable_implications``' list. Separator searches are bounded (at most
     ``20 × limit`` pairs examined), so a 2,000-node graph costs about as much as a 60-node one.
     """
-    errors = validate_dag(spec)
-    if errors:
-        raise ValueError(f"the DAG is not valid: {errors[0]}")
-    graph = to_networkx(spec)
-    selected = _selection(spec, graph)
-    observed = sorted(observed_names(spec) - selected)
+    graph, observed, selected = _testable_nodes(spec)
     adjacent = sum(1 for a, b in graph.edges if a in observed and b in observed and not graph.has_edge(b, a))
     total = len(observed) * (len(observed) - 1) // 2 - adjacent
     found, capped = testable_implications(spec, limit) if total <= 20 * limit else ([], True)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import networkx as nx
 
 from causal_core.dag.graph import find_cycle, node_names, to_networkx
 from causal_core.project import DagSpec
+
+NodeTest = Callable[[str], bool]
+RoleTests = tuple[NodeTest, NodeTest, NodeTest]  # is_collider, separated_from_outcome, separated_from_treatment
 
 
 # Derived roles
@@ -35,6 +38,20 @@ def node_roles(spec: DagSpec) -> dict[str, list[str]]:
     Why the shortcut is exact: given nothing, two nodes of a DAG are d-connected iff they share an ancestor
     (a trek), so "d-connected to v" is the set of descendants of v's ancestors, computed once per v.
     """
+    return _classify_roles(spec, _linear_tests)
+
+
+def _linear_tests(graph: nx.DiGraph, backdoor: nx.DiGraph, x: str, y: str) -> RoleTests:
+    """Collider / instrument / precision tests from one reachability pass per end (linear)."""
+    connected_to_y = _marginally_connected(backdoor, y)
+    connected_to_x = _marginally_connected(graph, x)
+    return _collider_test(backdoor, x, y), lambda n: n not in connected_to_y, lambda n: n not in connected_to_x
+
+
+def _classify_roles(
+    spec: DagSpec, make_tests: Callable[[nx.DiGraph, nx.DiGraph, str, str], RoleTests]
+) -> dict[str, list[str]]:
+    """The role rules, shared by the fast version and its oracle: only the three d-separation tests differ."""
     roles: dict[str, list[str]] = {name: [] for name in node_names(spec)}
     x, y = spec.treatment, spec.outcome
     graph = to_networkx(spec)
@@ -47,12 +64,9 @@ def node_roles(spec: DagSpec) -> dict[str, list[str]]:
     desc_x = nx.descendants(graph, x)
     anc_x = nx.ancestors(graph, x)
     anc_y = nx.ancestors(graph, y)
-    without_x = nx.restricted_view(graph, [x], [])
-    anc_y_not_via_x = nx.ancestors(without_x, y)
+    anc_y_not_via_x = nx.ancestors(nx.restricted_view(graph, [x], []), y)
     backdoor = _without_treatment_out_edges(graph, x)
-    connected_to_y = _marginally_connected(backdoor, y)
-    connected_to_x = _marginally_connected(graph, x)
-    is_collider = _collider_test(backdoor, x, y)
+    is_collider, separated_from_y, separated_from_x = make_tests(graph, backdoor, x, y)
     for name in roles:
         if name in (x, y):
             continue
@@ -66,9 +80,9 @@ def node_roles(spec: DagSpec) -> dict[str, list[str]]:
             found.append("confounder")
         if is_collider(name):
             found.append("collider")
-        if name in anc_x and name not in anc_y_not_via_x and name not in connected_to_y:
+        if name in anc_x and name not in anc_y_not_via_x and separated_from_y(name):
             found.append("instrument")
-        if name in anc_y_not_via_x and name not in anc_x and name not in connected_to_x:
+        if name in anc_y_not_via_x and name not in anc_x and separated_from_x(name):
             found.append("precision")
         if not found:
             found.append("other")
@@ -133,42 +147,14 @@ def _node_roles_by_d_separation(spec: DagSpec) -> dict[str, list[str]]:
     treatment–outcome path (conditioning on it opens that path); instrument: causes the treatment and is
     independent of the outcome once the treatment's effects are cut; precision: causes the outcome only.
     """
-    roles: dict[str, list[str]] = {name: [] for name in node_names(spec)}
-    x, y = spec.treatment, spec.outcome
-    graph = to_networkx(spec)
-    if x not in graph or y not in graph or find_cycle(graph):
-        for name in roles:
-            roles[name] = ["treatment"] if name == x else ["outcome"] if name == y else ["other"]
-        return roles
-    roles[x].append("treatment")
-    roles[y].append("outcome")
-    desc_x = nx.descendants(graph, x)
-    anc_x = nx.ancestors(graph, x)
-    anc_y = nx.ancestors(graph, y)
-    without_x = graph.copy()
-    without_x.remove_node(x)
-    anc_y_not_via_x = nx.ancestors(without_x, y)
-    backdoor = _without_treatment_out_edges(graph, x)
-    for name in roles:
-        if name in (x, y):
-            continue
-        found = roles[name]
-        if name in desc_x:
-            if name in anc_y:
-                found.append("mediator")
-            found.append("descendant_of_treatment")
-            continue
-        if name in anc_x and name in anc_y_not_via_x:
-            found.append("confounder")
-        if _is_structural_collider(backdoor, name, x, y):
-            found.append("collider")
-        if name in anc_x and name not in anc_y_not_via_x and _d_separated(backdoor, name, y, set()):
-            found.append("instrument")
-        if name in anc_y_not_via_x and name not in anc_x and _d_separated(graph, name, x, set()):
-            found.append("precision")
-        if not found:
-            found.append("other")
-    return roles
+    return _classify_roles(
+        spec,
+        lambda graph, backdoor, x, y: (
+            lambda n: _is_structural_collider(backdoor, n, x, y),
+            lambda n: _d_separated(backdoor, n, y, set()),
+            lambda n: _d_separated(graph, n, x, set()),
+        ),
+    )
 
 
 def _is_structural_collider(backdoor: nx.DiGraph, node: str, x: str, y: str) -> bool:
