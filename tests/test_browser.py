@@ -113,10 +113,26 @@ def test_every_page_renders_in_chromium(server, artifacts_dir):
     assert failures == []
 
 
-def _choose_dataset(page, label: str) -> None:
-    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
-    page.get_by_role("option", name=label).click()
-    _wait_for_script(page)
+def _choose_dataset(page, label: str, attempts: int = 4) -> None:
+    """Open the sidebar's Dataset box and pick `label`.
+
+    Retried because a rerun that lands between the click and the option list (seen on a loaded CI
+    machine) closes the list again; each attempt waits for the script to settle first.
+    """
+    box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Dataset").first
+    option = page.get_by_role("option", name=label)
+    for _ in range(attempts):
+        _wait_for_script(page)
+        box.click()
+        try:
+            option.wait_for(state="visible", timeout=10_000)
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError; close the list and try again
+            page.keyboard.press("Escape")
+            continue
+        option.click()
+        _wait_for_script(page)
+        return
+    raise AssertionError(f"the Dataset box never offered {label!r}")
 
 
 def test_upload_through_the_sidebar(server, artifacts_dir, tmp_path):
