@@ -7,13 +7,12 @@ how it failed, which deterministic checks pass, and how the score moved across d
 
 from __future__ import annotations
 
-import re
-
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from causal_core.project import AuditRecord, Project, RubricCheck
+from causal_core.safe_text import escape_markdown
 
 # Markdown marks are Streamlit's Material icons and table cells plain words: a fresh machine has no emoji font.
 _ICON = {
@@ -24,12 +23,6 @@ _ICON = {
 _WORD = {"pass": "pass", "fail": "FAIL", "warn": "warn"}
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
-
-
-def escape_markdown(text: str) -> str:
-    """Show text literally in st.markdown: model text may contain markup, links or $…$ maths."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def _result(check: RubricCheck) -> str:
