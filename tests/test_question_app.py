@@ -240,7 +240,7 @@ def test_model_text_is_escaped_in_the_panel(monkeypatch):
     at.button(key="draft_card").click().run()
     assert not at.exception
     line = next(m.value for m in at.markdown if "treatment\\_in\\_data" in m.value)
-    assert "\\<script\\>" in line and "\\[click\\]\\(http://evil\\.example\\)" in line and "\\$x^2\\$" in line
+    assert "\\<script\\>" in line and "\\[click\\]\\(http\\://evil\\.example\\)" in line and "\\$x^2\\$" in line
     assert "[click](" not in line and "<script>" not in line
 
 
