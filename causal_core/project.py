@@ -94,6 +94,8 @@ class DictionaryEntry(StrictModel):
     timing_label: str = Field("", description="The timing term as the analyst wrote it.")
     role: str = ""
     simulation_truth: bool = Field(False, description="Known only inside a simulation; never a covariate.")
+    categorical: bool = Field(False, description="Analyst says: treat as unordered levels in estimation, "
+                                                 "even when stored as numbers (NHEFS education, exercise, active).")
 
 
 class EstimandCard(StrictModel):

@@ -26,6 +26,15 @@ FAILURE_TYPES = (
     "invalid_json_or_truncated_output",
     "other_structured_output_error",
     "model_error",
+    # The generation stopped at max_new_tokens (an endpoint's finish_reason == "length", or a local
+    # run that used every token): never completed by json-repair and scored as valid.
+    "truncated",
+    # The model looped (the same span over and over) and was stopped early.
+    "repetition",
+    # The generation hit its wall-clock limit, or waited in a model's queue past its limit.
+    "timeout",
+    # The analyst pressed Stop (or closed the tab) before the draft finished.
+    "stopped",
 )
 
 DEFAULT_REPAIR_PROMPT = (
