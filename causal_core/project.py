@@ -308,6 +308,8 @@ class EstimateRow(StrictModel):
     n_used: int = 0
     se_type: str = ""
     label: str = Field("", description="What the row estimates when the method name alone would mislead.")
+    se_method: str = Field("", description="Which standard error the row's interval uses, in words "
+                           "(analytic influence function, HC3, bootstrap with its replicates): label it on every row.")
 
 
 class EstimationResult(StrictModel):
@@ -321,6 +323,8 @@ class EstimationResult(StrictModel):
     refutations: list[dict[str, Any]] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     created_at: str = Field(default_factory=utc_now)
+    inputs: dict[str, str] = Field(default_factory=dict, description="sha256 of the inputs it was computed from "
+                                   "(causal_core.staleness); empty in files saved before they were recorded.")
 
 
 # ---- specification curve (helper "multiverse"; logic in causal_core/multiverse) ----------------
@@ -380,6 +384,8 @@ class MultiverseResult(StrictModel):
     cancelled: bool = False
     elapsed_s: float = 0.0
     created_at: str = Field(default_factory=utc_now)
+    inputs: dict[str, str] = Field(default_factory=dict, description="sha256 of the inputs it was computed from "
+                                   "(causal_core.staleness); empty in files saved before they were recorded.")
 
 
 class MemoState(StrictModel):
