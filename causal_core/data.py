@@ -9,14 +9,23 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from causal_core.datasets import BUILTINS, get_builtin, load_builtin
+from causal_core.datasets import BUILTINS, check_generator_args, get_builtin, load_builtin
 from causal_core.project import DataSource, DictionaryEntry, Project, normalise_timing
 
 DEFAULT_MAX_UPLOAD_MB = 200.0
+# Bounds checked before any parsing work (issue 18 §10): a 100,000-column header made the app spin for
+# minutes. 10,000 columns and 5 M rows are far above any dataset the pages can show.
+MAX_COLUMNS = 10_000
+MAX_ROWS = 5_000_000
+MAX_COLUMN_NAME_CHARS = 1_000
+# A magnitude whose square overflows a float (1.8e308) turns every regression into NaN; 1e150 is that line.
+MAX_ABS_VALUE = 1e150
 
 
 class DataError(ValueError):
@@ -46,7 +55,12 @@ def frame_to_csv_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def builtin_source(name: str, n: int | None = None, seed: int | None = None) -> LoadedData:
-    spec = get_builtin(name)
+    """Regenerate a built-in; an unknown name or an out-of-range n/seed is a DataError naming it."""
+    try:
+        spec = get_builtin(name)
+        check_generator_args(name, n, seed)
+    except ValueError as error:
+        raise DataError(str(error)) from None
     frame = load_builtin(name, n, seed)
     source = DataSource(
         kind="builtin",
@@ -60,8 +74,24 @@ def builtin_source(name: str, n: int | None = None, seed: int | None = None) -> 
     return LoadedData(frame=frame, source=source)
 
 
+_UNICODE_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
 def _decode_text(payload: bytes) -> tuple[str, str]:
-    """UTF-8 first (with or without BOM), then Latin-1 with a notice; binary files are refused."""
+    """A UTF-16/32 file by its BOM (Excel's "Unicode text"); else UTF-8 (with or without BOM), then Latin-1
+    with a notice. Binary files are refused: NUL bytes without a UTF-16/32 BOM."""
+    for bom, encoding in _UNICODE_BOMS:
+        if payload.startswith(bom):
+            try:
+                return payload.decode(encoding), ""
+            except UnicodeDecodeError:
+                raise DataError(f"The file starts with a {encoding.upper()} byte-order mark but is not valid "
+                                f"{encoding.upper()} text. Save it again as UTF-8 CSV.") from None
     if b"\x00" in payload[:65536]:
         raise DataError("The file could not be decoded as text: it looks binary (NUL bytes). Upload a CSV or Parquet file.")
     try:
@@ -78,21 +108,74 @@ def _sniff_delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
-def _check_header(first_line: str, delimiter: str) -> None:
-    header = next(csv.reader([first_line], delimiter=delimiter), [])
-    names = [name.strip() for name in header]
-    duplicates = sorted({name for name in names if names.count(name) > 1})
+def check_column_names(names: list[str], where: str = "the header") -> None:
+    """Bounded, then linear: count, empty names (by position), over-long names, duplicates (one Counter)."""
+    if len(names) > MAX_COLUMNS:
+        raise DataError(f"The file has {len(names):,} columns; the workbench reads at most {MAX_COLUMNS:,}.")
+    for position, name in enumerate(names, start=1):
+        if not name:
+            raise DataError(f"Column {position} has no name in {where}. Name every column and upload again.")
+        if len(name) > MAX_COLUMN_NAME_CHARS:
+            raise DataError(f"Column {position}'s name is {len(name):,} characters long; the limit is "
+                            f"{MAX_COLUMN_NAME_CHARS:,}.")
+    duplicates = sorted(name for name, count in Counter(names).items() if count > 1)
     if duplicates:
-        raise DataError(f"Duplicate column names in the header: {', '.join(duplicates)}. Rename them and upload again.")
+        shown = ", ".join(duplicates[:10]) + (f" and {len(duplicates) - 10:,} more" if len(duplicates) > 10 else "")
+        raise DataError(f"Duplicate column names in {where}: {shown}. Rename them and upload again.")
+
+
+def _check_header(first_line: str, delimiter: str) -> None:
+    if first_line.count(delimiter) >= MAX_COLUMNS:  # before the csv module splits a huge line
+        raise DataError(
+            f"The file has {first_line.count(delimiter) + 1:,} columns; the workbench reads at most {MAX_COLUMNS:,}."
+        )
+    header = next(csv.reader([first_line], delimiter=delimiter), [])
+    check_column_names([name.strip() for name in header])
+
+
+def check_finite_values(frame: pd.DataFrame, columns: list[str] | None = None) -> None:
+    """Refuse infinite or overflowing numbers in numeric columns, naming the column and the row count.
+
+    Why up front: one ``inf`` in an outcome made every estimate NaN with exit status 0, and the saved
+    project could then not be reopened. Missing values (empty cells, NaN) are fine: every stage handles them.
+    Used by every upload (app and CLI) and by the CLI's estimation commands for the chosen columns.
+    """
+    problems = []
+    for column in columns if columns is not None else list(frame.columns):
+        if column not in frame.columns:
+            continue
+        series = frame[column]
+        if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+        infinite = int(np.isinf(values).sum())
+        huge = int((np.abs(values[np.isfinite(values)]) > MAX_ABS_VALUE).sum())
+        if infinite or huge:
+            first_row = int(np.flatnonzero(np.isinf(values) | (np.abs(np.nan_to_num(values)) > MAX_ABS_VALUE))[0]) + 1
+            kinds = " and ".join(
+                part
+                for part in (f"{infinite:,} infinite value(s)" if infinite else "",
+                             f"{huge:,} value(s) larger than 1e150" if huge else "")
+                if part
+            )
+            problems.append(f"'{column}' has {kinds} (first: data row {first_row:,})")
+    if problems:
+        raise DataError(
+            "Non-finite numbers would turn every estimate into NaN: column " + "; column ".join(problems[:5])
+            + (f"; and {len(problems) - 5} more column(s)" if len(problems) > 5 else "")
+            + ". Replace them with real numbers or leave the cells empty (missing), then upload again."
+        )
 
 
 def read_csv_bytes(payload: bytes) -> tuple[pd.DataFrame, str]:
     text, notice = _decode_text(payload)
     if not text.strip():
         raise DataError("The file is empty.")
-    first_line = text.lstrip("\n\r").splitlines()[0]
+    first_line = text.lstrip("\n\r").split("\n", 1)[0].rstrip("\r")
     delimiter = _sniff_delimiter(first_line)
     _check_header(first_line, delimiter)
+    if text.count("\n") > MAX_ROWS:
+        raise DataError(f"The file has more than {MAX_ROWS:,} rows; the workbench reads at most {MAX_ROWS:,}.")
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter)
     except pd.errors.EmptyDataError:
@@ -109,11 +192,27 @@ def read_parquet_bytes(payload: bytes) -> pd.DataFrame:
         table = pq.read_table(io.BytesIO(payload))
     except Exception as error:  # pyarrow raises several types for a bad file
         raise DataError(f"The Parquet file could not be read: {error}") from None
-    names = table.column_names
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise DataError(f"Duplicate column names in the Parquet file: {', '.join(duplicates)}.")
-    return table.to_pandas()
+    check_column_names([str(name).strip() for name in table.column_names], where="the Parquet file")
+    if table.num_rows > MAX_ROWS:
+        raise DataError(f"The file has {table.num_rows:,} rows; the workbench reads at most {MAX_ROWS:,}.")
+    _refuse_nested_columns(table.schema)
+    try:
+        return table.to_pandas()
+    except Exception as error:  # an extension type pandas cannot hold
+        raise DataError(f"The Parquet file could not be converted to a table: {error}") from None
+
+
+def _refuse_nested_columns(schema) -> None:
+    """Lists, structs and maps cannot be a treatment, outcome or covariate, and pandas cannot hash them
+    (the TypeError 'unhashable type' in every later stage): refuse them by name."""
+    import pyarrow as pa
+
+    nested = [f"'{field.name}' ({field.type})" for field in schema if pa.types.is_nested(field.type)]
+    if nested:
+        raise DataError(
+            f"Column(s) {', '.join(nested[:5])}{' …' if len(nested) > 5 else ''} hold nested values (lists, structs "
+            "or maps); the workbench needs one plain value per cell. Flatten or drop them and upload again."
+        )
 
 
 def read_upload(payload: bytes, filename: str, max_mb: float = DEFAULT_MAX_UPLOAD_MB) -> LoadedData:
@@ -135,6 +234,7 @@ def read_upload(payload: bytes, filename: str, max_mb: float = DEFAULT_MAX_UPLOA
         raise DataError(f"The file has {frame.shape[1]} column(s); a causal analysis needs at least 2 (treatment and outcome).")
     if frame.empty:
         raise DataError("The file has a header but no data rows.")
+    check_finite_values(frame)
     source = DataSource(
         kind="upload", name=filename, sha256=sha256_bytes(payload), rows=len(frame), columns=[str(c) for c in frame.columns]
     )
@@ -224,7 +324,10 @@ def rebind_data(project: Project, payload: bytes | None = None, filename: str | 
     if source is None:
         raise DataError("The project has no dataset yet.")
     if source.kind == "builtin":
-        frame = builtin_source(source.name, source.n, source.seed).frame
+        try:
+            frame = builtin_source(source.name, source.n, source.seed).frame
+        except DataError as error:  # say which part of the file is wrong
+            raise DataError(f"This project's data_source cannot be regenerated: {error}.") from None
         if frame_sha256(frame) != source.sha256:
             raise DataError(
                 f"The built-in dataset '{source.name}' regenerated with a different hash than the project recorded "

@@ -283,6 +283,7 @@ class BuiltinDataset:
     cluster_column: str | None = None
     brief: str = ""
     true_effect_column: str | None = None
+    max_n: int = 1_000_000  # generation bound: a project file cannot make the server build millions of rows
 
 
 BUILTINS: dict[str, BuiltinDataset] = {
@@ -316,6 +317,7 @@ BUILTINS: dict[str, BuiltinDataset] = {
             "Did enabling the AI support assistant reduce human-handled workload without harming "
             "customer experience?"
         ),
+        max_n=2_000,  # teams, each 14 weekly rows built in a Python loop (2,000 teams ≈ 28k rows, a few seconds)
     ),
 }
 
@@ -328,7 +330,25 @@ def get_builtin(name: str) -> BuiltinDataset:
         raise ValueError(f"unknown dataset '{name}': choose one of {', '.join(BUILTINS)}") from None
 
 
-def load_builtin(name: str, n: int | None = None, seed: int | None = None) -> pd.DataFrame:
-    """Regenerate a built-in dataset (the notebooks' size and seed unless told otherwise)."""
+MAX_SEED = 2**32 - 1  # numpy's SeedSequence takes any non-negative int; the bound keeps files sane
+
+
+def check_generator_args(name: str, n: object, seed: object) -> None:
+    """Refuse a size or seed the generator cannot or should not use, naming the argument, before any work.
+
+    A project file is untrusted input: n = 3,000,000 would spend minutes generating rows before anything
+    else is checked, and a negative n or seed surfaces as a numpy error that names neither.
+    """
     spec = get_builtin(name)
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= spec.max_n):
+        raise ValueError(f"n = {n!r} for the built-in dataset '{name}': it must be a whole number from 1 to {spec.max_n:,}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED):
+        raise ValueError(f"seed = {seed!r} for the built-in dataset '{name}': it must be a whole number from 0 to {MAX_SEED:,}")
+
+
+def load_builtin(name: str, n: int | None = None, seed: int | None = None) -> pd.DataFrame:
+    """Regenerate a built-in dataset (the notebooks' size and seed unless told otherwise); n and seed are
+    checked first (check_generator_args)."""
+    spec = get_builtin(name)
+    check_generator_args(name, n, seed)
     return spec.generate(n or spec.default_n, spec.default_seed if seed is None else seed)

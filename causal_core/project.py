@@ -84,7 +84,10 @@ def normalise_timing(term: str | Timing | None) -> Timing:
 class StrictModel(BaseModel):
     """Base for saved artifacts: unknown keys are errors so a foreign file is not half-read."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # allow_inf_nan=False: a NaN or inf in a float field is refused where it is made. JSON has no NaN, so a
+    # stored one was written as null and the saved file could not be reopened (issue 18 §6). Free-form dicts
+    # (diagnostics, tables) may still hold NaN; they are written as null and reopen as None.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class DictionaryEntry(StrictModel):
@@ -437,7 +440,7 @@ class Project(StrictModel):
     edit_log: list[AnalystEdit] = Field(default_factory=list)
     lab: dict[str, Any] = Field(default_factory=dict, description="Model-lab runs (see causal_core.lab).")
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True, allow_inf_nan=False)
 
     # ---- small helpers used by every stage -------------------------------------------
     def dictionary_entry(self, variable: str) -> DictionaryEntry | None:
@@ -470,11 +473,91 @@ def project_to_json(project: Project) -> str:
     return project.model_dump_json(by_alias=True, indent=2)
 
 
+# ---- what a project file may hold (issue 18 §7): checked on open, before validation -------------------
+# A 100 MB project crashed the DAG page (Streamlit's 25 MB widget-state limit); a deeply nested one raised
+# RecursionError. The limits sit far above the worked example (about 1 MB) and keep a file from exhausting
+# memory, the parser's recursion or a page.
+MAX_PROJECT_MB = 20
+MAX_STRING_CHARS = 1_000_000  # one prompt, raw model output or memo section
+MAX_LIST_ITEMS = 50_000  # log entries, table records, edges
+MAX_NESTING = 40  # the deepest real project nests about 8 levels (lab runs inside dicts)
+MAX_DAG_TEXT_CHARS = 2_000_000  # every name, label and rationale of the DAG together (as an imported DAG file)
+
+
+def _walk_bounds(payload: Any) -> None:
+    """One iterative pass (no recursion, so depth itself cannot crash it) over strings, lists and nesting."""
+    stack: list[tuple[Any, str, int]] = [(payload, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise ProjectFileError(f"The project file is nested too deeply at {where or 'the top level'} "
+                                   f"(more than {MAX_NESTING} levels): it is not a project this app saved.")
+        if isinstance(value, str) and len(value) > MAX_STRING_CHARS:
+            raise ProjectFileError(f"The project file's {where} holds {len(value):,} characters; the limit is "
+                                   f"{MAX_STRING_CHARS:,}.")
+        if isinstance(value, list):
+            if len(value) > MAX_LIST_ITEMS:
+                raise ProjectFileError(f"The project file's {where} holds {len(value):,} items; the limit is "
+                                       f"{MAX_LIST_ITEMS:,}.")
+            stack.extend((item, f"{where}.{index}" if where else str(index), depth + 1) for index, item in enumerate(value))
+        elif isinstance(value, dict):
+            stack.extend((item, f"{where}.{key}" if where else str(key), depth + 1) for key, item in value.items())
+
+
+def _text_chars(value: Any) -> int:
+    """Characters of text in a JSON value (iterative; the value is already depth-checked)."""
+    total, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    return total
+
+
+def _check_field_bounds(payload: dict[str, Any]) -> None:
+    """Per-field limits the same as the importers': DAG nodes/edges/text, columns and dictionary rows."""
+    from causal_core.dag_io.syntax import MAX_IMPORT_EDGES, MAX_IMPORT_NODES
+    from causal_core.data import MAX_COLUMNS
+
+    dag = payload.get("dag")
+    if isinstance(dag, dict):
+        for key, limit in (("nodes", MAX_IMPORT_NODES), ("edges", MAX_IMPORT_EDGES), ("bidirected", MAX_IMPORT_EDGES)):
+            items = dag.get(key)
+            if isinstance(items, list) and len(items) > limit:
+                raise ProjectFileError(f"The project's DAG has {len(items):,} {key}; the workbench handles at most "
+                                       f"{limit:,} (as for an imported DAG file).")
+        if _text_chars(dag) > MAX_DAG_TEXT_CHARS:
+            raise ProjectFileError(f"The project's DAG holds more than {MAX_DAG_TEXT_CHARS:,} characters of names, "
+                                   "labels and rationales.")
+    source = payload.get("data_source")
+    lists = [("dictionary", payload.get("dictionary"))]
+    if isinstance(source, dict):
+        lists.append(("data_source.columns", source.get("columns")))
+    for where, items in lists:
+        if isinstance(items, list) and len(items) > MAX_COLUMNS:
+            raise ProjectFileError(f"The project's {where} lists {len(items):,} columns; the limit is {MAX_COLUMNS:,}.")
+
+
+def check_project_bounds(payload: Any) -> None:
+    """Raise ProjectFileError naming the field when a parsed project file holds more than the app will handle."""
+    _walk_bounds(payload)
+    if isinstance(payload, dict):
+        _check_field_bounds(payload)
+
+
 def project_from_json(text: str | bytes) -> Project:
     """Parse a saved project, with a specific message for each way a file can be wrong.
 
     Raises ProjectFileError and never returns a partially-read project.
     """
+    size_mb = len(text) / 1_048_576
+    if size_mb > MAX_PROJECT_MB:  # characters or bytes: either way over the limit before any parsing
+        raise ProjectFileError(f"The project file is {size_mb:.1f} MB; the workbench opens project files of up to "
+                               f"{MAX_PROJECT_MB} MB.")
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -488,6 +571,11 @@ def project_from_json(text: str | bytes) -> Project:
         raise ProjectFileError(
             f"The project file is corrupt: invalid JSON at line {error.lineno}, column {error.colno} ({error.msg})."
         ) from None
+    except RecursionError:
+        raise ProjectFileError(
+            f"The project file is nested too deeply (more than {MAX_NESTING} levels): it is not a project this app saved."
+        ) from None
+    check_project_bounds(payload)
     if not isinstance(payload, dict):
         raise ProjectFileError("The project file is corrupt: expected a JSON object at the top level.")
     schema = payload.get("schema")
