@@ -1,49 +1,185 @@
-"""Editable data dictionary and the project's role columns (treatment, outcome, grain)."""
+"""Editable data dictionary and the project's role columns (treatment, outcome, grain).
+
+Why the grid works the way it does: ``st.data_editor`` with dynamic rows identifies its widget by
+key *and* the data it was given, and its value is a delta (edited / added / deleted rows) against
+that data. Feeding it the updated dictionary after each save, or changing its key, creates a new
+widget while the browser still edits the old one, and every second edit was lost. So the editor
+keeps one base table for as long as the dictionary is only changed through it, applies each
+change in the widget's ``on_change`` callback (the project is updated before the next run starts),
+and starts a new base (a new key) only when the dictionary changed elsewhere (import, bulk edit,
+opening a project).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from causal_core.data import DataError, dictionary_from_frame, dictionary_to_frame
-from causal_core.project import TIMING_SYNONYMS, Project
+from causal_core.audit.dictionary_io import (
+    TIMING_ORDER,
+    DictionaryImportError,
+    apply_editor_delta,
+    editor_table,
+    entries_from_table,
+    export_csv,
+    import_csv,
+    set_categorical,
+    set_timing,
+    timing_label,
+)
+from causal_core.project import DictionaryEntry, Project
+from causal_core.safe_text import code_span
 from causal_core.ui import state
 
-TIMING_CHOICES = sorted({term for term in TIMING_SYNONYMS if term} | {"unknown"})
+TIMING_CHOICES = [timing.value for timing in TIMING_ORDER]
 
 
-def render_dictionary_editor(project: Project, frame: pd.DataFrame) -> None:
-    """Edit variable/description/timing/role; each saved change is logged as an analyst edit."""
-    table = dictionary_to_frame(project.dictionary).drop(columns=["timing_normalised"])
-    # The key changes with every saved dictionary edit: a data_editor keeps its edit delta under its key
-    # and would re-apply it to the already-updated table (an added row would be added again each run).
-    saved_edits = sum(edit.artifact == "dictionary" for edit in project.edit_log)
-    edited = st.data_editor(
-        table,
-        key=f"dictionary_editor_{state.active_key()}_{saved_edits}",
+def _prefix() -> str:
+    return f"dictionary_{state.active_key()}"
+
+
+def _dump(entries: list[DictionaryEntry]) -> list[dict[str, Any]]:
+    return [entry.model_dump() for entry in entries]
+
+
+def _editor_base(project: Project) -> tuple[pd.DataFrame, str]:
+    """The base table and widget key; a new base only when the dictionary changed outside the grid."""
+    prefix = _prefix()
+    synced = st.session_state.get(f"{prefix}_synced")
+    if synced != _dump(project.dictionary) or f"{prefix}_base" not in st.session_state:
+        st.session_state[f"{prefix}_generation"] = st.session_state.get(f"{prefix}_generation", -1) + 1
+        st.session_state[f"{prefix}_base"] = editor_table(project.dictionary)
+        st.session_state[f"{prefix}_base_entries"] = list(project.dictionary)
+        st.session_state[f"{prefix}_synced"] = _dump(project.dictionary)
+    return st.session_state[f"{prefix}_base"], f"{prefix}_editor_{st.session_state[f'{prefix}_generation']}"
+
+
+def _save_dictionary(entries: list[DictionaryEntry], note: str, *, from_grid: bool) -> None:
+    """Log and store a new dictionary; the grid's own saves keep its base (and so its widget)."""
+    project = state.get_project()
+    before, after = _dump(project.dictionary), _dump(entries)
+    if before == after:
+        return
+    updated = project.with_edit("dictionary", "rows", before, after, note=note)
+    state.set_project(updated.model_copy(update={"dictionary": entries}))
+    if from_grid:
+        st.session_state[f"{_prefix()}_synced"] = after
+
+
+def _on_grid_change(widget_key: str) -> None:
+    """Apply the grid's whole delta to its base table and save: runs before the next script run."""
+    prefix = _prefix()
+    table = apply_editor_delta(st.session_state[f"{prefix}_base"], st.session_state[widget_key])
+    try:
+        entries = entries_from_table(table, st.session_state[f"{prefix}_base_entries"])
+    except DictionaryImportError as error:
+        st.session_state[f"{prefix}_message"] = ("error", str(error))
+        return
+    st.session_state.pop(f"{prefix}_message", None)
+    _save_dictionary(entries, "dictionary grid edit", from_grid=True)
+
+
+def _grid(project: Project) -> None:
+    base, widget_key = _editor_base(project)
+    st.data_editor(
+        base,
+        key=widget_key,
+        on_change=_on_grid_change,
+        args=(widget_key,),
         num_rows="dynamic",
         width="stretch",
         column_config={
-            "timing": st.column_config.SelectboxColumn("timing", options=TIMING_CHOICES, required=False),
+            "timing": st.column_config.SelectboxColumn(
+                "timing", options=TIMING_CHOICES, format_func=timing_label, required=True, default="unknown",
+                help="When the column is measured, relative to treatment: decides what may be adjusted for.",
+            ),
+            "categorical": st.column_config.CheckboxColumn(
+                "categorical", help="Estimation uses its levels (one indicator per level), even when stored as numbers.",
+            ),
             "simulation_truth": st.column_config.CheckboxColumn("simulation truth"),
+            "written_as": st.column_config.TextColumn("written as", disabled=True, help="The timing term the file used."),
         },
         hide_index=True,
     )
-    unknown_columns = sorted(set(map(str, frame.columns)) - set(edited["variable"].astype(str)))
-    absent = sorted(set(edited["variable"].astype(str)) - set(map(str, frame.columns)))
-    if unknown_columns:
-        st.caption(f"Columns without a dictionary row (timing = unknown): {', '.join(unknown_columns)}")
-    if absent:
-        st.caption(f"Dictionary variables not in the data: {', '.join(absent)}")
-    if edited.equals(table):
-        return
+
+
+def _run_bulk(action: str) -> None:
+    """Bulk timing / categorical edit from the selection widgets; a bad selection changes nothing."""
+    prefix = _prefix()
+    project = state.get_project()
+    variables = list(st.session_state.get(f"{prefix}_bulk_columns") or [])
+    columns = project.data_source.columns if project.data_source else [e.variable for e in project.dictionary]
     try:
-        entries = dictionary_from_frame(edited)
-    except DataError as error:
-        st.error(str(error))
+        if action == "timing":
+            timing = st.session_state.get(f"{prefix}_bulk_timing") or "unknown"
+            entries = set_timing(project.dictionary, variables, timing, columns)
+            message = f"Timing set to '{timing}' for {len(variables)} column(s)."
+        else:
+            entries = set_categorical(project.dictionary, variables, action == "categorical", columns)
+            message = f"{len(variables)} column(s) marked {'categorical' if action == 'categorical' else 'numeric'}."
+    except DictionaryImportError as error:
+        st.session_state[f"{prefix}_message"] = ("error", str(error))
         return
-    updated = project.with_edit("dictionary", "rows", table.to_dict("records"), edited.to_dict("records"))
-    state.set_project(updated.model_copy(update={"dictionary": entries}))
+    _save_dictionary(entries, f"bulk {action}", from_grid=False)
+    st.session_state[f"{prefix}_message"] = ("success", message)
+
+
+def _run_import(frame_columns: list[str]) -> None:
+    prefix = _prefix()
+    upload = st.session_state.get(f"{prefix}_import_file")
+    if upload is None:
+        st.session_state[f"{prefix}_message"] = ("error", "Choose a dictionary CSV first.")
+        return
+    project = state.get_project()
+    try:
+        entries = import_csv(upload.getvalue(), project.dictionary, frame_columns)
+    except (DictionaryImportError, UnicodeDecodeError) as error:
+        text = str(error) if isinstance(error, DictionaryImportError) else "The dictionary file is not UTF-8 text."
+        st.session_state[f"{prefix}_message"] = ("error", text)
+        return
+    _save_dictionary(entries, f"imported {upload.name}", from_grid=False)
+    st.session_state[f"{prefix}_message"] = ("success", f"Imported {upload.name}: {len(entries)} dictionary rows.")
+
+
+def _bulk_tools(project: Project, frame_columns: list[str]) -> None:
+    prefix = _prefix()
+    with st.expander("Bulk set-up: import / export a dictionary CSV, set timing or categorical for many columns"):
+        left, right = st.columns(2)
+        left.file_uploader(
+            "Dictionary CSV (variable, description, timing, role, categorical)", type=["csv"], key=f"{prefix}_import_file"
+        )
+        left.button("Import the dictionary CSV", key=f"{prefix}_import", on_click=_run_import, args=(frame_columns,))
+        right.download_button(
+            "Export the dictionary (CSV)", data=export_csv(project.dictionary),
+            file_name="dictionary.csv", mime="text/csv", key=f"{prefix}_export",
+        )
+        right.caption("Import accepts the notebooks' timing synonyms (baseline, mediator, outcome window…); "
+                      "an unknown column, timing or variable imports nothing.")
+        st.multiselect("Columns", frame_columns, key=f"{prefix}_bulk_columns")
+        timing_col, *buttons = st.columns([2, 1, 1, 1])
+        timing_col.selectbox("Timing", TIMING_CHOICES, format_func=timing_label, key=f"{prefix}_bulk_timing")
+        buttons[0].button("Set timing", key=f"{prefix}_bulk_set_timing", on_click=_run_bulk, args=("timing",))
+        buttons[1].button("Mark categorical", key=f"{prefix}_bulk_categorical", on_click=_run_bulk, args=("categorical",))
+        buttons[2].button("Mark numeric", key=f"{prefix}_bulk_numeric", on_click=_run_bulk, args=("numeric",))
+
+
+def render_dictionary_editor(project: Project, frame: pd.DataFrame) -> None:
+    """Edit variable/description/timing/role/categorical; each saved change is logged as an analyst edit."""
+    frame_columns = [str(c) for c in frame.columns]
+    _bulk_tools(project, frame_columns)
+    _grid(state.get_project())
+    message = st.session_state.pop(f"{_prefix()}_message", None)  # shown once
+    if message:
+        (st.error if message[0] == "error" else st.success)(message[1])
+    documented = {e.variable for e in state.get_project().dictionary}
+    undocumented = [c for c in frame_columns if c not in documented]
+    absent = sorted(documented - set(frame_columns))
+    if undocumented:
+        st.caption("Columns without a dictionary row (timing = unknown): " + ", ".join(map(code_span, undocumented)))
+    if absent:
+        st.caption("Dictionary variables not in the data: " + ", ".join(map(code_span, absent)))
 
 
 def render_role_columns(project: Project, frame: pd.DataFrame) -> None:
