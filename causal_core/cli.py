@@ -28,11 +28,10 @@ class CliError(Exception):
 
 
 def read_data_bytes(path: str) -> tuple[bytes, str]:
-    """A data file's bytes and name, with one wording for a missing file across every command."""
-    file = Path(path)
-    if not file.is_file():
-        raise CliError(f"data file not found: {path}")
-    return file.read_bytes(), file.name
+    """A data file's bytes and name through the one guarded reader (missing file, directory, OS error)."""
+    from causal_core.safe_io import read_input_bytes
+
+    return read_input_bytes(path, "data"), Path(path).name
 
 
 def read_data_file(path: str) -> LoadedData:
@@ -129,8 +128,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         result = args.handler(args)
-    except (CliError, ValueError, FileNotFoundError, KeyError) as error:
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        print(f"error: {message}", file=sys.stderr)
+    except (CliError, ValueError, FileNotFoundError, KeyError, RecursionError, OSError) as error:
+        print(f"error: {_one_line(error)}", file=sys.stderr)
         return 2
     return int(result or 0)
+
+
+def _one_line(error: BaseException) -> str:
+    """The message a user reads: one line, and for the few errors Python words for programmers, a sentence.
+
+    Commands route files through causal_core.safe_io and parsers guard their own recursion; this is the
+    last net, so no traceback reaches a user even from a path nobody foresaw.
+    """
+    from pydantic import ValidationError
+
+    if isinstance(error, RecursionError):
+        return "the input is nested too deeply to read"
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or error.title
+        return f"{error.title}.{where}: {first['msg']}" if first["loc"] else f"{error.title}: {first['msg']}"
+    if isinstance(error, OSError) and not isinstance(error, FileNotFoundError) and error.strerror:
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

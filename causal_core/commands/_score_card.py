@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from causal_core.cli import CliError, add_format_option, emit
+
+MAX_CARD_BYTES = 10 * 1_048_576  # a 12-field card is a few kB; anything near this is not a card
 
 if TYPE_CHECKING:
     from causal_core.project import EstimandCard
@@ -32,17 +33,17 @@ def register_score(kinds: argparse._SubParsersAction) -> None:
 
 
 def _read_json(path: str, what: str) -> Any:
-    file = Path(path)
-    if not file.is_file():
-        raise CliError(f"{what} file not found: {path}")
+    from causal_core.safe_io import parse_guarded, read_input_bytes
+
+    payload = read_input_bytes(path, what, max_bytes=MAX_CARD_BYTES)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = payload.decode("utf-8")
     except UnicodeDecodeError:
         raise CliError(f"{what} file {path} is not UTF-8 text") from None
     if not text.strip():
         raise CliError(f"{what} file {path} is empty")
     try:
-        return json.loads(text)
+        return parse_guarded(lambda: json.loads(text), f"{what} file {path}")
     except json.JSONDecodeError as error:
         raise CliError(
             f"{what} file {path} is not valid JSON: line {error.lineno}, column {error.colno} ({error.msg})"
@@ -51,15 +52,14 @@ def _read_json(path: str, what: str) -> Any:
 
 def _project_and_frame(args: argparse.Namespace):
     from causal_core.data import DataError, project_for_builtin, rebind_data
-    from causal_core.project import ProjectFileError, project_from_json
+    from causal_core.project import ProjectFileError
 
     if args.dataset:
         return project_for_builtin(args.dataset)
-    path = Path(args.project)
-    if not path.is_file():
-        raise CliError(f"project file not found: {args.project}")
+    from causal_core.commands.project import load_project_file
+
     try:
-        project = project_from_json(path.read_bytes())
+        project = load_project_file(args.project)
     except ProjectFileError as error:
         raise CliError(f"{args.project}: {error}") from None
     try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from causal_core.cli import CliError, add_format_option, emit
 from causal_core.commands.audit import add_data_arguments, project_from_args
@@ -23,11 +22,11 @@ def register_score(kinds: argparse._SubParsersAction) -> None:
 
 
 def _load_review(path_text: str) -> dict:
-    path = Path(path_text)
-    if not path.is_file():
-        raise CliError(f"review file not found: {path_text}")
+    from causal_core.safe_io import parse_guarded, read_input_bytes
+
+    raw = read_input_bytes(path_text, "review", max_bytes=10 * 1_048_576)
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
+        payload = parse_guarded(lambda: json.loads(raw.decode("utf-8")), f"review file {path_text}")
     except UnicodeDecodeError:
         raise CliError(f"{path_text} is not UTF-8 text.") from None
     except json.JSONDecodeError as error:

@@ -10,7 +10,6 @@ arguments are shared with ``score profile`` (see ``add_data_arguments`` / ``proj
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import pandas as pd
 from pydantic import ValidationError
@@ -25,6 +24,7 @@ from causal_core.data import (
     project_for_upload,
 )
 from causal_core.project import Project
+from causal_core.safe_io import write_output
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -77,11 +77,13 @@ def project_from_args(args: argparse.Namespace) -> tuple[Project, pd.DataFrame]:
 
 
 def _read_dictionary(path_text: str) -> list:
-    path = Path(path_text)
-    if not path.is_file():
-        raise CliError(f"dictionary file not found: {path_text}")
+    import io
+
+    from causal_core.safe_io import read_input_bytes
+
+    payload = read_input_bytes(path_text, "dictionary")
     try:
-        table = pd.read_csv(path)
+        table = pd.read_csv(io.BytesIO(payload))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise DataError(f"The dictionary CSV could not be read: {error}") from None
     if "simulation_truth" in table.columns and not pd.api.types.is_bool_dtype(table["simulation_truth"]):
@@ -118,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(error.errors()[0]["msg"].removeprefix("Value error, ")) from None
     result = run_audit(project, frame, settings)
     if args.bundle_out:
-        Path(args.bundle_out).write_text(bundle_json(result.evidence_bundle), encoding="utf-8")
+        write_output(args.bundle_out, bundle_json(result.evidence_bundle), "--bundle-out")
     payload = {
         "dataset": project.data_source.name if project.data_source else "",
         "rows": len(frame),

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from causal_core.cli import add_format_option, emit
 from causal_core.data import builtin_names, builtin_source, dictionary_to_frame, frame_to_csv_bytes
 from causal_core.datasets import get_builtin
+from causal_core.safe_io import InputFileError, write_output
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,8 +20,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.dictionary_out:  # both targets checked before either is written, so a bad one writes nothing
+        _check_target(args.dictionary_out, "--dictionary-out")
+    _check_target(args.out, "--out")
     loaded = builtin_source(args.dataset)
-    Path(args.out).write_bytes(frame_to_csv_bytes(loaded.frame))
+    write_output(args.out, frame_to_csv_bytes(loaded.frame), "--out")
     result = {
         "dataset": args.dataset,
         "out": args.out,
@@ -30,7 +33,15 @@ def run(args: argparse.Namespace) -> int:
         "sha256": loaded.source.sha256,
     }
     if args.dictionary_out:
-        dictionary_to_frame(get_builtin(args.dataset).dictionary()).to_csv(args.dictionary_out, index=False)
+        table = dictionary_to_frame(get_builtin(args.dataset).dictionary()).to_csv(index=False)
+        write_output(args.dictionary_out, table, "--dictionary-out")
         result["dictionary_out"] = args.dictionary_out
     emit(result, args.format)
     return 0
+
+
+def _check_target(path: str, flag: str) -> None:
+    from pathlib import Path
+
+    if Path(path).is_dir():
+        raise InputFileError(f"cannot write {flag} {path}: it is a directory (give a file name)")

@@ -68,10 +68,9 @@ def load(args: argparse.Namespace):
         project = load_project_file(args.project)
         payload = None
         if args.data:
-            path = Path(args.data)
-            if not path.is_file():
-                raise CliError(f"data file not found: {args.data}")
-            payload = path.read_bytes()
+            from causal_core.safe_io import read_input_bytes
+
+            payload = read_input_bytes(args.data, "data")
         raw = rebind_data(project, payload, Path(args.data).name if args.data else None)
         return project, analysis_frame(project, raw)
     if args.dataset:

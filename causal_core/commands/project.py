@@ -4,39 +4,26 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from causal_core.cli import CliError, add_format_option, emit
+from causal_core.cli import add_format_option, emit
 from causal_core.data import builtin_names
 from causal_core.project import Project, project_from_json, project_to_json
+from causal_core.safe_io import read_input_bytes
+from causal_core.safe_io import write_output as safe_write_output
 
 
 def load_project_file(path: str) -> Project:
-    """Read a saved project; a missing, unreadable or corrupt file is one clear CliError/ProjectFileError."""
-    file = Path(path)
-    if not file.exists():
-        raise CliError(f"project file not found: {path}")
-    if file.is_dir():
-        raise CliError(f"project path is a directory, not a file: {path}")
-    try:
-        payload = file.read_bytes()
-    except OSError as error:
-        raise CliError(f"cannot read project file {path}: {error.strerror}") from None
+    """Read a saved project through the guarded reader; a missing, unreadable, over-size or corrupt file is
+    one clear InputFileError/ProjectFileError (the size limit is checked before the file is read)."""
+    from causal_core.project import MAX_PROJECT_MB
+
+    payload = read_input_bytes(path, "project", max_bytes=MAX_PROJECT_MB * 1_048_576)
     return project_from_json(payload)
 
 
 def write_output(path: str, content: str | bytes) -> None:
-    """Write an output file, turning a missing folder or permission problem into one CliError line."""
-    target = Path(path)
-    if not target.parent.exists():
-        raise CliError(f"cannot write {path}: folder {target.parent} does not exist")
-    try:
-        if isinstance(content, bytes):
-            target.write_bytes(content)
-        else:
-            target.write_text(content, encoding="utf-8")
-    except OSError as error:
-        raise CliError(f"cannot write {path}: {error.strerror}") from None
+    """Write an output file through the guarded writer (a directory, a missing folder, permissions)."""
+    safe_write_output(path, content)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

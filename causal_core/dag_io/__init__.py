@@ -39,7 +39,16 @@ from causal_core.dag_io.dagitty import (  # noqa: F401
     to_dagitty,
 )
 from causal_core.dag_io.dot import DOT_FONT, dot_available, from_dot, to_dot, to_svg  # noqa: F401
-from causal_core.dag_io.node_link import FORMATS, format_for, from_json, parse, read_file, to_json  # noqa: F401
+from causal_core.dag_io.node_link import (  # noqa: F401
+    FORMATS,
+    decode_dag_bytes,
+    format_for,
+    from_json,
+    parse,
+    parse_bytes,
+    read_file,
+    to_json,
+)
 from causal_core.dag_io.syntax import (  # noqa: F401
     MAX_IMPORT_CHARS,
     MAX_IMPORT_EDGES,

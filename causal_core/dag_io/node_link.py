@@ -163,10 +163,36 @@ def format_for(filename: str) -> str:
 
 
 def parse(text: str, kind: str) -> DagSpec:
+    """Parse text of a known format; a file nested deeper than the parsers' recursion is a DagFormatError."""
     readers = {"dagitty": from_dagitty, "dot": from_dot, "json": from_json}
     if kind not in readers:
         raise DagFormatError(f"unknown DAG format {kind!r}")
-    return readers[kind](text)
+    try:
+        return readers[kind](text)
+    except RecursionError:
+        raise DagFormatError("the file is nested too deeply to be a DAG") from None
+
+
+def decode_dag_bytes(payload: bytes, filename: str = "the file") -> str:
+    """An uploaded or read DAG file as text: UTF-8 (a BOM is dropped), else refused with a message.
+
+    Why refuse rather than replace: decoding with errors="replace" imported node names holding U+FFFD that no
+    data column can match, silently. The CLI and the DAG page's import both use this one function.
+    """
+    if len(payload) > 4 * MAX_IMPORT_CHARS:  # UTF-8 needs at most 4 bytes a character
+        raise DagFormatError(f"{filename} is larger than the {MAX_IMPORT_CHARS:,}-character import limit")
+    try:
+        return payload.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DagFormatError(
+            f"{filename} is not UTF-8 text (byte {error.start + 1:,} cannot be read): save it as UTF-8 and import again"
+        ) from None
+
+
+def parse_bytes(payload: bytes, filename: str) -> DagSpec:
+    """A DAG file's bytes by its name: format from the suffix, text via decode_dag_bytes, then parse."""
+    kind = format_for(filename)
+    return parse(decode_dag_bytes(payload, filename), kind)
 
 
 def read_file(path: str) -> DagSpec:
@@ -180,9 +206,7 @@ def read_file(path: str) -> DagSpec:
     if file.stat().st_size > 4 * MAX_IMPORT_CHARS:  # UTF-8 needs at most 4 bytes a character
         raise DagFormatError(f"{path} is larger than the {MAX_IMPORT_CHARS:,}-character import limit")
     try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise DagFormatError(f"{path} is not UTF-8 text") from None
+        payload = file.read_bytes()
     except OSError as error:
         raise DagFormatError(f"cannot read {path}: {error.strerror or error}") from None
-    return parse(text, kind)
+    return parse(decode_dag_bytes(payload, path), kind)

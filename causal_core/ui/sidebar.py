@@ -10,6 +10,7 @@ from causal_core.data import DataError, project_for_upload, read_upload, rebind_
 from causal_core.datasets import BUILTINS
 from causal_core.project import ProjectFileError, project_to_json
 from causal_core.project_io import open_project_bytes, project_key
+from causal_core.safe_text import code_span, escape_markdown
 from causal_core.ui import state
 
 UPLOAD_CHOICE = "Upload CSV / Parquet…"
@@ -24,6 +25,12 @@ def max_upload_mb() -> float:
 
 
 def _dataset_label(key: str) -> str:
+    """A picker label; a project opened beside existing work is labelled by its project name too.
+    (Selectbox options are shown as plain text, so names need no escaping here.)"""
+    base, _, copy = key.partition(state.BESIDE_MARK)
+    if copy:
+        project = st.session_state.get(state._PROJECTS, {}).get(key)
+        return f"{_dataset_label(base)} — opened: {project.name if project else copy}"
     if key in BUILTINS:
         return f"{key} — {BUILTINS[key].title}"
     if key == UPLOAD_CHOICE:
@@ -64,27 +71,36 @@ def _render_upload() -> None:
     if uploaded is None:
         st.caption("CSV (UTF-8 or Latin-1) or Parquet. Files are parsed, never executed.")
         return
+    if install_upload(uploaded.getvalue(), uploaded.name) is None:
+        st.rerun()
+
+
+def install_upload(payload: bytes, filename: str) -> str | None:
+    """Read an upload and make it current; on a bad file show why (st.error) and return that message.
+
+    Nothing changes on failure: the file is parsed completely before the session is touched.
+    """
     try:
-        loaded = read_upload(uploaded.getvalue(), uploaded.name, max_mb=max_upload_mb())
+        loaded = read_upload(payload, filename, max_mb=max_upload_mb())
     except DataError as error:
         st.error(str(error))
-        return
+        return str(error)
     project = project_for_upload(loaded)
     key = project_key(project)
     if key in state.dataset_keys():  # the same file again: return to its project, keep its work
         state.activate(key, st.session_state[state._PROJECTS][key], loaded.frame)
-        st.rerun()
-    else:
-        state.activate(key, project, loaded.frame)
-        st.session_state[state.FLASH] = (
-            f"Loaded {loaded.source.rows:,} rows × {len(loaded.source.columns)} columns from {uploaded.name}. "
-            "Fill in the data dictionary and roles on the Overview page." + (f" Note: {loaded.notice}" if loaded.notice else "")
-        )
-        st.rerun()
+        return None
+    state.activate(key, project, loaded.frame)
+    st.session_state[state.FLASH] = (
+        f"Loaded {loaded.source.rows:,} rows × {len(loaded.source.columns)} columns from {code_span(filename)}. "
+        "Fill in the data dictionary and roles on the Overview page."
+        + (f" Note: {escape_markdown(loaded.notice)}" if loaded.notice else "")
+    )
+    return None
 
 
 def _render_rebind(project) -> None:
-    st.warning(f"Upload **{project.data_source.name}** again to reattach this project's data.")
+    st.warning(f"Upload {code_span(project.data_source.name)} again to reattach this project's data.")
     uploaded = st.file_uploader("Original data file", type=["csv", "parquet"], key="rebind_upload")
     if uploaded is None:
         return
@@ -120,15 +136,34 @@ def render_save_open() -> None:
 
 def open_uploaded_project(payload: bytes) -> bool:
     """Install a saved project; on any problem show why and leave the current project as it was."""
+    if install_opened_project(payload) is not None:
+        return False
+    st.rerun()
+    return True
+
+
+def install_opened_project(payload: bytes) -> str | None:
+    """Parse, bound and rebind a project file, then install it; on failure show and return the message.
+
+    A valid file never silently replaces work: when this session already has a different project on the same
+    dataset with work in it, the opened one is installed beside it (state.key_beside) and the flash says so.
+    """
     try:
         result = open_project_bytes(payload)
     except (ProjectFileError, DataError) as error:
         st.error(str(error))
-        return False
-    state.activate(project_key(result.project), result.project, result.frame)
-    st.session_state[state.FLASH] = result.message
-    st.rerun()
-    return True
+        return str(error)
+    key = project_key(result.project)
+    existing = st.session_state.get(state._PROJECTS, {}).get(key)
+    beside = existing is not None and state.has_work(existing) and existing != result.project
+    if beside:
+        key = state.key_beside(key)
+    state.activate(key, result.project, result.frame)
+    st.session_state[state.FLASH] = escape_markdown(result.message) + (
+        " It was opened beside your current work on this dataset, which is kept: switch between them with the "
+        "Dataset picker." if beside else ""
+    )
+    return None
 
 
 def render_sidebar() -> None:

@@ -17,7 +17,8 @@ _PROJECTS = "cw_projects"  # dataset key -> Project
 _FRAMES = "cw_frames"  # dataset key -> raw DataFrame
 _ACTIVE = "cw_active"  # dataset key of the current project
 PENDING_CHOICE = "cw_pending_choice"  # dataset picker value to apply before the widget is drawn
-FLASH = "cw_flash"  # one message to show on the next run (e.g. after opening a project)
+FLASH = "cw_flash"  # one message to show on the next run (e.g. after opening a project); Markdown, escaped
+BESIDE_MARK = " #"  # dataset key suffix of a project opened beside existing work: "retention #2"
 
 
 @st.cache_data(show_spinner="Generating the built-in dataset…")
@@ -53,6 +54,25 @@ def activate(key: str, project: Project, frame: pd.DataFrame | None) -> None:
     st.session_state.setdefault(_FRAMES, {})[key] = frame
     st.session_state[_ACTIVE] = key
     st.session_state[PENDING_CHOICE] = key
+
+
+def has_work(project: Project) -> bool:
+    """Whether replacing this project would lose anything the analyst did (edits, drafts, results)."""
+    return bool(
+        project.edit_log or project.ai_log or project.audits or project.estimand_card or project.dag
+        or project.data_audit or project.estimation or project.multiverse or project.designs
+        or project.memo.final or project.memo.ai_draft or project.checklist or project.open_questions
+        or project.profile_review or project.lab
+    )
+
+
+def key_beside(key: str) -> str:
+    """The first free key for a second project on the same dataset ("retention #2", "retention #3", …)."""
+    taken = set(st.session_state.get(_PROJECTS, {}))
+    number = 2
+    while f"{key}{BESIDE_MARK}{number}" in taken:
+        number += 1
+    return f"{key}{BESIDE_MARK}{number}"
 
 
 def active_key() -> str:
