@@ -209,4 +209,4 @@ def read_file(path: str) -> DagSpec:
         payload = file.read_bytes()
     except OSError as error:
         raise DagFormatError(f"cannot read {path}: {error.strerror or error}") from None
-    return parse(decode_dag_bytes(payload, path), kind)
+    return parse(decode_dag_bytes(payload, "the file"), kind)
