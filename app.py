@@ -10,6 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from causal_core.ui.errors import run_guarded
 from causal_core.ui.model_picker import render_model_sidebar
 from causal_core.ui.sidebar import render_sidebar
 
@@ -33,6 +34,7 @@ navigation = st.navigation(
         for index, (filename, title, icon) in enumerate(PAGES)
     ]
 )
-render_sidebar()
-render_model_sidebar()
-navigation.run()
+# Each part guarded on its own: a failing page still leaves the sidebar (save, open) usable.
+run_guarded(render_sidebar, "the sidebar")
+run_guarded(render_model_sidebar, "the model picker")
+run_guarded(navigation.run, "this page")

@@ -108,6 +108,9 @@ def test_every_page_renders_in_chromium(server, artifacts_dir):
             exceptions = page.locator('[data-testid="stException"]')
             if exceptions.count():
                 failures.append(f"{stem}: {exceptions.first.inner_text()[:300]}")
+            guarded = page.get_by_text("Something went wrong in")  # app.py's guard turned a crash into st.error
+            if guarded.count():
+                failures.append(f"{stem}: {guarded.first.inner_text()[:300]}")
             assert page.locator('[data-testid="stSidebar"]').count() == 1
         browser.close()
     assert failures == []
