@@ -7,9 +7,10 @@ import pandas as pd
 import streamlit as st
 
 from causal_core import estimation as est
-from causal_core import refutation
+from causal_core import refutation, staleness
 from causal_core.project import EstimationSpec
 from causal_core.ui import designs_panel, state
+from causal_core.ui import staleness as staleness_banner
 
 st.title("Estimation")
 st.caption(
@@ -30,7 +31,9 @@ except est.EstimationError as error:
     st.error(str(error))
     st.stop()
 stored = project.estimation.spec if project.estimation else None
-start = stored if stored and stored.treatment == project.treatment and stored.outcome == project.outcome else default
+stored_is_current = staleness.stale(project, "estimation") is None
+start = (stored if stored and stored_is_current and stored.treatment == project.treatment
+         and stored.outcome == project.outcome else default)
 _, default_note = est.default_covariates(project, frame)
 
 
@@ -41,7 +44,7 @@ def k(name: str) -> str:
 
 def render_terms(frame: pd.DataFrame, covariates: list[str], start: EstimationSpec) -> dict:
     """Model terms without typing (a flexibility per numeric covariate) or as formulas; the IPW SE choice."""
-    categorical = est.categorical_columns(frame, covariates)
+    categorical = est.project_categoricals(project, frame, covariates)
     numeric = [c for c in covariates if c not in categorical and c not in start.categorical]
     with st.expander("Model terms: flexibility, formulas, IPW standard error"):
         st.caption(
@@ -200,8 +203,22 @@ st.markdown(
 )
 candidates = [c for c in frame.columns if c not in (project.treatment, project.outcome)]
 reasons = {c: est.ineligible_reason(project, c) for c in candidates}
+default_set = [c for c in default.covariates if c in candidates]
 if k("covariates") not in st.session_state:
     st.session_state[k("covariates")] = [c for c in start.covariates if c in candidates]
+    st.session_state[k("covariates_basis")] = default_set
+elif st.session_state.get(k("covariates_basis")) != default_set:
+    # the DAG or the dictionary changed the default set since this widget was filled: an old selection would be
+    # estimated under the new DAG's name (NHEFS: an empty set run as "IPW/AIPW" after the DAG was built)
+    previous = st.session_state[k("covariates")]
+    st.session_state[k("covariates")] = default_set
+    st.session_state[k("covariates_basis")] = default_set
+    if previous != default_set:
+        st.info(
+            f"The DAG or the dictionary changed, so the adjustment set was reset to the new default "
+            f"({', '.join(default_set) or 'none'}); it was {', '.join(previous) or 'empty'}.",
+            icon=":material/sync:",
+        )
 left, right = st.columns([3, 1])
 right.button("Reset to default", key=k("reset"), on_click=lambda: st.session_state.update(
     {k("covariates"): [c for c in default.covariates if c in candidates]}))
@@ -250,7 +267,7 @@ learner_choice = render_learners(start)
 if st.button("Run estimation", type="primary", key=k("run")):
     spec = EstimationSpec(
         treatment=project.treatment, outcome=project.outcome, covariates=list(covariates),
-        categorical=est.categorical_columns(frame, list(covariates)), estimand=estimand, cluster=cluster,
+        categorical=est.project_categoricals(project, frame, list(covariates)), estimand=estimand, cluster=cluster,
         clip=tuple(clip), trim=trim, crossfit_folds=int(folds) if folds != 1 else 0, seed=int(seed), missing=missing,
         treated_value=treated_value, **terms_choice, **learner_choice,
     )
@@ -277,6 +294,9 @@ if result is None:
     st.info("Choose the specification and press **Run estimation**.")
     designs_panel.render()  # a graph where adjustment fails needs no adjustment run first
     st.stop()
+if staleness_banner.hide_stale_results(project, "estimation", k("show_stale")):
+    designs_panel.render()
+    st.stop()
 
 # ---- results ----------------------------------------------------------------------------------
 st.subheader("Results")
@@ -294,7 +314,10 @@ render_ipw_note(result)
 table = est.estimates_table(result)
 st.dataframe(
     table, hide_index=True, width="stretch",
-    column_config={name: st.column_config.NumberColumn(format="%.4f") for name in ("estimate", "std_error", "ci_low", "ci_high")},
+    column_config={
+        **{name: st.column_config.NumberColumn(format="%.4f") for name in ("estimate", "std_error", "ci_low", "ci_high")},
+        "se_method": st.column_config.TextColumn("SE method"),
+    },
 )
 render_interval_notes(table)
 st.altair_chart(est.forest_chart(result), width="stretch")
@@ -335,7 +358,11 @@ diagnostics = result.diagnostics
 balance_tab, overlap_tab, weights_tab, models_tab = st.tabs(["Balance", "Overlap", "Weights", "Models"])
 with balance_tab:
     st.altair_chart(est.love_plot(result), width="stretch")
-    st.dataframe(pd.DataFrame(diagnostics["balance"]), hide_index=True, width="stretch")
+    if diagnostics.get("balance"):
+        st.dataframe(pd.DataFrame(diagnostics["balance"]), hide_index=True, width="stretch")
+    else:
+        st.info("No covariates were adjusted for, so there is no balance to check: every row above compares the raw "
+                "arms.", icon=":material/info:")
 with overlap_tab:
     st.altair_chart(est.overlap_chart(result), width="stretch")
     overlap = diagnostics["overlap"]

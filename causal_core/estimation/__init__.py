@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from causal_core.estimation.charts import (  # noqa: F401
     _binned_chart,
+    empty_chart,
     estimates_table,
     forest_chart,
     love_plot,
@@ -74,12 +75,16 @@ from causal_core.estimation.estimators import (  # noqa: F401
     aipw,
     aipw_scores,
     bounds_note,
+    check_crossfit_folds,
     crossfit_folds,
     crossfit_propensity,
+    describe_se,
     effective_bounds,
     gcomputation,
     ipw,
+    max_crossfit_folds,
     naive_difference,
+    no_adjustment_labels,
     outcome_models,
     propensity,
     regression,
@@ -137,7 +142,9 @@ from causal_core.estimation.spec import (  # noqa: F401
     default_spec,
     ineligible_reason,
     override_covariate,
+    project_categoricals,
     true_effect,
+    with_dictionary_categoricals,
 )
 from causal_core.estimation.terms import (  # noqa: F401
     FLEXIBILITY,

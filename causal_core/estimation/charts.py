@@ -22,14 +22,34 @@ def method_label(row: EstimateRow) -> str:
     return f"{label} [bootstrap SE]" if row.se_type.startswith("bootstrap") else label
 
 
+def se_method(row: EstimateRow) -> str:
+    """The SE behind the row's interval in words (stored rows carry it; rows saved before it existed derive it)."""
+    from causal_core.estimation.estimators import describe_se
+
+    return row.se_method or describe_se(row.se_type)
+
+
+def _unique_labels(labels: list[str]) -> list[str]:
+    """Every row its own axis label: a repeated label gets ' (2)', ' (3)' (one category per row, none merged)."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return out
+
+
 def estimates_table(result: EstimationResult) -> pd.DataFrame:
-    """The results table: method, estimand, estimate, SE, 95 % CI, n used, SE type, and the interval's note.
+    """The results table: method, SE method, estimand, estimate, SE, 95 % CI, n used, SE type, the interval's note.
 
     The note (interval_notes.py, from bench/coverage.py's measured table) says when an interval is approximate,
-    so no interval is shown without either measured coverage or that label.
+    so no interval is shown without either measured coverage or that label. The SE method is on every row so two
+    IPW rows (analytic and bootstrap) are never unlabelled twins.
     """
     from causal_core.estimation.interval_notes import interval_note
 
+    columns = ["method", "estimand", "estimate", "std_error", "ci_low", "ci_high", "se_method", "n_used", "se_type",
+               "interval_note"]
     return pd.DataFrame(
         [
             {
@@ -39,12 +59,36 @@ def estimates_table(result: EstimationResult) -> pd.DataFrame:
                 "std_error": row.std_error,
                 "ci_low": row.ci_low,
                 "ci_high": row.ci_high,
+                "se_method": se_method(row),
                 "n_used": row.n_used,
                 "se_type": row.se_type,
                 "interval_note": interval_note(row, result.diagnostics) or "",
             }
             for row in result.estimates
-        ]
+        ],
+        columns=columns,
+    )
+
+
+ROW_HEIGHT = 36  # px per labelled row: the plots grow with their rows, so no label is ever dropped
+
+
+def _category_axis(title: str | None = None):
+    """A nominal axis that shows every label: no overlap culling, no truncation."""
+    import altair as alt
+
+    return alt.Axis(labelOverlap=False, labelLimit=0, title=title)
+
+
+def empty_chart(message: str):
+    """A chart that says why it is empty (altair cannot type fields of an empty frame, which raised ValueError)."""
+    import altair as alt
+
+    return (
+        alt.Chart(pd.DataFrame({"message": [message]}))
+        .mark_text(align="center", baseline="middle", fontSize=14, color="#475569")
+        .encode(text=alt.Text("message:N"))
+        .properties(height=60)
     )
 
 
@@ -53,21 +97,25 @@ def forest_chart(result: EstimationResult, title: str | None = None):
     import altair as alt
 
     table = estimates_table(result)
-    order = table["method"].tolist()
-    base = alt.Chart(table).encode(y=alt.Y("method:N", sort=order, title=None))
+    table = table[pd.notna(table["estimate"])]
+    if table.empty:
+        return empty_chart("No estimates to plot.")
+    table = table.assign(row=_unique_labels(table["method"].tolist()))
+    order = table["row"].tolist()
+    base = alt.Chart(table).encode(y=alt.Y("row:N", sort=order, axis=_category_axis()))
     bars = base.mark_rule(strokeWidth=2, color="#93c5fd").encode(
         x=alt.X("ci_low:Q", title="Effect estimate (95 % CI)"), x2="ci_high:Q"
     )
     points = base.mark_circle(size=90, color="#2563eb").encode(
         x="estimate:Q",
         tooltip=[
-            "method",
-            "estimand",
+            alt.Tooltip("method:N"),
+            alt.Tooltip("se_method:N", title="SE"),
+            alt.Tooltip("estimand:N"),
             alt.Tooltip("estimate:Q", format="+.4f"),
             alt.Tooltip("ci_low:Q", format="+.4f"),
             alt.Tooltip("ci_high:Q", format="+.4f"),
-            "se_type",
-            "n_used",
+            alt.Tooltip("n_used:Q"),
         ],
     )
     layers = [bars, points, alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#475569").encode(x="x:Q")]
@@ -75,13 +123,14 @@ def forest_chart(result: EstimationResult, title: str | None = None):
         truth = pd.DataFrame(
             {"x": [result.true_effect], "label": [f"true {result.spec.estimand} {result.true_effect:+.3f}"]}
         )
-        layers.append(alt.Chart(truth).mark_rule(color="#dc2626", strokeDash=[6, 4]).encode(x="x:Q", tooltip=["label"]))
+        layers.append(alt.Chart(truth).mark_rule(color="#dc2626", strokeDash=[6, 4]).encode(
+            x="x:Q", tooltip=[alt.Tooltip("label:N")]))
         layers.append(
             alt.Chart(truth)
             .mark_text(color="#dc2626", align="left", dx=4, dy=-6, baseline="bottom")
-            .encode(x="x:Q", y=alt.value(0), text="label")
+            .encode(x="x:Q", y=alt.value(0), text=alt.Text("label:N"))
         )
-    chart = alt.layer(*layers).properties(height=max(160, 36 * len(order)))
+    chart = alt.layer(*layers).properties(height=max(160, ROW_HEIGHT * len(order)))
     return chart.properties(title=title) if title else chart
 
 
@@ -89,32 +138,38 @@ def love_plot(result: EstimationResult):
     """SMD of every covariate before and after IPW weighting, with the |SMD| = 0.1 guide lines."""
     import altair as alt
 
-    rows = result.diagnostics.get("balance", [])
+    rows = result.diagnostics.get("balance") or []
+    if not rows:
+        return empty_chart("No covariates: nothing to balance (every estimate is the unadjusted comparison).")
+    labels = _unique_labels([str(r["covariate"]) for r in rows])
     long = pd.DataFrame(
-        [{"covariate": r["covariate"], "stage": "before weighting", "smd": r["smd_before"]} for r in rows]
-        + [{"covariate": r["covariate"], "stage": "after weighting", "smd": r["smd_after"]} for r in rows]
+        [{"covariate": name, "stage": "before weighting", "smd": r["smd_before"]} for name, r in zip(labels, rows,
+                                                                                                      strict=True)]
+        + [{"covariate": name, "stage": "after weighting", "smd": r["smd_after"]} for name, r in zip(labels, rows,
+                                                                                                     strict=True)]
     )
-    order = [r["covariate"] for r in rows]
     points = (
         alt.Chart(long)
         .mark_point(filled=True, size=70)
         .encode(
             x=alt.X("smd:Q", title="Standardised mean difference (treated − control)"),
-            y=alt.Y("covariate:N", sort=order, title=None),
+            y=alt.Y("covariate:N", sort=labels, axis=_category_axis()),
             color=alt.Color(
                 "stage:N", scale=alt.Scale(domain=["before weighting", "after weighting"], range=["#f97316", "#2563eb"])
             ),
-            tooltip=["covariate", "stage", alt.Tooltip("smd:Q", format="+.3f")],
+            tooltip=[alt.Tooltip("covariate:N"), alt.Tooltip("stage:N"), alt.Tooltip("smd:Q", format="+.3f")],
         )
     )
     guides = alt.Chart(pd.DataFrame({"x": [-0.1, 0.1]})).mark_rule(strokeDash=[4, 4], color="#94a3b8").encode(x="x:Q")
     zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#475569").encode(x="x:Q")
-    return alt.layer(guides, zero, points).properties(height=max(160, 22 * len(order)))
+    return alt.layer(guides, zero, points).properties(height=max(160, ROW_HEIGHT * len(labels)))
 
 
 def _binned_chart(records: list[dict[str, Any]], value: str, title: str, log_x: bool = False):
     import altair as alt
 
+    if not records:
+        return empty_chart(f"Nothing to plot for the {title.lower()}.")
     data = pd.DataFrame(records)
     scale = alt.Scale(type="log") if log_x else alt.Scale(domain=[0, 1])
     return (
@@ -124,7 +179,8 @@ def _binned_chart(records: list[dict[str, Any]], value: str, title: str, log_x: 
             x=alt.X("bin_start:Q", title=title, scale=scale),
             y=alt.Y(f"{value}:Q", title="density", stack=None),
             color=alt.Color("arm:N", scale=alt.Scale(domain=["treated", "control"], range=["#dc2626", "#2563eb"])),
-            tooltip=["arm", alt.Tooltip("bin_start:Q", format=".3f"), alt.Tooltip("bin_end:Q", format=".3f"), "count"],
+            tooltip=[alt.Tooltip("arm:N"), alt.Tooltip("bin_start:Q", format=".3f"),
+                     alt.Tooltip("bin_end:Q", format=".3f"), alt.Tooltip("count:Q")],
         )
         .properties(height=220)
     )
@@ -134,7 +190,9 @@ def overlap_chart(result: EstimationResult):
     """Estimated propensity by arm (N01's overlap plot), with the clip bounds marked."""
     import altair as alt
 
-    overlap = result.diagnostics["overlap"]
+    overlap = result.diagnostics.get("overlap") or {}
+    if not overlap.get("histogram"):
+        return empty_chart("No propensity scores to plot.")
     bounds = (
         alt.Chart(pd.DataFrame({"x": overlap["clip"]})).mark_rule(strokeDash=[4, 4], color="#475569").encode(x="x:Q")
     )
@@ -142,4 +200,5 @@ def overlap_chart(result: EstimationResult):
 
 
 def weights_chart(result: EstimationResult):
-    return _binned_chart(result.diagnostics["weights"]["histogram"], "density", "IPW weight (log scale)", log_x=True)
+    histogram = (result.diagnostics.get("weights") or {}).get("histogram") or []
+    return _binned_chart(histogram, "density", "IPW weight (log scale)", log_x=True)

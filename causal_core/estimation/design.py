@@ -119,10 +119,18 @@ def _check_columns(frame: pd.DataFrame, spec: EstimationSpec) -> None:
         raise EstimationError("The treatment and the outcome must be different columns.")
     outcome = frame[spec.outcome]
     if not (pd.api.types.is_numeric_dtype(outcome) or pd.api.types.is_bool_dtype(outcome)):
+        _refuse_mixed_outcome(outcome, spec.outcome)
         example = ", ".join(map(repr, outcome.dropna().unique()[:3]))
         raise EstimationError(
             f"The outcome '{spec.outcome}' is not numeric ({outcome.dtype}; e.g. {example}): "
             "encode it as numbers (0/1 for a binary outcome) first."
+        )
+    refuse_infinite(frame, spec)
+    empty = [column for column in spec.covariates if frame[column].isna().all()]
+    if empty:
+        raise EstimationError(
+            f"Covariate(s) with no values at all (every row is missing): {', '.join(empty)}. Remove them from the "
+            "adjustment set; they carry no information and complete cases would drop every row."
         )
     dates = [column for column in spec.covariates if pd.api.types.is_datetime64_any_dtype(frame[column])]
     if dates:
@@ -130,6 +138,45 @@ def _check_columns(frame: pd.DataFrame, spec: EstimationSpec) -> None:
     lo, hi = spec.clip
     if not 0.0 <= lo < 0.5 < hi <= 1.0:
         raise EstimationError(f"Clip bounds must satisfy 0 ≤ low < 0.5 < high ≤ 1 (got {lo}, {hi}).")
+
+
+def _refuse_mixed_outcome(outcome: pd.Series, name: str) -> None:
+    """An outcome that is mostly numbers with some text cells: say how many cells are text, and which."""
+    present = outcome.dropna()
+    numbers = pd.to_numeric(present, errors="coerce")
+    text = present[numbers.isna()]
+    if numbers.notna().any() and not text.empty:
+        examples = ", ".join(map(repr, text.astype(str).unique()[:3]))
+        raise EstimationError(
+            f"The outcome '{name}' mixes numbers and text: {len(text):,} of {len(present):,} non-empty rows are not "
+            f"numbers (e.g. {examples}). Fix or blank those cells (blank = missing, dropped and counted) first."
+        )
+
+
+def _infinite_rows(series: pd.Series) -> int:
+    """Rows holding +inf or −inf (NaN is a missing value, handled by the missing-data rules, not counted here)."""
+    if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return 0
+    values = series.to_numpy(dtype=float, na_value=np.nan)
+    return int(np.isinf(values).sum())
+
+
+def refuse_infinite(frame: pd.DataFrame, spec: EstimationSpec) -> None:
+    """Refuse ±inf in the treatment, the outcome or a covariate up front, naming the column and the row count.
+
+    An outcome holding inf made every estimate NaN with no warning, and the saved project could not be reopened.
+    """
+    roles = [("treatment", spec.treatment), ("outcome", spec.outcome),
+             *(("covariate", column) for column in spec.covariates)]
+    found = [(role, column, _infinite_rows(frame[column])) for role, column in roles]
+    found = [(role, column, count) for role, column, count in found if count]
+    if found:
+        listed = "; ".join(f"the {role} '{column}' in {count:,} row{'s' if count != 1 else ''}"
+                           for role, column, count in found)
+        raise EstimationError(
+            f"Infinite values (inf or −inf) found: {listed}. Replace them (or mark them missing) before estimating; "
+            "nothing was estimated."
+        )
 
 
 def _treatment_vector(series: pd.Series, name: str, treated_value: str | None = None) -> np.ndarray:

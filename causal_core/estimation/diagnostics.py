@@ -135,12 +135,17 @@ def weight_summary(design: Design, weights: np.ndarray) -> dict[str, Any]:
         w = weights[design.t == arm]
         ess = float(w.sum() ** 2 / np.sum(w**2)) if w.size else 0.0
         top = np.sort(w)[::-1][: max(1, int(np.ceil(0.01 * w.size)))]
+        total = float(w.sum()) if w.size else 0.0
         out[name] = {
             "n": int(w.size),
             "ess": ess,
             "ess_share": ess / w.size if w.size else 0.0,
-            "max_weight": float(w.max()),
-            "mean_weight": float(w.mean()),
+            "max_weight": float(w.max()) if w.size else 0.0,
+            # the raw maximum means nothing across estimands (ATT control weights e/(1−e) are all below 1):
+            # the largest row's share of its arm's total weight does
+            "max_normalised_weight": float(w.max() / total) if total > 0 else 0.0,
+            "n_top1pct": int(top.size),
+            "mean_weight": float(w.mean()) if w.size else 0.0,
             "top1pct_weight_share": float(top.sum() / w.sum()) if w.sum() > 0 else 0.0,
         }
     positive = weights[weights > 0]

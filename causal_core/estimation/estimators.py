@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
-from causal_core.estimation.constants import Z95
+from causal_core.estimation.constants import Z95, EstimationError
 from causal_core.estimation.design import Design
 from causal_core.estimation.fitting import (
     LogitFit,
@@ -28,9 +28,17 @@ from causal_core.project import (
 # ---------------------------------------------------------------------------------------------
 # Estimators
 # ---------------------------------------------------------------------------------------------
+def describe_se(se_type: str) -> str:
+    """The SE behind an interval in words, for every row: analytic (which formula) or bootstrap (how many draws)."""
+    if not se_type:
+        return "none"
+    return se_type if se_type.startswith("bootstrap") else f"analytic: {se_type}"
+
+
 def _row(method: str, estimand: str, estimate: float, se: float | None, n: int, se_type: str) -> EstimateRow:
     finite = se is not None and np.isfinite(se)
     return EstimateRow(
+        se_method=describe_se(se_type),
         method=method,
         estimand=estimand,
         estimate=float(estimate),
@@ -350,6 +358,44 @@ def aipw_scores(
     estimate = float(score.mean() / share)
     y0 = float(np.mean((1 - t) * y) / share)
     return estimate, (score - (1 - t) * estimate) / share, {"treated": y0 + estimate, "control": y0}
+
+
+NO_ADJUSTMENT_FORMS = {"regression": "regression", "gcomp": "g-computation", "ipw": "IPW", "aipw": "AIPW"}
+
+
+def no_adjustment_labels(design: Design, rows: list[EstimateRow]) -> list[EstimateRow]:
+    """With no covariate column left, every adjusted estimator is the naive difference in disguise: say so.
+
+    Calling such a row "Doubly robust" (a user who pressed Run with an empty set got 2.54 labelled IPW/AIPW on
+    NHEFS) claims an adjustment that never happened.
+    """
+    if design.X.shape[1] or (design.X_ps is not None and design.X_ps.shape[1]) or design.Z is not None:
+        return rows
+    return [
+        row if row.method == "naive" else row.model_copy(update={
+            "label": f"No adjustment ({NO_ADJUSTMENT_FORMS.get(row.method, row.method)} form, no covariates: "
+                     "equals the naive difference)"})
+        for row in rows
+    ]
+
+
+def max_crossfit_folds(t: np.ndarray) -> int:
+    """The most folds a cross-fit can use: every fold must hold at least 2 rows of each arm (K ≤ smaller arm / 2)."""
+    return int(min(t.sum(), t.size - t.sum()) // 2)
+
+
+def check_crossfit_folds(t: np.ndarray, k: int) -> None:
+    """Refuse more folds than the data can fill (``--crossfit 100000`` on 600 rows was accepted and labelled)."""
+    if k < 2:
+        return
+    limit = max_crossfit_folds(t)
+    if k > limit:
+        n_treated = int(t.sum())
+        raise EstimationError(
+            f"{k} cross-fitting folds is more than this data can fill: each fold needs at least 2 treated and 2 "
+            f"control rows, and there are {n_treated:,} treated and {t.size - n_treated:,} control rows, so at most "
+            f"{limit} folds (5 or 10 is usual)."
+        )
 
 
 def crossfit_folds(n: int, k: int, seed: int) -> np.ndarray | None:

@@ -42,6 +42,7 @@ from causal_core.estimation.estimators import (
     _fit_arm,
     _ipw_weights,
     aipw,
+    describe_se,
     effective_bounds,
     ipw,
     propensity,
@@ -431,7 +432,7 @@ def learned_ipw(design: Design, ps: Propensity, estimand: str, nuisances: Nuisan
         "(ignores its estimation; approximate)"
     )
     label = f"IPW (Hájek, cross-fitted {PS_LEARNERS[nuisances.ps_learner]} propensity)"
-    return row.model_copy(update={"se_type": se_type, "label": label})
+    return row.model_copy(update={"se_type": se_type, "se_method": describe_se(se_type), "label": label})
 
 
 def learned_outcome_models(nuisances: Nuisances, binary: bool) -> OutcomeModels:

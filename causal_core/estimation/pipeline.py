@@ -17,12 +17,14 @@ from causal_core.estimation.estimators import (
     _ipw_weights,
     aipw,
     bounds_note,
+    check_crossfit_folds,
     crossfit_folds,
     crossfit_propensity,
     effective_bounds,
     gcomputation,
     ipw,
     naive_difference,
+    no_adjustment_labels,
     outcome_models,
     propensity,
     regression,
@@ -131,8 +133,9 @@ def _ess_warnings(design: Design, weights: dict[str, Any], estimand: str) -> lis
         if info["ess"] < 0.3 * reference:
             out.append(
                 f"Extreme weights in the {arm} arm: effective sample size {info['ess']:.0f} of {info['n']:,} rows "
-                f"({info['ess'] / reference:.0%} of the {reference:,} it must represent); IPW is driven by a few rows "
-                f"(max weight {info['max_weight']:.1f})."
+                f"({info['ess'] / reference:.0%} of the {reference:,} it must represent); IPW is driven by a few rows: "
+                f"the largest weight carries {info['max_normalised_weight']:.1%} of the arm's total weight and the "
+                f"top 1 % of rows ({info['n_top1pct']:,}) carry {info['top1pct_weight_share']:.1%}."
             )
     return out
 
@@ -193,8 +196,10 @@ def run_estimation(
         design, trim_info = _apply_trimming(design, spec)
         if trim_info.get("statement"):
             warnings.append(trim_info["statement"])
+    check_crossfit_folds(design.t, spec.crossfit_folds)
     report(0.1, "Fitting the estimators")
     core = estimate_core(design, spec, progress=_sub_progress(report, 0.1, 0.4), should_stop=should_stop)
+    refuse_non_finite(core.rows)
     report(0.4, "Diagnostics")
     diagnostics = _diagnostics(design, spec, core)
     diagnostics = with_learner_diagnostics(diagnostics, core)
@@ -206,7 +211,7 @@ def run_estimation(
         f"Override: '{column}' is adjusted for although it is ineligible (logged in the edit log; the memo flags it)."
         for column in spec.overrides
     )
-    rows = list(core.rows)
+    rows = no_adjustment_labels(design, list(core.rows))
     if spec.bootstrap > 0:
         report(0.45, f"Bootstrap ({spec.bootstrap} replicates)")
         boot = bootstrap(design, spec, core, progress=_sub_progress(report, 0.45, 0.6), should_stop=should_stop)
@@ -241,6 +246,16 @@ def run_estimation(
         refutations=result_refutations,
         warnings=warnings,
     )
+
+
+def refuse_non_finite(rows: list) -> None:
+    """Never hand back a NaN or infinite estimate as if it were a result (it also could not be saved and reopened)."""
+    bad = [row.method for row in rows if not np.isfinite(row.estimate)]
+    if bad:
+        raise EstimationError(
+            f"The {', '.join(bad)} estimate(s) came out as a non-finite number: the data or the specification is "
+            "degenerate (check the outcome and the covariates for extreme values). Nothing was stored."
+        )
 
 
 def _sub_progress(report: ProgressFn, start: float, end: float) -> ProgressFn:

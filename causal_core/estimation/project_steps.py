@@ -8,12 +8,19 @@ from causal_core.estimation.constants import EstimationError, ProgressFn, StopFn
 from causal_core.estimation.design import build_design
 from causal_core.estimation.pipeline import _apply_trimming, estimate_core, run_estimation
 from causal_core.estimation.resampling import bootstrap
-from causal_core.estimation.spec import blocked_covariates, dag_identification_warning, override_covariate, true_effect
+from causal_core.estimation.spec import (
+    blocked_covariates,
+    dag_identification_warning,
+    override_covariate,
+    true_effect,
+    with_dictionary_categoricals,
+)
 from causal_core.project import (
     EstimationSpec,
     Project,
     utc_now,
 )
+from causal_core.staleness import inputs_for, stale
 
 
 # ---------------------------------------------------------------------------------------------
@@ -36,6 +43,7 @@ def estimate_project(
     """
     new_project = project
     spec = spec.model_copy(update={"overrides": [c for c in spec.overrides if c in spec.covariates]})
+    spec = with_dictionary_categoricals(project, spec)
     blocked = blocked_covariates(project, spec)
     if blocked and not override_reason.strip():
         listed = "; ".join(f"{column}: {why}" for column, why in blocked.items())
@@ -63,6 +71,7 @@ def estimate_project(
     not_identified = dag_identification_warning(project)
     if not_identified:
         result = result.model_copy(update={"warnings": [not_identified, *result.warnings]})
+    result = result.model_copy(update={"inputs": inputs_for(project, "estimation")})
     return new_project.model_copy(update={"estimation": result, "updated_at": result.created_at})
 
 
@@ -77,6 +86,9 @@ def add_bootstrap(
     """Bootstrap SEs for IPW and AIPW added to the stored result (earlier bootstrap rows replaced)."""
     if project.estimation is None:
         raise EstimationError("Run the estimation before the bootstrap.")
+    out_of_date = stale(project, "estimation")
+    if out_of_date is not None:
+        raise EstimationError(f"{out_of_date.sentence} The bootstrap would mix two analyses; run the estimation first.")
     if replicates < 2:
         raise EstimationError("The bootstrap needs at least 2 replicates (use 200 or more for a stable SE).")
     result = project.estimation

@@ -150,6 +150,24 @@ def categorical_columns(frame: pd.DataFrame, columns: list[str]) -> list[str]:
     ]
 
 
+def project_categoricals(project: Project, frame: pd.DataFrame, columns: list[str]) -> list[str]:
+    """Covariates coded as levels: the non-numeric ones, and the ones the dictionary marks categorical.
+
+    Why the dictionary: NHEFS's education (1–5), exercise and active are stored as numbers but are unordered
+    categories; entering them as one slope is a modelling claim the analyst did not make.
+    """
+    flagged = {entry.variable for entry in project.dictionary if entry.categorical}
+    automatic = set(categorical_columns(frame, columns))
+    return [column for column in columns if column in automatic or column in flagged]
+
+
+def with_dictionary_categoricals(project: Project, spec: EstimationSpec) -> EstimationSpec:
+    """The spec with every covariate the dictionary marks categorical in ``spec.categorical`` (order kept)."""
+    flagged = {entry.variable for entry in project.dictionary if entry.categorical}
+    wanted = [c for c in spec.covariates if c in flagged and c not in spec.categorical]
+    return spec.model_copy(update={"categorical": [*spec.categorical, *wanted]}) if wanted else spec
+
+
 def default_spec(project: Project, frame: pd.DataFrame) -> EstimationSpec:
     """The specification the page starts from: roles from the project, covariates from the DAG or dictionary."""
     treatment = project.treatment or (project.dag.treatment if project.dag else None)
@@ -162,7 +180,7 @@ def default_spec(project: Project, frame: pd.DataFrame) -> EstimationSpec:
         treatment=treatment,
         outcome=outcome,
         covariates=covariates,
-        categorical=categorical_columns(frame, covariates),
+        categorical=project_categoricals(project, frame, covariates),
         estimand=default_estimand(project),
         cluster=cluster,
         treated_value=audit_treated_value(project),

@@ -13,6 +13,7 @@ from causal_core.project import (
     Project,
     utc_now,
 )
+from causal_core.staleness import mark_out_of_date
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -183,7 +184,7 @@ def _open_questions_text(project: Project) -> str:
 def deterministic_memo(project: Project, frame: pd.DataFrame | None = None) -> dict[str, str]:
     """N01 §13's memo plus the supporting detail, built only from project figures (never typed)."""
     facts = memo_facts(project, frame)
-    return {
+    return mark_out_of_date(project, {  # out-of-date estimates are not presented as current (causal_core/staleness)
         "question": _question(project),
         "estimand": _estimand(project, facts),
         "design": _design(project, facts),
@@ -199,7 +200,7 @@ def deterministic_memo(project: Project, frame: pd.DataFrame | None = None) -> d
         robustness.SECTION_KEY: robustness.robustness_text(project.multiverse, project),
         "open_questions": _open_questions_text(project),
         "checklist": _checklist_text(project),
-    }
+    })
 
 
 def with_deterministic_memo(project: Project, frame: pd.DataFrame | None = None) -> Project:

@@ -20,6 +20,7 @@ from causal_core.estimation import ProgressFn, StopFn
 from causal_core.multiverse import adapter
 from causal_core.multiverse.space import NO_CLUSTER, ChoiceSpace, specifications
 from causal_core.project import MultiverseOptions, MultiverseResult, MultiverseRow, Project
+from causal_core.staleness import inputs_for
 
 DESIGN_KEYS = ("grain", "treatment", "outcome", "adjustment set")
 SINGLE_THREAD_BELOW = 200_000  # rows: below this, BLAS threads cost more than they save on the small fits
@@ -286,6 +287,7 @@ class MultiverseRun:
             notes=notes,
             cancelled=cancelled,
             elapsed_s=round(self.elapsed, 3),
+            inputs=inputs_for(self.project, "multiverse"),
         )
         summary = summarise(result, binary=_binary_outcome(main_frame, self.space.outcomes[0]))
         summary["fits"] = dict(self.counters)
