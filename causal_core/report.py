@@ -1,9 +1,10 @@
 """Exports: memo Markdown, a standalone HTML report, the Project JSON and one ZIP with everything.
 
-The HTML page is one file: the forest plot travels as an inline Vega-Lite spec (data included),
-rendered by the Vega CDN scripts, with the estimate table as the no-JavaScript fallback. Every
-string that may have come from a model (memo text, card, questions, model ids) is escaped with
-``html.escape``; the inline JSON is escaped too, so ``</script>`` in any text cannot close a tag.
+The HTML page is one self-contained file that opens offline: the forest plot is rendered to SVG
+here (vl-convert) and the DAG to SVG by Graphviz, both inlined; no script and no CDN. Every string
+that may have come from a user or a model (memo text, card, questions, names, model ids) is escaped
+(safe_text / memo.markup); memo names render as <code>. Inlined SVG is stripped of comments, scripts
+and event-handler attributes before it is embedded.
 """
 
 from __future__ import annotations
@@ -24,19 +25,15 @@ from causal_core.consistency import STATUS_ICON, consistency_checks, current_mem
 from causal_core.memo import (
     EXTRA_SECTIONS,
     MEMO_SECTIONS,
-    METHOD_LABELS,
     deterministic_memo,
     fmt_effect,
     memo_markdown,
     outcome_is_binary,
+    row_label,
+    to_html,
 )
 from causal_core.project import Project, project_to_json, utc_now
 
-VEGA_SCRIPTS = (
-    "https://cdn.jsdelivr.net/npm/vega@6",
-    "https://cdn.jsdelivr.net/npm/vega-lite@6",
-    "https://cdn.jsdelivr.net/npm/vega-embed@7",
-)
 PACKAGES = (
     "pandas",
     "numpy",
@@ -81,7 +78,7 @@ def estimate_records(project: Project) -> list[dict[str, Any]]:
     return [
         {
             "method": row.method,
-            "label": METHOD_LABELS.get(row.method, row.method),
+            "label": row_label(row),  # the SE type too: a bootstrap row is never a second unlabelled "IPW"
             "estimand": row.estimand,
             "estimate": row.estimate,
             "std_error": row.std_error,
@@ -114,10 +111,15 @@ def forest_chart(project: Project):
         return None
     frame = pd.DataFrame(records)
     frame["row"] = frame["label"] + " (" + frame["estimand"] + ")"
-    axis_format = ".1%" if outcome_is_binary(project) else ".2f"
+    binary = outcome_is_binary(project)
+    scale = 100.0 if binary else 1.0  # a binary outcome's effects are drawn in percentage points, not "%"
+    for column in ("estimate", "ci_low", "ci_high"):
+        frame[column] = frame[column] * scale
+    axis_format = ".1f" if binary else ".2f"
+    unit = " in percentage points" if binary else ""
     base = alt.Chart(frame).encode(y=alt.Y("row:N", sort=None, title=None))
     bars = base.mark_rule(strokeWidth=2).encode(
-        x=alt.X("ci_low:Q", title="Estimated effect (95% interval)", axis=alt.Axis(format=axis_format)),
+        x=alt.X("ci_low:Q", title=f"Estimated effect{unit} (95% interval)", axis=alt.Axis(format=axis_format)),
         x2="ci_high:Q",
     )
     points = base.mark_point(filled=True, size=80, color="#2563eb").encode(
@@ -128,7 +130,7 @@ def forest_chart(project: Project):
     truth = project.estimation.true_effect if project.estimation else None
     if truth is not None:
         layers.append(
-            alt.Chart(pd.DataFrame({"x": [truth], "label": ["true effect (simulation)"]}))
+            alt.Chart(pd.DataFrame({"x": [truth * scale], "label": ["true effect (simulation)"]}))
             .mark_rule(color="#f97316", strokeDash=[6, 4])
             .encode(x="x:Q", tooltip=["label"])
         )
@@ -159,13 +161,13 @@ def _paragraphs(text: str) -> str:
     out, items = [], []
     for line in (text or "").splitlines():
         if line.startswith("- "):
-            items.append(f"<li>{esc(line[2:])}</li>")
+            items.append(f"<li>{to_html(line[2:])}</li>")
             continue
         if items:
             out.append("<ul>" + "".join(items) + "</ul>")
             items = []
         if line.strip():
-            out.append(f"<p>{esc(line)}</p>")
+            out.append(f"<p>{to_html(line)}</p>")
     if items:
         out.append("<ul>" + "".join(items) + "</ul>")
     return "".join(out) or "<p>—</p>"
@@ -181,7 +183,8 @@ def _table(records: list[dict[str, Any]], columns: list[str]) -> str:
 
 def _memo_html(sections: dict[str, str]) -> str:
     parts = [
-        f"<p><strong>{esc(title)}.</strong> {esc(sections.get(key, '')) or '—'}</p>" for key, title in MEMO_SECTIONS
+        f"<p><strong>{esc(title)}.</strong> {to_html(' '.join(sections.get(key, '').split())) or '—'}</p>"
+        for key, title in MEMO_SECTIONS
     ]
     extras = [
         f"<h3>{esc(title)}</h3>{_paragraphs(sections[key])}"
@@ -207,28 +210,62 @@ def _estimates_html(project: Project) -> str:
             if r["ci_low"] is None
             else f"{fmt_effect(r['ci_low'], binary)} to {fmt_effect(r['ci_high'], binary)}",
             "std. error": "n/a" if r["std_error"] is None else f"{r['std_error']:.4f}",
+            "SE type": r["se_type"] or "—",
             "n used": r["n_used"],
         }
         for r in estimate_records(project)
     ]
-    return _table(rows, ["method", "estimand", "estimate", "95% interval", "std. error", "n used"])
+    return _table(rows, ["method", "estimand", "estimate", "95% interval", "std. error", "SE type", "n used"])
+
+
+_SVG_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_SVG_SCRIPT = re.compile(r"<script\b.*?</script\s*>", re.DOTALL | re.IGNORECASE)
+_SVG_HANDLER = re.compile(r"""\s on[a-z]+\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE | re.VERBOSE)
+_SVG_EXTERNAL_HREF = re.compile(r"""\s(?:xlink:)?href\s*=\s*(?:"(?!\#)[^"]*"|'(?!\#)[^']*')""", re.IGNORECASE)
+
+
+def inline_svg(svg: str) -> str:
+    """An SVG document made safe to inline: prolog, comments, scripts, handlers and external links removed.
+
+    Graphviz writes node names into comments and <title>s; the names are escaped there, but a comment is
+    dropped anyway so no name can ever close it. Nothing in the report may fetch or run anything.
+    """
+    start = svg.find("<svg")
+    body = svg[start:] if start >= 0 else ""
+    for pattern in (_SVG_COMMENT, _SVG_SCRIPT, _SVG_HANDLER, _SVG_EXTERNAL_HREF):
+        body = pattern.sub("", body)
+    return body.strip()
+
+
+def chart_svg(chart: Any) -> str:
+    """An altair chart as SVG, rendered here (vl-convert), so the report needs no Vega scripts or CDN."""
+    import vl_convert
+
+    return vl_convert.vegalite_to_svg(chart.to_dict())
 
 
 def _chart_html(project: Project) -> str:
     chart = forest_chart(project)
     if chart is None:
         return "<p>Not yet estimated.</p>"
-    spec = chart.to_dict()
-    scripts = "".join(f'<script src="{url}"></script>' for url in VEGA_SCRIPTS)
-    return (
-        '<div id="forest-plot"></div>'
-        f'<script type="application/json" id="forest-spec">{_script_json(spec)}</script>'
-        f"{scripts}"
-        "<script>(function(){var s=JSON.parse(document.getElementById('forest-spec').textContent);"
-        "if(window.vegaEmbed){vegaEmbed('#forest-plot',s,{actions:false});}"
-        "else{document.getElementById('forest-plot').textContent='(The chart needs the Vega scripts from the CDN; "
-        "the table above has the same numbers.)';}})();</script>"
-    )
+    try:
+        svg = inline_svg(chart_svg(chart))
+    except Exception as error:  # noqa: BLE001 - the table above carries the same numbers
+        return f'<p class="note">The forest plot could not be drawn ({esc(error)}); the table has the same numbers.</p>'
+    return f'<figure id="forest-plot">{svg}</figure>'
+
+
+def _dag_html(project: Project) -> str:
+    """The DAG drawn by Graphviz as inline SVG (or why it is missing)."""
+    if project.dag is None or not project.dag.nodes:
+        return "<p>No DAG yet (DAG page).</p>"
+    if not dag_io.dot_available():
+        return "<p>Graphviz's <code>dot</code> is not installed, so the DAG is not drawn; the ZIP has it as DOT.</p>"
+    try:
+        svg = inline_svg(dag_io.to_svg(project.dag, title=project.name))
+    except Exception as error:  # noqa: BLE001 - a drawing failure must not lose the report
+        return f'<p class="note">The DAG could not be drawn: {esc(error)}</p>'
+    return f'<figure id="dag">{svg}</figure>'
 
 
 def _audits_html(project: Project) -> str:
@@ -286,6 +323,8 @@ def memo_html(project: Project) -> str:
         "<h2>Estimates</h2>",
         _estimates_html(project),
         _chart_html(project),
+        "<h2>Causal diagram (DAG)</h2>",
+        _dag_html(project),
         "<h2>Consistency across artifacts</h2>",
         _table(consistency, ["status", "check", "detail"]),
         "<h2>Audit scores (latest per artifact)</h2>",
@@ -381,6 +420,10 @@ def report_zip(project: Project) -> bytes:
         "manifest.json": json.dumps(environment_manifest(project), indent=2, ensure_ascii=False, default=str),
         **dag_files(project),
     }
+    from causal_core.notebook.writer import BUNDLE_README, bundle_files  # issue 15: the reproducible notebook
+
+    files |= bundle_files(project)
+    files["README.txt"] += BUNDLE_README
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, content in files.items():

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from causal_core import memo
 from causal_core.project import Project
 from causal_core.tasks import get_task
-from tests.test_memo_support import N01_SENTENCE, retention_project, support_project
+from tests.test_memo_support import N01_NOTEBOOK_SENTENCE, N01_SENTENCE, retention_project, support_project
 
 # N01 §13's memo, verbatim: the reference "good" memo the rubric must accept.
 N01_MEMO = {
@@ -25,7 +25,7 @@ N01_MEMO = {
         "Treated accounts were meaningfully higher risk before outreach. This explains why the naive comparison points "
         "in the wrong direction."
     ),
-    "main_estimate": N01_SENTENCE,
+    "main_estimate": N01_NOTEBOOK_SENTENCE,
     "interpretation": (
         "Under the assumption that observed pre-treatment variables capture the important targeting logic, proactive "
         "outreach appears to reduce churn. The estimate should be interpreted as evidence from an observational design, "
@@ -56,7 +56,7 @@ def failed(checks) -> list[str]:
 def test_main_estimate_sentence_is_n01s(project):
     sections = memo.deterministic_memo(project)
     assert sections["main_estimate"].startswith(N01_SENTENCE)
-    assert "The simulation's true ATE is -4.6% points." in sections["main_estimate"]
+    assert "The simulation's true ATE is -4.6 percentage points." in sections["main_estimate"]
 
 
 def test_memo_has_n01_sections_and_extras(project):
@@ -64,15 +64,16 @@ def test_memo_has_n01_sections_and_extras(project):
     assert list(sections) == [k for k, _ in memo.MEMO_SECTIONS] + [k for k, _ in memo.EXTRA_SECTIONS]
     assert all(sections[key].strip() for key in sections)
     assert "Did proactive customer-success outreach reduce churn last quarter?" in sections["question"]
-    assert sections["estimand"].startswith("Average treatment effect (ATE) of outreach on churn")
+    assert sections["estimand"].startswith("Average treatment effect (ATE) of `outreach` on `churn`")
     assert (
-        "company_size, tenure_months, usage_score, prior_tickets, health_score, region, segment" in sections["design"]
+        "`company_size`, `tenure_months`, `usage_score`, `prior_tickets`, `health_score`, `region`, `segment`"
+        in sections["design"]
     )
     assert sections["main_limitation"] == (
         "Residual confounding may remain if customer-success managers targeted accounts using unobserved knowledge."
     )
     assert "randomized holdout or phased rollout" in sections["recommendation"]
-    assert "Resolve the 1 open stakeholder question(s) first." in sections["recommendation"]
+    assert "Resolve the 1 open stakeholder question first." in sections["recommendation"]
     assert "An unmeasured confounder would need a risk ratio of 1.80." in sections["sensitivity"]
     assert sections["refutations"] == "- placebo treatment: PASS — estimate +0.001."
     assert "Were all eligible accounts logged" in sections["open_questions"]
@@ -81,19 +82,19 @@ def test_memo_has_n01_sections_and_extras(project):
 def test_memo_numbers_equal_the_estimates(project):
     sections = memo.deterministic_memo(project)
     naive, *_, aipw = project.estimation.estimates
-    assert f"{naive.estimate:.1%} points against {aipw.estimate:.1%} points" in sections["key_diagnostic"]
+    assert "7.8 percentage points against -4.7 percentage points" in sections["key_diagnostic"]
     assert "naive comparison points in the wrong direction" in sections["key_diagnostic"]
     quoted = [n.value for n in memo.numbers_in(sections["main_estimate"])]
     assert quoted[:4] == [round(aipw.estimate * 100, 1), 95, round(aipw.ci_low * 100, 1), round(aipw.ci_high * 100, 1)]
-    assert "6000 units used" in sections["design"]
+    assert "6,000 units used" in sections["design"]
     table = memo.estimates_markdown(project)
-    assert "| doubly robust | ATE | -4.7% | -6.8% to -2.6% | 6000 |" in table
-    assert "| naive difference | ATE | 7.8% | 5.5% to 10.1% | 6000 |" in table
+    assert "| doubly robust | ATE | -4.7 pp | -6.8 to -2.6 pp | 6000 |" in table
+    assert "| naive difference | ATE | 7.8 pp | 5.5 to 10.1 pp | 6000 |" in table
 
 
 def test_adjustment_set_validated_against_the_dag(project):
     text = memo.deterministic_memo(project)["adjustment_set"]
-    assert text.startswith("7 variable(s): company_size, tenure_months")
+    assert text.startswith("7 variables: `company_size`, `tenure_months`")
     assert "the DAG's recommended adjustment set; valid for the DAG" in text
 
 
@@ -113,11 +114,11 @@ def test_excluded_variables_have_reasons(project):
 def test_continuous_outcome_in_plain_units():
     sections = memo.deterministic_memo(support_project())
     assert sections["main_estimate"].startswith(
-        "The doubly robust estimate suggests assistant enabled changed human handled hours by -28.39, "
+        "The doubly robust estimate suggests `assistant_enabled` changed `human_handled_hours` by -28.39, "
         "with an approximate 95% interval from -33.12 to -23.64."
     )
     assert "%" not in sections["main_estimate"].replace("95%", "")
-    assert "assistant enabled appears to reduce human handled hours" in sections["interpretation"]
+    assert "`assistant_enabled` appears to reduce `human_handled_hours`" in sections["interpretation"]
 
 
 def test_att_is_named_and_used():
@@ -125,7 +126,7 @@ def test_att_is_named_and_used():
     sections = memo.deterministic_memo(project)
     assert sections["estimand"].startswith("Average treatment effect on the treated (ATT)")
     assert sections["main_estimate"].startswith(
-        "The doubly robust ATT estimate suggests outreach changed churn risk by -4.7% points"
+        "The doubly robust ATT estimate suggests `outreach` changed `churn` risk by -4.7 percentage points"
     )
     assert failed(memo.score_memo(sections, project)) == []
 
@@ -153,7 +154,7 @@ def test_override_is_flagged_as_the_main_limitation():
     project = retention_project(covariates=["health_score", "propensity_true"], overrides=["propensity_true"])
     sections = memo.deterministic_memo(project)
     assert "used by override" in sections["main_limitation"]
-    assert "Used by explicit override: propensity_true." in sections["adjustment_set"]
+    assert "Used by explicit override: `propensity_true`." in sections["adjustment_set"]
 
 
 def test_with_deterministic_memo_is_copy_on_write(project):
@@ -166,7 +167,8 @@ def test_with_deterministic_memo_is_copy_on_write(project):
 def test_markdown_export(project):
     text = memo.memo_markdown(project, memo.deterministic_memo(project))
     assert text.startswith("# Decision memo: retention analysis")
-    assert f"**Main estimate.** {N01_SENTENCE}" in text
+    assert f"**Main estimate.** {memo.to_markdown(N01_SENTENCE)}" in text
+    assert "`outreach` changed `churn` risk by \\-4\\.7 percentage points" in text
     assert "### Excluded variables" in text and "## Estimates" in text
 
 
@@ -216,12 +218,12 @@ PLANTED = {
     ),
     "wrong sign": (
         planted(
-            main_estimate=N01_SENTENCE.replace("-4.7%", "+4.7%"),
+            main_estimate=N01_NOTEBOOK_SENTENCE.replace("-4.7%", "+4.7%"),
             interpretation=N01_MEMO["interpretation"].replace("reduce churn", "increase churn"),
         ),
         "direction_matches_estimate",
     ),
-    "invented number": (planted(main_estimate=N01_SENTENCE.replace("-4.7%", "-9.3%")), "numbers_match_project"),
+    "invented number": (planted(main_estimate=N01_NOTEBOOK_SENTENCE.replace("-4.7%", "-9.3%")), "numbers_match_project"),
     "invented number elsewhere": (
         planted(key_diagnostic=N01_MEMO["key_diagnostic"] + " Churn among treated accounts was 61.4%."),
         "numbers_match_project",
@@ -287,12 +289,12 @@ def test_memo_inputs_carry_preformatted_project_numbers(project):
     assert {
         "method": "doubly robust",
         "estimand": "ATE",
-        "estimate": "-4.7% points",
-        "interval_95": "-6.8% to -2.6% points",
+        "estimate": "-4.7 percentage points",
+        "interval_95": "-6.8 to -2.6 percentage points",
     } in inputs["estimates"]
     assert inputs["main_estimate_sentence"].startswith(N01_SENTENCE)
     prompt = memo.MEMO_TASK.build_user_prompt(inputs)
-    assert "-4.7% points" in prompt and "Copy numbers exactly" in prompt
+    assert "-4.7 percentage points" in prompt and "Copy numbers exactly" in prompt
     assert re.search(r"Never compute or invent a number", memo.MEMO_TASK.system_prompt)
     assert memo.MEMO_TASK.score(N01_MEMO, project, None)[0].passed
 

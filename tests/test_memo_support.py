@@ -27,9 +27,15 @@ N01_ROWS = [
     ("ipw", -0.0451, 0.0139, -0.0724, -0.0178),
     ("aipw", -0.0470, 0.0107, -0.0680, -0.0260),
 ]
-N01_SENTENCE = (
+# N01's own wording (the notebook's "% points"): the reference memo the rubric must still accept.
+N01_NOTEBOOK_SENTENCE = (
     "The doubly robust estimate suggests outreach changed churn risk by -4.7% points, "
     "with an approximate 95% interval from -6.8% to -2.6% points."
+)
+# The deterministic memo's sentence: names in code spans, "percentage points" (issue 17 §14, §16).
+N01_SENTENCE = (
+    "The doubly robust estimate suggests `outreach` changed `churn` risk by -4.7 percentage points, "
+    "with an approximate 95% interval from -6.8 to -2.6 percentage points."
 )
 N01_CARD = {
     "business_question": "Did proactive customer-success outreach reduce churn last quarter?",

@@ -27,12 +27,15 @@ from causal_core.memo.deterministic import (  # noqa: F401
     _open_questions_text,
     _question,
     _recommendation,
+    _validation_step,
     deterministic_memo,
     estimates_markdown,
     memo_markdown,
+    row_label,
     with_deterministic_memo,
 )
 from causal_core.memo.facts import (  # noqa: F401
+    ADJUSTED_METHODS,
     SENSITIVITY_LABELS,
     MemoFacts,
     _balance_from_records,
@@ -44,18 +47,34 @@ from causal_core.memo.facts import (  # noqa: F401
     _number_text,
     _sentences_in,
     _set_source,
+    analysis_warnings,
     dag_set_check,
+    estimator_disagreements,
     excluded_variables,
     memo_facts,
     outcome_is_binary,
     primary_row,
     refutation_lines,
     sensitivity_lines,
+    treatment_controllable,
 )
 from causal_core.memo.formatting import (  # noqa: F401
     _label,
+    article,
     effect_phrase,
     fmt_effect,
+    fmt_points,
+    plural,
+    range_phrase,
+)
+from causal_core.memo.markup import (  # noqa: F401
+    name,
+    names,
+    split_code_spans,
+    strip_code_spans,
+    to_html,
+    to_markdown,
+    to_plain,
 )
 from causal_core.memo.memo_rubric import (  # noqa: F401
     ASSUMPTION_RE,

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from causal_core.memo.deterministic import deterministic_memo
 from causal_core.memo.facts import memo_facts
-from causal_core.memo.formatting import effect_phrase, fmt_effect
+from causal_core.memo.formatting import effect_phrase, range_phrase
 from causal_core.memo.sections import ESTIMAND_NAMES, METHOD_LABELS, SECTION_KEYS, SECTION_MAX_CHARS
 from causal_core.multiverse import memo_text as robustness
 from causal_core.project import (
@@ -62,7 +62,7 @@ def build_memo_inputs(project: Project, frame: pd.DataFrame | None = None) -> di
             "estimand": r.estimand,
             "estimate": effect_phrase(r.estimate, facts.binary),
             "interval_95": (
-                f"{fmt_effect(r.ci_low, facts.binary)} to {effect_phrase(r.ci_high, facts.binary)}"
+                range_phrase(r.ci_low, r.ci_high, facts.binary)
                 if r.ci_low is not None and r.ci_high is not None
                 else "n/a"
             ),

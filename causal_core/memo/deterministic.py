@@ -6,13 +6,16 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from causal_core.memo.facts import MemoFacts, memo_facts, outcome_is_binary
-from causal_core.memo.formatting import _label, effect_phrase, fmt_effect
+from causal_core.memo.formatting import _label, effect_phrase, fmt_effect, plural, range_phrase
+from causal_core.memo.markup import names, to_markdown
 from causal_core.memo.sections import ESTIMAND_NAMES, EXTRA_SECTIONS, MEMO_SECTIONS, METHOD_LABELS, NOT_YET
 from causal_core.multiverse import memo_text as robustness
 from causal_core.project import (
+    EstimateRow,
     Project,
     utc_now,
 )
+from causal_core.safe_text import code_span, escape_markdown
 from causal_core.staleness import mark_out_of_date
 
 if TYPE_CHECKING:
@@ -36,7 +39,12 @@ def _question(project: Project) -> str:
 def _estimand(project: Project, facts: MemoFacts) -> str:
     card = project.estimand_card
     name = ESTIMAND_NAMES.get(facts.estimand, facts.estimand)
-    text = f"{name[0].upper()}{name[1:]} of {_label(facts.treatment)} on {_label(facts.outcome)}"
+    if not facts.treatment or not facts.outcome:
+        return (
+            f"{name[0].upper()}{name[1:]}, once the treatment and the outcome are chosen (Question page: approve "
+            "an estimand card, or set the roles on the Overview page)."
+        )
+    text = f"{name[0].upper()}{name[1:]} of {_label(facts.treatment)} on {_label(facts.outcome, 'the outcome')}"
     if card and card.target_population.strip():
         text += f" for {card.target_population.strip()}"
     text += "."
@@ -51,18 +59,20 @@ def _design(project: Project, facts: MemoFacts) -> str:
     if not facts.estimated:
         return "Design not yet fixed: no estimation has been run."
     start = (
-        f"Historical {_label(facts.treatment)} assignment was not randomized, so the naive comparison is not credible on its own."
+        f"Historical assignment of {_label(facts.treatment)} was not randomized, so the naive comparison is not "
+        "credible on its own."
         if facts.observational
-        else f"{_label(facts.treatment).capitalize()} was randomly assigned."
+        else f"The treatment {_label(facts.treatment)} was randomly assigned."
     )
     if facts.covariates:
         start += (
-            f" We adjusted for pre-treatment variables to remove observed confounding: {', '.join(facts.covariates)}."
+            f" We adjusted for {plural(len(facts.covariates), 'pre-treatment variable')} to remove observed "
+            f"confounding: {names(facts.covariates)}."
         )
     else:
         start += " No covariates were adjusted for."
     methods = ", ".join(dict.fromkeys(METHOD_LABELS.get(r.method, r.method) for r in facts.rows))
-    return f"{start} Estimators compared: {methods}; {facts.n_used} units used."
+    return f"{start} Estimators compared: {methods}; {plural(facts.n_used, 'unit')} used."
 
 
 def _main_estimate(facts: MemoFacts) -> str:
@@ -71,12 +81,14 @@ def _main_estimate(facts: MemoFacts) -> str:
         return f"Main estimate {NOT_YET}."
     method = METHOD_LABELS.get(row.method, row.method)
     scope = "" if row.estimand == "ATE" else f" {row.estimand}"  # the row's own label: a coefficient is never ATT/ATC
-    what = f"{_label(facts.outcome)} risk" if facts.binary else _label(facts.outcome)
-    sentence = f"The {method}{scope} estimate suggests {_label(facts.treatment)} changed {what} by {effect_phrase(row.estimate, facts.binary)}"
+    what = f"{_label(facts.outcome, 'the outcome')} risk" if facts.binary else _label(facts.outcome, "the outcome")
+    sentence = (
+        f"The {method}{scope} estimate suggests {_label(facts.treatment)} changed {what} by "
+        f"{effect_phrase(row.estimate, facts.binary)}"
+    )
     if row.ci_low is not None and row.ci_high is not None:
         sentence += (
-            f", with an approximate 95% interval from {fmt_effect(row.ci_low, facts.binary)} to "
-            f"{effect_phrase(row.ci_high, facts.binary)}."
+            f", with an approximate 95% interval from {range_phrase(row.ci_low, row.ci_high, facts.binary)}."
         )
     else:
         sentence += " (no interval available)."
@@ -90,7 +102,7 @@ def _interpretation(facts: MemoFacts) -> str:
         return f"Interpretation {NOT_YET}."
     verb = {"negative": "reduce", "positive": "increase"}.get(facts.direction)
     claim = (
-        f"{_label(facts.treatment)} appears to {verb} {_label(facts.outcome)}"
+        f"{_label(facts.treatment)} appears to {verb} {_label(facts.outcome, 'the outcome')}"
         if verb
         else f"the interval includes zero, so the direction of the effect of {_label(facts.treatment)} is not established"
     )
@@ -99,9 +111,14 @@ def _interpretation(facts: MemoFacts) -> str:
         if facts.observational
         else "The estimate comes from randomized assignment."
     )
+    caveat = (
+        " The estimators disagree beyond their intervals, so no single number here should be read as the effect."
+        if facts.disagreements
+        else ""
+    )
     return (
         "Under the assumption that the observed pre-treatment variables capture the important drivers of "
-        f"{_label(facts.treatment)} assignment and that both groups overlap, {claim}. {strength}"
+        f"assignment to {_label(facts.treatment)} and that both groups overlap, {claim}. {strength}{caveat}"
     )
 
 
@@ -110,11 +127,17 @@ def _limitation(project: Project, facts: MemoFacts) -> str:
     threat = card.likely_threats[0].strip().rstrip(".") if card and card.likely_threats else ""
     if facts.overrides:
         return (
-            f"The adjustment set includes variables that are not pre-treatment ({', '.join(facts.overrides)}), "
+            f"The adjustment set includes variables that are not pre-treatment ({names(facts.overrides)}), "
             "used by override: the estimate may be biased by post-treatment adjustment."
         )
-    if threat:
-        return f"Residual confounding may remain if {threat[0].lower()}{threat[1:]}."
+    if facts.disagreements:
+        return (
+            "The estimators disagree beyond their 95% intervals, which points to model misspecification or poor "
+            "overlap; residual confounding may also remain."
+        )
+    if threat:  # the card's words, never re-cased ("CPS controls" stays "CPS controls")
+        joiner = " if " if threat[:1].islower() else ": "
+        return f"Residual confounding may remain{joiner}{threat}."
     return "Residual confounding may remain if variables outside the data drove both treatment and outcome."
 
 
@@ -122,32 +145,55 @@ def _recommendation(project: Project, facts: MemoFacts) -> str:
     if facts.primary is None:
         return "No recommendation until the effect has been estimated."
     open_count = sum(q.status == "open" for q in project.open_questions)
-    text = (
-        "Treat the result as observational evidence: run a randomized holdout or phased rollout in the next cycle "
-        "to validate the impact with stronger design evidence before scaling the decision."
-        if facts.observational
-        else "Use the randomized result, monitoring guardrail outcomes as the change scales."
+    text = _validation_step(facts) if facts.observational else (
+        "Use the randomized result, monitoring guardrail outcomes as the change scales."
     )
-    if facts.direction == "zero-spanning":
+    if facts.disagreements:
+        text = "Do not act on a single estimate: the estimators disagree beyond their intervals. " + text
+    elif facts.direction == "zero-spanning":
         text = "Do not scale on this evidence alone. " + text
     if open_count:
-        text += f" Resolve the {open_count} open stakeholder question(s) first."
+        text += f" Resolve the {plural(open_count, 'open stakeholder question')} first."
     warned = [line for line in facts.refutations if "WARN" in line or "FAIL" in line]
     if warned:
-        text += f" Investigate the {len(warned)} refutation warning(s)."
+        text += f" Investigate the {plural(len(warned), 'refutation warning')}."
     return text
+
+
+def _validation_step(facts: MemoFacts) -> str:
+    """The next step follows the design: an experiment only where the organisation assigns the treatment."""
+    if facts.controllable is True:
+        return (
+            "Treat the result as observational evidence: the organisation controls this program, so run a "
+            "randomized holdout or phased rollout in the next cycle to validate the impact before scaling the "
+            "decision."
+        )
+    if facts.controllable is False:
+        return (
+            "Treat the result as observational evidence: the organisation does not assign this treatment, so an "
+            "experiment is not available; strengthen the evidence with better data on the confounders or a "
+            "quasi-experimental design (a natural experiment, difference-in-differences or an instrument) before "
+            "relying on it."
+        )
+    return (
+        "Treat the result as observational evidence: if the organisation controls who receives the treatment, run "
+        "a randomized holdout or phased rollout before scaling the decision; if it does not, seek better data on "
+        "the confounders or a quasi-experimental design."
+    )
 
 
 def _adjustment_text(facts: MemoFacts) -> str:
     if not facts.estimated:
         return f"Adjustment set {NOT_YET}."
-    names = ", ".join(facts.covariates) or "none"
     validity = {True: "valid for the DAG", False: "NOT valid for the DAG", None: "not checked against a DAG"}[
         facts.set_valid
     ]
-    text = f"{len(facts.covariates)} variable(s): {names}. Source: {facts.set_source}; {validity} ({facts.set_note})."
+    text = (
+        f"{plural(len(facts.covariates), 'variable')}: {names(facts.covariates)}. Source: {facts.set_source}; "
+        f"{validity} ({facts.set_note})."
+    )
     if facts.overrides:
-        text += f" Used by explicit override: {', '.join(facts.overrides)}."
+        text += f" Used by explicit override: {names(facts.overrides)}."
     return text
 
 
@@ -163,7 +209,7 @@ def _checklist_text(project: Project) -> str:
     counts = {
         status: sum(item.status == status for item in items) for status in ("done", "in progress", "todo", "blocked")
     }
-    head = f"{counts['done']} of {len(items)} checks done; {counts['in progress']} in progress, {counts['todo']} to do, {counts['blocked']} blocked."
+    head = f"{counts['done']} of {plural(len(items), 'check')} done; {counts['in progress']} in progress, {counts['todo']} to do, {counts['blocked']} blocked."
     pending = [
         f"{item.check} ({item.status}{', ' + item.owner if item.owner else ''})"
         for item in items
@@ -177,7 +223,7 @@ def _open_questions_text(project: Project) -> str:
     if not questions:
         return "No open stakeholder questions recorded."
     open_items = [q.text for q in questions if q.status == "open"]
-    head = f"{len(open_items)} of {len(questions)} question(s) still open."
+    head = f"{len(open_items)} of {plural(len(questions), 'question')} still open."
     return head + ("\n" + _bullets(open_items, "") if open_items else "")
 
 
@@ -194,7 +240,8 @@ def deterministic_memo(project: Project, frame: pd.DataFrame | None = None) -> d
         "main_limitation": _limitation(project, facts),
         "recommendation": _recommendation(project, facts),
         "adjustment_set": _adjustment_text(facts),
-        "excluded_variables": _bullets((f"{name}: {reason}" for name, reason in facts.excluded), "None."),
+        "warnings": _bullets(facts.warnings, "None raised."),
+        "excluded_variables": _bullets((f"{names([name])}: {reason}" for name, reason in facts.excluded), "None."),
         "sensitivity": _bullets(facts.sensitivity, f"Sensitivity analysis {NOT_YET}."),
         "refutations": _bullets(facts.refutations, f"Refutations {NOT_YET}."),
         robustness.SECTION_KEY: robustness.robustness_text(project.multiverse, project),
@@ -213,24 +260,39 @@ def with_deterministic_memo(project: Project, frame: pd.DataFrame | None = None)
 
 
 def memo_markdown(project: Project, sections: dict[str, str], title: str | None = None) -> str:
-    """The memo as Markdown: N01's bold-lead paragraphs, then supporting detail and the estimate table."""
+    """The memo as Markdown: N01's bold-lead paragraphs, then supporting detail and the estimate table.
+
+    Every piece of user or model text is escaped (names stay code spans), so the export holds no live
+    tag, image or link that came from a brief, a card, a column name or a draft.
+    """
     source = project.data_source
-    lines = [f"# {title or 'Decision memo'}: {project.name}", ""]
+    lines = [f"# {title or 'Decision memo'}: {escape_markdown(project.name)}", ""]  # the title is ours
     stamp = f"_Generated {utc_now()}"
     if source:
-        stamp += f" · data: {source.kind} `{source.name}`, {source.rows} rows, sha256 `{source.sha256[:16]}`"
+        stamp += (
+            f" · data: {escape_markdown(source.kind)} {code_span(source.name)}, {source.rows} rows, "
+            f"sha256 {code_span(source.sha256[:16])}"
+        )
     lines += [stamp + "_", ""]
     for key, heading in MEMO_SECTIONS:
-        lines += [f"**{heading}.** {sections.get(key, '').strip() or '—'}", ""]
+        body = " ".join(to_markdown(sections.get(key, "")).splitlines()).strip()
+        lines += [f"**{heading}.** {body or '—'}", ""]
     extras = [(key, heading) for key, heading in EXTRA_SECTIONS if sections.get(key, "").strip()]
     if extras:
         lines += ["## Supporting detail", ""]
         for key, heading in extras:
-            lines += [f"### {heading}", "", sections[key].strip(), ""]
+            lines += [f"### {heading}", "", to_markdown(sections[key]) or "—", ""]
     table = estimates_markdown(project)
     if table:
         lines += ["## Estimates", "", table, ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def row_label(row: EstimateRow) -> str:
+    """The row's name with its SE type, so a bootstrap row never reads as a second, unlabelled IPW."""
+    base = row.label or METHOD_LABELS.get(row.method, row.method)
+    kind = row.se_type or ("no SE" if row.std_error is None else "")
+    return f"{base} ({kind})" if kind else base
 
 
 def estimates_markdown(project: Project) -> str:
@@ -238,14 +300,15 @@ def estimates_markdown(project: Project) -> str:
     if not result or not result.estimates:
         return ""
     binary = outcome_is_binary(project)
-    rows = ["| method | estimand | estimate | 95% interval | n used |", "|---|---|---|---|---|"]
+    rows = ["| method (SE type) | estimand | estimate | 95% interval | n used |", "|---|---|---|---|---|"]
     for row in result.estimates:
         interval = (
-            f"{fmt_effect(row.ci_low, binary)} to {fmt_effect(row.ci_high, binary)}"
+            range_phrase(row.ci_low, row.ci_high, binary).replace(" percentage points", " pp")
             if row.ci_low is not None and row.ci_high is not None
             else "n/a"
         )
         rows.append(
-            f"| {METHOD_LABELS.get(row.method, row.method)} | {row.estimand} | {fmt_effect(row.estimate, binary)} | {interval} | {row.n_used} |"
+            f"| {escape_markdown(row_label(row))} | {escape_markdown(row.estimand)} | {fmt_effect(row.estimate, binary)} "
+            f"| {interval} | {row.n_used} |"
         )
     return "\n".join(rows)

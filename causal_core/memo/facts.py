@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from causal_core.dag import adjustment_columns, check_adjustment_set, identify
 from causal_core.estimation import ineligible_reason
-from causal_core.memo.formatting import effect_phrase
+from causal_core.memo.formatting import effect_phrase, plural, range_phrase
+from causal_core.memo.markup import name, names
 from causal_core.memo.sections import METHOD_LABELS, PRIMARY_ORDER
 from causal_core.project import (
     NOT_ADJUSTABLE_TIMINGS,
@@ -49,6 +50,9 @@ class MemoFacts:
     sensitivity: list[str] = field(default_factory=list)
     refutations: list[str] = field(default_factory=list)
     observational: bool = True
+    warnings: list[str] = field(default_factory=list)
+    disagreements: list[str] = field(default_factory=list)
+    controllable: bool | None = None
 
     @property
     def direction(self) -> str:
@@ -152,7 +156,7 @@ def dag_set_check(project: Project, covariates: list[str]) -> tuple[bool | None,
         return None, f"the DAG could not be checked: {error}"
     note = result.reason or ("blocks every back-door path" if result.valid else "leaves a back-door path open")
     if missing:
-        note += f" (not in the DAG: {', '.join(missing)})"
+        note += f" (not in the DAG: {names(missing)})"
     return bool(result.valid), note
 
 
@@ -196,10 +200,11 @@ def _key_diagnostic(project: Project, facts: MemoFacts) -> str:
     parts = []
     balance = _find_balance(project)
     if balance:
-        name, value, imbalanced, total = balance
+        variable, value, imbalanced, total = balance
         parts.append(
-            f"Before adjustment the treated and control groups differed most on {name} "
-            f"(standardised mean difference {value:.3f}); {imbalanced} of {total} covariate columns had |SMD| above 0.1."
+            f"Before adjustment the treated and control groups differed most on {name(variable)} "
+            f"(standardised mean difference {value:.3f}); {imbalanced} of {plural(total, 'covariate column')} "
+            f"had |SMD| above 0.1."
         )
     if facts.naive is not None and facts.primary is not None and facts.primary is not facts.naive:
         naive, best = facts.naive.estimate, facts.primary.estimate
@@ -211,6 +216,13 @@ def _key_diagnostic(project: Project, facts: MemoFacts) -> str:
         parts.append(
             f"The naive difference is {effect_phrase(naive, facts.binary)} against "
             f"{effect_phrase(best, facts.binary)} for the {method} estimate, {comparison}."
+        )
+    if facts.disagreements:
+        parts.append(f"The estimators disagree beyond their 95% intervals: {facts.disagreements[0]}.")
+    if facts.warnings:
+        parts.append(
+            f"The analysis raised {plural(len(facts.warnings), 'warning')}, listed under Warnings; read them before "
+            "the estimate."
         )
     return " ".join(parts) or "No balance diagnostic yet: run the data audit and the estimation."
 
@@ -311,7 +323,10 @@ def memo_facts(project: Project, frame: pd.DataFrame | None = None) -> MemoFacts
         facts.refutations = refutation_lines(result.refutations)
         facts.set_valid, facts.set_note = dag_set_check(project, facts.covariates)
         facts.set_source = _set_source(project, facts.covariates)
+        facts.disagreements = estimator_disagreements(facts.rows, facts.binary)
     facts.excluded = excluded_variables(project, facts.covariates)
+    facts.warnings = analysis_warnings(project, facts)
+    facts.controllable = treatment_controllable(project)
     facts.diagnostic = _key_diagnostic(project, facts)
     return facts
 
@@ -328,3 +343,135 @@ def _set_source(project: Project, covariates: list[str]) -> str:
         return "chosen by the analyst (differs from the DAG's recommended set)"
     except Exception:  # noqa: BLE001 - identification problems are shown by the consistency panel
         return "chosen by the analyst (the DAG could not be identified)"
+
+
+# ---- the app's own warnings, carried into the memo ------------------------------------------------
+
+# Estimators that adjust for the same set; the naive difference is expected to differ and is left out.
+ADJUSTED_METHODS = ("regression", "gcomp", "ipw", "aipw")
+
+
+def _row_name(row: EstimateRow) -> str:
+    return row.label or METHOD_LABELS.get(row.method, row.method)
+
+
+def estimator_disagreements(rows: list[EstimateRow], binary: bool) -> list[str]:
+    """Pairs of adjusted estimators whose 95% intervals do not overlap: they cannot both be right.
+
+    Only the model-based (non-bootstrap) row of each method counts; the bootstrap row of the same estimate
+    is the same number with another interval, not a second opinion.
+    """
+    own = [
+        row
+        for row in rows
+        if row.method in ADJUSTED_METHODS
+        and not row.se_type.startswith("bootstrap")
+        and row.ci_low is not None
+        and row.ci_high is not None
+    ]
+    found = []
+    for index, first in enumerate(own):
+        for second in own[index + 1 :]:
+            if first.ci_high < second.ci_low or second.ci_high < first.ci_low:  # type: ignore[operator]
+                found.append(
+                    f"{_row_name(first)} {first.estimand} {effect_phrase(first.estimate, binary)} "
+                    f"(95% interval {range_phrase(first.ci_low, first.ci_high, binary)}) against "  # type: ignore[arg-type]
+                    f"{_row_name(second)} {second.estimand} {effect_phrase(second.estimate, binary)} "
+                    f"(95% interval {range_phrase(second.ci_low, second.ci_high, binary)})"  # type: ignore[arg-type]
+                )
+    return found
+
+
+def _dropped_lines(project: Project) -> list[str]:
+    result = project.estimation
+    if result is None:
+        return []
+    return [
+        f"{plural(count, 'row')} dropped before estimation: {reason}."
+        for reason, count in result.dropped.items()
+        if count and "trimmed" not in reason  # trimming has its own statement among the estimation warnings
+    ]
+
+
+def _dedup_line(project: Project, facts: MemoFacts) -> str | None:
+    if project.dedup == "none" or not project.unit_columns:
+        return None
+    rule = {"keep_first": "first row kept per unit", "average": "numeric columns averaged per unit"}[project.dedup]
+    raw = project.data_source.rows if project.data_source else None
+    counts = f"; the raw data had {raw:,} rows and {facts.n_used:,} were used" if raw and facts.estimated else ""
+    return f"Rows were de-duplicated on {names(project.unit_columns)} ({rule}) before the analysis{counts}."
+
+
+def _cluster_line(project: Project) -> str | None:
+    result = project.estimation
+    if result is None:
+        return None
+    if result.spec.cluster:
+        clusters = result.diagnostics.get("n_clusters")
+        count = f" ({plural(int(clusters), 'cluster')})" if isinstance(clusters, int) and clusters else ""
+        return f"Standard errors are clustered on {name(result.spec.cluster)}{count}."
+    if project.cluster_column:
+        return (
+            f"The project names {name(project.cluster_column)} as the cluster column, but the estimation did not "
+            "cluster: the intervals may be too narrow."
+        )
+    return None
+
+
+def _guardrail_line(project: Project) -> str | None:
+    if not project.guardrails:
+        return None
+    return (
+        f"Guardrail outcome(s) named in the brief were not estimated here: {names(project.guardrails)}. "
+        "Check them before scaling the decision."
+    )
+
+
+def analysis_warnings(project: Project, facts: MemoFacts) -> list[str]:
+    """Every warning the app itself raised, so the memo cannot look cleaner than the analysis.
+
+    Estimation warnings (overlap, extreme weights, trimming, separation, overrides), estimator disagreement,
+    rows dropped, de-duplication, clustering, unestimated guardrails and the data audit's warnings.
+    """
+    lines: list[str] = []
+    if project.estimation:
+        lines += [" ".join(str(text).split()) for text in project.estimation.warnings if str(text).strip()]
+    lines += [f"Estimators disagree beyond their 95% intervals: {text}." for text in facts.disagreements]
+    lines += _dropped_lines(project)
+    for line in (_dedup_line(project, facts), _cluster_line(project), _guardrail_line(project)):
+        if line:
+            lines.append(line)
+    if project.data_audit:
+        lines += [f"Data audit: {' '.join(str(text).split())}" for text in project.data_audit.warnings[:8]]
+    return list(dict.fromkeys(lines))
+
+
+# ---- does the organisation control the treatment? (decides the recommended validation) -------------------
+
+_NOT_CONTROLLED_RE = re.compile(
+    r"\b(smok\w*|quit\w*|diet\w*|exercis\w*|lifestyle|exposure|genetic\w*|weather|pollution|self-select\w*|"
+    r"chose to|choos\w+ to|voluntar\w*|government|public program|national|state-run|historical program|"
+    r"job training|training program|education level|schooling|disease|illness|marriage|union membership)\b",
+    re.IGNORECASE,
+)
+_CONTROLLED_RE = re.compile(
+    r"\b(we|our|us|outreach|campaign|feature|pricing|price|discount|offer\w*|e-?mail\w*|roll-?out|launch\w*|"
+    r"enabl\w*|assistant|onboarding|promotion|coupon|notification|nudge|customer-success|product change)\b",
+    re.IGNORECASE,
+)
+
+
+def treatment_controllable(project: Project) -> bool | None:
+    """True when the card/brief describe a program the organisation runs (it can run an experiment);
+    False for an exposure it does not assign (smoking, a public training program); None when they do not say.
+
+    Read from the card's treatment and control condition first, then the business question and the brief.
+    """
+    card = project.estimand_card
+    texts = [card.treatment, card.control_condition, card.business_question] if card else []
+    text = " ".join([*texts, project.brief])
+    if _NOT_CONTROLLED_RE.search(text):
+        return False
+    if _CONTROLLED_RE.search(text):
+        return True
+    return None

@@ -4,20 +4,52 @@ from __future__ import annotations
 
 import math
 
+from causal_core.memo.markup import name
+
 # ---- formatting -----------------------------------------------------------------------------
 
 
 def fmt_effect(value: float | None, binary: bool) -> str:
-    """Effects on a binary outcome in percent points (N01's ``{:.1%}``); others in plain units."""
+    """A bare effect: on a binary outcome in percentage points ("-4.7 pp"); others in plain units."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
-    return f"{value:.1%}" if binary else f"{value:.2f}"
+    return f"{value * 100:.1f} pp" if binary else f"{value:.2f}"
+
+
+def fmt_points(value: float | None, binary: bool) -> str:
+    """The number alone (no unit): the left end of a range whose unit is written once, after the right end."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value * 100:.1f}" if binary else f"{value:.2f}"
 
 
 def effect_phrase(value: float | None, binary: bool) -> str:
-    unit = " points" if binary else ""
-    return f"{fmt_effect(value, binary)}{unit}"
+    """An effect in prose: "-4.7 percentage points" on a binary outcome (never "% points"), plain units otherwise."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{fmt_points(value, binary)} percentage points" if binary else fmt_points(value, binary)
 
 
-def _label(column: str | None) -> str:
-    return (column or "the treatment").replace("_", " ")
+def range_phrase(low: float, high: float, binary: bool) -> str:
+    """"-6.8 to -2.6 percentage points": the unit once, after the range."""
+    return f"{fmt_points(low, binary)} to {effect_phrase(high, binary)}"
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """"1 variable", "2 variables": fill-ins agree with their count."""
+    return f"{count:,} {singular if count == 1 else plural_form or singular + 's'}"
+
+
+def article(word: str) -> str:
+    """"a" or "an" for the word that follows (by its first letter; acronyms read by their letter name)."""
+    first = word.strip().lstrip("`")[:1]
+    if not first:
+        return "a"
+    acronym = word.strip().lstrip("`").split(" ")[0].isupper() and len(word.strip().split(" ")[0]) > 1
+    vowel_sound = first.lower() in "aeiou" or (acronym and first.upper() in "AEFHILMNORSX")
+    return "an" if vowel_sound else "a"
+
+
+def _label(column: str | None, missing: str = "the treatment") -> str:
+    """A column for memo prose: its name in a code span (untouched), or a placeholder when not chosen yet."""
+    return name(column) if column else missing

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from causal_core.memo.markup import strip_code_spans
 from causal_core.memo.sections import ESTIMATE_SECTIONS
 from causal_core.multiverse import memo_text as robustness
 from causal_core.project import (
@@ -40,14 +41,25 @@ class TextNumber:
         return abs(abs(self.value) - abs(figure) * scale) <= tolerance
 
 
+RANGE_JOIN_RE = re.compile(r"\s*(?:to|–|—|and)\s*", re.IGNORECASE)
+
+
 def numbers_in(text: str) -> list[TextNumber]:
+    """The numbers a text claims. Names in code spans are not claims (`wt82_71` holds no 71), and in a
+    range written with its unit once ("-6.8 to -2.6 percentage points") both ends carry the unit."""
+    prose = strip_code_spans(text or "")
+    matches = list(NUMBER_RE.finditer(prose))
+    percents = [bool(m.group(4)) or bool(POINTS_RE.match(prose, m.end())) for m in matches]
+    for index in range(len(matches) - 2, -1, -1):
+        joined = RANGE_JOIN_RE.fullmatch(prose, matches[index].end(), matches[index + 1].start())
+        if joined and percents[index + 1] and not percents[index]:
+            percents[index] = True
     found = []
-    for match in NUMBER_RE.finditer(text or ""):
-        sign, whole, decimals, percent = match.groups()
+    for match, percent in zip(matches, percents, strict=True):
+        sign, whole, decimals, _ = match.groups()
         value = float(whole.replace(",", "") + (f".{decimals}" if decimals else ""))
         if sign in ("-", "−"):
             value = -value
-        percent = bool(percent) or bool(POINTS_RE.match(text, match.end()))
         found.append(TextNumber(match.group(0).strip(), value, len(decimals or ""), percent))
     return found
 
@@ -158,8 +170,11 @@ def project_figures(project: Project) -> Figures:
             figures.add(leaves, share=True)
         cited = {key: value for key, value in result.diagnostics.items() if key in CITED_DIAGNOSTICS}
         leaves = []
-        _numeric_leaves([cited, result.warnings], leaves)
+        _numeric_leaves(cited, leaves)
         figures.add(leaves)
+        warned: list[float] = []
+        _numeric_leaves(result.warnings, warned)  # the memo repeats the analysis's warnings, percentages included
+        figures.add(warned, share=True)
         shares: list[float] = []
         _share_leaves(cited, shares)
         figures.add(shares, share=True)

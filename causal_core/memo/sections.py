@@ -18,6 +18,7 @@ MEMO_SECTIONS: list[tuple[str, str]] = [
 ]
 EXTRA_SECTIONS: list[tuple[str, str]] = [
     ("adjustment_set", "Adjustment set"),
+    ("warnings", "Warnings from the analysis"),
     ("excluded_variables", "Excluded variables"),
     ("sensitivity", "Sensitivity"),
     ("refutations", "Refutations"),
