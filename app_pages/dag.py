@@ -15,6 +15,7 @@ from causal_core.dag import paths as dag_paths
 from causal_core.project import NOT_ADJUSTABLE_TIMINGS, DagSpec
 from causal_core.rubric import audit_record
 from causal_core.ui import ai, dag_view, identification_panel, state
+from causal_core.ui import staleness as staleness_banner
 from causal_core.ui.audit_panel import render_audit_panel
 
 FLASH = "dag_flash"
@@ -111,6 +112,7 @@ st.caption(
     "the arrows — never typed."
 )
 project = state.get_project()
+staleness_banner.render(project)  # out of date: recompute (causal_core/staleness.py)
 frame = state.require_frame()
 columns = dag_draft.usable_columns(project, frame)
 

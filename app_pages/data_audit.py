@@ -30,6 +30,7 @@ from causal_core.profile_review import (
 )
 from causal_core.project import ChecklistItem, DataAuditResult, Project
 from causal_core.rubric import audit_record, score_of
+from causal_core.ui import staleness as staleness_banner
 from causal_core.ui import state
 from causal_core.ui.ai import draft_artifact
 from causal_core.ui.audit_panel import render_audit_panel
@@ -76,6 +77,7 @@ st.caption(
 )
 key = state.active_key()
 project = state.get_project()
+staleness_banner.render(project)  # out of date: recompute (causal_core/staleness.py)
 frame = state.require_frame()
 raw = state.get_raw_frame()
 

@@ -9,6 +9,7 @@ from causal_core.consistency import consistency_checks, consistency_records, ove
 from causal_core.project import project_from_json, project_to_json, utc_now
 from causal_core.report import memo_html, project_memo_markdown, report_zip, zip_name
 from causal_core.rubric import audit_record
+from causal_core.ui import staleness as staleness_banner
 from causal_core.ui import state
 from causal_core.ui.ai import draft_artifact
 from causal_core.ui.audit_panel import render_audit_panel
@@ -54,6 +55,7 @@ st.markdown(
 )
 
 project = state.get_project()
+staleness_banner.render(project)  # out of date: recompute (causal_core/staleness.py)
 frame = state.get_frame()
 refreshed = memo_core.with_deterministic_memo(project, frame)
 if refreshed is not project:

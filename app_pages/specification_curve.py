@@ -14,6 +14,7 @@ from causal_core.multiverse.charts import specification_curve
 from causal_core.multiverse.export import chart_bytes, table_bytes
 from causal_core.multiverse.runner import MultiverseRun
 from causal_core.project import MultiverseOptions
+from causal_core.ui import staleness as staleness_banner
 from causal_core.ui import state
 
 STEP_SECONDS = 0.8  # work per fragment rerun: long enough to be efficient, short enough for Stop to answer
@@ -151,6 +152,8 @@ runner()
 result = state.get_project().multiverse
 if result is None:
     st.info("Choose the dimensions and press **Run the specification curve**.")
+    st.stop()
+if staleness_banner.hide_stale_results(state.get_project(), "multiverse", k("show_stale")):
     st.stop()
 st.subheader(f"Robustness across {result.summary.get('n_specifications', len(result.rows)):,} specifications")
 if result.cancelled:
