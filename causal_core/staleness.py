@@ -77,8 +77,12 @@ def _data_content(project: Project) -> Any:
     return {"kind": source.kind, "name": source.name, "sha256": source.sha256, "n": source.n, "seed": source.seed}
 
 
+# Spec fields that add rows or checks but never move the main estimates (a bootstrap must not make the curve stale).
+SPEC_FIELDS_IGNORED = {"bootstrap", "placebo_outcome"}
+
+
 def spec_fingerprint(spec: EstimationSpec | None) -> str:
-    return fingerprint(None if spec is None else spec.model_dump(mode="json"))
+    return fingerprint(None if spec is None else spec.model_dump(mode="json", exclude=SPEC_FIELDS_IGNORED))
 
 
 def input_fingerprints(project: Project) -> dict[str, str]:

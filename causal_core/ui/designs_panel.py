@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from causal_core import dag as dag_module
+from causal_core.display import format_p_value
 from causal_core.estimation.constants import EstimationError
 from causal_core.estimation.frontdoor import (
     DesignResult,
@@ -208,7 +209,8 @@ def _show_iv_diagnostics(diagnostics: dict) -> None:
                + (" — reaches the edge of the searched range, so it is unbounded." if ar["kind"] == "unbounded" else "")
                + (f" · {ar['coverage']}" if ar.get("coverage") else ""))
     tests = diagnostics.get("tests", {})
-    lines = [f"{test['name']}: statistic {test['statistic']:.3f}, p = {test['pvalue']:.3g}" for test in tests.values()]
+    lines = [f"{test['name']}: statistic {test['statistic']:.3f}, p = {format_p_value(test['pvalue'])}"
+             for test in tests.values()]
     if lines:
         st.caption(" · ".join(lines))
     if "complier_share" in diagnostics:
