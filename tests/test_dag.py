@@ -9,7 +9,7 @@ import pytest
 from causal_core import dag
 from causal_core.dag import DagEditError
 from causal_core.dag import identification as dag_identification
-from causal_core.project import DagEdge, DagNode, DagSpec
+from causal_core.project import DagEdge, DagNode, DagSpec, Timing
 
 
 def make(edges, latent=(), unmeasured=(), treatment="X", outcome="Y") -> DagSpec:
@@ -337,9 +337,11 @@ def test_initial_dag_for_builtins_and_uploads(retention):
     spec, origin = dag.initial_dag(project, list(frame.columns))
     assert spec == dag.default_dag("retention") and "N01 §8" in origin
     upload = project.model_copy(update={"data_source": project.data_source.model_copy(update={"kind": "upload"})})
-    starter, _ = dag.initial_dag(upload, list(frame.columns))
-    assert [n.name for n in starter.nodes] == ["outreach", "churn"]
-    assert [(e.source, e.target) for e in starter.edges] == [("outreach", "churn")]
+    seeded, origin = dag.initial_dag(upload, list(frame.columns))  # an upload starts from its dictionary's timing
+    assert origin.startswith("Seeded from the data dictionary")
+    pre = {e.variable for e in project.dictionary if e.timing == Timing.pre_treatment} - {"outreach", "churn"}
+    assert {(c, t) for c in pre for t in ("outreach", "churn")} <= {(e.source, e.target) for e in seeded.edges}
+    assert set(dag.identify(seeded).recommended_set) == pre
     with pytest.raises(ValueError, match="no default DAG"):
         dag.default_dag("nope")
 

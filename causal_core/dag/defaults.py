@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import pandas as pd
 
-from causal_core.dag.edits import add_edge, add_node, set_outcome, set_treatment
 from causal_core.dag.roles import node_roles
+from causal_core.dag.seeding import starter_dag  # noqa: F401 - re-exported (safe node names live there)
 from causal_core.project import DagEdge, DagNode, DagSpec
 
 # Default DAGs for the built-in datasets
@@ -165,20 +165,6 @@ def default_dag(dataset_name: str) -> DagSpec:
     if dataset_name not in DEFAULT_DAGS:
         raise ValueError(f"no default DAG for {dataset_name!r}: choose one of {', '.join(DEFAULT_DAGS)}")
     return DEFAULT_DAGS[dataset_name]()
-
-
-def starter_dag(treatment: str | None, outcome: str | None, columns: Sequence[str] = ()) -> DagSpec:
-    """For an uploaded dataset: just the treatment and outcome (bound to their columns) and the edge."""
-    spec = DagSpec()
-    if treatment:
-        spec = add_node(spec, treatment, column=treatment if treatment in columns else None, x=0.0, y=0.0)
-        spec = set_treatment(spec, treatment)
-    if outcome and outcome != treatment:
-        spec = add_node(spec, outcome, column=outcome if outcome in columns else None, x=300.0, y=0.0)
-        spec = set_outcome(spec, outcome)
-        if treatment:
-            spec = add_edge(spec, treatment, outcome, "The effect under study.")
-    return spec
 
 
 def roles_table(spec: DagSpec, timing_of: Mapping[str, str] | None = None) -> pd.DataFrame:

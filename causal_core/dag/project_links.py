@@ -6,25 +6,30 @@ from collections.abc import Sequence
 
 import networkx as nx
 
-from causal_core.dag.defaults import DEFAULT_DAGS, default_dag, starter_dag
+from causal_core.dag.defaults import DEFAULT_DAGS, default_dag
 from causal_core.dag.edits import auto_layout, bind_columns
 from causal_core.dag.graph import find_cycle, get_node, to_networkx
 from causal_core.dag.identification import node_for_column
+from causal_core.dag.layout import layered_layout
+from causal_core.dag.seeding import seeded_dag
 from causal_core.project import DagSpec, Project
 
 
 # Links to the project (dictionary timing, starting graph)
 # ---------------------------------------------------------------------------------------------
 def initial_dag(project: Project, columns: Sequence[str]) -> tuple[DagSpec, str]:
-    """The DAG a project starts from, and a sentence saying where it came from."""
+    """The DAG a project starts from, and a sentence saying where it came from.
+
+    Built-ins start from their notebook's DAG; an upload from its dictionary's timing (see
+    :mod:`causal_core.dag.seeding`), laid out in layers, never from a bare ``treatment → outcome``
+    presented as if it were an answer."""
     source = project.data_source
     if source is not None and source.kind == "builtin" and source.name in DEFAULT_DAGS:
         origin = "N01 §8" if source.name == "retention" else "N09's data dictionary"
         return default_dag(source.name), f"Started from the default DAG for {source.name} ({origin})."
-    return (
-        starter_dag(project.treatment, project.outcome, columns),
-        "Started from the treatment and outcome only: add the variables that cause them.",
-    )
+    seeded = seeded_dag(project, columns)
+    spec = layered_layout(seeded.spec)[0] if seeded.from_dictionary else seeded.spec
+    return spec, seeded.origin
 
 
 def timing_conflicts(spec: DagSpec, project: Project) -> list[str]:

@@ -4,6 +4,21 @@ The component is view-only: it draws the spec at its stored positions (physics o
 between reruns) and returns only the id of a clicked node. All edits go through ``causal_core.dag``.
 One path can be highlighted (the path list's selected row); adjusted and selection nodes get their own
 borders, bidirected edges are dashed double arrows.
+
+Security (issue 18 §1). Node and column names come from CSV headers and shared project files, edge
+rationales from a model: all untrusted. The installed streamlit-agraph frontend (frontend/build,
+``htmlTitle``) runs ``div.innerHTML = node.title`` for every node as soon as the graph renders, no hover
+needed, and Streamlit's component iframe is sandboxed ``allow-scripts allow-same-origin`` (hard-coded in
+Streamlit's IFrameUtil; the component API offers no way to tighten it), so a script there reaches the
+parent page. Therefore:
+
+- every ``title`` (node and edge) is :func:`causal_core.safe_text.plain_text`: tags stripped, the rest
+  HTML-escaped, so innerHTML can only ever produce text;
+- a node title starts with the fixed word "Node", never with the name: the same frontend's double-click
+  handler calls ``window.open(title)``, and a title starting ``javascript:`` would be a script URL;
+- labels are drawn by vis-network on the canvas, as text, as long as ``font.multi`` is off (with
+  ``multi: "html"`` vis-network would parse ``<b>``-style tags); :func:`node_font` sets ``multi=False``
+  explicitly and a test checks it, so labels are the raw names, shown literally.
 """
 
 from __future__ import annotations
@@ -12,6 +27,7 @@ from collections.abc import Mapping, Sequence
 
 from causal_core.dag import role_colour
 from causal_core.project import DagSpec
+from causal_core.safe_text import plain_text
 
 BORDER = "#334155"
 SELECTED_BORDER = "#dc2626"
@@ -21,6 +37,8 @@ ADJUSTED_BORDER = "#0f172a"
 SELECTION_BORDER = "#d97706"
 PATH_COLOUR = "#dc2626"  # a biasing path; causal paths are drawn in CAUSAL_COLOUR
 CAUSAL_COLOUR = "#16a34a"
+LABEL_PX = {"normal": 16, "presentation": 24}  # readable on a projector: never below 14 px
+TITLE_LIMIT = 300  # characters of a tooltip (a rationale is one line; a pasted essay is cut)
 
 
 def graph_component(nodes: list, edges: list, config) -> str | None:
@@ -30,10 +48,22 @@ def graph_component(nodes: list, edges: list, config) -> str | None:
     return agraph(nodes=nodes, edges=edges, config=config)
 
 
-def _tooltip(name: str, column: str | None, latent: bool, roles: Sequence[str]) -> str:
+def _tooltip(name: str, column: str | None, latent: bool, roles: Sequence[str], extra: str = "") -> str:
+    """Plain text only (see the module docstring): the frontend writes it with innerHTML."""
     data = "latent" if latent else (f"column {column}" if column else "no data column")
     shown = ", ".join(r.replace("_", " ") for r in roles) or "other"
-    return f"{name} — {shown} ({data})"
+    return plain_text(f"Node {name} — {shown} ({data}){extra}", limit=TITLE_LIMIT)
+
+
+def _edge_title(rationale: str | None) -> str | None:
+    """A model-drafted rationale as plain text (None: no tooltip)."""
+    return plain_text(rationale, limit=TITLE_LIMIT) if rationale else None
+
+
+def node_font(dimmed: bool, size: str = "normal") -> dict:
+    """Canvas-drawn label font. ``multi`` stays False so vis-network never parses markup in a label."""
+    return {"face": "Helvetica", "size": LABEL_PX.get(size, LABEL_PX["normal"]), "multi": False,
+            "color": "#64748b" if dimmed else "#0f172a"}
 
 
 def _edge_style(highlighted: bool, dimmed: bool, colour: str) -> dict:
@@ -50,6 +80,7 @@ def render_dag(
     highlight: tuple[set[tuple[str, str]], set[frozenset[str]]] | None = None,
     highlight_colour: str = PATH_COLOUR,
     adjusted: Sequence[str] | None = None,
+    size: str = "normal",
 ) -> str | None:
     """Draw ``spec`` coloured by derived role (N01 palette); latent nodes dashed, unmeasured ones grey text.
 
@@ -74,9 +105,11 @@ def render_dag(
             Node(
                 id=node.name,
                 label=node.label or node.name,
-                title=_tooltip(node.name, node.column, node.latent, node_roles)
-                + (" · adjusted" if node.name in adjusted_set else "")
-                + (" · selection node (the sample is conditioned on it)" if node.name in selection else ""),
+                title=_tooltip(
+                    node.name, node.column, node.latent, node_roles,
+                    (" · adjusted" if node.name in adjusted_set else "")
+                    + (" · selection node (the sample is conditioned on it)" if node.name in selection else ""),
+                ),
                 shape="box",
                 x=node.x if node.x is not None else 0,
                 y=node.y if node.y is not None else 0,
@@ -84,18 +117,19 @@ def render_dag(
                 borderWidth=width,
                 shapeProperties={"borderRadius": 6, "borderDashes": [5, 4] if node.latent else False},
                 color={"background": role_colour(node_roles), "border": border},
-                font={"face": "Helvetica", "color": "#64748b" if (node.latent or not node.column) else "#0f172a"},
+                font=node_font(node.latent or not node.column, size),
             )
         )
     edges = [
-        Edge(source=edge.source, target=edge.target, title=edge.rationale or None,
+        Edge(source=edge.source, target=edge.target, title=_edge_title(edge.rationale),
              **_edge_style((edge.source, edge.target) in directed_lit, dimmed, highlight_colour))
         for edge in spec.edges
     ]
     for edge in getattr(spec, "bidirected", None) or []:
         lit = frozenset((edge.source, edge.target)) in bidirected_lit
         edges.append(
-            Edge(source=edge.source, target=edge.target, title=edge.rationale or "latent common cause (<->)",
+            Edge(source=edge.source, target=edge.target,
+                 title=_edge_title(edge.rationale or "latent common cause (a double arrow)"),
                  arrows={"to": {"enabled": True}, "from": {"enabled": True}}, dashes=True,
                  smooth={"enabled": True, "type": "curvedCW", "roundness": 0.3},
                  **_edge_style(lit, dimmed, highlight_colour))
