@@ -1,7 +1,5 @@
 """Memo: the deterministic memo beside the AI draft, the analyst's final memo, consistency and exports."""
 
-import re
-
 import streamlit as st
 
 from causal_core import memo as memo_core
@@ -14,12 +12,10 @@ from causal_core.ui import state
 from causal_core.ui.ai import draft_artifact
 from causal_core.ui.audit_panel import render_audit_panel
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~$])")
-
 
 def md(text: str) -> str:
-    """Show text literally in st.markdown: column names keep their underscores, model text stays inert."""
-    return _MD_SPECIAL.sub(r"\\\1", text or "")
+    """Memo text for st.markdown: names stay code spans, everything else (user, model text) is escaped."""
+    return memo_core.to_markdown(text or "")
 
 
 @st.cache_data(max_entries=4, show_spinner="Preparing the exports…")
@@ -34,7 +30,8 @@ def show_sections(sections: dict[str, str], empty: str) -> None:
         st.caption(empty)
         return
     for key, title in memo_core.MEMO_SECTIONS:
-        st.markdown(f"**{title}.** {md(sections.get(key, '').strip()) or '—'}")
+        body = " ".join(md(sections.get(key, "").strip()).splitlines())
+        st.markdown(f"**{title}.** {body or '—'}")
 
 
 def score_line(sections: dict[str, str], project, frame) -> None:
@@ -97,7 +94,7 @@ with left:
     with st.expander("Supporting detail (adjustment set, exclusions, sensitivity, refutations, questions, checklist)"):
         for key, title in memo_core.EXTRA_SECTIONS:
             st.markdown(f"**{title}**")
-            st.markdown(md(deterministic.get(key, "")).replace("\n", "  \n") or "—")
+            st.markdown(md(deterministic.get(key, "")) or "—")
 
 with right:
     st.subheader("AI draft")

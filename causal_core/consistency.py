@@ -16,8 +16,10 @@ from causal_core.memo import (
     SECTION_KEYS,
     dag_set_check,
     deterministic_memo,
+    estimator_disagreements,
     memo_facts,
     numbers_in,
+    outcome_is_binary,
     project_figures,
     unmatched_numbers,
 )
@@ -153,6 +155,22 @@ def check_estimand(project: Project) -> ConsistencyItem:
     return _item(name, "green", f"card and estimation both target the {estimated}")
 
 
+def check_estimators_agree(project: Project) -> ConsistencyItem:
+    """Adjusted estimators (regression, g-computation, IPW, doubly robust) must not contradict each other.
+
+    Non-overlapping 95% intervals mean at least one model is wrong for these data (misspecification, poor
+    overlap, a bug): the artifacts do not describe one answer, so this is a conflict, not a warning.
+    """
+    name = "Estimators agree within their 95% intervals"
+    if project.estimation is None or not project.estimation.estimates:
+        return _item(name, "amber", "no estimation yet")
+    pairs = estimator_disagreements(project.estimation.estimates, outcome_is_binary(project))
+    if pairs:
+        more = f" (and {len(pairs) - 1} more pair(s))" if len(pairs) > 1 else ""
+        return _item(name, "red", f"intervals do not overlap: {pairs[0]}{more}")
+    return _item(name, "green", "every pair of adjusted estimators has overlapping 95% intervals")
+
+
 def current_memo(project: Project) -> tuple[str, dict[str, str]]:
     """The memo a reader would see: the analyst's final memo, else the deterministic one."""
     if any(project.memo.final.get(key, "").strip() for key in SECTION_KEYS):
@@ -207,6 +225,7 @@ def consistency_checks(project: Project) -> list[ConsistencyItem]:
         check_adjustment_valid(project),
         check_post_treatment(project),
         check_estimand(project),
+        check_estimators_agree(project),
         check_memo_numbers(project),
         check_audits(project),
     ]

@@ -110,11 +110,20 @@ def artifact_checklist(project: Project) -> pd.DataFrame:
         ("Data audit", project.data_audit is not None, "Data audit"),
         ("AI profile review", project.profile_review is not None, "Data audit"),
         ("Estimates", project.estimation is not None and bool(project.estimation.estimates), "Estimation"),
-        ("Decision memo", bool(project.memo.final or project.memo.deterministic), "Memo"),
+        ("Decision memo", memo_done(project), "Memo"),
     ]
     return pd.DataFrame(
         [{"artifact": name, "status": "done" if done else "not yet", "page": page} for name, done, page in items]
     )
+
+
+def memo_done(project: Project) -> bool:
+    """A memo counts only once it reports an estimate: the deterministic memo is stored from the first visit
+    (saying "not yet estimated"), and that placeholder is not a decision memo. An analyst's final memo counts."""
+    if any(str(text).strip() for text in project.memo.final.values()):
+        return True
+    estimated = project.estimation is not None and bool(project.estimation.estimates)
+    return estimated and bool(project.memo.deterministic)
 
 
 def format_values(table: pd.DataFrame) -> pd.DataFrame:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from causal_core.memo.ai_task import MEMO_SYSTEM_PROMPT, MemoDraft, build_memo_inputs, build_memo_prompt
 from causal_core.memo.facts import MemoFacts, memo_facts
+from causal_core.memo.markup import strip_code_spans
 from causal_core.memo.numbers import numbers_in, project_figures, unmatched_numbers
 from causal_core.memo.sections import ESTIMATE_SECTIONS, EVIDENCE_SECTIONS, SECTION_KEYS, SECTION_TITLES
 from causal_core.multiverse import memo_text as robustness
@@ -47,7 +48,9 @@ FACT_RE = re.compile(
     r"\b(the (?:data|estimate|analysis|results?) (?:shows?|proves?|confirms?|demonstrates?))\b", re.IGNORECASE
 )
 VALIDATION_RE = re.compile(
-    r"hold-?out|experiment|randomi[sz]\w*|\bA/B\b|\bRCT\b|(?:phased|staggered|gradual) roll-?out|\bpilot\b",
+    r"hold-?out|experiment|randomi[sz]\w*|\bA/B\b|\bRCT\b|(?:phased|staggered|gradual) roll-?out|\bpilot\b|"
+    r"quasi-?experiment\w*|natural experiment|difference-in-differences|regression discontinuity|instrument\w*|"
+    r"better data",
     re.IGNORECASE,
 )
 UNCERTAIN_RE = re.compile(
@@ -139,8 +142,10 @@ def score_memo(memo: dict[str, Any], project: Project, frame: pd.DataFrame | Non
     """Audit a memo (AI draft, analyst edit or the deterministic one) against the project's figures."""
     sections = {key: str(value or "") for key, value in (memo or {}).items()}
     facts = memo_facts(project, frame)
+    checks = [_check_numbers(sections, project)]  # numbers_in already skips names in code spans
+    # A name is not prose: `cut_rate` or `drop` in a code span is neither a direction nor an overclaim.
+    sections = {key: strip_code_spans(text) for key, text in sections.items()}
     full = "\n".join(sections.get(key, "") for key in SECTION_KEYS)
-    checks = [_check_numbers(sections, project)]
 
     pattern = ESTIMAND_PATTERNS.get(facts.estimand, ESTIMAND_PATTERNS["ATE"])
     named = re.search(pattern, full, re.IGNORECASE)
@@ -198,7 +203,24 @@ def score_memo(memo: dict[str, Any], project: Project, frame: pd.DataFrame | Non
     robustness_check = robustness.check_memo(sections, project.multiverse)  # only with a curve or a claim
     if robustness_check is not None:
         checks.append(robustness_check)
+    if facts.disagreements:  # only when the estimators contradict each other: then no memo gets full marks
+        checks.append(_check_agreement(facts))
     return checks
+
+
+def _check_agreement(facts: MemoFacts) -> RubricCheck:
+    """Estimators whose 95% intervals do not overlap cannot both be right: the analysis is not ready to share.
+
+    Fails for every memo, deterministic included (which reports the disagreement): a memo cannot reach full
+    marks, nor the consistency panel green, on estimates that contradict each other (issue 17 §15).
+    """
+    more = f" (and {len(facts.disagreements) - 1} more pair(s))" if len(facts.disagreements) > 1 else ""
+    return check(
+        "estimators_agree",
+        False,
+        f"estimators disagree beyond their 95% intervals: {facts.disagreements[0]}{more}; fix the specification "
+        "or overlap before presenting a single estimate",
+    )
 
 
 def _check_numbers(sections: dict[str, str], project: Project) -> RubricCheck:
