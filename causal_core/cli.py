@@ -128,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         result = args.handler(args)
+    except BrokenPipeError:  # `… | head`: __main__ ends quietly; not a bad input
+        raise
     except (CliError, ValueError, FileNotFoundError, KeyError, RecursionError, OSError) as error:
         print(f"error: {_one_line(error)}", file=sys.stderr)
         return 2

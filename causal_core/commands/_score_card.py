@@ -96,8 +96,9 @@ def _text(payload: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     from causal_core.question import card_from_json_payload
 
+    payload = _read_json(args.card, "card")  # its errors already name the file
     try:
-        card = card_from_json_payload(_read_json(args.card, "card"))
+        card = card_from_json_payload(payload)
     except ValueError as error:
         raise CliError(f"{args.card}: {error}") from None
     project, frame = _project_and_frame(args)
