@@ -42,6 +42,7 @@ def main() -> int:
 
     from causal_core import runtime
     from causal_core.runtime import grammar, local_hf, parsing, sessions
+    from causal_core.runtime import queue as request_queue
     from causal_core.structured import DecodingSettings
 
     import_s = time.perf_counter() - started
@@ -101,7 +102,8 @@ def main() -> int:
     print(f"prompt: {encoded['input_ids'].shape[1]} tokens; max_new_tokens {args.max_new_tokens}; task {task.name}")
 
     def timed(constrained: bool) -> tuple[float, int, str]:
-        with session.lock:
+        ticket = request_queue.Ticket("bundled", owner="bench_runtime", session_id=id(session))
+        with request_queue.slot(session.queue, ticket):  # the app's device queue, as run_task takes it
             output = local_hf.generate(session, messages, settings, schema if constrained else None)
         return output.seconds, output.new_tokens, output.text
 

@@ -267,10 +267,10 @@ def test_output_cut_at_max_new_tokens_is_classified_truncated(tiny_model):
     interaction = runtime.run_task(MINI_TASK, {"q": "hi"}, key, DecodingSettings(max_new_tokens=16))
     assert interaction.truncated
     assert not interaction.schema_valid
-    assert interaction.failure_type == "invalid_json_or_truncated_output"
+    assert interaction.failure_type == "truncated"  # used every max_new_tokens: its own failure type
     assert interaction.repair_stage == "failed"
     assert interaction.repair_raw_output  # the one model retry happened
-    assert "first_parse_error: invalid_json_or_truncated_output" in interaction.parser_notes
+    assert "first_parse_error: truncated" in interaction.parser_notes
     assert interaction.new_tokens == 32  # two calls × max_new_tokens
     no_retry = runtime.run_task(MINI_TASK, {"q": "hi"}, key, DecodingSettings(max_new_tokens=16, repair_retry=False))
     assert no_retry.repair_raw_output == "" and no_retry.new_tokens == 16
@@ -287,7 +287,7 @@ def test_should_stop_cancels_generation(tiny_model):
     interaction = runtime.run_task(MINI_TASK, {"q": "hi"}, key, DecodingSettings(max_new_tokens=200),
                                    should_stop=should_stop)
     assert not interaction.schema_valid
-    assert "cancelled by the analyst" in interaction.error
+    assert "cancelled by the analyst" in interaction.error and interaction.failure_type == "stopped"
     assert interaction.new_tokens <= 6 and interaction.repair_raw_output == ""
 
 
@@ -297,7 +297,7 @@ def test_unconstrained_decoding_is_logged_and_parsed_honestly(tiny_model):
                                    DecodingSettings(max_new_tokens=24, constrained=False, repair_retry=False))
     assert interaction.decoding["constrained"] is False
     assert not interaction.schema_valid  # a random model without the grammar does not write this JSON
-    assert interaction.failure_type in {"invalid_json_or_truncated_output", "empty_output"}
+    assert interaction.failure_type in {"truncated", "invalid_json_or_truncated_output", "empty_output"}
 
 
 def test_trust_remote_code_stays_off_and_image_text_models_use_their_class(tiny_model, monkeypatch):

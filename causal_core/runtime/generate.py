@@ -1,6 +1,6 @@
 """``run_task``: one structured artifact from one model, returned as a fully filled AIInteraction.
 
-Flow (N09 §12–§15): build the prompt → generate (local: under the schema's JSON grammar; endpoint: with
+Flow (N09 §12–§15): build the prompt → (local: wait in the device queue, see runtime.queue) → generate (local: under the schema's JSON grammar; endpoint: with
 its json_schema response_format) → parse/repair → if still invalid, one model retry with the task's
 repair prompt → classify. It never raises for a model or parse failure; the interaction records what
 happened (failure_type from structured.FAILURE_TYPES, zero credit downstream).
@@ -8,18 +8,21 @@ happened (failure_type from structured.FAILURE_TYPES, zero credit downstream).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import platform
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from importlib import metadata
 from typing import Any
 
 from causal_core.project import AIInteraction, utc_now
-from causal_core.runtime import devices, endpoint, grammar, parsing, registry, sessions
+from causal_core.runtime import devices, endpoint, grammar, parsing, registry, sessions, stopping
+from causal_core.runtime import queue as request_queue
 from causal_core.runtime.local_hf import GenerationOutput
+from causal_core.runtime.queue import DraftProgress
 from causal_core.runtime.registry import ModelUnavailable
 from causal_core.structured import DecodingSettings, StructuredTask
 
@@ -59,12 +62,18 @@ def repair_prompt(task: StructuredTask, error_message: str, raw_output: str) -> 
 
 
 class _Backend:
-    """Local session or endpoint behind one ``call(messages, schema, on_text, should_stop)``."""
+    """Local session or endpoint behind one ``call(messages, schema, on_text, should_stop)``.
+
+    A local backend must be inside ``reserved()`` (its place at the head of the device queue) to call.
+    """
 
     def __init__(self, model_key: str, load_options: dict[str, Any]) -> None:
         self.model_key = model_key
         self.source = registry.key_source(model_key)
         self.session: sessions.Session | None = None
+        self.ticket: request_queue.Ticket | None = None
+        self.on_progress: Callable[[DraftProgress], None] | None = None
+        self.attempt = 0
         if self.source == "endpoint":
             self.endpoint_model, self.base_url = registry.parse_endpoint_key(model_key)
             self.name, self.device, self.dtype, self.quantisation = "openai_endpoint", "remote", "", ""
@@ -73,26 +82,82 @@ class _Backend:
             self.name = "transformers"
             self.device, self.dtype, self.quantisation = self.session.plan.session_fields
 
+    @contextlib.contextmanager
+    def reserved(self, settings: DecodingSettings, owner: str, should_stop: Callable[[], bool] | None,
+                 on_progress: Callable[[DraftProgress], None] | None) -> Iterator[None]:
+        """Wait for this request's turn on the device (local only) and hold it for the first call and the retry.
+
+        Raises QueueTimeout / QueueCancelled / SessionClosed from the wait, ModelUnavailable if the session
+        was unloaded between being found and this request's turn.
+        """
+        self.on_progress = on_progress
+        session = self.session
+        if session is None:
+            yield
+            return
+        ticket = request_queue.Ticket(self.model_key, owner=owner, session_id=id(session),
+                                      expected_tokens=settings.max_new_tokens)
+
+        def waiting(status: request_queue.QueueStatus) -> None:
+            if on_progress is not None:
+                on_progress(DraftProgress("queued", self.model_key, status.position, status.eta_s, status.waited_s,
+                                          status.running_owner, max_new_tokens=settings.max_new_tokens))
+
+        with request_queue.slot(session.queue, ticket, should_stop=should_stop, on_wait=waiting):
+            if not session.enter():
+                raise ModelUnavailable("unloaded", f"{self.model_key} was unloaded while this call waited")
+            self.ticket = ticket
+            try:
+                yield
+            finally:
+                self.ticket = None
+                session.leave()
+
     def call(self, messages: list[dict[str, str]], settings: DecodingSettings, schema: dict | None,
              schema_name: str, on_text: Callable[[str], None] | None,
              should_stop: Callable[[], bool] | None) -> GenerationOutput:
+        self.attempt += 1
         if self.session is None:
             return endpoint.chat(self.base_url, self.endpoint_model, messages, settings, schema, schema_name,
                                  on_text, should_stop)
         from causal_core.runtime import local_hf
 
-        session = self.session
+        session, ticket, attempt = self.session, self.ticket, self.attempt
+        if ticket is None:
+            raise RuntimeError("a local call must hold its place in the device queue (Backend.reserved)")
+        limit = stopping.time_limit_s(session.device)
+        done_before = ticket.tokens_done
+
+        def on_token(tokens: int, elapsed: float) -> None:
+            ticket.tokens_done = done_before + tokens
+            if self.on_progress is not None:
+                speed = tokens / elapsed if elapsed > 0 else 0.0
+                left = (settings.max_new_tokens - tokens) / speed if speed > 0 else None
+                self.on_progress(DraftProgress("generating", self.model_key, tokens=tokens,
+                                               max_new_tokens=settings.max_new_tokens, tokens_per_s=speed,
+                                               eta_s=left, elapsed_s=elapsed, time_limit_s=limit, attempt=attempt))
+
         sampling = settings.temperature > 0
-        with session.lock:
-            if session.model is None:
-                raise ModelUnavailable("unloaded", f"{self.model_key} was unloaded while this call waited")
-            if sampling:
-                with sessions.SAMPLING_LOCK:
-                    output = local_hf.generate(session, messages, settings, schema, on_text, should_stop)
-            else:
-                output = local_hf.generate(session, messages, settings, schema, on_text, should_stop)
-            session.generations += 1
+        with sessions.SAMPLING_LOCK if sampling else contextlib.nullcontext():
+            output = local_hf.generate(session, messages, settings, schema, on_text, should_stop, on_token, limit)
+        ticket.tokens_done = done_before + output.new_tokens
+        session.generations += 1
         return output
+
+
+def _early_stop_failure(output: GenerationOutput, settings: DecodingSettings) -> tuple[str, str] | None:
+    """(failure_type, error) for a run cut short by Stop, the time limit or a repetition loop; else None."""
+    if output.cancelled or output.stop_reason == "stopped":
+        return "stopped", f"cancelled by the analyst after {output.new_tokens} tokens"
+    if output.stop_reason == "timeout":
+        return "timeout", (f"stopped at the time limit ({stopping.TIME_LIMIT_ENV}) after {output.new_tokens} tokens "
+                           f"in {output.seconds:.0f} s; raise the limit or lower max_new_tokens "
+                           f"({settings.max_new_tokens})")
+    if output.stop_reason == "repetition":
+        return "repetition", (f"stopped after {output.new_tokens} of {settings.max_new_tokens} tokens: the model was "
+                              "repeating itself (a loop). Try another model, a higher temperature or a "
+                              "repetition penalty.")
+    return None
 
 
 def run_task(
@@ -103,8 +168,14 @@ def run_task(
     on_text: Callable[[str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     load_options: dict[str, Any] | None = None,
+    on_progress: Callable[[DraftProgress], None] | None = None,
+    owner: str = "",
 ) -> AIInteraction:
-    """Run a structured task on a model; always returns an AIInteraction (see module docstring)."""
+    """Run a structured task on a model; always returns an AIInteraction (see module docstring).
+
+    ``on_progress`` gets a DraftProgress while queued (position, estimated wait) and after every token
+    (count, tokens/s, ETA); ``owner`` names this request to others in the queue and to a refused unload.
+    """
     settings = settings or DecodingSettings()
     started_at, clock = utc_now(), time.perf_counter()
     record: dict[str, Any] = {
@@ -155,26 +226,41 @@ def run_task(
                 "truncated": any(output.truncated for output in outputs)}
 
     try:
-        first = call(messages)
+        with backend.reserved(settings, owner or task.name, should_stop, on_progress):
+            return _generate_and_parse(task, settings, schema, messages, call, totals, record, finish, on_text)
+    except request_queue.QueueTimeout as error:
+        return finish(repair_stage="failed", failure_type="timeout", error=str(error), **totals())
+    except request_queue.QueueCancelled as error:
+        return finish(repair_stage="failed", failure_type="stopped", error=str(error), **totals())
+    except request_queue.SessionClosed as error:
+        return finish(repair_stage="failed", failure_type=MODEL_ERROR, error=str(error), **totals())
     except (ModelUnavailable, endpoint.EndpointHTTPError) as error:
-        return finish(repair_stage="failed", failure_type=MODEL_ERROR, error=str(error))
+        return finish(repair_stage="failed", failure_type=MODEL_ERROR, error=str(error), **totals())
     except Exception as error:  # noqa: BLE001 - e.g. CUDA OOM mid-generation: recorded, page keeps running
-        return finish(repair_stage="failed", failure_type=MODEL_ERROR, error=f"{type(error).__name__}: {error}"[:600])
+        return finish(repair_stage="failed", failure_type=MODEL_ERROR, error=f"{type(error).__name__}: {error}"[:600],
+                      **totals())
+
+
+def _generate_and_parse(task: StructuredTask, settings: DecodingSettings, schema: dict | None,
+                        messages: list[dict[str, str]], call: Callable[[list[dict[str, str]]], GenerationOutput],
+                        totals: Callable[[], dict[str, Any]], record: dict[str, Any],
+                        finish: Callable[..., AIInteraction], on_text: Callable[[str], None] | None) -> AIInteraction:
+    """First call → parse → (one repair retry) → classify; model errors of the first call propagate."""
+    first = call(messages)
     record["raw_output"] = first.text
     notes = [f"generation: {note}" for note in first.notes]
+    early = _early_stop_failure(first, settings)
+    if early is not None:  # a cut-short output is never completed by json-repair and scored as valid
+        return finish(parser_notes=notes, repair_stage="failed", failure_type=early[0], error=early[1], **totals())
     outcome = parsing.parse_structured(first.text, task.schema, task.field_aliases, task.defaults, first.truncated)
     if outcome.ok:
         return finish(parsed=outcome.parsed, parser_notes=notes + outcome.notes, schema_valid=True,
                       repair_stage="parser" if outcome.notes else "none", **totals())
-    if first.cancelled:
-        return finish(parser_notes=notes + outcome.notes, repair_stage="failed",
-                      failure_type="invalid_json_or_truncated_output",
-                      error=f"cancelled by the analyst after {first.new_tokens} tokens", **totals())
     if first.truncated:
         notes.append(f"first output stopped at max_new_tokens={settings.max_new_tokens}")
     if not settings.repair_retry:
-        return finish(parser_notes=notes + outcome.notes, repair_stage="failed", failure_type=outcome.failure_type,
-                      error=outcome.error, **totals())
+        return finish(parser_notes=notes + outcome.notes, repair_stage="failed",
+                      failure_type=_failure_type(outcome.failure_type, first), error=outcome.error, **totals())
     if on_text is not None:
         on_text(REPAIR_SEPARATOR)
     retry_messages = [{"role": "system", "content": task.system_prompt},
@@ -185,10 +271,21 @@ def run_task(
         return finish(parser_notes=notes + outcome.notes, repair_stage="failed", failure_type=outcome.failure_type,
                       error=f"{outcome.error}; repair retry failed: {type(error).__name__}: {error}"[:800], **totals())
     record["repair_raw_output"] = second.text
+    early = _early_stop_failure(second, settings)
+    if early is not None:
+        return finish(parser_notes=notes + [f"first_parse_error: {outcome.failure_type}"], repair_stage="failed",
+                      failure_type=early[0], error=f"repair retry: {early[1]} (first attempt: {outcome.error})"[:1200],
+                      **totals())
     retry = parsing.parse_structured(second.text, task.schema, task.field_aliases, task.defaults, second.truncated)
     notes.append(f"first_parse_error: {outcome.failure_type}")
     if retry.ok:
         return finish(parsed=retry.parsed, parser_notes=notes + retry.notes, schema_valid=True,
                       repair_stage="model_retry", error=f"first attempt: {outcome.error}", **totals())
-    return finish(parser_notes=notes + retry.notes, repair_stage="failed", failure_type=retry.failure_type,
+    return finish(parser_notes=notes + retry.notes, repair_stage="failed",
+                  failure_type=_failure_type(retry.failure_type, second),
                   error=f"{retry.error} (first attempt: {outcome.error})"[:1200], **totals())
+
+
+def _failure_type(parse_failure: str, output: GenerationOutput) -> str:
+    """A run that used every max_new_tokens without valid JSON is "truncated", whatever the parser saw."""
+    return "truncated" if output.truncated else parse_failure

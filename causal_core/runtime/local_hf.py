@@ -30,6 +30,7 @@ class GenerationOutput:
     cancelled: bool = False
     constrained: bool = False
     notes: list[str] = field(default_factory=list)
+    stop_reason: str = ""  # "", "stopped", "timeout" or "repetition" (see runtime.stopping)
 
 
 def _noop(_fraction: float, _message: str) -> None:
@@ -173,12 +174,19 @@ def build_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[dict[s
 
 def generate(session: Any, messages: list[dict[str, str]], settings: Any, json_schema: dict | None = None,
              on_text: Callable[[str], None] | None = None,
-             should_stop: Callable[[], bool] | None = None) -> GenerationOutput:
-    """One chat completion on a loaded session; call with the session's lock held."""
+             should_stop: Callable[[], bool] | None = None,
+             on_token: Callable[[int, float], None] | None = None,
+             time_limit: float | None = None) -> GenerationOutput:
+    """One chat completion on a loaded session; call while holding the session's device slot.
+
+    After every token ``on_token(tokens_so_far, elapsed_s)`` is called and the run stops early on
+    ``should_stop()``, past ``time_limit`` seconds, or in a repetition loop; ``stop_reason`` says which.
+    """
     import torch
-    from transformers import StoppingCriteria, StoppingCriteriaList, TextStreamer
+    from transformers import StoppingCriteriaList, TextStreamer
 
     from causal_core.runtime import grammar
+    from causal_core.runtime.stopping import MIN_REPEATS, MIN_SPAN, StopMonitor
 
     model, tokenizer = session.model, session.tokenizer
     encoded, notes = build_prompt(tokenizer, messages)
@@ -199,15 +207,10 @@ def generate(session: Any, messages: list[dict[str, str]], settings: Any, json_s
         kwargs["repetition_penalty"] = settings.repetition_penalty
     constrained = json_schema is not None
     if constrained:
-        compiled = session.grammars.compiled(json_schema)
+        compiled = session.grammars.compiled(json_schema)  # compiled once per (tokenizer, schema), cached
         kwargs["logits_processor"] = [grammar.make_logits_processor(compiled, stops[0])]  # fresh per call
-    if should_stop is not None:
-
-        class Cancel(StoppingCriteria):
-            def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **_: Any) -> torch.BoolTensor:
-                return torch.full((input_ids.shape[0],), bool(should_stop()), dtype=torch.bool, device=input_ids.device)
-
-        kwargs["stopping_criteria"] = StoppingCriteriaList([Cancel()])
+    monitor = StopMonitor(prompt_length, should_stop=should_stop, time_limit=time_limit, on_token=on_token)
+    kwargs["stopping_criteria"] = StoppingCriteriaList([monitor.criteria()])
     if on_text is not None:
 
         class Streamer(TextStreamer):
@@ -225,8 +228,15 @@ def generate(session: Any, messages: list[dict[str, str]], settings: Any, json_s
         output = model.generate(**encoded, **kwargs)
     seconds = time.perf_counter() - started
     new = output[0, prompt_length:].tolist()
+    del output, encoded
     finished = bool(new) and new[-1] in stops
-    cancelled = bool(should_stop and should_stop()) and not finished and len(new) < settings.max_new_tokens
-    truncated = not finished and len(new) >= settings.max_new_tokens
+    reason = "" if finished else monitor.reason
+    cancelled = reason == "stopped"
+    truncated = not finished and not reason and len(new) >= settings.max_new_tokens
+    if reason == "repetition":
+        notes.append(f"stopped after {len(new)} tokens: the last {monitor.period}-token block repeated "
+                     f"at least {max(MIN_REPEATS, -(-MIN_SPAN // monitor.period))} times in a row")
+    elif reason == "timeout":
+        notes.append(f"stopped after {len(new)} tokens at the {time_limit:.0f} s time limit")
     text = tokenizer.decode(new, skip_special_tokens=True)
-    return GenerationOutput(text, len(new), seconds, truncated, cancelled, constrained, notes)
+    return GenerationOutput(text, len(new), seconds, truncated, cancelled, constrained, notes, reason)

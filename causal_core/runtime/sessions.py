@@ -2,8 +2,12 @@
 
 This module-level cache is Streamlit-free so the CLI, tests and the app share one implementation;
 ``causal_core.ui.model_picker`` fronts it with ``st.cache_resource`` (validated against this registry)
-so that every browser session of the app gets the same session object. Each session carries a lock that
-every generate call holds, so concurrent pages/threads queue on a model instead of corrupting its state.
+so that every browser session of the app gets the same session object. Generate calls wait their turn in
+the device's FIFO (``runtime.queue``): one request generates per device, the others see their position.
+
+Unloading never pulls a model from under a running request: the session is closed at once (no new request
+starts on it; queued ones fail with "unloaded while this call waited"), and its weights are freed as soon as
+the request running on it, if any, returns. ``unload(..., wait_s=...)`` can wait for that moment.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from causal_core.runtime import devices, registry
+from causal_core.runtime import queue as request_queue
 from causal_core.runtime.grammar import GrammarCache
 from causal_core.runtime.local_hf import Progress, load, stop_token_ids, vocab_size
 
@@ -33,8 +38,59 @@ class Session:
     grammars: GrammarCache
     load_seconds: float
     loaded_at: float = field(default_factory=time.time)
-    lock: threading.Lock = field(default_factory=threading.Lock)
     generations: int = 0
+    closed: bool = False
+    active: int = 0  # requests holding the device with this session (0 or 1: the queue runs one per device)
+    freed: threading.Event = field(default_factory=threading.Event)
+    _state: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def queue(self) -> request_queue.DeviceQueue:
+        return request_queue.device_queue(self.plan.device)
+
+    def enter(self) -> bool:
+        """Mark a request as using the weights; False if the session was unloaded meanwhile."""
+        with self._state:
+            if self.closed or self.model is None:
+                return False
+            self.active += 1
+            return True
+
+    def leave(self) -> None:
+        """The request is done; if an unload came while it ran, the weights are freed now."""
+        with self._state:
+            self.active -= 1
+            free = self.closed and self.active == 0
+        if free:
+            self._free()
+
+    def close(self) -> None:
+        """No new request may start; free now if idle, else when the running request leaves."""
+        with self._state:
+            self.closed = True
+            free = self.active == 0
+        self.queue.close_session(id(self), f"{self.model_key} was unloaded while this call waited")
+        if free:
+            self._free()
+
+    def _free(self) -> None:
+        on_cuda = self.device == "cuda"
+        self.model = None
+        self.tokenizer = None
+        self.grammars = None
+        gc.collect()
+        if on_cuda:
+            import torch
+
+            torch.cuda.empty_cache()
+        self.freed.set()
+
+    def busy_with(self) -> str:
+        """Who is generating on this session right now ("" if nobody)."""
+        running = self.queue.running_ticket()
+        if running is not None and running.session_id == id(self):
+            return running.owner or "another request"
+        return "another request" if self.active else ""
 
     @property
     def model_key(self) -> str:
@@ -124,28 +180,24 @@ def is_loaded(session: Session) -> bool:
         return _SESSIONS.get(session.key) is session
 
 
-def unload(model_key: str, session_key: SessionKey | None = None) -> bool:
-    """Drop the model's session(s) (or just ``session_key``) and free their memory; True if any was loaded.
+def unload(model_key: str, session_key: SessionKey | None = None, wait_s: float = 0.0) -> bool:
+    """Drop the model's session(s) (or just ``session_key``); True if any was loaded.
 
-    Waits for a running generate on that session to finish (its lock) so memory is not pulled from under it.
+    Never blocks a running request nor lets a queued one run on a removed session (see module docstring).
+    With ``wait_s`` > 0 it also waits up to that long until the weights are actually freed.
     """
     with _REGISTRY_LOCK:
         keys = [key for key in _SESSIONS if key[0] == model_key and (session_key is None or key == tuple(session_key))]
         removed = [_SESSIONS.pop(key) for key in keys]
         for key in keys:
             _LOAD_LOCKS.pop(key, None)
-    on_cuda = False
     for session in removed:
-        with session.lock:
-            on_cuda = on_cuda or session.device == "cuda"
-            session.model = None
-            session.tokenizer = None
+        session.close()
+    if wait_s > 0:
+        deadline = time.monotonic() + wait_s
+        for session in removed:
+            session.freed.wait(max(deadline - time.monotonic(), 0.0))
     del removed
-    gc.collect()
-    if on_cuda:
-        import torch
-
-        torch.cuda.empty_cache()
     return bool(keys)
 
 
@@ -172,7 +224,9 @@ def loaded_sessions() -> list[dict[str, Any]]:
             "load_seconds": round(session.load_seconds, 2),
             "loaded_at": time.strftime("%H:%M:%S", time.localtime(session.loaded_at)),
             "generations": session.generations,
-            "busy": session.lock.locked(),
+            "busy": bool(session.active),
+            "busy_with": session.busy_with(),
+            "waiting": sum(1 for model, _owner in session.queue.snapshot()["waiting"] if model == session.model_key),
             "session_key": list(session.key),
         }
         for session in sorted(sessions, key=lambda session: session.loaded_at)

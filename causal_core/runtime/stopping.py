@@ -1,0 +1,94 @@
+"""Why a local generation stops early: the analyst's Stop, a wall-clock limit, or a repetition loop.
+
+The bundled 135M model's DAG draft ran to its 700-token limit writing the same ``treatment → outcome``
+edge over and over: minutes of CPU for an output that can only fail. :func:`repetition_period` spots
+such a loop from the generated token ids alone (the tail is one block of tokens repeated back to back),
+and :class:`StopMonitor` checks it, the time limit and the Stop flag after every token, reporting
+progress (tokens so far, tokens/s) on the way. Streamlit-free; transformers is imported lazily.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+TIME_LIMIT_ENV = "CW_DRAFT_TIME_LIMIT_S"
+DEFAULT_CPU_LIMIT_S = 180.0  # a class on CPU: 3 minutes, then the draft is a "timeout"
+DEFAULT_ACCELERATOR_LIMIT_S = 600.0
+MAX_PERIOD = 64  # longest repeated block looked for (tokens); one JSON list item is ~10-30 tokens
+MIN_REPEATS = 4  # the block must occur this many times back to back ...
+MIN_SPAN = 40  # ... and the repeated run must cover at least this many tokens (so "]]]]" is not a loop)
+
+
+def time_limit_s(device: str) -> float:
+    """``CW_DRAFT_TIME_LIMIT_S`` seconds if set (> 0), else 3 minutes on CPU and 10 minutes on a GPU."""
+    raw = os.environ.get(TIME_LIMIT_ENV, "").strip()
+    try:
+        value = float(raw) if raw else 0.0
+    except ValueError:
+        value = 0.0
+    if value > 0:
+        return value
+    return DEFAULT_CPU_LIMIT_S if device == "cpu" else DEFAULT_ACCELERATOR_LIMIT_S
+
+
+def repetition_period(tokens: Sequence[int], max_period: int = MAX_PERIOD, min_repeats: int = MIN_REPEATS,
+                      min_span: int = MIN_SPAN) -> int:
+    """The length of the block the sequence ends by repeating (≥ ``min_repeats`` times, ≥ ``min_span``
+    tokens in all), or 0 if its tail is not such a loop. The shortest such period is returned."""
+    size = len(tokens)
+    for period in range(1, max_period + 1):
+        repeats = max(min_repeats, -(-min_span // period))  # enough copies to cover min_span
+        span = period * repeats
+        if span > size:
+            continue
+        tail = tokens[size - span:]
+        block = tail[-period:]
+        if all(tail[start:start + period] == block for start in range(0, span - period, period)):
+            return period
+    return 0
+
+
+class StopMonitor:
+    """Checked by generate after every token; records why it stopped (``reason``) and reports progress."""
+
+    def __init__(self, prompt_length: int, *, should_stop: Callable[[], bool] | None = None,
+                 time_limit: float | None = None,
+                 on_token: Callable[[int, float], None] | None = None, detect_repetition: bool = True) -> None:
+        self.prompt_length = prompt_length
+        self.should_stop = should_stop
+        self.time_limit = time_limit
+        self.on_token = on_token
+        self.detect_repetition = detect_repetition
+        self.started = time.perf_counter()
+        self.reason = ""  # "", "stopped", "timeout" or "repetition"
+        self.period = 0
+
+    def check(self, generated: list[int]) -> bool:
+        """True when generation must stop now; ``generated`` is the new tokens so far."""
+        elapsed = time.perf_counter() - self.started
+        if self.on_token is not None:
+            self.on_token(len(generated), elapsed)  # may raise (Streamlit's StopException): generate unwinds
+        if self.should_stop is not None and self.should_stop():
+            self.reason = "stopped"
+        elif self.time_limit is not None and elapsed > self.time_limit:
+            self.reason = "timeout"
+        elif self.detect_repetition and (period := repetition_period(generated)):
+            self.reason, self.period = "repetition", period
+        return bool(self.reason)
+
+    def criteria(self) -> Any:
+        """This monitor as a transformers StoppingCriteria (one sequence at a time)."""
+        import torch
+        from transformers import StoppingCriteria
+
+        monitor = self
+
+        class Monitor(StoppingCriteria):
+            def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **_: Any) -> torch.BoolTensor:
+                stop = monitor.check(input_ids[0, monitor.prompt_length:].tolist())
+                return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
+
+        return Monitor()
