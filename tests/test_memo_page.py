@@ -174,7 +174,8 @@ def test_final_memo_with_an_invented_number_turns_the_panel_red(built_page):
 
 def test_four_downloads_are_offered(built_page):
     buttons = built_page.main.get("download_button")
-    assert [b.proto.label for b in buttons] == ["Memo (Markdown)", "Report (HTML)", "Project (JSON)", "Bundle (ZIP)"]
+    assert [b.proto.label for b in buttons] == ["Memo (Markdown)", "Report (HTML)", "Project (JSON)", "Bundle (ZIP)",
+                                                "Notebook (.ipynb)", "Script (.py)", "Student version (.ipynb)"]
 
 
 def test_support_page_before_estimation():

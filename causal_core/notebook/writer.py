@@ -102,3 +102,23 @@ def write_export(export: NotebookExport, paths: ExportPaths) -> None:
         for temporary in written:
             temporary.unlink(missing_ok=True)
         raise ExportError(f"cannot write {paths.notebook}: {error.strerror or error}") from None
+
+
+BUNDLE_README = """
+analysis.ipynb     a runnable notebook that re-runs every stage from project.json (data sha256 check, DAG,
+                   audit, estimation with the exact specification, sensitivity, specification curve, memo
+                   numbers); an upload-backed project needs its data file beside it, under its original name
+analysis.py        the same cells as a percent-format script
+"""
+
+
+def bundle_files(project: Project) -> dict[str, str]:
+    """The notebook and its twin for the report ZIP, referring to the ZIP's own project.json (and, for an upload,
+    the original file name beside it). A project that cannot be exported gets a note instead, never a failed ZIP."""
+    source = project.data_source
+    data_file = source.name if source is not None and source.kind == "upload" else None
+    try:
+        export = build_export(project, "project.json", data_file)
+    except Exception as error:  # noqa: BLE001 - the rest of the bundle must not be lost to the notebook
+        return {"notebook_unavailable.txt": f"The notebook could not be built: {error}\n"}
+    return {"analysis.ipynb": export.ipynb, "analysis.py": export.script}
