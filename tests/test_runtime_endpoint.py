@@ -1,4 +1,4 @@
-"""OpenAI-compatible endpoint backend against the local stub server (tests/openai_stub.py)."""
+"""OpenAI-compatible endpoint backend against the stub (tests/openai_stub.py), one server's behaviour at a time."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from pydantic import BaseModel, Field
 
 from causal_core import runtime
-from causal_core.runtime import registry
+from causal_core.runtime import endpoint, registry
 from causal_core.structured import DecodingSettings, StructuredTask
-from tests.openai_stub import StubHTTPError, start_stub
+from tests.openai_stub import StubHTTPError, _chunks, start_stub
 
 
 class Card(BaseModel):
@@ -24,16 +24,18 @@ TASK = StructuredTask(name="card", artifact="card", system_prompt="You write est
                       build_user_prompt=lambda inputs: f"Brief: {inputs['brief']}", schema=Card,
                       field_aliases={"intervention": "treatment"})
 GOOD = {"treatment": "proactive outreach", "outcome": "90-day churn", "threats": ["targeting of risky accounts"]}
+NO_RETRY = DecodingSettings(repair_retry=False)
 
 
 @pytest.fixture
 def stub():
-    """start(reply) -> (model key, recorded requests); servers are stopped after the test."""
+    """start(reply, **options) -> (model key, recorded requests); servers are stopped after the test."""
     stops = []
 
     def start(reply, **options):
         requests: list[dict] = []
-        base_url, stop = start_stub(reply, record=requests, model_names=["qwen-7b"], **options)
+        options.setdefault("model_names", ["qwen-7b"])
+        base_url, stop = start_stub(reply, record=requests, **options)
         stops.append(stop)
         return registry.endpoint_key("qwen-7b", base_url), requests
 
@@ -42,9 +44,14 @@ def stub():
         stop()
 
 
+def _base(key: str) -> str:
+    return registry.parse_endpoint_key(key)[1]
+
+
 def test_valid_answer_with_json_schema_response_format(stub, monkeypatch):
-    monkeypatch.setenv("CW_ENDPOINT_API_KEY", "sk-test-secret")
     key, requests = stub(lambda request: json.dumps(GOOD))
+    monkeypatch.setenv("CW_ENDPOINT_BASE_URL", _base(key))
+    monkeypatch.setenv("CW_ENDPOINT_API_KEY", "sk-test-secret")
     settings = DecodingSettings(temperature=0.2, top_p=0.9, max_new_tokens=300, seed=11)
     interaction = runtime.run_task(TASK, {"brief": "Did outreach reduce churn?"}, key, settings)
     assert interaction.schema_valid and interaction.parsed == GOOD
@@ -57,19 +64,61 @@ def test_valid_answer_with_json_schema_response_format(stub, monkeypatch):
     schema = sent["response_format"]["json_schema"]
     assert sent["response_format"]["type"] == "json_schema" and schema["name"] == "Card"
     assert schema["schema"]["required"] == ["treatment", "outcome", "threats"]
-    assert sent["_headers"]["authorization"] == "Bearer sk-test-secret"
+    assert sent["_headers"]["authorization"] == "Bearer sk-test-secret"  # the configured endpoint gets the key
     assert "sk-test-secret" not in interaction.model_dump_json()  # never stored in the project/log
-    assert interaction.new_tokens > 0
+    assert "generation: endpoint took response_format json_schema" in interaction.parser_notes
+    assert interaction.new_tokens == len(_chunks(json.dumps(GOOD)))  # the server's usage.completion_tokens
 
 
-def test_streaming_reaches_on_text_and_matches_raw_output(stub):
-    key, requests = stub(lambda request: "```json\n" + json.dumps(GOOD, indent=1) + "\n```")
+@pytest.mark.parametrize("server", ["vllm", "ollama", "lmstudio"])
+def test_json_schema_servers_stream_their_own_chunk_format(stub, server):
+    answer = "```json\n" + json.dumps(GOOD, indent=1) + "\n```"
+    key, requests = stub(lambda request: answer, server=server)
     pieces: list[str] = []
     interaction = runtime.run_task(TASK, {"brief": "b"}, key, on_text=pieces.append)
-    assert requests[0]["stream"] is True
+    assert requests[0]["stream"] is True and requests[0]["stream_options"] == {"include_usage": True}
+    assert len(requests) == 1 and requests[0]["response_format"]["type"] == "json_schema"
     assert "".join(pieces) == interaction.raw_output
     assert interaction.parsed == GOOD
     assert interaction.repair_stage == "parser" and "stripped markdown code fences" in interaction.parser_notes
+    assert "generation: new_tokens from the stream's usage chunk" in interaction.parser_notes
+    assert interaction.new_tokens == len(_chunks(answer))  # the usage chunk's count, not the client's
+
+
+def test_llama_cpp_python_500_falls_back_to_json_object_with_schema(stub):
+    """llama-cpp-python 0.3.x answers json_schema with HTTP 500 (its pydantic Literal['text','json_object'])."""
+    key, requests = stub(lambda request: json.dumps(GOOD), server="llamacpp")
+    pieces: list[str] = []
+    interaction = runtime.run_task(TASK, {"brief": "b"}, key, on_text=pieces.append)
+    assert interaction.schema_valid and interaction.parsed == GOOD
+    assert [r["response_format"]["type"] for r in requests] == ["json_schema", "json_object"]
+    assert requests[1]["response_format"]["schema"]["required"] == ["treatment", "outcome", "threats"]
+    note = next(note for note in interaction.parser_notes if "took response_format" in note)
+    assert note.startswith("generation: endpoint took response_format json_object+schema after json_schema refused "
+                           "(HTTP 500:")
+    assert "Input should be 'text' or 'json_object'" in note
+    assert "new_tokens counted from stream chunks" in " ".join(interaction.parser_notes)  # no usage chunk there
+    assert endpoint.accepted_form(_base(key)) == "json_object+schema"
+    runtime.run_task(TASK, {"brief": "again"}, key)  # the server's form is remembered: no refused request
+    assert requests[2]["response_format"]["type"] == "json_object" and len(requests) == 3
+
+
+def test_a_server_refusing_every_response_format_gets_none(stub):
+    key, requests = stub(lambda request: json.dumps(GOOD), server="plain")
+    interaction = runtime.run_task(TASK, {"brief": "b"}, key)
+    assert interaction.schema_valid
+    assert [r.get("response_format", {}).get("type") for r in requests] == ["json_schema", "json_object", None]
+    assert any("took response_format none after json_schema refused" in note for note in interaction.parser_notes)
+
+
+def test_a_refusal_not_about_the_format_is_not_retried(stub):
+    def reply(request):
+        raise StubHTTPError(400, "messages: too many tokens in the prompt")
+
+    key, requests = stub(reply)
+    interaction = runtime.run_task(TASK, {"brief": "b"}, key, NO_RETRY)
+    assert len(requests) == 1 and interaction.failure_type == "model_error"
+    assert interaction.error == f"{_base(key)}/chat/completions answered HTTP 400: messages: too many tokens in the prompt"
 
 
 def test_invalid_answer_gets_one_model_retry_with_the_repair_prompt(stub):
@@ -83,7 +132,7 @@ def test_invalid_answer_gets_one_model_retry_with_the_repair_prompt(stub):
     assert "I think the treatment is outreach." in retry_prompt and "no JSON object" in retry_prompt
     assert interaction.schema_valid and interaction.repair_stage == "model_retry"
     assert interaction.parsed == {"treatment": "outreach", "outcome": "churn", "threats": []}
-    assert interaction.parser_notes[0] == "first_parse_error: invalid_json_or_truncated_output"
+    assert "first_parse_error: invalid_json_or_truncated_output" in interaction.parser_notes
     assert "mapped field alias 'intervention' -> 'treatment'" in interaction.parser_notes
     assert interaction.raw_output == "I think the treatment is outreach."
     assert interaction.repair_raw_output.startswith('{"intervention"')
@@ -97,52 +146,114 @@ def test_both_attempts_invalid_is_a_classified_failure(stub):
     assert "outcome: Field required" in interaction.error
 
 
-def test_server_without_json_schema_support_is_retried_without_it(stub):
-    def reply(request):
-        if "response_format" in request:
-            raise StubHTTPError(400, "response_format json_schema is not supported by this server")
-        return json.dumps(GOOD)
-
-    key, requests = stub(reply)
-    interaction = runtime.run_task(TASK, {"brief": "b"}, key)
-    assert interaction.schema_valid
-    assert "response_format" in requests[0] and "response_format" not in requests[1]
-    assert any("rejected the json_schema response_format" in note for note in interaction.parser_notes)
+@pytest.mark.parametrize("stream", [False, True])
+def test_length_finish_reason_is_truncated_never_repaired(stub, stream):
+    """json-repair could close this object into a valid Card; a cut-off answer must not score as valid."""
+    cut = '{"treatment": "outreach", "outcome": "churn", "threats": ["targeting'
+    key, _ = stub(lambda request: {"content": cut, "finish_reason": "length"})
+    interaction = runtime.run_task(TASK, {"brief": "b"}, key, NO_RETRY, on_text=(lambda _: None) if stream else None)
+    assert interaction.truncated and not interaction.schema_valid and interaction.parsed is None
+    assert interaction.failure_type == "truncated"
+    assert "generation: finish_reason=length: the server stopped at max_tokens" in interaction.parser_notes
 
 
-def test_length_finish_reason_is_truncation(stub):
-    key, _ = stub(lambda request: {"content": '{"treatment": "outreach", "outcome": "ch', "finish_reason": "length"})
-    interaction = runtime.run_task(TASK, {"brief": "b"}, key, DecodingSettings(repair_retry=False))
-    assert interaction.truncated and interaction.failure_type == "invalid_json_or_truncated_output"
-
-
-def test_server_errors_and_unreachable_endpoints_are_model_errors(stub):
+def test_server_errors_are_shown_verbatim_with_the_url(stub):
     key, _ = stub(lambda request: "", status=500)
     interaction = runtime.run_task(TASK, {"brief": "b"}, key)
-    assert interaction.failure_type == "model_error" and "HTTP 500" in interaction.error
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    dead = registry.endpoint_key("qwen-7b", f"http://127.0.0.1:{port}/v1")
-    interaction = runtime.run_task(TASK, {"brief": "b"}, dead)
-    assert interaction.failure_type == "model_error" and "unreachable" in interaction.error
-    assert runtime.list_models([dead])[-1].available is False
+    assert interaction.failure_type == "model_error"
+    assert interaction.error == f"{_base(key)}/chat/completions answered HTTP 500: stub configured to fail"
 
 
 def test_empty_answer_is_empty_output(stub):
     key, _ = stub(lambda request: "")
-    interaction = runtime.run_task(TASK, {"brief": "b"}, key, DecodingSettings(repair_retry=False))
+    interaction = runtime.run_task(TASK, {"brief": "b"}, key, NO_RETRY)
     assert interaction.failure_type == "empty_output"
 
 
-def test_endpoint_availability_probe(stub, monkeypatch):
-    key, _ = stub(lambda request: "{}")
-    info = runtime.list_models([key])[-1]
+def test_endpoint_availability_probe_lists_served_models(stub, monkeypatch):
+    key, _ = stub(lambda request: "{}", model_names=["qwen-7b", "llama-8b"])
+    info = registry.describe(key)
     assert (info.source, info.available, info.device) == ("endpoint", True, "remote")
     assert info.reason == "endpoint reachable, serving qwen-7b"
-    model, base_url = registry.parse_endpoint_key(key)
+    base_url = _base(key)
+    assert endpoint.served_models(base_url) == ["qwen-7b", "llama-8b"]
     other = registry.describe(registry.endpoint_key("llama-70b", base_url))
-    assert not other.available and "not llama-70b" in other.reason
+    assert not other.available
+    assert other.reason == f"{base_url} does not serve llama-70b; it serves: qwen-7b, llama-8b"
     monkeypatch.setenv("CW_ENDPOINT_BASE_URL", base_url)
     monkeypatch.setenv("CW_ENDPOINT_MODEL", "qwen-7b")
-    assert runtime.list_models()[-1].key == key  # configured for the whole app via the environment
+    assert registry.configured_endpoint() == key  # configured for the whole app via the environment
+
+
+# ------------------------------------------------------------------------------------------- bad inputs
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_bad_input_endpoint_down():
+    dead = registry.endpoint_key("qwen-7b", f"http://127.0.0.1:{_free_port()}/v1")
+    interaction = runtime.run_task(TASK, {"brief": "b"}, dead)
+    assert interaction.failure_type == "model_error" and interaction.parsed is None
+    assert interaction.error.startswith(f"Endpoint {_base(dead)}/chat/completions is unreachable:")
+    assert "Connection refused" in interaction.error
+    assert registry.describe(dead).available is False
+
+
+def test_bad_input_endpoint_returns_html(stub):
+    page = "<!DOCTYPE html><html><body><h1>Welcome to nginx!</h1></body></html>"
+    key, _ = stub(lambda request: {"raw": page, "content_type": "text/html"})
+    interaction = runtime.run_task(TASK, {"brief": "b"}, key)
+    assert interaction.failure_type == "model_error"
+    assert interaction.error == (f"Endpoint {_base(key)}/chat/completions returned an HTML page, not an OpenAI JSON "
+                                 "response (is the base URL right? it usually ends in /v1)")
+
+
+def test_bad_input_200_with_empty_choices(stub):
+    key, _ = stub(lambda request: {"choices": []})
+    interaction = runtime.run_task(TASK, {"brief": "b"}, key)
+    assert interaction.failure_type == "model_error"
+    assert interaction.error.endswith("answered 200 with an empty choices list: the server produced no completion")
+
+
+def test_bad_input_stream_cut_mid_json_is_not_repaired(stub):
+    key, _ = stub(lambda request: {"content": json.dumps(GOOD), "cut_after": 3})
+    seen: list[str] = []
+    interaction = runtime.run_task(TASK, {"brief": "b"}, key, NO_RETRY, on_text=seen.append)
+    assert "".join(seen) == '{"treatment": "proactive outreach", '  # three chunks arrived, then the socket closed
+    assert interaction.failure_type == "model_error" and interaction.parsed is None
+    assert interaction.error == (f"Endpoint {_base(key)}/chat/completions closed the stream mid-answer after 36 "
+                                 "characters, without a finish_reason or [DONE]; the partial answer was discarded, "
+                                 "not repaired")
+
+
+@pytest.mark.parametrize(("server", "message"), [
+    ("vllm", "The model `mistral-7b` does not exist."),
+    ("ollama", 'model "mistral-7b" not found, try pulling it first'),
+])
+def test_bad_input_model_not_served_lists_the_served_ones(stub, server, message):
+    key, _ = stub(lambda request: "{}", server=server, model_names=["qwen-7b", "llama-8b"])
+    wrong = registry.endpoint_key("mistral-7b", _base(key))
+    interaction = runtime.run_task(TASK, {"brief": "b"}, wrong)
+    assert interaction.failure_type == "model_error"
+    assert interaction.error == (f"{_base(key)}/chat/completions answered HTTP 404: {message} "
+                                 "The server serves: qwen-7b, llama-8b.")
+
+
+@pytest.mark.parametrize(("server", "body"), [("vllm", "Unauthorized"), ("llamacpp", "Invalid API key")])
+def test_bad_input_api_key_missing_401(stub, monkeypatch, server, body):
+    key, requests = stub(lambda request: json.dumps(GOOD), server=server, api_key="sk-class")
+    monkeypatch.setenv("CW_ENDPOINT_BASE_URL", _base(key))
+    monkeypatch.delenv("CW_ENDPOINT_API_KEY", raising=False)
+    interaction = runtime.run_task(TASK, {"brief": "b"}, key)
+    assert len(requests) == 1 and interaction.failure_type == "model_error"  # a 401 is not a format refusal
+    assert interaction.error == (f"{_base(key)}/chat/completions answered HTTP 401: {body}. "
+                                 "Set CW_ENDPOINT_API_KEY to the server's key.")
+    info = registry.describe(key)
+    assert not info.available and info.reason.endswith("HTTP 401: Unauthorized. Set CW_ENDPOINT_API_KEY to the "
+                                                       "server's key.") == (server == "vllm")
+    monkeypatch.setenv("CW_ENDPOINT_API_KEY", "sk-class")
+    assert runtime.run_task(TASK, {"brief": "b"}, key).schema_valid

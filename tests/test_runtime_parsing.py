@@ -109,7 +109,7 @@ def test_truncated_output_is_classified_not_completed():
     cut = GOOD_TEXT[:70]
     truncated = parsing.parse_structured(cut, Review, ALIASES, DEFAULTS, truncated=True)
     assert truncated.parsed is None
-    assert truncated.failure_type == "invalid_json_or_truncated_output"
+    assert truncated.failure_type == "truncated"  # its own failure type (structured.FAILURE_TYPES)
     assert "max_new_tokens" in truncated.error
     # the same text from a model that stopped on its own is repaired, and still fails on the missing fields
     stopped = parsing.parse_structured(cut, Review, ALIASES, DEFAULTS, truncated=False)

@@ -1,82 +1,197 @@
-"""OpenAI-compatible chat endpoint (e.g. a vLLM server shared by a class), stdlib HTTP only.
+"""OpenAI-compatible chat endpoint (a class's vLLM, SGLang, llama.cpp, Ollama, LM Studio), stdlib HTTP only.
 
-The API key comes from the environment variable CW_ENDPOINT_API_KEY at call time and is never written
-to the project, the AI log or any error message. Structured tasks ask for the server's JSON-schema
-``response_format``; a server that rejects it is retried once without it (the parser still validates).
+Structured output: servers disagree on ``response_format``. vLLM >= 0.12, SGLang, Ollama and LM Studio take
+``{type: json_schema, json_schema: {...}}``; llama.cpp / llama-cpp-python take ``{type: json_object, schema}``
+and answer json_schema with an error (llama-cpp-python 0.3.x: HTTP 500 whose body says the type must be
+'text' or 'json_object'). So a refusal is recognised by its status (any 4xx/5xx) *and* a body naming
+response_format / json_schema / json_object, and the request is retried with the next form: json_schema →
+json_object+schema → none (the parser still validates). The form a server took is remembered per base URL,
+logged, and written into the interaction's notes.
+
+Keys (issue 18 §2): the class key CW_ENDPOINT_API_KEY goes only to the configured CW_ENDPOINT_BASE_URL (same
+scheme, host and port). An endpoint a user adds gets only the key the user typed for it, which lives in the
+browser session (see ``use_session_keys``) and never in a project, an export or an error message. URLs are
+stripped of embedded ``user:pass@`` before they are stored or shown.
 """
 
 from __future__ import annotations
 
+import contextvars
+import http.client
 import json
+import logging
 import os
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from causal_core.runtime.local_hf import GenerationOutput
-from causal_core.runtime.registry import ENDPOINT_ENV_API_KEY, ModelUnavailable
+from causal_core.runtime.registry import (
+    ENDPOINT_ENV_API_KEY,
+    ENDPOINT_ENV_BASE_URL,
+    ModelUnavailable,
+    same_origin,
+    strip_credentials,
+)
 
+logger = logging.getLogger(__name__)
 TIMEOUT_S = 300.0
+BODY_CHARS = 600
+RESPONSE_FORMS = ("json_schema", "json_object+schema", "none")
+_REJECTION_WORDS = ("response_format", "json_schema", "json_object")
+_accepted_forms: dict[str, str] = {}
+_accepted_lock = threading.Lock()
+
+# Keys the analyst typed for endpoints they added, ((base_url, key), ...). Set by the sidebar on every rerun from
+# st.session_state, so it belongs to that browser session's script thread; code that calls an endpoint
+# from a worker thread runs it under contextvars.copy_context() (the Model lab does).
+_session_keys: contextvars.ContextVar[tuple[tuple[str, str], ...]] = contextvars.ContextVar("cw_endpoint_keys",
+                                                                                           default=())
+
+
+def use_session_keys(keys: Mapping[str, str]) -> None:
+    """Make ``{base_url: key}`` (typed in this browser session) the keys this thread's endpoint calls may send."""
+    _session_keys.set(tuple((strip_credentials(url), key) for url, key in keys.items() if key))
 
 
 class EndpointHTTPError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"HTTP {status}: {message}")
+    """The server answered with an HTTP error; ``body`` is its text, verbatim (trimmed)."""
+
+    def __init__(self, status: int, message: str, url: str = "", body: str = "") -> None:
+        where = f"{strip_credentials(url)} answered " if url else ""
+        super().__init__(f"{where}HTTP {status}: {message}")
         self.status = status
         self.message = message
+        self.url = strip_credentials(url)
+        self.body = body
 
 
-def _headers() -> dict[str, str]:
+def bad_response(url: str, problem: str) -> ModelUnavailable:
+    """A reply that is not an OpenAI chat completion (HTML, no choices, a cut stream): one clear message."""
+    return ModelUnavailable("endpoint_bad_response", f"Endpoint {strip_credentials(url)} {problem}")
+
+
+# ---------------------------------------------------------------------------------------------- keys
+
+
+def api_key_for(url: str) -> str:
+    """The key this URL may receive: the one typed for it in this session, else the class key for its origin."""
+    for base_url, key in _session_keys.get():
+        if same_origin(base_url, url):
+            return key
+    configured = os.environ.get(ENDPOINT_ENV_BASE_URL, "").strip()
+    class_key = os.environ.get(ENDPOINT_ENV_API_KEY, "").strip()
+    if class_key and configured and same_origin(configured, url):
+        return class_key
+    return ""
+
+
+def _headers(url: str) -> dict[str, str]:
     headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-    key = os.environ.get(ENDPOINT_ENV_API_KEY, "").strip()
+    key = api_key_for(url)
     if key:
         headers["Authorization"] = f"Bearer {key}"
     return headers
 
 
-def _error_message(error: urllib.error.HTTPError) -> str:
+# -------------------------------------------------------------------------------------------- HTTP
+
+
+def _error_message(body: str, reason: str) -> str:
+    """The server's own words: OpenAI/vLLM ``error.message``, FastAPI ``detail``, Ollama's string, else the text."""
     try:
-        body = json.loads(error.read() or b"{}")
-        detail = body.get("error", body)
-        return str(detail.get("message", detail) if isinstance(detail, dict) else detail)[:400]
-    except (ValueError, OSError):
-        return str(error.reason)[:400]
+        payload = json.loads(body)
+    except ValueError:
+        return _describe_text(body) or reason
+    if isinstance(payload, dict):
+        detail = payload.get("error", payload.get("detail", payload.get("message", payload)))
+        if isinstance(detail, dict):
+            detail = detail.get("message", detail)
+        return str(detail)[:BODY_CHARS]
+    return str(payload)[:BODY_CHARS]
+
+
+def _describe_text(body: str) -> str:
+    text = body.strip()
+    if text.lower().startswith(("<!doctype html", "<html")) or "<html" in text[:200].lower():
+        return "an HTML page, not an OpenAI JSON response (is the base URL right? it usually ends in /v1)"
+    return text[:BODY_CHARS]
 
 
 def _open(url: str, payload: dict[str, Any] | None, timeout: float) -> Any:
+    shown = strip_credentials(url)
     data = json.dumps(payload).encode() if payload is not None else None
-    request = urllib.request.Request(url, data=data, headers=_headers(), method="POST" if data else "GET")
+    request = urllib.request.Request(shown, data=data, headers=_headers(shown), method="POST" if data else "GET")
     try:
         return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - the user's own http(s) endpoint
     except urllib.error.HTTPError as error:
-        raise EndpointHTTPError(error.code, _error_message(error)) from None
+        try:
+            body = (error.read() or b"").decode("utf-8", "replace")
+        except OSError:
+            body = ""
+        raise EndpointHTTPError(error.code, _error_message(body, str(error.reason)), shown, body[:BODY_CHARS]) from None
     except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
         reason = getattr(error, "reason", error)
-        raise ModelUnavailable("endpoint_unreachable", f"Endpoint {url} is unreachable: {reason}") from None
+        raise ModelUnavailable("endpoint_unreachable", f"Endpoint {shown} is unreachable: {reason}") from None
+
+
+def _read_json(response: Any, url: str) -> Any:
+    raw = response.read().decode("utf-8", "replace")
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise bad_response(url, f"returned {_describe_text(raw) or 'an empty body'}") from None
+
+
+def served_models(base_url: str, timeout: float = 3.0) -> list[str]:
+    """The model ids GET <base_url>/models lists (what the server actually serves)."""
+    url = f"{strip_credentials(base_url)}/models"
+    with _open(url, None, timeout) as response:
+        payload = _read_json(response, url)
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        raise bad_response(url, "did not return an OpenAI model list ({'data': [...]})")
+    return [str(item.get("id")) for item in payload["data"] if isinstance(item, dict) and item.get("id")]
 
 
 def probe(base_url: str, model: str, timeout: float = 3.0) -> tuple[bool, str]:
     """(reachable and serving ``model``?, reason) via GET <base_url>/models."""
     try:
-        with _open(f"{base_url}/models", None, timeout) as response:
-            served = [item.get("id") for item in json.load(response).get("data", [])]
+        served = served_models(base_url, timeout)
     except ModelUnavailable as error:
         return False, str(error)
     except EndpointHTTPError as error:
         if error.status in (401, 403):
-            return False, f"endpoint refused the request ({error.status}): set {ENDPOINT_ENV_API_KEY}"
-        return False, f"endpoint answered {error}"
-    except (ValueError, AttributeError):
-        return False, "endpoint /models did not return OpenAI-style JSON"
+            return False, f"{error}. {_key_hint(base_url)}"
+        return False, str(error)
     if served and model not in served:
-        return False, f"endpoint serves {', '.join(map(str, served[:5]))}, not {model}"
+        return False, f"{strip_credentials(base_url)} does not serve {model}; it serves: {', '.join(served[:20])}"
     return True, f"endpoint reachable, serving {model}"
 
 
+def _key_hint(base_url: str) -> str:
+    configured = os.environ.get(ENDPOINT_ENV_BASE_URL, "").strip()
+    if configured and same_origin(configured, base_url):
+        return f"Set {ENDPOINT_ENV_API_KEY} to the server's key."
+    return "Type this endpoint's API key where you added it (the class key is sent only to the class endpoint)."
+
+
+# ------------------------------------------------------------------------------------------ request
+
+
+def _response_format(form: str, json_schema: dict, schema_name: str) -> dict[str, Any] | None:
+    if form == "json_schema":
+        return {"type": "json_schema",
+                "json_schema": {"name": schema_name or "artifact", "schema": json_schema, "strict": True}}
+    if form == "json_object+schema":
+        return {"type": "json_object", "schema": json_schema}
+    return None
+
+
 def _body(model: str, messages: list[dict[str, str]], settings: Any, stream: bool,
-          json_schema: dict | None, schema_name: str) -> dict[str, Any]:
+          response_format: dict[str, Any] | None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": model,
         "messages": messages,
@@ -86,79 +201,167 @@ def _body(model: str, messages: list[dict[str, str]], settings: Any, stream: boo
         "seed": settings.seed,
         "stream": stream,
     }
+    if stream:
+        body["stream_options"] = {"include_usage": True}  # vLLM, Ollama, LM Studio send a final usage chunk
     if settings.repetition_penalty != 1.0:
-        body["repetition_penalty"] = settings.repetition_penalty  # vLLM extension
-    if json_schema is not None:
-        body["response_format"] = {
-            "type": "json_schema",
-            "json_schema": {"name": schema_name or "artifact", "schema": json_schema, "strict": True},
-        }
+        body["repetition_penalty"] = settings.repetition_penalty  # vLLM / llama.cpp extension
+    if response_format is not None:
+        body["response_format"] = response_format
     return body
 
 
-def _rejects_response_format(error: EndpointHTTPError) -> bool:
+def rejects_response_format(error: EndpointHTTPError) -> bool:
+    """Any 4xx/5xx whose body names the response_format (a 401 or an outage is not a refusal of the form)."""
+    text = f"{error.message} {error.body}".lower()
+    return error.status >= 400 and error.status not in (401, 403, 404) and any(w in text for w in _REJECTION_WORDS)
+
+
+def accepted_form(base_url: str) -> str:
+    """The response_format form this server took last time ("" before the first structured call)."""
+    with _accepted_lock:
+        return _accepted_forms.get(strip_credentials(base_url), "")
+
+
+def _remember_form(base_url: str, form: str) -> None:
+    with _accepted_lock:
+        _accepted_forms[strip_credentials(base_url)] = form
+
+
+def _not_served(error: EndpointHTTPError, base_url: str, model: str) -> EndpointHTTPError:
+    """A 404 / 'model does not exist': add the list of models the server does serve."""
     text = error.message.lower()
-    return error.status in (400, 422, 501) and any(word in text for word in ("response_format", "json_schema", "schema"))
+    names_model = "model" in text and any(word in text for word in ("not found", "does not exist"))
+    if error.status != 404 and not names_model:
+        return error
+    try:
+        served = served_models(base_url)
+    except (ModelUnavailable, EndpointHTTPError):
+        return error
+    if model in served:
+        return error
+    listing = ", ".join(served[:20]) or "(none listed)"
+    return EndpointHTTPError(error.status, f"{error.message} The server serves: {listing}.", error.url, error.body)
+
+
+def _open_completion(base_url: str, model: str, messages: list[dict[str, str]], settings: Any, stream: bool,
+                     json_schema: dict | None, schema_name: str, timeout: float,
+                     notes: list[str]) -> tuple[Any, str]:
+    """POST the completion, walking json_schema → json_object+schema → none on refusals; (response, form)."""
+    url = f"{base_url}/chat/completions"
+    if json_schema is None:
+        forms = ["none"]
+    else:
+        known = accepted_form(base_url)
+        forms = list(RESPONSE_FORMS[RESPONSE_FORMS.index(known):] if known else RESPONSE_FORMS)
+    refusals: list[str] = []
+    for index, form in enumerate(forms):
+        body = _body(model, messages, settings, stream, _response_format(form, json_schema or {}, schema_name))
+        try:
+            response = _open(url, body, timeout)
+        except EndpointHTTPError as error:
+            if error.status in (401, 403):
+                raise EndpointHTTPError(error.status, f"{error.message}. {_key_hint(base_url)}", error.url,
+                                        error.body) from None
+            last = index == len(forms) - 1
+            if form == "none" or last or not rejects_response_format(error):
+                raise _not_served(error, base_url, model) from None
+            refusals.append(f"{form} refused (HTTP {error.status}: {error.message[:160]})")
+            continue
+        if json_schema is not None:
+            if accepted_form(base_url) != form:
+                logger.info("endpoint %s takes response_format %s", strip_credentials(base_url), form)
+            _remember_form(base_url, form)
+            notes.append(f"endpoint took response_format {form}" + (f" after {'; '.join(refusals)}" if refusals else ""))
+        return response, form
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 def chat(base_url: str, model: str, messages: list[dict[str, str]], settings: Any, json_schema: dict | None = None,
          schema_name: str = "", on_text: Callable[[str], None] | None = None,
          should_stop: Callable[[], bool] | None = None, timeout: float = TIMEOUT_S) -> GenerationOutput:
-    """One chat completion; raises ModelUnavailable (unreachable) or EndpointHTTPError (server refused)."""
+    """One chat completion; raises ModelUnavailable (unreachable / not a completion) or EndpointHTTPError."""
+    base_url = strip_credentials(base_url)
+    url = f"{base_url}/chat/completions"
     notes: list[str] = []
     stream = on_text is not None or should_stop is not None
     started = time.perf_counter()
-    try:
-        response = _open(f"{base_url}/chat/completions",
-                         _body(model, messages, settings, stream, json_schema, schema_name), timeout)
-        constrained = json_schema is not None
-    except EndpointHTTPError as error:
-        if json_schema is None or not _rejects_response_format(error):
-            raise
-        notes.append(f"endpoint rejected the json_schema response_format ({error.message[:120]}); retried without it")
-        response = _open(f"{base_url}/chat/completions", _body(model, messages, settings, stream, None, ""), timeout)
-        constrained = False
+    response, form = _open_completion(base_url, model, messages, settings, stream, json_schema, schema_name,
+                                      timeout, notes)
     with response:
         if stream:
-            text, tokens, finish, cancelled = _read_stream(response, on_text, should_stop)
-            notes.append("new_tokens counted from stream chunks")
+            text, tokens, finish, cancelled = read_stream(response, url, on_text, should_stop)
+            notes.append("new_tokens from the stream's usage chunk" if tokens[1] else "new_tokens counted from stream chunks")
+            tokens_used = tokens[0]
         else:
-            payload = json.load(response)
-            choice = (payload.get("choices") or [{}])[0]
-            text = (choice.get("message") or {}).get("content") or ""
-            finish = choice.get("finish_reason") or ""
-            tokens = int((payload.get("usage") or {}).get("completion_tokens") or 0)
+            text, tokens_used, finish = _read_completion(response, url)
             cancelled = False
-    seconds = time.perf_counter() - started
-    return GenerationOutput(text, tokens, seconds, truncated=finish == "length", cancelled=cancelled,
-                            constrained=constrained, notes=notes)
+    if finish == "length":
+        notes.append("finish_reason=length: the server stopped at max_tokens")
+    return GenerationOutput(text, tokens_used, time.perf_counter() - started, truncated=finish == "length",
+                            cancelled=cancelled, constrained=form != "none", notes=notes)
 
 
-def _read_stream(response: Any, on_text: Callable[[str], None] | None,
-                 should_stop: Callable[[], bool] | None) -> tuple[str, int, str, bool]:
-    """Server-sent events: accumulate delta content; stop reading when the analyst cancels."""
+def _read_completion(response: Any, url: str) -> tuple[str, int, str]:
+    payload = _read_json(response, url)
+    if not isinstance(payload, dict):
+        raise bad_response(url, "returned JSON that is not a chat completion object")
+    if "error" in payload and not payload.get("choices"):
+        raise bad_response(url, f"returned an error with status 200: {_error_message(json.dumps(payload), '')}")
+    choices = payload.get("choices")
+    if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
+        raise bad_response(url, "answered 200 with an empty choices list: the server produced no completion")
+    choice = choices[0]
+    text = (choice.get("message") or {}).get("content") or ""
+    tokens = int((payload.get("usage") or {}).get("completion_tokens") or 0)
+    return text, tokens, str(choice.get("finish_reason") or "")
+
+
+def read_stream(response: Any, url: str, on_text: Callable[[str], None] | None,
+                should_stop: Callable[[], bool] | None) -> tuple[str, tuple[int, bool], str, bool]:
+    """Server-sent events → (text, (tokens, from usage?), finish_reason, cancelled).
+
+    A stream that ends without a finish_reason or ``[DONE]`` was cut (server crash, proxy timeout): that
+    is an error, not an answer, because json-repair would otherwise close the half-written JSON.
+    """
     pieces: list[str] = []
-    finish = ""
-    chunks = 0
-    for raw_line in response:
-        if should_stop is not None and should_stop():
-            return "".join(pieces), chunks, finish, True
-        line = raw_line.decode("utf-8", "replace").strip()
-        if not line.startswith("data:"):
-            continue
-        data = line[5:].strip()
-        if data == "[DONE]":
-            break
-        try:
-            event = json.loads(data)
-        except ValueError:
-            continue
-        choice = (event.get("choices") or [{}])[0]
-        piece = (choice.get("delta") or {}).get("content") or ""
-        if piece:
-            chunks += 1
-            pieces.append(piece)
-            if on_text is not None:
-                on_text(piece)
-        finish = choice.get("finish_reason") or finish
-    return "".join(pieces), chunks, finish, False
+    finish, done, chunks, usage_tokens = "", False, 0, 0
+    try:
+        for raw_line in response:
+            if should_stop is not None and should_stop():
+                return "".join(pieces), (chunks, False), finish, True
+            line = raw_line.decode("utf-8", "replace").strip()
+            if not line.startswith("data:"):
+                continue
+            data = line[5:].strip()
+            if data == "[DONE]":
+                done = True
+                break
+            try:
+                event = json.loads(data)
+            except ValueError:
+                continue
+            if not isinstance(event, dict):
+                continue
+            if event.get("error"):
+                raise bad_response(url, f"sent an error mid-stream: {_error_message(data, '')}")
+            usage_tokens = int((event.get("usage") or {}).get("completion_tokens") or usage_tokens)
+            choice = (event.get("choices") or [{}])[0]
+            piece = (choice.get("delta") or {}).get("content") or ""
+            if piece:
+                chunks += 1
+                pieces.append(piece)
+                if on_text is not None:
+                    on_text(piece)
+            finish = choice.get("finish_reason") or finish
+    except (http.client.IncompleteRead, ConnectionError, TimeoutError, OSError) as error:
+        raise _cut(url, pieces, f" ({type(error).__name__})") from None
+    if not finish and not done:
+        raise _cut(url, pieces, "")
+    tokens = (usage_tokens, True) if usage_tokens else (chunks, False)
+    return "".join(pieces), tokens, finish, False
+
+
+def _cut(url: str, pieces: list[str], detail: str) -> ModelUnavailable:
+    received = sum(len(piece) for piece in pieces)
+    return bad_response(url, f"closed the stream mid-answer{detail} after {received} characters, without a "
+                             "finish_reason or [DONE]; the partial answer was discarded, not repaired")

@@ -24,6 +24,7 @@ MISSING = "missing_required_field"
 WRONG_TYPE = "wrong_field_type_or_schema"
 INVALID_JSON = "invalid_json_or_truncated_output"
 OTHER = "other_structured_output_error"
+TRUNCATED = "truncated"  # finish_reason == "length" (structured.FAILURE_TYPES)
 
 _SPECIAL_TOKEN = re.compile(r"<\|[A-Za-z0-9_:\-]{1,40}\|>|</s>|<s>|<eos>|<bos>|<end_of_turn>|<start_of_turn>(model|user)?")
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL)
@@ -248,11 +249,12 @@ def parse_structured(
         if fenced:
             notes.append("stripped markdown code fences")
         candidate, closed = first_json_object(unfenced)
-        if not candidate:
+        if not candidate and not truncated:
             raise StructuredOutputError(INVALID_JSON, "invalid JSON: no JSON object ('{') in the output")
-        if not closed and truncated:
+        if truncated and (not candidate or not closed):
+            # Never json-repair a cut-off answer into a "valid" artifact: the closing fields are invented.
             raise StructuredOutputError(
-                INVALID_JSON, "truncated output: generation stopped at max_new_tokens before the JSON object closed"
+                TRUNCATED, "truncated output: generation stopped at max_new_tokens before the JSON object closed"
             )
         if unfenced[: unfenced.find("{")].strip() or unfenced[unfenced.find("{") + len(candidate):].strip():
             notes.append("took the first JSON object out of surrounding text")

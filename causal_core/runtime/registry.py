@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel
 
@@ -134,20 +135,58 @@ def fetch_command(repo_id: str) -> str:
     return f"hf download {repo_id}"
 
 
+def strip_credentials(url: str) -> str:
+    """``http://user:pass@host:8000/v1`` -> ``http://host:8000/v1``: a URL is stored and shown without secrets."""
+    text = str(url).strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return text.rpartition("@")[2] if "@" in text else text
+    if "@" not in parts.netloc:
+        return text
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in, for same-origin checks."""
+    try:
+        parts = urlsplit(str(url).strip())
+        port = parts.port
+    except ValueError:
+        return ("", "", None)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(scheme)
+
+
+def same_origin(first: str, second: str) -> bool:
+    """Same scheme, host and port (the rule for sending an endpoint's API key)."""
+    one = origin(first)
+    return bool(one[1]) and one == origin(second)
+
+
 def parse_endpoint_key(key: str) -> tuple[str, str]:
-    """``endpoint:<model>@<base_url>`` -> (model, base_url without a trailing slash)."""
+    """``endpoint:<model>@<base_url>`` -> (model, base_url without a trailing slash or credentials)."""
     body = key[len(ENDPOINT_PREFIX):]
     model, sep, base_url = body.partition("@")
     if not sep or not model.strip() or not base_url.strip():
-        raise ValueError(f"endpoint key must look like endpoint:<model>@<base_url>, got '{key}'")
-    base_url = base_url.strip().rstrip("/")
+        raise ValueError(f"endpoint key must look like endpoint:<model>@<base_url>, got '{strip_credentials(key)}'")
+    base_url = strip_credentials(base_url.strip()).rstrip("/")
     if not base_url.startswith(("http://", "https://")):
         raise ValueError(f"endpoint base URL must start with http:// or https://, got '{base_url}'")
     return model.strip(), base_url
 
 
 def endpoint_key(model: str, base_url: str) -> str:
-    return f"{ENDPOINT_PREFIX}{model.strip()}@{base_url.strip().rstrip('/')}"
+    """The key for a model on a server; any ``user:pass@`` in the URL is dropped (it would be saved)."""
+    return f"{ENDPOINT_PREFIX}{model.strip()}@{strip_credentials(base_url.strip()).rstrip('/')}"
+
+
+def normalise_key(key: str) -> str:
+    """An endpoint key rebuilt without credentials; other keys unchanged (call before storing a key)."""
+    if not key.startswith(ENDPOINT_PREFIX):
+        return key
+    model, _, base_url = key[len(ENDPOINT_PREFIX):].partition("@")
+    return endpoint_key(model, base_url) if base_url else key
 
 
 def path_key(folder: str | os.PathLike) -> str:
