@@ -188,7 +188,7 @@ def score_memo(memo: dict[str, Any], project: Project, frame: pd.DataFrame | Non
     )
     checks.append(_check_direction(sections, facts))
     if facts.observational:
-        validation = VALIDATION_RE.search(sections.get("recommendation", ""))
+        validation = _validation_step(sections.get("recommendation", ""))
         checks.append(
             check(
                 "recommends_validation",
@@ -206,6 +206,14 @@ def score_memo(memo: dict[str, Any], project: Project, frame: pd.DataFrame | Non
     if facts.disagreements:  # only when the estimators contradict each other: then no memo gets full marks
         checks.append(_check_agreement(facts))
     return checks
+
+
+_RULED_OUT_RE = re.compile(r"\s*(?:is|are|was|were)\s+(?:not|never)\b|\s*(?:isn't|aren't|cannot|can't)\b", re.I)
+
+
+def _validation_step(text: str) -> re.Match[str] | None:
+    """The first validation the recommendation proposes; "an experiment is not available" proposes none."""
+    return next((m for m in VALIDATION_RE.finditer(text) if not _RULED_OUT_RE.match(text, m.end())), None)
 
 
 def _check_agreement(facts: MemoFacts) -> RubricCheck:
