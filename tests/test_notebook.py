@@ -346,3 +346,29 @@ def test_user_text_is_escaped_in_markdown_and_literal_in_code(projects):
     for nasty in ("a'\'\'\nimport os\n", "x\\\n'\'\'", "line\nends with '", "plain\ntext -> y"):
         literal = text_literal(nasty)
         assert eval(compile(literal, "literal", "eval")) == nasty  # noqa: S307 - the point: it is only a literal
+
+
+def test_rerun_honours_learners_trimming_clusters_and_seed(projects):
+    """The estimation cell's spec (written out as a literal) re-runs learners, cross-fitting, Crump trimming and
+    clustering exactly: the seeded folds give the same numbers to 1e-9."""
+    from causal_core import estimation
+    from causal_core.notebook import api as cw
+    from causal_core.notebook.cells import spec_literal
+    from causal_core.project import EstimationSpec
+
+    project = project_from_json(projects["support"].read_bytes())
+    raw = cw.load_checked_data(project)
+    frame = cw.analysis_rows(project, raw)
+    spec = project.estimation.spec.model_copy(update={
+        "ps_learner": "logistic_cv", "outcome_learner": "ridge_cv", "crossfit_folds": 3, "trim": "crump", "seed": 11,
+    })
+    assert spec.cluster == "team_id"
+    stored = estimation.estimate_project(project, frame, spec, refutations=False)
+    written = eval(f"EstimationSpec(**{spec_literal(stored)})", {"EstimationSpec": EstimationSpec})  # noqa: S307
+    assert written == stored.estimation.spec
+    again = cw.rerun_estimation(stored, frame, written)
+    gaps = cw.compare_estimates(stored.estimation, again)
+    assert list(gaps["in_project"]) == [True] * len(stored.estimation.estimates)
+    assert gaps["max_abs_difference"].max() <= 1e-9
+    assert any("cross-fit" in row.se_type or "fold" in row.se_type for row in again.estimates), [
+        row.se_type for row in again.estimates]
