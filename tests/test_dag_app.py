@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,11 @@ from causal_core.project import AIInteraction, DagEdge, DagNode, DagSpec
 from causal_core.ui import dag_view
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def plain(markdown: str) -> str:
+    """A message as the reader sees it: the page escapes user text for Markdown (``\\(`` renders ``(``)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 PAGE = "app_pages/dag.py"
 
 
@@ -54,7 +60,7 @@ def table_with(at: AppTest, column: str):
 
 def identification_message(at: AppTest) -> str:
     """The backdoor result's box (other panels add their own success boxes after it)."""
-    return next(box.value for box in at.success if box.value.startswith("Identifiable by adjustment"))
+    return next(plain(box.value) for box in at.success if plain(box.value).startswith("Identifiable by adjustment"))
 
 
 def spec_of(at: AppTest, dataset: str = "retention"):
@@ -64,7 +70,7 @@ def spec_of(at: AppTest, dataset: str = "retention"):
 def test_page_starts_from_n01_dag_with_derived_roles(graph):
     at = open_page()
     assert spec_of(at) == dag.default_dag("retention")
-    assert any("N01 §8" in info.value for info in at.info)
+    assert any("N01 §8" in plain(info.value) for info in at.info)
     assert identification_message(at).startswith("Identifiable by adjustment. Recommended set (7)")
     colours = graph.colours()
     assert colours["outreach"] == "#fde68a" and colours["churn"] == "#fecaca"
@@ -88,8 +94,8 @@ def test_click_selects_a_node_for_the_side_panel(graph):
     assert at.selectbox(key="dag_node_picker_retention").value == "region"
     at.button(key="dag_toggle_latent").click().run()
     assert dag.get_node(spec_of(at), "region").latent is True
-    assert "Recommended set" not in " ".join(s.value for s in at.success)
-    assert at.error[0].value.startswith("Not identifiable by adjustment")  # region is now a latent confounder
+    assert "Recommended set" not in " ".join(plain(s.value) for s in at.success)
+    assert plain(at.error[0].value).startswith("Not identifiable by adjustment")  # region is now a latent confounder
 
 
 def test_add_and_remove_node_and_edge(graph):
@@ -100,7 +106,7 @@ def test_add_and_remove_node_and_edge(graph):
     at.button(key="dag_add_free_node").click().run()
     node = dag.get_node(spec_of(at), "Competitor offer")
     assert node is not None and node.latent and node.column is None
-    assert at.success[0].value == "Added latent node Competitor offer (no data column)."
+    assert plain(at.success[0].value) == "Added latent node Competitor offer (no data column)."
 
     at.selectbox(key="dag_edge_source").set_value("Competitor offer").run()
     at.selectbox(key="dag_edge_target").set_value("churn").run()
@@ -129,19 +135,19 @@ def test_cycle_and_duplicate_rejected_with_reason_and_graph_unchanged(graph):
     at.selectbox(key="dag_edge_target").set_value("outreach").run()
     at.button(key="dag_add_edge").click().run()
     assert not at.exception
-    assert at.error[0].value == (
+    assert plain(at.error[0].value) == (
         "Rejected — adding churn → outreach closes the cycle outreach → churn → outreach. The graph is unchanged."
     )
     assert spec_of(at) == before
     at.selectbox(key="dag_edge_source").set_value("outreach").run()
     at.selectbox(key="dag_edge_target").set_value("churn").run()
     at.button(key="dag_add_edge").click().run()
-    assert "already exists" in at.error[0].value and spec_of(at) == before
+    assert "already exists" in plain(at.error[0].value) and spec_of(at) == before
     at.button(key="dag_remove_node").click().run()  # outreach is selected: it is the treatment
-    assert "'outreach' is the treatment" in at.error[0].value and spec_of(at) == before
+    assert "'outreach' is the treatment" in plain(at.error[0].value) and spec_of(at) == before
     at.text_input(key="dag_rename_to").set_value("churn").run()
     at.button(key="dag_rename").click().run()
-    assert "a node called 'churn' already exists" in at.error[0].value and spec_of(at) == before
+    assert "a node called 'churn' already exists" in plain(at.error[0].value) and spec_of(at) == before
 
 
 def test_rename_and_state_kept_across_pages(graph):
@@ -163,10 +169,10 @@ def test_check_set_shows_open_path(graph):
     at = open_page()
     at.multiselect(key="dag_check_set").set_value(["health_score", "post_outreach_engagement"]).run()
     at.button(key="dag_check").click().run()
-    assert any("cannot be adjusted for" in e.value for e in at.error)
+    assert any("cannot be adjusted for" in plain(e.value) for e in at.error)
     at.multiselect(key="dag_check_set").set_value(["health_score"]).run()
     at.button(key="dag_check").click().run()
-    message = next(e.value for e in at.error if e.value.startswith("Invalid"))
+    message = next(plain(e.value) for e in at.error if plain(e.value).startswith("Invalid"))
     assert "a backdoor path stays open: outreach ←" in message
 
 
@@ -219,14 +225,14 @@ def test_failed_ai_draft_scores_zero_and_keeps_dag(graph, monkeypatch):
     record = at.session_state["cw_projects"]["retention"].audits[-1]
     assert (record.score, record.max_score, record.schema_valid) == (0, 6, False)
     assert spec_of(at) == dag.default_dag("retention")
-    assert any("could not be used" in e.value for e in at.error)
+    assert any("could not be used" in plain(e.value) for e in at.error)
 
 
 def test_import_rejects_bad_text_and_accepts_dagitty(graph):
     at = open_page()
     at.text_area(key="dag_import_text").set_value("dag { A -> B -> A }").run()
     at.button(key="dag_import").click().run()
-    message = at.error[0].value
+    message = plain(at.error[0].value)
     assert message.startswith("Import rejected — ") and "the graph has a cycle: A → B → A" in message
     assert spec_of(at) == dag.default_dag("retention")
     at.text_area(key="dag_import_text").set_value(
@@ -258,7 +264,7 @@ def test_adjust_toggles_update_the_paths_and_a_picked_path_is_highlighted(graph)
     paths = table_with(at, "why")
     assert len(paths) == 9 and sorted(paths["kind"].value_counts().items()) == [("biasing", 7), ("causal", 2)]
     assert set(paths.loc[paths["kind"] == "biasing", "status"]) == {"open"}
-    assert any("Biasing paths are open" in w.value for w in at.warning)
+    assert any("Biasing paths are open" in plain(w.value) for w in at.warning)
 
     at.toggle(key="dag_adjust_health_score_retention").set_value(True).run()
     project = at.session_state["cw_projects"]["retention"]
@@ -287,13 +293,13 @@ def test_local_tests_forest_plot_and_global_verdict(graph):
     assert local.set_index("implication").loc["health_score ⊥ usage_score", "verdict"].startswith("violated")
     forest = [c for c in at.get("vega_lite_chart") if "Fisher z, approximate" in c.proto.spec]
     assert len(forest) == 1
-    assert any(m.value.startswith("Local tests only (no node relabellings run): this DAG violates 9 of 21")
+    assert any(plain(m.value).startswith("Local tests only (no node relabellings run): this DAG violates 9 of 21")
                for m in at.markdown)
     at.button(key="dag_global_run").click().run()
     assert not at.exception
-    verdict = next(e.value for e in at.error if "falsify this DAG" in e.value)
+    verdict = next(plain(e.value) for e in at.error if "falsify this DAG" in plain(e.value))
     assert verdict.startswith("The data falsify this DAG: it violates 9 of 21 implications")
-    assert {m.label: m.value for m in at.metric}["Same independencies"].endswith("/ 200")
+    assert {m.label: plain(m.value) for m in at.metric}["Same independencies"].endswith("/ 200")
     assert any("Share of implications violated" in c.proto.spec for c in at.get("vega_lite_chart"))
 
 
@@ -310,13 +316,13 @@ def test_page_keeps_working_on_cyclic_empty_and_focus_less_graphs(graph):
         at.session_state["cw_projects"]["retention"] = project.model_copy(update={"dag": spec})
         at.run()
         assert not at.exception
-        assert any(info.value.startswith(message) for info in at.info), [i.value for i in at.info]
+        assert any(plain(info.value).startswith(message) for info in at.info), [plain(i.value) for i in at.info]
     assert at.session_state["cw_projects"]["retention"].dag.treatment is None  # nothing was rewritten
     # An imported adjusted set naming a node without data: warned, the rest used, the stored set kept.
     stored = dag.default_dag("retention").model_copy(update={"adjusted": ["post_outreach_engagement", "region"]})
     at.session_state["cw_projects"]["retention"] = project.model_copy(update={"dag": stored})
     at.run()
-    assert any(w.value == "The stored adjusted set is not used in full: post_outreach_engagement is latent or has "
+    assert any(plain(w.value) == "The stored adjusted set is not used in full: post_outreach_engagement is latent or has "
                "no data column." for w in at.warning)
     paths = table_with(at, "why").set_index("path")
     assert paths.loc["outreach ← region → churn", "status"] == "closed"

@@ -85,6 +85,14 @@ def layered_layout(spec: DagSpec, *, only_missing: bool = False) -> tuple[DagSpe
     return spec.model_copy(update={"nodes": nodes}), "Laid out in layers by Graphviz dot (causes left, effects right)."
 
 
+def place_new_nodes(spec: DagSpec, names: list[str]) -> DagSpec:
+    """Give ``names`` (just added) dot's layer position, below the nodes already placed; others stay put."""
+    cleared = spec.model_copy(update={"nodes": [
+        n.model_copy(update={"x": None, "y": None}) if n.name in names else n for n in spec.nodes
+    ]})
+    return layered_layout(cleared, only_missing=True)[0]
+
+
 def _shifted_beside(spec: DagSpec, positions: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
     """New nodes take dot's positions, moved so their layer order is kept but they sit below the nodes
     the analyst already placed (never on top of one)."""
