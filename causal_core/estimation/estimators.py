@@ -36,7 +36,13 @@ def describe_se(se_type: str) -> str:
 
 
 def _row(method: str, estimand: str, estimate: float, se: float | None, n: int, se_type: str) -> EstimateRow:
-    finite = se is not None and np.isfinite(se)
+    """One result row; a non-finite estimate is refused here, by name, rather than stored (or failing validation)."""
+    if not np.isfinite(estimate):
+        raise EstimationError(
+            f"The {method} estimate came out as a non-finite number ({estimate}): the outcome or a covariate holds "
+            "values too extreme to compute with. Rescale or check them; nothing was stored."
+        )
+    finite = se is not None and np.isfinite(se) and np.isfinite(estimate - Z95 * se) and np.isfinite(estimate + Z95 * se)
     return EstimateRow(
         se_method=describe_se(se_type),
         method=method,
