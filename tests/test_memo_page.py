@@ -85,11 +85,11 @@ def test_build_example_fills_the_deterministic_memo(built_page):
     project = project_of(built_page)
     assert project.estimation is not None and project.card_status == "approved"
     assert project.memo.deterministic["main_estimate"].startswith(
-        "The doubly robust estimate suggests outreach changed churn risk by"
+        "The doubly robust estimate suggests `outreach` changed `churn` risk by"
     )
     texts = " ".join(m.value for m in built_page.markdown)
-    assert "**Main estimate.** The doubly robust estimate suggests outreach changed churn risk by" in texts
-    assert "company\\_size" in texts  # underscores shown literally, not as italics
+    assert "**Main estimate.** The doubly robust estimate suggests `outreach` changed `churn` risk by" in texts
+    assert "`company_size`" in texts  # a name in a code span: underscores shown literally, never italics
     assert any("Memo rubric: 9 / 9" in c.value for c in built_page.caption)  # incl. robustness_not_overstated (the example carries a curve)
     assert any("All artifacts agree." in s.value for s in built_page.success)
     # the unedited final-memo editor follows the memo it was filled from

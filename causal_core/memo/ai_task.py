@@ -82,6 +82,7 @@ def build_memo_inputs(project: Project, frame: pd.DataFrame | None = None) -> di
         "adjustment_set": facts.covariates,
         "excluded_variables": [name for name, _ in facts.excluded],
         "key_diagnostic": facts.diagnostic,
+        "warnings_from_the_analysis": facts.warnings[:6],  # the draft must not read cleaner than the analysis
         "estimates": estimates,
         "main_estimate_sentence": deterministic["main_estimate"],
         "direction_of_main_estimate": facts.direction,

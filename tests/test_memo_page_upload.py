@@ -1,0 +1,51 @@
+"""Issue 17 §4 in the app: Memo and Overview right after an upload, before any role or estimate exists.
+
+The Memo page used to show "ATE of the treatment on the treatment" as the estimand placeholder, and the
+Overview's Artifacts table said "Decision memo done" because the placeholder memo is stored on the first visit.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from causal_core.data import project_for_upload, read_upload
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = "upload:lalonde.csv"
+
+
+@pytest.fixture(scope="module")
+def uploaded_app():
+    frame = pd.DataFrame({"treat": [0, 1] * 20, "re78": [float(i) for i in range(40)], "age": range(40, 80)})
+    buffer = io.BytesIO()
+    frame.to_csv(buffer, index=False)
+    loaded = read_upload(buffer.getvalue(), "lalonde.csv")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.session_state["cw_projects"][KEY] = project_for_upload(loaded)
+    at.session_state["cw_frames"][KEY] = loaded.frame
+    at.session_state["cw_active"] = KEY
+    at.session_state["cw_pending_choice"] = KEY
+    at.switch_page("app_pages/memo.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_memo_page_placeholder_after_an_upload(uploaded_app):
+    texts = " ".join(m.value for m in uploaded_app.markdown)
+    assert "on the treatment" not in texts
+    assert "once the treatment and the outcome are chosen" in texts
+    assert uploaded_app.session_state["cw_active"] == KEY
+
+
+def test_overview_artifacts_memo_not_done(uploaded_app):
+    uploaded_app.switch_page("app_pages/overview.py").run()
+    assert not uploaded_app.exception, uploaded_app.exception
+    project = uploaded_app.session_state["cw_projects"][KEY]
+    assert project.memo.deterministic  # the Memo page stored its placeholder memo
+    table = uploaded_app.dataframe[-1].value
+    assert table.loc[table["artifact"] == "Decision memo", "status"].item() == "not yet"
