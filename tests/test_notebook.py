@@ -14,6 +14,8 @@ import io
 import json
 import os
 import re
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -189,14 +191,18 @@ def percent_cells(script: str) -> list[tuple[str, str]]:
     return cells
 
 
-def test_script_twin_holds_the_same_cells(projects, workdir):
+def test_script_twin_holds_the_same_cells_and_runs(projects, workdir, kernel_env):
+    """The .py twin is the notebook's cells, and plain `python analysis.py` prints the same numbers."""
     out = workdir / "twin" / "analysis.ipynb"
     out.parent.mkdir()
     assert export(projects["support"], out)[0] == 0
     notebook = nbformat.read(out, as_version=4)
     twin = percent_cells(out.with_suffix(".py").read_text(encoding="utf-8"))
     assert twin == [(cell.cell_type, cell.source.rstrip("\n")) for cell in notebook.cells]
-    compile(out.with_suffix(".py").read_text(encoding="utf-8"), "analysis.py", "exec")
+    run = subprocess.run([sys.executable, "analysis.py"], cwd=out.parent, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    numbers = json.loads(run.stdout[run.stdout.rindex("\n{\n") + 1:])
+    assert_numbers_match_project(numbers, project_from_json(projects["support"].read_bytes()))
 
 
 def test_student_version_strips_exactly_the_result_cells(projects, workdir):

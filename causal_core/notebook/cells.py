@@ -21,7 +21,6 @@ from causal_core import dag_io
 from causal_core.notebook import text
 from causal_core.notebook.checks import completed_stages, stage_notice
 from causal_core.project import Project
-from causal_core.safe_text import escape_markdown
 
 NUMBERS_TAG = "reproduction-numbers"
 
@@ -59,8 +58,13 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import display
 
-from causal_core.notebook import api as cw
-from causal_core.project import EstimationSpec
+try:
+    from causal_core.notebook import api as cw
+    from causal_core.project import EstimationSpec
+except ModuleNotFoundError as error:
+    raise ModuleNotFoundError(
+        "causal_core is not importable: start Jupyter from the Causal Workbench checkout or set PYTHONPATH to it"
+    ) from error
 
 pd.set_option("display.precision", 6)
 PROJECT_FILE = {path_literal(project_file)}
@@ -79,7 +83,7 @@ def question_cells(project: Project, edits: dict, ai_cells) -> list[NotebookNode
 
 def data_cells() -> list[NotebookNode]:
     return [
-        md("## 1. Data\n\nLoad the rows and check their sha256 against the project: a built-in dataset is regenerated "
+        md("## Data\n\nLoad the rows and check their sha256 against the project: a built-in dataset is regenerated "
            "from its name, size and seed; an upload is read from `DATA_FILE`. Any other data is refused."),
         code("""
 raw = cw.load_checked_data(project, DATA_FILE)
@@ -218,6 +222,21 @@ def ai_cells(project: Project, stage: str) -> list[NotebookNode]:
     return cells
 
 
+def leftover_cells(project: Project, edits: dict, rendered: set[str]) -> list[NotebookNode]:
+    """Decisions and recorded AI calls of stages the notebook does not reach (e.g. a DAG draft in a project whose
+    DAG was later removed): kept, under their own heading, so nothing in the logs is silently left out."""
+    stages = [stage for stage in ("dag", "audit", "estimation", "multiverse", "memo") if stage not in rendered]
+    cells = []
+    for stage in stages:
+        if edits.get(stage):
+            cells.append(md(text.edits(edits[stage])))
+        cells += ai_cells(project, stage)
+    if cells:
+        cells.insert(0, md("## Recorded for stages this notebook does not re-run\n\nThe edit log and AI log hold "
+                           "these entries for stages the project has not completed (or no longer holds)."))
+    return cells
+
+
 # ---- the whole notebook ----------------------------------------------------------------------
 def build_cells(project: Project, project_file: str, data_file: str | None) -> list[NotebookNode]:
     """Every cell in workflow order, up to the last completed stage (the header says where it stops)."""
@@ -227,6 +246,7 @@ def build_cells(project: Project, project_file: str, data_file: str | None) -> l
     cells = [md(text.header(project, notice))]
     cells += setup_cells(project_file, data_file)
     cells += question_cells(project, edits, ai_cells)
+    rendered = {"question"}
     if "data" in done:
         cells += data_cells()
         if "dag" in done:
@@ -238,8 +258,10 @@ def build_cells(project: Project, project_file: str, data_file: str | None) -> l
             if "multiverse" in done:
                 cells += multiverse_cells(project, edits)
             cells += memo_cells(project, edits, ai_cells, "audit" in done, "multiverse" in done)
-    if notice:
-        cells.append(md(f"## Where this notebook stops\n\n{escape_markdown(notice)}"))
+        rendered |= done
+    cells += leftover_cells(project, edits, rendered)
+    if notice:  # our own sentence (stage names only), so it is Markdown as written
+        cells.append(md(f"## Where this notebook stops\n\n{notice}"))
     cells.append(md("## Every re-computed number\n\nMachine-readable: the estimates, intervals and memo sentence "
                     "re-computed above, with the project's stored memo sentence beside them."))
     cells.append(numbers_cell("estimation" in done))

@@ -69,7 +69,7 @@ def header(project: Project, notice: str) -> str:
         "`PYTHONPATH`). The last cell prints every re-computed number as JSON, next to the project's stored values.",
     ]
     if notice:
-        lines += ["", f"> **Incomplete analysis.** {escape_markdown(notice)}"]
+        lines += ["", f"> **Incomplete analysis.** {notice}"]  # our sentence: stage names only, no user text
     return "\n".join(lines)
 
 

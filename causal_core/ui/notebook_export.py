@@ -35,7 +35,7 @@ def render_notebook_export(project: Project) -> None:
         st.warning(f"The notebook could not be built: {escape_markdown(error)}")
         return
     if notice:
-        st.info(escape_markdown(notice), icon=":material/info:")
+        st.info(notice, icon=":material/info:")
     else:
         st.caption(
             f":material/check_circle: Re-runs every stage, up to {STAGE_TEXT.get(last or '', 'the end')}, and prints "
