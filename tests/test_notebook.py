@@ -378,3 +378,18 @@ def test_rerun_honours_learners_trimming_clusters_and_seed(projects):
     assert gaps["max_abs_difference"].max() <= 1e-9
     assert any("cross-fit" in row.se_type or "fold" in row.se_type for row in again.estimates), [
         row.se_type for row in again.estimates]
+
+
+def test_rerun_reproduces_a_bootstrap_added_on_the_page(projects):
+    """The page's 'add bootstrap' stores the replicates in the spec; the notebook's re-run gives the same rows."""
+    from causal_core import estimation
+    from causal_core.notebook import api as cw
+
+    project = project_from_json(projects["support"].read_bytes())
+    frame = cw.analysis_rows(project, cw.load_checked_data(project))
+    booted = estimation.add_bootstrap(project, frame, 20)
+    assert booted.estimation.spec.bootstrap == 20
+    again = cw.rerun_estimation(booted, frame, booted.estimation.spec)
+    gaps = cw.compare_estimates(booted.estimation, again)
+    assert sum(row.se_type.startswith("bootstrap") for row in again.estimates) == 2
+    assert list(gaps["in_project"]) == [True] * 7 and gaps["max_abs_difference"].max() <= 1e-9
