@@ -86,6 +86,7 @@ def estimate_records(project: Project) -> list[dict[str, Any]]:
             "ci_high": row.ci_high,
             "n_used": row.n_used,
             "se_type": row.se_type,
+            "se_method": row.se_method or row.se_type,
         }
         for row in result.estimates
     ]
@@ -210,7 +211,7 @@ def _estimates_html(project: Project) -> str:
             if r["ci_low"] is None
             else f"{fmt_effect(r['ci_low'], binary)} to {fmt_effect(r['ci_high'], binary)}",
             "std. error": "n/a" if r["std_error"] is None else f"{r['std_error']:.4f}",
-            "SE type": r["se_type"] or "—",
+            "SE type": r["se_method"] or "—",
             "n used": r["n_used"],
         }
         for r in estimate_records(project)

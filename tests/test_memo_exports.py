@@ -153,7 +153,7 @@ def test_bootstrap_rows_are_labelled_with_their_se_type(bootstrapped):
     table = memo.estimates_markdown(bootstrapped).splitlines()[2:]
     labels = [line.split(" | ")[0].lstrip("| ") for line in table]
     assert len(labels) == len(rows) == len(set(labels))  # no two rows look alike
-    assert all("\\(" in label for label in labels)  # every row names its SE type
+    assert all(" · " in label for label in labels)  # every row names its SE type
     assert any("bootstrap" in label for label in labels if label.startswith("IPW"))
     page = report.memo_html(bootstrapped)
     cells = [attrs for attrs in tags_in(page)]

@@ -291,8 +291,9 @@ def memo_markdown(project: Project, sections: dict[str, str], title: str | None 
 def row_label(row: EstimateRow) -> str:
     """The row's name with its SE type, so a bootstrap row never reads as a second, unlabelled IPW."""
     base = row.label or METHOD_LABELS.get(row.method, row.method)
-    kind = row.se_type or ("no SE" if row.std_error is None else "")
-    return f"{base} ({kind})" if kind else base
+    described = row.se_method if row.se_method and row.se_method != "none" else ""  # estimation's own words
+    kind = described or row.se_type or ("no SE" if row.std_error is None else "")
+    return f"{base} · {kind}" if kind else base
 
 
 def estimates_markdown(project: Project) -> str:
@@ -300,7 +301,7 @@ def estimates_markdown(project: Project) -> str:
     if not result or not result.estimates:
         return ""
     binary = outcome_is_binary(project)
-    rows = ["| method (SE type) | estimand | estimate | 95% interval | n used |", "|---|---|---|---|---|"]
+    rows = ["| method · SE type | estimand | estimate | 95% interval | n used |", "|---|---|---|---|---|"]
     for row in result.estimates:
         interval = (
             range_phrase(row.ci_low, row.ci_high, binary).replace(" percentage points", " pp")
