@@ -11,7 +11,6 @@ from causal_core.ui import staleness as staleness_banner
 from causal_core.ui import state
 from causal_core.ui.ai import draft_artifact
 from causal_core.ui.audit_panel import render_audit_panel
-from causal_core.ui.notebook_export import render_notebook_export
 
 
 def md(text: str) -> str:
@@ -40,7 +39,7 @@ def score_line(sections: dict[str, str], project, frame) -> None:
     failed = [c for c in checks if not c.passed]
     text = f"Memo rubric: {len(checks) - len(failed)} / {len(checks)}"
     if failed:
-        st.warning(text + " — " + "; ".join(f"{c.name}: {c.reason}" for c in failed))
+        st.warning(text + " — " + "; ".join(f"{c.name}: {md(c.reason)}" for c in failed))  # reasons quote memo text
     else:
         st.caption(f":material/check_circle: {text}")
 
@@ -218,4 +217,3 @@ download_cols[2].download_button(
 download_cols[3].download_button(
     "Bundle (ZIP)", bundle, file_name=zip_name(project), mime="application/zip", key="dl_zip"
 )
-render_notebook_export(project)
