@@ -11,6 +11,7 @@ from causal_core.ui import staleness as staleness_banner
 from causal_core.ui import state
 from causal_core.ui.ai import draft_artifact
 from causal_core.ui.audit_panel import render_audit_panel
+from causal_core.ui.notebook_export import render_notebook_export
 
 
 def md(text: str) -> str:
@@ -217,3 +218,4 @@ download_cols[2].download_button(
 download_cols[3].download_button(
     "Bundle (ZIP)", bundle, file_name=zip_name(project), mime="application/zip", key="dl_zip"
 )
+render_notebook_export(project)
