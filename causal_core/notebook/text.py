@@ -66,7 +66,8 @@ def header(project: Project, notice: str) -> str:
         "Each section re-runs one stage of the analysis from the project file with `causal_core`'s public API, in "
         "the app's order: data check → DAG → data audit → estimation → sensitivity → specification curve → memo. "
         "Run it with the Causal Workbench checkout importable (start Jupyter from the repository, or set "
-        "`PYTHONPATH`). The last cell prints every re-computed number as JSON, next to the project's stored values.",
+        "`PYTHONPATH`). The last cell prints every re-computed estimate and interval as JSON, with the stored memo sentence beside "
+        "the rebuilt one; each stage also says whether it matches the project.",
     ]
     if notice:
         lines += ["", f"> **Incomplete analysis.** {notice}"]  # our sentence: stage names only, no user text
