@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from causal_core import lab
+from causal_core import lab, lab_endpoints
 from causal_core.datasets import BUILTINS
+from causal_core.safe_text import escape_markdown
 from causal_core.tasks import task_names
 from causal_core.ui import state
 from causal_core.ui.ai import current_settings
@@ -32,7 +33,7 @@ def _load_registry() -> list[dict] | None:
     try:
         return lab.available_models()
     except Exception as error:  # the runtime is missing or its registry scan failed: say so, keep the app up
-        st.error(f"The model registry could not be read: {type(error).__name__}: {error}")
+        st.error(escape_markdown(f"The model registry could not be read: {type(error).__name__}: {error}"))
         return None
 
 
@@ -76,7 +77,7 @@ def _execute(run: dict) -> None:
     cases, problems = _prepare_cases(task, run["case_ids"])
     if problems:
         for problem in problems:
-            st.error(problem)
+            st.error(escape_markdown(problem))
         st.info("Nothing was run. Choose other cases, or complete the current project's earlier stages first.")
         return
     st.button("Stop", key="lab_stop", help="Stops after the current call; finished runs are kept and can be resumed.")
@@ -132,6 +133,10 @@ with right:
                             format_func=lambda key: _model_label(models, key), key="lab_models")
     extra = st.text_input("Add endpoints or local folders (optional, comma-separated)", key="lab_extra_model",
                           placeholder="endpoint:qwen2.5-7b-instruct@http://127.0.0.1:8000/v1  or  path:/models/my-model")
+    in_flight = st.number_input("Cases in flight per endpoint server", min_value=1, max_value=lab_endpoints.MAX_IN_FLIGHT,
+                                value=lab_endpoints.DEFAULT_IN_FLIGHT, step=1, key="lab_in_flight",
+                                help="Endpoint models run at the same time, one thread pool per server; this bounds "
+                                     "how many of a server's cases are sent at once (vLLM batches them).")
     settings = current_settings()
     st.caption(
         f"Decoding (sidebar): temperature {settings.temperature}, max new tokens {settings.max_new_tokens}, "
@@ -158,7 +163,8 @@ b1, b2, b3 = st.columns(3)
 start = b1.button("Run", key="lab_run", type="primary", width="stretch")
 resume = b2.button("Resume the interrupted run", key="lab_resume", disabled=not resumable, width="stretch")
 clear = b3.button("Clear lab results", key="lab_clear", disabled=not lab.runs_of(lab_state), width="stretch")
-st.caption("Runs go one model at a time: load, every case and repeat, unload. Clicking Stop (or leaving the page) "
+st.caption("Endpoint models run at once (one per server, a bounded number of cases in flight each); local models "
+           "go one at a time: load, every case and repeat, unload. Clicking Stop (or leaving the page) "
            "interrupts; finished runs stay in the project and **Resume** completes the rest without repeating them.")
 
 if clear:
@@ -173,10 +179,11 @@ if start:
             raise lab.LabError("choose at least one case")
         keys = [*chosen, *(key.strip() for key in extra.split(",") if key.strip())]
         plan = lab.new_run(task_name, case_ids, lab.resolve_models(keys, registry), int(repeats), int(base_seed),
-                           settings, st.session_state.get("cw_load_options"))
+                           settings, st.session_state.get("cw_load_options"), max_in_flight=int(in_flight))
         lab.task_for(task_name)
     except Exception as error:  # bad choice, or the task's module is not importable
-        st.error(str(error) if isinstance(error, lab.LabError) else f"Cannot start: {type(error).__name__}: {error}")
+        st.error(escape_markdown(str(error) if isinstance(error, lab.LabError)
+                                 else f"Cannot start: {type(error).__name__}: {error}"))
     else:
         if not any(model["available"] for model in plan["models"]):
             st.warning("None of the chosen models is available, so nothing runs; see the reasons below.")
@@ -211,7 +218,8 @@ if unavailable:
 
 summary = lab.summarize(run)
 st.markdown("**Summary by model** — reliability = schema-valid runs / all runs; mean score = mean rubric share, "
-            "failed runs counted as 0")
+            "failed runs counted as 0; truncated = runs stopped at max new tokens (finish_reason length), "
+            "counted apart and never repaired into a valid artifact")
 st.dataframe(
     summary, hide_index=True, width="stretch",
     column_config={

@@ -31,9 +31,10 @@ from typing import Any
 
 import pandas as pd
 
-from causal_core import runtime, tasks
+from causal_core import lab_endpoints, runtime, tasks
 from causal_core.project import AIInteraction, Project, utc_now
 from causal_core.rubric import score_of
+from causal_core.runtime import registry
 from causal_core.structured import DecodingSettings, StructuredTask
 
 LAB_SCHEMA = 1
@@ -47,7 +48,7 @@ SUMMARY_COLUMNS = [
     "label", "model_id", "role", "cases", "schema_valid_cases", "schema_repaired_cases",
     "schema_reliability", "mean_score", "failure_types",
 ]
-SUMMARY_EXTRA_COLUMNS = ["mean_tokens_per_s", "mean_duration_s"]
+SUMMARY_EXTRA_COLUMNS = ["truncated_cases", "mean_tokens_per_s", "mean_duration_s"]
 CASE_RESULT_COLUMNS = [
     "label", "model_id", "role", "case_id", "repeat", "seed", "status", "schema_valid", "repair_used",
     "repair_stage", "failure_type", "score", "max_score", "score_share", "tokens_per_s", "new_tokens",
@@ -108,7 +109,8 @@ def _ad_hoc_model(key: str) -> dict[str, Any] | None:
     if key.startswith("endpoint:"):
         name, _, base_url = key.removeprefix("endpoint:").partition("@")
         if not name or not base_url.startswith(("http://", "https://")):
-            raise LabError(f"bad endpoint key '{key}': use endpoint:<model_name>@http(s)://host:port/v1")
+            raise LabError(f"bad endpoint key '{registry.strip_credentials(key)}': "
+                           "use endpoint:<model_name>@http(s)://host:port/v1")
         return {"key": key, "label": name, "role": "endpoint", "source": "endpoint", "available": True,
                 "reason": "", "fetch_command": ""}
     if key.startswith("path:"):
@@ -146,7 +148,8 @@ def resolve_models(keys: Iterable[str], known: list[dict[str, Any]] | None = Non
 
     An unknown key raises LabError listing what the registry offers.
     """
-    wanted = list(dict.fromkeys(k.strip() for k in keys if k and k.strip()))
+    # endpoint keys lose any user:pass@ in their URL here: the key is stored in the run and shown in tables
+    wanted = list(dict.fromkeys(registry.normalise_key(k.strip()) for k in keys if k and k.strip()))
     if not wanted:
         raise LabError("choose at least one model")
     known = available_models() if known is None else known
@@ -218,10 +221,12 @@ def new_run(
     base_seed: int = 209,
     settings: DecodingSettings | None = None,
     load_options: dict[str, Any] | None = None,
+    max_in_flight: int = lab_endpoints.DEFAULT_IN_FLIGHT,
 ) -> dict[str, Any]:
     """A run plan with no records yet. Repeat r uses seed base_seed + r.
 
     ``load_options`` (device, dtype, quantisation) are the sidebar's; empty means the runtime's auto plan.
+    ``max_in_flight``: endpoint cases sent at once per server (local models always run one at a time).
     """
     if repeats < 1:
         raise LabError("repeats must be at least 1")
@@ -238,6 +243,7 @@ def new_run(
         "base_seed": int(base_seed),
         "settings": settings.model_dump(mode="json"),
         "load_options": dict(load_options or {}),
+        "max_in_flight": lab_endpoints.bounded_in_flight(max_in_flight),
         "status": "running",
         "created_at": now,
         "updated_at": now,
@@ -451,8 +457,25 @@ def run_lab(
         if progress is not None:
             progress(len(done), total, message)
 
+    def keep(record: dict[str, Any], model: dict[str, Any], case_id: str, repeat: int) -> None:
+        nonlocal lab
+        run["records"].append(record)
+        done.add(run_key(model["key"], case_id, repeat))
+        run["updated_at"] = utc_now()
+        lab = with_run(lab, run)
+        if on_update is not None:
+            on_update(lab)
+        report(f"{model['label']} · {case_id} · repeat {repeat + 1}: {record['status']}")
+
+    available = [m for m in run["models"] if m.get("available")]
+    remote = [m for m in available if lab_endpoints.server_of(m["key"])]
     stopped = False
-    for model in [m for m in run["models"] if m.get("available")]:
+    if remote:
+        report(f"Running {len(remote)} endpoint model(s) concurrently, "
+               f"at most {lab_endpoints.bounded_in_flight(run.get('max_in_flight', lab_endpoints.DEFAULT_IN_FLIGHT))}"
+               " in flight per server…")
+        stopped = _run_endpoints(task, run, remote, cases, inputs, max_scores, base, plan, done, stop, keep)
+    for model in [m for m in available if m not in remote] if not stopped else []:
         todo = [key for key in plan if key[0] == model["key"] and key not in done]
         if not todo:
             continue
@@ -484,19 +507,15 @@ def run_lab(
                     load_failure = record.pop("_load_failure", "")
                     if record["status"] == "ok" and not max_scores[case_id]:
                         max_scores[case_id] = record["max_score"]
-                run["records"].append(record)
-                done.add(run_key(model["key"], case_id, repeat))
-                run["updated_at"] = utc_now()
-                lab = with_run(lab, run)
-                if on_update is not None:
-                    on_update(lab)
-                report(f"{model['label']} · {case_id} · repeat {repeat + 1}: {record['status']}")
+                keep(record, model, case_id, repeat)
         finally:
             report(f"Unloading {model['label']}…")
             _unload(model["key"])
         if stopped:
             break
     _fill_failed_max_scores(run)
+    order = {key: index for index, key in enumerate(plan)}  # concurrent endpoints finish in any order
+    run["records"].sort(key=lambda r: order.get(run_key(r["model_id"], r["case_id"], r["repeat"]), len(order)))
     run["status"] = "complete" if not pending_keys(run) else "stopped"
     run["updated_at"] = utc_now()
     lab = with_run(lab, run)
@@ -504,6 +523,40 @@ def run_lab(
         on_update(lab)
     report("Run complete." if run["status"] == "complete" else "Run stopped: resume to finish it.")
     return lab
+
+
+def _run_endpoints(task: StructuredTask, run: dict[str, Any], models: list[dict[str, Any]], cases: dict[str, LabCase],
+                   inputs: dict[str, dict[str, Any]], max_scores: dict[str, int], base: DecodingSettings,
+                   plan: list[tuple[str, str, int]], done: set[tuple[str, str, int]], stop: Callable[[], bool],
+                   keep: Callable[[dict[str, Any], dict[str, Any], str, int], None]) -> bool:
+    """Every pending endpoint case at once, bounded per server (lab_endpoints); True when stopped."""
+    by_key = {model["key"]: model for model in models}
+    jobs: dict[str, list[Callable[[Callable[[], bool]], Any]]] = {}
+    for model_key, case_id, repeat in plan:
+        if model_key not in by_key or (model_key, case_id, repeat) in done:
+            continue
+        model = by_key[model_key]
+        seed = run["base_seed"] + repeat
+
+        def job(stopped: Callable[[], bool], model: dict[str, Any] = model, case_id: str = case_id,
+                repeat: int = repeat, seed: int = seed) -> tuple[dict[str, Any], str, int, dict[str, Any] | None]:
+            if stopped():  # the stop came while this case waited for a slot: never sent
+                return model, case_id, repeat, None
+            settings = base.model_copy(update={"seed": seed})
+            record = _run_one(task, model, cases[case_id], repeat, seed, inputs[case_id], settings, {},
+                              max_scores[case_id], None, stopped)
+            return model, case_id, repeat, record
+
+        jobs.setdefault(lab_endpoints.server_of(model_key), []).append(job)
+    limit = run.get("max_in_flight", lab_endpoints.DEFAULT_IN_FLIGHT)
+    for model, case_id, repeat, record in lab_endpoints.run_concurrently(jobs, limit, stop):
+        if record is None:  # cut short by the stop: runs again on resume
+            continue
+        record.pop("_load_failure", None)
+        if record["status"] == "ok" and not max_scores[case_id]:
+            max_scores[case_id] = record["max_score"]
+        keep(record, model, case_id, repeat)
+    return stop()
 
 
 def _unload(model_key: str) -> None:
@@ -548,6 +601,7 @@ def summarize(run: dict[str, Any] | None) -> pd.DataFrame:
         schema_repaired_cases=("repair_used", "sum"),
         mean_score=("score_share", "mean"),
         failure_types=("failure_type", lambda values: sorted({v for v in values if v})),
+        truncated_cases=("failure_type", lambda values: int(sum(value == "truncated" for value in values))),
         mean_tokens_per_s=("tokens_per_s", "mean"),
         mean_duration_s=("duration_s", "mean"),
     )

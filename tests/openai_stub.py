@@ -271,6 +271,15 @@ def _make_handler(reply: Reply, record: list[dict[str, Any]] | None, model_names
     return Handler
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that stops reading mid-stream (the analyst pressed Stop) is normal here, not a traceback."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return
+
+
 def start_stub(
     reply: Reply,
     *,
@@ -289,8 +298,7 @@ def start_stub(
     gate = _Slots(slots, stats if stats is not None else {})
     handler = _make_handler(reply, record, model_names or ["stub-model"], status, server, api_key, token_delay, gate,
                             check_model=model_names is not None)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.daemon_threads = True
+    httpd = _QuietServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     host, port = httpd.server_address[:2]

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from causal_core import runtime
 from causal_core.runtime import devices, registry
+from causal_core.safe_text import escape_markdown
 from tests.openai_stub import start_stub
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +73,8 @@ def test_bad_endpoint_and_folder_inputs_are_specific_messages(app, tmp_path):
     app.sidebar.text_input(key="cw_add_endpoint_model").set_value("qwen").run()
     app.sidebar.button(key="cw_add_endpoint_button").click().run()
     assert not app.exception
-    assert any("must start with http:// or https://" in error.value for error in app.sidebar.error)
+    assert any(escape_markdown("must start with http:// or https://, got 'ftp://example'") in error.value
+               for error in app.sidebar.error)
     app.sidebar.text_input(key="cw_add_folder").set_value(str(tmp_path / "missing-model")).run()
     app.sidebar.button(key="cw_add_folder_button").click().run()
     assert not app.exception
@@ -117,3 +119,107 @@ def test_endpoint_quick_test_runs_the_real_runtime_and_logs_the_call(app, monkey
     assert interaction.parsed == answer
     assert requests[-1]["response_format"]["type"] == "json_schema"
     assert "sk-never-stored" not in project.model_dump_json()
+
+
+class _Listener:
+    """A real HTTP server on a free port that answers like an OpenAI endpoint and records every Authorization."""
+
+    def __init__(self, answer: dict) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        seen = self.seen = []  # (method, path, Authorization or None)
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                return
+
+            def _reply(self, payload: dict) -> None:
+                body = json.dumps(payload).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):  # noqa: N802
+                seen.append(("GET", self.path, self.headers.get("Authorization")))
+                self._reply({"object": "list", "data": [{"id": "qwen-7b", "object": "model"}]})
+
+            def do_POST(self):  # noqa: N802
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                seen.append(("POST", self.path, self.headers.get("Authorization")))
+                self._reply({"choices": [{"index": 0, "message": {"role": "assistant", "content": json.dumps(answer)},
+                                          "finish_reason": "stop"}], "usage": {"completion_tokens": 5}})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+SMOKE_ANSWER = {"treatment": "proactive outreach", "outcome": "churn", "design": "observational"}
+
+
+def _add_endpoint(app, url: str, api_key: str = "") -> None:
+    app.sidebar.text_input(key="cw_add_endpoint_url").set_value(url).run()
+    app.sidebar.text_input(key="cw_add_endpoint_model").set_value("qwen-7b").run()
+    app.sidebar.text_input(key="cw_add_endpoint_key").set_value(api_key).run()
+    app.sidebar.button(key="cw_add_endpoint_button").click().run()
+    assert not app.exception
+
+
+def test_class_key_goes_only_to_the_class_endpoint_and_typed_keys_stay_in_the_session(app, monkeypatch):
+    """Issue 18 §2: a student adding their own URL must not receive the instructor's key."""
+    class_server, student_server = _Listener(SMOKE_ANSWER), _Listener(SMOKE_ANSWER)
+    monkeypatch.setenv("CW_ENDPOINT_BASE_URL", f"http://127.0.0.1:{class_server.port}/v1")
+    monkeypatch.setenv("CW_ENDPOINT_MODEL", "qwen-7b")
+    monkeypatch.setenv("CW_ENDPOINT_API_KEY", "sk-class-secret")
+    try:
+        _add_endpoint(app, f"http://127.0.0.1:{student_server.port}/v1")  # no key typed
+        app.sidebar.button(key="cw_quick_test").click().run()
+        assert not app.exception
+        assert student_server.seen and all(auth is None for _, _, auth in student_server.seen)
+        assert {path for _, path, _ in student_server.seen} >= {"/v1/models", "/v1/chat/completions"}
+
+        student_server.seen.clear()
+        _add_endpoint(app, f"http://127.0.0.1:{student_server.port}/v1", api_key="sk-student-own")
+        app.sidebar.button(key="cw_quick_test").click().run()
+        assert ("POST", "/v1/chat/completions", "Bearer sk-student-own") in student_server.seen
+        assert all(auth in (None, "Bearer sk-student-own") for _, _, auth in student_server.seen)
+
+        _select(app, registry.endpoint_key("qwen-7b", f"http://127.0.0.1:{class_server.port}/v1"))
+        app.sidebar.button(key="cw_quick_test").click().run()
+        assert ("POST", "/v1/chat/completions", "Bearer sk-class-secret") in class_server.seen
+    finally:
+        class_server.close()
+        student_server.close()
+    seen_keys = {auth for _, _, auth in student_server.seen}
+    assert "Bearer sk-class-secret" not in seen_keys
+    saved = app.session_state["cw_projects"][app.session_state["cw_active"]].model_dump_json()
+    assert "sk-student-own" not in saved and "sk-class-secret" not in saved
+    assert app.session_state["cw_endpoint_keys"] == {f"http://127.0.0.1:{student_server.port}/v1": "sk-student-own"}
+
+
+def test_credentials_in_an_endpoint_url_are_stripped_before_storing_or_showing(app):
+    """Issue 18 §4: http://user:pass@host/v1 never reaches the project, the AI log or a message."""
+    server = _Listener(SMOKE_ANSWER)
+    try:
+        _add_endpoint(app, f"http://alice:hunter2-pass@127.0.0.1:{server.port}/v1")
+        key = registry.endpoint_key("qwen-7b", f"http://127.0.0.1:{server.port}/v1")
+        assert app.session_state["cw_model_key"] == key and "hunter2" not in key
+        assert any("Removed the user name and password from the URL" in info.value for info in app.sidebar.info)
+        app.sidebar.button(key="cw_quick_test").click().run()
+        assert not app.exception
+    finally:
+        server.close()
+    project = app.session_state["cw_projects"][app.session_state["cw_active"]]
+    assert project.ai_log[-1].model_id == key and project.ai_log[-1].schema_valid
+    saved = project.model_dump_json()
+    assert "hunter2" not in saved and "alice" not in saved
+    shown = " ".join(element.value for element in [*app.sidebar.caption, *app.sidebar.warning, *app.sidebar.error])
+    assert "hunter2" not in shown

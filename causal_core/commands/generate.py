@@ -65,12 +65,13 @@ def run(args: argparse.Namespace) -> int:
     from causal_core.runtime import registry
 
     settings = settings_from_args(args)
-    if args.model.startswith(registry.ENDPOINT_PREFIX):
-        registry.parse_endpoint_key(args.model)
+    model_key = registry.normalise_key(args.model)  # a user:pass@ in an endpoint URL is never logged or shown
+    if model_key.startswith(registry.ENDPOINT_PREFIX):
+        registry.parse_endpoint_key(model_key)
     task = get_task(args.task)
     inputs = task_inputs(task, args.dataset, args.brief)
     on_text = (lambda text: print(text, end="", file=sys.stderr, flush=True)) if args.stream else None
-    interaction = runtime.run_task(task, inputs, args.model, settings, on_text=on_text)
+    interaction = runtime.run_task(task, inputs, model_key, settings, on_text=on_text)
     if args.stream:
         print(file=sys.stderr)
     payload = {

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from causal_core import lab
+from causal_core import lab, lab_endpoints
 from causal_core.cli import CliError, add_format_option, emit
 from causal_core.structured import DecodingSettings
 from causal_core.tasks import task_names
@@ -22,8 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "lab",
         help="compare models on one artifact task: schema reliability, rubric score, failures",
-        description="Runs one model at a time (load, every case and repeat, unload). Unavailable models are "
-        "listed with the reason and not run. A failed run scores zero and counts in reliability.",
+        description="Endpoint models run at once, at most --max-in-flight cases per server; local models one at "
+        "a time (load, every case and repeat, unload). Unavailable models are listed with the reason and not run. "
+        "A failed run scores zero and counts in reliability; truncated runs are counted apart.",
     )
     parser.add_argument("--task", required=True, help=f"one of: {', '.join(task_names())}")
     parser.add_argument("--models", required=True, help="comma-separated model keys (bundled, HF ids, endpoint:…)")
@@ -36,6 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--state", default=None,
         help="lab JSON file written after every run; rerunning the same command with it resumes an interrupted run",
     )
+    parser.add_argument("--max-in-flight", type=int, default=None,
+                        help="endpoint cases sent at once per server (default 4, at most 64)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     add_format_option(parser)
     parser.set_defaults(handler=run)
@@ -104,7 +107,10 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(f"unknown case '{case_id}': choose from {', '.join(lab.builtin_case_ids())}")
     models = lab.resolve_models(_split(args.models))
     settings = _settings(args)
-    plan = lab.new_run(args.task, case_ids, models, args.repeats, args.seed, settings)
+    if args.max_in_flight is not None and not 1 <= args.max_in_flight <= lab_endpoints.MAX_IN_FLIGHT:
+        raise CliError(f"--max-in-flight must be between 1 and {lab_endpoints.MAX_IN_FLIGHT}, got {args.max_in_flight}")
+    plan = lab.new_run(args.task, case_ids, models, args.repeats, args.seed, settings,
+                       max_in_flight=args.max_in_flight or lab_endpoints.DEFAULT_IN_FLIGHT)
 
     state_path = Path(args.state) if args.state else None
     state = _read_state(state_path)

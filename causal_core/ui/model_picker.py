@@ -8,13 +8,16 @@ only keys and plain settings (``cw_model_key``, ``cw_decoding``, ``cw_load_optio
 
 from __future__ import annotations
 
+import hashlib
+import os
 from typing import Any
 
 import streamlit as st
 
 from causal_core import runtime
-from causal_core.runtime import devices, registry, sessions
+from causal_core.runtime import devices, endpoint, registry, sessions
 from causal_core.runtime.registry import ModelUnavailable
+from causal_core.safe_text import code_span, escape_markdown
 from causal_core.structured import DecodingSettings
 from causal_core.ui.ai import DECODING_KEY, MODEL_KEY
 
@@ -22,6 +25,10 @@ LOAD_OPTIONS_KEY = "cw_load_options"
 CUSTOM_KEYS = "cw_custom_models"
 LOAD_MESSAGE_KEY = "cw_load_message"
 PENDING_KEY = "cw_pending_model"
+# {base_url: API key} the analyst typed for endpoints they added. Session only: never in the Project, so
+# never in a saved project or an export; the class key (CW_ENDPOINT_API_KEY) never goes to these URLs.
+ENDPOINT_KEYS = "cw_endpoint_keys"
+NOTICE_KEY = "cw_endpoint_notice"
 FAILURE_TITLES = {
     "missing_files": "Model files missing",
     "out_of_memory": "Out of memory",
@@ -43,8 +50,14 @@ def _cached_session(model_key: str, device: str, dtype: str, quantisation: str, 
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def _model_rows(extra_keys: tuple[str, ...]) -> list[dict[str, Any]]:
+def _model_rows(extra_keys: tuple[str, ...], keys_fingerprint: str = "") -> list[dict[str, Any]]:
+    """Listing + endpoint probes; ``keys_fingerprint`` keeps a probe made with one session's key its own."""
     return [info.model_dump() for info in runtime.list_models(list(extra_keys))]
+
+
+def _keys_fingerprint() -> str:
+    keys = sorted((st.session_state.get(ENDPOINT_KEYS) or {}).items())
+    return hashlib.sha256(repr(keys).encode()).hexdigest()[:16] if keys else ""
 
 
 def load_options() -> dict[str, Any]:
@@ -97,7 +110,7 @@ def unload_session(model_key: str, session_key: list[str] | None = None) -> bool
 def _show_failure(error: BaseException) -> None:
     kind = getattr(error, "kind", "out_of_memory" if str(error).startswith("Out of memory") else "load_plan")
     title = FAILURE_TITLES.get(kind, "Cannot load with these options")
-    st.error(f"**{title}.** {error}")
+    st.error(f"**{title}.** {escape_markdown(error)}")
     fetch = getattr(error, "fetch_command", "")
     if fetch:
         st.code(fetch, language="bash")
@@ -121,18 +134,44 @@ def _render_custom_inputs() -> None:
             _add_custom(registry.path_key(folder.strip()))
         base_url = st.text_input("Endpoint base URL", key="cw_add_endpoint_url", placeholder="http://host:8000/v1")
         name = st.text_input("Endpoint model name", key="cw_add_endpoint_model", placeholder="Qwen/Qwen2.5-7B-Instruct")
-        st.caption(f"API key, if any, is read from the `{registry.ENDPOINT_ENV_API_KEY}` environment variable "
-                   "and never saved in the project.")
+        api_key = st.text_input("Endpoint API key (optional)", key="cw_add_endpoint_key", type="password",
+                                help="Kept in this browser session only: never saved in the project or an export.")
+        st.caption(_key_rule())
         if st.button("Add endpoint", key="cw_add_endpoint_button"):
             try:
                 key = registry.endpoint_key(name, base_url)
-                registry.parse_endpoint_key(key)
+                _model, clean_url = registry.parse_endpoint_key(key)
                 if not name.strip():
                     raise ValueError("the endpoint model name is empty")
             except ValueError as error:
-                st.error(str(error))
+                st.error(escape_markdown(error))
             else:
+                _remember_key(clean_url, api_key)
+                if clean_url != base_url.strip().rstrip("/"):
+                    st.session_state[NOTICE_KEY] = (
+                        "Removed the user name and password from the URL: a URL is saved with the project and shown "
+                        "in messages. Type the server's key in the API key field instead.")
                 _add_custom(key)
+
+
+def _key_rule() -> str:
+    configured = os.environ.get(registry.ENDPOINT_ENV_BASE_URL, "").strip()
+    rule = "A key typed here stays in this browser session and goes only to this endpoint."
+    if configured and os.environ.get(registry.ENDPOINT_ENV_API_KEY, "").strip():
+        rule += (f" The class key (`{registry.ENDPOINT_ENV_API_KEY}`) is sent only to "
+                 f"{code_span(registry.strip_credentials(configured))}.")
+    return rule
+
+
+def _remember_key(base_url: str, api_key: str) -> None:
+    """Session-only key for this endpoint (an empty field forgets a key typed before)."""
+    keys = dict(st.session_state.get(ENDPOINT_KEYS) or {})
+    if api_key.strip():
+        keys[base_url] = api_key.strip()
+    else:
+        keys.pop(base_url, None)
+    st.session_state[ENDPOINT_KEYS] = keys
+    endpoint.use_session_keys(keys)
 
 
 def _add_custom(key: str) -> None:
@@ -149,10 +188,12 @@ def _add_custom(key: str) -> None:
 def _render_availability(row: dict[str, Any]) -> None:
     if row.get("role"):
         st.caption(f"**{row.get('tier') or row['source']}** — {row['role']}")
+    # endpoint and folder reasons carry a server's words or a typed path: shown as text, never as Markdown
+    reason = escape_markdown(row["reason"]) if row["source"] in ("endpoint", "path") else row["reason"]
     if row["available"]:
-        st.caption(f"✓ {row['reason']}")
+        st.caption(f"✓ {reason}")
     else:
-        st.warning(row["reason"])
+        st.warning(reason)
         if row.get("fetch_command"):
             st.code(row["fetch_command"], language="bash")
     if row.get("memory_note"):
@@ -228,15 +269,19 @@ def _render_quick_test(model_key: str) -> None:
             st.success(f"Schema-valid in {interaction.duration_s:.1f} s ({interaction.tokens_per_s:.1f} tokens/s)")
             st.json(interaction.parsed)
         else:
-            st.error(f"{interaction.failure_type}: {interaction.error}")
+            st.error(escape_markdown(f"{interaction.failure_type}: {interaction.error}"))
 
 
 def render_model_sidebar() -> None:
     """The sidebar's Model section (app.py calls this on every run)."""
+    endpoint.use_session_keys(st.session_state.get(ENDPOINT_KEYS) or {})  # this session's typed keys only
     with st.sidebar:
         st.markdown("### Model")
+        notice = st.session_state.pop(NOTICE_KEY, None)
+        if notice:
+            st.info(notice)
         try:
-            rows = _model_rows(tuple(st.session_state.get(CUSTOM_KEYS, [])))
+            rows = _model_rows(tuple(st.session_state.get(CUSTOM_KEYS, [])), _keys_fingerprint())
         except Exception as error:  # noqa: BLE001 - a broken registry scan must not take the app down
             st.error(f"The model registry could not be read: {type(error).__name__}: {error}")
             return

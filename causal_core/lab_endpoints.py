@@ -1,0 +1,80 @@
+"""Model lab on several endpoints at once: each server's cases run concurrently, a bounded number in flight.
+
+A course runs one vLLM server per ladder model; running their cases one after another would leave every
+server but one idle. Here each server (endpoint base URL) gets its own thread pool of ``max_in_flight``
+workers, so servers work in parallel and none gets more than ``max_in_flight`` requests at once (vLLM
+batches those continuously). Results come back to the caller's thread, in completion order, so the lab's
+records, progress and ``on_update`` stay single-threaded (Streamlit calls cannot come from a worker).
+
+Stop: the caller's ``should_stop`` is read on the caller's thread only (it may read st.session_state)
+and relayed to the workers through an Event; queued cases are cancelled, in-flight ones end at their
+next streamed chunk. Each worker runs under a copy of the caller's context, so an endpoint key the
+analyst typed in this browser session (runtime.endpoint.use_session_keys) reaches the worker too.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, TypeVar
+
+from causal_core.runtime import registry
+
+DEFAULT_IN_FLIGHT = 4
+MAX_IN_FLIGHT = 64
+POLL_S = 0.1
+T = TypeVar("T")
+Job = Callable[[Callable[[], bool]], T]
+
+
+def server_of(model_key: str) -> str:
+    """The server a model key talks to (its base URL), or "" for a local model."""
+    if registry.key_source(model_key) != "endpoint":
+        return ""
+    try:
+        return registry.parse_endpoint_key(model_key)[1]
+    except ValueError:
+        return ""
+
+
+def bounded_in_flight(value: Any) -> int:
+    """A run's per-endpoint bound, clamped to 1..MAX_IN_FLIGHT (a saved project may hold anything)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return DEFAULT_IN_FLIGHT
+    return min(max(number, 1), MAX_IN_FLIGHT)
+
+
+def run_concurrently(jobs: dict[str, list[Job[T]]], max_in_flight: int,
+                     should_stop: Callable[[], bool]) -> Iterator[T]:
+    """Run ``jobs[server]`` with at most ``max_in_flight`` at once per server; yield results as they finish.
+
+    A job receives a thread-safe ``stopped()`` callable. Jobs not started when the stop comes are never run.
+    """
+    stop_event = threading.Event()
+    executors = {server: ThreadPoolExecutor(max_workers=bounded_in_flight(max_in_flight),
+                                            thread_name_prefix=f"lab-endpoint-{index}")
+                 for index, server in enumerate(jobs)}
+    pending: set[Future[T]] = set()
+    try:
+        for server, server_jobs in jobs.items():
+            for job in server_jobs:
+                context = contextvars.copy_context()
+                pending.add(executors[server].submit(context.run, job, stop_event.is_set))
+        while pending:
+            done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+            if not stop_event.is_set() and should_stop():
+                stop_event.set()
+                for future in pending:
+                    future.cancel()
+            for future in done:
+                if not future.cancelled():
+                    yield future.result()
+            pending = {future for future in pending if not future.cancelled()}
+    finally:
+        stop_event.set()
+        for executor in executors.values():
+            executor.shutdown(wait=True, cancel_futures=True)
