@@ -273,16 +273,19 @@ class DraftProgress:
     attempt: int = 1  # 2 = the repair retry
 
     def label(self) -> str:
-        """A one-line description ("3rd in the queue for `bundled`, about 1 min 40 s" / "212/700 tokens …")."""
+        """A one-line Markdown description (names escaped): queue position and wait, or tokens and speed."""
+        from causal_core.safe_text import code_span, escape_markdown
+
+        model = code_span(self.model_key)
         if self.phase == "queued":
             wait = f"about {format_seconds(self.eta_s)}" if self.eta_s is not None else "estimating the wait"
-            who = f"; now running: {self.running_owner}" if self.running_owner else ""
-            return (f"Waiting in the queue for `{self.model_key}`: {self.position} request(s) ahead, {wait} "
+            who = f"; now running: {escape_markdown(self.running_owner)}" if self.running_owner else ""
+            return (f"Waiting in the queue for {model}: {self.position} request(s) ahead, {wait} "
                     f"(waited {format_seconds(self.waited_s)}{who})")
         retry = " (repair retry)" if self.attempt > 1 else ""
         eta = f", at most {format_seconds(self.eta_s)} left" if self.eta_s is not None else ""
         limit = f" (limit {format_seconds(self.time_limit_s)})" if self.time_limit_s else ""
-        return (f"Generating{retry} with `{self.model_key}`: {self.tokens}/{self.max_new_tokens} tokens, "
+        return (f"Generating{retry} with {model}: {self.tokens}/{self.max_new_tokens} tokens, "
                 f"{self.tokens_per_s:.1f} tokens/s{eta}, {format_seconds(self.elapsed_s)} elapsed{limit}")
 
 

@@ -1,7 +1,18 @@
-"""Drafting an artifact with the sidebar's model: stream the raw text, log the call, return it."""
+"""Drafting an artifact with the sidebar's model: queue position, live progress, the raw text, the AI log.
+
+Progress: while the request waits for the model (``runtime.queue``) its status line shows the position
+and the estimated wait; while it generates, tokens so far against max_new_tokens, tokens/s and an ETA.
+Each status update is a Streamlit call, and Streamlit interrupts a script at such calls when the user
+presses Stop, changes a widget, or closes the tab (StopException / RerunException): the request then
+leaves the queue (or generation stops at the next token), the attempt is logged as "stopped" in the
+project's AI log, and its outcome is kept so the page can show it again after the rerun
+(:func:`render_last_outcome`).
+"""
 
 from __future__ import annotations
 
+import time
+import uuid
 from typing import Any
 
 import streamlit as st
@@ -10,11 +21,15 @@ from causal_core import runtime
 from causal_core.project import AIInteraction
 from causal_core.runtime import generate as _generate
 from causal_core.runtime import registry, sessions
+from causal_core.runtime.queue import DraftProgress
+from causal_core.safe_text import code_span, escape_markdown
 from causal_core.structured import DecodingSettings, StructuredTask
 from causal_core.ui import state
 
 MODEL_KEY = "cw_model_key"  # set by the sidebar model picker; "bundled" by default
 DECODING_KEY = "cw_decoding"  # dict of DecodingSettings fields, set by the sidebar
+OUTCOMES_KEY = "cw_draft_outcomes"  # artifact -> {"label", "state", "error"}: the last draft's outcome
+UPDATE_EVERY_S = 0.4  # status line refresh (also how quickly a closed tab is noticed while queued)
 
 
 def current_model_key() -> str:
@@ -34,35 +49,130 @@ def _needs_loading(model_key: str) -> bool:
     )
 
 
+def browser_session_label() -> str:
+    """A short id of this browser session, shown to other users waiting for the same model."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx(suppress_warning=True)
+        return f"browser session {ctx.session_id[:6]}" if ctx is not None else "a script"
+    except Exception:  # noqa: BLE001 - only a label
+        return "a browser session"
+
+
+def _remember(artifact: str, label: str, outcome: str, error: str = "") -> None:
+    outcomes = dict(st.session_state.get(OUTCOMES_KEY) or {})
+    outcomes[artifact] = {"label": label, "state": outcome, "error": error, "time": time.strftime("%H:%M:%S")}
+    st.session_state[OUTCOMES_KEY] = outcomes
+
+
+def last_outcome(artifact: str) -> dict[str, str] | None:
+    """The last draft's outcome for this artifact in this browser session, if any."""
+    return (st.session_state.get(OUTCOMES_KEY) or {}).get(artifact)
+
+
+def render_last_outcome(task: StructuredTask) -> None:
+    """Show the last draft's outcome where the draft was started (call it next to the draft button):
+    a stopped or failed draft stays visible after the rerun that interrupted it."""
+    outcome = last_outcome(task.artifact)
+    if outcome is None:
+        return
+    with st.status(f"{outcome['label']} ({outcome['time']})", state=outcome["state"], expanded=False):
+        if outcome.get("error"):
+            st.caption(escape_markdown(outcome["error"]))
+
+
+def _stopped_interaction(task: StructuredTask, model_key: str, settings: DecodingSettings, inputs: dict[str, Any],
+                         streamed: str, tokens: int, started: float, why: str) -> AIInteraction:
+    """The AI-log record of a draft the user interrupted (run_task never returned)."""
+    try:
+        prompt = task.build_user_prompt(inputs)
+    except Exception:  # noqa: BLE001 - the record is still worth keeping without it
+        prompt = ""
+    return AIInteraction(id=uuid.uuid4().hex[:12], task=task.name, system_prompt=task.system_prompt,
+                         user_prompt=prompt, raw_output=streamed, repair_stage="failed", failure_type="stopped",
+                         error=why, model_id=model_key, decoding=settings.model_dump(), seed=settings.seed,
+                         duration_s=round(time.perf_counter() - started, 3), new_tokens=tokens)
+
+
+class _Progress:
+    """Turns DraftProgress reports into (throttled) status-line updates."""
+
+    def __init__(self, status: Any, base: str) -> None:
+        self.status, self.base = status, base
+        self.last_update = 0.0
+        self.last_phase = ""
+        self.tokens = 0
+        self.line = st.empty()
+
+    def __call__(self, progress: DraftProgress) -> None:
+        if progress.phase == "generating":
+            self.tokens = progress.tokens
+        now = time.monotonic()
+        if progress.phase == self.last_phase and now - self.last_update < UPDATE_EVERY_S:
+            return
+        self.last_phase, self.last_update = progress.phase, now
+        self.status.update(label=f"{self.base} — {progress.label()}")
+        self.line.caption(progress.label())
+
+
 def draft_artifact(task: StructuredTask, inputs: dict[str, Any]) -> AIInteraction:
     """Run ``task`` on the selected model, streaming into the page; the call is appended to the AI log.
 
     Never raises for model or parse failures: the interaction says what failed (see runtime.run_task).
     A model that is not loaded yet is loaded first through the sidebar's cached loader, with progress.
-    Clicking Stop (or any other widget) while it generates abandons the draft; nothing is saved.
+    Clicking Stop (or any other widget, or closing the tab) abandons the draft: it is logged as "stopped"
+    and the project is otherwise left unchanged.
     """
     model_key = current_model_key()
+    settings = current_settings()
     if _needs_loading(model_key):
         from causal_core.ui.model_picker import load_model
 
         load_model(model_key)  # failures are shown; run_task below then records a model_error
-    with st.status(f"Drafting {task.artifact.replace('_', ' ')} with `{model_key}`…", expanded=True) as status:
+    artifact = task.artifact.replace("_", " ")
+    base = f"Drafting {artifact} with {code_span(model_key)}"
+    started = time.perf_counter()
+    received: list[str] = []
+    with st.status(f"{base}…", expanded=True) as status:
         stops = st.session_state.get("cw_stop_counter", 0) + 1  # unique key even for two drafts in one run
         st.session_state["cw_stop_counter"] = stops
-        st.button("Stop", key=f"cw_stop_{stops}", help="Abandon this draft; the project is left unchanged.")
+        st.button("Stop", key=f"cw_stop_{stops}", help="Abandon this draft; it is logged as stopped.")
+        progress = _Progress(status, base)
         stream = st.empty()
-        received: list[str] = []
 
         def show(text: str) -> None:
             received.append(text)
             stream.code("".join(received)[-4000:], language="json")
 
-        interaction = runtime.run_task(task, inputs, model_key, current_settings(), on_text=show)
-        if interaction.schema_valid:
-            status.update(label=f"Draft ready ({interaction.duration_s:.1f} s, {interaction.tokens_per_s:.1f} tokens/s)"
-                          + (f" — repaired ({interaction.repair_stage})" if interaction.repair_stage != "none" else ""),
-                          state="complete")
-        else:
-            status.update(label=f"The model's output failed: {interaction.failure_type}", state="error")
+        extra: dict[str, Any] = {}
+        if runtime.run_task is _generate.run_task:  # stand-ins in tests take the original arguments only
+            extra = {"on_progress": progress, "owner": f"{task.name} from {browser_session_label()}"}
+        try:
+            interaction = runtime.run_task(task, inputs, model_key, settings, on_text=show, **extra)
+        except BaseException as interrupt:  # Streamlit's Stop/Rerun (script control) or a crash: log, re-raise
+            why = ("stopped by the analyst (Stop, another widget, or the tab closed)"
+                   if type(interrupt).__name__ in ("StopException", "RerunException")
+                   else f"{type(interrupt).__name__}: {interrupt}")
+            record = _stopped_interaction(task, model_key, settings, inputs, "".join(received), progress.tokens,
+                                          started, f"{why} after {progress.tokens} tokens")
+            state.set_project(state.get_project().with_interaction(record))
+            _remember(task.artifact, f"Draft of {artifact} stopped", "error", record.error)
+            raise
+        label, outcome = _final_label(interaction)
+        status.update(label=label, state=outcome, expanded=not interaction.schema_valid)
+        if not interaction.schema_valid and interaction.error:
+            st.caption(escape_markdown(interaction.error))
+    _remember(task.artifact, label, outcome, "" if interaction.schema_valid else interaction.error)
     state.set_project(state.get_project().with_interaction(interaction))
     return interaction
+
+
+def _final_label(interaction: AIInteraction) -> tuple[str, str]:
+    """The status line left on the page after the run, and its state."""
+    if interaction.schema_valid:
+        repaired = f" — repaired ({interaction.repair_stage})" if interaction.repair_stage != "none" else ""
+        return (f"Draft ready ({interaction.duration_s:.1f} s, {interaction.new_tokens} tokens, "
+                f"{interaction.tokens_per_s:.1f} tokens/s){repaired}", "complete")
+    return (f"The draft failed: {interaction.failure_type} after {interaction.duration_s:.1f} s, "
+            f"{interaction.new_tokens} tokens", "error")
