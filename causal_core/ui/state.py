@@ -11,6 +11,7 @@ import streamlit as st
 
 from causal_core.data import analysis_frame, builtin_source, project_for_builtin
 from causal_core.project import Project
+from causal_core.safe_text import code_span
 
 DEFAULT_DATASET = "retention"
 _PROJECTS = "cw_projects"  # dataset key -> Project
@@ -112,7 +113,7 @@ def require_frame() -> pd.DataFrame:
     frame = get_frame()
     if frame is None:
         source = get_project().data_source
-        name = source.name if source else "a dataset"
-        st.info(f"This project needs its data: upload **{name}** again in the sidebar (Dataset → Upload).")
+        name = code_span(source.name) if source else "a dataset"
+        st.info(f"This project needs its data: upload {name} again in the sidebar (Dataset → Upload).")
         st.stop()
     return frame
