@@ -20,6 +20,7 @@ from causal_core.runtime.registry import ModelUnavailable
 from causal_core.safe_text import code_span, escape_markdown
 from causal_core.structured import DecodingSettings
 from causal_core.ui.ai import DECODING_KEY, MODEL_KEY
+from causal_core.ui.unload_guard import render_unload
 
 LOAD_OPTIONS_KEY = "cw_load_options"
 CUSTOM_KEYS = "cw_custom_models"
@@ -253,7 +254,7 @@ def _render_sessions() -> None:
         st.caption(f"`{row['model_key']}` — {row['device']} · {row['dtype']} · {row['quantisation']} · "
                    f"{row['memory_gb']:.2f} GB · loaded {row['loaded_at']} in {row['load_seconds']:.1f} s · "
                    f"{row['generations']} call(s){busy}")
-        if st.button("Unload", key=f"cw_unload_{index}", help=f"Free the memory held by {row['model_key']}"):
+        if render_unload(index, row):  # instructor password / busy checks: causal_core/ui/unload_guard.py
             unload_session(row["model_key"], row["session_key"])
             st.session_state[LOAD_MESSAGE_KEY] = f"Unloaded `{row['model_key']}`."
             st.rerun()
