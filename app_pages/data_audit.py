@@ -18,8 +18,6 @@ from causal_core.audit import (
 )
 from causal_core.data import deduplicate
 from causal_core.profile_review import (
-    N09_SAMPLE_MODEL,
-    N09_SAMPLE_REVIEW,
     PROFILE_TASK,
     ReviewError,
     checklist_from_rows,
@@ -29,7 +27,9 @@ from causal_core.profile_review import (
     score_profile_review,
 )
 from causal_core.project import ChecklistItem, DataAuditResult, Project
+from causal_core.recorded_drafts import recorded_for, replay
 from causal_core.rubric import audit_record, score_of
+from causal_core.safe_text import code_span, escape_markdown
 from causal_core.ui import staleness as staleness_banner
 from causal_core.ui import state
 from causal_core.ui.ai import draft_artifact
@@ -97,7 +97,7 @@ with st.expander("Audit settings", expanded=False):
         "Flag post-treatment/future columns with |corr| ≥", 0.0, 1.0, 0.2, step=0.05, key=f"audit_leak_{key}"
     )
     if st.session_state[treated_key] is not None:
-        st.caption(f"Treatment coded as 1 when `{project.treatment}` = **{st.session_state[treated_key]}**.")
+        st.caption(f"Treatment coded as 1 when {code_span(project.treatment)} = {code_span(st.session_state[treated_key])}.")
         if st.button("Clear the treated-value mapping", key="clear_treatment_mapping"):
             st.session_state[treated_key] = None
             st.rerun()
@@ -107,18 +107,18 @@ try:
         bounds=(float(bounds[0]), float(bounds[1])), leak_threshold=leak_threshold, treated_value=st.session_state[treated_key]
     )
 except ValueError as error:
-    st.error(f"Invalid audit settings: {error.errors()[0]['msg'] if hasattr(error, 'errors') else error}")
+    st.error(escape_markdown(f"Invalid audit settings: {error.errors()[0]['msg'] if hasattr(error, 'errors') else error}"))
     st.stop()
 
 try:
     cache_key = json.dumps(settings_fingerprint(project, settings), sort_keys=True, default=str)
     result = cached_audit(cache_key, settings.model_dump_json(), project, frame)
 except AuditInputError as error:
-    st.error(str(error))
+    st.error(escape_markdown(error))
     if error.suggested_mapping:
         treated_guess = next(value for value, code in error.suggested_mapping.items() if code == 1)
         choice = st.radio(
-            f"Which value of `{project.treatment}` means treated?",
+            f"Which value of {code_span(project.treatment)} means treated?",
             error.values,
             index=error.values.index(treated_guess) if treated_guess in error.values else 0,
             key=f"treated_choice_{key}",
@@ -140,7 +140,7 @@ if not project.checklist:
     state.set_project(project)
 
 for warning in result.warnings:
-    st.warning(warning)
+    st.warning(escape_markdown(warning))
 
 tabs = st.tabs(
     ["Grain & schema", "Types & missingness", "Balance & overlap", "Roles & leakage", "Smoke test",
@@ -162,7 +162,7 @@ with tabs[0]:
         if not duplicates.empty:
             st.dataframe(readable(duplicates), hide_index=True, width="stretch")
         if project.unit_columns and duplicates.empty:
-            st.success(f"Every {' × '.join(project.unit_columns)} appears once in the analysis rows.")
+            st.success(f"Every {' × '.join(map(code_span, project.unit_columns))} appears once in the analysis rows.")
         elif not duplicates.empty:
             exact = int(duplicates["exact_copies"].sum())
             st.caption(
@@ -276,7 +276,7 @@ with tabs[3]:
     leakage = table("leakage", result)
     flagged = leakage.loc[leakage["flag"].fillna("").astype(str).str.len() > 0] if not leakage.empty else leakage
     if len(flagged):
-        st.error("Flagged: " + "; ".join(f"{row.variable} ({row.flag})" for row in flagged.itertuples()))
+        st.error("Flagged: " + "; ".join(f"{code_span(row.variable)} ({escape_markdown(row.flag)})" for row in flagged.itertuples()))
 
 # ---- 5. regression smoke test ----------------------------------------------------------------
 with tabs[4]:
@@ -298,7 +298,7 @@ with tabs[4]:
         st.altair_chart(chart, width="stretch")
     for row in smoke.itertuples():
         if isinstance(row.note, str) and row.note:
-            st.caption(f"**{row.model}**: {row.note}")
+            st.caption(f"**{escape_markdown(row.model)}**: {escape_markdown(row.note)}")
 
 # ---- 6. evidence bundle ----------------------------------------------------------------------
 with tabs[5]:
@@ -325,7 +325,19 @@ with tabs[6]:
         st.markdown("**AI profile review**")
         buttons = st.columns(2)
         draft = buttons[0].button("Draft profile review with the model", key="draft_profile", type="primary")
-        sample = buttons[1].button("Load the N09 sample review (Qwen 7B)", key="load_sample_review")
+        # A recorded draft is offered only on the dataset it was made from: scored here, a foreign one would mislead.
+        recorded = recorded_for(PROFILE_TASK.name, project, frame)
+        sample = buttons[1].button(
+            f"Replay recorded draft ({recorded.model_id})" if recorded else "Replay recorded draft",
+            key="replay_profile", disabled=recorded is None,
+            help="Loads a real larger model's stored output and scores it with the same rubric, in a second. "
+                 "Nothing is generated." if recorded else "No recorded draft exists for this dataset.",
+        )
+        if recorded:
+            st.caption(f"Recorded draft: {escape_markdown(recorded.label)}.")
+        else:
+            st.caption("No recorded draft for this dataset: the recorded N09 review (Qwen2.5-7B) was made from "
+                       "`support`; open that dataset to replay it.")
         if draft:
             max_score = score_of(score_profile_review({}, project, frame))[1]
             interaction = draft_artifact(PROFILE_TASK, {"bundle": result.evidence_bundle})
@@ -337,12 +349,10 @@ with tabs[6]:
             if not interaction.schema_valid:
                 st.error(f"The model's output could not be used ({interaction.failure_type}); the previous review is kept.")
             st.rerun()
-        if sample:
-            review = normalise_review(N09_SAMPLE_REVIEW)
-            record = audit_record("profile_review", score_profile_review(review, project, frame))
-            record = record.model_copy(update={"model_id": N09_SAMPLE_MODEL})
-            updated = project.with_edit("profile_review", "review", project.profile_review, review, note="N09 §13 sample loaded")
-            state.set_project(updated.with_audit(record).model_copy(update={"profile_review": review}))
+        if sample and recorded is not None:
+            replayed = replay(recorded, state.get_project(), frame)
+            update = {"profile_review": replayed.interaction.parsed} if replayed.interaction.schema_valid else {}
+            state.set_project(replayed.project.model_copy(update=update))
             st.rerun()
         review = project.profile_review
         if review:
@@ -366,9 +376,9 @@ with tabs[6]:
                 try:
                     parsed = normalise_review(json.loads(text))
                 except json.JSONDecodeError as error:
-                    st.error(f"Not valid JSON (line {error.lineno}, column {error.colno}): {error.msg}")
+                    st.error(f"Not valid JSON (line {error.lineno}, column {error.colno}): {escape_markdown(error.msg)}")
                 except ReviewError as error:
-                    st.error(str(error))
+                    st.error(escape_markdown(error))
                 else:
                     record = audit_record("profile_review", score_profile_review(parsed, project, frame))
                     updated = project.with_edit("profile_review", "review", project.profile_review, parsed, note="analyst edit")
@@ -404,7 +414,7 @@ with tabs[7]:
         try:
             items = checklist_from_rows(edited.to_dict("records"))
         except ValueError as error:
-            st.error(f"The checklist was not saved: {error}")
+            st.error(f"The checklist was not saved: {escape_markdown(error)}")
         else:
             before = [item.model_dump() for item in project.checklist]
             after = [item.model_dump() for item in items]

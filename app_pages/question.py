@@ -9,9 +9,11 @@ import streamlit as st
 
 from causal_core import question as q
 from causal_core.project import EstimandCard
+from causal_core.recorded_drafts import recorded_for, replay
+from causal_core.safe_text import code_span, escape_markdown
 from causal_core.ui import state
 from causal_core.ui.ai import current_model_key, draft_artifact
-from causal_core.ui.audit_panel import escape_markdown, render_audit_panel
+from causal_core.ui.audit_panel import render_audit_panel
 
 FIELD_LABELS = {
     "business_question": "Business question",
@@ -82,7 +84,18 @@ with left:
         if has_example else "Example cards exist for the built-in datasets only.",
     )
     empty_clicked = b3.button("Start an empty card", key="empty_card", width="stretch")
-    st.caption(f"Drafts use the model `{current_model_key()}` (change it in the sidebar). Nothing is estimated.")
+    st.caption(f"Drafts use the model {code_span(current_model_key())} (change it in the sidebar). Nothing is estimated.")
+    recorded = recorded_for(q.ESTIMAND_TASK.name, state.get_project(), frame)
+    if recorded is not None:
+        # A real larger model's stored card, replayed through the same parser and rubric (nothing generated).
+        if st.button(f"Replay recorded draft ({recorded.model_id})", key="replay_card"):
+            replayed = replay(recorded, state.get_project(), frame)
+            state.set_project(q.with_draft_result(replayed.project, replayed.interaction, frame))
+            new_card_installed()
+        st.caption(f"Recorded draft: {escape_markdown(recorded.label)}.")
+    else:
+        st.caption("No recorded estimand-card draft ships for this dataset: the notebooks' N01 card is a simulated "
+                   "output, not a real model's, so it is offered as the example card instead.")
 
     if draft_clicked:
         if not brief.strip():
@@ -113,7 +126,7 @@ with left:
         st.code(q.ESTIMAND_TASK.build_user_prompt(inputs), language="text")
     last = next((i for i in reversed(state.get_project().ai_log) if i.task == q.ESTIMAND_TASK.name), None)
     if last is not None:
-        with st.expander(f"Last model output ({last.model_id or 'model'}, {last.started_at})"):
+        with st.expander(f"Last model output ({escape_markdown(last.model_id or 'model')}, {escape_markdown(last.started_at)})"):
             st.code(last.raw_output or "(no output)", language="json")
 
 # ---- the editable card ----------------------------------------------------------------------------
@@ -230,7 +243,7 @@ if not edited.equals(table):
     try:
         updated = q.edit_open_questions(project, edited.fillna("").to_dict("records"))
     except ValueError as error:
-        st.error(str(error))
+        st.error(escape_markdown(error))
     else:
         if updated is not project:
             state.set_project(updated)

@@ -340,7 +340,7 @@ def rubric_facts(project: Project, frame: pd.DataFrame | None) -> RubricFacts:
 
 def _not_required(name: str, reason: str) -> RubricCheck:
     """Shown for completeness but not scored: the project gives nothing to check it against."""
-    return check(name, True, f"not required: {reason}", severity="warn")
+    return check(name, True, f"not required: {reason}", severity="warn", applicable=False)
 
 
 def score_profile_review(review: dict[str, Any], project: Project, frame: pd.DataFrame | None) -> list[RubricCheck]:
@@ -542,7 +542,14 @@ def default_checklist(project: Project) -> list[ChecklistItem]:
     outcomes = " and ".join([c for c in [project.outcome, *project.guardrails] if c]) or "the outcomes"
     grain = " + ".join(project.unit_columns) or "the unit grain (not set yet)"
     excluded = [e.variable for e in entries if e.timing in {Timing.post_treatment, Timing.future} and not e.simulation_truth]
-    excluded_text = ", ".join(excluded) + " scan" if excluded else "post-treatment and future columns (none documented)"
+    truth = [e.variable for e in entries if e.timing in {Timing.post_treatment, Timing.future} and e.simulation_truth]
+    if excluded:
+        excluded_text = ", ".join(excluded) + " scan"
+    elif truth:  # say what the dictionary holds: later columns exist, but only as simulation truth
+        excluded_text = (f"no usable post-treatment or future column: the {len(truth)} future/post-treatment "
+                         f"column(s) are simulation truth ({', '.join(truth)}), never covariates")
+    else:
+        excluded_text = "post-treatment and future columns (none documented)"
     rows = [
         ("Row grain is verified", f"{grain} duplicate check", "analyst + data engineer"),
         ("Treatment timing is documented", f"{treatment} and data dictionary timing", "domain owner"),

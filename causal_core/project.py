@@ -174,6 +174,7 @@ class RubricCheck(StrictModel):
     passed: bool
     reason: str = ""
     severity: Literal["fail", "warn"] = "fail"
+    applicable: bool = Field(True, description="False: nothing in the project to check it against (shown, never scored).")
 
 
 class AuditRecord(StrictModel):

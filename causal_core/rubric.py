@@ -5,14 +5,14 @@ from __future__ import annotations
 from causal_core.project import AIInteraction, AuditRecord, RubricCheck
 
 
-def check(name: str, passed: bool, reason: str, severity: str = "fail") -> RubricCheck:
+def check(name: str, passed: bool, reason: str, severity: str = "fail", applicable: bool = True) -> RubricCheck:
     """One rubric line; ``reason`` is a one-line explanation either way."""
-    return RubricCheck(name=name, passed=bool(passed), reason=reason, severity=severity)
+    return RubricCheck(name=name, passed=bool(passed), reason=reason, severity=severity, applicable=applicable)
 
 
 def score_of(checks: list[RubricCheck]) -> tuple[int, int]:
     """Score k / n over the scored checks (warn-level checks are shown but not counted)."""
-    scored = [c for c in checks if c.severity == "fail"]
+    scored = [c for c in checks if c.severity == "fail" and c.applicable]
     return sum(c.passed for c in scored), len(scored)
 
 

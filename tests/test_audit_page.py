@@ -4,6 +4,7 @@ de-duplication, settings and the bad inputs the page must survive without losing
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,11 @@ from causal_core.project_io import project_key
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "app_pages/data_audit.py"
+
+
+def plain(markdown: str) -> str:
+    """What a reader sees in a Markdown message: backslash escapes and code-span fences removed."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("`", "")
 
 
 def open_page(dataset: str = "support") -> AppTest:
@@ -65,33 +71,35 @@ def test_support_page_shows_the_audit_and_stores_it():
     assert (schema["rows"], schema["unique team-weeks"], schema["duplicated rows by intended grain"]) == (1268, 1260, 16)
     assert [round(r["treatment_coef"], 3) for r in project.data_audit.tables["smoke_test"]] == [-39.517, -28.385, 13.192]
     assert len(project.checklist) == 8
-    warnings = [w.value for w in at.warning]
+    warnings = [plain(w.value) for w in at.warning]
     assert any(w.startswith("Post-treatment/future columns that predict the outcome") for w in warnings)
     assert any("does not by itself establish causal identification" in w for w in warnings)
     frames = [df.value for df in at.dataframe]
     balance = next(f for f in frames if "abs_smd" in f.columns)
     assert balance["variable"].iloc[0] == "backlog_start" and round(balance["smd"].iloc[0], 3) == -0.898
     assert any("flag" in f.columns and f["variable"].iloc[0] == "next_week_backlog" for f in frames)
-    assert at.error[0].value.startswith("Flagged: next_week_backlog (LEAKAGE RISK")
+    assert at.error[0].value.startswith("Flagged: `next_week_backlog` (LEAKAGE RISK")
 
 
 def test_retention_page_runs_with_its_own_roles():
     at = open_page("retention")
     project = project_of(at, "retention")
     assert project.data_audit.tables["smoke_test"][0]["rows_used"] == 6000
-    assert any(s.value.startswith("Every account_id appears once") for s in at.success)
-    assert not [w.value for w in at.warning if w.value.startswith("No unit grain")]
+    assert any(plain(s.value).startswith("Every account_id appears once") for s in at.success)
+    assert not [w.value for w in at.warning if plain(w.value).startswith("No unit grain")]
 
 
 def test_loading_the_n09_sample_scores_full_marks_in_the_panel():
     at = open_page("support")
-    at.button(key="load_sample_review").click().run()
+    at.button(key="replay_profile").click().run()
     assert not at.exception
     project = project_of(at)
     record = project.audit_history("profile_review")[-1]
-    assert (record.score, record.max_score, record.model_id) == (13, 13, "Qwen/Qwen2.5-7B-Instruct (N09 §13 sample)")
-    assert project.profile_review["candidate_treatment"] == "assistant_enabled"
-    assert project.edit_log[-1].artifact == "profile_review"
+    assert (record.score, record.max_score, record.model_id) == (13, 13, "Qwen/Qwen2.5-7B-Instruct")
+    assert project.profile_review == normalise_review(N09_SAMPLE_REVIEW)
+    replayed = project.ai_log[-1]
+    assert (replayed.id, replayed.backend, replayed.device) == (record.interaction_id, "replay", "recorded, not generated")
+    assert replayed.decoding["source"].startswith("N09 Dataset profiling with AI, section 13")
     assert any(m.value == "13 / 13" for m in at.metric)
 
 
@@ -127,15 +135,15 @@ def test_a_failed_generation_scores_zero_and_keeps_the_previous_review(monkeypat
     calls: list = []
     monkeypatch.setattr(runtime, "run_task", _fake_run_task(None, calls))
     at = open_page("support")
-    at.button(key="load_sample_review").click().run()
+    at.button(key="replay_profile").click().run()
     at.button(key="draft_profile").click().run()
     assert not at.exception
     project = project_of(at)
     record = project.audit_history("profile_review")[-1]
     assert (record.score, record.max_score, record.schema_valid, record.failure_type) == (
         0, 13, False, "invalid_json_or_truncated_output")
-    assert project.profile_review["dataset_grain"] == "team_id, week_start"  # the sample survives
-    assert len(project.ai_log) == 1
+    assert project.profile_review["dataset_grain"] == "team_id, week_start"  # the replayed review survives
+    assert [i.backend for i in project.ai_log][-1] != "replay" and len(project.ai_log) == 2
 
 
 def test_pasted_review_is_scored_and_bad_json_changes_nothing():
@@ -143,7 +151,7 @@ def test_pasted_review_is_scored_and_bad_json_changes_nothing():
     at.text_area(key="review_json_support_0").set_value("{broken").run()
     at.button(key="score_pasted_review").click().run()
     assert not at.exception
-    assert any(e.value.startswith("Not valid JSON (line 1, column 2)") for e in at.error)
+    assert any(plain(e.value).startswith("Not valid JSON (line 1, column 2)") for e in at.error)
     assert project_of(at).audit_history("profile_review") == []
     planted = {**N09_SAMPLE_REVIEW, "leakage_risks": []}
     at.text_area(key="review_json_support_0").set_value(json.dumps(planted)).run()
@@ -192,7 +200,7 @@ def test_uploaded_csv_with_dictionary_reproduces_the_n09_audit(support):
     assert project.data_source.kind == "upload"
     assert [r["rows_used"] for r in project.data_audit.tables["smoke_test"]] == [1244, 1244, 458]
     assert project.data_audit.tables["balance"][0]["variable"] == "backlog_start"
-    at.button(key="load_sample_review").click().run()
+    at.button(key="replay_profile").click().run()
     assert project_of(at, key).audit_history("profile_review")[-1].score == 13
 
 
@@ -207,7 +215,7 @@ def test_uploaded_two_valued_treatment_offers_a_mapping(support):
     _, frame = support
     coded = frame.assign(assistant_enabled=frame["assistant_enabled"].map({1: "yes", 0: "no"}))
     at, key = install_upload(coded, dictionary=support_dictionary(), **SUPPORT_ROLES)
-    assert at.error[0].value.startswith("The treatment 'assistant_enabled' is not coded 0/1: it has the two values 'no', 'yes'")
+    assert plain(at.error[0].value).startswith("The treatment 'assistant_enabled' is not coded 0/1: it has the two values 'no', 'yes'")
     assert project_of(at, key).data_audit is None
     assert at.radio(key=f"treated_choice_{key}").value == "yes"
     at.button(key="apply_treatment_mapping").click().run()
@@ -227,13 +235,13 @@ def test_uploaded_two_valued_treatment_offers_a_mapping(support):
 def test_upload_bad_roles_show_a_specific_error(support, update, message):
     _, frame = support
     at, key = install_upload(frame, dictionary=support_dictionary(), **{**SUPPORT_ROLES, **update})
-    assert any(e.value.startswith(message) for e in at.error)
+    assert any(plain(e.value).startswith(message) for e in at.error)
     assert project_of(at, key).data_audit is None
 
 
 def test_upload_with_constant_treatment_and_missing_outcome(support):
     _, frame = support
     at, _ = install_upload(frame.assign(assistant_enabled=0), dictionary=support_dictionary(), **SUPPORT_ROLES)
-    assert any("is constant" in e.value for e in at.error)
+    assert any("is constant" in plain(e.value) for e in at.error)
     at, _ = install_upload(frame.assign(human_handled_hours=float("nan")), dictionary=support_dictionary(), **SUPPORT_ROLES)
-    assert any("missing in every row" in e.value for e in at.error)
+    assert any("missing in every row" in plain(e.value) for e in at.error)

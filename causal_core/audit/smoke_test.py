@@ -121,6 +121,22 @@ def _ols_row(
     }
 
 
+def _nothing_to_misuse_note(roles: Roles) -> str:
+    """Why the bad model was not fitted, true to the dictionary: which post-treatment/future columns exist and why none is used."""
+    later = [c for c in roles.columns if roles.timing.get(c) in {Timing.post_treatment, Timing.future}]
+    if not later:
+        return "no post-treatment or future columns in the dictionary: nothing to misuse"
+    truth = [c for c in later if c in roles.simulation_truth]
+    kept = [c for c in later if c not in truth]
+    reasons = []
+    if truth:
+        reasons.append(f"{len(truth)} simulation-truth column(s), never covariates ({', '.join(truth)})")
+    if kept:
+        reasons.append(f"{len(kept)} treatment/outcome/guardrail column(s) ({', '.join(kept)})")
+    return (f"the dictionary has {len(later)} post-treatment/future column(s), all excluded here: "
+            f"{'; '.join(reasons)}. No column is left to misuse.")
+
+
 def regression_smoke_test(source: DesignSource, roles: Roles, coded: pd.Series, max_levels: int) -> pd.DataFrame:
     """N09 §9: naive, pre-treatment adjustment and a deliberately bad (post-treatment + future) model.
 
@@ -164,7 +180,7 @@ def regression_smoke_test(source: DesignSource, roles: Roles, coded: pd.Series, 
                 "model": bad_label,
                 "covariates": "none",
                 "rows_used": 0,
-                "note": "no post-treatment or future columns in the dictionary: nothing to misuse",
+                "note": _nothing_to_misuse_note(roles),
             }
         )
     columns = [

@@ -12,44 +12,72 @@ import pandas as pd
 import streamlit as st
 
 from causal_core.project import AuditRecord, Project, RubricCheck
-from causal_core.safe_text import escape_markdown
+from causal_core.safe_text import code_span, escape_markdown
 
-# Markdown marks are Streamlit's Material icons and table cells plain words: a fresh machine has no emoji font.
+# Four states, each with its own Material icon (a fresh machine has no emoji font) and plain word for tables.
+# Only scored checks (severity "fail", applicable) count in the score; "warn" checks are advisory.
+PASS, WARN, FAIL, NOT_APPLICABLE = "pass", "warn", "fail", "not applicable"
 _ICON = {
-    "pass": ":material/check_circle: pass",
-    "fail": ":material/cancel: fail",
-    "warn": ":material/warning: warn",
+    PASS: ":material/check_circle: pass",
+    WARN: ":material/warning: warn",
+    FAIL: ":material/cancel: fail",
+    NOT_APPLICABLE: ":material/do_not_disturb_on: not applicable",
 }
-_WORD = {"pass": "pass", "fail": "FAIL", "warn": "warn"}
+_WORD = {PASS: "pass", WARN: "warn", FAIL: "FAIL", NOT_APPLICABLE: "n/a"}
 
 
+def check_state(check: RubricCheck) -> str:
+    """pass / warn / fail / not applicable. A check with nothing to test against is never a pass."""
+    if not check.applicable or check.reason.startswith("not required:"):  # the prefix: records saved before the field
+        return NOT_APPLICABLE
+    if check.passed:
+        return PASS
+    return WARN if check.severity == "warn" else FAIL
 
 
-def _result(check: RubricCheck) -> str:
-    return "pass" if check.passed else ("warn" if check.severity == "warn" else "fail")
+def is_scored(check: RubricCheck) -> bool:
+    return check.severity == "fail" and check_state(check) != NOT_APPLICABLE
+
+
+def tally(checks: list[RubricCheck]) -> dict[str, int]:
+    """Counts that agree with the score: scored passes are the score, scored checks its maximum."""
+    scored = [c for c in checks if is_scored(c)]
+    advisory = [c for c in checks if not is_scored(c) and check_state(c) != NOT_APPLICABLE]
+    return {
+        "scored_pass": sum(check_state(c) == PASS for c in scored),
+        "scored": len(scored),
+        "scored_fail": sum(check_state(c) == FAIL for c in scored),
+        "advisory_pass": sum(check_state(c) == PASS for c in advisory),
+        "advisory_warn": sum(check_state(c) == WARN for c in advisory),
+        "not_applicable": sum(check_state(c) == NOT_APPLICABLE for c in checks),
+    }
+
+
+def tally_line(checks: list[RubricCheck]) -> str:
+    """One caption: '3 of 12 scored checks pass, 9 fail · advisory: 1 pass, 2 warn · 4 not applicable'."""
+    counts = tally(checks)
+    parts = [f"{counts['scored_pass']} of {counts['scored']} scored checks pass, {counts['scored_fail']} fail"]
+    if counts["advisory_pass"] or counts["advisory_warn"]:
+        parts.append(f"advisory (not scored): {counts['advisory_pass']} pass, {counts['advisory_warn']} warn")
+    if counts["not_applicable"]:
+        parts.append(f"{counts['not_applicable']} not applicable")
+    return " · ".join(parts)
 
 
 def check_lines(checks: list[RubricCheck]) -> str:
     """The checks as a wrapped markdown list: icon, name, one-line reason (all text escaped)."""
     return "\n".join(
-        f"- {_ICON[_result(c)]} "
+        f"- {_ICON[check_state(c)]}{'' if is_scored(c) or check_state(c) == NOT_APPLICABLE else ' (advisory)'} "
         f"**{escape_markdown(c.name)}** — {escape_markdown(c.reason)}"
         for c in checks
     )
 
 
 def check_rows(checks: list[RubricCheck]) -> pd.DataFrame:
-    """One row per rubric check: pass / fail / warn and its one-line reason."""
+    """One row per rubric check: pass / warn / FAIL / n/a, whether it is scored, and its one-line reason."""
     return pd.DataFrame(
-        [
-            {
-                "check": c.name,
-                "result": _WORD[_result(c)],
-                "reason": c.reason,
-            }
-            for c in checks
-        ],
-        columns=["check", "result", "reason"],
+        [{"check": c.name, "result": _WORD[check_state(c)], "scored": is_scored(c), "reason": c.reason} for c in checks],
+        columns=["check", "result", "scored", "reason"],
     )
 
 
@@ -100,6 +128,18 @@ def _failure_detail(project: Project, record: AuditRecord) -> str:
     return " ".join(interaction.error.split())[:300]
 
 
+def _source(project: Project, record: AuditRecord) -> str:
+    """Who produced the scored artifact; a replayed recorded draft says so (model, where, when)."""
+    if record.model_id == "analyst":
+        return "the analyst (example, manual entry or edit)"
+    interaction = next((i for i in reversed(project.ai_log) if i.id == record.interaction_id), None)
+    model = code_span(record.model_id or "unknown")
+    if interaction is not None and interaction.backend == "replay":
+        when = interaction.decoding.get("recorded_at") or interaction.decoding.get("date_note") or "date unknown"
+        return f"a recorded draft of model {model}, replayed (recorded, not generated; {escape_markdown(when)})"
+    return f"model {model}"
+
+
 def render_audit_panel(project: Project, artifact: str, title: str = "Audit score") -> None:
     """Show the latest audit record for ``artifact`` (schema, repair, failure, checks, k / n) and history."""
     records = project.audit_history(artifact)
@@ -115,8 +155,7 @@ def render_audit_panel(project: Project, artifact: str, title: str = "Audit scor
         bottom = st.columns(2)
         bottom[0].metric("Repair stage", latest.repair_stage)
         bottom[1].metric("Failure type", latest.failure_type or "—")
-        source = "the analyst (example, manual entry or edit)" if latest.model_id == "analyst" else f"model `{latest.model_id or 'unknown'}`"
-        st.caption(f"Latest scoring: {source}, {latest.time}.")
+        st.caption(f"Latest scoring: {_source(project, latest)}, {escape_markdown(latest.time)}.")
         if not latest.schema_valid:
             detail = _failure_detail(project, latest)
             st.error(
@@ -124,9 +163,11 @@ def render_audit_panel(project: Project, artifact: str, title: str = "Audit scor
                 + (f" Error: {escape_markdown(detail)}" if detail else "")
             )
         if latest.checks:
+            st.caption(tally_line(latest.checks))
             st.markdown(check_lines(latest.checks))
-            if any(c.severity == "warn" for c in latest.checks):
-                st.caption(":material/warning: warn checks flag something to look at; they are not counted in the score.")
+            if any(not is_scored(c) for c in latest.checks):
+                st.caption("Advisory checks flag something to look at and not-applicable checks had nothing to test "
+                           "against: neither is counted in the score.")
         if len(records) > 1:
             with st.expander(f"Score history ({len(records)})"):
                 st.altair_chart(_history_chart(records), width="stretch")

@@ -30,7 +30,7 @@ from causal_core.audit.dictionary_io import (
     timing_label,
 )
 from causal_core.project import DictionaryEntry, Project
-from causal_core.safe_text import code_span
+from causal_core.safe_text import code_span, escape_markdown
 from causal_core.ui import state
 
 TIMING_CHOICES = [timing.value for timing in TIMING_ORDER]
@@ -172,7 +172,7 @@ def render_dictionary_editor(project: Project, frame: pd.DataFrame) -> None:
     _grid(state.get_project())
     message = st.session_state.pop(f"{_prefix()}_message", None)  # shown once
     if message:
-        (st.error if message[0] == "error" else st.success)(message[1])
+        (st.error if message[0] == "error" else st.success)(escape_markdown(message[1]))
     documented = {e.variable for e in state.get_project().dictionary}
     undocumented = [c for c in frame_columns if c not in documented]
     absent = sorted(documented - set(frame_columns))
