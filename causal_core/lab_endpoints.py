@@ -7,7 +7,7 @@ batches those continuously). Results come back to the caller's thread, in comple
 records, progress and ``on_update`` stay single-threaded (Streamlit calls cannot come from a worker).
 
 Stop: the caller's ``should_stop`` is read on the caller's thread only (it may read st.session_state)
-and relayed to the workers through an Event; queued cases are cancelled, in-flight ones end at their
+and relayed to the workers through an Event; queued cases are never sent, in-flight ones end at their
 next streamed chunk. Each worker runs under a copy of the caller's context, so an endpoint key the
 analyst typed in this browser session (runtime.endpoint.use_session_keys) reaches the worker too.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
@@ -52,28 +53,34 @@ def run_concurrently(jobs: dict[str, list[Job[T]]], max_in_flight: int,
                      should_stop: Callable[[], bool]) -> Iterator[T]:
     """Run ``jobs[server]`` with at most ``max_in_flight`` at once per server; yield results as they finish.
 
-    A job receives a thread-safe ``stopped()`` callable. Jobs not started when the stop comes are never run.
+    This thread hands out the work: a server's next case is submitted only after one of its cases came back
+    and ``should_stop`` said no, so the bound is exact and nothing queued is ever sent after a stop. A job
+    receives a thread-safe ``stopped()``; the ones in flight at a stop end at their next streamed chunk.
     """
+    limit = bounded_in_flight(max_in_flight)
     stop_event = threading.Event()
-    executors = {server: ThreadPoolExecutor(max_workers=bounded_in_flight(max_in_flight),
-                                            thread_name_prefix=f"lab-endpoint-{index}")
-                 for index, server in enumerate(jobs)}
-    pending: set[Future[T]] = set()
-    try:
-        for server, server_jobs in jobs.items():
-            for job in server_jobs:
+    queues = {server: deque(server_jobs) for server, server_jobs in jobs.items()}
+    executors = {server: ThreadPoolExecutor(max_workers=limit, thread_name_prefix=f"lab-endpoint-{index}")
+                 for index, server in enumerate(queues)}
+    running: dict[Future[T], str] = {}
+
+    def fill() -> None:
+        for server, queue in queues.items():
+            while queue and sum(1 for owner in running.values() if owner == server) < limit:
                 context = contextvars.copy_context()
-                pending.add(executors[server].submit(context.run, job, stop_event.is_set))
-        while pending:
-            done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+                running[executors[server].submit(context.run, queue.popleft(), stop_event.is_set)] = server
+
+    try:
+        fill()
+        while running:
+            done, _ = wait(running, timeout=POLL_S, return_when=FIRST_COMPLETED)
+            for future in done:
+                running.pop(future)
+                yield future.result()
             if not stop_event.is_set() and should_stop():
                 stop_event.set()
-                for future in pending:
-                    future.cancel()
-            for future in done:
-                if not future.cancelled():
-                    yield future.result()
-            pending = {future for future in pending if not future.cancelled()}
+            if not stop_event.is_set():
+                fill()
     finally:
         stop_event.set()
         for executor in executors.values():

@@ -8,8 +8,9 @@
 # Written against the vLLM 0.12 CLI (docs.vllm.ai/en/v0.12.0/cli/serve/):
 #   --structured-outputs-config.backend xgrammar  (replaces --guided-decoding-backend, gone since 0.11/0.12;
 #                                                   requests use response_format json_schema, which the app sends)
-#   --max-model-len      the longest prompt (the profile review with its evidence bundle) plus max_tokens
-#                        must fit; 16384 tokens is well above both (lower it if the KV cache does not fit)
+#   --max-model-len      the longest prompt (the profile review with its evidence bundle: 15,558 characters on
+#                        the support case, a few thousand tokens) plus max_tokens must fit; 16384 leaves
+#                        ample room (lower it if the KV cache does not fit)
 #   --tensor-parallel-size  split one model over TP GPUs of one machine
 #   --generation-config vllm  use vLLM's sampling defaults, not the checkpoint's generation_config.json, so the
 #                        temperature/top_p/seed the app sends are the whole story (recorded in the AI log)

@@ -408,7 +408,8 @@ def test_cli_json_output(fake, cli_cases, capsys):
     assert payload["summary"] == [{
         "label": "Small", "model_id": "small", "role": "smoke test", "cases": 2, "schema_valid_cases": 1,
         "schema_repaired_cases": 0, "schema_reliability": 0.5, "mean_score": 0.5,
-        "failure_types": ["invalid_json_or_truncated_output"], "mean_tokens_per_s": 10.0, "mean_duration_s": 2.0,
+        "failure_types": ["invalid_json_or_truncated_output"], "truncated_cases": 0, "mean_tokens_per_s": 10.0,
+        "mean_duration_s": 2.0,
     }]
     assert [(c["case_id"], c["status"], c["score"], c["max_score"]) for c in payload["cases"]] == [
         ("retention", "ok", 3, 3), ("support", "failed", 0, 3)]

@@ -125,7 +125,7 @@ def test_resume_after_interruption_with_the_real_runtime(stub, cases):
     base_url, requests = stub
     requests.clear()
     models = lab.resolve_models([_key("repairable", base_url), _key("broken", base_url)])
-    plan = lab.new_run("estimand-card", CASE_IDS, models)
+    plan = lab.new_run("estimand-card", CASE_IDS, models, max_in_flight=1)  # one server: strictly one at a time
     records_seen: list[int] = []
 
     def after_first_case() -> bool:
@@ -164,7 +164,7 @@ def test_cli_end_to_end_with_a_stub_endpoint(stub):
     assert payload["summary"] == [{
         "label": f"broken @ {base_url}", "model_id": _key("broken", base_url), "role": "OpenAI-compatible endpoint",
         "cases": 1, "schema_valid_cases": 0, "schema_repaired_cases": 0, "schema_reliability": 0.0,
-        "mean_score": 0.0, "failure_types": ["invalid_json_or_truncated_output"],
+        "mean_score": 0.0, "failure_types": ["invalid_json_or_truncated_output"], "truncated_cases": 0,
         "mean_tokens_per_s": payload["summary"][0]["mean_tokens_per_s"],
         "mean_duration_s": payload["summary"][0]["mean_duration_s"],
     }]

@@ -90,7 +90,8 @@ def test_out_of_memory_plan_is_a_specific_error_and_the_app_keeps_working(app, m
     app.sidebar.button(key="cw_load_model").click().run()
     assert not app.exception
     errors = [error.value for error in app.sidebar.error]
-    assert any(text.startswith("**Out of memory.** Out of memory: the weights need ≈0.5 GB") for text in errors)
+    assert any(text.startswith("**Out of memory.** " + escape_markdown("Out of memory: the weights need ≈0.5 GB"))
+               for text in errors)
     assert runtime.loaded_sessions() == before
     app.switch_page("app_pages/overview.py").run()
     assert not app.exception

@@ -204,7 +204,7 @@ def _body(model: str, messages: list[dict[str, str]], settings: Any, stream: boo
     if stream:
         body["stream_options"] = {"include_usage": True}  # vLLM, Ollama, LM Studio send a final usage chunk
     if settings.repetition_penalty != 1.0:
-        body["repetition_penalty"] = settings.repetition_penalty  # vLLM / llama.cpp extension
+        body["repetition_penalty"] = settings.repetition_penalty  # vLLM/SGLang extension (llama.cpp: repeat_penalty)
     if response_format is not None:
         body["response_format"] = response_format
     return body
