@@ -137,7 +137,10 @@ def test_dedup_clustering_guardrails_and_dropped_rows_reach_the_memo():
     assert "the raw data had 1,268 rows" in warnings
     clusters = result.diagnostics["n_clusters"]
     assert f"Standard errors are clustered on `team_id` ({clusters} clusters)." in warnings
-    assert "Guardrail outcome(s) named in the brief were not estimated here: `customer_satisfaction_score`" in warnings
+    assert (
+        "The guardrail outcome named in the brief was not estimated here: `customer_satisfaction_score`. Check it "
+        "before scaling the decision." in warnings
+    )
     checks = memo.score_memo(project.memo.deterministic, project, frame)
     assert [c.name for c in checks if not c.passed and c.name != "estimators_agree"] == []
 

@@ -421,9 +421,11 @@ def _cluster_line(project: Project) -> str | None:
 def _guardrail_line(project: Project) -> str | None:
     if not project.guardrails:
         return None
+    one = len(project.guardrails) == 1
     return (
-        f"Guardrail outcome(s) named in the brief were not estimated here: {names(project.guardrails)}. "
-        "Check them before scaling the decision."
+        f"{'The guardrail outcome' if one else 'The guardrail outcomes'} named in the brief "
+        f"{'was' if one else 'were'} not estimated here: {names(project.guardrails)}. Check "
+        f"{'it' if one else 'them'} before scaling the decision."
     )
 
 
