@@ -267,7 +267,8 @@ def test_retention_audit_reuses_n01_naive_and_has_no_bad_model(retention):
     smoke = table_frame(result, "smoke_test")
     assert smoke["treatment_coef"].iloc[0] == pytest.approx(0.078456, abs=5e-6)  # N01 §5 naive difference 0.078
     assert smoke["rows_used"].iloc[0] == 6000
-    assert smoke["rows_used"].iloc[2] == 0 and "nothing to misuse" in smoke["note"].iloc[2]
+    assert smoke["rows_used"].iloc[2] == 0 and smoke["note"].iloc[2].endswith("No column is left to misuse.")
+    assert "4 simulation-truth column(s), never covariates" in smoke["note"].iloc[2]
     scan = by(table_frame(result, "role_scan"))["adjustment_eligibility_for_total_effect"]
     assert scan["propensity_true"] == "simulation truth: never a covariate"
     assert table_frame(result, "duplicate_summary").empty
