@@ -250,7 +250,8 @@ def _render_sessions() -> None:
         return
     st.markdown("**Loaded sessions**")
     for index, row in enumerate(loaded):
-        busy = " · generating…" if row["busy"] else ""
+        busy = (f" · generating for {escape_markdown(row.get('busy_with') or 'a request')}"
+                + (f", {row['waiting']} waiting" if row.get("waiting") else "") if row["busy"] else "")
         st.caption(f"`{row['model_key']}` — {row['device']} · {row['dtype']} · {row['quantisation']} · "
                    f"{row['memory_gb']:.2f} GB · loaded {row['loaded_at']} in {row['load_seconds']:.1f} s · "
                    f"{row['generations']} call(s){busy}")
