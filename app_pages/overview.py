@@ -3,6 +3,7 @@
 import streamlit as st
 
 from causal_core.overview import artifact_checklist, format_values, overview_table
+from causal_core.safe_text import escape_markdown
 from causal_core.ui import state
 from causal_core.ui.dictionary_editor import render_dictionary_editor, render_role_columns
 
@@ -24,7 +25,10 @@ source = project.data_source
 
 st.subheader("Dataset")
 if source is not None:
-    st.caption(f"{source.kind}: **{source.name}** · {source.rows:,} rows · {len(source.columns)} columns · sha256 `{source.sha256[:16]}…`")
+    st.caption(  # the file name is user text: escaped, never Markdown
+        f"{source.kind}: **{escape_markdown(source.name)}** · {source.rows:,} rows · {len(source.columns)} columns · "
+        f"sha256 `{source.sha256[:16]}…`"
+    )
 title, table = overview_table(project, frame)
 left, right = st.columns([1, 2])
 with left:

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
 from causal_core.data import project_for_upload, read_upload
 
 ROOT = Path(__file__).resolve().parents[1]
-KEY = "upload:lalonde.csv"
+FILENAME = "![](http://127.0.0.1:8999/p.png)<img src=x onerror=alert(1)>lalonde.csv"  # user text (issue 18 §3)
+KEY = f"upload:{FILENAME}"
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +26,7 @@ def uploaded_app():
     frame = pd.DataFrame({"treat": [0, 1] * 20, "re78": [float(i) for i in range(40)], "age": range(40, 80)})
     buffer = io.BytesIO()
     frame.to_csv(buffer, index=False)
-    loaded = read_upload(buffer.getvalue(), "lalonde.csv")
+    loaded = read_upload(buffer.getvalue(), FILENAME)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     at.session_state["cw_projects"][KEY] = project_for_upload(loaded)
     at.session_state["cw_frames"][KEY] = loaded.frame
@@ -49,3 +51,11 @@ def test_overview_artifacts_memo_not_done(uploaded_app):
     assert project.memo.deterministic  # the Memo page stored its placeholder memo
     table = uploaded_app.dataframe[-1].value
     assert table.loc[table["artifact"] == "Decision memo", "status"].item() == "not yet"
+
+
+def test_overview_caption_shows_the_file_name_as_text(uploaded_app):
+    uploaded_app.switch_page("app_pages/overview.py").run()
+    caption = next(c.value for c in uploaded_app.caption if "rows" in c.value and "sha256" in c.value)
+    rendered = MarkdownIt("commonmark", {"html": True}).render(caption)
+    assert "<img" not in rendered and "127.0.0.1" in rendered  # the name is shown as text, nothing is fetched
+    assert "\\!\\[\\]\\(http\\://127\\.0\\.0\\.1\\:8999/p\\.png\\)\\<img" in caption
