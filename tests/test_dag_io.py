@@ -530,3 +530,29 @@ def test_positions_round_trip_exactly():
     assert 'a [pos="123.456789,-1.2345e-05"]' in exported and 'c [pos="-60,0.1"]' in exported
     assert dag_io.from_dagitty(exported) == spec
     assert dag_io.from_dot(dag_io.to_dot(spec)) == spec
+
+
+def test_dag_bytes_are_utf8_or_refused_never_replaced():
+    """The DAG page's import and the CLI share decode_dag_bytes: a Latin-1 file used to import a node 'caf\\ufffd'."""
+    assert dag_io.decode_dag_bytes("dag { café -> y }".encode()) == "dag { café -> y }"
+    assert dag_io.decode_dag_bytes(b"\xef\xbb\xbfdag { a -> b }") == "dag { a -> b }"  # BOM dropped
+    with pytest.raises(DagFormatError, match=r"upload\.dagitty is not UTF-8 text \(byte 10 cannot be read\)"):
+        dag_io.decode_dag_bytes(b"dag { caf\xe9 -> y }", "upload.dagitty")
+    spec = dag_io.parse_bytes(b"dag { x [exposure] y [outcome] x -> y }", "g.dagitty")
+    assert (spec.treatment, spec.outcome, [(e.source, e.target) for e in spec.edges]) == ("x", "y", [("x", "y")])
+    with pytest.raises(DagFormatError, match="unknown DAG file type"):
+        dag_io.parse_bytes(b"{}", "g.xml")
+
+
+def test_deep_nesting_is_a_message_in_every_format():
+    assert "nested" in _message(lambda: dag_io.parse("[" * 100_000 + "]" * 100_000, "json"))
+    assert "nested more than 50 deep" in _message(lambda: dag_io.parse("dag { a -> " + "{" * 5_000 + "b" + "}" * 5_000 + " }",
+                                                                         "dagitty"))
+    assert "nested more than 50 deep" in _message(lambda: dag_io.parse("digraph { " + "subgraph { " * 500 + "a -> b"
+                                                                         + " }" * 500 + " }", "dot"))
+
+
+def _message(call) -> str:
+    with pytest.raises(DagFormatError) as error:
+        call()
+    return str(error.value)

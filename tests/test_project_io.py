@@ -109,3 +109,44 @@ def test_failed_open_leaves_the_session_project_untouched():
     assert not at.exception
     assert "newer Causal Workbench (schema_version 7" in at.error[0].value
     assert at.markdown[0].value == "ok=False same=True name=retention analysis"
+
+
+def test_a_non_finite_number_is_refused_where_it_is_made():
+    """Issue 18 §6: a NaN estimate saved as null and the file then failed to reopen. Now it cannot be stored."""
+    from pydantic import ValidationError
+
+    from causal_core.project import DagNode, EstimateRow
+
+    for value in (float("nan"), float("inf"), float("-inf")):
+        with pytest.raises(ValidationError, match="finite number"):
+            EstimateRow(method="ipw", estimand="ATE", estimate=value)
+        with pytest.raises(ValidationError, match="finite number"):
+            DagNode(name="a", x=value)
+
+
+def test_missing_values_in_free_form_tables_save_as_null_and_reopen(retention):
+    """Diagnostics and audit tables are free-form: a NaN there is written as null and the file reopens."""
+    from causal_core.project import DataAuditResult
+
+    project = _rich_project(retention).model_copy(
+        update={"data_audit": DataAuditResult(tables={"missing": [{"column": "x", "share": float("nan")}]})}
+    )
+    text = project_to_json(project)
+    assert "NaN" not in text
+    reopened = project_from_json(text)
+    assert reopened.data_audit.tables["missing"][0]["share"] is None
+    assert project_to_json(project_from_json(project_to_json(reopened))) == project_to_json(reopened)
+
+
+def test_bounds_name_the_field_and_leave_room_for_a_real_project(retention):
+    from causal_core.project import MAX_LIST_ITEMS, MAX_STRING_CHARS, check_project_bounds
+
+    payload = json.loads(project_to_json(_rich_project(retention)))
+    check_project_bounds(payload)  # the worked project is far inside every bound
+    payload["ai_log"][0]["raw_output"] = "x" * (MAX_STRING_CHARS + 1)
+    with pytest.raises(ProjectFileError, match=r"ai_log\.0\.raw_output holds 1,000,001 characters"):
+        check_project_bounds(payload)
+    payload["ai_log"][0]["raw_output"] = ""
+    payload["guardrails"] = ["g"] * (MAX_LIST_ITEMS + 1)
+    with pytest.raises(ProjectFileError, match="guardrails holds 50,001 items"):
+        check_project_bounds(payload)

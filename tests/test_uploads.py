@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pandas as pd
 import pytest
@@ -76,3 +77,63 @@ def test_dictionary_timing_vocabulary_maps_notebook_terms():
 def test_dictionary_without_variable_column_is_refused():
     with pytest.raises(DataError, match="needs a 'variable' column"):
         dictionary_from_frame(pd.DataFrame({"name": ["a"]}))
+
+
+def test_utf16_csv_reads_the_same_rows_as_utf8():
+    """Excel's "Unicode text" export starts with a UTF-16 BOM; it used to be refused as binary (NUL bytes)."""
+    frame = pd.DataFrame({"t": [1, 0, 1], "y": [2.5, 1.0, 3.25], "région": ["Zürich", "Genève", "Köln"]})
+    text = frame.to_csv(index=False)
+    utf8 = read_upload(text.encode("utf-8"), "a.csv").frame
+    for encoding in ("utf-16", "utf-16-be", "utf-32"):
+        payload = text.encode(encoding)
+        if encoding == "utf-16-be":
+            payload = b"\xfe\xff" + payload
+        loaded = read_upload(payload, "a.csv")
+        pd.testing.assert_frame_equal(loaded.frame, utf8)
+        assert loaded.notice == ""
+
+
+def test_header_checks_are_linear_and_bounded():
+    """10,000 distinct names (the limit) are checked at once; the old names.count() loop was quadratic."""
+    import time
+
+    names = [f"c{i}" for i in range(10_000)]
+    payload = (",".join(names) + "\n" + ",".join("1" for _ in names) + "\n").encode()
+    started = time.perf_counter()
+    assert read_upload(payload, "wide.csv").frame.shape == (1, 10_000)
+    wide = (",".join([*names, "extra"]) + "\n").encode()
+    with pytest.raises(DataError, match="10,001 columns; the workbench reads at most 10,000"):
+        read_upload(wide, "wider.csv")
+    assert time.perf_counter() - started < 10
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [(b"t,,y", "Column 2 has no name"), (b",t,y", "Column 1 has no name"), (b"t,y, ", "Column 3 has no name"),
+     (b"t,y,t,y", "Duplicate column names in the header: t, y.")],
+)
+def test_header_problems_name_the_column(header, message):
+    with pytest.raises(DataError, match=message):
+        read_upload(header + b"\n1,2,3,4\n", "a.csv")
+
+
+def test_missing_values_are_fine_but_infinite_ones_are_named():
+    assert read_upload(b"t,y,x\n1,,3\n0,2,\n1,NaN,4\n", "a.csv").frame["y"].isna().sum() == 2
+    with pytest.raises(DataError, match=r"column 'y' has 2 infinite value\(s\) \(first: data row 2\); column 'x' has"):
+        read_upload(b"t,y,x\n1,1,3\n0,inf,1e300\n1,-inf,4\n", "a.csv")
+
+
+def test_builtin_size_and_seed_are_checked_before_generating():
+    import time
+
+    from causal_core.data import builtin_source
+
+    started = time.perf_counter()
+    for n, seed, message in [(3_000_000, None, "n = 3000000"), (-5, None, "n = -5"), (0, None, "n = 0"),
+                             (None, -1, "seed = -1"), (None, 2**40, "seed = 1099511627776"), (True, None, "n = True")]:
+        with pytest.raises(DataError, match=re.escape(message)):
+            builtin_source("retention", n, seed)
+    with pytest.raises(DataError, match="unknown dataset 'nope': choose one of retention, support"):
+        builtin_source("nope")
+    assert time.perf_counter() - started < 1  # refused before a single row is generated
+    assert builtin_source("support", 3, 1).source.rows > 0
