@@ -39,7 +39,12 @@ def repetition_period(tokens: Sequence[int], max_period: int = MAX_PERIOD, min_r
     """The length of the block the sequence ends by repeating (≥ ``min_repeats`` times, ≥ ``min_span``
     tokens in all), or 0 if its tail is not such a loop. The shortest such period is returned."""
     size = len(tokens)
+    if size < 2:
+        return 0
+    last = tokens[-1]
     for period in range(1, max_period + 1):
+        if period >= size or tokens[-1 - period] != last:  # cheap filter: most periods fail here
+            continue
         repeats = max(min_repeats, -(-min_span // period))  # enough copies to cover min_span
         span = period * repeats
         if span > size:

@@ -115,6 +115,16 @@ class _Progress:
         self.status.update(label=f"{self.base} — {progress.label()}")
         self.line.caption(progress.label())
 
+    def streamed(self, characters: int, elapsed: float) -> None:
+        """Endpoints report no tokens while streaming: show what has arrived (same throttle)."""
+        now = time.monotonic()
+        if self.last_phase == "generating" or now - self.last_update < UPDATE_EVERY_S:
+            return
+        self.last_phase, self.last_update = "streaming", now
+        line = f"Receiving the draft: {characters} characters in {elapsed:.0f} s"
+        self.status.update(label=f"{self.base} — {line}")
+        self.line.caption(line)
+
 
 def draft_artifact(task: StructuredTask, inputs: dict[str, Any]) -> AIInteraction:
     """Run ``task`` on the selected model, streaming into the page; the call is appended to the AI log.
@@ -144,6 +154,7 @@ def draft_artifact(task: StructuredTask, inputs: dict[str, Any]) -> AIInteractio
         def show(text: str) -> None:
             received.append(text)
             stream.code("".join(received)[-4000:], language="json")
+            progress.streamed(sum(len(chunk) for chunk in received), time.perf_counter() - started)
 
         extra: dict[str, Any] = {}
         if runtime.run_task is _generate.run_task:  # stand-ins in tests take the original arguments only
