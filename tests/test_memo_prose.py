@@ -137,3 +137,24 @@ def test_unknown_control_names_both_routes():
     recommendation = memo.deterministic_memo(project)["recommendation"]
     assert "if the organisation controls who receives the treatment, run a randomized holdout" in recommendation
     assert "if it does not, seek better data on the confounders or a quasi-experimental design" in recommendation
+
+
+def test_no_covariates_is_never_called_doubly_robust():
+    """Issue 17 §7 reaches the memo: with an empty set the rows are labelled "No adjustment" by the estimation,
+    and the memo names the row by that label and says nothing was adjusted (NHEFS: qsmk on wt82_71, 2.54)."""
+    causaldata = pytest.importorskip("causaldata")
+    from causal_core.estimation import run_estimation
+    from causal_core.project import EstimationSpec, Project
+
+    data = causaldata.nhefs.load_pandas().data
+    frame = data[data["wt82_71"].notna()].reset_index(drop=True)
+    result = run_estimation(frame, EstimationSpec(treatment="qsmk", outcome="wt82_71"), sensitivity=False,
+                            refutations=False)
+    project = memo.with_deterministic_memo(Project(name="nhefs", estimation=result), frame)
+    sections = project.memo.deterministic
+    assert round(next(r.estimate for r in result.estimates if r.method == "aipw"), 2) == 2.54
+    assert sections["main_estimate"].startswith("The estimate labelled “No adjustment")
+    assert "doubly robust" not in sections["main_estimate"]
+    assert "every estimator equals the naive difference" in sections["key_diagnostic"]
+    assert "overstates" not in sections["key_diagnostic"] and "understates" not in sections["key_diagnostic"]
+    assert [c.name for c in memo.score_memo(sections, project, frame) if not c.passed] == []

@@ -82,9 +82,10 @@ def _main_estimate(facts: MemoFacts) -> str:
     method = METHOD_LABELS.get(row.method, row.method)
     scope = "" if row.estimand == "ATE" else f" {row.estimand}"  # the row's own label: a coefficient is never ATT/ATC
     what = f"{_label(facts.outcome, 'the outcome')} risk" if facts.binary else _label(facts.outcome, "the outcome")
+    # A row with its own label (no adjustment, a constant-effect coefficient) is named by it, verbatim.
+    subject = f"The estimate labelled “{row.label}”" if row.label else f"The {method}{scope} estimate"
     sentence = (
-        f"The {method}{scope} estimate suggests {_label(facts.treatment)} changed {what} by "
-        f"{effect_phrase(row.estimate, facts.binary)}"
+        f"{subject} suggests {_label(facts.treatment)} changed {what} by {effect_phrase(row.estimate, facts.binary)}"
     )
     if row.ci_low is not None and row.ci_high is not None:
         sentence += (

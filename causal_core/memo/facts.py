@@ -206,15 +206,23 @@ def _key_diagnostic(project: Project, facts: MemoFacts) -> str:
             f"(standardised mean difference {value:.3f}); {imbalanced} of {plural(total, 'covariate column')} "
             f"had |SMD| above 0.1."
         )
-    if facts.naive is not None and facts.primary is not None and facts.primary is not facts.naive:
+    if facts.estimated and not facts.covariates:
+        parts.append(
+            "No covariates were adjusted for, so every estimator equals the naive difference: nothing here removes "
+            "confounding."
+        )
+    elif facts.naive is not None and facts.primary is not None and facts.primary is not facts.naive:
         naive, best = facts.naive.estimate, facts.primary.estimate
-        method = METHOD_LABELS.get(facts.primary.method, facts.primary.method)
+        method = _row_name(facts.primary)
         if (naive > 0) != (best > 0):
             comparison = "so the naive comparison points in the wrong direction"
         else:
             comparison = f"so the naive comparison {'overstates' if abs(naive) > abs(best) else 'understates'} the adjusted effect"
         parts.append(
             f"The naive difference is {effect_phrase(naive, facts.binary)} against "
+            f"{effect_phrase(best, facts.binary)} for the estimate “{method}”, {comparison}."
+            if facts.primary.label
+            else f"The naive difference is {effect_phrase(naive, facts.binary)} against "
             f"{effect_phrase(best, facts.binary)} for the {method} estimate, {comparison}."
         )
     if facts.disagreements:
