@@ -109,7 +109,8 @@ def test_endpoint_quick_test_runs_the_real_runtime_and_logs_the_call(app, monkey
         key = registry.endpoint_key("qwen-7b", base_url)
         assert app.session_state["cw_model_key"] == key
         assert any("Endpoints need no loading" in caption.value for caption in app.sidebar.caption)
-        assert any("endpoint reachable, serving qwen-7b" in caption.value for caption in app.sidebar.caption)
+        assert any(escape_markdown("endpoint reachable, serving qwen-7b") in caption.value
+                   for caption in app.sidebar.caption)
         app.sidebar.button(key="cw_quick_test").click().run()
         assert not app.exception
     finally:

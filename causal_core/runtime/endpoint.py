@@ -288,6 +288,10 @@ def chat(base_url: str, model: str, messages: list[dict[str, str]], settings: An
     response, form = _open_completion(base_url, model, messages, settings, stream, json_schema, schema_name,
                                       timeout, notes)
     with response:
+        content_type = str(response.headers.get("Content-Type", "")).lower()
+        if stream and "json" in content_type:  # a server that ignores "stream": true answers in one piece
+            notes.append("asked to stream, the server answered with one JSON body")
+            stream = False
         if stream:
             text, tokens, finish, cancelled = read_stream(response, url, on_text, should_stop)
             notes.append("new_tokens from the stream's usage chunk" if tokens[1] else "new_tokens counted from stream chunks")
@@ -295,6 +299,8 @@ def chat(base_url: str, model: str, messages: list[dict[str, str]], settings: An
         else:
             text, tokens_used, finish = _read_completion(response, url)
             cancelled = False
+            if on_text is not None and text:
+                on_text(text)
     if finish == "length":
         notes.append("finish_reason=length: the server stopped at max_tokens")
     return GenerationOutput(text, tokens_used, time.perf_counter() - started, truncated=finish == "length",
