@@ -355,3 +355,30 @@ def test_unload_during_generation_never_blocks_and_never_runs_a_queued_request(b
     assert results["running"].schema_valid, results["running"].error  # finished on its own references
     assert bundled.freed.wait(10) and bundled.model is None  # weights freed once it left
     assert sessions.find_session("bundled") is None
+
+
+def test_sequential_and_concurrent_requests_leave_nothing_behind(tiny_model):
+    """Per request only a logits processor and a KV cache are made; none survives, the grammar is compiled once."""
+    import gc
+
+    from causal_core.runtime import registry
+
+    key = registry.path_key(tiny_model)
+    session = sessions.get_session(key)
+    settings = DecodingSettings(max_new_tokens=20, repair_retry=False)
+    questions = ["alpha", "beta", "gamma", "delta", "epsilon"]
+    for question in questions[:2]:
+        runtime.run_task(SMOKE_TASK, {"brief": question}, key, settings)
+    threads = [threading.Thread(target=runtime.run_task, args=(SMOKE_TASK, {"brief": question}, key, settings))
+               for question in questions[2:]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    gc.collect()
+    alive = [type(item).__name__ for item in gc.get_objects()
+             if type(item).__name__ in ("GrammarLogitsProcessor", "DynamicCache", "Monitor", "StopMonitor")]
+    assert alive == []
+    assert len(session.grammars._compiled) == 1  # one (tokenizer, schema) pair → one compiled grammar
+    assert session.generations >= 5 and session.active == 0
+    assert session.queue.running_ticket() is None and session.queue.waiting_count() == 0
