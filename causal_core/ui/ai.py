@@ -162,13 +162,16 @@ def draft_artifact(task: StructuredTask, inputs: dict[str, Any]) -> AIInteractio
         try:
             interaction = runtime.run_task(task, inputs, model_key, settings, on_text=show, **extra)
         except BaseException as interrupt:  # Streamlit's Stop/Rerun (script control) or a crash: log, re-raise
-            why = ("stopped by the analyst (Stop, another widget, or the tab closed)"
-                   if type(interrupt).__name__ in ("StopException", "RerunException")
+            stopped = type(interrupt).__name__ in ("StopException", "RerunException")
+            why = ("stopped by the analyst (Stop, another widget, or the tab closed)" if stopped
                    else f"{type(interrupt).__name__}: {interrupt}")
             record = _stopped_interaction(task, model_key, settings, inputs, "".join(received), progress.tokens,
                                           started, f"{why} after {progress.tokens} tokens")
+            if not stopped:
+                record = record.model_copy(update={"failure_type": "model_error"})
             state.set_project(state.get_project().with_interaction(record))
-            _remember(task.artifact, f"Draft of {artifact} stopped", "error", record.error)
+            _remember(task.artifact, f"Draft of {artifact} {'stopped' if stopped else 'failed'}", "error",
+                      record.error)
             raise
         label, outcome = _final_label(interaction)
         status.update(label=label, state=outcome, expanded=not interaction.schema_valid)
