@@ -1,6 +1,7 @@
 """Speed figures for the DAG stage: identification, implications and their tests (prints, no asserts).
 
-    .venv/bin/python bench/bench_dag.py
+    .venv/bin/python bench/bench_dag.py          # everything
+    .venv/bin/python bench/bench_dag.py page     # only the DAG page render times (issue 18 §10)
 """
 
 from __future__ import annotations
@@ -231,7 +232,41 @@ def falsify_block() -> None:
               f"({time.perf_counter() - started:.1f} s)")
 
 
+def page_block(sizes: tuple[int, ...] = (14, 500, 2000), reruns: int = 2) -> None:
+    """DAG page render time (AppTest, graph component patched: server-side work only) for a random sparse DAG
+    of each size installed in the retention project: the first render after the graph changes, then reruns
+    that do not change it (cached). Issue 18 §10 measured 48–58 s per render at 2,000 nodes before bounding."""
+    import numpy as np
+    from streamlit.testing.v1 import AppTest
+
+    from causal_core.ui import dag_view
+
+    dag_view.graph_component = lambda nodes, edges, config: None
+    root = Path(__file__).resolve().parents[1]
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=900).run()
+    at.switch_page("app_pages/dag.py").run()
+    project = at.session_state["cw_projects"]["retention"]
+    for n in sizes:
+        rng = np.random.default_rng(n)
+        names = [f"v{i}" for i in range(n)]
+        edges = {(names[i], names[j]) for j in range(1, n) for i in rng.choice(j, size=min(j, 2), replace=False)}
+        spec = dag.auto_layout(DagSpec(nodes=[DagNode(name=x) for x in names],
+                                       edges=[DagEdge(source=a, target=b) for a, b in sorted(edges)],
+                                       treatment=names[min(10, n - 2)], outcome=names[-1]))
+        at.session_state["cw_projects"]["retention"] = project.model_copy(update={"dag": spec})
+        for attempt in range(1 + reruns):
+            started = time.perf_counter()
+            at.run()
+            label = "first render" if attempt == 0 else f"rerun {attempt} (unchanged graph)"
+            print(f"DAG page, {n:,}-node random DAG, {label:<30} {time.perf_counter() - started:8.2f} s"
+                  + ("  EXCEPTION" if at.exception else ""))
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["page"]:
+        page_block()
+        sys.exit(0)
     main()
     identification_block()
     falsify_block()
+    page_block()

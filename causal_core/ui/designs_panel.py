@@ -25,6 +25,7 @@ from causal_core.estimation.frontdoor import (
 )
 from causal_core.estimation.iv import IVSpec, estimate_iv, instruments_from_dag
 from causal_core.project import Project
+from causal_core.safe_text import escape_markdown
 from causal_core.ui import state
 
 _NUMBER_COLUMNS = ("estimate", "std_error", "ci_low", "ci_high")
@@ -44,7 +45,7 @@ def render() -> None:
     )
     summary = _design_sentence(project)
     if summary:
-        st.info(summary)
+        st.info(escape_markdown(summary))
     frontdoor_tab, iv_tab = st.tabs(["Front door", "Instrumental variables (2SLS)"])
     with frontdoor_tab:
         _frontdoor_section(project, frame, key)
@@ -87,6 +88,7 @@ def _frontdoor_section(project: Project, frame: pd.DataFrame, key: str) -> None:
     options = _candidates(project, frame)
     if k("mediators") not in st.session_state:
         st.session_state[k("mediators")] = _keep(options, sets[0] if sets else [])
+    note = escape_markdown(note)  # names the DAG's nodes: user text
     st.caption(f"Mediators prefilled from {note}." if sets else f"Nothing prefilled: {note}.")
     mediators = st.multiselect("Mediators (every causal path from the treatment runs through them)", options,
                                key=k("mediators"))
@@ -130,9 +132,9 @@ def _iv_section(project: Project, frame: pd.DataFrame, key: str) -> None:
     if found:
         listed = "; ".join(", ".join(o["instruments"]) + (f" given {', '.join(o['covariates'])}" if o["covariates"] else "")
                            for o in found)
-        st.caption(f"Prefilled from {note}: {listed}.")
+        st.caption(f"Prefilled from {escape_markdown(note)}: {escape_markdown(listed)}.")
     else:
-        st.caption(f"Nothing prefilled: {note}.")
+        st.caption(f"Nothing prefilled: {escape_markdown(note)}.")
     instruments = st.multiselect("Instruments", options, key=k("instruments"))
     covariate_options = [c for c in options if c not in instruments]
     _prune(k("covariates"), covariate_options)
@@ -169,7 +171,7 @@ def _run(project: Project, compute) -> None:
         result = compute()
         updated = with_design(project, result)
     except EstimationError as error:
-        st.error(str(error))
+        st.error(escape_markdown(error))
         return
     state.set_project(updated)
 
@@ -181,7 +183,7 @@ def _show_result(result: DesignResult) -> None:
     dropped = ", ".join(f"{reason}: {count:,}" for reason, count in result.dropped.items()) or "none"
     st.caption(f"n used {result.n_used:,} · dropped: {dropped} · {result.created_at}")
     for warning in result.warnings:
-        st.warning(warning)
+        st.warning(escape_markdown(warning))
     diagnostics = result.diagnostics
     if result.design == "iv":
         _show_iv_diagnostics(diagnostics)
@@ -192,7 +194,7 @@ def _show_result(result: DesignResult) -> None:
         if diagnostics.get("stage_effects"):
             st.dataframe(pd.DataFrame(diagnostics["stage_effects"]), hide_index=True, width="stretch")
     for note in result.notes:
-        st.caption(note)
+        st.caption(escape_markdown(note))
 
 
 def _show_iv_diagnostics(diagnostics: dict) -> None:

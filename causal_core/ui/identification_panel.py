@@ -7,16 +7,14 @@ before any markdown rendering (an underscore must not italicise half a set) and 
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 import streamlit as st
 
 from causal_core import dag
 from causal_core.project import DagSpec, Project
+from causal_core.safe_text import escape_markdown
 from causal_core.ui import state
 
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
 _DESIGN_LABELS = {
     "adjustment": "Adjustment",
     "frontdoor": "Front-door",
@@ -26,8 +24,8 @@ _DESIGN_LABELS = {
 
 
 def _md(text: str) -> str:
-    """Escape markdown so node names render literally."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+    """Escape markdown so node names render literally (the one shared helper, causal_core.safe_text)."""
+    return escape_markdown(text)
 
 
 def _sets_frame(sets: list[list[str]], label: str) -> pd.DataFrame:
