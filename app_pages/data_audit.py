@@ -364,7 +364,7 @@ with tabs[6]:
             ]
             st.table(pd.DataFrame(rows).set_index("field"))
         else:
-            st.caption("No review yet: draft one with the model selected in the sidebar, or load the N09 sample.")
+            st.caption("No review yet: draft one with the model selected in the sidebar, or replay a recorded draft.")
         with st.expander("Edit or paste a review (JSON) and score it"):
             text = st.text_area(
                 "DatasetProfileReview JSON",
