@@ -123,3 +123,18 @@ def test_in_flight_bound_is_clamped():
     assert lab_endpoints.bounded_in_flight(None) == lab_endpoints.DEFAULT_IN_FLIGHT
     assert lab_endpoints.server_of("bundled") == ""
     assert lab_endpoints.server_of("endpoint:q@http://u:p@h:8000/v1/") == "http://h:8000/v1"
+
+
+def test_credentials_in_lab_endpoint_keys_never_reach_the_results(servers, cases):
+    """Issue 18 §4: endpoint:<model>@http://user:pass@host/v1 typed into the lab is stored without user:pass."""
+    model, requests, _ = servers("qwen-7b")
+    base_url = registry.parse_endpoint_key(model["key"])[1]
+    typed = f"endpoint:qwen-7b@{base_url.replace('http://', 'http://bob:s3cret-pw@')}"
+    resolved = lab.resolve_models([typed], known=[])
+    assert resolved[0]["key"] == model["key"]
+    state = lab.run_lab(None, lab.new_run("estimand-card", CASE_IDS, resolved), cases)
+    saved = json.dumps(state, default=str)
+    assert lab.latest_run(state)["records"][0]["status"] == "ok" and "s3cret" not in saved and "bob" not in saved
+    assert "authorization" not in requests[0]["_headers"]  # nor were they sent as a key
+    with pytest.raises(lab.LabError, match="bad endpoint key 'endpoint:qwen-7b@ftp://h/v1'"):
+        lab.resolve_models(["endpoint:qwen-7b@ftp://bob:s3cret-pw@h/v1"], known=[])
