@@ -92,7 +92,16 @@ with left:
     show_sections(deterministic, "No memo yet.")
     if project.estimation is not None:
         score_line(deterministic, project, frame)
-    with st.expander("Supporting detail (adjustment set, exclusions, sensitivity, refutations, questions, checklist)"):
+    raised = [line for line in deterministic.get("warnings", "").splitlines() if line.startswith("- ")]
+    if raised:  # the analysis's own warnings travel with the memo; say so where the reader starts
+        st.warning(
+            f"The analysis raised {memo_core.plural(len(raised), 'warning')}; the memo lists them under "
+            "**Warnings from the analysis** (Supporting detail below, and in every export).",
+            icon=":material/warning:",
+        )
+    with st.expander(
+        "Supporting detail (adjustment set, warnings, exclusions, sensitivity, refutations, questions, checklist)"
+    ):
         for key, title in memo_core.EXTRA_SECTIONS:
             st.markdown(f"**{title}**")
             st.markdown(md(deterministic.get(key, "")) or "—")

@@ -59,3 +59,26 @@ def test_overview_caption_shows_the_file_name_as_text(uploaded_app):
     rendered = MarkdownIt("commonmark", {"html": True}).render(caption)
     assert "<img" not in rendered and "127.0.0.1" in rendered  # the name is shown as text, nothing is fetched
     assert "\\!\\[\\]\\(http\\://127\\.0\\.0\\.1\\:8999/p\\.png\\)\\<img" in caption
+
+
+def test_memo_page_points_at_the_analysis_warnings(uploaded_app):
+    """Issue 17 §15 on the page: once estimated, the app's own warnings are announced beside the memo."""
+    from causal_core.estimation import run_estimation
+    from causal_core.project import EstimationSpec
+
+    frame = uploaded_app.session_state["cw_frames"][KEY]
+    result = run_estimation(frame, EstimationSpec(treatment="treat", outcome="re78", covariates=["age"]),
+                            sensitivity=False, refutations=False)
+    project = uploaded_app.session_state["cw_projects"][KEY]
+    uploaded_app.session_state["cw_projects"][KEY] = project.model_copy(
+        update={"treatment": "treat", "outcome": "re78", "estimation": result, "cluster_column": "age"}
+    )
+    uploaded_app.switch_page("app_pages/memo.py").run()
+    assert not uploaded_app.exception, uploaded_app.exception
+    stored = uploaded_app.session_state["cw_projects"][KEY].memo.deterministic["warnings"]
+    assert "names `age` as the cluster column, but the estimation did not cluster" in stored
+    count = stored.count("\n- ") + stored.startswith("- ")
+    assert any(
+        f"The analysis raised {count} warning" in w.value and "Warnings from the analysis" in w.value
+        for w in uploaded_app.warning
+    )
