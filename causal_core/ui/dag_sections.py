@@ -212,11 +212,12 @@ def _render_draft_review(draft: dict, columns: list[str]) -> None:
 
 # ---------------------------------------------------------------- import / export
 def _render_exports(project: Project, spec: DagSpec, errors: list[str]) -> None:
+    texts = dag_state.exports_of(spec.model_dump_json(), project.name)
+    dot_text = texts["dot"]
     export_cols = st.columns(4)
-    export_cols[0].download_button("DAGitty", dag_io.to_dagitty(spec), file_name="dag.dagitty", key="dag_export_dagitty")
-    dot_text = dag_io.to_dot(spec, project.name)
+    export_cols[0].download_button("DAGitty", texts["dagitty"], file_name="dag.dagitty", key="dag_export_dagitty")
     export_cols[1].download_button("DOT", dot_text, file_name="dag.dot", key="dag_export_dot")
-    export_cols[2].download_button("JSON", dag_io.to_json(spec), file_name="dag.json", key="dag_export_json")
+    export_cols[2].download_button("JSON", texts["json"], file_name="dag.json", key="dag_export_json")
     if not dag_io.dot_available():
         export_cols[3].caption("SVG needs Graphviz's `dot` program (not installed); download the DOT instead.")
     elif errors:
@@ -236,7 +237,7 @@ def _render_exports(project: Project, spec: DagSpec, errors: list[str]) -> None:
         with st.expander("N01 make_dag view (Graphviz)"):
             st.graphviz_chart(dot_text)
     with st.expander("DAGitty text"):
-        st.code(dag_io.to_dagitty(spec), language="text")
+        st.code(texts["dagitty"], language="text")
 
 
 def _render_import_export(project: Project, spec: DagSpec, columns: list[str], errors: list[str]) -> None:

@@ -121,6 +121,15 @@ def path_report_of(spec_json: str, adjusted: tuple[str, ...]) -> tuple[str | Non
         return None, str(error)
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def exports_of(spec_json: str, title: str) -> dict[str, str]:
+    """DAGitty, DOT and JSON texts of one graph (0.5 s at 2,000 nodes: built once per graph, not per rerun)."""
+    from causal_core import dag_io
+
+    spec = DagSpec.model_validate_json(spec_json)
+    return {"dagitty": dag_io.to_dagitty(spec), "dot": dag_io.to_dot(spec, title), "json": dag_io.to_json(spec)}
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def svg_of(spec_json: str, title: str) -> str:
     from causal_core import dag_io
