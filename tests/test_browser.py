@@ -78,7 +78,9 @@ def _wait_for_script(page, timeout_ms: int = 120_000) -> None:
     page.wait_for_timeout(1500)
     deadline = time.time() + timeout_ms / 1000
     while time.time() < deadline:
-        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
+        # done = no 'running' widget and no skeleton left (a lazily loaded element, e.g. st.metric, draws a
+        # skeleton first; on a loaded machine that can outlast the script by seconds)
+        if page.locator('[data-testid="stStatusWidget"]').count() == 0 and page.locator(".stSkeleton").count() == 0:
             return
         page.wait_for_timeout(500)
     raise TimeoutError("the page script did not finish")
@@ -153,11 +155,11 @@ def test_upload_through_the_sidebar(server, artifacts_dir, tmp_path):
         _choose_dataset(page, "Upload CSV / Parquet…")
         uploader = page.locator('[data-testid="stSidebar"] input[type="file"]').first
         uploader.set_input_files(str(header_only))
-        _wait_for_script(page)
-        assert "The file has a header but no data rows." in page.locator('[data-testid="stSidebar"]').inner_text()
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.get_by_text("The file has a header but no data rows.").wait_for(timeout=90_000)
         uploader.set_input_files(str(good))
+        sidebar.get_by_text("Loaded 4 rows × 3 columns", exact=False).wait_for(timeout=90_000)
         _wait_for_script(page)
-        page.wait_for_timeout(1500)
         sidebar_text = page.locator('[data-testid="stSidebar"]').inner_text()
         assert "Loaded 4 rows × 3 columns from trial.csv" in sidebar_text
         assert "upload: trial.csv" in page.locator('[data-testid="stMain"]').inner_text()
