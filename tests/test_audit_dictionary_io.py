@@ -163,3 +163,35 @@ def test_editor_table_columns_are_plain_values():
     table = editor_table([DictionaryEntry(variable="x", timing=Timing.post_treatment, timing_label="mediator")])
     assert isinstance(table, pd.DataFrame)
     assert table.iloc[0][["timing", "written_as"]].tolist() == ["post_treatment", "mediator"]
+
+
+NHEFS_PRE = ["sex", "race", "age", "education", "smokeintensity", "smokeyrs", "exercise", "active", "wt71"]
+
+
+def test_the_audit_uses_levels_for_columns_marked_categorical(nhefs_columns):
+    """NHEFS education/exercise/active marked categorical: the audit's adjusted smoke test equals
+    statsmodels' OLS with C(education) + C(exercise) + C(active) on the same rows; unmarked, it is linear."""
+    import statsmodels.formula.api as smf
+    from causaldata import nhefs
+
+    from causal_core.audit import run_audit, table_frame
+    from causal_core.data import frame_to_csv_bytes, project_for_upload, read_upload
+
+    frame = nhefs.load_pandas().data.dropna(subset=["wt82_71"]).reset_index(drop=True)
+    loaded = read_upload(frame_to_csv_bytes(frame), "nhefs.csv")
+    rows = "\n".join(f"{c},baseline" for c in NHEFS_PRE)
+    dictionary = import_csv(f"variable,timing\nqsmk,treatment\nwt82_71,outcome\n{rows}\n", [], nhefs_columns)
+    base = project_for_upload(loaded).model_copy(update={"treatment": "qsmk", "outcome": "wt82_71", "dictionary": dictionary})
+    marked = base.model_copy(update={"dictionary": set_categorical(dictionary, ["education", "exercise", "active"], True,
+                                                                   nhefs_columns)})
+
+    def adjusted(project) -> float:
+        smoke = table_frame(run_audit(project, loaded.frame), "smoke_test")
+        return float(smoke.loc[smoke["model"] == "pre-treatment adjustment", "treatment_coef"].iloc[0])
+
+    linear = smf.ols("wt82_71 ~ qsmk + " + " + ".join(NHEFS_PRE), data=loaded.frame).fit().params["qsmk"]
+    levels = smf.ols("wt82_71 ~ qsmk + sex + race + age + C(education) + smokeintensity + smokeyrs + C(exercise) "
+                     "+ C(active) + wt71", data=loaded.frame).fit().params["qsmk"]
+    assert adjusted(base) == pytest.approx(linear, abs=1e-8)
+    assert adjusted(marked) == pytest.approx(levels, abs=1e-8)
+    assert abs(levels - linear) > 1e-3  # the flag changes the model, not just a label

@@ -14,14 +14,20 @@ from causal_core.audit.helpers import _as_numeric, _is_categorical
 # ---------------------------------------------------------------------------------------------
 # §7 balance and propensity overlap
 # ---------------------------------------------------------------------------------------------
-def design_columns(frame: pd.DataFrame, columns: list[str], max_levels: int) -> tuple[list[str], list[str], list[str]]:
-    """Split covariates into numeric and categorical; drop datetimes and high-cardinality categoricals."""
+def design_columns(
+    frame: pd.DataFrame, columns: list[str], max_levels: int, marked_categorical: set[str] | frozenset[str] = frozenset()
+) -> tuple[list[str], list[str], list[str]]:
+    """Split covariates into numeric and categorical; drop datetimes and high-cardinality categoricals.
+
+    ``marked_categorical``: columns the dictionary marks categorical (NHEFS education 1–5) use their levels
+    even though they are stored as numbers.
+    """
     numeric, categorical, skipped = [], [], []
     for column in columns:
         series = frame[column]
         if pd.api.types.is_datetime64_any_dtype(series):
             skipped.append(f"{column} (date/time)")
-        elif not _is_categorical(series):
+        elif column not in marked_categorical and not _is_categorical(series):
             numeric.append(column)
         elif series.nunique(dropna=True) > max_levels:
             skipped.append(f"{column} (more than {max_levels} categories)")

@@ -54,6 +54,7 @@ class Roles:
     simulation_truth: set[str]
     columns: list[str]
     eligibility: dict[str, str] = field(default_factory=dict)
+    categorical: set[str] = field(default_factory=set)  # the dictionary says: levels, even when stored as numbers
 
     def label(self, column: str) -> str:
         return self.timing_label.get(column) or self.timing.get(column, Timing.unknown).value
@@ -146,6 +147,7 @@ def resolve_roles(project: Project, frame: pd.DataFrame) -> tuple[Roles, list[st
         role_label={name: entry.role for name, entry in entries.items()},
         simulation_truth={name for name, entry in entries.items() if entry.simulation_truth},
         columns=columns,
+        categorical={name for name, entry in entries.items() if entry.categorical},
     )
     for name in [*columns, *absent]:
         roles.timing.setdefault(name, entries[name].timing if name in entries else Timing.unknown)

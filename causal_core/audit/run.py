@@ -49,7 +49,8 @@ def settings_fingerprint(project: Project, settings: AuditSettings) -> dict[str,
         "unit_columns": list(project.unit_columns),
         "time_column": project.time_column,
         "dictionary": [
-            [e.variable, e.timing.value, e.timing_label, e.role, e.simulation_truth] for e in project.dictionary
+            [e.variable, e.timing.value, e.timing_label, e.role, e.simulation_truth, e.categorical]
+            for e in project.dictionary
         ],
         "dag": project.dag.model_dump(mode="json") if project.dag else None,
         # the evidence bundle quotes the question and estimand, so they are part of the key too
@@ -105,7 +106,7 @@ def run_audit(
         raise AuditInputError(f"After excluding rows with a missing treatment, '{roles.treatment}' is constant.")
     if frame[roles.outcome].isna().all():
         raise AuditInputError(f"The outcome '{roles.outcome}' is missing in every row with a treatment.")
-    numeric, categorical, skipped = design_columns(frame, roles.pre_treatment(), settings.max_levels)
+    numeric, categorical, skipped = design_columns(frame, roles.pre_treatment(), settings.max_levels, roles.categorical)
     if skipped:
         warnings.append(f"Pre-treatment columns not used in balance/propensity/regression: {', '.join(skipped)}.")
     if not roles.pre_treatment():

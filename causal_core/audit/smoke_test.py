@@ -144,7 +144,7 @@ def regression_smoke_test(source: DesignSource, roles: Roles, coded: pd.Series, 
     the bad model additionally drops rows missing its post-treatment/future columns.
     """
     frame = source.frame
-    pre_numeric, pre_categorical, _ = design_columns(frame, roles.pre_treatment(), max_levels)
+    pre_numeric, pre_categorical, _ = design_columns(frame, roles.pre_treatment(), max_levels, roles.categorical)
     bad_extra = [
         c
         for c in roles.columns
@@ -153,7 +153,7 @@ def regression_smoke_test(source: DesignSource, roles: Roles, coded: pd.Series, 
         and c not in (roles.treatment, roles.outcome)
         and c not in roles.guardrails
     ]
-    bad_numeric, bad_categorical, _ = design_columns(frame, bad_extra, max_levels)
+    bad_numeric, bad_categorical, _ = design_columns(frame, bad_extra, max_levels, roles.categorical)
     treatment = coded.to_numpy(dtype=float)
     sample = ~np.isnan(treatment) & source.complete([roles.outcome, *pre_numeric, *pre_categorical])
     rows = [
