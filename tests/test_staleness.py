@@ -122,3 +122,19 @@ def test_the_specification_curve_records_the_estimation_spec_and_a_bootstrap_doe
     assert staleness.stale(other, "multiverse").changed == ("spec",)
     dag_edit = booted.model_copy(update={"dag": _dag_with_extra_edge(booted.dag)})
     assert [item.artifact for item in staleness.stale_artifacts(dag_edit)] == ["estimation", "multiverse"]
+
+
+def test_the_memo_robustness_paragraph_says_the_curve_is_out_of_date_after_a_dag_edit(estimated):
+    from causal_core import multiverse as mv
+    from causal_core.multiverse import memo_text
+    from causal_core.multiverse.runner import run_space
+    from causal_core.project import MultiverseOptions
+
+    project, frame = estimated
+    options = MultiverseOptions(estimators=["regression"], trimming=["none"], learners=["exact"])
+    curve = run_space(project, frame, mv.build_space(project, frame, options), options)
+    with_curve = project.model_copy(update={"multiverse": curve})
+    assert not memo_text.robustness_text(curve, with_curve).startswith("Out of date")
+    edited = with_curve.model_copy(update={"dag": _dag_with_extra_edge(project.dag)})
+    assert memo_text.robustness_text(curve, edited).startswith(
+        "Out of date: the curve was computed before the DAG changed; re-run it.")
