@@ -158,3 +158,16 @@ def test_no_covariates_is_never_called_doubly_robust():
     assert "every estimator equals the naive difference" in sections["key_diagnostic"]
     assert "overstates" not in sections["key_diagnostic"] and "understates" not in sections["key_diagnostic"]
     assert [c.name for c in memo.score_memo(sections, project, frame) if not c.passed] == []
+
+
+def test_ruling_an_experiment_out_is_not_a_validation_step():
+    project = retention_project()
+    sections = memo.deterministic_memo(project)
+    for text, passes in (
+        ("Keep the program; an experiment is not available here.", False),
+        ("Keep the program; a randomized holdout cannot be run, so rely on this estimate.", False),
+        ("An experiment is not available, so use a difference-in-differences design on the rollout dates.", True),
+    ):
+        check = next(c for c in memo.score_memo({**sections, "recommendation": text}, project)
+                     if c.name == "recommends_validation")
+        assert check.passed is passes, (text, check.reason)

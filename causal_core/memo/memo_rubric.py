@@ -188,7 +188,7 @@ def score_memo(memo: dict[str, Any], project: Project, frame: pd.DataFrame | Non
     )
     checks.append(_check_direction(sections, facts))
     if facts.observational:
-        validation = _validation_step(sections.get("recommendation", ""))
+        validation = _proposed_validation(sections.get("recommendation", ""))
         checks.append(
             check(
                 "recommends_validation",
@@ -208,11 +208,14 @@ def score_memo(memo: dict[str, Any], project: Project, frame: pd.DataFrame | Non
     return checks
 
 
-_RULED_OUT_RE = re.compile(r"\s*(?:is|are|was|were)\s+(?:not|never)\b|\s*(?:isn't|aren't|cannot|can't)\b", re.I)
+_RULED_OUT_RE = re.compile(
+    r"\s*(?:[\w-]+\s+){0,2}?(?:(?:is|are|was|were)\s+(?:not|never)\b|isn't|aren't|cannot|can't|can not)", re.I
+)
 
 
-def _validation_step(text: str) -> re.Match[str] | None:
-    """The first validation the recommendation proposes; "an experiment is not available" proposes none."""
+def _proposed_validation(text: str) -> re.Match[str] | None:
+    """The first validation the recommendation proposes; "an experiment is not available" or "a randomized
+    holdout cannot be run" proposes none (the two words after the match may sit before the negation)."""
     return next((m for m in VALIDATION_RE.finditer(text) if not _RULED_OUT_RE.match(text, m.end())), None)
 
 
