@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from causal_core import lab
+from causal_core.safe_text import escape_markdown
 from tests.test_lab import FAKE_TASK, MODELS, ScriptedRuntime, _case
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,7 +151,7 @@ def test_page_bad_choices_show_errors_and_change_nothing(patched):
     at.multiselect(key="lab_cases").set_value(["retention"]).run()
     at.text_input(key="lab_extra_model").set_value("endpoint:qwen").run()
     at.button(key="lab_run").click().run()
-    assert "bad endpoint key 'endpoint:qwen'" in at.main.error[0].value
+    assert escape_markdown("bad endpoint key 'endpoint:qwen'") in at.main.error[0].value  # shown as text
     assert lab.runs_of(_lab_state(at)) == []
     assert patched.events == []
 
@@ -186,7 +187,7 @@ def test_page_survives_a_missing_registry(monkeypatch):
     monkeypatch.setattr(runtime, "list_models", broken, raising=False)
     at = _open_lab()
     errors = [error.value for error in at.main.error]
-    assert "The model registry could not be read: RuntimeError: cache scan failed" in errors
+    assert escape_markdown("The model registry could not be read: RuntimeError: cache scan failed") in errors
     at.button(key="lab_run").click().run()
     assert not at.exception
-    assert "no model registry: see the error above" in [error.value for error in at.main.error]
+    assert escape_markdown("no model registry: see the error above") in [error.value for error in at.main.error]
