@@ -257,3 +257,54 @@ def test_bad_input_api_key_missing_401(stub, monkeypatch, server, body):
                                                        "server's key.") == (server == "vllm")
     monkeypatch.setenv("CW_ENDPOINT_API_KEY", "sk-class")
     assert runtime.run_task(TASK, {"brief": "b"}, key).schema_valid
+
+
+# ------------------------------------------------------------------------------ keys and credentials
+
+
+@pytest.mark.parametrize(("url", "gets_class_key"), [
+    ("http://gpu.example:8000/v1", True),
+    ("HTTP://GPU.example:8000/v1/", True),  # scheme and host are case-insensitive
+    ("http://gpu.example:8000/other", True),  # same origin, another path
+    ("https://gpu.example:8000/v1", False),  # another scheme
+    ("http://gpu.example:8001/v1", False),  # another port
+    ("http://gpu.example/v1", False),  # port 80, not 8000
+    ("http://gpu.example.evil.test:8000/v1", False),
+    ("http://evil.test:8000/v1?u=http://gpu.example:8000", False),
+])
+def test_the_class_key_goes_only_to_the_configured_origin(monkeypatch, url, gets_class_key):
+    monkeypatch.setenv("CW_ENDPOINT_BASE_URL", "http://gpu.example:8000/v1")
+    monkeypatch.setenv("CW_ENDPOINT_API_KEY", "sk-class")
+    assert (endpoint.api_key_for(url) == "sk-class") is gets_class_key
+    assert registry.same_origin("https://h/v1", "https://h:443/v1")  # default ports are filled in
+
+
+def test_a_typed_key_goes_only_to_its_endpoint_and_is_forgotten_with_the_session(monkeypatch):
+    monkeypatch.delenv("CW_ENDPOINT_API_KEY", raising=False)
+    endpoint.use_session_keys({"http://mine.test:9000/v1": "sk-mine", "http://empty.test/v1": ""})
+    try:
+        assert endpoint.api_key_for("http://mine.test:9000/v1/chat/completions") == "sk-mine"
+        assert endpoint.api_key_for("http://other.test:9000/v1") == ""
+        assert endpoint.api_key_for("http://empty.test/v1") == ""
+    finally:
+        endpoint.use_session_keys({})
+    assert endpoint.api_key_for("http://mine.test:9000/v1") == ""
+
+
+def test_credentials_are_stripped_from_urls_and_keys():
+    assert registry.strip_credentials("http://user:p%40ss@host:8000/v1") == "http://host:8000/v1"
+    assert registry.strip_credentials("https://token@host/v1") == "https://host/v1"
+    assert registry.strip_credentials("http://host:8000/v1") == "http://host:8000/v1"
+    key = registry.endpoint_key("qwen", "http://user:secret@host:8000/v1/")
+    assert key == "endpoint:qwen@http://host:8000/v1"
+    assert registry.normalise_key("endpoint:qwen@http://user:secret@host:8000/v1") == key
+    assert registry.parse_endpoint_key("endpoint:qwen@http://user:secret@host:8000/v1") == ("qwen", "http://host:8000/v1")
+    assert registry.normalise_key("bundled") == "bundled"
+
+
+def test_unreachable_error_never_shows_credentials():
+    url = f"http://alice:s3cret@127.0.0.1:{_free_port()}/v1"
+    with pytest.raises(registry.ModelUnavailable) as caught:
+        endpoint.chat(url, "qwen-7b", [{"role": "user", "content": "x"}], NO_RETRY)
+    assert "s3cret" not in str(caught.value) and "alice" not in str(caught.value)
+    assert str(caught.value).startswith("Endpoint http://127.0.0.1:")
