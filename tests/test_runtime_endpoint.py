@@ -308,3 +308,19 @@ def test_unreachable_error_never_shows_credentials():
         endpoint.chat(url, "qwen-7b", [{"role": "user", "content": "x"}], NO_RETRY)
     assert "s3cret" not in str(caught.value) and "alice" not in str(caught.value)
     assert str(caught.value).startswith("Endpoint http://127.0.0.1:")
+
+
+def test_stub_parallel_slots_make_extra_requests_wait():
+    """The stub's ``slots`` (a server's parallel sequences) cap concurrency; bench_concurrency relies on it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    stats: dict[str, int] = {}
+    base_url, stop = start_stub(lambda request: "one two three four five", slots=2, token_delay=0.02, stats=stats)
+    try:
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            outputs = list(pool.map(lambda _: endpoint.chat(base_url, "any", [{"role": "user", "content": "x"}],
+                                                            NO_RETRY, should_stop=lambda: False), range(5)))
+    finally:
+        stop()
+    assert [output.text for output in outputs] == ["one two three four five"] * 5
+    assert stats["peak_in_flight"] == 2 and stats["in_flight"] == 0
