@@ -46,12 +46,6 @@ def stale_reason(project: Project) -> str:
     result, estimation = project.multiverse, project.estimation
     if result is None or estimation is None or not estimation.estimates:
         return ""
-    from causal_core.staleness import INPUT_LABELS, stale
-
-    changed = stale(project, "multiverse")
-    if changed is not None:  # its recorded inputs (DAG, dictionary, dedup, …, the estimation spec) moved on
-        return (f"the curve was computed before {', '.join(INPUT_LABELS[name] for name in changed.changed)} changed; "
-                "re-run it")
     main = next((row for row in result.rows if row.is_main), None)
     if main is None:
         return ""
@@ -74,6 +68,12 @@ def stale_reason(project: Project) -> str:
         and abs(lead.estimate - main.estimate) > 1e-9 * (1 + abs(lead.estimate))
     ):
         return "the curve's main estimate differs from the latest estimation's; re-run the curve"
+    from causal_core.staleness import INPUT_LABELS, stale
+
+    changed = stale(project, "multiverse")
+    if changed is not None:  # its recorded inputs (DAG, dictionary, dedup, …, the estimation spec) moved on
+        return (f"the curve was computed before {', '.join(INPUT_LABELS[name] for name in changed.changed)} changed; "
+                "re-run it")
     return ""
 
 
