@@ -163,6 +163,9 @@ def _render_draft(project: Project, frame: pd.DataFrame, columns: list[str]) -> 
     buttons = st.columns(3)
     if buttons[0].button("Draft DAG with AI", key="dag_draft_ai"):
         _draft_with_ai(project, frame, draft_key)
+    render_last = getattr(ai, "render_last_outcome", None)  # helper C's: the last draft's outcome, kept visible
+    if render_last is not None:
+        render_last(dag_draft.DAG_TASK)
     source_info = project.data_source
     has_example = source_info is not None and source_info.kind == "builtin" and source_info.name in dag.DEFAULT_DAGS
     if has_example and buttons[1].button("Load the notebook's example draft", key="dag_example_draft"):
