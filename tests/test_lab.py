@@ -433,6 +433,10 @@ def test_cli_text_output_and_progress(fake, cli_cases, capsys):
         (["--task", "fake", "--models", "small", "--cases", "mars"], "error: unknown case 'mars'"),
         (["--task", "fake", "--models", "small", "--repeats", "0"], "error: --repeats must be at least 1"),
         (["--task", "fake", "--models", "small", "--temperature", "9"], "error: bad decoding setting temperature"),
+        (["--task", "fake", "--models", "small", "--max-in-flight", "0"],
+         "error: --max-in-flight must be between 1 and 64, got 0"),
+        (["--task", "fake", "--models", "endpoint:q@ftp://bob:pw@h/v1"],
+         "error: bad endpoint key 'endpoint:q@ftp://h/v1'"),
     ],
 )
 def test_cli_bad_inputs_exit_2_with_one_line(fake, cli_cases, capsys, argv, message):
