@@ -80,6 +80,8 @@ def test_columns_with_spaces_and_markup_render_as_plain_text(graph):
     assert not RAW_TAG.search(selected) and r"\<img src=x onerror=alert\(document\.domain\)\>" in selected
     assert plain(selected).startswith(f"**{PAYLOAD}** — roles:")
     shown = " ".join(m.value for m in [*at.markdown, *at.caption, *at.success, *at.warning, *at.info, *at.error])
+    toggle = at.toggle(key=f"dag_adjust_{PAYLOAD}_{key}")  # widget labels render Markdown images and links
+    assert not RAW_TAG.search(toggle.label) and plain(toggle.label) == PAYLOAD
     outside_code = re.sub(r"(`+).*?\1", "", shown)  # a code span shows its text literally
     assert not RAW_TAG.search(outside_code)  # all other Markdown on the page carries the payload escaped
 

@@ -138,7 +138,8 @@ def _render_adjust_controls(spec: DagSpec, adjusted: list[str]) -> None:
     for index, name in enumerate(candidates):
         widget_key = dag_state.key(f"dag_adjust_{name}")
         st.session_state[widget_key] = name in adjusted  # mirrors the stored set (import, other pages)
-        cells[index % 4].toggle(name, key=widget_key, on_change=_toggle_adjusted, args=(name, widget_key))
+        cells[index % 4].toggle(escape_markdown(name), key=widget_key, on_change=_toggle_adjusted,
+                                args=(name, widget_key))  # a widget label renders Markdown images and links
 
 
 def selected_path_row(widget_key: str) -> int | None:

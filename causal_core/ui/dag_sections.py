@@ -208,7 +208,7 @@ def _render_draft_review(draft: dict, columns: list[str]) -> None:
                          f"Accepted {accepted} draft edge(s)" + (f"; skipped {len(skipped)}" if skipped else "") + ".")
     for index, row in pending:
         text = dag.edge_text(row.source, row.target)
-        if st.button(f"Accept {text}", key=f"dag_accept_{index}"):
+        if st.button(f"Accept {escape_markdown(text)}", key=f"dag_accept_{index}"):  # labels render Markdown
             dag_state.attempt(lambda row=row: dag_draft.accept_row(dag_state.current_spec(), row, columns),
                               "dag.edges", text, f"Accepted {text}.")
 
