@@ -112,7 +112,8 @@ class DeviceQueue:
         self._waiting: deque[Ticket] = deque()
         self._running: Ticket | None = None
         self._rates: dict[str, _Rate] = {}
-        self.positions_seen: list[tuple[int, int]] = []  # (ticket id, first position reported): for tests/bench
+        # (ticket id, position when it joined), the last 1,000: for the bench and tests, bounded so it never grows
+        self.positions_seen: deque[tuple[int, int]] = deque(maxlen=1000)
 
     # ------------------------------------------------------------------ estimates
 
