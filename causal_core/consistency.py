@@ -18,6 +18,7 @@ from causal_core.memo import (
     deterministic_memo,
     estimator_disagreements,
     memo_facts,
+    names,
     numbers_in,
     outcome_is_binary,
     project_figures,
@@ -81,7 +82,7 @@ def check_adjustment_valid(project: Project) -> ConsistencyItem:
     valid, note = dag_set_check(project, list(project.estimation.spec.covariates))
     if valid is None:
         return _item(name, "amber", note)
-    covariates = ", ".join(project.estimation.spec.covariates) or "no covariates"
+    covariates = names(project.estimation.spec.covariates, empty="no covariates")  # code spans, as in the memo
     return _item(name, "green" if valid else "red", f"{covariates}: {note}")
 
 

@@ -174,11 +174,17 @@ def _paragraphs(text: str) -> str:
     return "".join(out) or "<p>—</p>"
 
 
-def _table(records: list[dict[str, Any]], columns: list[str]) -> str:
+def _table(records: list[dict[str, Any]], columns: list[str], markup: tuple[str, ...] = ()) -> str:
+    """An escaped table; ``markup`` columns hold memo text, whose code-span names render as <code>."""
     if not records:
         return "<p>None.</p>"
+
+    def cell(record: dict[str, Any], column: str) -> str:
+        value = record.get(column, "")
+        return to_html(str(value)) if column in markup else esc(value)
+
     head = "".join(f"<th>{esc(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{esc(r.get(c, ''))}</td>" for c in columns) + "</tr>" for r in records)
+    body = "".join("<tr>" + "".join(f"<td>{cell(r, c)}</td>" for c in columns) + "</tr>" for r in records)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -327,7 +333,7 @@ def memo_html(project: Project) -> str:
         "<h2>Causal diagram (DAG)</h2>",
         _dag_html(project),
         "<h2>Consistency across artifacts</h2>",
-        _table(consistency, ["status", "check", "detail"]),
+        _table(consistency, ["status", "check", "detail"], markup=("detail",)),
         "<h2>Audit scores (latest per artifact)</h2>",
         _audits_html(project),
         "<h2>AI interactions</h2>",

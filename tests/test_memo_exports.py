@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import html
 from html.parser import HTMLParser
 
 import pytest
@@ -160,3 +161,12 @@ def test_bootstrap_rows_are_labelled_with_their_se_type(bootstrapped):
     assert cells and page.count("<th>SE type</th>") == 1
     for row in rows:
         assert f"<td>{memo.row_label(row)}</td>" in page
+
+
+def test_consistency_details_render_names_as_code_and_stay_inert(hostile):
+    page = report.memo_html(hostile)
+    section = page[page.index("<h2>Consistency across artifacts</h2>") : page.index("<h2>Audit scores")]
+    _assert_inert(section)
+    assert "y![](http://127.0.0.1:8999/p.png)" in html.unescape(section)  # the name is quoted as text
+    cell = report._table([{"detail": "covariates `a<b>`, `c_1`: ok"}], ["detail"], markup=("detail",))
+    assert "<td>covariates <code>a&lt;b&gt;</code>, <code>c_1</code>: ok</td>" in cell
