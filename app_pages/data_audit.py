@@ -328,7 +328,7 @@ with tabs[6]:
         # A recorded draft is offered only on the dataset it was made from: scored here, a foreign one would mislead.
         recorded = recorded_for(PROFILE_TASK.name, project, frame)
         sample = buttons[1].button(
-            f"Replay recorded draft ({recorded.model_id})" if recorded else "Replay recorded draft",
+            "Replay recorded draft",
             key="replay_profile", disabled=recorded is None,
             help="Loads a real larger model's stored output and scores it with the same rubric, in a second. "
                  "Nothing is generated." if recorded else "No recorded draft exists for this dataset.",

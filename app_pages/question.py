@@ -88,7 +88,7 @@ with left:
     recorded = recorded_for(q.ESTIMAND_TASK.name, state.get_project(), frame)
     if recorded is not None:
         # A real larger model's stored card, replayed through the same parser and rubric (nothing generated).
-        if st.button(f"Replay recorded draft ({recorded.model_id})", key="replay_card"):
+        if st.button("Replay recorded draft", key="replay_card", help=recorded.label):
             replayed = replay(recorded, state.get_project(), frame)
             state.set_project(q.with_draft_result(replayed.project, replayed.interaction, frame))
             new_card_installed()
