@@ -177,14 +177,16 @@ def test_unloading_fails_the_sessions_queued_tickets():
 
 def test_repetition_period_on_synthetic_token_streams():
     edge = [11, 12, 13, 14, 15, 16, 17, 18, 19, 20]  # one 10-token list item
-    assert stopping.repetition_period([1, 2, 3] + edge * 4) == 10
-    assert stopping.repetition_period([1, 2, 3] + edge * 3) == 0  # three times is not yet a loop
-    assert stopping.repetition_period([7] * 40) == 1
-    assert stopping.repetition_period([7] * 39) == 0  # shorter than MIN_SPAN
-    assert stopping.repetition_period(list(range(200))) == 0
-    varied = [item for index in range(8) for item in (21, 22, index, 23)]  # same frame, different values
+    assert stopping.repetition_period([1, 2, 3] + edge * 16) == 10
+    assert stopping.repetition_period([1, 2, 3] + edge * 15) == 0  # 150 tokens: shorter than MIN_SPAN (160)
+    assert stopping.repetition_period(edge * 4, min_span=40) == 10
+    assert stopping.repetition_period(edge * 3, min_span=30) == 0  # three times is never a loop
+    assert stopping.repetition_period([7] * 160) == 1
+    assert stopping.repetition_period([7] * 159) == 0
+    assert stopping.repetition_period(list(range(400))) == 0
+    varied = [item for index in range(60) for item in (21, 22, index, 23)]  # same frame, different values
     assert stopping.repetition_period(varied) == 0
-    assert stopping.repetition_period(edge * 4 + [99]) == 0  # the loop was left: not the tail any more
+    assert stopping.repetition_period(edge * 16 + [99]) == 0  # the loop was left: not the tail any more
 
 
 def test_time_limit_setting(monkeypatch):
@@ -200,8 +202,8 @@ def test_stop_monitor_reports_progress_and_the_reason():
     reports: list[tuple[int, float]] = []
     monitor = stopping.StopMonitor(5, on_token=lambda tokens, elapsed: reports.append((tokens, elapsed)))
     assert not monitor.check([1, 2, 3])
-    assert monitor.check([4, 5] * 20) and monitor.reason == "repetition" and monitor.period == 2
-    assert [tokens for tokens, _ in reports] == [3, 40]
+    assert monitor.check([4, 5] * 80) and monitor.reason == "repetition" and monitor.period == 2
+    assert [tokens for tokens, _ in reports] == [3, 160]
     timed = stopping.StopMonitor(0, time_limit=0.0)
     time.sleep(0.01)
     assert timed.check([1]) and timed.reason == "timeout"
@@ -242,7 +244,7 @@ def bundled():
 def test_realistic_looping_draft_is_caught_and_a_normal_one_is_not(bundled):
     tokenizer = bundled.tokenizer
     edge = '{"source":"treatment","target":"outcome","rationale":"treatment causes outcome"},'
-    looping = tokenizer.encode('{"nodes":["treatment","outcome"],"edges":[' + edge * 6)
+    looping = tokenizer.encode('{"nodes":["treatment","outcome"],"edges":[' + edge * 12)
     assert 10 <= stopping.repetition_period(looping) <= 30
     card = tokenizer.encode('{"treatment":"proactive outreach call","outcome":"churn within 90 days",'
                             '"population":"customers with tenure under 2 years","estimand":"ATE",'

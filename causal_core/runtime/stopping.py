@@ -19,7 +19,11 @@ DEFAULT_CPU_LIMIT_S = 180.0  # a class on CPU: 3 minutes, then the draft is a "t
 DEFAULT_ACCELERATOR_LIMIT_S = 600.0
 MAX_PERIOD = 64  # longest repeated block looked for (tokens); one JSON list item is ~10-30 tokens
 MIN_REPEATS = 4  # the block must occur this many times back to back ...
-MIN_SPAN = 40  # ... and the repeated run must cover at least this many tokens (so "]]]]" is not a loop)
+# ... and the repeated run must cover at least this many tokens. 160 is longer than a whole maxLength-400
+# string of sub-word junk (~130 tokens): a loop inside one bounded string, which the grammar ends by itself
+# (the bundled model's estimand card writes "_pre_treatment" over and over in one field, then finishes a
+# valid card), is let run; a loop across list items (its DAG draft) stops after ~160 tokens, not 700.
+MIN_SPAN = 160
 
 
 def time_limit_s(device: str) -> float:
