@@ -154,13 +154,16 @@ if picked_row is not None:
         picked_path = report.paths[picked_row]
 
 label_size = _render_toolbar(spec)
-graph_col, panel_col = st.columns([3, 2])
+presenting = label_size == "presentation"
+# Presentation: the graph takes the full width (the node panel goes below it), so the fit-to-view zoom keeps
+# its 24 px labels large on a projector; in the normal view it shares the row with the node panel.
+graph_col, panel_col = (st.container(), st.container()) if presenting else st.columns([3, 2])
 with graph_col:
     clicked = dag_view.render_dag(
         spec,
         roles,
         selected=st.session_state[selected_key],
-        height=720 if label_size == "presentation" else 500,
+        height=720 if presenting else 500,
         highlight=dag_paths.path_edges_for_display(picked_path) if picked_path else None,
         highlight_colour=dag_view.CAUSAL_COLOUR if picked_path and picked_path.causal else dag_view.PATH_COLOUR,
         adjusted=adjusted,

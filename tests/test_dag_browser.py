@@ -121,3 +121,30 @@ def test_payload_column_from_a_csv_never_runs(server, artifacts_dir, tmp_path):
         assert PAYLOAD in page.locator('[data-testid="stMain"]').inner_text()  # the selected node, shown as text
         browser.close()
     assert dialogs == []
+
+
+def test_ai_draft_section_stays_selected_after_its_rerun(server, artifacts_dir):
+    """Issue 17 §19: after a draft's rerun the page showed two tab bars and went back to the first tab."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser, page = _launch(playwright)
+        page.goto(server, wait_until="domcontentloaded")
+        _wait_for_script(page)
+        _open_page(page, "DAG")
+        _wait_for_text(page, "stMain", "Selected node")
+        page.get_by_role("tab", name="AI draft").click()
+        _wait_for_script(page)
+        page.get_by_role("button", name="Load the notebook's example draft").click()
+        _wait_for_text(page, "stMain", "Discard draft")  # the draft is on the page: its rerun has happened
+        _wait_for_script(page)
+        page.screenshot(path=str(artifacts_dir / "dag-draft-section.png"), full_page=True)
+        page.get_by_text("Presentation (large)").first.click()
+        _wait_for_script(page)
+        _wait_for_graph(page)
+        page.screenshot(path=str(artifacts_dir / "dag-presentation.png"), full_page=True)
+        bars = page.locator('[role="tablist"]').filter(has=page.get_by_role("tab", name="Add / remove"))
+        assert bars.count() == 1
+        assert page.get_by_role("tab", name="AI draft").get_attribute("aria-selected") == "true"
+        assert page.locator('[data-testid="stException"]').count() == 0
+        browser.close()

@@ -153,7 +153,7 @@ def test_auto_layout_on_demand_is_undoable(graph):
 
 def test_presentation_labels_and_no_hex_codes_in_captions(graph):
     at = open_page()
-    assert {n.to_dict()["font"]["size"] for n in graph.drawn[-1][0]} == {16}
+    assert {n.to_dict()["font"]["size"] for n in graph.drawn[-1][0]} == {18}
     at.segmented_control(key="dag_label_size_retention").set_value("presentation").run()
     assert {n.to_dict()["font"]["size"] for n in graph.drawn[-1][0]} == {24}
     assert not [c.value for c in at.caption if HEX.search(c.value)]

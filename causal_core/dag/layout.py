@@ -21,7 +21,7 @@ from causal_core.project import DagSpec
 
 MAX_DOT_NODES = 300
 DOT_TIMEOUT_S = 20.0
-SCALE = 1.25  # dot points → vis-network canvas units (dot boxes are sized at the view's 16 px label font)
+SCALE = 1.25  # dot points → vis-network canvas units (dot boxes are sized at the view's 18 px label font)
 DOT_SPACING = {"rankdir": "LR", "nodesep": "0.35", "ranksep": "0.9"}
 
 
@@ -31,7 +31,7 @@ def _dot_source(spec: DagSpec) -> tuple[str, dict[str, str]]:
     import graphviz
 
     ids = {node.name: f"n{index}" for index, node in enumerate(spec.nodes)}
-    graph = graphviz.Digraph(graph_attr=DOT_SPACING, node_attr={"shape": "box", "fontsize": "16"})
+    graph = graphviz.Digraph(graph_attr=DOT_SPACING, node_attr={"shape": "box", "fontsize": "18"})
     for node in spec.nodes:
         graph.node(ids[node.name], label=(node.label or node.name).replace("\\", "/"))  # size only
     for edge in spec.edges:

@@ -37,7 +37,7 @@ ADJUSTED_BORDER = "#0f172a"
 SELECTION_BORDER = "#d97706"
 PATH_COLOUR = "#dc2626"  # a biasing path; causal paths are drawn in CAUSAL_COLOUR
 CAUSAL_COLOUR = "#16a34a"
-LABEL_PX = {"normal": 16, "presentation": 24}  # readable on a projector: never below 14 px
+LABEL_PX = {"normal": 18, "presentation": 24}  # canvas units; fit-to-view zoom scales them on screen
 TITLE_LIMIT = 300  # characters of a tooltip (a rationale is one line; a pasted essay is cut)
 
 
