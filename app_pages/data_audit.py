@@ -32,7 +32,7 @@ from causal_core.rubric import audit_record, score_of
 from causal_core.safe_text import code_span, escape_markdown
 from causal_core.ui import staleness as staleness_banner
 from causal_core.ui import state
-from causal_core.ui.ai import draft_artifact
+from causal_core.ui.ai import draft_artifact, render_last_outcome
 from causal_core.ui.audit_panel import render_audit_panel
 
 DEDUP_LABELS = {
@@ -338,6 +338,8 @@ with tabs[6]:
         else:
             st.caption("No recorded draft for this dataset: the recorded N09 review (Qwen2.5-7B) was made from "
                        "`support`; open that dataset to replay it.")
+        if not draft:  # a stopped or failed draft stays visible after the rerun that ended it
+            render_last_outcome(PROFILE_TASK)
         if draft:
             max_score = score_of(score_profile_review({}, project, frame))[1]
             interaction = draft_artifact(PROFILE_TASK, {"bundle": result.evidence_bundle})

@@ -9,7 +9,7 @@ from causal_core.report import memo_html, project_memo_markdown, report_zip, zip
 from causal_core.rubric import audit_record
 from causal_core.ui import staleness as staleness_banner
 from causal_core.ui import state
-from causal_core.ui.ai import draft_artifact
+from causal_core.ui.ai import draft_artifact, render_last_outcome
 from causal_core.ui.audit_panel import render_audit_panel
 from causal_core.ui.notebook_export import render_notebook_export
 
@@ -109,7 +109,10 @@ with left:
 with right:
     st.subheader("AI draft")
     st.caption("Drafted from the same structured inputs (pre-formatted numbers); scored by the rubric below.")
-    if st.button("Draft memo with the model", key="draft_memo", type="primary"):
+    draft_memo = st.button("Draft memo with the model", key="draft_memo", type="primary")
+    if not draft_memo:  # a stopped or failed draft stays visible after the rerun that ended it
+        render_last_outcome(memo_core.MEMO_TASK)
+    if draft_memo:
         inputs = memo_core.MEMO_TASK.build_inputs(project, frame)
         interaction = draft_artifact(memo_core.MEMO_TASK, inputs)
         project = state.get_project()

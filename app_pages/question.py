@@ -12,7 +12,7 @@ from causal_core.project import EstimandCard
 from causal_core.recorded_drafts import recorded_for, replay
 from causal_core.safe_text import code_span, escape_markdown
 from causal_core.ui import state
-from causal_core.ui.ai import current_model_key, draft_artifact
+from causal_core.ui.ai import current_model_key, draft_artifact, render_last_outcome
 from causal_core.ui.audit_panel import render_audit_panel
 
 FIELD_LABELS = {
@@ -97,6 +97,8 @@ with left:
         st.caption("No recorded estimand-card draft ships for this dataset: the notebooks' N01 card is a simulated "
                    "output, not a real model's, so it is offered as the example card instead.")
 
+    if not draft_clicked:  # a stopped or failed draft stays visible after the rerun that ended it
+        render_last_outcome(q.ESTIMAND_TASK)
     if draft_clicked:
         if not brief.strip():
             st.warning("The brief is empty: write the stakeholder's question first. The model was not called.")
