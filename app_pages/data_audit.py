@@ -77,7 +77,7 @@ st.caption(
 )
 key = state.active_key()
 project = state.get_project()
-staleness_banner.render(project)  # out of date: recompute (causal_core/staleness.py)
+staleness_banner.render(project, ("estimation", "multiverse"))  # this page recomputes its own audit
 frame = state.require_frame()
 raw = state.get_raw_frame()
 

@@ -33,6 +33,7 @@ from causal_core.memo import (
     to_html,
 )
 from causal_core.project import Project, project_to_json, utc_now
+from causal_core.staleness import stale
 
 PACKAGES = (
     "pandas",
@@ -206,6 +207,14 @@ def _memo_html(sections: dict[str, str]) -> str:
     )
 
 
+def _estimates_heading(project: Project) -> list[str]:
+    """The Estimates heading, labelled out of date (with the reason) when its inputs changed since it was run."""
+    out_of_date = stale(project, "estimation")
+    if out_of_date is None:
+        return ["<h2>Estimates</h2>"]
+    return ["<h2>Estimates (out of date)</h2>", f"<p class='warn'>{escape(out_of_date.sentence)}</p>"]
+
+
 def _estimates_html(project: Project) -> str:
     binary = outcome_is_binary(project)
     rows = [
@@ -327,7 +336,7 @@ def memo_html(project: Project) -> str:
         f'<p class="note">{"Analyst-approved final memo" if which == "final" else "Deterministic memo built from project figures"}. '
         "Estimates come from the project's estimation; model text, where present, is a draft the analyst reviewed.</p>",
         _memo_html(sections),
-        "<h2>Estimates</h2>",
+        *_estimates_heading(project),
         _estimates_html(project),
         _chart_html(project),
         "<h2>Causal diagram (DAG)</h2>",

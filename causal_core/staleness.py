@@ -27,14 +27,27 @@ INPUT_LABELS = {
     "dictionary": "the data dictionary",
     "dag": "the DAG",
     "spec": "the estimation specification",
+    "question": "the question (brief and estimand card)",
+    "audit_settings": "the audit settings",
 }
-ARTIFACT_LABELS = {"estimation": "the estimates", "multiverse": "the specification curve"}
+ARTIFACT_LABELS = {
+    "data_audit": "the data audit tables and warnings",
+    "estimation": "the estimates",
+    "multiverse": "the specification curve",
+}
 # Inputs each artifact depends on (the curve also depends on the estimation it is centred on: its main spec).
 ARTIFACT_INPUTS = {
+    # The audit records its inputs in its own settings record (audit.run.settings_fingerprint): see _audit_staleness.
+    "data_audit": ("data", "dedup", "roles", "dictionary", "dag", "question"),
     "estimation": ("data", "dedup", "roles", "dictionary", "dag"),
     "multiverse": ("data", "dedup", "roles", "dictionary", "dag", "spec"),
 }
-RECOMPUTE_PAGE = {"estimation": "Estimation", "multiverse": "Specification curve"}
+RECOMPUTE_PAGE = {"data_audit": "Data audit", "estimation": "Estimation", "multiverse": "Specification curve"}
+# audit.run.settings_fingerprint's keys -> the input each belongs to (the rest are the audit's own knobs).
+_AUDIT_KEY_INPUT = {
+    "data_sha256": "data", "dedup": "dedup", "treatment": "roles", "outcome": "roles", "guardrails": "roles",
+    "unit_columns": "roles", "time_column": "roles", "dictionary": "dictionary", "dag": "dag", "question": "question",
+}
 
 
 def canonical_json(value: Any) -> str:
@@ -134,8 +147,38 @@ def _recorded(project: Project, artifact: str) -> dict[str, str] | None:
     return dict(recorded) if recorded else None
 
 
+def _audit_staleness(project: Project) -> Staleness | None:
+    """The data audit is out of date when its recorded settings record no longer matches the project.
+
+    Why not a fingerprint field: the audit already stores every input it read (its cache key). The DAG is
+    compared by causal content only, so moving a node or editing a rationale marks nothing stale.
+    """
+    from causal_core.audit.constants import AuditSettings
+    from causal_core.audit.run import settings_fingerprint
+
+    recorded = dict(project.data_audit.settings) if project.data_audit else {}
+    if not recorded:
+        return None
+    try:
+        knobs = AuditSettings.model_validate({k: v for k, v in recorded.items() if k in AuditSettings.model_fields})
+    except ValueError:
+        return None
+    current = settings_fingerprint(project, knobs)
+    changed: list[str] = []
+    for key, name in _AUDIT_KEY_INPUT.items():
+        before, now = recorded.get(key), current.get(key)
+        if key == "dag":
+            before = _dag_content(DagSpec.model_validate(before)) if before else None
+            now = _dag_content(project.dag)
+        if canonical_json(before) != canonical_json(now) and name not in changed:
+            changed.append(name)
+    return Staleness("data_audit", tuple(changed)) if changed else None
+
+
 def stale(project: Project, artifact: str) -> Staleness | None:
     """Is ``artifact`` out of date? None when current, absent, or recorded before fingerprints existed."""
+    if artifact == "data_audit":
+        return _audit_staleness(project)
     recorded = _recorded(project, artifact)
     if recorded is None:
         return None

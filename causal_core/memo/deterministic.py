@@ -16,7 +16,7 @@ from causal_core.project import (
     utc_now,
 )
 from causal_core.safe_text import code_span, escape_markdown
-from causal_core.staleness import mark_out_of_date
+from causal_core.staleness import mark_out_of_date, stale
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -285,7 +285,9 @@ def memo_markdown(project: Project, sections: dict[str, str], title: str | None 
             lines += [f"### {heading}", "", to_markdown(sections[key]) or "—", ""]
     table = estimates_markdown(project)
     if table:
-        lines += ["## Estimates", "", table, ""]
+        out_of_date = stale(project, "estimation")  # the numbers stay, labelled, never as the current answer
+        heading = "## Estimates (out of date)" if out_of_date else "## Estimates"
+        lines += [heading, "", *([f"_{out_of_date.sentence}_", ""] if out_of_date else []), table, ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
