@@ -11,6 +11,7 @@ import streamlit as st
 from causal_core import estimation as est
 from causal_core import refutation, staleness
 from causal_core.project import EstimationResult, EstimationSpec
+from causal_core.safe_text import code_span, escape_markdown
 from causal_core.ui import designs_panel, state
 from causal_core.ui import staleness as staleness_banner
 
@@ -19,6 +20,13 @@ st.caption(
     "Estimates become interpretable only after the design work: the estimand from the approved card, the adjustment "
     "set from the DAG, balance and overlap checked. The naive comparison is shown to see how much it misleads."
 )
+
+
+
+def _names(columns: list[str], empty: str) -> str:
+    """Column names for Markdown prose: each a code span (a name is text, never markup)."""
+    return ", ".join(code_span(c) for c in columns) or empty
+
 
 key = state.active_key()
 project = state.get_project()
@@ -46,7 +54,7 @@ try:
         project, frame,
     )
 except est.EstimationError as error:
-    st.error(str(error))
+    st.error(escape_markdown(error))
     st.stop()
 stored = project.estimation.spec if project.estimation else None
 stored_is_current = staleness.stale(project, "estimation") is None
@@ -87,7 +95,7 @@ def render_terms(frame: pd.DataFrame, covariates: list[str], start: EstimationSp
         columns = st.columns(4)
         for index, column in enumerate(numeric):
             flexibility[column] = columns[index % 4].selectbox(
-                column, list(est.FLEXIBILITY), key=k(f"flex_{column}"), help="How this covariate enters the models."
+                escape_markdown(column), list(est.FLEXIBILITY), key=k(f"flex_{column}"), help="How this covariate enters the models."
             )
         outcome_terms = st.text_input(
             "Outcome-model terms (formula, overrides the choices above)", value=start.outcome_terms or "",
@@ -126,7 +134,7 @@ def render_interval_notes(table: pd.DataFrame) -> None:
     if notes:
         with st.expander("Interval notes: which intervals are approximate, and why", expanded=False):
             for method, note in notes:
-                st.caption(f"**{method}**: {note}")
+                st.caption(f"**{escape_markdown(method)}**: {escape_markdown(note)}")
 
 
 def render_ipw_note(result) -> None:
@@ -213,14 +221,14 @@ def render_refutations(result) -> None:
     passed = len(items) - len(warned)
     st.markdown(f"{passed} of {len(items)} checks pass." + (" Each warning below names its estimator." if warned else ""))
     for item in warned:
-        st.warning(item["sentence"], icon=":material/warning:")
+        st.warning(escape_markdown(item["sentence"]), icon=":material/warning:")
     notes = sorted({item["budget_note"] for item in items if item.get("budget_note")})
     for note in notes:
-        st.caption(f"Reduced: {note}.")
+        st.caption(f"Reduced: {escape_markdown(note)}.")
     with st.expander("Every verdict in words"):
         for item in items:
             icon = ":material/check_circle:" if item["verdict"] == "PASS" else ":material/warning:"
-            st.markdown(f"{icon} {item['sentence']}")
+            st.markdown(f"{icon} {escape_markdown(item['sentence'])}")
     with st.expander("What each test can and cannot detect"):
         st.dataframe(pd.DataFrame(refutation.guide_table(items)), hide_index=True, width="stretch")
 
@@ -229,8 +237,8 @@ def render_refutations(result) -> None:
 st.subheader("Specification")
 treated_value = est.audit_treated_value(project)
 st.markdown(
-    f"Treatment **{project.treatment}** → outcome **{project.outcome}**."
-    + (f" Treated = `{treated_value}` (the data audit's mapping)." if treated_value else "")
+    f"Treatment **{code_span(project.treatment)}** → outcome **{code_span(project.outcome)}**."
+    + (f" Treated = {code_span(treated_value)} (the data audit's mapping)." if treated_value else "")
 )
 candidates = [c for c in frame.columns if c not in (project.treatment, project.outcome)]
 reasons = {c: est.ineligible_reason(project, c) for c in candidates}
@@ -247,7 +255,7 @@ elif st.session_state.get(k("covariates_basis")) != default_set:
     if previous != default_set:
         st.info(
             f"The DAG or the dictionary changed, so the adjustment set was reset to the new default "
-            f"({', '.join(default_set) or 'none'}); it was {', '.join(previous) or 'empty'}.",
+            f"({_names(default_set, 'none')}); it was {_names(previous, 'empty')}.",
             icon=":material/sync:",
         )
 left, right = st.columns([3, 1])
@@ -261,12 +269,12 @@ covariates = left.multiselect(
     help="Defaults to the DAG's recommended set, else the dictionary's eligible pre-treatment columns. "
     "'(ineligible)' marks a column that needs an override.",
 )
-st.caption(f"Default: {default_note} — {', '.join(default.covariates) or 'none'}.")
+st.caption(f"Default: {escape_markdown(default_note)} — {_names(default.covariates, 'none')}.")
 ineligible = {c: reasons[c] for c in covariates if reasons.get(c)}
 override_reason = ""
 if ineligible:
     st.warning(
-        "Ineligible for a total-effect adjustment set:\n" + "\n".join(f"- **{c}**: {why}" for c, why in ineligible.items())
+        "Ineligible for a total-effect adjustment set:\n" + "\n".join(f"- {code_span(c)}: {escape_markdown(why)}" for c, why in ineligible.items())
     )
     override = st.checkbox("Override: adjust for these anyway (logged, flagged in the memo)", key=k("override"))
     override_reason = st.text_input("Reason for the override", key=k("override_reason")) if override else ""
@@ -314,7 +322,7 @@ if st.button("Run estimation", type="primary", key=k("run")):
             )
         except est.EstimationError as error:
             status.update(label="Estimation refused", state="error")
-            st.error(str(error))
+            st.error(escape_markdown(error))
         else:
             state.set_project(updated)
             project = updated
@@ -334,13 +342,14 @@ st.subheader("Results")
 spec = result.spec
 dropped = ", ".join(f"{reason}: {count:,}" for reason, count in result.dropped.items()) or "none"
 st.caption(
-    f"{spec.estimand} of **{spec.treatment}** on **{spec.outcome}** · n used {result.n_used:,} · dropped: {dropped} · "
-    f"adjusted for {', '.join(spec.covariates) or 'nothing'}" + (f" · clustered by {spec.cluster}" if spec.cluster else "")
+    f"{spec.estimand} of **{code_span(spec.treatment)}** on **{code_span(spec.outcome)}** · n used {result.n_used:,} · "
+    f"dropped: {escape_markdown(dropped)} · adjusted for {_names(spec.covariates, 'nothing')}"
+    + (f" · clustered by {code_span(spec.cluster)}" if spec.cluster else "")
 )
 for warning in result.warnings:
-    st.warning(warning)
+    st.warning(escape_markdown(warning))
 for note in result.diagnostics.get("notes", []):
-    st.info(note)
+    st.info(escape_markdown(note))
 render_ipw_note(result)
 table = est.estimates_table(result)
 st.dataframe(
@@ -371,7 +380,7 @@ with st.expander("Bootstrap standard errors (IPW and AIPW, models refitted in ev
                 should_stop=lambda: bool(st.session_state.get(k("boot_cancelled"))),
             )
         except est.EstimationError as error:
-            st.error(str(error))
+            st.error(escape_markdown(error))
         else:
             state.set_project(updated)
             st.rerun()
@@ -404,7 +413,7 @@ with overlap_tab:
     )
     st.dataframe(pd.DataFrame(overlap["quantiles"]).T, width="stretch")
     if "trimming" in diagnostics:
-        st.info(diagnostics["trimming"]["statement"])
+        st.info(escape_markdown(diagnostics["trimming"]["statement"]))
 with weights_tab:
     draw_chart("weights", result)
     weights = diagnostics["weights"]
@@ -422,17 +431,17 @@ m1, m2, m3, m4 = st.columns(4)
 if evalue.get("available"):
     m1.metric("E-value (estimate)", f"{evalue['evalue_estimate']:.2f}")
     m2.metric("E-value (CI limit)", f"{evalue['evalue_ci']:.2f}")
-    st.markdown(evalue["sentence"])
+    st.markdown(escape_markdown(evalue["sentence"]))
     st.caption(f"Scale: {evalue['scale']}.")
 if sensemakr:
     m3.metric("Robustness value RV", f"{sensemakr['rv']:.1%}")
     m4.metric("RV at α = 0.05", f"{sensemakr['rv_alpha']:.1%}")
-    st.markdown(sensemakr["rv_sentence"])
+    st.markdown(escape_markdown(sensemakr["rv_sentence"]))
     bench = sensemakr.get("benchmark")
     if bench:
-        st.markdown(f"**Benchmarked on the strongest observed covariate, {bench['covariate']}:**")
+        st.markdown(f"**Benchmarked on the strongest observed covariate, {code_span(bench['covariate'])}:**")
         for row in bench["bounds"]:
-            st.markdown(f"- {row['sentence']}")
+            st.markdown(f"- {escape_markdown(row['sentence'])}")
 
 # ---- refutations ------------------------------------------------------------------------------
 render_refutations(result)

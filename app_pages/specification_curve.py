@@ -14,6 +14,7 @@ from causal_core.multiverse.charts import specification_curve
 from causal_core.multiverse.export import chart_bytes, table_bytes
 from causal_core.multiverse.runner import MultiverseRun
 from causal_core.project import MultiverseOptions, MultiverseResult
+from causal_core.safe_text import escape_markdown
 from causal_core.ui import staleness as staleness_banner
 from causal_core.ui import state
 
@@ -114,11 +115,11 @@ try:
                          project.estimation.spec.model_dump_json() if project.estimation else "",
                          options.model_dump_json(), project, raw)
 except (mv.MultiverseError, ValueError) as error:
-    st.error(str(error))
+    st.error(escape_markdown(error))
     st.stop()
 st.markdown(f"**{space.count():,} specifications** ({mv.size_text(space)}).")
 for note in space.notes:
-    st.caption(note)
+    st.caption(escape_markdown(note))
 with st.expander(f"Adjustment sets ({len(space.sets)})"):
     st.dataframe(
         [{"set": s.label, "validity": s.validity, "columns": ", ".join(s.columns) or "(none)", "why": s.reason}
@@ -179,9 +180,9 @@ if result.cancelled:
     st.warning("The run was stopped: the specifications not reached are listed as 'stopped'.")
 stale = memo_text.stale_reason(state.get_project())
 if stale:
-    st.warning(f"Out of date: {stale}.")
+    st.warning(f"Out of date: {escape_markdown(stale)}.")
 for sentence in result.summary.get("sentences", []):
-    st.markdown(f"- {sentence}")
+    st.markdown(f"- {escape_markdown(sentence)}")
 st.vega_lite_chart(curve_spec(result.model_dump_json()), width="stretch")
 st.caption(
     "Each interval is its estimator's analytic 95% CI. Intervals whose coverage bench/coverage.py did not measure "

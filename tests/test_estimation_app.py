@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,11 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = "app_pages/estimation.py"
+
+
+def shown(element) -> str:
+    """The element's text as the reader sees it: Markdown backslash escapes (names are escaped) removed."""
+    return re.sub(r"\\(.)", r"\1", element.value)
 
 
 def open_page(dataset: str = "retention") -> AppTest:
@@ -27,7 +33,7 @@ def project(at: AppTest, dataset: str = "retention"):
 def test_retention_run_shows_the_n01_table_diagnostics_sensitivity_and_refutations():
     at = open_page()
     assert project(at).estimation is None
-    assert any("press **Run estimation**" in info.value for info in at.info)
+    assert any("press **Run estimation**" in shown(info) for info in at.info)
     assert at.multiselect(key="est_covariates_retention").value == [
         "company_size", "tenure_months", "usage_score", "prior_tickets", "health_score", "region", "segment"]
     at.button(key="est_run_retention").click().run()
@@ -38,7 +44,7 @@ def test_retention_run_shows_the_n01_table_diagnostics_sensitivity_and_refutatio
     assert round(table.loc["IPW (Hájek)", "estimate"], 4) == -0.0464  # normalised form (HT -0.045 only in the N01 table)
     assert round(table.loc["Doubly robust (AIPW)", "estimate"], 4) == -0.0476
     assert (table["n_used"] == 6000).all()
-    assert any("true ATE is -0.0463" in caption.value for caption in at.caption)
+    assert any("true ATE is -0.0463" in shown(caption) for caption in at.caption)
     assert len(at.get("vega_lite_chart")) >= 4  # forest, love, overlap, weights
     metrics = {metric.label: metric.value for metric in at.metric}
     assert metrics["E-value (estimate)"] == "1.80" and metrics["Robustness value RV"] == "4.9%"
@@ -46,8 +52,8 @@ def test_retention_run_shows_the_n01_table_diagnostics_sensitivity_and_refutatio
     refutations = project(at).estimation.refutations
     passed = sum(item["verdict"] == "PASS" for item in refutations)
     assert {item["method"] for item in refutations} >= {"ipw", "aipw"}
-    assert any(md.value.startswith(f"{passed} of {len(refutations)} checks pass.") for md in at.markdown)
-    assert any("1× as strong as health_score" in md.value for md in at.markdown)
+    assert any(shown(md).startswith(f"{passed} of {len(refutations)} checks pass.") for md in at.markdown)
+    assert any("1× as strong as health_score" in shown(md) for md in at.markdown)
     result = project(at).estimation
     assert result.spec.covariates[-1] == "segment" and result.true_effect == pytest.approx(-0.0463, abs=1e-4)
 
@@ -56,9 +62,9 @@ def test_ineligible_covariate_needs_an_override_with_a_reason():
     at = open_page()
     assert "propensity_true (ineligible)" in at.multiselect(key="est_covariates_retention").options  # no emoji font needed
     at.multiselect(key="est_covariates_retention").select("propensity_true").run()
-    assert any("propensity_true" in w.value and "simulation truth" in w.value for w in at.warning)
+    assert any("propensity_true" in shown(w) and "simulation truth" in shown(w) for w in at.warning)
     at.button(key="est_run_retention").click().run()
-    assert any("need an explicit override with a reason" in e.value for e in at.error)
+    assert any("need an explicit override with a reason" in shown(e) for e in at.error)
     assert project(at).estimation is None and project(at).edit_log == []
     at.checkbox(key="est_override_retention").check().run()
     at.text_input(key="est_override_reason_retention").input("teaching: show the leak").run()
@@ -67,7 +73,7 @@ def test_ineligible_covariate_needs_an_override_with_a_reason():
     stored = project(at)
     assert stored.estimation.spec.overrides == ["propensity_true"]
     assert stored.edit_log[-1].field == "override" and "teaching: show the leak" in stored.edit_log[-1].note
-    assert any("Override: 'propensity_true'" in w.value for w in at.warning)
+    assert any("Override: 'propensity_true'" in shown(w) for w in at.warning)
 
 
 def test_bootstrap_adds_rows():
@@ -89,8 +95,8 @@ def test_support_run_is_clustered_by_team_and_reports_dropped_rows():
     table = at.dataframe[0].value.set_index("method")
     assert table.loc["Regression adjustment (OLS)", "se_type"] == "cluster-robust (90 clusters)"
     assert round(table.loc["Regression adjustment (OLS)", "std_error"], 3) == 1.379
-    assert any("missing covariates (complete cases): 24" in c.value for c in at.caption)
-    assert any("24 rows with a missing covariate" in i.value for i in at.info)
+    assert any("missing covariates (complete cases): 24" in shown(c) for c in at.caption)
+    assert any("24 rows with a missing covariate" in shown(i) for i in at.info)
     assert project(at, "support").estimation.n_used == 1244
     assert project(at, "retention").estimation is None  # the other dataset's project is untouched
 
@@ -101,7 +107,7 @@ def test_non_numeric_outcome_is_refused_and_nothing_is_stored():
     at.run()
     at.button(key="est_run_retention").click().run()
     assert not at.exception
-    assert any("The outcome 'region' is not numeric" in e.value for e in at.error)
+    assert any("The outcome 'region' is not numeric" in shown(e) for e in at.error)
     assert project(at).estimation is None
 
 
@@ -151,7 +157,7 @@ def test_nhefs_book_numbers_from_flexibility_choices_without_typing_a_formula():
     assert [round(table.loc["IPW (Hájek)", c], 2) for c in ("ci_low", "ci_high")] == [2.41, 4.47]
     standardisation = "Regression standardisation (interactions qsmk:smokeintensity)"
     assert round(table.loc[standardisation, "estimate"], 2) == 3.52
-    assert any("treating the weights as known" in c.value and "ATE: propensities clipped" in c.value for c in at.caption)
+    assert any("treating the weights as known" in shown(c) and "ATE: propensities clipped" in shown(c) for c in at.caption)
     stored = at.session_state["cw_projects"][key].estimation.spec
     assert "I(wt71 ** 2)" in stored.outcome_terms and stored.ipw_se == "fixed_weights"
 
@@ -161,7 +167,7 @@ def test_nhefs_formula_field_and_a_bad_formula_that_changes_nothing():
     at.text_input(key=f"est_outcome_terms_{key}").input(NHEFS_TERMS.replace("I(wt71**2)", "I(wt7**2)")).run()
     at.button(key=f"est_run_{key}").click().run()
     assert not at.exception
-    assert any("name unknown column(s): wt7." in e.value for e in at.error)
+    assert any("name unknown column(s): wt7." in shown(e) for e in at.error)
     assert at.session_state["cw_projects"][key].estimation is None
     at.text_input(key=f"est_outcome_terms_{key}").input(NHEFS_TERMS).run()
     at.button(key=f"est_run_{key}").click().run()
