@@ -222,6 +222,13 @@ BRIEFS = {  # marker word -> brief; each output must carry its own marker and no
 SMALL = DecodingSettings(max_new_tokens=48, repair_retry=False)
 
 
+def _reset_peak_rss() -> None:
+    """Start VmHWM afresh (Linux: '5' > /proc/self/clear_refs), so earlier tests' peaks in this pytest process
+    are not counted against this one."""
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+
+
 def _memory_mb() -> dict[str, int]:
     fields = {}
     with open("/proc/self/status") as status:
@@ -255,6 +262,7 @@ def test_realistic_looping_draft_is_caught_and_a_normal_one_is_not(bundled):
 
 @pytest.mark.slow
 def test_four_concurrent_requests_complete_in_order_with_their_own_outputs(bundled):
+    _reset_peak_rss()
     before = _memory_mb()
     results: dict[str, object] = {}
     firsts: dict[str, tuple[str, int]] = {}
