@@ -92,22 +92,21 @@ def _text(value: Any) -> str:
 
 
 # ---- export ------------------------------------------------------------------------------------
+def _entry_row(e: DictionaryEntry) -> dict[str, Any]:
+    """One entry as a table row with the canonical timing value (shared by the export and the grid)."""
+    return {
+        "variable": e.variable,
+        "description": e.description,
+        "timing": e.timing.value,
+        "role": e.role,
+        "categorical": e.categorical,
+        "simulation_truth": e.simulation_truth,
+    }
+
+
 def export_frame(entries: list[DictionaryEntry]) -> pd.DataFrame:
     """The dictionary as a table with the canonical timing values (what ``import_csv`` reads back)."""
-    return pd.DataFrame(
-        [
-            {
-                "variable": e.variable,
-                "description": e.description,
-                "timing": e.timing.value,
-                "role": e.role,
-                "categorical": e.categorical,
-                "simulation_truth": e.simulation_truth,
-            }
-            for e in entries
-        ],
-        columns=EXPORT_COLUMNS,
-    )
+    return pd.DataFrame([_entry_row(e) for e in entries], columns=EXPORT_COLUMNS)
 
 
 def export_csv(entries: list[DictionaryEntry]) -> str:
@@ -245,21 +244,7 @@ def set_categorical(
 # ---- the grid ----------------------------------------------------------------------------------
 def editor_table(entries: list[DictionaryEntry]) -> pd.DataFrame:
     """The grid's table: canonical timing values; ``written_as`` keeps the term the file used."""
-    return pd.DataFrame(
-        [
-            {
-                "variable": e.variable,
-                "description": e.description,
-                "timing": e.timing.value,
-                "role": e.role,
-                "categorical": e.categorical,
-                "simulation_truth": e.simulation_truth,
-                "written_as": e.timing_label,
-            }
-            for e in entries
-        ],
-        columns=EDITOR_COLUMNS,
-    )
+    return pd.DataFrame([{**_entry_row(e), "written_as": e.timing_label} for e in entries], columns=EDITOR_COLUMNS)
 
 
 def apply_editor_delta(base: pd.DataFrame, delta: Mapping[str, Any]) -> pd.DataFrame:
