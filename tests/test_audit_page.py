@@ -4,7 +4,6 @@ de-duplication, settings and the bad inputs the page must survive without losing
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from causal_core.datasets import support_dictionary
 from causal_core.profile_review import N09_SAMPLE_REVIEW, normalise_review
 from causal_core.project import AIInteraction
 from causal_core.project_io import project_key
+from tests import rendered
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "app_pages/data_audit.py"
@@ -23,7 +23,7 @@ PAGE = "app_pages/data_audit.py"
 
 def plain(markdown: str) -> str:
     """What a reader sees in a Markdown message: backslash escapes and code-span fences removed."""
-    return re.sub(r"\\(.)", r"\1", markdown).replace("`", "")
+    return rendered.plain(markdown).replace("`", "")
 
 
 def open_page(dataset: str = "support") -> AppTest:

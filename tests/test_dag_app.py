@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -11,13 +10,11 @@ from streamlit.testing.v1 import AppTest
 from causal_core import dag, runtime
 from causal_core.project import AIInteraction, DagEdge, DagNode, DagSpec
 from causal_core.ui import dag_view
+from tests.rendered import plain
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def plain(markdown: str) -> str:
-    """A message as the reader sees it: the page escapes user text for Markdown (``\\(`` renders ``(``)."""
-    return re.sub(r"\\(.)", r"\1", markdown)
 PAGE = "app_pages/dag.py"
 
 

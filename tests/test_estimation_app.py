@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from tests.rendered import plain
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = "app_pages/estimation.py"
@@ -14,7 +15,7 @@ PAGE = "app_pages/estimation.py"
 
 def shown(element) -> str:
     """The element's text as the reader sees it: Markdown backslash escapes (names are escaped) removed."""
-    return re.sub(r"\\(.)", r"\1", element.value)
+    return plain(element.value)
 
 
 def open_page(dataset: str = "retention") -> AppTest:

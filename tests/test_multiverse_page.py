@@ -3,12 +3,12 @@ damage view with the DAG's invalid sets, and a refused request that leaves the p
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from causal_core import dag
+from tests.rendered import plain
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = "app_pages/specification_curve.py"
@@ -37,7 +37,7 @@ def test_run_shows_the_curve_and_the_summary_and_stores_the_result():
     assert not at.exception and not at.error
     result = project(at).multiverse
     assert result is not None and len(result.rows) == 15 and not result.cancelled
-    bullets = [re.sub(r"\\(.)", r"\1", md.value) for md in at.markdown if md.value.startswith("- ")]  # unescaped
+    bullets = [plain(md.value) for md in at.markdown if md.value.startswith("- ")]  # unescaped
     assert bullets[0].startswith("- Across 15 valid specifications, 100% have the same sign as the main estimate")
     assert any("true ATE is -4.6%" in b for b in bullets)
     assert len(at.get("vega_lite_chart")) == 1

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +12,7 @@ from causal_core import refutation
 from causal_core.data import analysis_frame, project_for_builtin
 from causal_core.datasets import simulate_retention
 from causal_core.project import EstimateRow, EstimationSpec
+from tests.rendered import plain
 
 N01_SPEC = EstimationSpec(treatment="outreach", outcome="churn", covariates=est.N01_COVARIATES)
 PLACEBO_TESTS = ("placebo treatment", "placebo outcome")
@@ -311,7 +310,7 @@ def test_page_offers_pre_treatment_placebo_outcomes_and_names_each_estimator():
     assert not at.exception and not at.error
     result = at.session_state["cw_projects"]["retention"].estimation
     assert result.spec.placebo_outcome == "health_score"
-    shown = [re.sub(r"\\(.)", r"\1", w.value) for w in at.warning]  # the page escapes names
+    shown = [plain(w.value) for w in at.warning]  # the page escapes names
     warnings = [w for w in shown if "pre-treatment column health_score" in w]
     assert {w.removeprefix("WARN — ").split(":")[0] for w in warnings} == {item["estimator"] for item in result.refutations
                                                   if item["test"] == "placebo outcome"}
