@@ -128,17 +128,46 @@ def _standardised_regression(design: Design, estimand: str) -> EstimateRow:
     """Regression standardisation (What If ch. 13): y ~ t + X + t·Z, effects averaged over the target rows.
 
     Z is centred on the target rows, so the treatment coefficient *is* the mean predicted effect there
-    (ATE: all rows, ATT: treated, ATC: controls). The SE holds the target rows' mean of Z fixed, like
-    the g-computation row.
+    (ATE: all rows, ATT: treated, ATC: controls). The SE is the full influence function's
+    (``_standardisation_se``): the coefficient's sampling error plus the spread of the effect over the target rows.
     """
     target = _target_weights(design.t, estimand).astype(bool)
     centred = design.Z - design.Z[target].mean(axis=0)
     A = _with_intercept(design.t, design.X, design.t[:, None] * centred)
     fit = ols(A, design.y)
-    se, se_type = coefficient_se(A, fit, 1, design.clusters, design.n_clusters)
+    interactions = fit.beta[A.shape[1] - design.Z.shape[1]:]
+    se, se_type = _standardisation_se(A, fit, design, estimand, centred, interactions)
     row = _row("regression", estimand, fit.beta[1], se, design.n, se_type)
     label = f"Regression standardisation (interactions {', '.join(design.z_names)})"
     return row.model_copy(update={"label": label})
+
+
+def _standardisation_se(
+    A: np.ndarray, fit: OLSFit, design: Design, estimand: str, centred: np.ndarray, interactions: np.ndarray
+) -> tuple[float, str]:
+    """SE of a standardised effect τ̂ = mean over the target rows of τ̂(x) from its full influence function.
+
+    Why not the coefficient's SE alone: the coefficient is τ̂ only at the *sample* target mean of the
+    modifiers, which is itself an estimate. Holding it fixed (the old SE) leaves out the term γ'(x_i − x̄) of
+    the population effect, i.e. Var(τ̂(X))/n: with τ(x) = 1 + 2·x1 g-computation covered 0.84 instead of 0.95
+    (issue 23). For ATT/ATC the target mean is a ratio Σt·x/Σt, so its influence t_i(x_i − x̄_T)/p̂ carries
+    both the target rows' covariate spread and the estimated treated share p̂. The coefficient's part uses the
+    HC3 residual (the same small-sample correction as before); clustered designs sum both parts by cluster.
+    """
+    n = design.n
+    row = A @ fit.inverse[:, 1]
+    weights = _target_weights(design.t, estimand).astype(float)
+    share = weights.mean()
+    spread = weights * (centred @ interactions) / share  # γ'(x_i − x̄_T) on target rows, 0 elsewhere
+    if design.clusters is not None:
+        k = A.shape[1]
+        influence = n * row * fit.resid * np.sqrt((n - 1) / (n - k)) + spread
+        return _if_se(influence, design.clusters, design.n_clusters)[0], (
+            f"cluster-robust IF ({design.n_clusters} clusters; coefficient + effect spread)")
+    leverage = np.einsum("ij,ij->i", A @ fit.inverse, A)
+    hc3 = fit.resid / (1.0 - np.minimum(leverage, 1 - 1e-12))
+    influence = n * row * hc3 + spread
+    return float(np.sqrt(np.sum(influence**2)) / n), "HC3 + effect spread (full IF)"
 
 
 def _target_weights(t: np.ndarray, estimand: str) -> np.ndarray:
@@ -155,6 +184,7 @@ def gcomputation(design: Design, estimand: str) -> EstimateRow:
 
     The treatment coefficient is then the g-computation estimate of the chosen estimand (equal to
     fitting one linear model per arm and averaging the predicted differences over the target rows).
+    Its SE is the full influence function's (``_standardisation_se``), so it covers the population effect.
     """
     target = _target_weights(design.t, estimand).astype(bool)
     centred = design.X - design.X[target].mean(axis=0) if design.X.shape[1] else design.X
@@ -166,7 +196,10 @@ def gcomputation(design: Design, estimand: str) -> EstimateRow:
     inverse = _sym_inverse(gram)
     beta = inverse @ (A.T @ design.y)
     fit = OLSFit(beta=beta, inverse=inverse, resid=design.y - A @ beta, dof=int(A.shape[0] - A.shape[1]))
-    se, se_type = coefficient_se(A, fit, 1, design.clusters, design.n_clusters)
+    p = design.X.shape[1]
+    full = np.zeros(2 + 2 * p)
+    full[keep] = beta
+    se, se_type = _standardisation_se(A, fit, design, estimand, centred, full[2 + p:])
     return _row("gcomp", estimand, fit.beta[1], se, design.n, se_type)
 
 
