@@ -35,6 +35,7 @@ from causal_core import lab_endpoints, runtime, tasks
 from causal_core.project import AIInteraction, Project, utc_now
 from causal_core.rubric import score_of
 from causal_core.runtime import registry
+from causal_core.runtime.parsing import clip_for_log
 from causal_core.structured import DecodingSettings, StructuredTask
 
 LAB_SCHEMA = 1
@@ -341,8 +342,9 @@ def record_from_interaction(
         duration_s=float(interaction.duration_s or 0.0),
         truncated=bool(interaction.truncated),
         raw_output_preview=_clip(interaction.raw_output, PREVIEW_CHARS),
-        raw_output=interaction.raw_output or "",
-        repair_raw_output=interaction.repair_raw_output or "",
+        # clipped like the AI log (head and tail, length noted): a lab record must not make the project unreopenable
+        raw_output=clip_for_log(interaction.raw_output),
+        repair_raw_output=clip_for_log(interaction.repair_raw_output),
         parser_notes=list(interaction.parser_notes),
         backend=interaction.backend,
         finished_at=utc_now(),

@@ -14,7 +14,7 @@ import json
 import math
 import re
 import textwrap
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -55,6 +55,7 @@ class DatasetProfileReview(BaseModel):
     confidence: Literal["low", "medium", "high"] = Field(description="Confidence in the profile given the evidence bundle.")
 
     model_config = ConfigDict(extra="forbid")
+    REFUSED_KEYS: ClassVar[dict[str, str]] = {}  # filled below (PROFILE_REFUSED_KEYS)
 
 
 PROFILE_SCALAR_FIELDS = ["dataset_grain", "candidate_treatment", "confidence"]
@@ -74,13 +75,23 @@ PROFILE_ALIASES = {
     "grain": "dataset_grain",
     "treatment": "candidate_treatment",
     "outcomes": "candidate_outcomes",
-    "covariates": "pre_treatment_covariates",
+    "covariates": "pre_treatment_covariates",  # kept: the rubric checks each listed column's timing anyway
     "pre_treatment_controls": "pre_treatment_covariates",
     "mediators": "post_treatment_or_mediators",
     "post_treatment_variables": "post_treatment_or_mediators",
     "excluded_controls": "recommended_exclusions_from_adjustment",
 }
 PROFILE_DEFAULTS = {"confidence": "medium"}
+# Not renamed (issue 22): "confounders" adds a causal claim the review does not make, and an
+# "adjustment_set" mixes inclusions and exclusions. The parser refuses these keys, naming them. ("covariates"
+# stays an alias of pre_treatment_covariates, N09's own: the rubric checks every listed column's timing.)
+PROFILE_REFUSED_KEYS: dict[str, str] = {
+    "confounders": "confounding is a causal claim the review does not make; list pre-treatment columns under "
+                   "pre_treatment_covariates",
+    "adjustment_set": "list pre-treatment columns under pre_treatment_covariates and exclusions under "
+                      "recommended_exclusions_from_adjustment",
+}
+DatasetProfileReview.REFUSED_KEYS = PROFILE_REFUSED_KEYS
 
 SYSTEM_PROFILE_MESSAGE = (
     "You are a careful causal inference data profiler.\n"

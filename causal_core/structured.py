@@ -26,8 +26,8 @@ FAILURE_TYPES = (
     "invalid_json_or_truncated_output",
     "other_structured_output_error",
     "model_error",
-    # The generation stopped at max_new_tokens (an endpoint's finish_reason == "length", or a local
-    # run that used every token): never completed by json-repair and scored as valid.
+    # The JSON object never closed (whatever the finish_reason), or the generation stopped at max_new_tokens:
+    # never completed by json-repair and scored as valid.
     "truncated",
     # The model looped (the same span over and over) and was stopped early.
     "repetition",
@@ -63,7 +63,10 @@ class StructuredTask:
     system_prompt: str
     build_user_prompt: Callable[[dict[str, Any]], str]
     schema: type[BaseModel]  # bounded (maxLength / maxItems) so constrained decoding terminates
+    # Harmless spellings only ("threats" for likely_threats). A key whose renaming would change what the
+    # draft claims goes in ``refused_keys`` (key → why): the parser refuses it, naming the key.
     field_aliases: Mapping[str, str] = field(default_factory=dict)
+    refused_keys: Mapping[str, str] = field(default_factory=dict)
     defaults: Mapping[str, Any] = field(default_factory=dict)
     repair_prompt_template: str = DEFAULT_REPAIR_PROMPT
     # Build the prompt inputs from a project (and its analysis rows when the task needs data).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -70,8 +70,20 @@ FIELD_ALIASES: dict[str, str] = {
     "variables": "variables_to_audit",
     "audit_variables": "variables_to_audit",
     "variables_to_check": "variables_to_audit",
-    "confounders": "variables_to_audit",
-    "likely_confounders": "variables_to_audit",
+}
+# Keys a model writes that are *not* renamed: each would change what the card claims. A list of
+# "confounders" is a causal claim (these variables cause both treatment and outcome); the card's
+# variables_to_audit only says "check these columns". Renaming one to the other silently turned the
+# claim into a warn-level field (issue 22), so the parser refuses the draft, naming the key.
+REFUSED_KEYS: dict[str, str] = {
+    "confounders": "a list of confounders is a causal claim, variables_to_audit only lists columns to check; "
+                   "write the columns under variables_to_audit",
+    "likely_confounders": "a list of confounders is a causal claim, variables_to_audit only lists columns to "
+                          "check; write the columns under variables_to_audit",
+    "covariates": "the card has no adjustment set; write the columns to check under variables_to_audit",
+    "adjustment_set": "the card has no adjustment set; write the columns to check under variables_to_audit",
+    "effect": "the card must not state an effect",
+    "effect_size": "the card must not state an effect",
 }
 
 _Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
@@ -83,6 +95,7 @@ class EstimandCardDraft(BaseModel):
     """What the model must emit (N01 §6, all 12 fields), bounded for constrained decoding."""
 
     model_config = ConfigDict(extra="forbid")
+    REFUSED_KEYS: ClassVar[dict[str, str]] = REFUSED_KEYS
 
     business_question: _Text = Field(description="The stakeholder's question, in their words.")
     causal_question: _Text = Field(description="The question as a causal contrast, without an answer.")

@@ -85,7 +85,8 @@ def recorded_for(task: str, project: Project, frame: pd.DataFrame | None = None)
 def replay_interaction(draft: RecordedDraft) -> AIInteraction:
     """The AI-log entry of a replay: the recorded raw output run through the task's normal parser."""
     task = get_task(draft.task)
-    outcome = parse_structured(draft.raw_output, task.schema, task.field_aliases, task.defaults)
+    outcome = parse_structured(draft.raw_output, task.schema, task.field_aliases, task.defaults,
+                               refused=task.refused_keys)
     return AIInteraction(
         id=f"replay-{uuid.uuid4().hex[:12]}",
         task=draft.task,

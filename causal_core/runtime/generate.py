@@ -145,6 +145,33 @@ class _Backend:
         return output
 
 
+LOGGED_TEXT_FIELDS = ("raw_output", "repair_raw_output")
+PROMPT_CHARS = 200_000  # a prompt is built from bounded project fields; this only guards the project file
+ERROR_CHARS = 2_000
+
+
+def clipped_record(record: dict[str, Any]) -> dict[str, Any]:
+    """The AI-log record with raw model text clipped (head and tail kept, the length noted).
+
+    The parser saw the full text; the project file only keeps what it can reopen (a string over
+    1,000,000 characters makes the saved project unreadable).
+    """
+    clipped = dict(record)
+    notes = list(clipped.get("parser_notes") or [])
+    for name in LOGGED_TEXT_FIELDS:
+        text = clipped.get(name) or ""
+        if len(text) > parsing.LOG_TEXT_CHARS:
+            clipped[name] = parsing.clip_for_log(text)
+            notes.append(f"{name} clipped for the log: the model wrote {len(text):,} characters "
+                         f"(first {parsing.LOG_TEXT_CHARS - parsing.LOG_TAIL_CHARS:,} and last "
+                         f"{parsing.LOG_TAIL_CHARS:,} kept)")
+    for name, limit in (("user_prompt", PROMPT_CHARS), ("system_prompt", PROMPT_CHARS), ("error", ERROR_CHARS)):
+        if len(clipped.get(name) or "") > limit:
+            clipped[name] = parsing.clip_for_log(clipped[name], limit, min(limit // 4, parsing.LOG_TAIL_CHARS))
+    clipped["parser_notes"] = notes
+    return clipped
+
+
 def _early_stop_failure(output: GenerationOutput, settings: DecodingSettings) -> tuple[str, str] | None:
     """(failure_type, error) for a run cut short by Stop, the time limit or a repetition loop; else None."""
     if output.cancelled or output.stop_reason == "stopped":
@@ -192,7 +219,7 @@ def run_task(
     def finish(**fields: Any) -> AIInteraction:
         record.update(fields)
         record["duration_s"] = round(time.perf_counter() - clock, 3)
-        return AIInteraction(**record)
+        return AIInteraction(**clipped_record(record))
 
     try:
         record["user_prompt"] = task.build_user_prompt(inputs)
@@ -252,7 +279,8 @@ def _generate_and_parse(task: StructuredTask, settings: DecodingSettings, schema
     early = _early_stop_failure(first, settings)
     if early is not None:  # a cut-short output is never completed by json-repair and scored as valid
         return finish(parser_notes=notes, repair_stage="failed", failure_type=early[0], error=early[1], **totals())
-    outcome = parsing.parse_structured(first.text, task.schema, task.field_aliases, task.defaults, first.truncated)
+    outcome = parsing.parse_structured(first.text, task.schema, task.field_aliases, task.defaults, first.truncated,
+                                       task.refused_keys)
     if outcome.ok:
         return finish(parsed=outcome.parsed, parser_notes=notes + outcome.notes, schema_valid=True,
                       repair_stage="parser" if outcome.notes else "none", **totals())
@@ -276,7 +304,8 @@ def _generate_and_parse(task: StructuredTask, settings: DecodingSettings, schema
         return finish(parser_notes=notes + [f"first_parse_error: {outcome.failure_type}"], repair_stage="failed",
                       failure_type=early[0], error=f"repair retry: {early[1]} (first attempt: {outcome.error})"[:1200],
                       **totals())
-    retry = parsing.parse_structured(second.text, task.schema, task.field_aliases, task.defaults, second.truncated)
+    retry = parsing.parse_structured(second.text, task.schema, task.field_aliases, task.defaults, second.truncated,
+                                     task.refused_keys)
     notes.append(f"first_parse_error: {outcome.failure_type}")
     if retry.ok:
         return finish(parsed=retry.parsed, parser_notes=notes + retry.notes, schema_valid=True,

@@ -1,10 +1,17 @@
 """Turn a model's raw text into a schema-valid dict, or an honest failure class (N09 §12, §15).
 
-Pipeline: clean special tokens / think blocks → strip code fences → take the first JSON object
-(string-aware brace matching) → ``json.loads``, else json-repair → unwrap a single wrapper key → map
-field aliases → coerce the obvious shape slips (a string where a list of strings belongs, a list where a
-string belongs, "Medium" for "medium") → fill task defaults → drop unknown keys → pydantic validation.
-Every change is a parser note, so the audit trail shows how much cleanup an answer needed.
+Pipeline: clean special tokens / think blocks / control, zero-width and bidi characters → strip code
+fences → try every ``{`` as the start of the answer (a brace in the prose before the JSON must not lose a
+valid answer) → ``json.loads``, else json-repair on an object that *closed* → unwrap a single wrapper key
+→ refuse keys whose renaming would change a claim (``confounders`` is not ``variables_to_audit``) → map
+harmless field aliases → coerce the obvious shape slips (a string where a list of strings belongs, a list
+where a string belongs, "Medium" for "medium") → fill task defaults → drop unknown keys → pydantic
+validation. Every change is a parser note, so the audit trail shows how much cleanup an answer needed.
+
+An object that never closes is ``truncated`` whatever the server's finish_reason: json-repair would
+invent its closing fields (a DAG once lost its treatment → outcome edge that way and scored full marks).
+Raw model text is clipped where it is logged (:func:`clip_for_log`), so no answer can make a project
+file too large to reopen.
 """
 
 from __future__ import annotations
@@ -24,7 +31,21 @@ MISSING = "missing_required_field"
 WRONG_TYPE = "wrong_field_type_or_schema"
 INVALID_JSON = "invalid_json_or_truncated_output"
 OTHER = "other_structured_output_error"
-TRUNCATED = "truncated"  # finish_reason == "length" (structured.FAILURE_TYPES)
+TRUNCATED = "truncated"  # an object that never closed, or finish_reason == "length" (structured.FAILURE_TYPES)
+
+# How much raw model text one AI-log or lab record keeps: the head and the tail, with the original length.
+LOG_TEXT_CHARS = 20_000
+LOG_TAIL_CHARS = 5_000
+# A valid artifact is bounded by its schema (a few thousand characters); the brace matcher never looks
+# further than this from one start, and never tries more starts than MAX_STARTS, so a 1.4 M-character
+# answer full of braces is parsed in well under a second.
+MAX_OBJECT_CHARS = 200_000
+MAX_STARTS = 64
+# A '{' that opens what looks like a JSON object ('{"key"', "{'key'", '{}' or a '{' at the very end), not prose.
+_JSON_LOOKING_START = re.compile(r"""\{\s*(["'}]|[A-Za-z_][A-Za-z0-9_]*\s*:|$)""")
+# Zero-width, bidi-control and other invisible format characters: they reorder or hide text in the memo.
+_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
+                        "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb]")
 
 _SPECIAL_TOKEN = re.compile(r"<\|[A-Za-z0-9_:\-]{1,40}\|>|</s>|<s>|<eos>|<bos>|<end_of_turn>|<start_of_turn>(model|user)?")
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL)
@@ -52,13 +73,48 @@ class ParseOutcome:
         return self.parsed is not None
 
 
+def strip_invisible(text: str) -> str:
+    """Control (C0 except tab/newline, C1), zero-width and bidi-control characters removed; U+2028/9 → newline.
+
+    Model text reaches the memo, Markdown and exports: a right-to-left override or a zero-width joiner
+    would make the shown text differ from what the rubric read.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+    text = _INVISIBLE.sub("", text)
+    return "".join(char for char in text if char in "\n\t" or (ord(char) >= 32 and not 0x7F <= ord(char) <= 0x9F))
+
+
 def clean_text(raw: str | None) -> str:
-    """Drop chat special tokens, <think> blocks and NUL/control characters; trim."""
+    """Drop chat special tokens, <think> blocks and control, zero-width and bidi characters; trim."""
     text = raw or ""
     text = _THINK.sub("", text)
     text = _SPECIAL_TOKEN.sub("", text)
-    text = "".join(char for char in text if char in "\n\t\r" or ord(char) >= 32)
-    return text.strip()
+    return strip_invisible(text).strip()
+
+
+def clean_values(value: Any) -> Any:
+    """The same cleaning inside a parsed JSON value: a ``\\u202e`` escape survives ``clean_text`` of the raw text."""
+    if isinstance(value, str):
+        return strip_invisible(value)
+    if isinstance(value, list):
+        return [clean_values(item) for item in value]
+    if isinstance(value, dict):
+        return {clean_values(key) if isinstance(key, str) else key: clean_values(item) for key, item in value.items()}
+    return value
+
+
+def clip_for_log(text: str | None, limit: int = LOG_TEXT_CHARS, tail: int = LOG_TAIL_CHARS) -> str:
+    """``text`` if it fits, else its head and tail around a marker giving the original length.
+
+    A project file refuses any string over 1,000,000 characters, so a 1.4 M-character answer stored
+    verbatim made the saved project impossible to reopen. The head shows how the answer started (the
+    JSON), the tail how it ended (a loop, a cut).
+    """
+    text = text or ""
+    if len(text) <= limit:
+        return text
+    marker = f"\n[… clipped for the log: the model wrote {len(text):,} characters; first {limit - tail:,} and last {tail:,} kept …]\n"
+    return text[: limit - tail] + marker + text[-tail:]
 
 
 def strip_code_fences(text: str) -> tuple[str, bool]:
@@ -70,32 +126,88 @@ def strip_code_fences(text: str) -> tuple[str, bool]:
     return text, False
 
 
-def first_json_object(text: str) -> tuple[str, bool]:
-    """From the first '{' to its matching '}' (braces inside strings ignored); closed=False if it never closes."""
-    start = text.find("{")
-    if start < 0:
-        return "", False
-    depth, in_string, escaped = 0, False, False
-    quote = ""
-    for index in range(start, len(text)):
-        char = text[index]
+_STRUCTURAL = re.compile(r"""[{}"'\\]""")
+
+
+def _match_object(text: str, start: int) -> int:
+    """Index one past the '}' closing the '{' at ``start`` (braces inside strings ignored), or -1.
+
+    Only the structural characters are visited (a regex skips the rest), and never more than
+    MAX_OBJECT_CHARS, so one call is cheap even on a huge answer.
+    """
+    window = text[start:start + MAX_OBJECT_CHARS]
+    depth, in_string, quote, escaped_at = 0, False, "", -1
+    double_quote_seen = False
+    for match in _STRUCTURAL.finditer(window):
+        char, index = match.group(), match.start()
         if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
+            if index == escaped_at:  # the character right after a backslash (an escaped quote or backslash)
+                continue
+            if char == "\\":
+                escaped_at = index + 1
             elif char == quote:
                 in_string = False
-        elif char == '"' or (char == "'" and '"' not in text[start:index]):
+            double_quote_seen = double_quote_seen or char == '"'
+            continue
+        if char == '"' or (char == "'" and not double_quote_seen):
             # single quotes delimit strings only in a Python-dict style object (no double quotes before them)
+            double_quote_seen = double_quote_seen or char == '"'
             in_string, quote = True, char
         elif char == "{":
             depth += 1
         elif char == "}":
             depth -= 1
             if depth == 0:
-                return text[start:index + 1], True
-    return text[start:], False
+                return start + index + 1
+    return -1
+
+
+@dataclass
+class _Candidate:
+    start: int
+    end: int  # -1: never closed
+    value: Any = None  # the strictly decoded dict, when json.loads accepted the span
+
+    @property
+    def closed(self) -> bool:
+        return self.end >= 0
+
+
+def json_candidates(text: str) -> list[_Candidate]:
+    """Every '{' (up to MAX_STARTS) as a possible start of the answer, in order.
+
+    ``json.JSONDecoder.raw_decode`` (C speed) decides whether a span is strict JSON; otherwise the
+    string-aware brace matcher decides whether it closes (then json-repair may fix quotes or commas).
+    '{' inside a strictly decoded object are not tried again: its inner objects are not answers.
+    """
+    decoder = json.JSONDecoder()
+    candidates: list[_Candidate] = []
+    covered_until = -1
+    for match in re.finditer(r"\{", text):
+        start = match.start()
+        if start < covered_until:
+            continue
+        if len(candidates) >= MAX_STARTS:
+            break
+        try:
+            value, end = decoder.raw_decode(text, start)
+        except (ValueError, RecursionError):
+            value, end = None, _match_object(text, start)
+        if isinstance(value, dict):
+            candidates.append(_Candidate(start, end, value))
+            covered_until = end
+        else:
+            candidates.append(_Candidate(start, end if value is None else _match_object(text, start)))
+    return candidates
+
+
+def first_json_object(text: str) -> tuple[str, bool]:
+    """The first object's text and whether it closed (kept for callers that want one object)."""
+    candidates = json_candidates(text)
+    if not candidates:
+        return "", False
+    first = candidates[0]
+    return (text[first.start:first.end], True) if first.closed else (text[first.start:], False)
 
 
 def load_json(candidate: str) -> tuple[Any, list[str]]:
@@ -157,11 +269,22 @@ def shape(
     schema: type[BaseModel],
     aliases: Mapping[str, str] | None = None,
     defaults: Mapping[str, Any] | None = None,
+    refused: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
-    """Aliases, simple coercions, defaults and unknown-key removal, each recorded as a note."""
+    """Aliases, simple coercions, defaults and unknown-key removal, each recorded as a note.
+
+    A key in ``refused`` (normalised name → why) raises StructuredOutputError naming it: renaming
+    ``confounders`` to ``variables_to_audit`` would change what the draft claims, not just its spelling.
+    """
     fields = schema.model_fields
     names = set(fields)
     obj, notes = _unwrap(obj, names, schema.__name__)
+    refused_map = {_norm(key): why for key, why in (refused or {}).items()}
+    for key in obj:
+        if _norm(key) in refused_map and _norm(key) not in names:
+            raise StructuredOutputError(
+                WRONG_TYPE, f"validation error: key '{key}' is not a field of {schema.__name__} and is not renamed: "
+                            f"{refused_map[_norm(key)]}")
     alias_map = {_norm(alias): target for alias, target in (aliases or {}).items()}
     result: dict[str, Any] = {}
     dropped: list[str] = []
@@ -238,45 +361,88 @@ def parse_structured(
     aliases: Mapping[str, str] | None = None,
     defaults: Mapping[str, Any] | None = None,
     truncated: bool = False,
+    refused: Mapping[str, str] | None = None,
 ) -> ParseOutcome:
-    """Parse ``raw`` into ``schema``; never raises — a failure comes back classified."""
-    notes: list[str] = []
+    """Parse ``raw`` into ``schema``; never raises — a failure comes back classified.
+
+    Every '{' is tried as the start of the answer; the first that validates wins. Nothing that never
+    closed is ever repaired: when no closed object validates and an object-looking '{' never closes (or
+    a valid one sits inside an object that never closes), the answer is ``truncated`` whatever the
+    finish_reason said (``truncated=True`` only words the message after max_new_tokens).
+    """
     text = clean_text(raw)
     if not text:
         return ParseOutcome(None, failure_type=EMPTY, error="empty model output")
+    refused = {**getattr(schema, "REFUSED_KEYS", {}), **(refused or {})}  # a schema lists its own (ClassVar)
+    notes: list[str] = []
     try:
         unfenced, fenced = strip_code_fences(text)
         if fenced:
             notes.append("stripped markdown code fences")
-        candidate, closed = first_json_object(unfenced)
-        if not candidate and not truncated:
-            raise StructuredOutputError(INVALID_JSON, "invalid JSON: no JSON object ('{') in the output")
-        if truncated and (not candidate or not closed):
-            # Never json-repair a cut-off answer into a "valid" artifact: the closing fields are invented.
-            raise StructuredOutputError(
-                TRUNCATED, "truncated output: generation stopped at max_new_tokens before the JSON object closed"
-            )
-        if unfenced[: unfenced.find("{")].strip() or unfenced[unfenced.find("{") + len(candidate):].strip():
-            notes.append("took the first JSON object out of surrounding text")
-        if not closed:
-            notes.append("the JSON object was never closed")
-        obj, repair_notes = load_json(candidate)
-        notes += repair_notes
-        if not isinstance(obj, dict):
-            raise StructuredOutputError(WRONG_TYPE, f"validation error: expected a JSON object, got {type(obj).__name__}")
-        shaped, shape_notes = shape(obj, schema, aliases, defaults)
-        notes += shape_notes
-        try:
-            model = schema.model_validate(shaped)
-        except ValidationError as error:
-            kind, message = validation_failure(error)
-            raise StructuredOutputError(kind, message) from error
+        return _parse_candidates(unfenced, schema, aliases, defaults, refused, truncated, notes)
     except StructuredOutputError as error:
         return ParseOutcome(None, notes=notes, failure_type=error.kind, error=str(error))
     except Exception as error:  # a parser bug must not break the page: classify and move on
         return ParseOutcome(None, notes=notes, failure_type=OTHER, error=f"{type(error).__name__}: {error}")
-    parsed = model.model_dump(mode="json")
-    return ParseOutcome(parsed, json.dumps(parsed, ensure_ascii=False), notes)
+
+
+def _truncation_error(at_length: bool) -> StructuredOutputError:
+    why = ("generation stopped at max_new_tokens before the JSON object closed" if at_length
+           else "the JSON object never closed (the answer was cut off, whatever the server's finish_reason)")
+    return StructuredOutputError(TRUNCATED, f"truncated output: {why}; it is not completed by json-repair")
+
+
+def _open_json_starts(text: str, candidates: list[_Candidate]) -> list[int]:
+    """Starts of object-looking '{' that never close (prose such as "use { here" does not count)."""
+    return [c.start for c in candidates if not c.closed and _JSON_LOOKING_START.match(text, c.start)]
+
+
+def _validate(candidate: _Candidate, text: str, schema: type[BaseModel], aliases: Mapping[str, str] | None,
+              defaults: Mapping[str, Any] | None, refused: Mapping[str, str] | None) -> tuple[dict[str, Any], list[str]]:
+    """One closed candidate → (validated dict, notes); raises StructuredOutputError."""
+    notes: list[str] = []
+    obj = candidate.value
+    if obj is None:
+        obj, notes = load_json(text[candidate.start:candidate.end])
+    if not isinstance(obj, dict):
+        raise StructuredOutputError(WRONG_TYPE, f"validation error: expected a JSON object, got {type(obj).__name__}")
+    shaped, shape_notes = shape(clean_values(obj), schema, aliases, defaults, refused)
+    try:
+        model = schema.model_validate(shaped)
+    except ValidationError as error:
+        kind, message = validation_failure(error)
+        raise StructuredOutputError(kind, message) from error
+    return model.model_dump(mode="json"), notes + shape_notes
+
+
+def _parse_candidates(text: str, schema: type[BaseModel], aliases: Mapping[str, str] | None,
+                      defaults: Mapping[str, Any] | None, refused: Mapping[str, str] | None, at_length: bool,
+                      notes: list[str]) -> ParseOutcome:
+    candidates = json_candidates(text)
+    open_starts = _open_json_starts(text, candidates)
+    closed = [c for c in candidates if c.closed]
+    if not closed:
+        if open_starts or (at_length and candidates):
+            raise _truncation_error(at_length)
+        raise StructuredOutputError(INVALID_JSON, "invalid JSON: no JSON object ('{') in the output")
+    failures: list[tuple[int, StructuredOutputError]] = []
+    for index, candidate in enumerate(closed):
+        try:
+            parsed, candidate_notes = _validate(candidate, text, schema, aliases, defaults, refused)
+        except StructuredOutputError as error:
+            failures.append((candidate.end - candidate.start, error))
+            continue
+        if any(start < candidate.start for start in open_starts):
+            raise _truncation_error(at_length)  # a complete inner object of an answer that never closed
+        if text[:candidate.start].strip() or text[candidate.end:].strip():
+            notes.append("took the first JSON object out of surrounding text" if index == 0 else
+                         f"took the JSON object at character {candidate.start} out of surrounding text "
+                         f"(the {index} earlier '{{' did not start a valid answer)")
+        notes += candidate_notes
+        return ParseOutcome(parsed, json.dumps(parsed, ensure_ascii=False), notes)
+    if open_starts:
+        raise _truncation_error(at_length)
+    raise max(failures, key=lambda item: item[0])[1]  # the longest object is the most likely answer
 
 
 def classify_failure(error: BaseException | str) -> str:

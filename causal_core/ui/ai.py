@@ -89,10 +89,11 @@ def _stopped_interaction(task: StructuredTask, model_key: str, settings: Decodin
         prompt = task.build_user_prompt(inputs)
     except Exception:  # noqa: BLE001 - the record is still worth keeping without it
         prompt = ""
-    return AIInteraction(id=uuid.uuid4().hex[:12], task=task.name, system_prompt=task.system_prompt,
-                         user_prompt=prompt, raw_output=streamed, repair_stage="failed", failure_type="stopped",
-                         error=why, model_id=model_key, decoding=settings.model_dump(), seed=settings.seed,
-                         duration_s=round(time.perf_counter() - started, 3), new_tokens=tokens)
+    record = {"id": uuid.uuid4().hex[:12], "task": task.name, "system_prompt": task.system_prompt,
+              "user_prompt": prompt, "raw_output": streamed, "repair_stage": "failed", "failure_type": "stopped",
+              "error": why, "model_id": model_key, "decoding": settings.model_dump(), "seed": settings.seed,
+              "duration_s": round(time.perf_counter() - started, 3), "new_tokens": tokens}
+    return AIInteraction(**_generate.clipped_record(record))  # a streamed runaway answer must not bloat the project
 
 
 class _Progress:
