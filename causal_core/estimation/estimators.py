@@ -300,7 +300,29 @@ def ipw(design: Design, ps: Propensity, estimand: str, se_method: str = "influen
     SE (``se_method``): 'influence' stacks the logistic score with the two weighted-mean equations
     (M-estimation), so the step of estimating e is included (usually a little narrower, Lunceford &
     Davidian 2004); 'fixed_weights' is the robust sandwich that treats the weights as known, as What If's
-    GEE does (conservative). Both are cluster-robust when the design has clusters.
+    GEE does (wider when the propensity model is right; no help when it is wrong). Both are cluster-robust
+    when the design has clusters.
+    """
+    if se_method not in ("influence", "fixed_weights"):
+        raise ValueError(f"Unknown IPW SE method {se_method!r}: use 'influence' or 'fixed_weights'.")
+    estimate, influence = ipw_influence(design, ps, estimand, with_propensity=se_method == "influence")
+    if se_method == "influence":
+        se, se_type = _if_se(influence, design.clusters, design.n_clusters)
+    else:
+        se, se_type = _if_se(influence, design.clusters, design.n_clusters, ddof=0)
+        se_type = se_type.replace("IF", "sandwich").replace("influence function", "robust sandwich")
+        se_type += ", weights treated as known (What If's GEE SE)"
+    return _row("ipw", estimand, estimate, se, design.n, se_type)
+
+
+def ipw_influence(
+    design: Design, ps: Propensity, estimand: str, with_propensity: bool = True
+) -> tuple[float, np.ndarray]:
+    """The Hájek IPW estimate and its influence values (with the propensity-estimation term unless told not).
+
+    Kept apart from ``ipw`` so the IPW-versus-AIPW contrast (``interval_checks``) can difference the two
+    influence functions row by row: both estimators share most of their noise, so the SE of their difference
+    is far smaller than either SE.
     """
     t, y, e = design.t, design.y, ps.clipped
     w1, w0 = _ipw_weights(t, e, estimand)
@@ -309,19 +331,12 @@ def ipw(design: Design, ps: Propensity, estimand: str, se_method: str = "influen
     mu0 = float(np.sum(w0 * y) / np.sum(w0))
     r1, r0 = y - mu1, y - mu0
     influence = w1 * r1 / mean_w1 - w0 * r0 / mean_w0
-    if se_method == "influence":
+    if with_propensity:
         d1, d0 = _arm_weight_derivatives(t, e, estimand)
         inside = ps.inside.astype(float)
         gradient = ps.A.T @ (inside * (d1 * r1 / mean_w1 - d0 * r0 / mean_w0)) / design.n
         influence = influence + _propensity_influence(ps, gradient)
-        se, se_type = _if_se(influence, design.clusters, design.n_clusters)
-    elif se_method == "fixed_weights":
-        se, se_type = _if_se(influence, design.clusters, design.n_clusters, ddof=0)
-        se_type = se_type.replace("IF", "sandwich").replace("influence function", "robust sandwich")
-        se_type += ", weights treated as known (What If's GEE SE; conservative)"
-    else:
-        raise ValueError(f"Unknown IPW SE method {se_method!r}: use 'influence' or 'fixed_weights'.")
-    return _row("ipw", estimand, mu1 - mu0, se, design.n, se_type)
+    return mu1 - mu0, influence
 
 
 def _propensity_influence(ps: Propensity, gradient: np.ndarray) -> np.ndarray:
@@ -470,6 +485,7 @@ class CoreFit:
     ps: Propensity | None = None
     models: OutcomeModels | None = None
     ipw_weights: np.ndarray | None = None
+    aipw_propensity: np.ndarray | None = None  # the propensities AIPW used (out-of-fold when cross-fitted)
     regression_info: dict[str, Any] = field(default_factory=dict)
     arm_means: dict[str, float] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)

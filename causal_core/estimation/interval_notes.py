@@ -31,11 +31,14 @@ CLIP_BINDS_SHARE = 0.01  # retention (0 % beyond the bounds) is on target, the 8
 SOURCE = ("bench/coverage.py --reps 500 at commit 91d4e3b, 2026-12-01 (retention n = 2,000; poor-overlap n = 1,000 "
           "per replication; 1,167 s on one shared core)")
 
-# (design, target estimand, row kind, SE kind) -> (coverage, SE/SD), measured with SOURCE.
+# (design, target estimand, row kind, SE kind) -> (coverage, SE/SD), measured with SOURCE; the gcomp and
+# standardisation cells with GCOMP_SOURCE (their SE now includes the effect spread over the target rows).
+GCOMP_SOURCE = ("the same three designs and seeds, 500 replications, gcomp and standardisation rows only, after the "
+                "full-influence-function SE (2026-12-05)")
 MEASURED: dict[tuple[str, str, str, str], tuple[float, float]] = {
     ("retention", "ATE", "naive", "welch"): (0.000, 1.00),
     ("retention", "ATE", "regression", "hc"): (0.958, 0.99),
-    ("retention", "ATE", "gcomp", "hc"): (0.958, 1.00),
+    ("retention", "ATE", "gcomp", "hc"): (0.960, 1.00),
     ("retention", "ATE", "ipw", "if"): (0.944, 0.98),
     ("retention", "ATE", "aipw", "if"): (0.946, 0.98),
     ("retention", "ATE", "aipw_crossfit", "if"): (0.954, 0.99),
@@ -49,63 +52,63 @@ MEASURED: dict[tuple[str, str, str, str], tuple[float, float]] = {
     ("retention", "ATT", "ipw", "fixed_weights"): (0.970, 1.04),
     ("retention", "ATC", "naive", "welch"): (0.002, 1.00),
     ("retention", "ATC", "regression", "hc"): (0.942, 0.99),
-    ("retention", "ATC", "gcomp", "hc"): (0.872, 1.01),
+    ("retention", "ATC", "gcomp", "hc"): (0.874, 1.01),
     ("retention", "ATC", "ipw", "if"): (0.948, 0.99),
     ("retention", "ATC", "aipw", "if"): (0.946, 0.99),
     ("retention", "ATC", "aipw_crossfit", "if"): (0.954, 1.00),
     ("retention", "ATC", "ipw", "fixed_weights"): (0.960, 1.04),
     ("overlap", "ATE", "naive", "welch"): (0.000, 1.02),
     ("overlap", "ATE", "regression", "hc"): (0.384, 1.03),
-    ("overlap", "ATE", "gcomp", "hc"): (0.942, 0.94),
+    ("overlap", "ATE", "gcomp", "hc"): (0.962, 1.03),
     ("overlap", "ATE", "ipw", "if"): (0.732, 0.93),
     ("overlap", "ATE", "aipw", "if"): (0.954, 0.94),
     ("overlap", "ATE", "aipw_crossfit", "if"): (0.958, 0.95),
     ("overlap", "ATE", "ipw", "fixed_weights"): (0.816, 1.19),
     ("overlap", "ATT", "naive", "welch"): (0.000, 1.02),
     ("overlap", "ATT", "regression", "hc"): (0.000, 1.03),
-    ("overlap", "ATT", "gcomp", "hc"): (0.930, 0.93),
+    ("overlap", "ATT", "gcomp", "hc"): (0.956, 1.02),
     ("overlap", "ATT", "ipw", "if"): (0.892, 0.92),
     ("overlap", "ATT", "aipw", "if"): (0.952, 0.97),
     ("overlap", "ATT", "aipw_crossfit", "if"): (0.954, 0.98),
     ("overlap", "ATT", "ipw", "fixed_weights"): (0.902, 0.98),
     ("overlap", "ATC", "naive", "welch"): (0.000, 1.02),
     ("overlap", "ATC", "regression", "hc"): (0.000, 1.03),
-    ("overlap", "ATC", "gcomp", "hc"): (0.926, 0.93),
+    ("overlap", "ATC", "gcomp", "hc"): (0.952, 0.99),
     ("overlap", "ATC", "ipw", "if"): (0.690, 0.88),
     ("overlap", "ATC", "aipw", "if"): (0.908, 0.88),
     ("overlap", "ATC", "aipw_crossfit", "if"): (0.922, 0.89),
     ("overlap", "ATC", "ipw", "fixed_weights"): (0.728, 0.95),
     ("retention", "ATE", "standardisation", "hc"): (0.962, 1.00),
-    ("retention", "ATT", "standardisation", "hc"): (0.884, 0.99),
-    ("retention", "ATC", "standardisation", "hc"): (0.898, 1.00),
-    ("overlap", "ATE", "standardisation", "hc"): (0.946, 0.94),
-    ("overlap", "ATT", "standardisation", "hc"): (0.934, 0.93),
-    ("overlap", "ATC", "standardisation", "hc"): (0.924, 0.93),
+    ("retention", "ATT", "standardisation", "hc"): (0.886, 0.99),
+    ("retention", "ATC", "standardisation", "hc"): (0.898, 1.01),
+    ("overlap", "ATE", "standardisation", "hc"): (0.960, 1.03),
+    ("overlap", "ATT", "standardisation", "hc"): (0.954, 1.03),
+    ("overlap", "ATC", "standardisation", "hc"): (0.940, 0.99),
     # --designs clustered (60 clusters × 20 rows), same commit: 116 s
     ("clustered", "ATE", "naive", "cluster"): (0.000, 0.97),
     ("clustered", "ATE", "regression", "cluster"): (0.906, 0.99),
-    ("clustered", "ATE", "gcomp", "cluster"): (0.930, 0.93),
+    ("clustered", "ATE", "gcomp", "cluster"): (0.954, 1.00),
     ("clustered", "ATE", "ipw", "cluster"): (0.942, 0.98),
     ("clustered", "ATE", "aipw", "cluster"): (0.950, 0.99),
     ("clustered", "ATE", "aipw_crossfit", "cluster"): (0.950, 1.00),
     ("clustered", "ATE", "ipw", "cluster_fixed_weights"): (0.986, 1.36),
-    ("clustered", "ATE", "standardisation", "cluster"): (0.928, 0.93),
+    ("clustered", "ATE", "standardisation", "cluster"): (0.954, 1.00),
     ("clustered", "ATT", "naive", "cluster"): (0.000, 0.97),
     ("clustered", "ATT", "regression", "cluster"): (0.596, 0.99),
-    ("clustered", "ATT", "gcomp", "cluster"): (0.944, 0.92),
+    ("clustered", "ATT", "gcomp", "cluster"): (0.956, 0.97),
     ("clustered", "ATT", "ipw", "cluster"): (0.946, 0.95),
     ("clustered", "ATT", "aipw", "cluster"): (0.944, 0.97),
     ("clustered", "ATT", "aipw_crossfit", "cluster"): (0.954, 0.98),
     ("clustered", "ATT", "ipw", "cluster_fixed_weights"): (0.986, 1.20),
-    ("clustered", "ATT", "standardisation", "cluster"): (0.934, 0.92),
+    ("clustered", "ATT", "standardisation", "cluster"): (0.952, 0.97),
     ("clustered", "ATC", "naive", "cluster"): (0.000, 0.97),
     ("clustered", "ATC", "regression", "cluster"): (0.368, 0.99),
-    ("clustered", "ATC", "gcomp", "cluster"): (0.930, 0.95),
+    ("clustered", "ATC", "gcomp", "cluster"): (0.948, 1.00),
     ("clustered", "ATC", "ipw", "cluster"): (0.938, 0.98),
     ("clustered", "ATC", "aipw", "cluster"): (0.938, 0.99),
     ("clustered", "ATC", "aipw_crossfit", "cluster"): (0.940, 0.99),
     ("clustered", "ATC", "ipw", "cluster_fixed_weights"): (0.968, 1.18),
-    ("clustered", "ATC", "standardisation", "cluster"): (0.926, 0.95),
+    ("clustered", "ATC", "standardisation", "cluster"): (0.944, 1.00),
 }
 
 LEARNER_MARKERS = ("logistic_cv", "ridge_cv", "lasso_cv", "boosting")
@@ -197,13 +200,16 @@ def _cluster_note(row: Any, diagnostics: Mapping[str, Any] | None) -> str | None
             "with fewer clusters they are known to run too narrow.")
 
 
-def _off_target_note(row: Any) -> str | None:
+def _off_target_note(row: Any, diagnostics: Mapping[str, Any] | None = None) -> str | None:
     """Any benchmark cell for this row kind, SE family and estimand outside the target, cited as measured.
 
-    The poor-overlap cells of IPW/AIPW are the overlap rule's evidence: they apply only when overlap is poor,
-    which ``_overlap_note`` has already checked, so they are not cited again here.
+    Conditional cells are not cited again here: the poor-overlap cells of IPW/AIPW are the overlap rule's
+    evidence (they apply only when overlap is poor, which ``_overlap_note`` has checked) and the 0/1-outcome
+    cells of g-computation/standardisation are ``_linear_model_note``'s (they apply only to 0/1 outcomes).
     """
     conditional = {"overlap"} if row_kind(row) in OVERLAP_KINDS else set()
+    if row_kind(row) in ("gcomp", "standardisation") and _binary_outcome(diagnostics) is False:
+        conditional.add("retention")
     cells = {design: value for design, value in measured(row).items()
              if design not in conditional and not TARGET[0] <= value[0] <= TARGET[1]}
     if not cells:
@@ -231,11 +237,68 @@ def _overlap_note(row: Any, diagnostics: Mapping[str, Any] | None) -> str | None
             "its SE runs small where the weights are extreme.")
 
 
+def _binary_outcome(diagnostics: Mapping[str, Any] | None) -> bool | None:
+    value = (diagnostics or {}).get("binary_outcome")
+    return None if value is None else bool(value)
+
+
+def _linear_model_note(row: Any, diagnostics: Mapping[str, Any] | None) -> str | None:
+    """g-computation / standardisation ATT and ATC on a 0/1 outcome: the linear model's bias, not the SE.
+
+    With the full-influence-function SE these rows are on target on the continuous designs (overlap, clustered:
+    0.940–0.956) and their SE/SD is 0.99–1.01 on retention too; what is left is the linear probability model's
+    bias on the treated (control) rows, which no SE can fix, so only 0/1 outcomes carry the note.
+    """
+    if row_kind(row) not in ("gcomp", "standardisation") or _get(row, "estimand") not in ("ATT", "ATC"):
+        return None
+    if _binary_outcome(diagnostics) is False:
+        return None
+    kind = row_kind(row)
+    return ("Approximate on a 0/1 outcome: the SE is right (SE/SD ≈ 1.0) but the linear model is biased over the "
+            f"target rows; coverage {_cells(kind, 'hc', 'retention', ('ATT', 'ATC'))} on retention (0/1 outcome), "
+            f"{_cells(kind, 'hc', 'overlap', ('ATT', 'ATC'))} on the continuous poor-overlap benchmark.")
+
+
+def _diagnostic_note(row: Any, diagnostics: Mapping[str, Any] | None) -> str | None:
+    """IPW and AIPW when the data's own weighting diagnostics fail (balance, ESS, IPW–AIPW contrast).
+
+    Why these and not a table of designs: under a misspecified propensity (logistic in exp(x1), fitted linear)
+    IPW covered 0.52–0.91 with SE/SD ≈ 1 (pure bias) and AIPW ATT's SE/SD was 0.86–0.88, while the overlap
+    rule was silent; the balance of x1² after weighting and the IPW–AIPW contrast were not (issue 23).
+    """
+    kind = row_kind(row)
+    if kind not in OVERLAP_KINDS:
+        return None
+    reasons = ((diagnostics or {}).get("interval_checks") or {}).get("reasons") or []
+    if not reasons:
+        return None
+    why = "; ".join(reasons)
+    if kind == "ipw":
+        return (f"Approximate: {why}. A wrong propensity model biases IPW, and a wider SE does not fix bias "
+                "(0.52–0.91 coverage under a misspecified propensity).")
+    return (f"Approximate SE: {why}. AIPW stays consistent if its outcome model is right, but this influence-function "
+            "SE assumes both models right (SE/SD 0.86–0.88 under a misspecified propensity); compare the bootstrap "
+            "interval (set Bootstrap replicates).")
+
+
+def _fixed_weights_note(row: Any) -> str | None:
+    """What the fixed-weights SE does and does not do: wider than the IF SE, no cure for a wrong propensity."""
+    if se_kind(_get(row, "se_type")) not in ("fixed_weights", "cluster_fixed_weights"):
+        return None
+    return ("Approximate: weights treated as known (What If's robust SE). It is wider than the influence-function "
+            f"SE when the propensity model is right (SE/SD {MEASURED[('retention', 'ATE', 'ipw', 'fixed_weights')][1]:.2f}, "
+            f"coverage {_cells('ipw', 'fixed_weights', 'retention')} on retention; "
+            f"{_cells('ipw', 'cluster_fixed_weights', 'clustered')} clustered, over-covering), but it is not "
+            "conservative when the model is wrong: bias is not variance (0.58–0.66 under a misspecified propensity).")
+
+
 def interval_note(row: Any, diagnostics: Mapping[str, Any] | None = None) -> str | None:
     """The note to show beside a row's 95 % interval, or None when the benchmark found it calibrated.
 
     ``row`` is an EstimateRow (or a dict with method, estimand, se_type, label); ``diagnostics`` is the
-    result's diagnostics (its overlap summary decides the overlap rules).
+    result's diagnostics: its overlap summary decides the overlap rules, its ``interval_checks`` (weighted
+    balance incl. squares and products, effective sample size, IPW–AIPW contrast) the diagnostic rules, and
+    ``binary_outcome`` the g-computation ATT/ATC rule.
     """
     kind = row_kind(row)
     unmeasured = _unmeasured_note(row)
@@ -249,17 +312,8 @@ def interval_note(row: Any, diagnostics: Mapping[str, Any] | None = None) -> str
         return ("Approximate as an effect interval: a constant-effect coefficient, a variance-weighted average of "
                 f"the effects; with heterogeneous effects it covered {_cells('regression', 'hc', 'overlap')} on the "
                 f"poor-overlap benchmark and {_cells('regression', 'hc', 'retention', ('ATT',))} on retention.")
-    if kind in ("gcomp", "standardisation") and _get(row, "estimand") in ("ATT", "ATC"):
-        return ("Approximate: the SE holds the target rows' covariate means fixed and the linear model "
-                "extrapolates; coverage was "
-                f"{_cells(kind, 'hc', 'retention', ('ATT', 'ATC'))} on retention (0/1 outcome) and "
-                f"{_cells(kind, 'hc', 'overlap', ('ATT', 'ATC'))} on the poor-overlap benchmark.")
-    note = _overlap_note(row, diagnostics) or _cluster_note(row, diagnostics)
+    note = (_linear_model_note(row, diagnostics) or _diagnostic_note(row, diagnostics)
+            or _overlap_note(row, diagnostics) or _cluster_note(row, diagnostics) or _fixed_weights_note(row))
     if note:
         return note
-    if se_kind(_get(row, "se_type")) in ("fixed_weights", "cluster_fixed_weights"):
-        return ("Conservative by construction (weights treated as known, What If's robust SE): SE/SD "
-                f"{MEASURED[('retention', 'ATE', 'ipw', 'fixed_weights')][1]:.2f} and coverage "
-                f"{_cells('ipw', 'fixed_weights', 'retention')} on retention; "
-                f"{_cells('ipw', 'cluster_fixed_weights', 'clustered')} clustered.")
-    return _off_target_note(row)
+    return _off_target_note(row, diagnostics)

@@ -10,7 +10,13 @@ import pandas as pd
 
 from causal_core.estimation.constants import MIN_ARM_ROWS, EstimationError, ProgressFn, StopFn
 from causal_core.estimation.design import Design, build_design
-from causal_core.estimation.diagnostics import balance_table, overlap_summary, trimming_rule, weight_summary
+from causal_core.estimation.diagnostics import (
+    balance_table,
+    interval_checks,
+    overlap_summary,
+    trimming_rule,
+    weight_summary,
+)
 from causal_core.estimation.estimators import (
     ALL_METHODS,
     CoreFit,
@@ -39,6 +45,13 @@ from causal_core.project import (
 # ---------------------------------------------------------------------------------------------
 # Orchestration
 # ---------------------------------------------------------------------------------------------
+
+
+IPW_SE_NOTES = {
+    "influence": "influence function including the propensity-estimation step",
+    "fixed_weights": "robust sandwich treating the weights as known (What If's GEE SE: wider when the propensity "
+                     "model is right, no protection when it is wrong)",
+}
 
 
 def estimate_core(
@@ -91,6 +104,7 @@ def estimate_core(
         e = core.ps.clipped if folds is None else crossfit_propensity(design, bounds, folds)
         core.models = outcome_models(design, folds)
         label = f", {spec.crossfit_folds}-fold cross-fitted" if folds is not None else ""
+        core.aipw_propensity = e
         row, core.arm_means = aipw(design, e, core.models, estimand, label)
         core.rows.append(row)
         lap("aipw")
@@ -172,6 +186,18 @@ def overlap_warnings(
     return warnings
 
 
+def interval_check_warnings(checks: dict[str, Any]) -> list[str]:
+    """One warning naming what the weighting diagnostics found and what it does to the IPW and AIPW intervals."""
+    reasons = checks.get("reasons") or []
+    if not reasons:
+        return []
+    return [
+        "The IPW interval is approximate and AIPW's SE is qualified: " + "; ".join(reasons) + ". A wrong propensity "
+        "model biases IPW (a wider SE does not fix bias); AIPW stays consistent if its outcome model is right, but "
+        "its influence-function SE assumes both models right, so compare it with the bootstrap (Bootstrap replicates)."
+    ]
+
+
 def run_estimation(
     frame: pd.DataFrame,
     spec: EstimationSpec,
@@ -207,6 +233,7 @@ def run_estimation(
     if trim_info:
         diagnostics["trimming"] = trim_info
     warnings.extend(overlap_warnings(design, core, diagnostics["overlap"], diagnostics["weights"], spec.estimand))
+    warnings.extend(interval_check_warnings(diagnostics.get("interval_checks") or {}))
     warnings.extend(
         f"Override: '{column}' is adjusted for although it is ineligible (logged in the edit log; the memo flags it)."
         for column in spec.overrides
@@ -336,6 +363,7 @@ def _diagnostics(design: Design, spec: EstimationSpec, core: CoreFit) -> dict[st
             "bounds": list(effective_bounds(spec.clip, spec.estimand)),
             "bounds_note": bounds_note(spec.clip, spec.estimand),
             "se": spec.ipw_se,
+            "se_note": IPW_SE_NOTES.get(spec.ipw_se, spec.ipw_se),
         },
         "weights": weight_summary(design, weights),
         "propensity_model": {
@@ -351,6 +379,7 @@ def _diagnostics(design: Design, spec: EstimationSpec, core: CoreFit) -> dict[st
             "crossfit_folds": spec.crossfit_folds,
         },
         "regression": core.regression_info,
+        "interval_checks": interval_checks(design, core.ps, weights, core.models, core.aipw_propensity, spec.estimand),
         "arm_means": core.arm_means,
         "timings_s": {key: round(value, 4) for key, value in core.timings.items()},
     }
