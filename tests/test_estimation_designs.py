@@ -13,6 +13,7 @@ from linearmodels.datasets import mroz
 
 from causal_core import dag as dag_module
 from causal_core import estimation as est
+from causal_core.estimation.constants import EstimationError
 from causal_core.estimation.frontdoor import (
     FrontdoorSpec,
     _Prepared,
@@ -23,7 +24,7 @@ from causal_core.estimation.frontdoor import (
     stored_design,
     with_design,
 )
-from causal_core.estimation.iv import IVSpec, estimate_iv, instruments_from_dag
+from causal_core.estimation.iv import TF_BAR, IVSpec, estimate_iv, format_ar_set, instruments_from_dag
 from causal_core.project import (
     DagEdge,
     DagNode,
@@ -236,7 +237,8 @@ def test_2sls_reproduces_wooldridge_example_15_1(mroz_frame):
     assert (round(ols.estimate, 3), round(ols.std_error, 3)) == (0.109, 0.014)
     first = result.diagnostics["first_stage"]
     assert round(np.sqrt(first["f"]), 2) == 9.43 and round(first["partial_r2"], 3) == 0.173
-    assert result.n_used == 428 and result.warnings == []
+    assert result.n_used == 428 and [w.split(" is below")[0] for w in result.warnings] == ["First-stage F = 88.84"]
+    assert "approximate: first-stage F = 88.8 is below the tF bar 104.7" in result.main.se_type  # F 89 < 104.7
     assert iv.estimand == "IV slope (constant effect)"  # educ is continuous: a slope, not an ATE or LATE
 
 
@@ -290,7 +292,7 @@ def test_weak_first_stage_is_a_warning_with_a_wide_anderson_rubin_set():
     weak = [w for w in result.warnings if w.startswith("Weak instrument")]
     assert weak and "Staiger–Stock" in weak[0] and "Stock–Yogo" in weak[0] and "16.38" in weak[0]
     ar = result.diagnostics["anderson_rubin"]
-    assert ar["kind"] in {"unbounded", "union"} or (ar["high"] - ar["low"]) > (result.main.ci_high - result.main.ci_low)
+    assert ar["kind"] in {"unbounded", "union", "whole line"} or (ar["high"] - ar["low"]) > (result.main.ci_high - result.main.ci_low)
 
 
 def test_moderate_first_stage_between_10_and_stock_yogo_gets_the_softer_warning():
@@ -382,204 +384,52 @@ def test_prefill_without_a_dag_says_why():
     assert instruments_from_dag(Project(), iv_sim(50, 1))[1].startswith("no DAG with a treatment and an outcome yet")
 
 
-def test_anderson_rubin_unbounded_when_the_instrument_is_irrelevant():
+def test_an_irrelevant_instrument_is_refused_with_its_f():
+    """F < 1: a 2SLS number would be arbitrary and any 95 % set is unbounded; refused, by name, with the F."""
     frame = iv_sim(300, 2, strength=0.0)
-    result = estimate_iv(frame, IVSpec(treatment="x", outcome="y", instruments=["z"], se="unadjusted"))
+    with pytest.raises(EstimationError, match=r"barely move the treatment \(first-stage F = 0\.\d\d < 1\)"):
+        estimate_iv(frame, IVSpec(treatment="x", outcome="y", instruments=["z"], se="unadjusted"))
+
+
+def _weak_enough_for_rays(seed_range: range):
+    for seed in seed_range:
+        result = estimate_iv(iv_sim(300, seed, strength=0.09), IVSpec(treatment="x", outcome="y", instruments=["z"],
+                                                                     se="unadjusted"))
+        if result.diagnostics["first_stage"]["f"] < result.diagnostics["anderson_rubin"]["critical_f"]:
+            return result
+    raise AssertionError("no replication with a first-stage F below the AR critical value")
+
+
+def test_an_unbounded_anderson_rubin_set_prints_rays_not_grid_edges():
+    """First-stage F below the AR critical value: the set is unbounded; its ends are ∞, never ±50 SE."""
+    result = _weak_enough_for_rays(range(1, 40))
     ar = result.diagnostics["anderson_rubin"]
-    assert ar["kind"] in {"unbounded", "empty"} or ar["low"] is None or ar["high"] is None
-    assert any(w.startswith("Weak instrument") for w in result.warnings)
+    assert ar["kind"] in {"unbounded", "whole line"}
+    assert ar["pieces"][0][0] is None and ar["pieces"][-1][1] is None
+    if ar["kind"] == "unbounded":
+        assert ar["text"].startswith("(−∞, ") and ar["text"].endswith(", ∞)") and " ∪ " in ar["text"]
+    else:
+        assert ar["text"] == "the whole real line"
+    assert any(ar["text"] in w for w in result.warnings)
 
 
-@pytest.mark.parametrize("se", ["unadjusted", "robust", "cluster"])
-def test_first_stage_f_and_partial_r2_equal_linearmodels_for_every_se_type(se):
-    from linearmodels.iv import IV2SLS
-
-    frame = iv_sim(600, 21, strength=0.3).assign(site=np.repeat(np.arange(30), 20), z_b=lambda d: d["w"] ** 2)
-    spec = IVSpec(treatment="x", outcome="y", instruments=["z", "z_b"], covariates=["w"], se=se,
-                  cluster="site" if se == "cluster" else None)
-    result = estimate_iv(frame, spec)
-    config = {"cov_type": {"cluster": "clustered"}.get(se, se), "debiased": True}
-    if se == "cluster":
-        config["clusters"] = frame["site"]
-    reference = IV2SLS(frame["y"], sm.add_constant(frame[["w"]]), frame["x"], frame[["z", "z_b"]]).fit(**config)
-    row = reference.first_stage.diagnostics.iloc[0]
-    expected_f = row["f.stat"] / 2 if str(row["f.dist"]).startswith("chi2") else row["f.stat"]
-    first = result.diagnostics["first_stage"]
-    assert first["f"] == pytest.approx(expected_f, rel=1e-8)
-    assert first["partial_r2"] == pytest.approx(row["partial.rsquared"], rel=1e-8)
-    assert result.main.std_error == pytest.approx(float(reference.std_errors["x"]), rel=1e-10)
-    endogeneity = result.diagnostics["tests"]["endogeneity"]
-    assert endogeneity["statistic"] == pytest.approx(float(reference.wooldridge_regression.stat), rel=1e-8)
-    assert endogeneity["pvalue"] == pytest.approx(float(reference.wooldridge_regression.pval), rel=1e-6)
+def test_format_ar_set_spells_every_shape():
+    assert format_ar_set({"kind": "interval", "pieces": [[0.5, 2.25]]}) == "[0.5, 2.25]"
+    assert format_ar_set({"kind": "unbounded", "pieces": [[None, -1.5], [3.0, None]]}) == "(−∞, -1.5] ∪ [3, ∞)"
+    assert format_ar_set({"kind": "whole line", "pieces": [[None, None]]}) == "the whole real line"
+    assert format_ar_set({"kind": "empty", "pieces": []}) == "empty"
 
 
-# ---- the page panel (AppTest on the panel alone: no estimation run needed) ---------------------
-def _panel_script() -> None:
-    import numpy as np
-    import pandas as pd
-    import streamlit as st
-
-    from causal_core.project import DagEdge, DagNode, DagSpec, Project
-    from causal_core.ui import designs_panel, state
-
-    if "cw_active" not in st.session_state:
-        rng = np.random.default_rng(7)
-        u = rng.binomial(1, 0.5, 4000)
-        x = rng.binomial(1, 0.2 + 0.6 * u)
-        m = rng.binomial(1, 0.1 + 0.7 * x)
-        y = rng.binomial(1, 0.1 + 0.4 * m + 0.4 * u)
-        frame = pd.DataFrame({"smoking": x, "tar": m, "cancer": y})
-        nodes = [DagNode(name=n, column=n) for n in ("smoking", "tar", "cancer")] + [DagNode(name="genotype", latent=True)]
-        edges = [DagEdge(source=s, target=t) for s, t in (("smoking", "tar"), ("tar", "cancer"),
-                                                           ("genotype", "smoking"), ("genotype", "cancer"))]
-        project = Project(treatment="smoking", outcome="cancer",
-                          dag=DagSpec(nodes=nodes, edges=edges, treatment="smoking", outcome="cancer"))
-        state.activate("sim", project, frame)
-    designs_panel.render()
-
-
-def test_panel_prefills_from_the_dag_runs_and_stores_and_refuses_bad_input_without_changes():
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_function(_panel_script, default_timeout=60).run()
-    assert not at.exception
-    assert at.multiselect(key="designs_fd_mediators_sim").value == ["tar"]
-    assert any("front-door" in info.value.lower().replace("\\", "") for info in at.info)  # escaped design sentence
-    assert any("no conditional instrument exists in this graph" in c.value for c in at.caption)
-    at.number_input(key="designs_fd_boot_sim").set_value(200)
-    at.button(key="designs_fd_run_sim").click().run()
-    assert not at.exception and not at.error
-    stored = stored_design(at.session_state["cw_projects"]["sim"], "frontdoor")
-    assert stored is not None and abs(stored.main.estimate - SMOKING_ATE) < 0.05
-    table = at.dataframe[0].value.set_index("method")
-    assert table.loc["frontdoor", "estimate"] == pytest.approx(stored.main.estimate)
-    at.button(key="designs_iv_run_sim").click().run()  # no instrument chosen
-    assert any("2SLS needs at least one instrument" in error.value for error in at.error)
-    project = at.session_state["cw_projects"]["sim"]
-    assert set(project.designs) == {"frontdoor"} and stored_design(project, "frontdoor") == stored
-    at.multiselect(key="designs_iv_covariates_sim").set_value(["tar"]).run()
-    at.multiselect(key="designs_iv_instruments_sim").set_value(["tar"]).run()  # the covariate becomes the instrument
-    assert not at.exception and at.multiselect(key="designs_iv_covariates_sim").value == []
-
-
-def test_multinomial_cell_bootstrap_matches_the_row_bootstrap():
-    """A binary outcome draws replicates as multinomial cell counts; the spread must equal the row bootstrap's."""
-    frame = smoking_sim(1_500, 4)
-    spec = FrontdoorSpec(treatment="smoking", outcome="cancer", mediators=["tar"])
-    cells = _Prepared(frame, spec)
-    rows = _Prepared(frame, spec)
-    rows.sampler = None
-    assert cells.sampler is not None
-    by_cells = frontdoor_bootstrap(cells, 3000, 1)["replicates"]
-    by_rows = frontdoor_bootstrap(rows, 3000, 2)["replicates"]
-    assert np.std(by_cells) == pytest.approx(np.std(by_rows), rel=0.08)  # MC error of an SD from 3,000 reps ≈ 1.3 %
-    assert np.mean(by_cells) == pytest.approx(np.mean(by_rows), abs=4 * np.std(by_rows) / np.sqrt(3000))
-
-
-# ---- CLI ---------------------------------------------------------------------------------------------
-def cli_json(capsys, *argv: str) -> dict:
-    from causal_core.cli import main
-
-    assert main(["design-estimate", *argv, "--format", "json"]) == 0
-    return json.loads(capsys.readouterr().out)
-
-
-def cli_error(capsys, *argv: str) -> str:
-    from causal_core.cli import main
-
-    assert main(["design-estimate", *argv]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0
-    return err
-
-
-@pytest.fixture()
-def smoking_csv(tmp_path):
-    path = tmp_path / "smoking.csv"
-    smoking_sim(3_000, 13).to_csv(path, index=False)
-    return path
-
-
-def test_cli_frontdoor_and_iv_on_data_files(capsys, smoking_csv, tmp_path):
-    out = cli_json(capsys, "--design", "frontdoor", "--data", str(smoking_csv), "--treatment", "smoking",
-                   "--outcome", "cancer", "--mediators", "tar", "--bootstrap", "200")
-    assert out["design"] == "frontdoor" and out["n_used"] == 3000 and out["defaults_from"] == "--mediators"
-    row = out["estimates"][0]
-    assert row["method"] == "frontdoor" and abs(row["estimate"] - SMOKING_ATE) < 0.05 and row["ci_low"] < row["ci_high"]
-    iv_path = tmp_path / "iv.csv"
-    iv_sim(3_000, 2).to_csv(iv_path, index=False)
-    out = cli_json(capsys, "--design", "iv", "--data", str(iv_path), "--treatment", "x", "--outcome", "y",
-                   "--instruments", "z", "--covariates", "w", "--se", "unadjusted")
-    assert [r["method"] for r in out["estimates"]] == ["2sls", "ols"] and abs(out["estimates"][0]["estimate"] - 2) < 0.15
-    assert out["diagnostics"]["first_stage"]["f"] > 100 and out["diagnostics"]["se"] == "unadjusted"
-
-
-def test_cli_project_prefills_from_its_dag_and_stores_with_out(capsys, smoking_csv, tmp_path):
-    from causal_core.data import project_for_upload, read_upload
-
-    loaded = read_upload(smoking_csv.read_bytes(), smoking_csv.name)
-    project = project_for_upload(loaded).model_copy(update={"treatment": "smoking", "outcome": "cancer",
-                                                            "dag": FRONTDOOR_DAG})
-    project = project.model_copy(update={"estimation": project_with_estimation(loaded.frame, "smoking", "cancer").estimation})
-    source, target = tmp_path / "p.json", tmp_path / "p2.json"
-    source.write_text(project_to_json(project))
-    if hasattr(dag_module, "frontdoor_sets"):
-        out = cli_json(capsys, "--design", "frontdoor", "--project", str(source), "--data", str(smoking_csv),
-                       "--bootstrap", "100", "--out", str(target))
-        assert out["spec"]["mediators"] == ["tar"] and out["defaults_from"] == "the DAG's front-door set"
-        saved = project_from_json(target.read_text())
-        assert stored_design(saved, "frontdoor").main.estimate == pytest.approx(out["estimates"][0]["estimate"])
-        assert project_from_json(source.read_text()).designs == {}  # the input file is never rewritten
-    err = cli_error(capsys, "--design", "iv", "--project", str(source), "--data", str(smoking_csv))
-    assert err == ("error: no instruments given and none from the DAG (no conditional instrument exists in this "
-                   "graph); pass --instruments")
-    other = tmp_path / "other.csv"
-    smoking_sim(100, 1).to_csv(other, index=False)
-    assert "is not the file this project was built on" in cli_error(capsys, "--design", "frontdoor", "--project",
-                                                                    str(source), "--data", str(other))
-
-
-@pytest.mark.parametrize("argv, message", [
-    (["--design", "frontdoor", "--mediators", "tarr"], "error: Mediator column(s) not in the data: tarr."),
-    (["--design", "frontdoor", "--mediators", "tar", "--treatment", "age_group"],
-     "error: The front-door estimator needs a binary treatment."),
-    (["--design", "iv", "--instruments", "flat"], "error: Instrument column(s) not in the data: flat."),
-    (["--design", "frontdoor"], "error: no mediators given and none from the DAG (no DAG with a treatment"),
-    (["--design", "iv", "--instruments", "tar", "--se", "cluster"], "error: Cluster-robust SEs need a cluster column."),
-])
-def test_cli_bad_inputs_exit_2_with_one_line(capsys, smoking_csv, argv, message):
-    base = ["--data", str(smoking_csv), "--treatment", "smoking", "--outcome", "cancer"]
-    if "--treatment" in argv:
-        base = ["--data", str(smoking_csv), "--outcome", "cancer"]
-    assert cli_error(capsys, *base, *argv).startswith(message)
-
-
-def test_cli_needs_a_source(capsys):
-    assert cli_error(capsys, "--design", "iv") == "error: give --dataset, --project or --data"
-
-
-def test_linear_frontdoor_refuses_a_mediator_that_copies_the_treatment():
-    frame = continuous_sim(500, 3)
-    frame["copy"] = frame["x"] * 2.0 + 1.0
-    with pytest.raises(est.EstimationError, match="mediators are collinear with the treatment"):
-        estimate_frontdoor(frame, FrontdoorSpec(treatment="x", outcome="y", mediators=["copy"], method="linear",
-                                                bootstrap=0))
-
-
-def test_binary_treatment_with_a_continuous_instrument_is_a_weighted_late_not_an_ate():
-    rng = np.random.default_rng(3)
-    z = rng.normal(size=2_000)
-    t = (z + rng.normal(size=2_000) > 0).astype(int)
-    frame = pd.DataFrame({"z": z, "t": t, "y": 1.5 * t + rng.normal(size=2_000)})
-    result = estimate_iv(frame, IVSpec(treatment="t", outcome="y", instruments=["z"]))
-    assert result.main.estimand == "weighted average of LATEs"
-    assert "a non-binary instrument" in result.diagnostics["estimand_sentence"] and "complier_share" not in result.diagnostics
-
-
-def test_cli_dataset_support_runs_2sls_with_an_explicit_instrument(capsys):
-    out = cli_json(capsys, "--design", "iv", "--dataset", "support", "--instruments", "backlog_start")
-    assert out["spec"]["treatment"] == "assistant_enabled" and out["estimates"][0]["estimand"] == "weighted average of LATEs"
-    assert out["n_used"] > 0 and out["diagnostics"]["first_stage"]["n_instruments"] == 1
+@pytest.mark.parametrize(("strength", "expected"), [(0.17, "approximate: first-stage F"), (0.3, "approximate: first"),
+                                                    (1.0, "Monte Carlo coverage 0.946")])
+def test_the_wald_label_is_calibrated_only_above_the_tf_bar(strength, expected):
+    """Lee et al. (2022): the ±1.96 interval needs F ≥ 104.7; between 10 and that it is approximate and names AR."""
+    result = estimate_iv(iv_sim(1_000, 12, strength=strength), IVSpec(treatment="x", outcome="y", instruments=["z"]))
+    f_value = result.diagnostics["first_stage"]["f"]
+    assert expected in result.main.se_type
+    assert (f_value >= TF_BAR) == ("approximate" not in result.main.se_type), f_value
+    if f_value < TF_BAR:
+        assert "Anderson–Rubin" in result.main.se_type
 
 
 def test_every_interval_states_its_measured_coverage_or_says_approximate():

@@ -136,7 +136,7 @@ def _text(payload: dict[str, Any]) -> str:
         first = diagnostics["first_stage"]
         lines.append(f"first stage: F = {first['f']:.2f}, partial R² = {first['partial_r2']:.4f} ({first.get('kind', '')})")
         ar = diagnostics["anderson_rubin"]
-        pieces = " ∪ ".join(f"[{lo:+.4f}, {hi:+.4f}]" for lo, hi in ar["pieces"]) or "empty"
+        pieces = ar.get("text") or " ∪ ".join(f"[{lo:+.4f}, {hi:+.4f}]" for lo, hi in ar["pieces"]) or "empty"
         lines.append(f"Anderson–Rubin 95% set ({ar['kind']}): {pieces}")
     lines.extend("Warning: " + warning for warning in payload["warnings"])
     lines.extend("Note: " + note for note in payload["notes"])

@@ -40,12 +40,17 @@ WEAK_F = 10.0  # Staiger & Stock (1997) rule of thumb for one endogenous regress
 # Stock & Yogo (2005), Table 5.2: first-stage F above which the nominal 5 % Wald test of 2SLS has at most
 # 10 % actual size, one endogenous regressor, by the number of instruments (homoskedastic errors).
 STOCK_YOGO_10PCT_SIZE = {1: 16.38, 2: 19.93, 3: 22.30, 4: 24.58, 5: 26.87}
+# Lee, McCrary, Moreira & Porter (2022, AER), "Valid t-ratio inference for IV": with one instrument the usual
+# 5 % t-test (±1.96) has its nominal size only when the first-stage F is at least 104.7; below, the Wald
+# interval under-covers (F 10–30: 0.867 in issue 23's replications, AR beside it 0.94).
+TF_BAR = 104.7
+IRRELEVANT_F = 1.0  # below this the instrument explains less of the treatment than noise would
 AR_GRID_POINTS = 2001
 MIN_IV_ROWS = 20
 # Internal column labels for linearmodels, spelled so that no data column (a covariate called "treatment") can clash.
 _INTERCEPT, _TREATMENT, _OUTCOME = "(intercept)", "(treatment)", "(outcome)"
 _COV_TYPES = {"unadjusted": "unadjusted", "robust": "robust", "cluster": "clustered"}
-__all__ = ["IVSpec", "estimate_iv", "WEAK_F", "STOCK_YOGO_10PCT_SIZE", "MEASURED_COVERAGE"]
+__all__ = ["IVSpec", "estimate_iv", "WEAK_F", "TF_BAR", "STOCK_YOGO_10PCT_SIZE", "MEASURED_COVERAGE", "format_ar_set"]
 
 
 class IVSpec(DesignSpecBase):
@@ -150,9 +155,42 @@ def weak_instrument_warning(first: dict[str, Any]) -> str | None:
     if critical and first["f"] < critical:
         return (
             f"Moderately weak instrument: first-stage F = {first['f']:.2f} passes the rule of thumb of {WEAK_F:g} but "
-            f"not Stock–Yogo's {critical:.2f} (10 % maximal size of a nominal 5 % test); prefer the Anderson–Rubin set."
+            f"not Stock–Yogo's {critical:.2f} (10 % maximal size of a nominal 5 % test), nor Lee et al.'s (2022) "
+            f"tF bar of {TF_BAR:g} for a valid 5 % t-test; prefer the Anderson–Rubin set."
+        )
+    if first["f"] < TF_BAR and first["n_instruments"] == 1:
+        return (
+            f"First-stage F = {first['f']:.2f} is below Lee, McCrary, Moreira & Porter's (2022) tF bar of {TF_BAR:g}: "
+            "the 2SLS Wald interval (±1.96 SE) is approximate (at F 10–30 it covered 0.87); the Anderson–Rubin set "
+            "keeps its 95 % coverage."
         )
     return None
+
+
+def wald_label(first: dict[str, Any], kind: str, se: str) -> str:
+    """The Wald interval's coverage label from the first-stage F: calibrated only at or above the tF bar.
+
+    Why: Stock–Yogo's and the F > 10 rules bound bias or size distortion, not the t-test's coverage; Lee et al.
+    (2022) show the ±1.96 interval needs F ≥ 104.7 (one instrument). Between 10 and that bar the label says
+    approximate and names the Anderson–Rubin set; below 10 it carries the weak-instrument benchmark figure.
+    """
+    f_value = first["f"]
+    if f_value < WEAK_F:
+        return coverage_label(f"{kind}-weak", se)
+    if f_value < TF_BAR:
+        return (f"approximate: first-stage F = {f_value:.1f} is below the tF bar {TF_BAR:g} (Lee et al. 2022) for a "
+                "5 % t-test; read the Anderson–Rubin set")
+    return coverage_label(f"{kind}-strong", se)
+
+
+def refuse_irrelevant_instrument(first: dict[str, Any], names: list[str]) -> None:
+    """F < 1: the instruments move the treatment less than noise would; a 2SLS number would be meaningless."""
+    if first["f"] < IRRELEVANT_F:
+        raise EstimationError(
+            f"The instrument(s) {', '.join(names)} barely move the treatment (first-stage F = {first['f']:.2f} < "
+            f"{IRRELEVANT_F:g}): 2SLS would be an arbitrary number and any 95 % set for the effect is the whole real "
+            "line or two rays. Find a stronger instrument; nothing was stored."
+        )
 
 
 class _Partialled:
@@ -236,14 +274,21 @@ def _ar_statistic(part: _Partialled) -> tuple[Any, float]:
     return statistic, float(stats.f.ppf(0.95, part.q, part.dof))
 
 
-def anderson_rubin_set(part: _Partialled, centre: float, scale: float) -> dict[str, Any]:
+def anderson_rubin_set(part: _Partialled, centre: float, scale: float, first_f: float | None = None) -> dict[str, Any]:
     """95 % Anderson–Rubin confidence set for the treatment coefficient, by inverting the AR test.
 
     Why: its coverage does not depend on the first-stage strength, so it is the honest interval when F is
     small. A 2,001-point grid over ±50 SE finds the accepted region; each edge is then refined by a root
-    search, so the limits are exact, not grid-rounded. Accepted at a grid end = unbounded (reported so).
+    search, so the limits are exact, not grid-rounded. As β → ±∞ the AR statistic tends to the first-stage
+    Wald F (same SE type), so the set is unbounded exactly when that F is below the AR critical value: then a
+    piece reaching the grid end runs to infinity (``None`` limits, never the grid edge); otherwise an accepted
+    grid end is followed outward to its real root.
     """
     statistic, critical = _ar_statistic(part)
+    if first_f is None:
+        pi_t, u_t = part.coefficients(part.t)
+        first_f = part.wald_f(pi_t, part.cross(u_t, u_t))
+    tails = first_f <= critical
     half_width = 50 * scale if np.isfinite(scale) and scale > 0 else 50 * max(abs(centre), 1.0)
     grid = np.linspace(centre - half_width, centre + half_width, AR_GRID_POINTS)
     accepted = statistic(grid) <= critical
@@ -253,16 +298,77 @@ def anderson_rubin_set(part: _Partialled, centre: float, scale: float) -> dict[s
         return float(statistic(beta)[0] - critical)
 
     step = grid[1] - grid[0]
-    refined = []
+    refined: list[list[float | None]] = []
     for low, high in region["pieces"]:
-        new_low = low if low == grid[0] else optimize.brentq(excess, low - step, low, xtol=1e-12)
-        new_high = high if high == grid[-1] else optimize.brentq(excess, high, high + step, xtol=1e-12)
-        refined.append([float(new_low), float(new_high)])
+        refined.append([_edge(excess, low, grid[0], -step, tails), _edge(excess, high, grid[-1], step, tails)])
+    if tails:
+        refined = _add_missing_rays(excess, refined, grid, step)
     region["pieces"] = refined
+    region["kind"] = _ar_kind(refined, tails)
     if refined:
-        region["low"] = None if accepted[0] else refined[0][0]
-        region["high"] = None if accepted[-1] else refined[-1][1]
+        region["low"], region["high"] = refined[0][0], refined[-1][1]
+    region["text"] = format_ar_set(region)
     return region
+
+
+def _edge(excess: Any, value: float, grid_end: float, step: float, tails: bool) -> float | None:
+    """A piece's refined end: a root next to the grid point, infinity (None) at an unbounded tail, or the root
+    beyond the grid when the tail is bounded but the grid was too narrow."""
+    if value != grid_end:
+        bracket = sorted((value, value + step))
+        return float(optimize.brentq(excess, *bracket, xtol=1e-12))
+    if tails:
+        return None
+    inner, outer, width = value, value + step, abs(step)
+    for _ in range(200):
+        if excess(outer) > 0:
+            return float(optimize.brentq(excess, *sorted((inner, outer)), xtol=1e-12))
+        width *= 2
+        inner, outer = outer, outer + np.sign(step) * width
+    return None
+
+
+def _add_missing_rays(excess: Any, pieces: list[list[float | None]], grid: np.ndarray,
+                      step: float) -> list[list[float | None]]:
+    """Unbounded tails whose accepted part starts beyond the searched grid: follow each outward to its root."""
+    if not pieces or pieces[0][0] is not None:
+        root = _outward_root(excess, float(grid[0]), -step)
+        pieces = [[None, root]] + pieces if root is not None else pieces
+    if pieces[-1][1] is not None:
+        root = _outward_root(excess, float(grid[-1]), step)
+        pieces = pieces + [[root, None]] if root is not None else pieces
+    return pieces
+
+
+def _outward_root(excess: Any, start: float, step: float) -> float | None:
+    """From a rejected point, step outward (doubling) until the AR test accepts; the boundary between them."""
+    inner, outer, width = start, start + step, abs(step)
+    for _ in range(200):
+        if excess(outer) <= 0:
+            return float(optimize.brentq(excess, *sorted((inner, outer)), xtol=1e-12))
+        width *= 2
+        inner, outer = outer, outer + np.sign(step) * width
+    return None
+
+
+def _ar_kind(pieces: list[list[float | None]], tails: bool) -> str:
+    if not pieces:
+        return "empty"
+    if tails:
+        return "whole line" if len(pieces) == 1 and pieces[0] == [None, None] else "unbounded"
+    return "interval" if len(pieces) == 1 else "union"
+
+
+def format_ar_set(region: dict[str, Any]) -> str:
+    """The set as a reader writes it: '[a, b]', '(−∞, a] ∪ [b, ∞)', 'the whole real line' or 'empty'."""
+    if region.get("kind") == "whole line":
+        return "the whole real line"
+    parts = []
+    for low, high in region.get("pieces") or []:
+        left = "(−∞" if low is None else f"[{low:.4g}"
+        right = "∞)" if high is None else f"{high:.4g}]"
+        parts.append(f"{left}, {right}")
+    return " ∪ ".join(parts) or "empty"
 
 
 def _accepted_region(grid: np.ndarray, accepted: np.ndarray, critical: float) -> dict[str, Any]:
@@ -385,19 +491,21 @@ def estimate_iv(
     estimand, estimand_sentence = _estimand(data, spec)
     se_words = _se_words(data, spec)
     n = len(data.frame)
-    strength = "weak" if first["f"] < WEAK_F else "strong"  # the Wald interval's coverage depends on it
+    refuse_irrelevant_instrument(first, data.z_names)
+    strength = "weak" if first["f"] < WEAK_F else "strong"  # the AR set's benchmark figure
     kind = "iv-late" if data.binary_treatment and data.binary_instrument else "iv-2sls"
-    main = _row(fit, "2sls", estimand, n, f"{se_words}, Wald 95% CI; " + coverage_label(f"{kind}-{strength}", spec.se),
+    main = _row(fit, "2sls", estimand, n, f"{se_words}, Wald 95% CI; " + wald_label(first, kind, spec.se),
                 f"2SLS, instrumented by {', '.join(data.z_names)}")
     ols_row = _row(ols, "ols", "OLS coefficient (assumes no confounding)", n,
                    f"{se_words}, t 95% CI; covers the effect only if the treatment is exogenous",
                    "OLS with the same covariates, shown for contrast (biased if the treatment is endogenous)")
     report(0.8, "Anderson–Rubin set")
-    ar = anderson_rubin_set(part, main.estimate, main.std_error or float("nan"))
+    ar = anderson_rubin_set(part, main.estimate, main.std_error or float("nan"), first["f"])
     ar["coverage"] = coverage_label(f"iv-ar-{strength}", spec.se)
     warnings = [w for w in (weak_instrument_warning(first),) if w]
-    if ar["kind"] == "unbounded":
-        warnings.append("The Anderson–Rubin 95% set is unbounded: the data cannot bound the effect with these instruments.")
+    if ar["kind"] in ("unbounded", "whole line"):
+        warnings.append(f"The Anderson–Rubin 95% set is {ar['text']}: the data cannot bound the effect with these "
+                        "instruments.")
     diagnostics: dict[str, Any] = {"first_stage": first, "anderson_rubin": ar, "tests": _tests(fit, data, part, spec),
                                    "estimand_sentence": estimand_sentence, "instruments": data.z_names,
                                    "covariates": data.x_names[1:], "se": spec.se}

@@ -206,9 +206,8 @@ def _show_iv_diagnostics(diagnostics: dict) -> None:
     m3.metric("Anderson–Rubin set", ar["kind"])
     if first.get("kind"):
         st.caption(f"First-stage F: {first['kind']}.")
-    pieces = " ∪ ".join(f"[{low:.4f}, {high:.4f}]" for low, high in ar["pieces"]) or "empty"
+    pieces = ar.get("text") or " ∪ ".join(f"[{low:.4f}, {high:.4f}]" for low, high in ar["pieces"]) or "empty"
     st.caption(f"Anderson–Rubin 95% set (valid however weak the instrument): {pieces}"
-               + (" — reaches the edge of the searched range, so it is unbounded." if ar["kind"] == "unbounded" else "")
                + (f" · {ar['coverage']}" if ar.get("coverage") else ""))
     tests = diagnostics.get("tests", {})
     lines = [f"{test['name']}: statistic {test['statistic']:.3f}, p = {format_p_value(test['pvalue'])}"
