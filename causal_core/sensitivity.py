@@ -172,14 +172,30 @@ def _fmt(value: float) -> str:
     return f"{value:+.3f}".replace("-", "−")
 
 
-def sensemakr_summary(design: Design, regression_info: dict[str, Any], treatment: str, outcome: str) -> dict[str, Any]:
-    """RV, RV at α = 0.05, treatment partial R², and bounds from the strongest observed covariate (k = 1, 2, 3)."""
+def _share(value: float) -> str:
+    """A share as a percentage, or 'practically none' where two decimals would print a misleading '0.00 %'."""
+    return f"{value:.2%}" if value >= 0.0001 else f"practically none ({value:.1e})"
+
+
+def sensemakr_summary(
+    design: Design, regression_info: dict[str, Any], treatment: str, outcome: str
+) -> dict[str, Any]:
+    """RV, RV at α = 0.05, treatment partial R², and bounds from the strongest observed covariate (k = 1, 2, 3).
+
+    Cinelli & Hazlett's formulas assume i.i.d. rows (classical OLS SE). With a cluster column, the parts that
+    depend on the SE (RV at α, the bounds' intervals) use the cluster-robust SE instead: the classical SE is
+    scaled by robust/classical (a design-effect approximation, said so in the sentence); the point parts (RV for
+    zero, adjusted estimates) depend only on partial R² and are unchanged.
+    """
     estimate = regression_info["coefficient"]
-    se = regression_info["classical_se"]
+    classical = regression_info["classical_se"]
     t_stat = regression_info["t_stat"]
     dof = int(regression_info["dof"])
+    clusters = design.n_clusters if design.clusters is not None else 0
+    inflation = regression_info["robust_se"] / classical if clusters and classical > 0 else 1.0
+    se = classical * inflation
     rv = robustness_value(t_stat, dof)
-    rv_alpha = robustness_value(t_stat, dof, alpha=0.05)
+    rv_alpha = robustness_value(t_stat / inflation, dof, alpha=0.05)
     r2 = partial_r2(t_stat, dof)
     benchmarks = benchmark_r2(design)
     strengths = {}
@@ -187,15 +203,21 @@ def sensemakr_summary(design: Design, regression_info: dict[str, Any], treatment
         bound = ovb_bound(estimate, se, dof, r2s["r2dxj_x"], r2s["r2yxj_dx"], 1.0)
         if bound is not None:
             strengths[covariate] = bound["bias"]
+    which = (f"the regression coefficient of {outcome} on {treatment} and the covariates ({_fmt(estimate)}, the "
+             "constant-effect regression row)")
+    se_words = (f" Significance here uses the cluster-robust SE ({clusters} clusters; sensemakr's formulas assume "
+                "i.i.d. rows, so this is an approximation)." if clusters else "")
     summary: dict[str, Any] = {
-        "estimate": estimate, "se": se, "t_stat": t_stat, "dof": dof,
+        "estimate": estimate, "se": se, "t_stat": t_stat, "dof": dof, "clusters": clusters,
+        "se_kind": "cluster-robust (scaled)" if clusters else "classical (i.i.d.)",
         "partial_r2_treatment": r2, "rv": rv, "rv_alpha": rv_alpha, "alpha": 0.05,
         "benchmark_r2": benchmarks,
         "rv_sentence": (
-            f"Unobserved confounders explaining {rv:.1%} of the residual variance of both {treatment} and {outcome} "
-            f"would bring the regression estimate to zero; {rv_alpha:.1%} would make it statistically insignificant "
-            f"(α = 0.05). The treatment alone explains {r2:.2%} of the outcome's residual variance, so a confounder "
-            f"explaining all of the outcome's residual variance would need at least {r2:.2%} with the treatment."
+            f"About {which}: unobserved confounders explaining {rv:.1%} of the residual variance of both {treatment} "
+            f"and {outcome} would bring it to zero; {rv_alpha:.1%} would make it statistically insignificant "
+            f"(α = 0.05).{se_words} The treatment alone explains {_share(r2)} of the outcome's residual variance: "
+            "that is the partial R² with the treatment a confounder explaining all of the outcome's residual "
+            "variance would need."
         ),
     }
     if not strengths:
@@ -242,7 +264,8 @@ def summarise(design: Design, core: CoreFit, spec: EstimationSpec) -> dict[str, 
         values["method"] = primary.method
         if values.get("available"):
             values["sentence"] = (
-                f"To explain away the {primary.method.upper()} estimate ({_fmt(primary.estimate)}), an unmeasured "
+                f"E-value of the {primary.method.upper()} row ({primary.estimand}): to explain away its estimate "
+                f"({_fmt(primary.estimate)}), an unmeasured "
                 f"confounder would need a risk-ratio association of at least {values['evalue_estimate']:.2f} with both "
                 f"{spec.treatment} and {spec.outcome}, beyond the measured covariates; to move the 95 % CI to include "
                 f"no effect, at least {values['evalue_ci']:.2f}."

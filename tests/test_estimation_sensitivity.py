@@ -179,3 +179,37 @@ def test_random_common_cause_column_is_added_not_replacing():
     augmented = design.with_column("random_common_cause", np.ones(100))
     assert augmented.names == ["x", "random_common_cause"] and augmented.X.shape == (100, 2)
     assert design.X.shape == (100, 1)
+
+
+def _clustered_frame(seed: int = 5, clusters: int = 30, size: int = 40) -> pd.DataFrame:
+    """Treatment assigned by cluster and a cluster random effect: classical SEs are far too small here."""
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(clusters), size)
+    x = rng.standard_normal(g.size)
+    t = rng.binomial(1, 0.5, clusters)[g]
+    y = 0.3 * t + x + 2 * rng.standard_normal(clusters)[g] + rng.standard_normal(g.size)
+    return pd.DataFrame({"t": t, "y": y, "x": x, "g": g})
+
+
+def test_sensemakr_uses_the_cluster_robust_se_when_a_cluster_is_set():
+    frame = _clustered_frame()
+    roles = {"treatment": "t", "outcome": "y", "covariates": ["x"]}
+    plain = est.run_estimation(frame, EstimationSpec(**roles), refutations=False).sensitivity["sensemakr"]
+    clustered = est.run_estimation(frame, EstimationSpec(**roles, cluster="g"), refutations=False).sensitivity["sensemakr"]
+    assert clustered["rv"] == pytest.approx(plain["rv"])  # the point part depends on partial R² only
+    assert clustered["se"] > 3 * plain["se"] and clustered["rv_alpha"] < plain["rv_alpha"]
+    assert "cluster-robust SE (30 clusters" in clustered["rv_sentence"]
+    assert "cluster-robust" not in plain["rv_sentence"]
+    assert clustered["rv_sentence"].startswith("About the regression coefficient of y on t and the covariates")
+
+
+def test_sentences_name_their_estimate_and_never_print_zero_percent():
+    frame = _clustered_frame(seed=6).assign(y=lambda f: f["x"] + np.random.default_rng(1).standard_normal(len(f)))
+    result = est.run_estimation(frame, EstimationSpec(treatment="t", outcome="y", covariates=["x"]), refutations=False)
+    sensemakr, evalue = result.sensitivity["sensemakr"], result.sensitivity["evalue"]
+    assert "0.00%" not in sensemakr["rv_sentence"] or sensemakr["partial_r2_treatment"] >= 0.0001
+    if sensemakr["partial_r2_treatment"] < 0.0001:
+        assert "practically none" in sensemakr["rv_sentence"]
+    assert sensitivity._share(0.00001) == "practically none (1.0e-05)" and sensitivity._share(0.0123) == "1.23%"
+    if evalue.get("sentence"):
+        assert evalue["sentence"].startswith(f"E-value of the {evalue['method'].upper()} row")
