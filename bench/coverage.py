@@ -1,8 +1,14 @@
 """Monte Carlo coverage of every interval the Estimation page shows: bias, SE/SD ratio, 95 % CI coverage.
 
-    .venv/bin/python bench/coverage.py               # quick smoke run (60 replications)
-    .venv/bin/python bench/coverage.py --reps 500    # the table in the README (≈ 2–3 min on one core)
-    .venv/bin/python bench/coverage.py --reps 500 --jobs 2 --json coverage.json
+Run from the repository root as a module (the package is found on the working directory, no path hacks):
+
+    .venv/bin/python -m bench.coverage               # quick smoke run (60 replications)
+    .venv/bin/python -m bench.coverage --reps 500    # the table in the README (≈ 2–3 min on one core)
+    .venv/bin/python -m bench.coverage --reps 500 --jobs 2 --json coverage.json
+    .venv/bin/python -m bench.coverage --family 30 --reps 200 --seed 2026 --jobs 1   # random family (docs/coverage.md)
+
+``--family N`` draws N designs at random from a family (``coverage_family.py``) and runs each replication
+through ``run_estimation``, the page's own path, with the page's labels (``interval_note``); see that module.
 
 Two designs, each run for ATE, ATT and ATC through the public estimation API (build_design + estimate_core,
 the same code the page runs, diagnostics skipped):
@@ -36,11 +42,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from causal_core import estimation as est  # noqa: E402
-from causal_core.datasets import simulate_retention  # noqa: E402
-from causal_core.project import EstimationSpec  # noqa: E402
+from causal_core import estimation as est
+from causal_core.datasets import simulate_retention
+from causal_core.project import EstimationSpec
 
 ESTIMANDS = ("ATE", "ATT", "ATC")
 TARGET = (0.93, 0.97)
@@ -221,7 +225,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--designs", default=",".join(DEFAULT_DESIGNS),
                         help=f"comma-separated, of {', '.join(DESIGNS)} (default: {', '.join(DEFAULT_DESIGNS)})")
     parser.add_argument("--json", metavar="FILE", help="also write the summary table as JSON")
+    parser.add_argument("--family", type=int, default=0, metavar="N",
+                        help="draw N designs at random from the family instead (see bench/coverage_family.py)")
+    parser.add_argument("--seed", type=int, default=2026, help="the family's seed (designs and replications)")
     args = parser.parse_args(argv)
+    if args.family:
+        from bench.coverage_family import main as family_main
+
+        return family_main(args.family, args.reps, args.seed, args.jobs, args.json)
     designs = [name for name in args.designs.split(",") if name]
     clock = time.perf_counter()
     truths = {name: DESIGNS[name][1]() for name in designs}
