@@ -6,7 +6,6 @@ import itertools
 import json
 import random
 import re
-import shutil
 from pathlib import Path
 
 import networkx as nx
@@ -430,7 +429,7 @@ def test_file_types_by_name(tmp_path):
         dag_io.read_file(str(tmp_path / "latin1.dagitty"))
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot binary not installed")
+@pytest.mark.skipif(not dag_io.dot_available(), reason="Graphviz dot binary not installed")
 def test_svg_is_rendered_in_n01_colours():
     svg = dag_io.to_svg(dag.default_dag("retention"), "Candidate DAG")
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
@@ -440,12 +439,9 @@ def test_svg_is_rendered_in_n01_colours():
 
 
 def test_svg_without_dot_gives_a_clear_message(monkeypatch):
-    import graphviz
+    from causal_core.dag import dot_binary
 
-    def missing(*args, **kwargs):
-        raise graphviz.ExecutableNotFound(("dot",))
-
-    monkeypatch.setattr(graphviz.Source, "pipe", missing)
+    monkeypatch.setattr(dot_binary, "find_dot", lambda: None)
     with pytest.raises(dag_io.DotUnavailable, match="DOT export still works"):
         dag_io.to_svg(dag.default_dag("retention"))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import subprocess
 
+from causal_core.dag.dot_binary import run_dot
 from causal_core.dag.edits import auto_layout
 from causal_core.dag.graph import find_cycle, to_networkx
 from causal_core.project import DagSpec
@@ -46,11 +47,7 @@ def dot_positions(spec: DagSpec) -> dict[str, tuple[float, float]]:
     """Node centre positions from ``dot -Tjson0`` (points, y flipped to screen coordinates, scaled).
     Raises OSError / subprocess errors / ValueError when dot cannot lay the graph out."""
     source, names = _dot_source(spec)
-    completed = subprocess.run(
-        ["dot", "-Tjson0"], input=source.encode("utf-8"), capture_output=True, timeout=DOT_TIMEOUT_S,
-        check=True,
-    )
-    layout = json.loads(completed.stdout)
+    layout = json.loads(run_dot(source, "json0", timeout=DOT_TIMEOUT_S))
     height = float(layout["bb"].split(",")[3])
     positions: dict[str, tuple[float, float]] = {}
     for item in layout.get("objects", []):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from causal_core.dag import node_roles, role_colour
+import subprocess
+
+from causal_core.dag import dot_binary, node_roles, role_colour
 from causal_core.dag_io.syntax import (
     MAX_GROUP_DEPTH,
     DagFormatError,
@@ -212,20 +214,24 @@ def _dot_node_attributes(spec: DagSpec, node: DagNode, roles: dict[str, list[str
 
 
 def dot_available() -> bool:
-    import shutil
-
-    return shutil.which("dot") is not None
+    """Whether a dot program is found (the pip-installed graphviz-pure or a system Graphviz)."""
+    return dot_binary.dot_available()
 
 
 def to_svg(spec: DagSpec, title: str | None = None) -> str:
-    """SVG rendered by Graphviz ``dot`` (N01 look). Raises DotUnavailable if the binary is missing."""
-    import graphviz
-
-    source = graphviz.Source(to_dot(spec, title))
+    """SVG rendered by Graphviz ``dot`` (the course notebook's make_dag look). Raises DotUnavailable if dot is
+    missing, rejects the graph or runs past its time limit."""
     try:
-        return source.pipe(format="svg").decode("utf-8")
-    except graphviz.ExecutableNotFound:
+        return dot_binary.run_dot(to_dot(spec, title), "svg").decode("utf-8")
+    except dot_binary.DotNotFound:
         raise DotUnavailable(
             "Graphviz's 'dot' program is not installed, so the SVG cannot be drawn "
-            "(install it with `apt-get install graphviz`); the DOT export still works."
+            "(`pip install graphviz-pure`, which make setup does); the DOT export still works."
         ) from None
+    except subprocess.CalledProcessError as error:
+        detail = error.stderr.decode("utf-8", "replace").strip().splitlines()[:1]
+        raise DotUnavailable(f"Graphviz's dot could not draw the graph ({' '.join(detail) or 'no message'}); "
+                             "the DOT export still works.") from None
+    except subprocess.TimeoutExpired:
+        raise DotUnavailable(f"Graphviz's dot took longer than {dot_binary.DOT_TIMEOUT_S:.0f} s; "
+                             "the DOT export still works.") from None
