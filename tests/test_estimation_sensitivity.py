@@ -213,3 +213,31 @@ def test_sentences_name_their_estimate_and_never_print_zero_percent():
     assert sensitivity._share(0.00001) == "practically none (1.0e-05)" and sensitivity._share(0.0123) == "1.23%"
     if evalue.get("sentence"):
         assert evalue["sentence"].startswith(f"E-value of the {evalue['method'].upper()} row")
+
+
+def _smoke_roles(frame: pd.DataFrame, units: list[str]):
+    from causal_core.audit.helpers import Roles
+    from causal_core.project import Timing
+
+    return Roles(treatment="t", outcome="y", guardrails=[], unit_columns=units, time_column=None,
+                 timing={"x": Timing.pre_treatment}, timing_label={}, role_label={}, simulation_truth=set(),
+                 columns=list(frame.columns))
+
+
+def test_the_smoke_test_clusters_by_unit_when_units_repeat():
+    """Panel rows (30 units × 40 rows, unit-level treatment): HC3 ignores the dependence; CR1 by unit does not."""
+    from causal_core.audit.balance import DesignSource
+    from causal_core.audit.smoke_test import regression_smoke_test
+
+    frame = _clustered_frame().rename(columns={"g": "unit"})
+    coded = frame["t"].astype(float)
+    clustered = regression_smoke_test(DesignSource(frame), _smoke_roles(frame, ["unit"]), coded, 10)
+    plain = regression_smoke_test(DesignSource(frame), _smoke_roles(frame, []), coded, 10)
+    naive_c, naive_p = clustered.iloc[0], plain.iloc[0]
+    assert naive_c["treatment_coef"] == pytest.approx(naive_p["treatment_coef"])
+    assert naive_c["robust_se"] > 3 * naive_p["robust_se"]
+    assert "cluster-robust by unit (30 units over 1,200 rows" in naive_c["note"]
+    assert not naive_p["note"]
+    unique = frame.assign(unit=np.arange(len(frame)))  # a unit id that never repeats: HC3 as before
+    again = regression_smoke_test(DesignSource(unique), _smoke_roles(unique, ["unit"]), coded, 10).iloc[0]
+    assert again["robust_se"] == pytest.approx(naive_p["robust_se"]) and not again["note"]

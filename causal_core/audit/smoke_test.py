@@ -1,4 +1,4 @@
-"""N09 §9 regression smoke test (HC3; normal equations above 200k rows)."""
+"""N09 §9 regression smoke test (HC3; normal equations above 200k rows; cluster-robust by unit when units repeat)."""
 
 from __future__ import annotations
 
@@ -80,6 +80,32 @@ def ols_hc3_fast(y: np.ndarray, x: np.ndarray, column: int) -> OlsFit:
     )
 
 
+def ols_cluster(y: np.ndarray, x: np.ndarray, column: int, groups: np.ndarray) -> OlsFit:
+    """statsmodels OLS with cluster-robust (CR1) SEs: rows of one unit are not independent, HC3 would be too narrow."""
+    import statsmodels.api as sm
+
+    with pywarnings.catch_warnings():
+        pywarnings.simplefilter("ignore")
+        fitted = sm.OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": groups})
+    return OlsFit(
+        coef=float(fitted.params[column]),
+        se=float(fitted.bse[column]),
+        p_value=float(fitted.pvalues[column]),
+        r_squared=float(fitted.rsquared),
+        rank_deficient=bool(fitted.model.rank < x.shape[1]),
+    )
+
+
+def repeated_units(source: DesignSource, roles: Roles, rows: np.ndarray) -> np.ndarray | None:
+    """Integer unit codes of the rows when the dictionary's unit columns repeat there (panel data), else None."""
+    columns = [c for c in roles.unit_columns if c in source.frame.columns]
+    if not columns:
+        return None
+    units = source.frame.loc[rows, columns].astype(str).agg("\x1f".join, axis=1)
+    codes = pd.factorize(units)[0]
+    return codes if 1 < codes.max() + 1 < codes.size else None
+
+
 def _ols_row(
     label: str,
     source: DesignSource,
@@ -99,7 +125,14 @@ def _ols_row(
     # the intercept is always added, as a formula does, even if the treatment is constant here
     x = np.column_stack([np.ones(count), arm, covariate_matrix])
     y = source.numeric(roles.outcome)[rows]
-    fit = (ols_hc3_fast if count > FAST_OLS_ROWS else ols_hc3_statsmodels)(y, x, 1)
+    units = repeated_units(source, roles, rows)
+    if units is not None:
+        fit = ols_cluster(y, x, 1, units)
+        se_note = (f"SE cluster-robust by {', '.join(roles.unit_columns)} ({units.max() + 1:,} units over {count:,} "
+                   "rows: rows of one unit are not independent, so HC3 would be too narrow)")
+    else:
+        fit = (ols_hc3_fast if count > FAST_OLS_ROWS else ols_hc3_statsmodels)(y, x, 1)
+        se_note = ""
     note = ""
     if np.unique(arm).size < 2:
         which = "treated" if arm[0] == 1 else "untreated"
@@ -109,6 +142,7 @@ def _ols_row(
         )
     elif fit.rank_deficient:
         note = "the design is rank-deficient (collinear covariates): coefficients are not unique"
+    note = "; ".join(part for part in (note, se_note) if part)
     return {
         **base,
         "treatment_coef": fit.coef,
