@@ -225,7 +225,7 @@ def _smoke_roles(frame: pd.DataFrame, units: list[str]):
 
 
 def test_the_smoke_test_clusters_by_unit_when_units_repeat():
-    """Panel rows (30 units × 40 rows, unit-level treatment): HC3 ignores the dependence; CR1 by unit does not."""
+    """Panel rows (30 units × 40 rows, unit-level treatment): HC3 ignores the dependence, so CR1 by unit is added."""
     from causal_core.audit.balance import DesignSource
     from causal_core.audit.smoke_test import regression_smoke_test
 
@@ -235,9 +235,11 @@ def test_the_smoke_test_clusters_by_unit_when_units_repeat():
     plain = regression_smoke_test(DesignSource(frame), _smoke_roles(frame, []), coded, 10)
     naive_c, naive_p = clustered.iloc[0], plain.iloc[0]
     assert naive_c["treatment_coef"] == pytest.approx(naive_p["treatment_coef"])
-    assert naive_c["robust_se"] > 3 * naive_p["robust_se"]
-    assert "cluster-robust by unit (30 units over 1,200 rows" in naive_c["note"]
-    assert not naive_p["note"]
+    assert naive_c["robust_se"] == pytest.approx(naive_p["robust_se"])  # N09's HC3 column is kept as published
+    assert naive_c["unit_cluster_se"] > 3 * naive_p["robust_se"]
+    assert naive_c["note"].startswith("30 units of unit repeat over 1,200 rows: HC3")
+    assert f"{naive_c['unit_cluster_se']:.4g}" in naive_c["note"]
+    assert not naive_p["note"] and pd.isna(naive_p["unit_cluster_se"])
     unique = frame.assign(unit=np.arange(len(frame)))  # a unit id that never repeats: HC3 as before
     again = regression_smoke_test(DesignSource(unique), _smoke_roles(unique, ["unit"]), coded, 10).iloc[0]
-    assert again["robust_se"] == pytest.approx(naive_p["robust_se"]) and not again["note"]
+    assert pd.isna(again["unit_cluster_se"]) and not again["note"]
