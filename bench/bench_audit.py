@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from causal_core.audit import run_audit  # noqa: E402
-from causal_core.data import project_for_builtin  # noqa: E402
+from causal_core.audit import run_audit
+from causal_core.data import project_for_builtin
 
 
 def support_like(rows: int, seed: int = 7) -> tuple[object, pd.DataFrame]:

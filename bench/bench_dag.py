@@ -10,11 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from causal_core import dag  # noqa: E402
-from causal_core.data import analysis_frame, project_for_builtin  # noqa: E402
-from causal_core.project import DagEdge, DagNode, DagSpec  # noqa: E402
+from causal_core import dag
+from causal_core.data import analysis_frame, project_for_builtin
+from causal_core.project import DagEdge, DagNode, DagSpec
 
 
 def timed(label: str, func):
@@ -179,8 +177,7 @@ def _random_dag(seed: int, n: int = 40, p: float = 0.08) -> DagSpec:
 def _verdict_rates(spec: DagSpec, falsify, runs: int = 20) -> None:
     """How often the global verdict says "falsified" on data from the DAG itself (its false-alarm rate) and
     on data with a latent factor behind every covariate (its power), 2,000 rows each."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from test_dag_falsify import simulate_retention
+    from tests.test_dag_falsify import simulate_retention  # run as `python -m bench.bench_dag` (make bench)
 
     started = time.perf_counter()
     for factor, label in ((0.0, "data from the DAG (false alarms)"), (1.0, "missing common cause (power)")):

@@ -10,14 +10,10 @@ the refusal of a 2,001-node file. Run: ``.venv/bin/python bench/bench_dag_io.py`
 from __future__ import annotations
 
 import random
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from causal_core import dag_io  # noqa: E402
-from causal_core.project import DagEdge, DagNode, DagSpec  # noqa: E402
+from causal_core import dag_io
+from causal_core.project import DagEdge, DagNode, DagSpec
 
 
 def random_spec(size: int, seed: int = 1) -> DagSpec:

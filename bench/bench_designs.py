@@ -19,18 +19,16 @@ against a naive loop that resamples rows with pandas and recomputes the formula,
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from causal_core.estimation.frontdoor import FrontdoorSpec, _Prepared, estimate_frontdoor
+from causal_core.estimation.iv import IVSpec, estimate_iv
 
-from causal_core.estimation.frontdoor import FrontdoorSpec, _Prepared, estimate_frontdoor  # noqa: E402
-from causal_core.estimation.iv import IVSpec, estimate_iv  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def smoking(n: int, rng: np.random.Generator) -> pd.DataFrame:

@@ -22,20 +22,17 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from causal_core import estimation as est
+from causal_core.datasets import simulate_retention
+from causal_core.project import EstimationSpec
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from causal_core import estimation as est  # noqa: E402
-from causal_core.datasets import simulate_retention  # noqa: E402
-from causal_core.project import EstimationSpec  # noqa: E402
-
 DEFAULT_DOWHY_PYTHON = "/tmp/dowhy-venv/bin/python"
 NUMERIC = ["company_size", "tenure_months", "usage_score", "prior_tickets", "health_score", "noise_1", "noise_2", "noise_3"]
 CATEGORICAL = ["region", "segment"]

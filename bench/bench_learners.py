@@ -18,19 +18,17 @@ against the linear defaults on the nonlinear design of tests/test_estimation_lea
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from causal_core import estimation as est
+from causal_core.datasets import simulate_retention
+from causal_core.estimation import learners
+from causal_core.project import EstimationSpec
 
-from causal_core import estimation as est  # noqa: E402
-from causal_core.datasets import simulate_retention  # noqa: E402
-from causal_core.estimation import learners  # noqa: E402
-from causal_core.project import EstimationSpec  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SPEC = EstimationSpec(
     treatment="outreach", outcome="churn", covariates=est.N01_COVARIATES, categorical=est.N01_CATEGORICAL

@@ -6,16 +6,12 @@ consistency panel, HTML report and ZIP bundle, each the best of a few repeats.
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from causal_core.consistency import consistency_checks  # noqa: E402
-from causal_core.headless import build_project  # noqa: E402
-from causal_core.memo import deterministic_memo, score_memo  # noqa: E402
-from causal_core.report import memo_html, report_zip  # noqa: E402
+from causal_core.consistency import consistency_checks
+from causal_core.headless import build_project
+from causal_core.memo import deterministic_memo, score_memo
+from causal_core.report import memo_html, report_zip
 
 
 def best_of(function, repeats: int = 5) -> float:

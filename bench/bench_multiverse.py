@@ -18,21 +18,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import sys
 import time
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
+from causal_core import dag, estimation
+from causal_core.data import analysis_frame, project_for_builtin
+from causal_core.datasets import simulate_retention
+from causal_core.multiverse import build_space, run_multiverse
+from causal_core.multiverse.runner import run_space
+from causal_core.project import MultiverseOptions
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from threadpoolctl import threadpool_limits  # noqa: E402
-
-from causal_core import dag, estimation  # noqa: E402
-from causal_core.data import analysis_frame, project_for_builtin  # noqa: E402
-from causal_core.datasets import simulate_retention  # noqa: E402
-from causal_core.multiverse import build_space, run_multiverse  # noqa: E402
-from causal_core.multiverse.runner import run_space  # noqa: E402
-from causal_core.project import MultiverseOptions  # noqa: E402
 
 TRIM = {"none": None, "bounds": "bounds", "crump": "crump"}
 

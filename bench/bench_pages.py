@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 PAGES = ["overview.py", "question.py", "dag.py", "data_audit.py", "estimation.py", "specification_curve.py",
          "memo.py", "model_lab.py"]

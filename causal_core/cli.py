@@ -11,6 +11,7 @@ import contextlib
 import importlib
 import json
 import math
+import os
 import pkgutil
 import sys
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import causal_core.commands as commands_package
+from causal_core.version import version_label
 
 if TYPE_CHECKING:
     from causal_core.data import LoadedData
@@ -106,11 +108,11 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"error: {self.prog}: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(
-        prog="python -m causal_core",
-        description="Causal Workbench, headless: the same steps as the app's pages.",
-    )
+def build_parser(prog: str = "python -m causal_core") -> argparse.ArgumentParser:
+    """Every subcommand module in ``causal_core/commands/`` registered under one parser; ``prog`` is the name the
+    user typed (``python -m causal_core`` or the installed ``causal-workbench`` script)."""
+    parser = OneLineParser(prog=prog, description="Causal Workbench, headless: the same steps as the app's pages.")
+    parser.add_argument("--version", action="version", version=version_label())
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_info in sorted(pkgutil.iter_modules(commands_package.__path__), key=lambda m: m.name):
         if module_info.name.startswith("_"):
@@ -120,8 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, prog: str = "python -m causal_core") -> int:
+    """Run one subcommand; returns the exit status (2 for a bad input, reported in one line)."""
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
@@ -134,6 +137,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {_one_line(error)}", file=sys.stderr)
         return 2
     return int(result or 0)
+
+
+def console_main(prog: str = "causal-workbench") -> int:
+    """Entry point of the installed ``causal-workbench`` script and of ``python -m causal_core``.
+
+    A reader that goes away (``… | head``) is the reader's choice, not a failure to report with a traceback:
+    stdout is pointed at devnull so the interpreter's final flush cannot raise again, and the status is 0."""
+    try:
+        code = main(prog=prog)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    return code
 
 
 def _one_line(error: BaseException) -> str:

@@ -5,15 +5,12 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[1]  # the project folder is on sys.path via pyproject's pytest `pythonpath`
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Converted GGUF copies go to a per-session folder (inherited by subprocesses): the first bundled-model
 # load in a run takes the GGUF path and writes the copy, later loads read it. Removed at the end.

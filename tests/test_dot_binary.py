@@ -100,5 +100,5 @@ def test_the_app_finds_the_pip_dot_without_an_activated_venv():
         pytest.skip("graphviz-pure is not installed in this interpreter's environment")
     code = "from causal_core.dag.dot_binary import find_dot; print(find_dot())"
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                               env={**os.environ, "PATH": "/nonexistent"}, check=True)
+                               env={**os.environ, "PATH": "/nonexistent"}, cwd=Path(__file__).resolve().parents[1], check=True)
     assert completed.stdout.strip().endswith(dot_binary.PIP_DOT_NAME)
