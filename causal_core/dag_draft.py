@@ -15,12 +15,12 @@ from typing import Annotated, Any
 
 import networkx as nx
 import pandas as pd
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from causal_core import dag
 from causal_core.project import DagSpec, Project, RubricCheck, Timing
 from causal_core.rubric import check
-from causal_core.structured import StructuredTask
+from causal_core.structured import SchemaContext, StructuredTask, enum_of, not_a_column
 
 MAX_EDGES = 40
 MAX_NAME = 80
@@ -32,8 +32,18 @@ _Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME)]
 _Rationale = Annotated[str, StringConstraints(min_length=1, max_length=MAX_RATIONALE)]
 
 
+MAX_LATENT_NAME = 40
+# A latent node's name: short snake_case text, so it reads as a name and not as a sentence.
+LATENT_NAME_PATTERN = f"^[a-z][a-z0-9_]{{0,{MAX_LATENT_NAME - 1}}}$"
+
+
 class DraftEdge(BaseModel):
-    """One proposed arrow: ``source`` directly causes ``target``."""
+    """One proposed arrow: ``source`` directly causes ``target``.
+
+    An endpoint is a data column, or an unobserved cause written ``{"name": "demand_shock", "latent": true}``
+    (stored as the name with ``source_latent`` / ``target_latent`` set), so a latent node is an explicit
+    choice and never a misspelt column.
+    """
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
@@ -42,6 +52,21 @@ class DraftEdge(BaseModel):
     rationale: _Rationale = Field(
         validation_alias=AliasChoices("rationale", "reason", "why", "explanation"), description="One short line."
     )
+    source_latent: bool = False
+    target_latent: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _latent_form(cls, data: Any) -> Any:
+        """{"name": ..., "latent": true} → the name plus its latent flag (any other object stays an error)."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for end in ("source", "target"):
+            value = data.get(end)
+            if isinstance(value, dict) and set(value) == {"name", "latent"} and value["latent"] is True:
+                data[end], data[f"{end}_latent"] = value["name"], True
+        return data
 
 
 class DagDraft(BaseModel):
@@ -50,6 +75,52 @@ class DagDraft(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     edges: list[DraftEdge] = Field(min_length=1, max_length=MAX_EDGES)
+
+    # ---- per-project schema (structured.schema_for): node names are columns or explicit latents ----
+    @classmethod
+    def schema_context(cls, inputs: dict[str, Any]) -> SchemaContext:
+        """The dataset's columns as the prompt lists them (dictionary-only variables are not columns)."""
+        rows = inputs.get("variables") or []
+        return SchemaContext(tuple(str(row["name"]) for row in rows if row.get("in_data", True)))
+
+    @classmethod
+    def constrain_json_schema(cls, schema: dict[str, Any], context: SchemaContext) -> dict[str, Any]:
+        """source/target: one of the columns, or {"name": <snake_case>, "latent": true}."""
+        if not context.columns:
+            return schema
+        edge = schema["$defs"]["DraftEdge"]
+        latent = {"type": "object", "properties": {
+            "name": {"type": "string", "pattern": LATENT_NAME_PATTERN,
+                     "description": "An unobserved cause: a short snake_case name that is not a column."},
+            "latent": {"const": True}}, "required": ["name", "latent"], "additionalProperties": False}
+        for end in ("source", "target"):
+            edge["properties"][end] = {"anyOf": [enum_of(context.columns), latent],
+                                       "description": f"The edge's {end}: a data column, or an unobserved cause."}
+            edge["properties"].pop(f"{end}_latent", None)
+        edge["required"] = ["source", "target", "rationale"]
+        edge["additionalProperties"] = False
+        return schema
+
+    @classmethod
+    def column_problems(cls, parsed: dict[str, Any], context: SchemaContext) -> list[str]:
+        """A name that is neither a column nor marked latent, or a "latent" node that is a column."""
+        if not context.columns:
+            return []
+        columns = set(context.columns)
+        folded = {_norm(column) for column in context.columns}
+        problems: list[str] = []
+        for index, edge in enumerate(parsed.get("edges") or [], start=1):
+            for end in ("source", "target"):
+                name = str(edge.get(end, ""))
+                if edge.get(f"{end}_latent"):
+                    if _norm(name) in folded:
+                        problems.append(f"edge {index} {end}: '{name}' is marked latent but is a column of the dataset")
+                    elif not re.fullmatch(LATENT_NAME_PATTERN, name):
+                        problems.append(f"edge {index} {end}: latent name '{name}' must be short snake_case")
+                elif name not in columns:
+                    problems.append(not_a_column(f"edge {index} {end}", name, context.columns)
+                                    + '; write an unobserved cause as {"name": ..., "latent": true}')
+        return problems
 
 
 SYSTEM_PROMPT = """You are helping an analyst draft a candidate causal DAG for a design document.

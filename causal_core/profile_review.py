@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from causal_core.project import ChecklistItem, Project, RubricCheck, Timing
 from causal_core.rubric import check
-from causal_core.structured import StructuredTask
+from causal_core.structured import SchemaContext, StructuredTask, enum_of, not_a_column
 
 # Bounds make constrained decoding terminate; they are generous for a human-written review too.
 MAX_ITEMS = 16
@@ -92,6 +92,48 @@ PROFILE_REFUSED_KEYS: dict[str, str] = {
                       "recommended_exclusions_from_adjustment",
 }
 DatasetProfileReview.REFUSED_KEYS = PROFILE_REFUSED_KEYS
+# Column-valued fields: in the per-project schema each is an enum of the dataset's columns.
+PROFILE_COLUMN_SCALARS = ("candidate_treatment",)
+PROFILE_COLUMN_LISTS = ("candidate_outcomes", "pre_treatment_covariates", "post_treatment_or_mediators",
+                        "recommended_exclusions_from_adjustment")
+
+
+def _profile_context(inputs: dict[str, Any]) -> SchemaContext:
+    """The dataset's columns from the evidence bundle (role scan rows in the data, else the dictionary)."""
+    bundle = inputs.get("bundle") or {}
+    scan = [row for row in bundle.get("role_scan") or [] if isinstance(row, dict)]
+    names = [row.get("variable") for row in scan if row.get("in_data", True)]
+    if not names:
+        names = [row.get("variable") for row in bundle.get("data_dictionary") or [] if isinstance(row, dict)]
+    return SchemaContext(tuple(str(name) for name in names if name))
+
+
+def _profile_constrain(schema: dict[str, Any], context: SchemaContext) -> dict[str, Any]:
+    """Treatment and the column lists can only name columns of this dataset."""
+    if not context.columns:
+        return schema
+    properties = schema["properties"]
+    for name in PROFILE_COLUMN_SCALARS:
+        properties[name] = enum_of(context.columns, properties[name].get("description", ""))
+    for name in PROFILE_COLUMN_LISTS:
+        properties[name]["items"] = enum_of(context.columns)
+    return schema
+
+
+def _profile_column_problems(parsed: dict[str, Any], context: SchemaContext) -> list[str]:
+    if not context.columns:
+        return []
+    columns = set(context.columns)
+    problems = [not_a_column(name, parsed.get(name, ""), context.columns)
+                for name in PROFILE_COLUMN_SCALARS if parsed.get(name, "") not in columns]
+    for name in PROFILE_COLUMN_LISTS:
+        problems += [not_a_column(name, item, context.columns) for item in parsed.get(name) or [] if item not in columns]
+    return problems
+
+
+DatasetProfileReview.schema_context = staticmethod(_profile_context)
+DatasetProfileReview.constrain_json_schema = staticmethod(_profile_constrain)
+DatasetProfileReview.column_problems = staticmethod(_profile_column_problems)
 
 SYSTEM_PROFILE_MESSAGE = (
     "You are a careful causal inference data profiler.\n"

@@ -7,7 +7,7 @@ inputs from a project and how to score its artifact. Stage modules define one ta
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -73,3 +73,54 @@ class StructuredTask:
     build_inputs: Callable[[Project, pd.DataFrame | None], dict[str, Any]] | None = None
     # Score a parsed artifact against the project: one RubricCheck per rule.
     score: Callable[[dict[str, Any], Project, pd.DataFrame | None], list[RubricCheck]] | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Schemas built per project: failures made impossible by construction (issue 22 §1)
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SchemaContext:
+    """What a per-project schema is restricted to: the dataset's columns and the project's estimate rows."""
+
+    columns: tuple[str, ...] = ()
+    estimate_rows: tuple[str, ...] = ()
+
+
+def enum_of(values: Sequence[str], description: str = "") -> dict[str, Any]:
+    """A JSON-schema string enum (a grammar-constrained decoder can write nothing else)."""
+    node: dict[str, Any] = {"type": "string", "enum": list(dict.fromkeys(str(value) for value in values))}
+    if description:
+        node["description"] = description
+    return node
+
+
+def context_from_inputs(task: StructuredTask, inputs: Mapping[str, Any]) -> SchemaContext:
+    """The task schema's own reading of its prompt inputs (``schema_context`` classmethod), else empty."""
+    hook = getattr(task.schema, "schema_context", None)
+    return hook(inputs) if callable(hook) else SchemaContext()
+
+
+def schema_for(task: StructuredTask, columns: Sequence[str] = (), estimate_rows: Sequence[str] = ()) -> dict[str, Any]:
+    """The JSON schema given to xgrammar and to endpoints (``response_format``), built for one project.
+
+    Every column-valued field becomes an enum of ``columns`` and every estimate reference an enum of
+    ``estimate_rows`` (the schema class's ``constrain_json_schema`` says which fields). With no columns
+    known a field stays free text: an empty enum would admit nothing at all.
+    """
+    schema = task.schema.model_json_schema()
+    hook = getattr(task.schema, "constrain_json_schema", None)
+    if not callable(hook):
+        return schema
+    return hook(schema, SchemaContext(tuple(dict.fromkeys(map(str, columns))), tuple(dict.fromkeys(estimate_rows))))
+
+
+def column_problems(task: StructuredTask, parsed: Mapping[str, Any], context: SchemaContext) -> list[str]:
+    """What in a parsed artifact breaks the per-project schema (a free-text answer is checked strictly)."""
+    hook = getattr(task.schema, "column_problems", None)
+    return list(hook(parsed, context)) if callable(hook) else []
+
+
+def not_a_column(field_name: str, value: str, columns: Sequence[str]) -> str:
+    """One problem line naming the value and the columns it could have been."""
+    shown = ", ".join(list(columns)[:12]) + (" …" if len(columns) > 12 else "")
+    return f"{field_name}: '{value}' is not a column of the dataset (columns: {shown})"

@@ -13,6 +13,7 @@ from causal_core.project import (
 )
 from causal_core.question.constants import LIST_FIELDS, MAX_ITEM, MAX_ITEMS, MAX_TEXT, TEXT_FIELDS
 from causal_core.question.matching import _column_names
+from causal_core.structured import SchemaContext, enum_of, not_a_column
 
 # ---------------------------------------------------------------------------------------------
 # The task: prompts, bounded draft schema, conversion to the project's EstimandCard
@@ -109,6 +110,42 @@ class EstimandCardDraft(BaseModel):
     required_assumptions: _Items = Field(description="Identification assumptions.")
     likely_threats: _Items = Field(description="Ways the design could mislead.")
     variables_to_audit: _Items = Field(description="Data columns to check; '(not in data)' if missing.")
+
+    # ---- per-project schema (structured.schema_for): column-valued fields are enums of the columns ----
+    @classmethod
+    def schema_context(cls, inputs: dict[str, Any]) -> SchemaContext:
+        """The dataset's columns, from the prompt inputs (dictionary-only variables are not columns)."""
+        rows = inputs.get("columns") or []
+        return SchemaContext(tuple(str(row["variable"]) for row in rows if row.get("in_data", True)))
+
+    @classmethod
+    def constrain_json_schema(cls, schema: dict[str, Any], context: SchemaContext) -> dict[str, Any]:
+        """treatment, outcome and variables_to_audit can only name a column of this dataset."""
+        if not context.columns:
+            return schema
+        properties = schema["properties"]
+        for name, description in COLUMN_FIELDS.items():
+            properties[name] = enum_of(context.columns, description)
+        audit = properties["variables_to_audit"]
+        audit["items"] = enum_of(context.columns)
+        audit["description"] = "Data columns to check."
+        return schema
+
+    @classmethod
+    def column_problems(cls, parsed: dict[str, Any], context: SchemaContext) -> list[str]:
+        """A draft that names a non-column where a column belongs (only a free-text answer can)."""
+        if not context.columns:
+            return []
+        columns = set(context.columns)
+        problems = [not_a_column(name, parsed.get(name, ""), context.columns)
+                    for name in COLUMN_FIELDS if parsed.get(name, "") not in columns]
+        problems += [not_a_column("variables_to_audit", item, context.columns)
+                     for item in parsed.get("variables_to_audit") or [] if item not in columns]
+        return problems
+
+
+# Column-valued fields (plus every item of variables_to_audit) and what the per-project schema tells the model.
+COLUMN_FIELDS = {"treatment": "The treatment column of the dataset.", "outcome": "The outcome column of the dataset."}
 
 
 def build_inputs(project: Project, frame: Any = None) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from functools import lru_cache
 from importlib import metadata
 from typing import Any
 
+from causal_core import structured
 from causal_core.project import AIInteraction, utc_now
 from causal_core.runtime import devices, endpoint, grammar, parsing, registry, sessions, stopping
 from causal_core.runtime import queue as request_queue
@@ -234,8 +235,10 @@ def run_task(
     record |= {"backend": backend.name, "device": backend.device, "dtype": backend.dtype,
                "quantisation": backend.quantisation}
     schema = None
-    if settings.constrained:
-        schema, bound_notes = grammar.grammar_schema(task.schema.model_json_schema())
+    context = structured.context_from_inputs(task, inputs)
+    if settings.constrained:  # built per project: column fields are enums of this dataset's columns
+        project_schema = structured.schema_for(task, context.columns, context.estimate_rows)
+        schema, bound_notes = grammar.grammar_schema(project_schema)
         if bound_notes:
             logger.warning("task %s schema is not fully bounded; grammar adds: %s", task.name, "; ".join(bound_notes))
     messages = [{"role": "system", "content": task.system_prompt}, {"role": "user", "content": record["user_prompt"]}]
@@ -254,7 +257,8 @@ def run_task(
 
     try:
         with backend.reserved(settings, owner or task.name, should_stop, on_progress):
-            return _generate_and_parse(task, settings, schema, messages, call, totals, record, finish, on_text)
+            return _generate_and_parse(task, settings, schema, messages, call, totals, record, finish, on_text,
+                                       context)
     except request_queue.QueueTimeout as error:
         return finish(repair_stage="failed", failure_type="timeout", error=str(error), **totals())
     except request_queue.QueueCancelled as error:
@@ -271,8 +275,10 @@ def run_task(
 def _generate_and_parse(task: StructuredTask, settings: DecodingSettings, schema: dict | None,
                         messages: list[dict[str, str]], call: Callable[[list[dict[str, str]]], GenerationOutput],
                         totals: Callable[[], dict[str, Any]], record: dict[str, Any],
-                        finish: Callable[..., AIInteraction], on_text: Callable[[str], None] | None) -> AIInteraction:
+                        finish: Callable[..., AIInteraction], on_text: Callable[[str], None] | None,
+                        context: structured.SchemaContext | None = None) -> AIInteraction:
     """First call → parse → (one repair retry) → classify; model errors of the first call propagate."""
+    context = context or structured.SchemaContext()
     first = call(messages)
     record["raw_output"] = first.text
     notes = [f"generation: {note}" for note in first.notes]
@@ -281,6 +287,9 @@ def _generate_and_parse(task: StructuredTask, settings: DecodingSettings, schema
         return finish(parser_notes=notes, repair_stage="failed", failure_type=early[0], error=early[1], **totals())
     outcome = parsing.parse_structured(first.text, task.schema, task.field_aliases, task.defaults, first.truncated,
                                        task.refused_keys)
+    outcome = strict_columns(task, outcome, context)
+    if not first.constrained:
+        notes.append(FREE_TEXT_NOTE)
     if outcome.ok:
         return finish(parsed=outcome.parsed, parser_notes=notes + outcome.notes, schema_valid=True,
                       repair_stage="parser" if outcome.notes else "none", **totals())
@@ -306,6 +315,7 @@ def _generate_and_parse(task: StructuredTask, settings: DecodingSettings, schema
                       **totals())
     retry = parsing.parse_structured(second.text, task.schema, task.field_aliases, task.defaults, second.truncated,
                                      task.refused_keys)
+    retry = strict_columns(task, retry, context)
     notes.append(f"first_parse_error: {outcome.failure_type}")
     if retry.ok:
         return finish(parsed=retry.parsed, parser_notes=notes + retry.notes, schema_valid=True,
@@ -313,6 +323,26 @@ def _generate_and_parse(task: StructuredTask, settings: DecodingSettings, schema
     return finish(parser_notes=notes + retry.notes, repair_stage="failed",
                   failure_type=_failure_type(retry.failure_type, second),
                   error=f"{retry.error} (first attempt: {outcome.error})"[:1200], **totals())
+
+
+FREE_TEXT_NOTE = "free text: scored strictly (the model was not held to the per-project schema)"
+
+
+def strict_columns(task: StructuredTask, outcome: parsing.ParseOutcome,
+                   context: structured.SchemaContext) -> parsing.ParseOutcome:
+    """A parsed artifact that names a non-column (or an unknown estimate row) fails the schema.
+
+    Under the grammar or an endpoint's json_schema this cannot happen; a free-text answer is held to the
+    same per-project schema here, so it is scored strictly rather than leniently.
+    """
+    if not outcome.ok:
+        return outcome
+    problems = structured.column_problems(task, outcome.parsed, context)
+    if not problems:
+        return outcome
+    return parsing.ParseOutcome(None, notes=outcome.notes, failure_type=parsing.WRONG_TYPE,
+                                error="validation error: " + "; ".join(problems[:6])
+                                      + (f" (+{len(problems) - 6} more)" if len(problems) > 6 else ""))
 
 
 def _failure_type(parse_failure: str, output: GenerationOutput) -> str:
