@@ -20,7 +20,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstrain
 from causal_core import dag
 from causal_core.project import DagSpec, Project, RubricCheck, Timing
 from causal_core.rubric import check
-from causal_core.structured import SchemaContext, StructuredTask, enum_of, not_a_column
+from causal_core.structured import SchemaContext, StructuredTask, data_block, enum_of, not_a_column, with_data_rule
 
 MAX_EDGES = 40
 MAX_NAME = 80
@@ -135,6 +135,7 @@ Each edge means "source directly causes target". The rationale is one short line
   and never from the outcome into a pre-treatment variable.
 - Include the treatment -> outcome edge.
 - You may add an unobserved variable (a short snake_case name) when a mechanism needs one."""
+SYSTEM_PROMPT = with_data_rule(SYSTEM_PROMPT)
 
 FIELD_ALIASES = {"dag": "edges", "graph": "edges", "links": "edges", "arrows": "edges", "causal_edges": "edges"}
 
@@ -196,27 +197,27 @@ def build_inputs(project: Project, frame: pd.DataFrame | None = None) -> dict[st
 
 
 def build_user_prompt(inputs: dict[str, Any]) -> str:
+    """Card, treatment/outcome and the variable table, each project text inside a <data> block."""
     lines = []
     card = inputs.get("card")
     if card:
         status = inputs.get("card_status", "")
-        lines.append(f"Estimand card ({status}):")
-        for key in ("causal_question", "unit", "treatment", "outcome", "time_window", "estimand"):
-            if card.get(key):
-                lines.append(f"- {key}: {card[key]}")
+        card_lines = [f"- {key}: {card[key]}" for key in
+                      ("causal_question", "unit", "treatment", "outcome", "time_window", "estimand") if card.get(key)]
         if card.get("likely_threats"):
-            lines.append(f"- likely_threats: {'; '.join(card['likely_threats'])}")
-        lines.append("")
-    lines.append(f"Treatment variable: {inputs.get('treatment') or 'unknown'}")
-    lines.append(f"Outcome variable: {inputs.get('outcome') or 'unknown'}")
+            card_lines.append(f"- likely_threats: {'; '.join(card['likely_threats'])}")
+        lines += [f"Estimand card ({status}):", data_block("\n".join(card_lines), "estimand card"), ""]
+    focus = [f"Treatment variable: {inputs.get('treatment') or 'unknown'}",
+             f"Outcome variable: {inputs.get('outcome') or 'unknown'}"]
     if inputs.get("guardrails"):
-        lines.append(f"Guardrail outcomes: {', '.join(inputs['guardrails'])}")
-    lines += ["", "Variables (name | timing | role | description):"]
-    for row in inputs.get("variables", []):
-        lines.append(f"- {row['name']} | {row.get('timing', '')} | {row.get('role', '')} | {row.get('description', '')}")
-    for row in inputs.get("unobserved_nodes", []):
-        lines.append(f"- {row['name']} | unobserved (no data) | {row.get('label', '')}")
-    lines += ["", "Return the edges JSON now."]
+        focus.append(f"Guardrail outcomes: {', '.join(inputs['guardrails'])}")
+    lines.append(data_block("\n".join(focus), "focus"))
+    table = [f"- {row['name']} | {row.get('timing', '')} | {row.get('role', '')} | {row.get('description', '')}"
+             for row in inputs.get("variables", [])]
+    table += [f"- {row['name']} | unobserved (no data) | {row.get('label', '')}"
+              for row in inputs.get("unobserved_nodes", [])]
+    lines += ["", "Variables (name | timing | role | description):", data_block("\n".join(table), "dictionary"),
+              "", "Return the edges JSON now."]
     return "\n".join(lines)
 
 

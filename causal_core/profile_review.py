@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from causal_core.project import ChecklistItem, Project, RubricCheck, Timing
 from causal_core.rubric import check
-from causal_core.structured import SchemaContext, StructuredTask, enum_of, not_a_column
+from causal_core.structured import SchemaContext, StructuredTask, data_block, enum_of, not_a_column, with_data_rule
 
 # Bounds make constrained decoding terminate; they are generous for a human-written review too.
 MAX_ITEMS = 16
@@ -146,6 +146,7 @@ SYSTEM_PROFILE_MESSAGE = (
     "- If timing is ambiguous, put the issue in identification_questions or next_checks.\n"
     "- Be concise but specific. Use variable names from the bundle whenever possible."
 )
+SYSTEM_PROFILE_MESSAGE = with_data_rule(SYSTEM_PROFILE_MESSAGE)
 
 SCHEMA_HINT = {
     "dataset_grain": "string",
@@ -193,7 +194,7 @@ def build_profile_prompt(inputs: dict[str, Any]) -> str:
         {note}Profiling bundle:
         {body}
         """
-    ).strip().format(schema=json.dumps(SCHEMA_HINT, indent=2), note=note, body=body)
+    ).strip().format(schema=json.dumps(SCHEMA_HINT, indent=2), note=note, body=data_block(body, "profiling bundle"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -96,19 +96,27 @@ def test_system_prompt_carries_n09_rules():
     assert PROFILE_TASK.system_prompt == SYSTEM_PROFILE_MESSAGE
 
 
+def _bundle_block(prompt: str) -> str:
+    """The bundle JSON inside its <data> block (project text is delimited as data; entities undone)."""
+    import html
+
+    block = prompt.split("Profiling bundle:\n", 1)[1]
+    return html.unescape(block.split("\n", 1)[1].rsplit("\n</data>", 1)[0])
+
+
 def test_prompt_builder_embeds_schema_hint_and_bundle(support):
     project, frame = support
     inputs = PROFILE_TASK.build_inputs(project, frame)
     prompt = build_profile_prompt(inputs)
     assert prompt.startswith("Produce a DatasetProfileReview JSON object using this schema:")
     assert '"confidence": "low | medium | high"' in prompt
-    body = json.loads(prompt.split("Profiling bundle:\n", 1)[1])
+    body = json.loads(_bundle_block(prompt))
     assert body["treatment"] == "assistant_enabled"
     assert body["balance_table"]["columns"][:2] == ["variable", "kind"]
     assert body["balance_table"]["rows"][0][:2] == ["backlog_start", "numeric"]
     assert body["explicit_warning"].startswith("Dataset profiling can identify risks")
     n09 = build_profile_prompt({**inputs, "bundle_format": "records"})
-    assert json.loads(n09.split("Profiling bundle:\n", 1)[1]) == inputs["bundle"]
+    assert json.loads(_bundle_block(n09)) == inputs["bundle"]
     assert len(prompt) < 0.6 * len(n09)  # the compact form fits small models' context
 
 

@@ -15,6 +15,7 @@ from causal_core.multiverse import memo_text as robustness
 from causal_core.project import (
     Project,
 )
+from causal_core.structured import data_block, with_data_rule
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,6 +50,7 @@ Rules:
 - For an observational design, recommend validating with a randomized holdout, experiment or phased rollout.
 Return only JSON with the keys: question, estimand, design, key_diagnostic, main_estimate, interpretation,
 main_limitation, recommendation. Each value is plain text of at most 600 characters."""
+MEMO_SYSTEM_PROMPT = with_data_rule(MEMO_SYSTEM_PROMPT)
 
 
 def build_memo_inputs(project: Project, frame: pd.DataFrame | None = None) -> dict[str, Any]:
@@ -98,7 +100,7 @@ def build_memo_inputs(project: Project, frame: pd.DataFrame | None = None) -> di
 def build_memo_prompt(inputs: dict[str, Any]) -> str:
     return (
         "Draft the decision memo from these structured inputs. Copy numbers exactly; do not add any.\n\n"
-        f"INPUTS:\n{json.dumps(inputs, indent=1, ensure_ascii=False)}\n\n"
+        f"INPUTS:\n{data_block(json.dumps(inputs, indent=1, ensure_ascii=False), 'inputs')}\n\n"
         "Return the JSON memo now."
     )
 

@@ -13,7 +13,7 @@ from causal_core.project import (
 )
 from causal_core.question.constants import LIST_FIELDS, MAX_ITEM, MAX_ITEMS, MAX_TEXT, TEXT_FIELDS
 from causal_core.question.matching import _column_names
-from causal_core.structured import SchemaContext, enum_of, not_a_column
+from causal_core.structured import SchemaContext, data_block, enum_of, not_a_column, with_data_rule
 
 # ---------------------------------------------------------------------------------------------
 # The task: prompts, bounded draft schema, conversion to the project's EstimandCard
@@ -37,6 +37,7 @@ target_population, estimand (strings) and required_assumptions, likely_threats, 
 - Never propose adjusting for a post-treatment, outcome or future variable.
 - Flag anything that cannot be determined from the brief: write
   "cannot be determined from the brief: <what to ask the stakeholder>" in that field."""
+SYSTEM_PROMPT = with_data_rule(SYSTEM_PROMPT)
 
 FIELD_ALIASES: dict[str, str] = {
     "question": "business_question",
@@ -176,16 +177,18 @@ def build_inputs(project: Project, frame: Any = None) -> dict[str, Any]:
 
 def build_user_prompt(inputs: dict[str, Any]) -> str:
     """The brief and a compact dictionary table; no data values, so nothing can be 'estimated'."""
-    lines = [
-        "Stakeholder brief:",
-        str(inputs.get("brief", "")).strip() or "(empty)",
-        "",
-        f"Dataset: {inputs.get('dataset') or 'unnamed'} ({inputs.get('rows', 0)} rows).",
-        "Columns (name | timing | description):",
-    ]
+    table = []
     for row in inputs.get("columns", []):
         missing = "" if row.get("in_data", True) else " [dictionary only, not in the data]"
-        lines.append(f"- {row['variable']} | {row.get('timing') or 'unknown'} | {row.get('description', '')}{missing}")
+        table.append(f"- {row['variable']} | {row.get('timing') or 'unknown'} | {row.get('description', '')}{missing}")
+    lines = [
+        "Stakeholder brief:",
+        data_block(str(inputs.get("brief", "")).strip() or "(empty)", "brief"),
+        "",
+        f"Dataset: {data_block(inputs.get('dataset') or 'unnamed', 'dataset')} ({inputs.get('rows', 0)} rows).",
+        "Columns (name | timing | description):",
+        data_block("\n".join(table), "dictionary"),
+    ]
     lines += ["", "Return the estimand card JSON now. Do not estimate anything."]
     return "\n".join(lines)
 
