@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from causal_core.version import WorkbenchStamp, current_stamp
+
 SCHEMA_ID = "causal-workbench/project"
 SCHEMA_VERSION = 1
 
@@ -440,6 +442,11 @@ class Project(StrictModel):
     ai_log: list[AIInteraction] = Field(default_factory=list)
     edit_log: list[AnalystEdit] = Field(default_factory=list)
     lab: dict[str, Any] = Field(default_factory=dict, description="Model-lab runs (see causal_core.lab).")
+    workbench: WorkbenchStamp = Field(
+        default_factory=current_stamp,
+        description="The workbench version and git commit that last saved this file (project_to_json stamps it); "
+        "a file from before 0.9.0 has none and opens with the running workbench's.",
+    )
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True, allow_inf_nan=False)
 
@@ -471,7 +478,8 @@ class ProjectFileError(ValueError):
 
 
 def project_to_json(project: Project) -> str:
-    return project.model_dump_json(by_alias=True, indent=2)
+    """The project file's text, stamped with the workbench that writes it."""
+    return project.model_copy(update={"workbench": current_stamp()}).model_dump_json(by_alias=True, indent=2)
 
 
 # ---- what a project file may hold (issue 18 §7): checked on open, before validation -------------------

@@ -34,6 +34,7 @@ from causal_core.memo import (
 )
 from causal_core.project import Project, project_to_json, utc_now
 from causal_core.staleness import stale
+from causal_core.version import version_info, version_label
 
 PACKAGES = (
     "pandas",
@@ -347,6 +348,7 @@ def memo_html(project: Project) -> str:
         _audits_html(project),
         "<h2>AI interactions</h2>",
         _ai_log_html(project),
+        f'<footer class="meta">{esc(version_label())}</footer>',
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -359,7 +361,8 @@ def memo_html(project: Project) -> str:
 
 
 def environment_manifest(project: Project) -> dict[str, Any]:
-    """What produced this bundle: package versions, data hash, models used (N01 §14)."""
+    """What produced this bundle: the workbench version and commit, package versions, data hash, models used
+    (the course notebook's reproducibility checklist)."""
     versions = {}
     for name in PACKAGES:
         try:
@@ -369,6 +372,7 @@ def environment_manifest(project: Project) -> dict[str, Any]:
     source = project.data_source
     return {
         "generated_at": utc_now(),
+        "workbench": version_info(),
         "project": project.name,
         "python": sys.version.split()[0],
         "platform": platform.platform(),

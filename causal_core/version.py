@@ -13,6 +13,8 @@ import functools
 import subprocess
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from causal_core import __version__
 
 GIT_TIMEOUT_S = 2.0
@@ -42,9 +44,23 @@ def git_commit() -> str | None:
     return commit if commit.isalnum() else None
 
 
+class WorkbenchStamp(BaseModel):
+    """The workbench that wrote a file: stored in project files (``Project.workbench``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: str = Field(max_length=64)
+    commit: str | None = Field(None, max_length=64)
+
+
 def version_info() -> dict[str, str | None]:
     """``{"version": "0.9.0", "commit": "abc1234" | None}``: what project files and manifests store."""
     return {"version": __version__, "commit": git_commit()}
+
+
+def current_stamp() -> WorkbenchStamp:
+    """This running workbench as a stamp (the default of a new project, and what a save writes)."""
+    return WorkbenchStamp(**version_info())
 
 
 def version_label() -> str:

@@ -17,6 +17,7 @@ from causal_core.project import (
 )
 from causal_core.safe_text import code_span, escape_markdown
 from causal_core.staleness import mark_out_of_date, stale
+from causal_core.version import version_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -288,6 +289,7 @@ def memo_markdown(project: Project, sections: dict[str, str], title: str | None 
         out_of_date = stale(project, "estimation")  # the numbers stay, labelled, never as the current answer
         heading = "## Estimates (out of date)" if out_of_date else "## Estimates"
         lines += [heading, "", *([f"_{out_of_date.sentence}_", ""] if out_of_date else []), table, ""]
+    lines += ["---", "", f"_{version_label()}_"]  # which code produced these numbers (our text, no user input)
     return "\n".join(lines).rstrip() + "\n"
 
 

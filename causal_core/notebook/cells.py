@@ -21,6 +21,7 @@ from causal_core import dag_io
 from causal_core.notebook import text
 from causal_core.notebook.checks import completed_stages, stage_notice
 from causal_core.project import Project
+from causal_core.version import version_label
 
 NUMBERS_TAG = "reproduction-numbers"
 
@@ -52,6 +53,9 @@ def path_literal(path: str | None) -> str:
 
 # ---- one function per stage ------------------------------------------------------------------
 def setup_cells(project_file: str, data_file: str | None) -> list[NotebookNode]:
+    """Imports, paths and the project; prints which workbench exported the notebook and which one runs it, so
+    a re-computed number that differs can be traced to a code change."""
+    exported_by = version_label()  # our own text, written as a literal
     return [code(f"""
 from pathlib import Path
 
@@ -61,11 +65,15 @@ from IPython.display import display
 try:
     from causal_core.notebook import api as cw
     from causal_core.project import EstimationSpec
+    from causal_core.version import version_label
 except ModuleNotFoundError as error:
     raise ModuleNotFoundError(
-        "causal_core is not importable: start Jupyter from the Causal Workbench checkout or set PYTHONPATH to it"
+        "causal_core is not importable: run this notebook with the Causal Workbench's .venv kernel "
+        "(make setup installs the package there) or pip install the workbench into this kernel's environment"
     ) from error
 
+print("Exported by", {exported_by!r})
+print("Running on ", version_label())
 pd.set_option("display.precision", 6)
 PROJECT_FILE = {path_literal(project_file)}
 DATA_FILE = {path_literal(data_file)}  # an upload's rows; None for a built-in dataset (it regenerates)
