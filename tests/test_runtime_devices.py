@@ -121,3 +121,23 @@ def test_explicit_choices_are_honoured(machine):
     plan = devices.plan_load(494_032_768, "cpu", "bfloat16")
     assert (plan.device, plan.dtype, plan.device_map) == ("cpu", "bfloat16", None)
     assert plan.est_bytes == pytest.approx(494_032_768 * 2)
+
+
+def test_bf16_check_ignores_emulated_support(monkeypatch):
+    """Pre-Ampere GPUs emulate bf16; torch counts that as supported unless including_emulation=False."""
+    import torch
+
+    calls = []
+
+    def is_bf16_supported(including_emulation=True):
+        calls.append(including_emulation)
+        return including_emulation  # a T4: emulated only
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", is_bf16_supported)
+    assert devices.cuda_bf16_supported() is False
+    assert calls == [False]
+    monkeypatch.setattr(devices, "cuda_available", lambda: True)
+    monkeypatch.setattr(devices, "cuda_free_bytes", lambda: [16 * GB])
+    assert devices.auto_dtype("cuda") == "float16"
+    with pytest.raises(devices.LoadPlanError, match="bfloat16"):
+        devices.plan_load(1_000, "cuda", "bfloat16")

@@ -376,3 +376,34 @@ def test_remote_code_models_need_the_explicit_tick(tmp_path, monkeypatch):
     ticked = runtime.run_task(MINI_TASK, {"q": "x"}, key, load_options={"trust_remote_code": True})
     assert ticked.failure_type == "model_error"
     assert seen["trust_remote_code"] is True and seen["local_files_only"] is True
+
+
+def test_a_loaded_session_is_found_before_memory_is_planned(tiny_model, monkeypatch):
+    """Planning first refused the loaded model itself ("Out of memory": its own weights hold the memory)."""
+    from causal_core.runtime import devices
+
+    key = registry.path_key(tiny_model)
+    first = sessions.get_session(key)
+
+    def out_of_memory(*_args, **_kwargs):
+        raise devices.LoadPlanError("Out of memory: the weights need more than is free")
+
+    monkeypatch.setattr(devices, "plan_load", out_of_memory)
+    try:
+        assert sessions.get_session(key) is first
+        assert sessions.get_session(key, device="cpu", dtype="float32") is first
+        with pytest.raises(devices.LoadPlanError, match="Out of memory"):  # another dtype is a new load
+            sessions.get_session(key, dtype="bfloat16")
+    finally:
+        runtime.unload(key)
+
+
+def test_device_map_is_part_of_the_registry_key():
+    from causal_core.runtime import devices
+
+    key = ("m", "cuda", "float16", "none")
+    one_gpu = devices.LoadPlan("cuda", "float16", "none", {"": 0})
+    spread = devices.LoadPlan("cuda", "float16", "none", "auto")
+    assert sessions.registry_key(key, one_gpu) != sessions.registry_key(key, spread)
+    assert sessions.registry_key(key, one_gpu)[:4] == key  # the sidebar's 4-field key still selects both
+    assert sessions.device_map_label(None) == ""

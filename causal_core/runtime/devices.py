@@ -43,9 +43,13 @@ def mps_available() -> bool:
 
 
 def cuda_bf16_supported() -> bool:
+    """Native bf16 only: pre-Ampere GPUs *emulate* it (slowly), which torch counts as supported by default."""
     import torch
 
-    return bool(torch.cuda.is_bf16_supported())
+    try:
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+    except TypeError:  # torch < 2.3 has no including_emulation and never counted emulation
+        return bool(torch.cuda.is_bf16_supported())
 
 
 def cuda_free_bytes() -> list[int]:

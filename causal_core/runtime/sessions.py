@@ -24,7 +24,23 @@ from causal_core.runtime import queue as request_queue
 from causal_core.runtime.grammar import GrammarCache
 from causal_core.runtime.local_hf import Progress, load, stop_token_ids, vocab_size
 
-SessionKey = tuple[str, str, str, str]  # (model_key, device, dtype, quantisation)
+SessionKey = tuple[str, str, str, str]  # (model_key, device, dtype, quantisation): what the sidebar shows
+# The registry's own key adds the placement (device_map): the same model in float16 on cuda:0 and spread
+# over two GPUs with device_map="auto" are two different loads, never one cached answer for both.
+RegistryKey = tuple[str, str, str, str, str]
+
+
+def device_map_label(device_map: Any) -> str:
+    """A stable text form of a plan's device_map ("" when transformers places nothing)."""
+    if device_map is None:
+        return ""
+    if isinstance(device_map, dict):
+        return ",".join(f"{module or '*'}:{target}" for module, target in sorted(device_map.items(), key=str))
+    return str(device_map)
+
+
+def registry_key(key: SessionKey, plan: devices.LoadPlan) -> RegistryKey:
+    return (*key, device_map_label(plan.device_map))
 
 
 @dataclass
@@ -39,6 +55,9 @@ class Session:
     load_seconds: float
     loaded_at: float = field(default_factory=time.time)
     generations: int = 0
+    # Measured decoding speed of the last local generation (tokens/s): the draft buttons show an expected
+    # duration from it before a draft starts (0.0 until the first generation).
+    tokens_per_s: float = 0.0
     closed: bool = False
     active: int = 0  # requests holding the device with this session (0 or 1: the queue runs one per device)
     freed: threading.Event = field(default_factory=threading.Event)
@@ -115,9 +134,9 @@ class Session:
             return 0
 
 
-_SESSIONS: dict[SessionKey, Session] = {}
+_SESSIONS: dict[RegistryKey, Session] = {}
 _REGISTRY_LOCK = threading.Lock()
-_LOAD_LOCKS: defaultdict[SessionKey, threading.Lock] = defaultdict(threading.Lock)
+_LOAD_LOCKS: defaultdict[RegistryKey, threading.Lock] = defaultdict(threading.Lock)
 SAMPLING_LOCK = threading.Lock()  # torch's global RNG: seeded sampling on two models must not interleave
 
 
@@ -130,20 +149,37 @@ def plan_for(model_key: str, device: str = "auto", dtype: str = "auto", quantisa
     return spec, devices.plan_load(spec.params, device, dtype, quantisation)
 
 
+def _loaded_match(model_key: str, device: str, dtype: str, quantisation: str) -> Session | None:
+    """A loaded session that already satisfies the request ("auto" matches whatever was chosen)."""
+    with _REGISTRY_LOCK:
+        matches = [session for key, session in _SESSIONS.items()
+                   if key[0] == model_key and device in ("auto", key[1]) and dtype in ("auto", key[2])
+                   and quantisation == key[3]]
+    return max(matches, key=lambda session: session.loaded_at) if matches else None
+
+
 def get_session(model_key: str, device: str = "auto", dtype: str = "auto", quantisation: str = "none",
                 trust_remote_code: bool = False, progress: Progress | None = None) -> Session:
-    """The cached session for this (model, device, dtype, quantisation), loading it once if needed."""
+    """The cached session for this (model, device, dtype, quantisation), loading it once if needed.
+
+    The cache is looked up *before* planning memory: a loaded model holds the memory a new plan would
+    ask for, so planning first refused the very model that was already loaded ("Out of memory").
+    """
+    found = _loaded_match(model_key, device, dtype, quantisation)
+    if found is not None:
+        return found
     spec, plan = plan_for(model_key, device, dtype, quantisation)
     key: SessionKey = (model_key, *plan.session_fields)
+    full_key = registry_key(key, plan)
     with _REGISTRY_LOCK:
-        found = _SESSIONS.get(key)
-        load_lock = _LOAD_LOCKS[key]
+        found = _SESSIONS.get(full_key)
+        load_lock = _LOAD_LOCKS[full_key]
     if found is not None:
         return found
     with load_lock:  # two callers asking for the same model load it once; other models load in parallel
         with _REGISTRY_LOCK:
-            if key in _SESSIONS:
-                return _SESSIONS[key]
+            if full_key in _SESSIONS:
+                return _SESSIONS[full_key]
         started = time.perf_counter()
         model, tokenizer, class_name = load(spec, plan, trust_remote_code, progress)
         stops = stop_token_ids(model, tokenizer)
@@ -158,7 +194,7 @@ def get_session(model_key: str, device: str = "auto", dtype: str = "auto", quant
         if progress:
             progress(1.0, "ready")
         with _REGISTRY_LOCK:
-            _SESSIONS[key] = session
+            _SESSIONS[full_key] = session
         return session
 
 
@@ -198,7 +234,7 @@ def session_for(model_key: str, progress: Progress | None = None, **load_options
 
 def is_loaded(session: Session) -> bool:
     with _REGISTRY_LOCK:
-        return _SESSIONS.get(session.key) is session
+        return _SESSIONS.get(registry_key(session.key, session.plan)) is session
 
 
 def unload(model_key: str, session_key: SessionKey | None = None, wait_s: float = 0.0) -> bool:
@@ -208,7 +244,8 @@ def unload(model_key: str, session_key: SessionKey | None = None, wait_s: float 
     With ``wait_s`` > 0 it also waits up to that long until the weights are actually freed.
     """
     with _REGISTRY_LOCK:
-        keys = [key for key in _SESSIONS if key[0] == model_key and (session_key is None or key == tuple(session_key))]
+        wanted = tuple(session_key) if session_key is not None else None  # 4 fields (all placements) or 5
+        keys = [key for key in _SESSIONS if key[0] == model_key and (wanted is None or key[:len(wanted)] == wanted)]
         removed = [_SESSIONS.pop(key) for key in keys]
         for key in keys:
             _LOAD_LOCKS.pop(key, None)
