@@ -141,3 +141,16 @@ def test_bf16_check_ignores_emulated_support(monkeypatch):
     assert devices.auto_dtype("cuda") == "float16"
     with pytest.raises(devices.LoadPlanError, match="bfloat16"):
         devices.plan_load(1_000, "cuda", "bfloat16")
+
+
+def test_honest_wording_and_expected_duration_before_a_draft():
+    from causal_core.runtime import honesty
+
+    assert "not expected to be usable" in honesty.BUNDLED_DEMO and "recorded draft" in honesty.BUNDLED_DEMO
+    assert "not expected to be usable" in honesty.BUNDLED_ROLE and "works offline" not in honesty.BUNDLED_ROLE
+    assert honesty.is_bundled("bundled") and not honesty.is_bundled("endpoint:m@http://127.0.0.1:9/v1")
+    assert honesty.expected_seconds(700, 3.5) == pytest.approx(200.0)
+    assert honesty.expected_seconds(700, 0.0) is None
+    line = honesty.before_draft_line(700, 3.5, 180.0)
+    assert "3.3 min for 700 tokens at the measured 3.5 tokens/s" in line and "time limit of 3.0 min" in line
+    assert "unknown until this model's first draft" in honesty.before_draft_line(700, 0.0, 180.0)

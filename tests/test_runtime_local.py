@@ -210,7 +210,10 @@ def test_run_task_on_a_folder_model_fills_the_whole_interaction(tiny_model):
     assert "".join(streamed) == interaction.raw_output
     assert (interaction.backend, interaction.device, interaction.dtype, interaction.quantisation) == (
         "transformers", "cpu", "float32", "none")
-    assert interaction.decoding == settings.model_dump() and interaction.seed == 7
+    asked = {key: value for key, value in interaction.decoding.items() if key != "used"}
+    assert asked == settings.model_dump() and interaction.seed == 7
+    used = interaction.decoding["used"]  # what generate() really ran with (greedy: no sampling knobs)
+    assert used["do_sample"] is False and used["max_new_tokens"] == 120 and "temperature" not in used
     assert interaction.system_prompt == "Return JSON." and interaction.user_prompt == "Question: hi"
     assert 0 < interaction.new_tokens <= 120 and interaction.tokens_per_s > 0 and interaction.duration_s > 0
     assert {"torch", "transformers", "xgrammar", "json_repair", "pydantic"} <= set(interaction.package_versions)
@@ -407,3 +410,19 @@ def test_device_map_is_part_of_the_registry_key():
     assert sessions.registry_key(key, one_gpu) != sessions.registry_key(key, spread)
     assert sessions.registry_key(key, one_gpu)[:4] == key  # the sidebar's 4-field key still selects both
     assert sessions.device_map_label(None) == ""
+
+
+def test_ai_log_records_the_models_own_repetition_penalty(tiny_model):
+    """The sidebar says 1.0, the model's generation_config says 1.05: generate() uses 1.05, and the log says so."""
+    key = registry.path_key(tiny_model)
+    session = sessions.get_session(key)
+    session.model.generation_config.repetition_penalty = 1.05
+    try:
+        interaction = runtime.run_task(MINI_TASK, {"q": "hi"}, key, DecodingSettings(max_new_tokens=40))
+        assert interaction.decoding["repetition_penalty"] == 1.0  # what was asked
+        assert interaction.decoding["used"]["repetition_penalty"] == 1.05  # what was used
+        assert session.tokens_per_s > 0  # measured, for the next draft's expected duration
+        asked = runtime.run_task(MINI_TASK, {"q": "hi"}, key, DecodingSettings(max_new_tokens=40, repetition_penalty=1.3))
+        assert asked.decoding["used"]["repetition_penalty"] == 1.3
+    finally:
+        runtime.unload(key)

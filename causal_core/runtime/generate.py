@@ -143,6 +143,8 @@ class _Backend:
             output = local_hf.generate(session, messages, settings, schema, on_text, should_stop, on_token, limit)
         ticket.tokens_done = done_before + output.new_tokens
         session.generations += 1
+        if output.seconds > 0 and output.new_tokens > 0:  # the next draft's expected duration comes from this
+            session.tokens_per_s = output.new_tokens / output.seconds
         return output
 
 
@@ -252,6 +254,9 @@ def run_task(
     def totals() -> dict[str, Any]:
         tokens = sum(output.new_tokens for output in outputs)
         seconds = sum(output.seconds for output in outputs)
+        used = next((output.decoding for output in outputs if output.decoding), None)
+        if used:  # what generate() actually used, next to what the sidebar asked for
+            record["decoding"] = {**settings.model_dump(), "used": used}
         return {"new_tokens": tokens, "tokens_per_s": round(tokens / seconds, 2) if seconds > 0 else 0.0,
                 "truncated": any(output.truncated for output in outputs)}
 

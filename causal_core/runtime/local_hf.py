@@ -31,6 +31,22 @@ class GenerationOutput:
     constrained: bool = False
     notes: list[str] = field(default_factory=list)
     stop_reason: str = ""  # "", "stopped", "timeout" or "repetition" (see runtime.stopping)
+    # The decoding settings generate() actually used: the model's generation_config merged with ours
+    # (a model whose config says repetition_penalty 1.05 decodes with 1.05 even when the sidebar says 1.0).
+    decoding: dict[str, Any] = field(default_factory=dict)
+
+
+DECODING_KEYS = ("do_sample", "temperature", "top_p", "top_k", "repetition_penalty", "no_repeat_ngram_size",
+                 "max_new_tokens", "num_beams")
+
+
+def effective_decoding(generation_config: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The model's generation_config overridden by the non-None keyword arguments, as generate() merges them."""
+    used = {key: getattr(generation_config, key, None) for key in DECODING_KEYS}
+    used |= {key: value for key, value in kwargs.items() if key in DECODING_KEYS and value is not None}
+    if not used.get("do_sample"):  # greedy: sampling knobs have no effect, whatever the config says
+        used |= {"temperature": None, "top_p": None, "top_k": None}
+    return {key: value for key, value in used.items() if value is not None}
 
 
 def _noop(_fraction: float, _message: str) -> None:
@@ -239,4 +255,5 @@ def generate(session: Any, messages: list[dict[str, str]], settings: Any, json_s
     elif reason == "timeout":
         notes.append(f"stopped after {len(new)} tokens at the {time_limit:.0f} s time limit")
     text = tokenizer.decode(new, skip_special_tokens=True)
-    return GenerationOutput(text, len(new), seconds, truncated, cancelled, constrained, notes, reason)
+    return GenerationOutput(text, len(new), seconds, truncated, cancelled, constrained, notes, reason,
+                            effective_decoding(model.generation_config, kwargs))

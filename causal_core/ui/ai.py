@@ -20,7 +20,7 @@ import streamlit as st
 from causal_core import runtime
 from causal_core.project import AIInteraction
 from causal_core.runtime import generate as _generate
-from causal_core.runtime import registry, sessions
+from causal_core.runtime import honesty, registry, sessions, stopping
 from causal_core.runtime.queue import DraftProgress
 from causal_core.safe_text import code_span, escape_markdown
 from causal_core.structured import DecodingSettings, StructuredTask
@@ -71,9 +71,30 @@ def last_outcome(artifact: str) -> dict[str, str] | None:
     return (st.session_state.get(OUTCOMES_KEY) or {}).get(artifact)
 
 
+def draft_expectation(model_key: str, settings: DecodingSettings) -> str:
+    """Time limit and expected duration of a draft on this model, from its session's measured tokens/s."""
+    if registry.key_source(model_key) == "endpoint":
+        return honesty.before_draft_line(settings.max_new_tokens, 0.0, None).replace(
+            "until this model's first draft", "(a remote endpoint)")
+    session = sessions.find_session(model_key)
+    device = session.device if session is not None else "cpu"
+    speed = session.tokens_per_s if session is not None else 0.0
+    return honesty.before_draft_line(settings.max_new_tokens, speed, stopping.time_limit_s(device))
+
+
+def render_draft_notice() -> None:
+    """Next to a draft button: what to expect from the selected model, said plainly before it starts."""
+    model_key = current_model_key()
+    if honesty.is_bundled(model_key):
+        st.caption(honesty.BUNDLED_DEMO)
+    st.caption(escape_markdown(draft_expectation(model_key, current_settings())))
+
+
 def render_last_outcome(task: StructuredTask) -> None:
     """Show the last draft's outcome where the draft was started (call it next to the draft button):
-    a stopped or failed draft stays visible after the rerun that interrupted it."""
+    a stopped or failed draft stays visible after the rerun that interrupted it. The draft notice
+    (bundled-model demo warning, time limit, expected duration) is shown here too."""
+    render_draft_notice()
     outcome = last_outcome(task.artifact)
     if outcome is None:
         return
@@ -143,6 +164,9 @@ def draft_artifact(task: StructuredTask, inputs: dict[str, Any]) -> AIInteractio
         load_model(model_key)  # failures are shown; run_task below then records a model_error
     artifact = task.artifact.replace("_", " ")
     base = f"Drafting {artifact} with {code_span(model_key)}"
+    if honesty.is_bundled(model_key):
+        st.caption(honesty.BUNDLED_DEMO)
+    st.caption(escape_markdown(draft_expectation(model_key, settings)))
     started = time.perf_counter()
     received: list[str] = []
     with st.status(f"{base}…", expanded=True) as status:
@@ -187,7 +211,8 @@ def _final_label(interaction: AIInteraction) -> tuple[str, str]:
     """The status line left on the page after the run, and its state."""
     if interaction.schema_valid:
         repaired = f" — repaired ({interaction.repair_stage})" if interaction.repair_stage != "none" else ""
+        free = " — free text: scored strictly" if _generate.FREE_TEXT_NOTE in interaction.parser_notes else ""
         return (f"Draft ready ({interaction.duration_s:.1f} s, {interaction.new_tokens} tokens, "
-                f"{interaction.tokens_per_s:.1f} tokens/s){repaired}", "complete")
+                f"{interaction.tokens_per_s:.1f} tokens/s){repaired}{free}", "complete")
     return (f"The draft failed: {interaction.failure_type} after {interaction.duration_s:.1f} s, "
             f"{interaction.new_tokens} tokens", "error")
