@@ -339,8 +339,18 @@ def _legacy_matrix(builder: _Builder, block: str, line: int) -> None:
                 builder.directed(source, target, line + i)
 
 
+# Words DAGitty's grammar (GraphDotParser.pegjs) and DOT read as keywords, compared case-insensitively as DOT
+# does: a node with one of these names is written quoted, so ``node -> y`` never reaches the parser bare.
+RESERVED_WORDS = frozenset(
+    {"node", "graph", "dag", "digraph", "subgraph", "edge", "strict", "pdag", "mag", "pag", "bigraph"}
+)
+
+
 def _quote(name: str) -> str:
-    return name if SIMPLE_ID.match(name) else '"' + _dot_escape(name) + '"'
+    """A node name as DAGitty reads it back: bare only when a plain identifier that is not a keyword."""
+    if SIMPLE_ID.match(name) and name.lower() not in RESERVED_WORDS:
+        return name
+    return '"' + _dot_escape(name) + '"'
 
 
 def _dagitty_flags(spec: DagSpec, node: DagNode) -> list[str]:
