@@ -17,6 +17,7 @@ import pandas as pd
 
 from causal_core.datasets import BUILTINS, check_generator_args, get_builtin, load_builtin
 from causal_core.project import DataSource, DictionaryEntry, Project, normalise_timing
+from causal_core.safe_text import hidden_characters
 
 DEFAULT_MAX_UPLOAD_MB = 200.0
 # Bounds checked before any parsing work (issue 18 §10): a 100,000-column header made the app spin for
@@ -118,10 +119,24 @@ def check_column_names(names: list[str], where: str = "the header") -> None:
         if len(name) > MAX_COLUMN_NAME_CHARS:
             raise DataError(f"Column {position}'s name is {len(name):,} characters long; the limit is "
                             f"{MAX_COLUMN_NAME_CHARS:,}.")
+        _refuse_hidden_characters(name, position, where)
     duplicates = sorted(name for name, count in Counter(names).items() if count > 1)
     if duplicates:
         shown = ", ".join(duplicates[:10]) + (f" and {len(duplicates) - 10:,} more" if len(duplicates) > 10 else "")
         raise DataError(f"Duplicate column names in {where}: {shown}. Rename them and upload again.")
+
+
+def _refuse_hidden_characters(name: str, position: int, where: str) -> None:
+    """A column name is shown, exported and typed into formulas: a line break, control character, bidi
+    override or zero-width character in it would change what a reader (or a Markdown renderer) sees."""
+    hidden = hidden_characters(name)
+    if hidden:
+        codes = ", ".join(f"U+{ord(char):04X}" for char in hidden)
+        raise DataError(
+            f"Column {position} in {where}, {name!r}, holds invisible or control characters ({codes}): "
+            "line breaks, tabs, control, bidi-override and zero-width characters are not allowed in column names. "
+            "Rename the column and upload again."
+        )
 
 
 def _check_header(first_line: str, delimiter: str) -> None:
@@ -129,7 +144,10 @@ def _check_header(first_line: str, delimiter: str) -> None:
         raise DataError(
             f"The file has {first_line.count(delimiter) + 1:,} columns; the workbench reads at most {MAX_COLUMNS:,}."
         )
-    header = next(csv.reader([first_line], delimiter=delimiter), [])
+    try:
+        header = next(csv.reader([first_line], delimiter=delimiter), [])
+    except csv.Error:  # a CR inside a quoted name: pandas splits it right and the parsed names are checked after
+        return
     check_column_names([name.strip() for name in header])
 
 
@@ -241,6 +259,7 @@ def read_upload(payload: bytes, filename: str, max_mb: float = DEFAULT_MAX_UPLOA
         frame, notice = read_csv_bytes(payload)
     else:
         raise DataError(f"Unsupported file type '{filename}': upload a .csv or .parquet file.")
+    check_column_names([str(name) for name in frame.columns], where="the parsed header")  # quoted names may hold CR/LF
     if frame.shape[1] < 2:
         raise DataError(f"The file has {frame.shape[1]} column(s); a causal analysis needs at least 2 (treatment and outcome).")
     if frame.empty:

@@ -35,6 +35,14 @@ def _keep(char: str) -> str:
     return char
 
 
+def hidden_characters(text: object) -> list[str]:
+    """The characters clean_text would fold or remove (line endings, tabs, controls, bidi, zero-width), in
+    order of first appearance: a name that holds any of them is refused at entry rather than silently changed."""
+    value = str(text)
+    found = [char for char in value if _LINE_ENDINGS.match(char) or _keep(char) != char]
+    return list(dict.fromkeys(found))
+
+
 def clean_text(text: object) -> str:
     """Untrusted text reduced to one visible line: every line ending folds to a space, tabs become spaces,
     control characters (Cc), bidi overrides/isolates/marks and zero-width characters are removed.

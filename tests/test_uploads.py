@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 
@@ -137,3 +138,34 @@ def test_builtin_size_and_seed_are_checked_before_generating():
         builtin_source("nope")
     assert time.perf_counter() - started < 1  # refused before a single row is generated
     assert builtin_source("support", 3, 1).source.rows > 0
+
+
+HIDDEN = ["\r", "\n", "\x00", "\x1b", "\t", "\u202e", "\u2066", "\u200b", "\ufeff", "\u2028", "\x85"]
+
+
+@pytest.mark.parametrize("char", HIDDEN)
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_column_names_with_hidden_characters_are_refused_with_the_name(char, kind):
+    """CSV (quoted header) and Parquet alike: the message names the column (repr) and the code point."""
+    name = f"x{char}<img src=http://127.0.0.1:9/p>"
+    frame = pd.DataFrame({name: [1, 2], "y": [3, 4]})
+    if kind == "csv":
+        payload, filename = frame.to_csv(index=False, quoting=csv.QUOTE_ALL).encode("utf-8"), "a.csv"
+    else:
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer)
+        payload, filename = buffer.getvalue(), "a.parquet"
+    with pytest.raises(DataError) as error:
+        read_upload(payload, filename)
+    message = str(error.value)
+    if char == "\x00" and kind == "csv":
+        assert "looks binary" in message  # a NUL byte anywhere in a CSV is refused before the header
+        return
+    assert repr(name.strip()) in message or repr(name) in message
+    assert f"U+{ord(char):04X}" in message and "Rename the column" in message
+
+
+def test_plain_unicode_column_names_still_load():
+    frame = pd.DataFrame({"Größe (cm)": [1, 2], "税率": [3, 4], "a b": [5, 6]})
+    loaded = read_upload(frame.to_csv(index=False).encode("utf-8"), "a.csv")
+    assert loaded.source.columns == ["Größe (cm)", "税率", "a b"]
