@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from causal_core import lab, lab_endpoints
+from causal_core import lab, lab_endpoints, runtime
 from causal_core.datasets import BUILTINS
+from causal_core.runtime.endpoint_policy import class_mode
 from causal_core.safe_text import escape_markdown
 from causal_core.tasks import task_names
 from causal_core.ui import state
 from causal_core.ui.ai import current_settings
+from causal_core.ui.unload_guard import instructor_allows
 
 TASK_LABELS = {
     "estimand-card": "Estimand card (Question)",
@@ -171,7 +173,16 @@ if clear:
     state.set_project(lab.project_with_lab(state.get_project(), lab.empty_lab()))
     st.rerun()
 
-if start:
+def _instructor_ok(model_keys: list[str], extra_text: str, calls: int) -> bool:
+    """Class mode: a run that adds, loads or is large asks for the sidebar's instructor password."""
+    if not class_mode():
+        return True
+    loaded = {row["model_key"] for row in runtime.loaded_sessions()}
+    reasons = lab_endpoints.instructor_reasons(model_keys, extra_text, calls, loaded)
+    return not reasons or instructor_allows(f"This Model lab run ({'; '.join(reasons)})")
+
+
+if start and _instructor_ok(chosen, extra, len(chosen) * len(case_ids) * int(repeats)):
     try:
         if registry is None:
             raise lab.LabError("no model registry: see the error above")
@@ -188,7 +199,8 @@ if start:
         if not any(model["available"] for model in plan["models"]):
             st.warning("None of the chosen models is available, so nothing runs; see the reasons below.")
         _execute(plan)
-elif resume and resumable:
+elif resume and resumable and _instructor_ok([m["key"] for m in latest["models"]], "",
+                                           len(lab.pending_keys(latest))):
     _execute(latest)
 
 # ---- results ----------------------------------------------------------------------------------

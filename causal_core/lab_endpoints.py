@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from causal_core.runtime import registry
 
 DEFAULT_IN_FLIGHT = 4
+FREE_CALLS = 4  # in class mode a larger lab run (models x cases x repeats) is an instructor action
 MAX_IN_FLIGHT = 64
 POLL_S = 0.1
 T = TypeVar("T")
@@ -38,6 +39,23 @@ def server_of(model_key: str) -> str:
         return registry.parse_endpoint_key(model_key)[1]
     except ValueError:
         return ""
+
+
+def instructor_reasons(model_keys: list[str], extra_text: str, calls: int, loaded: set[str]) -> list[str]:
+    """Why a class-mode lab run needs the instructor password ([] when a student may run it).
+
+    Adding endpoints or folders, loading a local model nobody has loaded (a lab run loads and unloads it for
+    everybody), and more than FREE_CALLS calls (one student occupying the class server) are instructor actions.
+    """
+    reasons = []
+    if extra_text.strip():
+        reasons.append("it adds endpoints or folders")
+    unloaded = [key for key in model_keys if registry.key_source(key) != "endpoint" and key not in loaded]
+    if unloaded:
+        reasons.append(f"it loads {len(unloaded)} local model(s)")
+    if calls > FREE_CALLS:
+        reasons.append(f"it makes {calls} calls (more than {FREE_CALLS})")
+    return reasons
 
 
 def bounded_in_flight(value: Any) -> int:

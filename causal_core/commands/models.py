@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from causal_core.cli import add_format_option, emit
-from causal_core.runtime import registry
+from causal_core.runtime import endpoint_policy, registry
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,8 +64,9 @@ def run(args: argparse.Namespace) -> int:
         model, sep, base_url = value.partition("@")
         if not sep:
             raise ValueError(f"--endpoint must look like MODEL@BASE_URL, got '{value}'")
-        extra.append(registry.endpoint_key(model, base_url))
-        registry.parse_endpoint_key(extra[-1])  # one-line error for a malformed URL
+        clean = endpoint_policy.check_endpoint(base_url)  # ?, #, user:pass@, schemes; the class allow-list
+        extra.append(registry.endpoint_key(model, clean))
+        registry.parse_endpoint_key(extra[-1])  # one-line error for a malformed key
     records = [_record(info) for info in registry.list_models(extra)]
     emit(records, args.format, _text)
     return 0

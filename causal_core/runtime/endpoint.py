@@ -12,6 +12,11 @@ Keys (issue 18 §2): the class key CW_ENDPOINT_API_KEY goes only to the configur
 scheme, host and port). An endpoint a user adds gets only the key the user typed for it, which lives in the
 browser session (see ``use_session_keys``) and never in a project, an export or an error message. URLs are
 stripped of embedded ``user:pass@`` before they are stored or shown.
+
+Issue 21 (see docs/security.md): every URL passes ``endpoint_policy.check_endpoint`` before a request; redirects
+are refused (not followed, so the key cannot travel to another origin); bodies are read up to 4 MB; a failed
+request is described by its HTTP status, the standard reason phrase and our own hint, never by the reply's text,
+so a base URL aimed at an internal service cannot read it back and closed and open ports look alike.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from causal_core.runtime import endpoint_policy
+from causal_core.runtime.endpoint_policy import UNREACHABLE, BodyTooLarge, EndpointRefused, RedirectRefused
 from causal_core.runtime.local_hf import GenerationOutput
 from causal_core.runtime.registry import (
     ENDPOINT_ENV_API_KEY,
@@ -39,7 +46,8 @@ from causal_core.runtime.registry import (
 
 logger = logging.getLogger(__name__)
 TIMEOUT_S = 300.0
-BODY_CHARS = 600
+BODY_CHARS = 600  # kept internally (response_format detection); never shown
+LINE_BYTES = 1024 * 1024  # one server-sent event line
 RESPONSE_FORMS = ("json_schema", "json_object+schema", "none")
 _REJECTION_WORDS = ("response_format", "json_schema", "json_object")
 _accepted_forms: dict[str, str] = {}
@@ -58,7 +66,7 @@ def use_session_keys(keys: Mapping[str, str]) -> None:
 
 
 class EndpointHTTPError(Exception):
-    """The server answered with an HTTP error; ``body`` is its text, verbatim (trimmed)."""
+    """The server answered with an HTTP error; ``message`` is ours, ``body`` its text (trimmed, never shown)."""
 
     def __init__(self, status: int, message: str, url: str = "", body: str = "") -> None:
         where = f"{strip_credentials(url)} answered " if url else ""
@@ -100,55 +108,81 @@ def _headers(url: str) -> dict[str, str]:
 # -------------------------------------------------------------------------------------------- HTTP
 
 
-def _error_message(body: str, reason: str) -> str:
-    """The server's own words: OpenAI/vLLM ``error.message``, FastAPI ``detail``, Ollama's string, else the text."""
+def _status_phrase(status: int) -> str:
+    """The standard reason phrase for a status (ours, not the server's, which could carry anything)."""
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "error"
+
+
+def _server_words(body: str) -> str:
+    """An OpenAI/vLLM ``error.message`` or FastAPI ``detail`` string from a JSON error body, else "" (clipped)."""
     try:
         payload = json.loads(body)
     except ValueError:
-        return _describe_text(body) or reason
-    if isinstance(payload, dict):
-        detail = payload.get("error", payload.get("detail", payload.get("message", payload)))
-        if isinstance(detail, dict):
-            detail = detail.get("message", detail)
-        return str(detail)[:BODY_CHARS]
-    return str(payload)[:BODY_CHARS]
+        return ""
+    detail = payload.get("error", payload.get("detail")) if isinstance(payload, dict) else None
+    if isinstance(detail, dict):
+        detail = detail.get("message")
+    return " ".join(str(detail).split())[:300] if isinstance(detail, str) else ""
 
 
-def _describe_text(body: str) -> str:
-    text = body.strip()
-    if text.lower().startswith(("<!doctype html", "<html")) or "<html" in text[:200].lower():
-        return "an HTML page, not an OpenAI JSON response (is the base URL right? it usually ends in /v1)"
-    return text[:BODY_CHARS]
+def _checked(url: str, path: str) -> str:
+    """``<base>/<path>`` after the endpoint policy (scheme, ?, #, credentials, class allow-list)."""
+    try:
+        return f"{endpoint_policy.check_endpoint(url)}{path}"
+    except EndpointRefused as error:
+        raise ModelUnavailable("endpoint_refused", f"Endpoint refused: {error}.") from None
 
 
-def _open(url: str, payload: dict[str, Any] | None, timeout: float) -> Any:
+def _open(url: str, payload: dict[str, Any] | None, timeout: float, operator_server: bool = False) -> Any:
+    """POST/GET ``url`` (already checked): no redirects; errors by status and a fixed phrase, except that a
+    server the operator configured (``operator_server``: on the allow-list) may add its JSON error message."""
     shown = strip_credentials(url)
     data = json.dumps(payload).encode() if payload is not None else None
     request = urllib.request.Request(shown, data=data, headers=_headers(shown), method="POST" if data else "GET")
     try:
-        return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - the user's own http(s) endpoint
+        return endpoint_policy.open_url(request, timeout)
     except urllib.error.HTTPError as error:
         try:
-            body = (error.read() or b"").decode("utf-8", "replace")
+            body = endpoint_policy.read_capped(error, 64 * 1024).decode("utf-8", "replace")
         except OSError:
             body = ""
-        raise EndpointHTTPError(error.code, _error_message(body, str(error.reason)), shown, body[:BODY_CHARS]) from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        raise ModelUnavailable("endpoint_unreachable", f"Endpoint {shown} is unreachable: {reason}") from None
+        words = _server_words(body) if operator_server else ""
+        raise EndpointHTTPError(error.code, words or _status_phrase(error.code), shown, body[:BODY_CHARS]) from None
+    except RedirectRefused as error:
+        raise ModelUnavailable("endpoint_redirect", f"Endpoint {shown}: {error}") from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError, ValueError, http.client.HTTPException):
+        # one sentence for refused, closed, filtered, unresolvable: the app is not a port scanner
+        raise ModelUnavailable("endpoint_unreachable", f"Endpoint {shown}: {UNREACHABLE}.") from None
 
 
 def _read_json(response: Any, url: str) -> Any:
-    raw = response.read().decode("utf-8", "replace")
+    try:
+        raw = endpoint_policy.read_capped(response).decode("utf-8", "replace")
+    except BodyTooLarge as error:
+        raise bad_response(url, f"was refused: {error}") from None
+    except (OSError, http.client.HTTPException):
+        raise bad_response(url, "closed the connection before the reply was complete") from None
     try:
         return json.loads(raw)
     except ValueError:
-        raise bad_response(url, f"returned {_describe_text(raw) or 'an empty body'}") from None
+        raise bad_response(url, f"returned {_describe_kind(raw)}, not an OpenAI JSON response (is the base URL "
+                                "right? it usually ends in /v1)") from None
+
+
+def _describe_kind(raw: str) -> str:
+    """What kind of body came back, in our words (never its text)."""
+    text = raw.strip()
+    if not text:
+        return "an empty body"
+    return "an HTML page" if "<html" in text[:200].lower() or text.lower().startswith("<!doctype") else "text"
 
 
 def served_models(base_url: str, timeout: float = 3.0) -> list[str]:
     """The model ids GET <base_url>/models lists (what the server actually serves)."""
-    url = f"{strip_credentials(base_url)}/models"
+    url = _checked(base_url, "/models")
     with _open(url, None, timeout) as response:
         payload = _read_json(response, url)
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
@@ -165,7 +199,7 @@ def probe(base_url: str, model: str, timeout: float = 3.0) -> tuple[bool, str]:
     except EndpointHTTPError as error:
         if error.status in (401, 403):
             return False, f"{error}. {_key_hint(base_url)}"
-        return False, str(error)
+        return False, f"{error}: {UNREACHABLE} as an OpenAI-compatible server"
     if served and model not in served:
         return False, f"{strip_credentials(base_url)} does not serve {model}; it serves: {', '.join(served[:20])}"
     return True, f"endpoint reachable, serving {model}"
@@ -229,7 +263,7 @@ def _remember_form(base_url: str, form: str) -> None:
 
 def _not_served(error: EndpointHTTPError, base_url: str, model: str) -> EndpointHTTPError:
     """A 404 / 'model does not exist': add the list of models the server does serve."""
-    text = error.message.lower()
+    text = f"{error.message} {error.body}".lower()
     names_model = "model" in text and any(word in text for word in ("not found", "does not exist"))
     if error.status != 404 and not names_model:
         return error
@@ -240,14 +274,16 @@ def _not_served(error: EndpointHTTPError, base_url: str, model: str) -> Endpoint
     if model in served:
         return error
     listing = ", ".join(served[:20]) or "(none listed)"
-    return EndpointHTTPError(error.status, f"{error.message} The server serves: {listing}.", error.url, error.body)
+    return EndpointHTTPError(error.status, f"{error.message}: the server does not serve {model}. It serves: "
+                             f"{listing}.", error.url, error.body)
 
 
 def _open_completion(base_url: str, model: str, messages: list[dict[str, str]], settings: Any, stream: bool,
                      json_schema: dict | None, schema_name: str, timeout: float,
                      notes: list[str]) -> tuple[Any, str]:
     """POST the completion, walking json_schema → json_object+schema → none on refusals; (response, form)."""
-    url = f"{base_url}/chat/completions"
+    url = _checked(base_url, "/chat/completions")
+    operator_server = endpoint_policy.is_allowed(base_url, endpoint_policy.allowed_endpoints())
     if json_schema is None:
         forms = ["none"]
     else:
@@ -257,7 +293,7 @@ def _open_completion(base_url: str, model: str, messages: list[dict[str, str]], 
     for index, form in enumerate(forms):
         body = _body(model, messages, settings, stream, _response_format(form, json_schema or {}, schema_name))
         try:
-            response = _open(url, body, timeout)
+            response = _open(url, body, timeout, operator_server)
         except EndpointHTTPError as error:
             if error.status in (401, 403):
                 raise EndpointHTTPError(error.status, f"{error.message}. {_key_hint(base_url)}", error.url,
@@ -265,7 +301,7 @@ def _open_completion(base_url: str, model: str, messages: list[dict[str, str]], 
             last = index == len(forms) - 1
             if form == "none" or last or not rejects_response_format(error):
                 raise _not_served(error, base_url, model) from None
-            refusals.append(f"{form} refused (HTTP {error.status}: {error.message[:160]})")
+            refusals.append(f"{form} refused (HTTP {error.status}: {error.message})")
             continue
         if json_schema is not None:
             if accepted_form(base_url) != form:
@@ -280,7 +316,7 @@ def chat(base_url: str, model: str, messages: list[dict[str, str]], settings: An
          schema_name: str = "", on_text: Callable[[str], None] | None = None,
          should_stop: Callable[[], bool] | None = None, timeout: float = TIMEOUT_S) -> GenerationOutput:
     """One chat completion; raises ModelUnavailable (unreachable / not a completion) or EndpointHTTPError."""
-    base_url = strip_credentials(base_url)
+    base_url = base_url.strip().rstrip("/")  # credentials, ?, # and other schemes are refused by _checked
     url = f"{base_url}/chat/completions"
     notes: list[str] = []
     stream = on_text is not None or should_stop is not None
@@ -312,7 +348,7 @@ def _read_completion(response: Any, url: str) -> tuple[str, int, str]:
     if not isinstance(payload, dict):
         raise bad_response(url, "returned JSON that is not a chat completion object")
     if "error" in payload and not payload.get("choices"):
-        raise bad_response(url, f"returned an error with status 200: {_error_message(json.dumps(payload), '')}")
+        raise bad_response(url, "returned an error object with status 200 (its text is not shown)")
     choices = payload.get("choices")
     if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
         raise bad_response(url, "answered 200 with an empty choices list: the server produced no completion")
@@ -330,9 +366,12 @@ def read_stream(response: Any, url: str, on_text: Callable[[str], None] | None,
     is an error, not an answer, because json-repair would otherwise close the half-written JSON.
     """
     pieces: list[str] = []
-    finish, done, chunks, usage_tokens = "", False, 0, 0
+    finish, done, chunks, usage_tokens, received = "", False, 0, 0, 0
     try:
-        for raw_line in response:
+        for raw_line in iter(lambda: response.readline(LINE_BYTES), b""):
+            received += len(raw_line)
+            if received > endpoint_policy.MAX_BODY_BYTES or len(raw_line) >= LINE_BYTES:
+                raise _cut(url, pieces, " (reply longer than the 4 MB the app reads)")
             if should_stop is not None and should_stop():
                 return "".join(pieces), (chunks, False), finish, True
             line = raw_line.decode("utf-8", "replace").strip()
@@ -349,7 +388,7 @@ def read_stream(response: Any, url: str, on_text: Callable[[str], None] | None,
             if not isinstance(event, dict):
                 continue
             if event.get("error"):
-                raise bad_response(url, f"sent an error mid-stream: {_error_message(data, '')}")
+                raise bad_response(url, "sent an error mid-stream (its text is not shown)")
             usage_tokens = int((event.get("usage") or {}).get("completion_tokens") or usage_tokens)
             choice = (event.get("choices") or [{}])[0]
             piece = (choice.get("delta") or {}).get("content") or ""
@@ -359,7 +398,7 @@ def read_stream(response: Any, url: str, on_text: Callable[[str], None] | None,
                 if on_text is not None:
                     on_text(piece)
             finish = choice.get("finish_reason") or finish
-    except (http.client.IncompleteRead, ConnectionError, TimeoutError, OSError) as error:
+    except (http.client.HTTPException, ConnectionError, TimeoutError, OSError) as error:
         raise _cut(url, pieces, f" ({type(error).__name__})") from None
     if not finish and not done:
         raise _cut(url, pieces, "")

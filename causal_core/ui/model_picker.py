@@ -4,6 +4,12 @@ Sessions are obtained through ``st.cache_resource`` (shared by every browser ses
 which delegates to the Streamlit-free cache in ``causal_core.runtime.sessions``; a cached entry is
 validated against that registry, and unloading clears exactly that entry. ``st.session_state`` holds
 only keys and plain settings (``cw_model_key``, ``cw_decoding``, ``cw_load_options``), never models.
+
+Class mode (docs/security.md): loading, trusting remote code and adding a folder or endpoint go through
+``unload_guard.instructor_allows``; an endpoint must pass ``endpoint_policy.check_endpoint`` (refused forms in
+every mode, the allow-list in class mode) and a folder ``endpoint_policy.check_model_folder`` before it is
+added; a student who picks a local model that is not loaded drafts with the class endpoint (or a loaded model,
+or the bundled one) instead, so a draft never loads a large model on the server.
 """
 
 from __future__ import annotations
@@ -15,12 +21,12 @@ from typing import Any
 import streamlit as st
 
 from causal_core import runtime
-from causal_core.runtime import devices, endpoint, registry, sessions
+from causal_core.runtime import devices, endpoint, endpoint_policy, registry, sessions
 from causal_core.runtime.registry import ModelUnavailable
 from causal_core.safe_text import code_span, escape_markdown
 from causal_core.structured import DecodingSettings
 from causal_core.ui.ai import DECODING_KEY, MODEL_KEY
-from causal_core.ui.unload_guard import render_unload
+from causal_core.ui.unload_guard import instructor_allows, render_instructor_field, render_unload
 
 LOAD_OPTIONS_KEY = "cw_load_options"
 CUSTOM_KEYS = "cw_custom_models"
@@ -79,6 +85,9 @@ def load_model(model_key: str, options: dict[str, Any] | None = None) -> session
         row["session_key"] == list(args[:4]) for row in sessions.loaded_sessions()
     ):
         return _cached_session(*args)
+    action = "Loading a model with remote code trusted" if args[4] else "Loading a model"
+    if not instructor_allows(action):
+        return None
     with st.status(f"Loading `{model_key}` on {plan.device} ({plan.dtype})…", expanded=True) as status:
         bar = st.progress(0.0, text="starting")
         for note in plan.notes:
@@ -132,27 +141,43 @@ def _render_custom_inputs() -> None:
         folder = st.text_input("Model folder (absolute path)", key="cw_add_folder",
                                help="A folder with config.json and *.safetensors (or a *.gguf file).")
         if st.button("Add folder", key="cw_add_folder_button") and folder.strip():
-            _add_custom(registry.path_key(folder.strip()))
+            _add_folder(folder)
         base_url = st.text_input("Endpoint base URL", key="cw_add_endpoint_url", placeholder="http://host:8000/v1")
         name = st.text_input("Endpoint model name", key="cw_add_endpoint_model", placeholder="Qwen/Qwen2.5-7B-Instruct")
         api_key = st.text_input("Endpoint API key (optional)", key="cw_add_endpoint_key", type="password",
                                 help="Kept in this browser session only: never saved in the project or an export.")
         st.caption(_key_rule())
         if st.button("Add endpoint", key="cw_add_endpoint_button"):
-            try:
-                key = registry.endpoint_key(name, base_url)
-                _model, clean_url = registry.parse_endpoint_key(key)
-                if not name.strip():
-                    raise ValueError("the endpoint model name is empty")
-            except ValueError as error:
-                st.error(escape_markdown(error))
-            else:
-                _remember_key(clean_url, api_key)
-                if clean_url != base_url.strip().rstrip("/"):
-                    st.session_state[NOTICE_KEY] = (
-                        "Removed the user name and password from the URL: a URL is saved with the project and shown "
-                        "in messages. Type the server's key in the API key field instead.")
-                _add_custom(key)
+            _add_endpoint(name, base_url, api_key)
+
+
+def _add_folder(folder: str) -> None:
+    """Refused forms and class-mode roots first (one fixed message outside the roots), then the password."""
+    try:
+        resolved = endpoint_policy.check_model_folder(folder)
+    except endpoint_policy.EndpointRefused as error:
+        st.error(f"Folder refused: {escape_markdown(error)}. Nothing was added.")
+        return
+    if instructor_allows("Adding a model folder"):
+        _add_custom(registry.path_key(resolved))
+
+
+def _add_endpoint(name: str, base_url: str, api_key: str) -> None:
+    """The URL policy (every mode), the class allow-list, then the password; nothing is probed before that."""
+    try:
+        if not name.strip():
+            raise ValueError("the endpoint model name is empty")
+        if "@" in name or any(ord(ch) < 0x20 for ch in name):
+            raise ValueError("the endpoint model name may not contain '@' or control characters")
+        clean_url = endpoint_policy.check_endpoint(base_url)
+        key = registry.endpoint_key(name, clean_url)
+        registry.parse_endpoint_key(key)
+    except ValueError as error:
+        st.error(f"Endpoint refused: {escape_markdown(error)}. Nothing was added.")
+        return
+    if instructor_allows("Adding an endpoint"):
+        _remember_key(clean_url, api_key)
+        _add_custom(key)
 
 
 def _key_rule() -> str:
@@ -274,6 +299,20 @@ def _render_quick_test(model_key: str) -> None:
             st.error(escape_markdown(f"{interaction.failure_type}: {interaction.error}"))
 
 
+def _class_mode_model(choice: str, by_key: dict[str, dict[str, Any]]) -> str:
+    """The model drafts use: the choice, except in class mode a local model nobody loaded (drafting would load it)."""
+    if not endpoint_policy.class_mode() or by_key[choice]["source"] == "endpoint" \
+            or sessions.find_session(choice) is not None:
+        return choice
+    configured = registry.configured_endpoint()
+    loaded = [row["model_key"] for row in sessions.loaded_sessions()]
+    fallback = configured if configured in by_key else (loaded[0] if loaded else registry.BUNDLED_KEY)
+    if fallback != choice:
+        st.caption(f"{code_span(choice)} is not loaded; on this class server only the instructor loads models. "
+                   f"Drafts use {code_span(fallback)}.")
+    return fallback
+
+
 def render_model_sidebar() -> None:
     """The sidebar's Model section (app.py calls this on every run)."""
     endpoint.use_session_keys(st.session_state.get(ENDPOINT_KEYS) or {})  # this session's typed keys only
@@ -297,8 +336,9 @@ def render_model_sidebar() -> None:
             st.session_state["cw_model_select"] = pending
         elif st.session_state.get("cw_model_select") not in by_key:
             st.session_state["cw_model_select"] = current
+        render_instructor_field()
         choice = st.selectbox("Model", keys, key="cw_model_select", format_func=lambda key: _label(by_key[key]))
-        st.session_state[MODEL_KEY] = choice
+        st.session_state[MODEL_KEY] = _class_mode_model(choice, by_key)
         row = by_key[choice]
         _render_availability(row)
         _render_custom_inputs()
