@@ -36,6 +36,7 @@ from causal_core.project import AIInteraction, Project, utc_now
 from causal_core.rubric import score_of
 from causal_core.runtime import registry
 from causal_core.runtime.parsing import clip_for_log
+from causal_core.safe_io import safe_csv_text
 from causal_core.structured import DecodingSettings, StructuredTask
 
 LAB_SCHEMA = 1
@@ -235,7 +236,13 @@ def new_run(
         raise LabError("choose at least one case")
     settings = settings or DecodingSettings()
     now = utc_now()
+    warnings = []
+    if repeats > 1 and settings.temperature == 0:
+        warnings.append(f"At temperature 0 decoding is greedy: the {repeats} repeats of each case are identical "
+                        "(the seed has no effect), so they add no information. Raise the temperature to measure "
+                        "how much drafts vary.")
     return {
+        "warnings": warnings,
         "id": f"lab-{uuid.uuid4().hex[:8]}",
         "task": task,
         "case_ids": list(dict.fromkeys(case_ids)),
@@ -300,6 +307,27 @@ def _clip(text: Any, limit: int) -> str:
     return str(text or "").replace("\x00", "").strip()[:limit]
 
 
+def measured_speed(interaction: AIInteraction) -> tuple[str, float]:
+    """(where the token count came from, tokens/s) — 0.0 when the count is not real tokens.
+
+    An endpoint's tokens/s is only meaningful from the server's ``usage`` (completion_tokens): a stream
+    without usage counts chunks, and a count far above the characters received is not a token count at all
+    (the lab once showed 4,283,908 tokens/s). Those runs show 0 and say why, rather than a number.
+    """
+    speed = float(interaction.tokens_per_s or 0.0)
+    if interaction.backend != "openai_endpoint":
+        return ("local" if interaction.backend else "unknown"), speed
+    if any("counted from stream chunks" in note for note in interaction.parser_notes):
+        return "stream chunks (no usage): tokens/s unknown", 0.0
+    if interaction.new_tokens <= 0:
+        return "no usage reported: tokens/s unknown", 0.0
+    received = len(interaction.raw_output or "") + len(interaction.repair_raw_output or "")
+    clipped = any("clipped for the log" in note for note in interaction.parser_notes)
+    if not clipped and interaction.new_tokens > 2 * received + 16:
+        return f"usage implausible ({interaction.new_tokens} tokens for {received} characters)", 0.0
+    return "usage", speed
+
+
 def max_score_for(task: StructuredTask, case: LabCase) -> int:
     """How many scored checks a failed run is out of: the rubric applied to the task's empty defaults.
 
@@ -336,8 +364,10 @@ def record_from_interaction(
 ) -> dict[str, Any]:
     """Score one interaction into an N09 case-result row. Failures score 0 (share 0.0), never NaN."""
     record = _base_record(model, case, repeat, seed, task.name)
+    tokens_source, speed = measured_speed(interaction)
     record.update(
-        tokens_per_s=float(interaction.tokens_per_s or 0.0),
+        tokens_per_s=speed,
+        tokens_source=tokens_source,
         new_tokens=int(interaction.new_tokens or 0),
         duration_s=float(interaction.duration_s or 0.0),
         truncated=bool(interaction.truncated),
@@ -604,15 +634,17 @@ def summarize(run: dict[str, Any] | None) -> pd.DataFrame:
         mean_score=("score_share", "mean"),
         failure_types=("failure_type", lambda values: sorted({v for v in values if v})),
         truncated_cases=("failure_type", lambda values: int(sum(value == "truncated" for value in values))),
-        mean_tokens_per_s=("tokens_per_s", "mean"),
+        mean_tokens_per_s=("tokens_per_s", lambda values: float(values[values > 0].mean()) if (values > 0).any() else 0.0),
         mean_duration_s=("duration_s", "mean"),
     )
     summary["cases"] = summary["cases"].astype(int)
     summary["schema_valid_cases"] = summary["schema_valid_cases"].astype(int)
     summary["schema_repaired_cases"] = summary["schema_repaired_cases"].astype(int)
     summary["schema_reliability"] = summary["schema_valid_cases"] / summary["cases"]
-    summary = summary[columns].sort_values(["mean_score", "schema_reliability"], ascending=False, kind="stable")
-    return summary.reset_index(drop=True)
+    # A model whose outputs were cut off is never ranked level with (or above) one whose outputs were not.
+    summary = summary.assign(_clean=summary["truncated_cases"] == 0)
+    summary = summary.sort_values(["_clean", "mean_score", "schema_reliability"], ascending=False, kind="stable")
+    return summary[columns].reset_index(drop=True)
 
 
 def failed_runs(run: dict[str, Any] | None) -> pd.DataFrame:
@@ -654,6 +686,7 @@ def report_payload(run: dict[str, Any] | None) -> dict[str, Any]:
         "failed_runs": failed_runs(run).to_dict(orient="records"),
         "repair_stages": repair_stage_counts(run).to_dict(orient="records"),
         "unavailable": unavailable_models(run) if run else [],
+        "warnings": list(run.get("warnings", [])),
         "pending": len(pending_keys(run)) if run else 0,
     }
 
@@ -661,11 +694,11 @@ def report_payload(run: dict[str, Any] | None) -> dict[str, Any]:
 def summary_csv(run: dict[str, Any] | None) -> bytes:
     summary = summarize(run)
     summary = summary.assign(failure_types=summary["failure_types"].map(lambda v: ";".join(v)))
-    return summary.to_csv(index=False).encode("utf-8")
+    return safe_csv_text(summary).encode("utf-8")  # model ids and failure text: formula-like cells neutralised
 
 
 def cases_csv(run: dict[str, Any] | None) -> bytes:
-    return case_results(run).to_csv(index=False).encode("utf-8")
+    return safe_csv_text(case_results(run)).encode("utf-8")
 
 
 def run_json(run: dict[str, Any] | None) -> str:

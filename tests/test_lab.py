@@ -495,3 +495,50 @@ def test_resolve_models_asks_the_runtime_about_extra_keys(fake, monkeypatch):
     assert (repo["available"], repo["fetch_command"]) == (False, "hf download org/new-model")
     with pytest.raises(lab.LabError, match="unknown model 'bundeld'"):
         lab.resolve_models(["bundeld"], known=MODELS)
+
+
+# ---- honest speed, repeats and ranking (issue 22 §6) -------------------------------------------------------------
+def _endpoint_interaction(**fields) -> AIInteraction:
+    base = {"id": "i", "task": "estimand-card", "backend": "openai_endpoint", "raw_output": "x" * 400,
+            "new_tokens": 100, "tokens_per_s": 50.0, "duration_s": 2.0}
+    return AIInteraction(**{**base, **fields})
+
+
+def test_endpoint_tokens_per_s_counts_only_usage_tokens():
+    assert lab.measured_speed(_endpoint_interaction()) == ("usage", 50.0)
+    chunks = _endpoint_interaction(parser_notes=["generation: new_tokens counted from stream chunks"])
+    assert lab.measured_speed(chunks)[1] == 0.0 and "no usage" in lab.measured_speed(chunks)[0]
+    assert lab.measured_speed(_endpoint_interaction(new_tokens=0, tokens_per_s=0.0))[1] == 0.0
+    huge = _endpoint_interaction(new_tokens=8_567_816, tokens_per_s=4_283_908.0)  # the figure the lab once showed
+    source, speed = lab.measured_speed(huge)
+    assert speed == 0.0 and "implausible" in source
+    local = AIInteraction(id="l", task="dag", backend="transformers", new_tokens=10, tokens_per_s=3.0)
+    assert lab.measured_speed(local) == ("local", 3.0)
+
+
+def test_repeats_at_temperature_zero_are_warned_about():
+    model = {"key": "bundled", "label": "b", "role": "", "source": "bundled", "available": True, "reason": "",
+             "fetch_command": ""}
+    greedy = lab.new_run("dag", ["support"], [model], repeats=3)
+    assert greedy["warnings"] and "identical" in greedy["warnings"][0]
+    assert lab.report_payload(greedy)["warnings"] == greedy["warnings"]
+    assert lab.new_run("dag", ["support"], [model], repeats=1)["warnings"] == []
+    sampled = lab.new_run("dag", ["support"], [model], repeats=3, settings=DecodingSettings(temperature=0.7))
+    assert sampled["warnings"] == []
+
+
+def _row(label: str, case: str, share: float, failure: str = "") -> dict:
+    return {"label": label, "model_id": label, "role": "", "case_id": case, "repeat": 0, "schema_valid": not failure,
+            "repair_used": False, "repair_stage": "none" if not failure else "failed", "failure_type": failure,
+            "score_share": share, "tokens_per_s": 1.0, "duration_s": 1.0, "status": "ok" if not failure else "failed"}
+
+
+def test_a_truncating_model_is_never_ranked_level_with_a_clean_one():
+    # "cut" scores the same mean as "clean" (a perfect case plus a truncated zero vs two halves) and would tie
+    run = {"records": [_row("cut", "a", 1.0), _row("cut", "b", 0.0, "truncated"),
+                       _row("clean", "a", 0.5), _row("clean", "b", 0.5)]}
+    summary = lab.summarize(run)
+    assert list(summary["label"]) == ["clean", "cut"]
+    assert summary.set_index("label").loc["cut", "truncated_cases"] == 1
+    better = {"records": [_row("cut", "a", 1.0), _row("cut", "b", 0.9, "truncated"), _row("clean", "a", 0.1)]}
+    assert list(lab.summarize(better)["label"]) == ["clean", "cut"]  # even with a higher mean score

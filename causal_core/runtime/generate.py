@@ -335,19 +335,19 @@ FREE_TEXT_NOTE = "free text: scored strictly (the model was not held to the per-
 
 def strict_columns(task: StructuredTask, outcome: parsing.ParseOutcome,
                    context: structured.SchemaContext) -> parsing.ParseOutcome:
-    """A parsed artifact that names a non-column (or an unknown estimate row) fails the schema.
+    """Note every place a parsed artifact breaks the per-project schema (a non-column, an unknown row).
 
-    Under the grammar or an endpoint's json_schema this cannot happen; a free-text answer is held to the
-    same per-project schema here, so it is scored strictly rather than leniently.
+    Under the grammar or an endpoint's json_schema this cannot happen. A free-text answer (or a server that
+    ignored the schema) is not refused here: the notes name each problem and the rubric scores the draft
+    strictly; refusing it outright would also refuse the worked example's prose card.
     """
     if not outcome.ok:
         return outcome
     problems = structured.column_problems(task, outcome.parsed, context)
-    if not problems:
-        return outcome
-    return parsing.ParseOutcome(None, notes=outcome.notes, failure_type=parsing.WRONG_TYPE,
-                                error="validation error: " + "; ".join(problems[:6])
-                                      + (f" (+{len(problems) - 6} more)" if len(problems) > 6 else ""))
+    if problems:
+        outcome.notes.append("outside the per-project schema (scored strictly): " + "; ".join(problems[:6])
+                             + (f" (+{len(problems) - 6} more)" if len(problems) > 6 else ""))
+    return outcome
 
 
 def _failure_type(parse_failure: str, output: GenerationOutput) -> str:
