@@ -143,3 +143,10 @@ def test_specification_terms_are_every_square_and_pair(p, seed):
     assert len(names) == p + p * (p - 1) // 2 and len(set(names)) == len(names)
     uniform = balance_check(design, np.ones(design.n))
     assert uniform["n_terms"] == p + len(names)
+
+
+def test_gcomputation_ate_on_a_binary_outcome_is_labelled_from_the_family():
+    """The random family found the linear model's bias on 0/1 outcomes for the ATE too (0.730, 0.916)."""
+    binary = well_specified(3).assign(y=lambda f: (f["y"] > f["y"].median()).astype(int))
+    assert _notes(_run(binary, "ATE"))["gcomp"].startswith("Approximate on a 0/1 outcome")
+    assert _notes(_run(well_specified(3), "ATE"))["gcomp"] is None
