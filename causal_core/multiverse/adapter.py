@@ -24,6 +24,8 @@ import pandas as pd
 
 from causal_core import dag as dag_module
 from causal_core import estimation as est
+from causal_core.analysis_spec import analysis_spec as _analysis_spec
+from causal_core.analysis_spec import vary_spec
 from causal_core.data import analysis_frame as _analysis_frame
 from causal_core.data import deduplicate
 from causal_core.estimation import EstimationError  # noqa: F401 - re-exported: the curve's errors subclass it
@@ -177,28 +179,30 @@ def _learner_module() -> Any:
     return True
 
 
+def analysis_spec(project: Project, frame: pd.DataFrame) -> EstimationSpec:
+    """The project's own analysis (the Estimation page's spec, dictionary categoricals applied)."""
+    return _analysis_spec(project, frame)
+
+
 def make_spec(
+    base: EstimationSpec,
+    project: Project,
+    frame: pd.DataFrame,
+    *,
     treatment: str,
     outcome: str,
     covariates: list[str],
-    frame: pd.DataFrame,
-    *,
     cluster: str | None,
-    clip: tuple[float, float],
-    seed: int,
-    treated_value: str | None,
+    form: str,
+    seed: int | None = None,
 ) -> EstimationSpec:
-    known = [c for c in covariates if c in frame.columns]
-    return EstimationSpec(
-        treatment=treatment,
-        outcome=outcome,
-        covariates=list(covariates),
-        categorical=est.categorical_columns(frame, known),
-        cluster=cluster,
-        clip=clip,
-        seed=seed,
-        treated_value=treated_value,
+    """One specification as a variation of the analysis spec (never a design rebuilt from dtypes).
+
+    ``seed`` replaces the analysis' seed only when given (a curve run before any estimation)."""
+    spec = vary_spec(
+        base, project, frame, treatment=treatment, outcome=outcome, covariates=covariates, cluster=cluster, form=form
     )
+    return spec if seed is None else spec.model_copy(update={"seed": seed})
 
 
 def build_design(frame: pd.DataFrame, spec: EstimationSpec) -> est.Design:
@@ -333,7 +337,7 @@ def estimate(
     if estimator == "gcomp":
         return est.gcomputation(design, estimand)
     if estimator == "ipw":
-        return est.ipw(design, fits.propensity(estimand), estimand)
+        return est.ipw(design, fits.propensity(estimand), estimand, fits.spec.ipw_se)
     if estimator == "aipw":
         return est.aipw(design, fits.propensity(estimand).clipped, fits.outcome_models(), estimand)[0]
     if estimator.startswith("aipw_cf:"):

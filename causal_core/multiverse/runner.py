@@ -18,11 +18,11 @@ import pandas as pd
 
 from causal_core.estimation import ProgressFn, StopFn
 from causal_core.multiverse import adapter
-from causal_core.multiverse.space import NO_CLUSTER, ChoiceSpace, specifications
+from causal_core.multiverse.space import NO_CLUSTER, ChoiceSpace, no_cluster_reason, specifications
 from causal_core.project import MultiverseOptions, MultiverseResult, MultiverseRow, Project
 from causal_core.staleness import inputs_for
 
-DESIGN_KEYS = ("grain", "treatment", "outcome", "adjustment set")
+DESIGN_KEYS = ("grain", "treatment", "outcome", "adjustment set", "functional form")
 SINGLE_THREAD_BELOW = 200_000  # rows: below this, BLAS threads cost more than they save on the small fits
 
 
@@ -79,15 +79,19 @@ def _validity_reason(space: ChoiceSpace, choices: dict[str, str], reason: str) -
 
 def _blank_rows(space: ChoiceSpace) -> list[MultiverseRow]:
     rows = []
+    unclustered = no_cluster_reason(space)
     for index, choices in enumerate(specifications(space)):
         chosen = space.set_by_label(choices["adjustment set"])
+        validity, reason = chosen.validity, _validity_reason(space, choices, chosen.reason)
+        if unclustered and choices["cluster"] == NO_CLUSTER:
+            validity, reason = "invalid", unclustered
         rows.append(
             MultiverseRow(
                 id=index,
                 choices=choices,
                 covariates=list(chosen.columns),
-                validity=chosen.validity,
-                validity_reason=_validity_reason(space, choices, chosen.reason),
+                validity=validity,
+                validity_reason=reason,
                 status="stopped",
                 reason="not run: the run was stopped before this specification",
                 estimand=choices["estimand"],
@@ -137,20 +141,21 @@ def _run_group(
     should_stop: StopFn | None = None,
 ) -> dict[int, MultiverseRow]:
     """Every specification sharing one design: cluster → trimming → estimand → estimator, fits shared below."""
-    _grain, treatment, outcome, set_label = key
+    _grain, treatment, outcome, set_label, form = key
     cluster = _group_cluster(members)
-    spec = adapter.make_spec(
-        treatment,
-        outcome,
-        list(space.set_by_label(set_label).columns),
-        frame,
-        cluster=cluster,
-        clip=space.clip,
-        seed=options.seed,
-        treated_value=adapter.treated_value(project) if treatment == project.treatment else None,
-    )
     say = tick or (lambda message, advance=True: None)
     try:
+        spec = adapter.make_spec(
+            space.base if space.base is not None else adapter.analysis_spec(project, frame),
+            project,
+            frame,
+            treatment=treatment,
+            outcome=outcome,
+            covariates=list(space.set_by_label(set_label).columns),
+            cluster=cluster,
+            form=form,
+            seed=options.seed if project.estimation is None else None,
+        )
         design = adapter.build_design(frame, spec)
     except Exception as error:  # noqa: BLE001 - a failed specification is a row with its reason, never a crash
         return _failed(members, f"the design could not be built: {_error_text(error)}")

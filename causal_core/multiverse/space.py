@@ -16,8 +16,9 @@ from typing import Any
 
 import pandas as pd
 
+from causal_core.analysis_spec import FUNCTIONAL_FORMS, analysis_spec, main_form
 from causal_core.multiverse import adapter
-from causal_core.project import MultiverseOptions, Project
+from causal_core.project import EstimationSpec, MultiverseOptions, Project
 
 MAX_SPECIFICATIONS = 5_000
 ESTIMATORS = ("regression", "gcomp", "ipw", "aipw", "aipw_cf")
@@ -29,6 +30,7 @@ DIMENSION_ORDER = (
     "treatment",
     "outcome",
     "adjustment set",
+    "functional form",
     "cluster",
     "trimming",
     "estimand",
@@ -66,6 +68,8 @@ class ChoiceSpace:
     main: dict[str, str]
     clip: tuple[float, float]
     notes: list[str] = field(default_factory=list)
+    forms: list[str] = field(default_factory=lambda: ["linear"])
+    base: EstimationSpec | None = None  # the project's analysis spec (analysis_spec): every row varies it
 
     def dimensions(self) -> dict[str, list[str]]:
         return {
@@ -73,6 +77,7 @@ class ChoiceSpace:
             "treatment": list(self.treatments),
             "outcome": list(self.outcomes),
             "adjustment set": [s.label for s in self.sets],
+            "functional form": list(self.forms),
             "cluster": list(self.clusters),
             "trimming": list(self.trimming),
             "estimand": list(self.estimands),
@@ -263,9 +268,10 @@ def _alternatives(main: str, listed: list[str], project: Project, kind: str, fra
     return wanted
 
 
-def _estimands(project: Project, options: MultiverseOptions) -> list[str]:
-    card = adapter.default_estimand(project)
-    return list(dict.fromkeys([card, "ATE", "ATT"])) if options.both_estimands else [card]
+def _estimands(base: EstimationSpec, options: MultiverseOptions) -> list[str]:
+    """The analysis' estimand (the Estimation page's, which starts from the approved card), then ATE and ATT."""
+    main = base.estimand
+    return list(dict.fromkeys([main, "ATE", "ATT"])) if options.both_estimands else [main]
 
 
 def _estimators(options: MultiverseOptions) -> list[str]:
@@ -317,6 +323,33 @@ def _clusters(project: Project, raw: pd.DataFrame, options: MultiverseOptions) -
     return [main]
 
 
+def _cluster_notes(project: Project, raw: pd.DataFrame, options: MultiverseOptions) -> list[str]:
+    """Why 'cluster: none' rows are invalid by design when the analysis clusters its standard errors."""
+    clusters = _clusters(project, raw, options)
+    if NO_CLUSTER not in clusters or clusters[0] == NO_CLUSTER:
+        return []
+    return [
+        f"The analysis clusters its standard errors by {clusters[0]}: independent-row intervals ('cluster: none') "
+        "understate the uncertainty, so those rows are shown as invalid by design, not as defensible choices."
+    ]
+
+
+def no_cluster_reason(space: ChoiceSpace) -> str:
+    """The validity reason of a 'cluster: none' row when the main specification clusters ('' otherwise)."""
+    main = space.main.get("cluster", NO_CLUSTER)
+    if main == NO_CLUSTER:
+        return ""
+    return f"invalid by design: the rows are clustered by {main}, so independent-row standard errors are too small"
+
+
+def _forms(base: EstimationSpec, options: MultiverseOptions) -> list[str]:
+    """The analyst's functional form first, then the page's linear / quadratic / spline when asked for."""
+    main = main_form(base)
+    if not options.functional_forms:
+        return [main]
+    return list(dict.fromkeys([main, *FUNCTIONAL_FORMS]))
+
+
 def _main_cluster(project: Project, cluster: str | None) -> str:
     if project.estimation is not None:
         return project.estimation.spec.cluster or NO_CLUSTER
@@ -334,6 +367,7 @@ def _main_choices(project: Project, space: ChoiceSpace, own: tuple[str, ...] | N
         "treatment": space.treatments[0],
         "outcome": space.outcomes[0],
         "adjustment set": set_label or space.sets[0].label,
+        "functional form": space.forms[0],
         "cluster": space.clusters[0],
         "trimming": trim if trim in space.trimming else space.trimming[0],
         "estimand": spec.estimand if spec and spec.estimand in space.estimands else space.estimands[0],
@@ -365,6 +399,7 @@ def build_space(project: Project, raw: pd.DataFrame, options: MultiverseOptions 
     if not treatment or not outcome:
         raise MultiverseError("Set the treatment and the outcome (Question or Overview page) before the curve.")
     frame = adapter.analysis_frame(project, raw)
+    base = analysis_spec(project, frame)
     grain, grain_notes = _grain(project, raw, options)
     sets, set_notes = adjustment_sets(project, frame, options)
     space = ChoiceSpace(
@@ -374,11 +409,13 @@ def build_space(project: Project, raw: pd.DataFrame, options: MultiverseOptions 
         sets=sets,
         clusters=_clusters(project, raw, options),
         trimming=_trimming(options),
-        estimands=_estimands(project, options),
+        estimands=_estimands(base, options),
         estimators=_estimators(options),
         main={},
         clip=tuple(project.estimation.spec.clip) if project.estimation else (0.02, 0.98),
-        notes=grain_notes + set_notes,
+        notes=grain_notes + set_notes + _cluster_notes(project, raw, options),
+        forms=_forms(base, options),
+        base=base,
     )
     own = analyst_set(project, frame)
     space.main = _main_choices(project, space, own)
@@ -396,6 +433,7 @@ PLURALS = {
     "treatment": "treatments",
     "outcome": "outcomes",
     "adjustment set": "adjustment sets",
+    "functional form": "functional forms",
     "cluster": "cluster choices",
     "trimming": "trimming rules",
     "estimand": "estimands",
