@@ -355,6 +355,9 @@ class MultiverseOptions(StrictModel):
     extra_sets: list[list[str]] = Field(default_factory=list, description="Sets the analyst adds by hand.")
     grain: bool = Field(True, description="Make the de-duplication rule a dimension when the grain has duplicates.")
     cluster: bool = Field(True, description="Make clustering a dimension when the project has a cluster column.")
+    functional_forms: bool = Field(
+        False, description="Add the Estimation page's linear / quadratic / spline forms beside the analyst's own terms."
+    )
     seed: int = 123
 
 
