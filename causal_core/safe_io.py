@@ -8,9 +8,13 @@ say *what* the file is.
 
 from __future__ import annotations
 
+import csv
+import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import pandas as pd
 
 T = TypeVar("T")
 
@@ -60,3 +64,58 @@ def parse_guarded(parse: Callable[[], T], what: str, error_type: type[Exception]
         return parse()
     except RecursionError:
         raise error_type(f"the {what} is nested too deeply to read (is it a file this app or DAGitty wrote?)") from None
+
+
+# ---- CSV exports a spreadsheet opens (OWASP "CSV injection") -------------------------------------------------
+# A cell starting with one of these is a formula to Excel/LibreOffice/Sheets (=HYPERLINK(...), -cmd|...).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _formula_like(text: str) -> bool:
+    """Whether a spreadsheet would read this text as a formula. Leading quotes are looked through, so a value
+    that already starts with ``'=`` is prefixed once more and the round trip stays exact."""
+    core = text.lstrip("'")
+    if not core.startswith(FORMULA_STARTS):
+        return False
+    return not (core == text and _PLAIN_NUMBER.fullmatch(text))  # "-0.046" is data; "-2+3" is a formula
+
+
+def neutralise_cell(value: Any) -> Any:
+    """A cell a spreadsheet shows as text: ``'`` before anything formula-like; numbers (and numeric text such
+    as ``-0.046``) and every other value unchanged."""
+    if isinstance(value, str) and _formula_like(value):
+        return "'" + value
+    return value
+
+
+def restore_cell(value: Any) -> Any:
+    """neutralise_cell undone: the leading ``'`` removed exactly where neutralise_cell put one (a value it
+    left alone never starts with ``'`` followed by formula-like text, so nothing else changes)."""
+    if isinstance(value, str) and value.startswith("'") and _formula_like(value[1:]):
+        return value[1:]
+    return value
+
+
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every text cell and column name neutralised; numeric columns untouched."""
+    safe = frame.copy()
+    safe.columns = [neutralise_cell(str(name)) for name in frame.columns]
+    for column in safe.columns[[not pd.api.types.is_numeric_dtype(dtype) for dtype in safe.dtypes]]:
+        safe[column] = safe[column].map(neutralise_cell)
+    return safe
+
+
+def restore_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table read back from safe_csv_text, with the neutralising quote removed from names and text cells."""
+    restored = frame.copy()
+    restored.columns = [restore_cell(str(name)) for name in frame.columns]
+    for column in restored.columns[[not pd.api.types.is_numeric_dtype(dtype) for dtype in restored.dtypes]]:
+        restored[column] = restored[column].map(restore_cell)
+    return restored
+
+
+def safe_csv_text(frame: pd.DataFrame) -> str:
+    """CSV for a spreadsheet or a re-import: formula-like text neutralised, every text field quoted (so a CR
+    or LF inside a name or a description survives the round trip), numbers left bare and numeric."""
+    return neutralise_frame(frame).to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")

@@ -3,8 +3,13 @@ the grid's delta, and every bad input (each leaves the dictionary exactly as it 
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from causal_core.audit.dictionary_io import (
     TIMING_LABELS,
@@ -16,10 +21,12 @@ from causal_core.audit.dictionary_io import (
     export_csv,
     import_csv,
     parse_timing,
+    read_dictionary_csv,
     set_categorical,
     set_timing,
 )
 from causal_core.project import DictionaryEntry, Timing
+from causal_core.safe_io import _PLAIN_NUMBER, FORMULA_STARTS
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +65,8 @@ def test_import_reads_nhefs_with_synonyms_and_categoricals(nhefs_columns):
 def test_export_then_import_round_trips(nhefs_columns):
     entries = import_csv(NHEFS_CSV, [], nhefs_columns)
     text = export_csv(entries)
-    assert text.splitlines()[0] == "variable,description,timing,role,categorical,simulation_truth"
-    assert "education,education level (5 levels),pre_treatment,confounder,True,False" in text
+    assert text.splitlines()[0] == '"variable","description","timing","role","categorical","simulation_truth"'
+    assert '"education","education level (5 levels)","pre_treatment","confounder",True,False' in text
     again = import_csv(text, [], nhefs_columns)
     assert [(e.variable, e.timing, e.categorical, e.description, e.role) for e in again] == [
         (e.variable, e.timing, e.categorical, e.description, e.role) for e in entries
@@ -195,3 +202,29 @@ def test_the_audit_uses_levels_for_columns_marked_categorical(nhefs_columns):
     assert adjusted(base) == pytest.approx(linear, abs=1e-8)
     assert adjusted(marked) == pytest.approx(levels, abs=1e-8)
     assert abs(levels - linear) > 1e-3  # the flag changes the model, not just a label
+
+
+HOSTILE_CELLS = st.one_of(
+    st.text(max_size=20),
+    st.sampled_from(['=HYPERLINK("http://e","x")', "+1+1", "-2+3", "-cmd|' /C calc'!A0", "@SUM(A1)", "\tx", "\rx",
+                     "'=already", "''@x", "-0.046", "a\r\nb", 'say "hi"', "a,b", "\n", "'"]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(HOSTILE_CELLS, HOSTILE_CELLS), min_size=1, max_size=6, unique_by=lambda pair: pair[0]))
+def test_export_is_formula_free_and_reimports_unchanged(rows):
+    """OWASP CSV injection: no exported cell starts with = + - @ TAB CR unless neutralised by a leading quote,
+    and the import reads its own export back to the same variables and descriptions, CR/LF and quotes included."""
+    columns = [f"v{i}" for i in range(len(rows))]
+    names = {f"v{i}": name for i, (name, _) in enumerate(rows)}
+    entries = [DictionaryEntry(variable=column, description=description) for column, (_, description) in
+               zip(columns, rows, strict=True)]
+    entries = [entry.model_copy(update={"variable": names[entry.variable]}) for entry in entries]
+    text = export_csv(entries)
+    for record in csv.reader(io.StringIO(text, newline="")):
+        for cell in record:
+            assert not cell.startswith(FORMULA_STARTS) or _PLAIN_NUMBER.fullmatch(cell), (cell, text)
+    table = read_dictionary_csv(text)
+    assert list(table["variable"]) == [name for name, _ in rows]
+    assert list(table["description"]) == [description for _, description in rows]

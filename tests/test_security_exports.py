@@ -138,3 +138,24 @@ def test_report_zip_notebook_and_memo_are_inert():
     assert_markdown_cells_inert(notebook)
     assert not live_tokens(archive.read("memo.md").decode("utf-8"))
     assert "\r" not in json.dumps([c.source for c in notebook.cells if c.cell_type == "markdown"]).replace("\\r", "\r")
+
+
+def test_csv_exports_neutralise_formulas_and_keep_numbers():
+    """Multiverse/lab tables: a negative estimate stays a number; user terms that look like formulas do not."""
+    import csv
+
+    import pandas as pd
+
+    from causal_core.safe_io import restore_frame, safe_csv_text
+
+    frame = pd.DataFrame({"terms": ["=HYPERLINK(\"http://e\",\"x\")", "-2+3", "age + x\r\ny", "-0.046"],
+                          "estimate": [-0.046, 1.5, -2.0, 0.0], "=col": ["@a", "b", "c", "d"]})
+    text = safe_csv_text(frame)
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows[0] == ["terms", "estimate", "'=col"]
+    assert [row[0] for row in rows[1:]] == ["'=HYPERLINK(\"http://e\",\"x\")", "'-2+3", "age + x\r\ny", "-0.046"]
+    assert [row[1] for row in rows[1:]] == ["-0.046", "1.5", "-2.0", "0.0"]
+    back = restore_frame(pd.read_csv(io.StringIO(text), keep_default_na=False))
+    assert list(back.columns) == ["terms", "estimate", "=col"]
+    assert back["terms"].tolist() == ["=HYPERLINK(\"http://e\",\"x\")", "-2+3", "age + x\r\ny", "-0.046"]
+    assert back["estimate"].tolist() == [-0.046, 1.5, -2.0, 0.0]

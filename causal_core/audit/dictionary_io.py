@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from causal_core.project import TIMING_SYNONYMS, DictionaryEntry, Timing
+from causal_core.safe_io import restore_frame, safe_csv_text
 
 # Order matters in the grid's dropdown: typing "treat" + Enter picks the first match, so
 # "treatment" comes before "pre-treatment" and "post-treatment".
@@ -110,7 +111,9 @@ def export_frame(entries: list[DictionaryEntry]) -> pd.DataFrame:
 
 
 def export_csv(entries: list[DictionaryEntry]) -> str:
-    return export_frame(entries).to_csv(index=False)
+    """The dictionary for a spreadsheet: descriptions may come from AI drafts, so formula-like cells get a
+    leading ``'`` and text fields are quoted (safe_csv_text); ``import_csv`` removes that quote again."""
+    return safe_csv_text(export_frame(entries))
 
 
 # ---- import ------------------------------------------------------------------------------------
@@ -123,6 +126,7 @@ def read_dictionary_csv(data: bytes | str) -> pd.DataFrame:
         table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise DictionaryImportError(f"The dictionary file is not a readable CSV: {error}") from error
+    table = restore_frame(table)  # the export's formula-neutralising quote is not part of the value
     table.columns = [str(c).strip() for c in table.columns]
     return table
 

@@ -7,7 +7,7 @@ import argparse
 from causal_core.cli import add_format_option, emit
 from causal_core.data import builtin_names, builtin_source, dictionary_to_frame, frame_to_csv_bytes
 from causal_core.datasets import get_builtin
-from causal_core.safe_io import InputFileError, write_output
+from causal_core.safe_io import InputFileError, safe_csv_text, write_output
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         "sha256": loaded.source.sha256,
     }
     if args.dictionary_out:
-        table = dictionary_to_frame(get_builtin(args.dataset).dictionary()).to_csv(index=False)
+        table = safe_csv_text(dictionary_to_frame(get_builtin(args.dataset).dictionary()))
         write_output(args.dictionary_out, table, "--dictionary-out")
         result["dictionary_out"] = args.dictionary_out
     emit(result, args.format)

@@ -8,6 +8,7 @@ from typing import Any
 from causal_core.multiverse.charts import specification_curve
 from causal_core.multiverse.summary import table
 from causal_core.project import MultiverseResult
+from causal_core.safe_io import safe_csv_text
 
 TABLE_FORMATS = ("csv", "json")
 CHART_FORMATS = ("svg", "png")
@@ -21,7 +22,7 @@ def table_bytes(result: MultiverseResult, fmt: str) -> bytes:
     """Every specification (failed and stopped ones included, with their reasons) as CSV or JSON."""
     frame = table(result.rows)
     if fmt == "csv":
-        return frame.to_csv(index=False).encode("utf-8")
+        return safe_csv_text(frame).encode("utf-8")  # terms and reasons are user/model text: no live formulas
     if fmt == "json":
         payload: dict[str, Any] = {
             "summary": result.summary,
