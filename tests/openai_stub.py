@@ -140,9 +140,12 @@ class _Slots:
             self.semaphore.release()
 
 
+SECRET = "INTERNAL-ONLY admin page: db_password=hunter2-SECRET-7f3a"
+
+
 def _make_handler(reply: Reply, record: list[dict[str, Any]] | None, model_names: list[str], status: int,
                   server: str, api_key: str | None, token_delay: float, slots: _Slots,
-                  check_model: bool) -> type[BaseHTTPRequestHandler]:
+                  check_model: bool, redirect_to: str | None = None) -> type[BaseHTTPRequestHandler]:
     newline = "\r\n" if server == "llamacpp" else "\n"
 
     class Handler(BaseHTTPRequestHandler):
@@ -159,6 +162,23 @@ def _make_handler(reply: Reply, record: list[dict[str, Any]] | None, model_names
         def _send_json(self, payload: dict[str, Any], code: int = 200) -> None:
             self._send(json.dumps(payload).encode(), "application/json", code)
 
+        def _hostile_route(self) -> bool:
+            """Issue 21 routes: ``/redirect/v1/...`` answers 307 to ``redirect_to``; ``/secret...`` serves SECRET
+            (200 as HTML, ``/secret-error`` as a 500 JSON error): what an internal service would hand a forger."""
+            if self.path.startswith("/redirect/") and redirect_to:
+                self.send_response(307)
+                self.send_header("Location", redirect_to.rstrip("/") + self.path[len("/redirect/v1"):])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
+            if self.path.startswith("/secret-error"):
+                self._send_json({"error": {"message": SECRET}, "detail": SECRET}, 500)
+                return True
+            if self.path.startswith("/secret"):
+                self._send(f"<html><body>{SECRET}</body></html>".encode(), "text/html", 200)
+                return True
+            return False
+
         def _authorised(self) -> bool:
             if api_key is None or self.headers.get("Authorization") == f"Bearer {api_key}":
                 return True
@@ -166,7 +186,7 @@ def _make_handler(reply: Reply, record: list[dict[str, Any]] | None, model_names
             return False
 
         def do_GET(self) -> None:  # noqa: N802 (http.server naming)
-            if not self._authorised():
+            if self._hostile_route() or not self._authorised():
                 return
             if self.path.rstrip("/") == "/v1/models":
                 owner = {"vllm": "vllm", "ollama": "library", "llamacpp": "me"}.get(server, "organization_owner")
@@ -183,7 +203,7 @@ def _make_handler(reply: Reply, record: list[dict[str, Any]] | None, model_names
             request["_path"] = self.path
             if record is not None:
                 record.append(request)
-            if not self._authorised():
+            if self._hostile_route() or not self._authorised():
                 return
             if self.path.rstrip("/") != "/v1/chat/completions":
                 self._send_json({"error": {"message": f"no route {self.path}"}}, 404)
@@ -291,13 +311,14 @@ def start_stub(
     token_delay: float = 0.0,
     slots: int | None = None,
     stats: dict[str, int] | None = None,
+    redirect_to: str | None = None,
 ) -> tuple[str, Callable[[], None]]:
-    """Start the stub on a free port; returns (base_url ending in /v1, stop)."""
+    """Start the stub on a free port; returns (base_url ending in /v1, stop). ``redirect_to``: see _hostile_route."""
     if server not in SERVERS:
         raise ValueError(f"server must be one of {SERVERS}")
     gate = _Slots(slots, stats if stats is not None else {})
     handler = _make_handler(reply, record, model_names or ["stub-model"], status, server, api_key, token_delay, gate,
-                            check_model=model_names is not None)
+                            check_model=model_names is not None, redirect_to=redirect_to)
     httpd = _QuietServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -309,3 +330,42 @@ def start_stub(
         thread.join(timeout=5)
 
     return f"http://{host}:{port}/v1", stop
+
+
+def start_recorder() -> tuple[str, list[tuple[str, str, str | None]], Callable[[], None]]:
+    """A bystander server on 127.0.0.1: records (method, path, Authorization) of every request, answers 200.
+
+    Security tests point redirects and hostile URLs at it and assert it saw nothing (or no key).
+    Returns (origin like http://127.0.0.1:PORT, records, stop).
+    """
+    seen: list[tuple[str, str, str | None]] = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            return
+
+        def _record_and_answer(self) -> None:
+            seen.append((self.command, self.path, self.headers.get("Authorization")))
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            body = json.dumps({"object": "list", "data": [{"id": "stub-model"}], "note": SECRET}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _record_and_answer  # noqa: N815
+
+    httpd = _QuietServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    host, port = httpd.server_address[:2]
+
+    def stop() -> None:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+    return f"http://{host}:{port}", seen, stop

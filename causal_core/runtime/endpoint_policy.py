@@ -59,7 +59,10 @@ def validate_base_url(url: str) -> str:
 
     The message never repeats the URL: it may carry a password or a payload, and it is shown in a browser.
     """
-    text = str(url).strip()
+    raw = str(url)
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F or ch in "\u2028\u2029\u0085" for ch in raw):
+        raise EndpointRefused("the endpoint base URL may not contain spaces or control characters")
+    text = raw.strip(" ")
     if not text:
         raise EndpointRefused("the endpoint base URL is empty")
     if len(text) > MAX_URL_CHARS:
@@ -126,8 +129,9 @@ def allowed_endpoints() -> list[str]:
 def is_allowed(base_url: str, allowed: list[str]) -> bool:
     """An origin entry (no path) admits any base URL on that origin; a base URL entry admits only itself."""
     for entry in allowed:
-        if urlsplit(entry).path.strip("/"):
-            if entry.rstrip("/") == base_url.rstrip("/") and _origin(entry) == _origin(base_url):
+        path = urlsplit(entry).path.strip("/")
+        if path:
+            if path == urlsplit(base_url).path.strip("/") and _origin(entry) == _origin(base_url):
                 return True
         elif _origin(entry) == _origin(base_url):
             return True
