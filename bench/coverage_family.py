@@ -13,7 +13,7 @@ is drawn at random, with a fixed seed, from:
 * outcome: continuous, or binary (probit of the continuous latent outcome; truth from the potential-outcome
   probabilities);
 * a share of designs are instrument designs (continuous treatment, constant slope 2, a confounder U), with a
-  moderate (first-stage F ≈ 30) or strong (F ≈ 250) instrument, run through ``estimate_iv``.
+  moderate (first-stage F ≈ 13) or strong (F ≈ 110) instrument, run through ``estimate_iv``.
 
 Each replication runs ``run_estimation`` (sensitivity and refutations off) for ATE, ATT and ATC, and records every
 row, its interval and whether ``interval_note`` labels it (the page's "approximate"). Truths are population
@@ -44,7 +44,7 @@ TRUTH_ROWS = 400_000
 ROWS = 1_000
 CLUSTER_CHOICES = (0, 20, 40, 60, 200)
 IV_SHARE = 0.15
-IV_STRENGTH = {"moderate": 0.17, "strong": 0.5}  # F ≈ 30 and ≈ 250 at 1,000 rows
+IV_STRENGTH = {"moderate": 0.17, "strong": 0.5}  # expected first-stage F ≈ 13 and ≈ 110 at 1,000 rows
 
 
 # ---------------------------------------------------------------------------------------------
