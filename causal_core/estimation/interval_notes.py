@@ -1,4 +1,10 @@
-"""Which intervals the app must label "approximate", and why, from bench/coverage.py's measured table.
+"""Which intervals the app must label "approximate", and why: the data's own diagnostics first, then
+bench/coverage.py's measured table.
+
+The diagnostics (``diagnostics["interval_checks"]``: weighted balance of the covariates, their squares and
+pairwise products, the effective sample size, the IPW–AIPW contrast) label IPW and qualify AIPW on the design
+at hand, whatever the table says; ``bench/coverage_family.py`` (docs/coverage.md) checks the labels over a
+random family of designs.
 
 The product's rule: an interval shown without a note must have measured 95 % coverage in [0.93, 0.97] at 500
 Monte Carlo replications. ``bench/coverage.py --reps 500`` measures every default row (and the cross-fitted AIPW,
