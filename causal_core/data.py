@@ -17,6 +17,7 @@ import pandas as pd
 
 from causal_core.datasets import BUILTINS, check_generator_args, get_builtin, load_builtin
 from causal_core.project import DataSource, DictionaryEntry, Project, normalise_timing
+from causal_core.safe_io import data_file_name_problem
 from causal_core.safe_text import hidden_characters
 
 DEFAULT_MAX_UPLOAD_MB = 200.0
@@ -251,6 +252,9 @@ def read_upload(payload: bytes, filename: str, max_mb: float = DEFAULT_MAX_UPLOA
         raise DataError(f"The file is {size_mb:.1f} MB, over the {max_mb:g} MB limit (server.maxUploadSize / CW_MAX_UPLOAD_MB).")
     if not payload:
         raise DataError("The file is empty.")
+    name_problem = data_file_name_problem(filename)
+    if name_problem:
+        raise DataError(f"The upload cannot be used: {name_problem}. Rename the file and upload again.")
     lower = filename.lower()
     notice = ""
     if lower.endswith((".parquet", ".pq")):

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from causal_core.version import WorkbenchStamp, current_stamp
 
@@ -169,6 +169,17 @@ class DataSource(StrictModel):
     columns: list[str]
     n: int | None = Field(None, description="Generator size argument (built-ins only).")
     seed: int | None = Field(None, description="Generator seed (built-ins only).")
+
+    @field_validator("name")
+    @classmethod
+    def _base_name_only(cls, name: str) -> str:
+        """A file name, never a path: the CLI and notebook read ``name`` beside the project file (issue 21)."""
+        from causal_core.safe_io import data_file_name_problem
+
+        problem = data_file_name_problem(name)
+        if problem:
+            raise ValueError(problem)
+        return name
 
 
 class RubricCheck(StrictModel):

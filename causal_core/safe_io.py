@@ -119,3 +119,30 @@ def safe_csv_text(frame: pd.DataFrame) -> str:
     """CSV for a spreadsheet or a re-import: formula-like text neutralised, every text field quoted (so a CR
     or LF inside a name or a description survives the round trip), numbers left bare and numeric."""
     return neutralise_frame(frame).to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+
+
+# ---- a project's data file: a base name, never a path ---------------------------------------------------------
+MAX_FILE_NAME_CHARS = 255
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def data_file_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a project's data file name (None when it can). The CLI and the notebook look for
+    the file beside the project file, so a name that is a path (``../x``, ``/etc/passwd``, ``C:\\x``) would
+    read, hash and echo a file the user never named."""
+    from causal_core.safe_text import hidden_characters
+
+    shown = repr(name[:80]) + ("…" if len(name) > 80 else "")
+    if not name.strip():
+        return "the data file name is empty"
+    if len(name) > MAX_FILE_NAME_CHARS:
+        return f"the data file name is {len(name):,} characters long; the limit is {MAX_FILE_NAME_CHARS}"
+    if "\x00" in name or hidden_characters(name):
+        return f"the data file name {shown} holds control or invisible characters"
+    if "/" in name or "\\" in name:
+        return f"the data file name {shown} is a path; it must be a file name only (no '/' or '\\')"
+    if ".." in name or name == ".":
+        return f"the data file name {shown} contains '..'; it must be a plain file name"
+    if _DRIVE.match(name):
+        return f"the data file name {shown} starts with a drive letter; it must be a file name only"
+    return None

@@ -72,8 +72,22 @@ def resolve_data_file(project: Project, data: str | None, project_file: str | Pa
         return None
     if data:
         return Path(data)
-    base = Path(project_file).parent if project_file else Path.cwd()
-    return base / source.name
+    return _beside_project(source.name, Path(project_file).parent if project_file else Path.cwd())
+
+
+def _beside_project(name: str, folder: Path) -> Path:
+    """The recorded data file inside the project's folder, never elsewhere: the name must be a base name (a
+    project file is hostile input) and the file, symlinks followed, must resolve inside that folder."""
+    from causal_core.safe_io import data_file_name_problem
+
+    problem = data_file_name_problem(name)
+    if problem:
+        raise DataError(f"The project's data file cannot be read: {problem}. Pass the file with --data.")
+    candidate = folder / name
+    if candidate.exists() and candidate.resolve().parent != folder.resolve():
+        raise DataError(f"The project's data file {name!r} is a link that leads outside the project's folder; "
+                        "pass the file with --data.")
+    return candidate
 
 
 def check_data(project: Project, data_file: Path | None) -> None:
