@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from causal_core.estimation import formula_gate
 from causal_core.estimation.constants import EstimationError
 
 FLEXIBILITY = {
@@ -32,8 +33,9 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m|[⧛⧚]")
 
 
 def quote(name: str) -> str:
-    """A column name as a formula token (backticks for names that are not Python identifiers)."""
-    return name if name.isidentifier() else f"`{name}`"
+    """A column name as a formula token (backticks unless a plain ASCII identifier: the gate refuses bare
+    non-ASCII names, which Python would NFKC-fold into other names)."""
+    return name if formula_gate.is_plain_identifier(name) else f"`{name}`"
 
 
 def default_terms(covariates: list[str], categorical: list[str]) -> str:
@@ -62,16 +64,12 @@ def _clean(message: str) -> str:
 
 
 def formula_variables(formula: str, label: str) -> list[str]:
-    """The data columns a right-hand side uses (syntax errors become an EstimationError naming the formula)."""
-    from formulaic import Formula
-    from formulaic.errors import FormulaicError
+    """The data columns a right-hand side uses, read by the formula gate (formulaic never sees refused text).
 
-    if "~" in formula:
-        raise EstimationError(f"The {label} take only the right-hand side (no '~'): got {formula!r}.")
-    try:
-        return sorted(Formula(f"1 + {formula}").required_variables)
-    except (FormulaicError, SyntaxError, ValueError) as error:
-        raise EstimationError(f"The {label} {formula!r} are not a valid formula: {_clean(str(error))}") from error
+    Only the data-free part of the gate runs here (language and bounds); ``check_term_columns`` adds the
+    adjustment-set membership once the data and covariates are known.
+    """
+    return sorted(formula_gate.check_formula_syntax(formula, label).variables)
 
 
 def check_term_columns(
@@ -91,6 +89,7 @@ def check_term_columns(
             f"The {label} use column(s) that are not in the adjustment set: {', '.join(outside)}. Add them to the "
             "covariates first (so their eligibility is checked), or remove them from the formula."
         )
+    formula_gate.check_design_size(formula_gate.gate_formula(formula, label, variables), frame, label)
     return variables
 
 
@@ -105,12 +104,21 @@ class TermMatrix:
 
 
 def term_matrix(frame: pd.DataFrame, formula: str, label: str, standardise: bool = True) -> TermMatrix:
-    """Evaluate ``1 + formula`` on the analysis rows and drop the intercept (reduced-rank category coding)."""
+    """Evaluate ``1 + formula`` on the analysis rows and drop the intercept (reduced-rank category coding).
+
+    The gate runs first (every name a column of ``frame``, the design-size bound), and formulaic evaluates with
+    a materializer whose namespace holds only the allowed transforms.
+    """
     from formulaic import model_matrix
     from formulaic.errors import FormulaicError
 
+    gated = formula_gate.gate_formula(formula, label, [str(c) for c in frame.columns])
+    formula_gate.check_design_size(gated, frame, label)
     try:
-        matrix = model_matrix(f"1 + {formula}", frame, na_action="ignore", output="pandas")
+        matrix = model_matrix(
+            f"1 + {formula}", frame, na_action="ignore", output="pandas",
+            materializer=formula_gate.gated_materializer(),
+        )
     except (FormulaicError, ValueError, TypeError, KeyError, NameError) as error:
         raise EstimationError(f"The {label} {formula!r} could not be evaluated: {_clean(str(error))}") from error
     names = [str(c) for c in matrix.columns]
