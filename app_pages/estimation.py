@@ -10,6 +10,7 @@ import streamlit as st
 
 from causal_core import estimation as est
 from causal_core import refutation, staleness
+from causal_core.estimation.constants import MAX_BOOTSTRAP
 from causal_core.project import EstimationResult, EstimationSpec
 from causal_core.safe_text import code_span, escape_markdown
 from causal_core.ui import designs_panel, state
@@ -366,7 +367,7 @@ if result.true_effect is not None:
 
 with st.expander("Bootstrap standard errors (IPW and AIPW, models refitted in every replicate)"):
     b1, b2 = st.columns([1, 3])
-    replicates = b1.number_input("Replicates", 50, 5000, 500, step=50, key=k("boot_n"))
+    replicates = b1.number_input("Replicates", 50, MAX_BOOTSTRAP, 500, step=50, key=k("boot_n"))
     if st.session_state.pop(k("boot_cancelled"), False):
         st.info("Bootstrap cancelled; the analytic standard errors are kept.")
     if b2.button("Run bootstrap", key=k("bootstrap")):

@@ -314,6 +314,27 @@ class EstimationSpec(StrictModel):
         "'fixed_weights' = robust sandwich treating the weights as known (What If's GEE SE; conservative).",
     )
 
+    @field_validator("outcome_terms", "propensity_terms", "treatment_interactions")
+    @classmethod
+    def _formula_passes_gate(cls, value: str | None, info: Any) -> str | None:
+        """A shared project file is hostile input: its formulas pass the data-free formula gate at open."""
+        if value is None or not value.strip():
+            return value
+        from causal_core.estimation.formula_gate import check_formula_syntax
+
+        check_formula_syntax(value, str(info.field_name).replace("_", " "))
+        return value
+
+    @field_validator("bootstrap")
+    @classmethod
+    def _bootstrap_within_bound(cls, value: int) -> int:
+        """The same replicate cap as the page and the CLI, so a project file cannot ask for a million."""
+        from causal_core.estimation.constants import MAX_BOOTSTRAP
+
+        if value > MAX_BOOTSTRAP:
+            raise ValueError(f"bootstrap asks for {value:,} replicates; the limit is {MAX_BOOTSTRAP:,}.")
+        return value
+
 
 class EstimateRow(StrictModel):
     method: str = Field(description="naive | regression | gcomp | ipw | aipw")

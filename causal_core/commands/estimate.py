@@ -181,7 +181,25 @@ def _text(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def check_bounded_inputs(args: argparse.Namespace) -> None:
+    """Refuse an unbounded bootstrap and any formula the gate refuses before the data is even read.
+
+    On a shared server the flags are hostile input: this costs microseconds and nothing is evaluated.
+    """
+    from causal_core.estimation.constants import MAX_BOOTSTRAP
+    from causal_core.estimation.formula_gate import check_formula_syntax
+
+    if args.bootstrap > MAX_BOOTSTRAP:
+        raise CliError(f"--bootstrap {args.bootstrap:,} exceeds the limit of {MAX_BOOTSTRAP:,} replicates.")
+    for flag, label in (("terms", "outcome terms"), ("propensity_terms", "propensity terms"),
+                        ("interact", "treatment interactions")):
+        text = getattr(args, flag, None)
+        if text and text.strip():
+            check_formula_syntax(text, label)
+
+
 def run(args: argparse.Namespace) -> int:
+    check_bounded_inputs(args)
     project, frame = _load(args)
     spec = build_spec(args, project, frame)
     project = project.model_copy(update={"treatment": spec.treatment, "outcome": spec.outcome})

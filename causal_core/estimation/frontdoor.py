@@ -31,7 +31,14 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from scipy import sparse
 
-from causal_core.estimation.constants import MIN_ARM_ROWS, Z95, EstimationError, ProgressFn, StopFn
+from causal_core.estimation.constants import (
+    MAX_BOOTSTRAP,
+    MIN_ARM_ROWS,
+    Z95,
+    EstimationError,
+    ProgressFn,
+    StopFn,
+)
 from causal_core.estimation.design import _treatment_vector
 from causal_core.estimation.resampling import _resample_weights
 from causal_core.project import EstimateRow, Project, utc_now
@@ -523,6 +530,10 @@ def estimate_frontdoor(
     Raises EstimationError for a missing mediator column, a non-binary treatment, a mediator without
     variation, or a positivity failure of the plug-in formula; nothing is stored by this function.
     """
+    if spec.bootstrap > MAX_BOOTSTRAP:
+        raise EstimationError(
+            f"The front-door bootstrap asks for {spec.bootstrap:,} replicates; the limit is {MAX_BOOTSTRAP:,}."
+        )
     if spec.bootstrap < 0 or 0 < spec.bootstrap < MIN_COMPLETED_REPLICATES:
         raise EstimationError(
             f"The number of bootstrap replicates must be 0 (no interval) or at least {MIN_COMPLETED_REPLICATES} "

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
-from causal_core.estimation.constants import ProgressFn, StopFn
+from causal_core.estimation.constants import MAX_BOOTSTRAP, EstimationError, ProgressFn, StopFn
 from causal_core.estimation.design import Design
 from causal_core.estimation.estimators import CoreFit, _ipw_weights, _row, effective_bounds
 from causal_core.estimation.fitting import logit
@@ -101,6 +101,8 @@ def bootstrap(
     Cancellable between batches: ``should_stop()`` → the replicates done so far are kept only if ≥ 50.
     Cross-fitting is not repeated inside replicates (the full-sample fits are bootstrapped).
     """
+    if spec.bootstrap > MAX_BOOTSTRAP:  # model_copy(update=...) skips the spec's validator
+        raise EstimationError(f"The bootstrap asks for {spec.bootstrap:,} replicates; the limit is {MAX_BOOTSTRAP:,}.")
     report = progress or (lambda fraction, message: None)
     rng = np.random.default_rng(spec.seed)
     total = spec.bootstrap

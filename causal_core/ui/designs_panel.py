@@ -13,7 +13,7 @@ import streamlit as st
 
 from causal_core import dag as dag_module
 from causal_core.display import format_p_value
-from causal_core.estimation.constants import EstimationError
+from causal_core.estimation.constants import MAX_BOOTSTRAP, EstimationError
 from causal_core.estimation.frontdoor import (
     DesignResult,
     FrontdoorSpec,
@@ -98,7 +98,7 @@ def _frontdoor_section(project: Project, frame: pd.DataFrame, key: str) -> None:
     c1, c2, c3, c4 = st.columns(4)
     methods = {"auto": "Automatic", "plugin": "Plug-in formula (discrete)", "linear": "Linear (product of stages)"}
     method = c1.selectbox("Estimator", list(methods), format_func=methods.get, key=k("method"))
-    replicates = c2.number_input("Bootstrap replicates", 0, 5000, 500, step=100, key=k("boot"))
+    replicates = c2.number_input("Bootstrap replicates", 0, MAX_BOOTSTRAP, 500, step=100, key=k("boot"))
     ci = c3.radio("Interval", ["percentile", "normal"], horizontal=True, key=k("ci"))
     seed = c4.number_input("Seed", 0, 2**31 - 1, 123, key=k("seed"))
     if st.session_state.pop(k("stopped"), False):
