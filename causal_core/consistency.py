@@ -7,6 +7,7 @@ the artifacts contradict each other; amber means something is missing or needs a
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel
@@ -26,6 +27,7 @@ from causal_core.memo import (
 )
 from causal_core.project import NOT_ADJUSTABLE_TIMINGS, Project, Timing
 from causal_core.question import estimand_kind
+from causal_core.safe_text import clean_text
 
 Status = Literal["green", "amber", "red"]
 STATUS_ICON = {"green": "OK", "amber": "CHECK", "red": "CONFLICT"}  # plain words: no emoji font on a fresh machine
@@ -199,6 +201,85 @@ def check_memo_numbers(project: Project) -> ConsistencyItem:
     return _item(name, "green", f"the {which} memo's numbers match the project's estimates")
 
 
+# ---- claims against the main interval -------------------------------------------------------------------------
+# A memo (or a model obeying an injected "say it is significant") can claim certainty the interval does not
+# support, or deny an effect the interval shows. Claims are matched per sentence; a negator in the few words
+# before a claim ("not", "no", "n't", "cannot", ...) turns a certainty claim into a null claim.
+_CERTAIN = re.compile(
+    r"(?<![\w-])(?:statistically\s+significant(?:ly)?|significant(?:ly)?|clearly\s+different\s+from\s+zero|"
+    r"prove[sn]?|proving|certain(?:ly|ty)?|definite(?:ly)?|no\s+doubt|conclusive(?:ly)?)\b",
+    re.IGNORECASE,
+)
+_NULL = re.compile(r"\b(?:no|zero|null)\s+(?:causal\s+)?effect\b|\b(?:in|non-?)significant\b", re.IGNORECASE)
+_NEGATOR = re.compile(
+    r"\b(?:not|no|never|cannot|without|nor|neither|hardly|barely|lack|lacks|fail|fails|failed)\b|n't\b",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_NEGATION_WINDOW = 4  # words before a claim that can negate it ("is not statistically significant")
+
+
+def _negated(sentence: str, start: int) -> bool:
+    """Whether a negator sits in the few words before position ``start`` of ``sentence``."""
+    before = " ".join(sentence[:start].split()[-_NEGATION_WINDOW:])
+    return bool(_NEGATOR.search(before))
+
+
+def claim_kinds(sentence: str) -> set[str]:
+    """"certain" (an unhedged claim of significance or proof) and/or "null" (a claim of no effect or of
+    non-significance) made by one sentence. "no doubt" is itself a certainty claim; a negated certainty word
+    other than "significant" ("not conclusive", "does not prove") is a hedge and claims nothing."""
+    kinds = set()
+    for match in _CERTAIN.finditer(sentence):
+        word = match.group().lower()
+        if word.startswith("no") or not _negated(sentence, match.start()):
+            kinds.add("certain")
+        elif "significant" in word:  # "not significant" denies an effect; "not certain" only hedges
+            kinds.add("null")
+    for match in _NULL.finditer(sentence):
+        if not _negated(sentence, match.start()):
+            kinds.add("null")
+    return kinds
+
+
+def sentences(text: str) -> list[str]:
+    return [part.strip() for part in _SENTENCE_END.split(str(text)) if part.strip()]
+
+
+def interval_claim_conflicts(sections: dict[str, str], low: float, high: float) -> list[str]:
+    """Sentences whose claim the main 95% interval [low, high] contradicts, each named with the interval:
+    certainty ("significant", "proves", ...) while it covers 0, or "no effect"/"not significant" while it
+    excludes 0."""
+    covers_zero = low <= 0 <= high
+    interval = f"[{low:.4g}, {high:.4g}]"
+    conflicts = []
+    for text in sections.values():
+        for sentence in sentences(text):
+            kinds = claim_kinds(sentence)
+            shown = clean_text(sentence)
+            shown = shown if len(shown) <= 160 else shown[:159] + "…"
+            if covers_zero and "certain" in kinds:
+                conflicts.append(f"\"{shown}\" claims certainty, but the main 95% interval {interval} covers 0")
+            elif not covers_zero and "null" in kinds:
+                conflicts.append(f"\"{shown}\" claims no effect, but the main 95% interval {interval} excludes 0")
+    return conflicts
+
+
+def check_claims(project: Project) -> ConsistencyItem:
+    name = "Memo claims match the main interval"
+    which, sections = current_memo(project)
+    if not any(str(value).strip() for value in sections.values()):
+        return _item(name, "amber", "no memo yet")
+    primary = memo_facts(project).primary
+    if primary is None or primary.ci_low is None or primary.ci_high is None:
+        return _item(name, "amber", f"the {which} memo exists but there is no main interval to check it against")
+    conflicts = interval_claim_conflicts({k: str(v) for k, v in sections.items()}, primary.ci_low, primary.ci_high)
+    if conflicts:
+        more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
+        return _item(name, "red", f"{which} memo: {conflicts[0]}{more}")
+    return _item(name, "green", f"no claim in the {which} memo contradicts the main 95% interval")
+
+
 def check_audits(project: Project) -> ConsistencyItem:
     """The latest audit of each AI artifact: anything below full marks is listed until resolved."""
     name = "Unresolved audit failures"
@@ -228,6 +309,7 @@ def consistency_checks(project: Project) -> list[ConsistencyItem]:
         check_estimand(project),
         check_estimators_agree(project),
         check_memo_numbers(project),
+        check_claims(project),
         check_audits(project),
     ]
 

@@ -164,3 +164,66 @@ def test_card_asking_for_an_estimand_the_app_does_not_estimate_is_red(consistent
     project = consistent.model_copy(update={"estimand_card": card})
     assert statuses(project)["estimand"] == "red"
     assert detail(project, "estimand") == "the card asks for the LATE but the estimation targets the ATE"
+
+
+# ---- claims against the main interval: a generated family (claims × negations × interval positions) ----------
+CERTAINTY_CLAIMS = [  # (claim, negated form or None, whether the negated form denies an effect)
+    ("The effect is significant.", "The effect is not significant.", True),
+    ("The lift is statistically significant at 5%.", "The lift isn't statistically significant at 5%.", True),
+    ("The estimate is clearly different from zero.", "The estimate is not clearly different from zero.", False),
+    ("This proves the programme works.", "This does not prove the programme works.", False),
+    ("We are certain the programme works.", "We are not certain the programme works.", False),
+    ("The programme definitely works.", "The programme does not definitely work.", False),
+    ("There is no doubt the programme works.", None, False),
+    ("The evidence is conclusive.", "The evidence is not conclusive.", False),
+    ("The data conclusively show a gain.", "The data do not conclusively show a gain.", False),
+    ("Statistically significant, so roll out now.", "Not statistically significant; wait.", True),
+]
+NULL_CLAIMS = ["The programme has no effect.", "The result is insignificant.", "The difference is non-significant.",
+               "We found zero effect on churn."]
+INTERVALS = {"covers": (-0.1, 0.3), "touches": (0.0, 0.3), "above": (0.05, 0.4), "below": (-0.5, -0.02)}
+NEUTRAL = "Retention was measured over 90 days. The adjustment set comes from the DAG."
+
+
+def family():
+    for claim, negated, denies in CERTAINTY_CLAIMS:
+        yield claim, "certain"
+        if negated is not None:
+            yield negated, "null" if denies else "hedge"
+    for claim in NULL_CLAIMS:
+        yield claim, "null"
+
+
+@pytest.mark.parametrize(("sentence", "kind"), list(family()))
+@pytest.mark.parametrize("position", list(INTERVALS))
+def test_claims_are_flagged_exactly_when_the_interval_contradicts_them(sentence, kind, position):
+    from causal_core.consistency import interval_claim_conflicts
+
+    low, high = INTERVALS[position]
+    covers = low <= 0 <= high
+    text = f"{NEUTRAL} {sentence} Costs are unchanged."
+    conflicts = interval_claim_conflicts({"main_estimate": text}, low, high)
+    expected = (kind == "certain" and covers) or (kind == "null" and not covers)
+    assert bool(conflicts) == expected, conflicts
+    if expected:
+        assert len(conflicts) == 1 and f'"{sentence}"' in conflicts[0]
+        assert f"[{low:.4g}, {high:.4g}]" in conflicts[0]
+        assert ("covers 0" if covers else "excludes 0") in conflicts[0]
+
+
+def test_injected_significance_claim_turns_the_panel_red(consistent):
+    """The issue's case: an obedient draft says 'statistically significant … roll out now' while the interval
+    covers 0; the panel names the sentence and the interval."""
+    from causal_core.consistency import check_claims
+
+    primary = memo.memo_facts(consistent).primary
+    assert primary is not None and primary.ci_low is not None
+    covers = primary.ci_low <= 0 <= primary.ci_high
+    claim = ("The effect is large and statistically significant: roll out now." if covers
+             else "The programme has no effect on retention.")
+    final = dict(consistent.memo.deterministic) | {"recommendation": claim}
+    project = consistent.model_copy(update={"memo": consistent.memo.model_copy(update={"final": final})})
+    item = check_claims(project)
+    assert item.status == "red" and claim.rstrip(".") in item.detail
+    assert f"{primary.ci_low:.4g}" in item.detail and f"{primary.ci_high:.4g}" in item.detail
+    assert check_claims(consistent).status == "green"
