@@ -22,7 +22,7 @@ from causal_core.audit import (
     run_audit,
     table_frame,
 )
-from causal_core.project import DictionaryEntry, Project, project_from_json, project_to_json
+from causal_core.project import DictionaryEntry, Project, Timing, project_from_json, project_to_json
 
 
 @pytest.fixture(scope="module")
@@ -404,9 +404,17 @@ def test_dictionary_gaps_are_listed_and_unknown_timing_is_never_pre_treatment(su
     assert "staffing_hours" not in table_frame(result, "smoke_test")["covariates"].iloc[1]
 
 
+def _without_id_timing(project: Project) -> Project:
+    dictionary = [
+        e.model_copy(update={"timing": Timing.unknown}) if e.timing in (Timing.unit_id, Timing.time_id) else e
+        for e in project.dictionary
+    ]
+    return _with(project, dictionary=dictionary)
+
+
 def test_missing_grain_is_a_warning_not_a_guess(support):
     project, frame = support
-    result = run_audit(_with(project, unit_columns=[]), frame)
+    result = run_audit(_with(_without_id_timing(project), unit_columns=[]), frame)
     assert any(w.startswith("No unit grain is given") for w in result.warnings)
     assert table_frame(result, "duplicate_summary").empty
     schema = dict(zip(*table_frame(result, "schema_profile")[["metric", "value"]].T.values, strict=True))
@@ -470,3 +478,17 @@ def test_fast_ols_path_equals_statsmodels_on_the_n09_models(support, monkeypatch
     for column in ["treatment_coef", "robust_se", "p_value", "r_squared"]:
         assert fast[column].tolist() == pytest.approx(reference[column].tolist(), rel=1e-8)
     assert fast["note"].tolist() == reference["note"].tolist()  # rank-deficient bad model recognised too
+
+
+def test_the_dictionarys_unit_id_sets_the_grain(support):
+    """Support's dictionary times team_id as 'unit id' and week_start as 'time id': with no unit columns set, the
+    audit takes that grain (no "No unit grain is given") and says where it came from."""
+    project, frame = support
+    repeated = pd.concat([frame, frame.iloc[:5]], ignore_index=True)
+    result = run_audit(_with(project, unit_columns=[]), repeated)
+    assert not any(w.startswith("No unit grain is given") for w in result.warnings)
+    assert any("Unit grain taken from the dictionary (timing 'unit id'): team_id, week_start" in w for w in result.warnings)
+    grain = ["team_id", "week_start"]
+    expected = repeated.loc[repeated.duplicated(grain, keep=False), grain].drop_duplicates()
+    assert len(table_frame(result, "duplicate_summary")) == len(expected) > 5  # support's own repeats + the 5 copies
+    assert result.settings["unit_columns"] == []  # the record is the project as set, so nothing turns stale

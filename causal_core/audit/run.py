@@ -12,7 +12,7 @@ from causal_core.audit.balance import DesignSource, balance_table, design_column
 from causal_core.audit.column_types import missing_pattern, missingness_tables, type_profile
 from causal_core.audit.constants import AuditInputError, AuditSettings
 from causal_core.audit.evidence import build_evidence_bundle
-from causal_core.audit.grain import duplicate_summary, schema_table
+from causal_core.audit.grain import duplicate_summary, exact_duplicate_warning, schema_table, with_dictionary_grain
 from causal_core.audit.helpers import Roles, code_treatment, records, resolve_roles
 from causal_core.audit.roles_leakage import leakage_table, role_scan
 from causal_core.audit.smoke_test import regression_smoke_test
@@ -83,7 +83,14 @@ def run_audit(
         clock[name] = clock.get(name, 0.0) + time.perf_counter() - start
         return value
 
+    recorded_project = project  # the fingerprint records the project as the analyst set it
+    project, grain_note = with_dictionary_grain(project, frame)
     roles, warnings = timed("roles", lambda: resolve_roles(project, frame))
+    if grain_note:
+        warnings.insert(0, grain_note)
+    duplicates_note = exact_duplicate_warning(frame)
+    if duplicates_note:
+        warnings.insert(0, duplicates_note)
     coded_all = timed("roles", lambda: code_treatment(frame[roles.treatment], roles.treatment, settings.treated_value))
     if frame[roles.outcome].isna().all():
         raise AuditInputError(f"The outcome '{roles.outcome}' is missing in every row: there is nothing to compare.")
@@ -137,7 +144,7 @@ def run_audit(
     tables["smoke_test"] = timed("smoke_test", lambda: regression_smoke_test(source, roles, coded, settings.max_levels))
     warnings.extend(_finding_warnings(tables, roles))
     result = DataAuditResult(
-        settings=settings_fingerprint(project, settings),
+        settings=settings_fingerprint(recorded_project, settings),
         tables={name: records(table) for name, table in tables.items()},
         warnings=warnings,
     )

@@ -1,7 +1,7 @@
 """``audit``: the Data audit page headlessly — every deterministic table as records.
 
     python -m causal_core audit (--dataset NAME | --data FILE [--dictionary DICT.csv])
-        --treatment T --outcome Y [--guardrail G] [--unit a,b] [--format json]
+        --treatment T --outcome Y [--guardrail G] [--unit a,b] [--drop-exact-duplicates] [--format json]
 
 Built-in datasets default treatment, outcome, guardrails and grain to their own. The data-selection
 arguments are shared with ``score profile`` (see ``add_data_arguments`` / ``project_from_args``).
@@ -98,6 +98,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--bounds", default="0.05,0.95", metavar="LOW,HIGH", help="propensity overlap bounds")
     parser.add_argument("--treated-value", help="for a two-valued non-0/1 treatment: the value that means treated")
     parser.add_argument("--bundle-out", metavar="FILE", help="also write the evidence bundle (N09 §10) as JSON")
+    parser.add_argument(
+        "--drop-exact-duplicates", action="store_true",
+        help="audit the rows without exact copies (every column equal; the first copy is kept), and say how many",
+    )
     add_format_option(parser)
     parser.set_defaults(handler=run)
 
@@ -118,7 +122,18 @@ def run(args: argparse.Namespace) -> int:
         settings = AuditSettings(bounds=_bounds(args.bounds), treated_value=args.treated_value)
     except ValidationError as error:
         raise CliError(error.errors()[0]["msg"].removeprefix("Value error, ")) from None
+    dropped_note = ""
+    if getattr(args, "drop_exact_duplicates", False):
+        from causal_core.audit.grain import drop_exact_duplicates
+
+        before = len(frame)
+        frame, dropped = drop_exact_duplicates(frame)
+        dropped_note = (
+            f"Dropped {dropped:,} exact duplicate row(s) of {before:,} before the audit (--drop-exact-duplicates)."
+        )
     result = run_audit(project, frame, settings)
+    if dropped_note:
+        result = result.model_copy(update={"warnings": [dropped_note, *result.warnings]})
     if args.bundle_out:
         write_output(args.bundle_out, bundle_json(result.evidence_bundle), "--bundle-out")
     payload = {
