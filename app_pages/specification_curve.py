@@ -31,7 +31,8 @@ TRIM_LABELS = {"none": "No trimming", "bounds": "Trim at the clip bounds", "crum
 st.title("Specification curve")
 st.caption(
     "Would a reasonable analyst have got a different answer? Every combination of defensible choices (adjustment "
-    "sets from the DAG, estimators, trimming, estimand, grain, clustering) is estimated with shared fits. Sets the "
+    "sets from the DAG, functional form, estimators, trimming, estimand, grain, clustering) is estimated with shared "
+    "fits, each a variation of the Estimation page's own specification. Sets the "
     "DAG or the dictionary call invalid are shown only on request, labelled, and never pooled with valid ones."
 )
 
@@ -94,20 +95,27 @@ invalid = c3.checkbox(
 )
 max_sets = c3.number_input("Cap on the DAG's minimal sets", 1, 50, start.max_dag_sets, key=k("max_sets"))
 others = [c for c in raw.columns if c not in (project.treatment, project.outcome)]
-with st.expander("Alternative outcomes and treatments, grain, clustering"):
+with st.expander("Alternative outcomes and treatments, grain, clustering, functional form"):
     a1, a2 = st.columns(2)
     alt_outcomes = a1.multiselect("Alternative outcome columns", others,
                                   default=[c for c in start.alt_outcomes if c in others], key=k("alt_outcomes"))
     alt_treatments = a2.multiselect("Alternative 0/1 treatment columns", others,
                                     default=[c for c in start.alt_treatments if c in others], key=k("alt_treatments"))
     grain = a1.checkbox("Vary the de-duplication rule when the grain has duplicates", start.grain, key=k("grain"))
-    cluster = a2.checkbox("Vary clustering when the project has a cluster column", start.cluster, key=k("cluster"))
+    cluster = a2.checkbox(
+        "Vary clustering when the project has a cluster column", start.cluster, key=k("cluster"),
+        help="When the analysis clusters, 'cluster: none' rows are shown as invalid by design (intervals too narrow).",
+    )
+    forms = a1.checkbox(
+        "Vary the functional form (linear / quadratic / spline)", start.functional_forms, key=k("forms"),
+        help="The Estimation page's flexibility choices for every numeric covariate, beside the analyst's own terms.",
+    )
 
 analyst_folds = project.estimation.spec.crossfit_folds if project.estimation else 0  # the page's own folds
 options = MultiverseOptions(
     estimators=estimators, learners=learners or ["exact"], trimming=trimming, both_estimands=both,
     include_invalid=invalid, max_dag_sets=int(max_sets), alt_outcomes=alt_outcomes, alt_treatments=alt_treatments,
-    grain=grain, cluster=cluster,
+    grain=grain, cluster=cluster, functional_forms=forms,
     crossfit_folds=analyst_folds if analyst_folds >= 2 else 5,
 )
 try:

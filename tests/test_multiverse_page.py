@@ -122,3 +122,34 @@ def test_an_opened_curve_fills_the_choices_it_was_run_with():
     assert at.checkbox(key="mv_invalid_retention").value is True
     stored = len(worked.multiverse.rows)
     assert any(md.value.startswith(f"**{stored} specifications**") for md in at.markdown)
+
+
+def test_a_fresh_curve_is_never_out_of_date_with_the_pages_terms_categoricals_and_estimand():
+    """The Estimation page ran ATT with a spline, an interaction and a dictionary-only categorical: the curve's
+    main row is that row, so neither a fresh run nor a second one says 'Out of date … re-run the curve'."""
+    from causal_core import estimation
+    from causal_core.data import analysis_frame
+
+    at = open_page()
+    current = project(at)
+    dictionary = [e.model_copy(update={"categorical": e.variable == "prior_tickets"}) for e in current.dictionary]
+    current = current.model_copy(update={"dictionary": dictionary})
+    frame = analysis_frame(current, at.session_state["cw_frames"]["retention"])
+    spec = estimation.default_spec(current, frame).model_copy(update={
+        "estimand": "ATT",
+        "outcome_terms": "cr(tenure_months, df=4, constraints='center') + usage_score:health_score + usage_score "
+        "+ health_score + company_size + C(prior_tickets) + C(region) + C(segment)",
+    })
+    current = estimation.estimate_project(current, frame, spec, refutations=False)
+    at.session_state["cw_projects"]["retention"] = current
+    at.run()
+    at.multiselect(key="mv_estimators_retention").set_value(["regression", "aipw"]).run()
+    at.multiselect(key="mv_trimming_retention").set_value(["none"]).run()
+    for _ in range(2):
+        at.button(key="mv_start_retention").click().run()
+        assert not at.exception and not at.error
+        assert not [w.value for w in at.warning if "Out of date" in w.value]
+        result = project(at).multiverse
+        main = next(r for r in result.rows if r.is_main)
+        page = next(r for r in project(at).estimation.estimates if r.method == "aipw")
+        assert main.estimand == "ATT" and abs(main.estimate - page.estimate) < 1e-10
