@@ -41,8 +41,10 @@ def code(source: str, role: str = "step", todo: str = "", extra_tags: tuple[str,
 
 def text_literal(value: str) -> str:
     """A readable, safe Python literal for multi-line text: a raw triple-quoted string when nothing inside can
-    end it early, else ``repr`` (always safe)."""
-    if "\n" in value and "'''" not in value and "\\" not in value and not value.endswith("'"):
+    end it early and every character is printable (a NUL cannot be compiled, a raw CR would be read back as a
+    newline), else ``repr`` (always safe)."""
+    printable = all(char == "\n" or char.isprintable() for char in value)
+    if printable and "\n" in value and "'''" not in value and "\\" not in value and not value.endswith("'"):
         return "r'''" + value + "'''"
     return repr(value)
 
