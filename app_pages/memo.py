@@ -117,7 +117,7 @@ with right:
         interaction = draft_artifact(memo_core.MEMO_TASK, inputs)
         project = state.get_project()
         if interaction.schema_valid:
-            sections = memo_core.draft_sections(interaction.parsed)
+            sections = memo_core.draft_sections(interaction.parsed, project, frame)  # row refs → numbers
             record = audit_record("memo", memo_core.score_memo(sections, project, frame), interaction)
             memo = project.memo.model_copy(update={"ai_draft": sections, "updated_at": utc_now()})
             project = project.model_copy(update={"memo": memo}).with_audit(record)

@@ -276,7 +276,8 @@ def test_wrong_sign_for_att_on_a_continuous_outcome():
 def test_memo_task_is_registered_and_bounded():
     task = get_task("memo")
     assert task is memo.MEMO_TASK and task.artifact == "memo"
-    assert list(task.schema.model_fields) == [k for k, _ in memo.MEMO_SECTIONS]
+    # the eight sections, then the estimate-row references (the app writes those numbers itself)
+    assert list(task.schema.model_fields) == [k for k, _ in memo.MEMO_SECTIONS] + ["main_estimate_row", "compared_rows"]
     task.schema.model_validate(N01_MEMO)
     with pytest.raises(ValidationError):
         task.schema.model_validate({**N01_MEMO, "design": "x" * 601})
@@ -287,6 +288,7 @@ def test_memo_inputs_carry_preformatted_project_numbers(project):
     inputs = memo.MEMO_TASK.build_inputs(project, None)
     assert inputs["estimand"] == "ATE" and inputs["direction_of_main_estimate"] == "negative"
     assert {
+        "row_id": "aipw_ATE",
         "method": "doubly robust",
         "estimand": "ATE",
         "estimate": "-4.7 percentage points",

@@ -138,3 +138,37 @@ def test_logits_processor_is_fresh_per_generate():
 
     source = inspect.getsource(local_hf.generate)
     assert "grammar.make_logits_processor(compiled" in source  # built inside generate(), once per call
+
+
+def test_memo_references_estimate_rows_and_the_app_writes_the_numbers():
+    """The memo names a row id (an enum of the project's rows); the number, interval and unit come from the project."""
+    from causal_core import lab, memo
+    from causal_core.memo.ai_task import estimate_row_ids, quoted_rows
+
+    case = lab.builtin_case("retention")
+    inputs = memo.MEMO_TASK.build_inputs(case.project, case.frame)
+    rows = case.project.estimation.estimates
+    ids = estimate_row_ids(rows)
+    assert [row["row_id"] for row in inputs["estimates"]] == ids and len(set(ids)) == len(ids)
+    context = context_from_inputs(memo.MEMO_TASK, inputs)
+    schema = schema_for(memo.MEMO_TASK, context.columns, context.estimate_rows)
+    assert schema["properties"]["main_estimate_row"]["enum"] == ids
+    assert schema["properties"]["compared_rows"]["items"]["enum"] == ids
+    sections = {key: "Text without numbers." for key in memo.SECTION_KEYS}
+    naive = next(row_id for row_id, row in zip(ids, rows, strict=True) if row.method == "naive")
+    draft = {**sections, "main_estimate_row": naive, "compared_rows": [ids[-1]]}
+    jsonschema.validate(draft, schema)
+    assert _grammar_accepts(schema, draft)
+    assert not _grammar_accepts(schema, {**draft, "main_estimate_row": "aipw_effect"})
+    assert quoted_rows(draft) == [naive, ids[-1]]  # quoting the naive row is visible
+    written = memo.draft_sections(draft, case.project, case.frame)["main_estimate"]
+    row = rows[ids.index(naive)]
+    binary = True
+    from causal_core.memo.formatting import effect_phrase, range_phrase
+
+    assert effect_phrase(row.estimate, binary) in written
+    assert range_phrase(row.ci_low, row.ci_high, binary) in written
+    assert written.endswith("Text without numbers.")
+    assert memo.draft_sections(draft)["main_estimate"] == "Text without numbers."  # no project: nothing rendered
+    problems = column_problems(memo.MEMO_TASK, {**draft, "main_estimate_row": "made_up"}, context)
+    assert problems and "'made_up' is not an estimate row" in problems[0]

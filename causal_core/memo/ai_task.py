@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+import re
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,9 +14,10 @@ from causal_core.memo.formatting import effect_phrase, range_phrase
 from causal_core.memo.sections import ESTIMAND_NAMES, METHOD_LABELS, SECTION_KEYS, SECTION_MAX_CHARS
 from causal_core.multiverse import memo_text as robustness
 from causal_core.project import (
+    EstimateRow,
     Project,
 )
-from causal_core.structured import data_block, with_data_rule
+from causal_core.structured import SchemaContext, data_block, enum_of, with_data_rule
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,6 +38,39 @@ class MemoDraft(BaseModel):
     interpretation: str = Field(max_length=SECTION_MAX_CHARS, description="Hedged reading, stating the assumptions.")
     main_limitation: str = Field(max_length=SECTION_MAX_CHARS, description="The most important limitation.")
     recommendation: str = Field(max_length=SECTION_MAX_CHARS, description="Decision and validation step; no numbers.")
+    # The memo *references* estimates instead of typing numbers (issue 22 §1): the row ids are an enum of the
+    # project's estimate rows in the per-project schema, and draft_sections writes the number, interval and
+    # unit from the project. Quoting the naive row as the effect is then a visible, checkable choice.
+    main_estimate_row: str = Field("", max_length=80, description="Row id of the estimate reported as the main result.")
+    compared_rows: list[Annotated[str, Field(max_length=80)]] = Field(
+        default_factory=list, max_length=6, description="Row ids of other estimates the memo mentions.")
+
+    @classmethod
+    def schema_context(cls, inputs: dict[str, Any]) -> SchemaContext:
+        rows = inputs.get("estimates") or []
+        return SchemaContext(estimate_rows=tuple(str(row["row_id"]) for row in rows if row.get("row_id")))
+
+    @classmethod
+    def constrain_json_schema(cls, schema: dict[str, Any], context: SchemaContext) -> dict[str, Any]:
+        """main_estimate_row and compared_rows can only name an estimate row of this project."""
+        if not context.estimate_rows:
+            return schema
+        properties = schema["properties"]
+        properties["main_estimate_row"] = enum_of(context.estimate_rows, "The estimate row reported as the main result.")
+        properties["compared_rows"]["items"] = enum_of(context.estimate_rows)
+        properties["main_estimate"]["description"] = ("Context for the main estimate, without any number: the app "
+                                                      "writes the number, interval and unit of main_estimate_row.")
+        return schema
+
+    @classmethod
+    def column_problems(cls, parsed: dict[str, Any], context: SchemaContext) -> list[str]:
+        if not context.estimate_rows:
+            return []
+        known = set(context.estimate_rows)
+        return [f"{name}: '{row}' is not an estimate row of the project (rows: {', '.join(context.estimate_rows)})"
+                for name, row in [("main_estimate_row", parsed.get("main_estimate_row", "")),
+                                  *(("compared_rows", row) for row in parsed.get("compared_rows") or [])]
+                if row not in known]
 
 
 MEMO_SYSTEM_PROMPT = """You draft decision memos for causal analyses. You do not analyse data.
@@ -48,8 +83,11 @@ Rules:
 - Never overclaim: do not write "proves", "definitely", "guarantees" or an unhedged "caused". Use "suggests" or "appears to".
 - The direction you describe must agree with the sign of the main estimate.
 - For an observational design, recommend validating with a randomized holdout, experiment or phased rollout.
+- Refer to estimates by their row_id: put the row you report as the main result in main_estimate_row and any
+  other row you mention in compared_rows. The app writes each row's number, interval and unit itself.
 Return only JSON with the keys: question, estimand, design, key_diagnostic, main_estimate, interpretation,
-main_limitation, recommendation. Each value is plain text of at most 600 characters."""
+main_limitation, recommendation (plain text of at most 600 characters each), main_estimate_row (a row_id)
+and compared_rows (a list of row_ids)."""
 MEMO_SYSTEM_PROMPT = with_data_rule(MEMO_SYSTEM_PROMPT)
 
 
@@ -58,8 +96,10 @@ def build_memo_inputs(project: Project, frame: pd.DataFrame | None = None) -> di
     facts = memo_facts(project, frame)
     card = project.estimand_card
     deterministic = deterministic_memo(project, frame)
+    ids = estimate_row_ids(facts.rows)
     estimates = [
         {
+            "row_id": row_id,
             "method": METHOD_LABELS.get(r.method, r.method),
             "estimand": r.estimand,
             "estimate": effect_phrase(r.estimate, facts.binary),
@@ -69,7 +109,7 @@ def build_memo_inputs(project: Project, frame: pd.DataFrame | None = None) -> di
                 else "n/a"
             ),
         }
-        for r in facts.rows
+        for row_id, r in zip(ids, facts.rows, strict=True)
     ]
     return {
         "question": card.business_question if card else project.brief,
@@ -105,7 +145,49 @@ def build_memo_prompt(inputs: dict[str, Any]) -> str:
     )
 
 
-def draft_sections(parsed: dict[str, Any] | None) -> dict[str, str]:
-    """The eight sections of a parsed draft as clean strings (missing ones empty)."""
+def estimate_row_ids(rows: list[EstimateRow]) -> list[str]:
+    """A stable id per estimate row, e.g. "aipw_ATE" ("aipw_ATE_2" for a second row of the same method)."""
+    ids: list[str] = []
+    for row in rows:
+        base = re.sub(r"[^A-Za-z0-9]+", "_", f"{row.method}_{row.estimand}").strip("_") or "row"
+        row_id, n = base, 1
+        while row_id in ids:
+            n += 1
+            row_id = f"{base}_{n}"
+        ids.append(row_id)
+    return ids
+
+
+def quoted_rows(memo: dict[str, Any] | None) -> list[str]:
+    """The estimate rows a memo draft references, main row first (for the rubric: is it the primary row?)."""
+    memo = memo or {}
+    rows = [str(memo.get("main_estimate_row") or "")] + [str(row) for row in memo.get("compared_rows") or []]
+    return [row for row in dict.fromkeys(rows) if row]
+
+
+def rendered_estimate(row: EstimateRow, binary: bool) -> str:
+    """A row's number, interval and unit, written by the app from the project (never typed by the model)."""
+    label = row.label or METHOD_LABELS.get(row.method, row.method)
+    interval = (f" (95% interval {range_phrase(row.ci_low, row.ci_high, binary)})"
+                if row.ci_low is not None and row.ci_high is not None else " (no interval)")
+    return f"{label} ({row.estimand}): {effect_phrase(row.estimate, binary)}{interval}."
+
+
+def draft_sections(parsed: dict[str, Any] | None, project: Project | None = None,
+                   frame: pd.DataFrame | None = None) -> dict[str, str]:
+    """The eight sections of a parsed draft as clean strings (missing ones empty).
+
+    With the project, a draft that references its main estimate by row id gets that row's number,
+    interval and unit written into main_estimate by the app, before the model's own context sentence.
+    """
     parsed = parsed or {}
-    return {key: str(parsed.get(key) or "").strip() for key in SECTION_KEYS}
+    sections = {key: str(parsed.get(key) or "").strip() for key in SECTION_KEYS}
+    row_id = str(parsed.get("main_estimate_row") or "")
+    if project is None or not row_id:
+        return sections
+    facts = memo_facts(project, frame)
+    rows = dict(zip(estimate_row_ids(facts.rows), facts.rows, strict=True))
+    if row_id in rows:
+        written = rendered_estimate(rows[row_id], facts.binary)
+        sections["main_estimate"] = f"{written} {sections['main_estimate']}".strip()
+    return sections
