@@ -351,6 +351,8 @@ def _parse(text: str, label: str, columns: Collection[str] | None) -> GatedFormu
     for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", source):
         if keyword.iskeyword(word) and word not in ("True", "False"):
             raise _refuse(label, f"the Python keyword {word!r}")
+        if "__" in word:
+            raise _refuse(label, f"the dunder name {word!r}")
     if not source.strip():
         raise EstimationError(f"The {label} are empty.")
     try:
