@@ -16,7 +16,6 @@ import platform
 import re
 import sys
 import zipfile
-from html import escape
 from importlib import metadata
 from typing import Any
 
@@ -33,6 +32,7 @@ from causal_core.memo import (
     to_html,
 )
 from causal_core.project import Project, project_to_json, utc_now
+from causal_core.safe_text import escape_html
 from causal_core.staleness import stale
 from causal_core.version import version_info, version_label
 
@@ -51,8 +51,9 @@ PACKAGES = (
 
 
 def esc(value: Any) -> str:
-    """Escape any text for HTML (quotes too): model text is never trusted markup."""
-    return escape("" if value is None else str(value), quote=True)
+    """Escape any text for HTML (quotes too): model text is never trusted markup; line endings, control, bidi
+    and zero-width characters are cleaned first (safe_text.escape_html)."""
+    return escape_html("" if value is None else str(value))
 
 
 def memo_sections(project: Project) -> tuple[str, dict[str, str]]:
@@ -213,7 +214,7 @@ def _estimates_heading(project: Project) -> list[str]:
     out_of_date = stale(project, "estimation")
     if out_of_date is None:
         return ["<h2>Estimates</h2>"]
-    return ["<h2>Estimates (out of date)</h2>", f"<p class='warn'>{escape(out_of_date.sentence)}</p>"]
+    return ["<h2>Estimates (out of date)</h2>", f"<p class='warn'>{esc(out_of_date.sentence)}</p>"]
 
 
 def _estimates_html(project: Project) -> str:

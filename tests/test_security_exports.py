@@ -137,6 +137,9 @@ def test_report_zip_notebook_and_memo_are_inert():
     nbformat.validate(notebook)
     assert_markdown_cells_inert(notebook)
     assert not live_tokens(archive.read("memo.md").decode("utf-8"))
+    memo_html = archive.read("memo.html").decode("utf-8")
+    assert "&lt;img src=http://127.0.0.1:9/p&gt;" in memo_html and "<img src=http://127.0.0.1" not in memo_html
+    assert "\r" not in memo_html.split("<style>")[0]
     assert "\r" not in json.dumps([c.source for c in notebook.cells if c.cell_type == "markdown"]).replace("\\r", "\r")
 
 
