@@ -157,6 +157,8 @@ def test_no_cluster_rows_are_invalid_by_design_when_the_analysis_clusters():
     assert all(r.validity == "invalid" and "clustered by restaurant" in r.validity_reason for r in unclustered)
     assert all(r.validity != "invalid" for r in clustered) and main_row(result).choices["cluster"] == "restaurant"
     assert any("invalid by design" in note for note in result.notes)
+    assert any(s.startswith("1 specifications drop the clustering the analysis uses (invalid by design")
+               for s in result.summary["sentences"])
     assert result.summary["valid"]["n"] == len(clustered) == 1  # 'unchecked' (no DAG) counts as defensible
     assert result.summary["invalid"]["n"] == len(unclustered) == 1
 
@@ -257,3 +259,25 @@ def test_another_adjustment_set_keeps_the_analysts_terms_it_can_and_equals_the_p
     for method in ("regression", "aipw"):
         row = next(r for r in result.rows if r.choices["adjustment set"] == "extra #1" and r.choices["estimator"] == method)
         assert_same_row(row, next(p for p in page.estimates if p.method == method))
+
+
+def test_memo_main_estimate_and_the_curves_main_row_agree_on_the_upload():
+    """The contradiction of issue 25 (memo printing +0.341 from the curve beside +0.083 from Estimation) is gone:
+    the memo's primary row is the curve's main row, and the robustness paragraph says nothing is out of date."""
+    from causal_core.memo.deterministic import deterministic_memo
+    from causal_core.memo.facts import memo_facts
+
+    frame = upload_like()
+    project = with_estimation(upload_project(frame), frame, EstimationSpec(
+        treatment="weekend", outcome="score", covariates=["Year", "age", "size"], estimand="ATT",
+        cluster="restaurant", outcome_terms=SPLINE_AND_INTERACTION))
+    project = with_multiverse(project, frame, MultiverseOptions(estimators=PAGE_METHODS, trimming=["none"]))
+    primary = memo_facts(project, frame).primary
+    main = main_row(project.multiverse)
+    assert primary is not None and primary.method == main.choices["estimator"]
+    assert main.estimate == pytest.approx(primary.estimate, abs=1e-10)
+    robustness = " ".join(deterministic_memo(project, frame).values())
+    assert "Out of date" not in robustness
+    memo = deterministic_memo(project, frame)
+    assert f"The main specification estimates {main.estimate:+.2f}." in memo["robustness"]
+    assert f"changed `score` by {primary.estimate:.2f}," in memo["main_estimate"]

@@ -215,8 +215,16 @@ def sentences(summary: dict[str, Any], result: MultiverseResult) -> list[str]:
         if summary["n_unchecked"]:
             out.append(f"{summary['n_unchecked']} of them could not be checked against a DAG.")
     if invalid is not None:
+        unclustered = sum(r.validity == "invalid" and r.validity_reason.startswith("invalid by design") for r in result.rows)
+        if unclustered == invalid["n"]:
+            what = "drop the clustering the analysis uses (invalid by design: their intervals are too narrow)"
+        elif unclustered:
+            what = (f"are invalid ({invalid['n'] - unclustered} by a set the DAG or the dictionary calls invalid, "
+                    f"{unclustered} by dropping the clustering the analysis uses)")
+        else:
+            what = "use sets the DAG or the dictionary calls invalid"
         out.append(
-            f"{invalid['n']} specifications use sets the DAG or the dictionary calls invalid; they are kept apart and "
+            f"{invalid['n']} specifications {what}; they are kept apart and "
             f"not pooled (median {_fmt(invalid['median'], binary)}, range {_fmt(invalid['min'], binary)} to "
             f"{_fmt(invalid['max'], binary)})."
         )
