@@ -135,3 +135,25 @@ def test_a_large_curve_renders_past_altairs_5000_row_limit():
     result = MultiverseResult(rows=rows, dimensions=dims)
     result = result.model_copy(update={"summary": summarise(result)})
     assert chart_bytes(result, "svg").lstrip().startswith(b"<svg")
+
+
+def test_functional_forms_flag_adds_linear_quadratic_and_spline(capsys, tmp_path):
+    """y depends on x², so the quadratic and spline forms land near 2.0 while linear keeps the curvature bias."""
+    rng = np.random.default_rng(5)
+    n = 600
+    x = rng.normal(size=n)
+    t = (rng.random(n) < 1 / (1 + np.exp(-(x**2 - 1)))).astype(int)
+    frame = pd.DataFrame({"x": x, "t": t, "y": 2.0 * t + 3 * x**2 + rng.normal(size=n)})
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=False)
+    argv = ["--data", str(path), "--treatment", "t", "--outcome", "y", "--covariates", "x",
+            "--estimators", "regression", "--trimming", "none", "--table", str(tmp_path / "t.json")]
+    assert run_json(capsys, *argv)["specifications"] == 1
+    data = run_json(capsys, *argv, "--functional-forms")
+    assert data["specifications"] == 3
+    rows = json.loads((tmp_path / "t.json").read_text())
+    rows = rows["specifications"]
+    by_form = {row["functional form"]: row["estimate"] for row in rows}
+    assert set(by_form) == {"linear", "quadratic", "spline"}
+    assert by_form["quadratic"] == pytest.approx(2.0, abs=0.25) and by_form["spline"] == pytest.approx(2.0, abs=0.3)
+    assert abs(by_form["linear"] - 2.0) > 0.5

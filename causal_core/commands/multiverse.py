@@ -4,7 +4,7 @@
         --treatment T --outcome Y --covariates a,b) [--estimators regression,gcomp,ipw,aipw,aipw_cf]
         [--learners exact,penalised,boosting] [--trimming none,bounds,crump] [--both-estimands]
         [--include-invalid] [--max-dag-sets 8] [--set a,b ...] [--alt-outcomes a,b] [--alt-treatments a,b]
-        [--no-grain] [--no-cluster] [--folds 5] [--seed S] [--table OUT.csv|OUT.json] [--chart OUT.svg|OUT.png]
+        [--no-grain] [--no-cluster] [--functional-forms] [--folds 5] [--seed S] [--table OUT.csv|OUT.json] [--chart OUT.svg|OUT.png]
         [--out PROJECT.json] [--format json|text]
 
 ``--dataset`` starts from the built-in's project with its default DAG (no approved card, so the estimand is
@@ -53,6 +53,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--alt-treatments", metavar="a,b", help="alternative 0/1 treatment columns")
     parser.add_argument("--no-grain", action="store_true", help="do not vary the de-duplication rule")
     parser.add_argument("--no-cluster", action="store_true", help="do not vary clustering")
+    parser.add_argument(
+        "--functional-forms", action="store_true",
+        help="add linear / quadratic / spline forms of every numeric covariate beside the analysis' own terms",
+    )
     parser.add_argument("--folds", type=int, default=5, help="cross-fitting folds for aipw_cf (default 5)")
     parser.add_argument("--seed", type=int, default=123)
     parser.add_argument("--table", metavar="OUT", help="write every specification as .csv or .json")
@@ -123,6 +127,7 @@ def options_from(args: argparse.Namespace) -> MultiverseOptions:
         extra_sets=[_split(item) for item in args.set],
         grain=not args.no_grain,
         cluster=not args.no_cluster,
+        functional_forms=args.functional_forms,
         seed=args.seed,
     )
 
