@@ -23,6 +23,7 @@ from causal_core.runtime import admin_gate, endpoint, endpoint_policy, registry
 from causal_core.runtime.endpoint_policy import EndpointRefused, check_endpoint, check_model_folder, validate_base_url
 from causal_core.structured import DecodingSettings
 from tests.openai_stub import SECRET, start_recorder, start_stub
+from tests.test_lab_page import patched  # noqa: F401 - a fixture used by name
 
 ROOT = Path(__file__).resolve().parents[1]
 NO_RETRY = DecodingSettings(repair_retry=False, max_new_tokens=40)
@@ -424,3 +425,36 @@ def test_class_mode_drafts_never_load_a_model_a_student_picked(class_app):
     assert not at.exception
     assert at.session_state["cw_model_key"] == "bundled"
     assert any("only the instructor loads models" in caption.value for caption in at.sidebar.caption)
+
+
+@pytest.mark.parametrize(("keys", "extra", "calls", "loaded", "expected"), [
+    (["endpoint:m@http://gpu:8000/v1"], "", 4, set(), []),
+    (["endpoint:m@http://gpu:8000/v1"], "", 5, set(), ["it makes 5 calls (more than 4)"]),
+    (["bundled"], "", 1, {"bundled"}, []),
+    (["bundled", "Qwen/Qwen2.5-7B-Instruct"], "", 2, {"bundled"}, ["it loads 1 local model(s)"]),
+    (["endpoint:m@http://gpu:8000/v1"], " path:/x ", 1, set(), ["it adds endpoints or folders"]),
+])
+def test_which_model_lab_runs_are_instructor_actions(keys, extra, calls, loaded, expected):
+    from causal_core import lab_endpoints
+
+    assert lab_endpoints.instructor_reasons(keys, extra, calls, loaded) == expected
+
+
+def test_class_mode_model_lab_run_needs_the_password_and_nothing_runs_without_it(monkeypatch, request):
+    from causal_core import lab
+    from tests.test_lab_page import _lab_state, _open_lab
+
+    request.getfixturevalue("patched")  # the Model lab page tests' scripted runtime (no model is loaded)
+    monkeypatch.setenv("CW_INSTRUCTOR_PASSWORD", "teach-2026")
+    at = _open_lab()
+    at.multiselect(key="lab_models").set_value(["small", "big", "huge"]).run()
+    at.button(key="lab_run").click().run()
+    assert not at.exception
+    errors = [error.value.replace("\\", "") for error in at.main.error]  # escape_markdown's backslashes
+    assert ("This Model lab run (it loads 3 local model(s); it makes 6 calls (more than 4)) is an instructor action "
+            "on this class server. This is an instructor action: enter the instructor password. Nothing was "
+            "changed.") in errors, errors
+    assert lab.latest_run(_lab_state(at)) is None
+    at.sidebar.text_input(key="cw_instructor_password").set_value("teach-2026").run()
+    at.button(key="lab_run").click().run()
+    assert not at.exception and lab.latest_run(_lab_state(at))["status"] == "complete"

@@ -321,6 +321,7 @@ def render_model_sidebar() -> None:
         notice = st.session_state.pop(NOTICE_KEY, None)
         if notice:
             st.info(notice)
+        render_instructor_field()  # before the registry: Model lab runs need it even if the listing fails
         try:
             rows = _model_rows(tuple(st.session_state.get(CUSTOM_KEYS, [])), _keys_fingerprint())
         except Exception as error:  # noqa: BLE001 - a broken registry scan must not take the app down
@@ -336,7 +337,6 @@ def render_model_sidebar() -> None:
             st.session_state["cw_model_select"] = pending
         elif st.session_state.get("cw_model_select") not in by_key:
             st.session_state["cw_model_select"] = current
-        render_instructor_field()
         choice = st.selectbox("Model", keys, key="cw_model_select", format_func=lambda key: _label(by_key[key]))
         st.session_state[MODEL_KEY] = _class_mode_model(choice, by_key)
         row = by_key[choice]
