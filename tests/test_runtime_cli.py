@@ -43,7 +43,7 @@ def test_models_text_shows_fetch_commands_and_extra_keys(capsys, empty_cache, tm
     assert "✓ bundled" in out
     assert "fetch: hf download google/gemma-3-27b-it" in out
     assert "licence: Gated: Gemma Terms of Use" in out
-    assert f"✗ {registry.path_key(tmp_path / 'nowhere')}" in out and "Folder not found" in out
+    assert f"✗ {registry.path_key(tmp_path / 'nowhere')}" in out and "not a loadable model folder" in out
 
 
 def test_generate_estimand_card_on_an_endpoint(capsys):

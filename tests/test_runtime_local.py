@@ -178,14 +178,14 @@ def test_cached_config_without_weights_is_an_incomplete_download(empty_cache):
 
 def test_bad_folders_and_endpoint_keys(tmp_path):
     missing = registry.describe(registry.path_key(tmp_path / "nope"))
-    assert not missing.available and "Folder not found" in missing.reason
+    assert not missing.available and "not a loadable model folder" in missing.reason  # no existence oracle
     (tmp_path / "bert").mkdir()
     (tmp_path / "bert" / "config.json").write_text(json.dumps({"architectures": ["BertModel"]}))
     _safetensors(tmp_path / "bert" / "model.safetensors", {"w": [2, 2]})
     bert = registry.describe(registry.path_key(tmp_path / "bert"))
     assert not bert.available and "not a text-generation model" in bert.reason
     (tmp_path / "empty").mkdir()
-    assert "no config.json" in registry.describe(registry.path_key(tmp_path / "empty")).reason
+    assert "not a loadable model folder" in registry.describe(registry.path_key(tmp_path / "empty")).reason
     with pytest.raises(ValueError, match="endpoint:<model>@<base_url>"):
         registry.parse_endpoint_key("endpoint:qwen")
     with pytest.raises(ValueError, match="http:// or https://"):
