@@ -178,7 +178,7 @@ def test_a_huge_answer_full_of_braces_parses_quickly():
     raw = "{" * 300_000 + GOOD_TEXT + '{"a": ' * 100_000
     started = time.perf_counter()
     outcome = parsing.parse_structured(raw, Review, ALIASES, DEFAULTS)
-    assert time.perf_counter() - started < 5
+    assert time.perf_counter() - started < 2  # about 0.2 s alone; generous for a loaded shared machine
     assert outcome.failure_type in ("truncated", "invalid_json_or_truncated_output", "wrong_field_type_or_schema",
                                     "missing_required_field")
 

@@ -41,6 +41,7 @@ LOG_TAIL_CHARS = 5_000
 # answer full of braces is parsed in well under a second.
 MAX_OBJECT_CHARS = 200_000
 MAX_STARTS = 64
+MAX_DEPTH = 32  # the task schemas nest at most 4 levels
 # A '{' that opens what looks like a JSON object ('{"key"', "{'key'", '{}' or a '{' at the very end), not prose.
 _JSON_LOOKING_START = re.compile(r"""\{\s*(["'}]|[A-Za-z_][A-Za-z0-9_]*\s*:|$)""")
 # Zero-width, bidi-control and other invisible format characters: they reorder or hide text in the memo.
@@ -155,6 +156,8 @@ def _match_object(text: str, start: int) -> int:
             in_string, quote = True, char
         elif char == "{":
             depth += 1
+            if depth > MAX_DEPTH:  # no artifact nests this deep: a brace flood, not an answer
+                return -1
         elif char == "}":
             depth -= 1
             if depth == 0:
