@@ -59,7 +59,7 @@ def test_headless_project_is_complete(built):
     assert project.estimation.true_effect == pytest.approx(-0.0462, abs=5e-4)
     assert project.memo.deterministic == memo.deterministic_memo(project)
     record = project.audit_history("memo")[-1]
-    assert (record.model_id, record.score, record.max_score) == ("deterministic", 9, 9)
+    assert (record.model_id, record.score, record.max_score) == ("deterministic", 14, 14)
     assert [item.status for item in consistency_checks(project)] == ["green"] * 7
 
 
@@ -105,7 +105,7 @@ def test_project_command_prints_a_summary(built, capsys, tmp_path):
     assert main(["project", "--dataset", "support", "--out", str(out), "--format", "json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["dataset"] == "support" and summary["estimand"] == "ATE"
-    assert summary["memo_score"] == "9/9"
+    assert summary["memo_score"] == "14/14"
     assert "`human_handled_hours` by" in summary["main_estimate"] and "%" not in summary["main_estimate"].replace(
         "95%", ""
     )
@@ -118,7 +118,7 @@ def test_memo_command_writes_markdown(built, tmp_path, capsys):
     out = tmp_path / "memo.md"
     assert main(["memo", "--project", str(path), "--out", str(out), "--format", "json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result == {"out": str(out), "memo": "deterministic", "score": "9/9", "failed_checks": []}
+    assert result == {"out": str(out), "memo": "deterministic", "score": "14/14", "failed_checks": []}
     text = out.read_text()
     assert text.startswith("# Decision memo (deterministic): retention analysis")
     for heading in (
@@ -210,6 +210,8 @@ def test_bundled_models_real_draft_is_caught(built):
     assert [name for name, c in checks.items() if not c.passed] == [
         "numbers_match_project",
         "assumption_stated",
+        "limitation_stated",  # "the treatment alone explains 0.25% of the residual variance" is no limitation
         "recommends_validation",
+        "risk_difference_read_absolutely",  # "-4.8%" of a risk is not -4.8 percentage points
     ]
     assert "0.25% (Main estimate: not an estimate)" in checks["numbers_match_project"].reason

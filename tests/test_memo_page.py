@@ -90,7 +90,7 @@ def test_build_example_fills_the_deterministic_memo(built_page):
     texts = " ".join(m.value for m in built_page.markdown)
     assert "**Main estimate.** The doubly robust estimate suggests `outreach` changed `churn` risk by" in texts
     assert "`company_size`" in texts  # a name in a code span: underscores shown literally, never italics
-    assert any("Memo rubric: 9 / 9" in c.value for c in built_page.caption)  # incl. robustness_not_overstated (the example carries a curve)
+    assert any("Memo rubric: 14 / 14" in c.value for c in built_page.caption)  # incl. robustness_not_overstated (the example carries a curve)
     assert any("All artifacts agree." in s.value for s in built_page.success)
     # the unedited final-memo editor follows the memo it was filled from
     assert (
@@ -108,9 +108,9 @@ def test_ai_draft_is_scored_and_shown(built_page, monkeypatch):
     assert fake.calls == ["memo"]
     assert project.memo.ai_draft["recommendation"].endswith("run a randomized holdout next cycle to validate it.")
     record = project.audit_history("memo")[-1]
-    assert (record.model_id, record.score, record.max_score, record.interaction_id) == ("fake/model", 9, 9, "fake-1")
+    assert (record.model_id, record.score, record.max_score, record.interaction_id) == ("fake/model", 14, 14, "fake-1")
     assert project.ai_log[-1].id == "fake-1"
-    assert {m.label: m.value for m in at.metric}["Score"] == "9 / 9"
+    assert {m.label: m.value for m in at.metric}["Score"] == "14 / 14"
 
 
 def test_overclaiming_draft_fails_its_check(built_page, monkeypatch):
@@ -121,9 +121,9 @@ def test_overclaiming_draft_fails_its_check(built_page, monkeypatch):
     at = built_page
     at.button(key="draft_memo").click().run()
     record = project_of(at).audit_history("memo")[-1]
-    assert (record.score, record.max_score) == (8, 9)
+    assert (record.score, record.max_score) == (13, 14)
     assert [c.name for c in record.checks if not c.passed] == ["no_overclaiming"]
-    assert any("memo: 8/9 (no_overclaiming)" in str(cell) for cell in at.dataframe[-1].value["detail"])
+    assert any("memo: 13/14 (no_overclaiming)" in str(cell) for cell in at.dataframe[-1].value["detail"])
 
 
 def test_failed_generation_scores_zero_and_keeps_the_draft(built_page, monkeypatch):
@@ -134,7 +134,7 @@ def test_failed_generation_scores_zero_and_keeps_the_draft(built_page, monkeypat
     assert not at.exception, at.exception
     project = project_of(at)
     record = project.audit_history("memo")[-1]
-    assert (record.schema_valid, record.score, record.max_score) == (False, 0, 8)
+    assert (record.schema_valid, record.score, record.max_score) == (False, 0, 14)
     assert project.memo.ai_draft == before
     assert any("could not be used (invalid_json_or_truncated_output)" in e.value for e in at.error)
 
@@ -154,8 +154,8 @@ def test_final_memo_edits_are_logged_and_scored(built_page):
     assert [(e.field, e.note) for e in edits] == [("interpretation", "final memo started from the ai draft")]
     assert edits[0].before == project.memo.ai_draft["interpretation"] and edits[0].after == edited
     record = project.audit_history("memo")[-1]
-    assert (record.model_id, record.score) == ("analyst", 9)
-    assert any("Final memo saved: 9 / 9" in s.value for s in at.success)
+    assert (record.model_id, record.score) == ("analyst", 14)
+    assert any("Final memo saved: 14 / 14" in s.value for s in at.success)
 
 
 def test_final_memo_with_an_invented_number_turns_the_panel_red(built_page):

@@ -8,6 +8,16 @@ from typing import TYPE_CHECKING, Any
 from causal_core.memo.ai_task import MEMO_SYSTEM_PROMPT, MemoDraft, build_memo_inputs, build_memo_prompt
 from causal_core.memo.facts import MemoFacts, memo_facts
 from causal_core.memo.markup import strip_code_spans
+from causal_core.memo.memo_claims import (
+    absent,
+    certainty_claims,
+    check_absolute_reading,
+    check_interval_and_unit,
+    check_limitation,
+    check_primary_quoted,
+    check_significance,
+    unreadable_section,
+)
 from causal_core.memo.numbers import numbers_in, project_figures, unmatched_numbers
 from causal_core.memo.sections import ESTIMATE_SECTIONS, EVIDENCE_SECTIONS, SECTION_KEYS, SECTION_TITLES
 from causal_core.multiverse import memo_text as robustness
@@ -36,7 +46,8 @@ HEDGE_RE = re.compile(
     re.IGNORECASE,
 )
 ASSUMPTION_RE = re.compile(
-    r"\bassum\w*|\bunder the (?:condition|premise)|\bprovided that\b|\bno unmeasured\b|\bunconfounded\w*|\bignorab\w*|\bpositivity\b",
+    r"\bassum\w*|\bunder the (?:condition|premise)|\bprovided that\b|\bno unmeasured\b|\bunconfounded\w*|\bignorab\w*|\bpositivity\b"
+    r"|\bif (?:the|all|no|our|every)\b|\bas long as\b|\brel(?:y|ies|ying) on\b|\bonly if\b",
     re.IGNORECASE,
 )
 RECOMMEND_RE = re.compile(
@@ -50,7 +61,7 @@ FACT_RE = re.compile(
 VALIDATION_RE = re.compile(
     r"hold-?out|experiment|randomi[sz]\w*|\bA/B\b|\bRCT\b|(?:phased|staggered|gradual) roll-?out|\bpilot\b|"
     r"quasi-?experiment\w*|natural experiment|difference-in-differences|regression discontinuity|instrument\w*|"
-    r"better data",
+    r"better data|\bhold (?:[\w-]+ ){0,4}?out\b|\brandomi[sz]e\b|\brandom (?:slice|sample|subset|share|group|half)\b",
     re.IGNORECASE,
 )
 UNCERTAIN_RE = re.compile(
@@ -78,7 +89,17 @@ MEMO_RUBRIC = (
     "no_overclaiming",
     "direction_matches_estimate",
     "recommends_validation",
+    robustness.CHECK_NAME,
+    "sections_written",
+    "quotes_primary_row",
+    "estimate_with_interval_and_unit",
+    "significance_matches_interval",
+    "risk_difference_read_absolutely",
 )
+# Sections no other check reads: an empty one fails sections_written (the others fail their own check).
+UNCHECKED_SECTIONS = ("question", "estimand", "design", "key_diagnostic", "interpretation", "recommendation")
+# The app's own fact listings: copied from the project, not claims the memo makes about the curve.
+FACT_LIST_SECTIONS = ("refutations", "sensitivity", "excluded_variables", "checklist", "open_questions")
 
 
 def _sentences(text: str) -> list[str]:
@@ -96,7 +117,7 @@ def _overclaims(text: str) -> list[str]:
                 sentence[max(0, match.start() - 30) : match.start()]
             ):
                 found.append(f"unhedged '{match.group(0)}'")
-    return found
+    return found + certainty_claims(text)
 
 
 def _direction_counts(memo: dict[str, str], primary: EstimateRow) -> tuple[int, int]:
@@ -140,9 +161,13 @@ def _check_direction(memo: dict[str, str], facts: MemoFacts) -> RubricCheck:
 
 def score_memo(memo: dict[str, Any], project: Project, frame: pd.DataFrame | None = None) -> list[RubricCheck]:
     """Audit a memo (AI draft, analyst edit or the deterministic one) against the project's figures."""
-    sections = {key: str(value or "") for key, value in (memo or {}).items()}
+    sections = {key: "" if absent(str(value or "")) else str(value) for key, value in (memo or {}).items()}
     facts = memo_facts(project, frame)
+    unreadable = unreadable_section(sections, SECTION_KEYS)
+    if unreadable:
+        return _not_auditable(unreadable, facts)
     checks = [_check_numbers(sections, project)]  # numbers_in already skips names in code spans
+    raw_sections = sections  # the unit check reads the outcome's name, which sits in a code span
     # A name is not prose: `cut_rate` or `drop` in a code span is neither a direction nor an overclaim.
     sections = {key: strip_code_spans(text) for key, text in sections.items()}
     full = "\n".join(sections.get(key, "") for key in SECTION_KEYS)
@@ -166,17 +191,7 @@ def score_memo(memo: dict[str, Any], project: Project, frame: pd.DataFrame | Non
             f"states an assumption ('{assumption.group(0)}')" if assumption else "no assumption is stated",
         )
     )
-    limitation = sections.get("main_limitation", "").strip()
-    substantive = len(limitation.split()) >= 5 and not re.fullmatch(
-        r"(none|n/?a|no limitations?\.?)", limitation, re.IGNORECASE
-    )
-    checks.append(
-        check(
-            "limitation_stated",
-            substantive,
-            "states a limitation" if substantive else "the main limitation is missing or empty",
-        )
-    )
+    checks.append(check_limitation(sections.get("main_limitation", "")))
     checks.append(_check_separation(sections, project))
     claims = _overclaims(full)
     checks.append(
@@ -200,23 +215,57 @@ def score_memo(memo: dict[str, Any], project: Project, frame: pd.DataFrame | Non
         )
     else:
         checks.append(check("recommends_validation", True, "randomized design: no extra validation required"))
-    robustness_check = robustness.check_memo(sections, project.multiverse)  # only with a curve or a claim
-    if robustness_check is not None:
-        checks.append(robustness_check)
+    claims = {key: text for key, text in sections.items() if key not in FACT_LIST_SECTIONS}
+    robustness_check = robustness.check_memo(claims, project.multiverse)
+    checks.append(robustness_check or check(robustness.CHECK_NAME, True, "no curve and no robustness claim"))
+    missing = [SECTION_TITLES.get(key, key) for key in UNCHECKED_SECTIONS if not sections.get(key, "").strip()]
+    checks += [
+        check(
+            "sections_written",
+            not missing,
+            f"empty, placeholder or one repeated word: {', '.join(missing)}"
+            if missing
+            else "every section has content",
+        ),
+        check_primary_quoted(sections, facts),
+        check_interval_and_unit(raw_sections, facts),
+        check_significance(full, facts),
+        check_absolute_reading(sections, facts),
+    ]
     if facts.disagreements:  # only when the estimators contradict each other: then no memo gets full marks
         checks.append(_check_agreement(facts))
     return checks
 
 
 _RULED_OUT_RE = re.compile(
-    r"\s*(?:[\w-]+\s+){0,2}?(?:(?:is|are|was|were)\s+(?:not|never)\b|isn't|aren't|cannot|can't|can not)", re.I
+    r"\s*(?:[\w-]+\s+){0,2}?(?:(?:is|are|was|were|would be|seems?)\s+(?:not|never|unnecessary|needless|"
+    r"not needed)\b|isn't|aren't|cannot|can't|can not|unnecessary)",
+    re.I,
 )
+# "we do not recommend an experiment", "no need for a holdout", "rather than a pilot": named only to dismiss it.
+_DISMISSED_BEFORE_RE = re.compile(
+    r"\b(?:not|no|never|n't|without|against|rather than|instead of|skip|forgo|avoid)\b[^.;:,!?]{0,40}$", re.I
+)
+
+
+def _not_auditable(unreadable: str, facts: MemoFacts) -> list[RubricCheck]:
+    """Every check fails: a memo the rubric cannot read is not auditable, never a pass."""
+    names = [*MEMO_RUBRIC, "estimators_agree"] if facts.disagreements else list(MEMO_RUBRIC)
+    reason = f"not auditable: the memo is not in English ({unreadable}); the rubric cannot read it"
+    return [check(name, False, reason) for name in names]
 
 
 def _proposed_validation(text: str) -> re.Match[str] | None:
     """The first validation the recommendation proposes; "an experiment is not available" or "a randomized
     holdout cannot be run" proposes none (the two words after the match may sit before the negation)."""
-    return next((m for m in VALIDATION_RE.finditer(text) if not _RULED_OUT_RE.match(text, m.end())), None)
+    return next(
+        (
+            m
+            for m in VALIDATION_RE.finditer(text)
+            if not _RULED_OUT_RE.match(text, m.end()) and not _DISMISSED_BEFORE_RE.search(text[: m.start()])
+        ),
+        None,
+    )
 
 
 def _check_agreement(facts: MemoFacts) -> RubricCheck:

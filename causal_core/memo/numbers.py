@@ -20,6 +20,11 @@ from causal_core.project import (
 
 NUMBER_RE = re.compile(r"(?<![\w.])([-−+]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(\s?%)?")
 POINTS_RE = re.compile(r"\s*(?:percentage[- ]points?|percent\b|pp\b)", re.IGNORECASE)
+# Bare "points": percentage points for a risk difference, the outcome's own unit for a score (either scale).
+BARE_POINTS_RE = re.compile(r"\s*points?\b", re.IGNORECASE)
+# An interval written in brackets after its point ("-4.7 pp, 95 % CI [-6.8, -2.6]") shares the point's unit.
+BRACKET_RE = re.compile(r"\s*,\s*")
+CI_LEVELS = (90.0, 95.0, 99.0)
 GENERIC_NUMBERS = [0.0, 0.05, 0.1, 0.5, 0.9, 0.95, 0.99, 1.0]  # CI levels, SMD/overlap thresholds
 SMALL_COUNT_LIMIT = 20
 
@@ -30,6 +35,7 @@ class TextNumber:
     value: float  # signed
     decimals: int
     percent: bool
+    either_scale: bool = False  # "4.7 points": percentage points or the outcome's own points
 
     def matches(self, figure: float) -> bool:
         """Equal to the figure within the text's rounding; a percentage (or 'points') is the figure × 100.
@@ -37,8 +43,8 @@ class TextNumber:
         Sign is ignored here ("reduced by 4.7 points" quotes −0.047); the direction check owns the sign.
         """
         tolerance = 0.5 * 10 ** (-self.decimals) + 1e-9
-        scale = 100.0 if self.percent else 1.0
-        return abs(abs(self.value) - abs(figure) * scale) <= tolerance
+        scales = (1.0, 100.0) if self.either_scale else ((100.0,) if self.percent else (1.0,))
+        return any(abs(abs(self.value) - abs(figure) * scale) <= tolerance for scale in scales)
 
 
 RANGE_JOIN_RE = re.compile(r"\s*(?:to|–|—|and)\s*", re.IGNORECASE)
@@ -50,18 +56,38 @@ def numbers_in(text: str) -> list[TextNumber]:
     prose = strip_code_spans(text or "")
     matches = list(NUMBER_RE.finditer(prose))
     percents = [bool(m.group(4)) or bool(POINTS_RE.match(prose, m.end())) for m in matches]
+    bare = [not percents[i] and bool(BARE_POINTS_RE.match(prose, m.end())) for i, m in enumerate(matches)]
     for index in range(len(matches) - 2, -1, -1):
         joined = RANGE_JOIN_RE.fullmatch(prose, matches[index].end(), matches[index + 1].start())
         if joined and percents[index + 1] and not percents[index]:
             percents[index] = True
+        if joined and bare[index + 1] and not percents[index]:
+            bare[index] = True
+    _bracket_units(prose, matches, percents)
     found = []
-    for match, percent in zip(matches, percents, strict=True):
+    for match, percent, points in zip(matches, percents, bare, strict=True):
         sign, whole, decimals, _ = match.groups()
         value = float(whole.replace(",", "") + (f".{decimals}" if decimals else ""))
         if sign in ("-", "−"):
             value = -value
-        found.append(TextNumber(match.group(0).strip(), value, len(decimals or ""), percent))
+        found.append(TextNumber(match.group(0).strip(), value, len(decimals or ""), percent, points))
     return found
+
+
+def _bracket_units(prose: str, matches: list[re.Match[str]], percents: list[bool]) -> None:
+    """'[A, B]' with no unit of its own takes the unit of the last point estimate before it (not the CI level)."""
+    for index in range(len(matches) - 1):
+        first, second = matches[index], matches[index + 1]
+        if percents[index] or percents[index + 1]:
+            continue
+        opened = prose[: first.start()].rstrip().endswith("[")
+        if not (opened and BRACKET_RE.fullmatch(prose, first.end(), second.start())):
+            continue
+        for previous in range(index - 1, -1, -1):
+            level = matches[previous].group(4) and float(matches[previous].group(2)) in CI_LEVELS
+            if not level:
+                percents[index] = percents[index + 1] = percents[previous]
+                break
 
 
 # Estimation diagnostics a memo may quote (model coefficients and plot data are not memo figures).

@@ -1,0 +1,1 @@
+"""Generated corpora of good and bad artifacts for the rubric detection benchmark."""

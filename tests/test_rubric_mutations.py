@@ -1,0 +1,52 @@
+"""The memo rubric on a generated corpus: every failure class detected (>= 95 %), no good paraphrase flagged."""
+
+from __future__ import annotations
+
+import pytest
+
+from causal_core.memo import deterministic_memo, score_memo
+from causal_core.rubric import score_of
+from tests.mutations.memo_corpus import MUTATIONS, good_memos, mutants
+from tests.test_memo_support import retention_project, support_project
+
+GOODS = good_memos(30)
+
+
+@pytest.fixture(scope="module")
+def project():
+    return retention_project()
+
+
+def _full_marks(memo: dict[str, str], project) -> bool:
+    score, max_score = score_of(score_memo(memo, project))
+    return score == max_score
+
+
+def test_good_paraphrases_get_full_marks(project):
+    flagged = [memo for memo in GOODS if not _full_marks(memo, project)]
+    assert flagged == []
+
+
+@pytest.mark.parametrize("make_project", [retention_project, support_project])
+def test_the_deterministic_memo_passes_every_check(make_project):
+    project = make_project()
+    checks = score_memo(deterministic_memo(project), project)
+    assert [(c.name, c.reason) for c in checks if not c.passed] == []
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return mutants(GOODS, per_good=1, seed=3)
+
+
+@pytest.mark.parametrize("failure_class", sorted(MUTATIONS))
+def test_each_failure_class_is_detected(project, corpus, failure_class):
+    bad = corpus[failure_class]
+    missed = [memo for memo in bad if _full_marks(memo, project)]
+    assert len(missed) <= 0.05 * len(bad), missed[:2]
+
+
+def test_the_deterministic_and_ai_memo_get_the_same_checks(project):
+    deterministic = [c.name for c in score_memo(deterministic_memo(project), project)]
+    drafted = [c.name for c in score_memo(GOODS[0], project)]
+    assert deterministic == drafted
