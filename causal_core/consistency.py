@@ -216,6 +216,12 @@ _NEGATOR = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+# A sensitivity sentence names what *would* change the verdict ("to move the 95 % CI to include no effect",
+# "2.4% would make it statistically insignificant"): a counterfactual about the interval, not a claim about it.
+_HYPOTHETICAL = re.compile(
+    r"\b(?:would|could|to (?:move|make|bring|push|render|turn)|enough to|needed to|needs? to)\b", re.IGNORECASE
+)
+_CLAUSE_START = re.compile(r"[;:]|\bbut\b|\bwhile\b|\bwhereas\b", re.IGNORECASE)
 _NEGATION_WINDOW = 4  # words before a claim that can negate it ("is not statistically significant")
 
 
@@ -225,19 +231,29 @@ def _negated(sentence: str, start: int) -> bool:
     return bool(_NEGATOR.search(before))
 
 
+def _hypothetical(sentence: str, start: int) -> bool:
+    """Whether the clause holding position ``start`` frames its claim as a counterfactual ("would", "to move")."""
+    before = sentence[:start]
+    clause = _CLAUSE_START.split(before)[-1]
+    return bool(_HYPOTHETICAL.search(clause))
+
+
 def claim_kinds(sentence: str) -> set[str]:
     """"certain" (an unhedged claim of significance or proof) and/or "null" (a claim of no effect or of
     non-significance) made by one sentence. "no doubt" is itself a certainty claim; a negated certainty word
-    other than "significant" ("not conclusive", "does not prove") is a hedge and claims nothing."""
+    other than "significant" ("not conclusive", "does not prove") is a hedge and claims nothing, and so is a
+    counterfactual ("would make it insignificant", "to move the CI to include no effect")."""
     kinds = set()
     for match in _CERTAIN.finditer(sentence):
         word = match.group().lower()
+        if _hypothetical(sentence, match.start()):
+            continue
         if word.startswith("no") or not _negated(sentence, match.start()):
             kinds.add("certain")
         elif "significant" in word:  # "not significant" denies an effect; "not certain" only hedges
             kinds.add("null")
     for match in _NULL.finditer(sentence):
-        if not _negated(sentence, match.start()):
+        if not _negated(sentence, match.start()) and not _hypothetical(sentence, match.start()):
             kinds.add("null")
     return kinds
 

@@ -60,7 +60,7 @@ def test_headless_project_is_complete(built):
     assert project.memo.deterministic == memo.deterministic_memo(project)
     record = project.audit_history("memo")[-1]
     assert (record.model_id, record.score, record.max_score) == ("deterministic", 14, 14)
-    assert [item.status for item in consistency_checks(project)] == ["green"] * 7
+    assert [item.status for item in consistency_checks(project)] == ["green"] * 8
 
 
 def test_headless_memo_numbers_equal_its_estimates(built):

@@ -227,3 +227,30 @@ def test_injected_significance_claim_turns_the_panel_red(consistent):
     assert item.status == "red" and claim.rstrip(".") in item.detail
     assert f"{primary.ci_low:.4g}" in item.detail and f"{primary.ci_high:.4g}" in item.detail
     assert check_claims(consistent).status == "green"
+
+
+# ---- counterfactuals about the interval are not claims (the app's own sensitivity sentences) --------------------
+COUNTERFACTUALS = [
+    "An unmeasured confounder would need a risk ratio of 1.8; to move the 95 % CI to include no effect, at least 1.50.",
+    "Confounders explaining 4.9% would bring it to zero; 2.4% would make it statistically insignificant.",
+    "A bias of 0.03 would be enough to make the effect not significant.",
+    "It needs to be twice as strong to render the estimate non-significant.",
+]
+
+
+@pytest.mark.parametrize("sentence", COUNTERFACTUALS)
+@pytest.mark.parametrize("position", list(INTERVALS))
+def test_counterfactual_sensitivity_sentences_claim_nothing(sentence, position):
+    from causal_core.consistency import claim_kinds, interval_claim_conflicts
+
+    low, high = INTERVALS[position]
+    assert claim_kinds(sentence) == set()
+    assert interval_claim_conflicts({"sensitivity": f"{NEUTRAL} {sentence}"}, low, high) == []
+
+
+@pytest.mark.parametrize("sentence", ["The programme has no effect; it would be cheaper to stop.",
+                                      "It would be wise to act: the effect is statistically significant."])
+def test_a_claim_beside_a_counterfactual_clause_is_still_read(sentence):
+    from causal_core.consistency import claim_kinds
+
+    assert claim_kinds(sentence) in ({"null"}, {"certain"})

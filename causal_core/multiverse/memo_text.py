@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from causal_core.project import MultiverseResult, Project, RubricCheck
+from causal_core.multiverse.summary import invalid_by_design_count
 from causal_core.rubric import check
 
 CHECK_NAME = "robustness_not_overstated"
@@ -111,6 +112,8 @@ def figures(result: MultiverseResult | None) -> tuple[list[float], list[float]]:
         float(summary.get(key, 0))
         for key in ("n_specifications", "n_valid_estimated", "n_invalid_estimated", "n_failed", "n_stopped")
     ]
+    by_design = invalid_by_design_count(result)
+    counts += [float(by_design), float((summary.get("invalid") or {}).get("n", 0)) - by_design]
     values: list[float] = []
     for pool in (summary.get("valid"), summary.get("invalid"), summary.get("main")):
         if pool:

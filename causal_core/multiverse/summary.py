@@ -167,6 +167,14 @@ def _fmt(value: float, binary: bool) -> str:
     return f"{value:+.1%}" if binary else f"{value:+.3g}"
 
 
+
+def invalid_by_design_count(result: MultiverseResult) -> int:
+    """Rows invalid only because they drop the clustering the analysis uses (the rest are invalid sets).
+
+    The memo quotes this split, so the memo's numbers check must know it too."""
+    return sum(r.validity == "invalid" and r.validity_reason.startswith("invalid by design") for r in result.rows)
+
+
 def sentences(summary: dict[str, Any], result: MultiverseResult) -> list[str]:
     """The summary in plain sentences; the numbers are the summary's own (the memo quotes the same)."""
     binary = bool(summary.get("binary_outcome"))
@@ -215,7 +223,7 @@ def sentences(summary: dict[str, Any], result: MultiverseResult) -> list[str]:
         if summary["n_unchecked"]:
             out.append(f"{summary['n_unchecked']} of them could not be checked against a DAG.")
     if invalid is not None:
-        unclustered = sum(r.validity == "invalid" and r.validity_reason.startswith("invalid by design") for r in result.rows)
+        unclustered = invalid_by_design_count(result)
         if unclustered == invalid["n"]:
             what = "drop the clustering the analysis uses (invalid by design: their intervals are too narrow)"
         elif unclustered:
