@@ -9,7 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from causal_core import estimation as est
-from causal_core import refutation, staleness
+from causal_core import staleness
+from causal_core.estimation import refutation
 from causal_core.estimation.constants import MAX_BOOTSTRAP
 from causal_core.project import EstimationResult, EstimationSpec
 from causal_core.safe_text import code_span, escape_markdown

@@ -22,8 +22,8 @@ from causal_core import estimation
 from causal_core.cli import CliError, add_format_option, emit, read_data_file
 from causal_core.data import analysis_frame, builtin_names, project_for_builtin, project_for_upload
 from causal_core.estimation.interval_notes import interval_note
+from causal_core.estimation.refutation import SENSITIVITY_POINTER
 from causal_core.project import EstimationSpec
-from causal_core.refutation import SENSITIVITY_POINTER
 
 
 def _split(value: str | None) -> list[str]:
@@ -230,7 +230,7 @@ def with_placebo_outcome(args: argparse.Namespace, spec: EstimationSpec, project
         return spec
     if args.no_refute:
         raise CliError("--placebo-outcome is a refutation test: drop --no-refute to run it.")
-    from causal_core.refutation import check_placebo_outcome
+    from causal_core.estimation.refutation import check_placebo_outcome
 
     spec = spec.model_copy(update={"placebo_outcome": column})
     check_placebo_outcome(frame, spec, project if args.dataset else None)
@@ -248,12 +248,15 @@ def add_learner_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--outcome-learner", choices=list(OUTCOME_LEARNERS), default="linear",
                         help="AIPW outcome model: " + "; ".join(f"{k} = {v}" for k, v in OUTCOME_LEARNERS.items())
                         + ". A non-default learner is cross-fitted (--crossfit K, 5 when 0).")
+    parser.add_argument("--crossfit-repetitions", type=int, default=0, metavar="R",
+                        help="fold splits of a learner's cross-fitting, aggregated by the median (0 = 5)")
 
 
 def learner_fields(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "ps_learner": getattr(args, "ps_learner", "logistic"),
         "outcome_learner": getattr(args, "outcome_learner", "linear"),
+        "crossfit_repetitions": getattr(args, "crossfit_repetitions", 0),
     }
 
 

@@ -35,7 +35,13 @@ from causal_core.estimation.estimators import (
     propensity,
     regression,
 )
-from causal_core.estimation.learners import fit_with_learners, learner_warnings, uses_learners, with_learner_diagnostics
+from causal_core.estimation.learners import (
+    check_work_bound,
+    fit_with_learners,
+    learner_warnings,
+    uses_learners,
+    with_learner_diagnostics,
+)
 from causal_core.estimation.resampling import bootstrap
 from causal_core.project import (
     EstimationResult,
@@ -214,6 +220,7 @@ def run_estimation(
     ``progress(fraction, message)`` is called between steps; ``should_stop()`` cancels the bootstrap.
     """
     report = progress or (lambda fraction, message: None)
+    check_work_bound(spec, len(frame))  # arithmetic on the spec: refuses a run too big for the cores at once
     report(0.0, "Building the design matrix")
     design = build_design(frame, spec)
     warnings: list[str] = []
@@ -249,12 +256,12 @@ def run_estimation(
     result_sensitivity: dict[str, Any] = {}
     if sensitivity:
         report(0.6, "Sensitivity analysis")
-        from causal_core import sensitivity as sensitivity_module
+        from causal_core.estimation import sensitivity as sensitivity_module
 
         result_sensitivity = sensitivity_module.summarise(design, core, spec)
     result_refutations: list[dict[str, Any]] = []
     if refutations:
-        from causal_core import refutation
+        from causal_core.estimation import refutation
 
         report(0.7, "Refutation tests")
         result_refutations = refutation.run_refutations(
