@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from causal_core import lab, lab_endpoints, runtime
-from causal_core.datasets import BUILTINS
+from causal_core.data.datasets import BUILTINS
 from causal_core.runtime.endpoint_policy import class_mode
 from causal_core.safe_text import escape_markdown
 from causal_core.tasks import task_names

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from causal_core import estimation as est
-from causal_core.datasets import simulate_retention
+from causal_core.data.datasets import simulate_retention
 from causal_core.estimation import learners
 from causal_core.project import EstimationSpec
 

@@ -25,7 +25,7 @@ from threadpoolctl import threadpool_limits
 
 from causal_core import dag, estimation
 from causal_core.data import analysis_frame, project_for_builtin
-from causal_core.datasets import simulate_retention
+from causal_core.data.datasets import simulate_retention
 from causal_core.multiverse import build_space, run_multiverse
 from causal_core.multiverse.runner import run_space
 from causal_core.project import MultiverseOptions

@@ -12,7 +12,7 @@ through ``run_estimation``, the page's own path, with the page's labels (``inter
 
 Two designs, each run for ATE, ATT and ATC through the public estimation API (build_design + estimate_core,
 the same code the page runs, diagnostics skipped):
-* retention: N01's simulation (causal_core.datasets.simulate_retention), binary outcome, mild heterogeneity,
+* retention: N01's simulation (causal_core.data.datasets.simulate_retention), binary outcome, mild heterogeneity,
   n = 2,000 per replication; the truth is the population value from 1,000,000 simulated rows, using the
   true propensity and the true potential-outcome probabilities (no outcome noise in the truth);
 * overlap: poor overlap (≈ 7 % of true propensities below 0.02 or above 0.98) and a strongly heterogeneous,
@@ -43,7 +43,7 @@ import pandas as pd
 from scipy.special import expit
 
 from causal_core import estimation as est
-from causal_core.datasets import simulate_retention
+from causal_core.data.datasets import simulate_retention
 from causal_core.project import EstimationSpec
 
 ESTIMANDS = ("ATE", "ATT", "ATC")

@@ -176,7 +176,7 @@ def _builtin_case(name: str) -> tuple[Project, pd.DataFrame | None]:
 
 
 def builtin_case_ids() -> list[str]:
-    from causal_core.datasets import BUILTINS
+    from causal_core.data.datasets import BUILTINS
 
     return list(BUILTINS)
 

@@ -9,7 +9,7 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
 from causal_core import estimation as est
-from causal_core.datasets import simulate_retention
+from causal_core.data.datasets import simulate_retention
 from causal_core.project import EstimandCard, EstimationSpec
 
 N01_SPEC = EstimationSpec(

@@ -125,7 +125,7 @@ def open_nhefs() -> tuple[AppTest, str]:
     from causaldata import nhefs
 
     from causal_core.data import frame_to_csv_bytes, project_for_upload, read_upload
-    from causal_core.project_io import project_key
+    from causal_core.data.project_io import project_key
 
     frame = nhefs.load_pandas().data
     frame = frame.loc[frame["wt82"].notna(), ["qsmk", "wt82_71", *NHEFS_COVARIATES]]

@@ -147,7 +147,7 @@ def test_no_covariates_on_the_page_labels_no_adjustment_and_renders_every_sectio
 def test_an_odd_upload_on_the_estimation_page_runs_without_a_traceback(name):
     from streamlit.testing.v1 import AppTest
 
-    from causal_core.project_io import project_key
+    from causal_core.data.project_io import project_key
 
     project, frame, _ = _upload(name)
     key = project_key(project)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from causal_core import estimation as est
-from causal_core.datasets import simulate_retention
+from causal_core.data.datasets import simulate_retention
 from causal_core.estimation import learners
 from causal_core.project import EstimationSpec, Project, project_from_json, project_to_json
 

@@ -10,7 +10,7 @@ import pytest
 import statsmodels.formula.api as smf
 
 from causal_core import estimation as est
-from causal_core.datasets import simulate_retention
+from causal_core.data.datasets import simulate_retention
 from causal_core.estimation import refutation, sensitivity
 from causal_core.project import EstimateRow, EstimationSpec
 

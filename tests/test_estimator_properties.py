@@ -19,7 +19,7 @@ import pytest
 from scipy.special import expit
 
 from causal_core import estimation as est
-from causal_core.datasets import simulate_retention
+from causal_core.data.datasets import simulate_retention
 from causal_core.project import EstimationSpec
 
 ESTIMANDS = ("ATE", "ATT", "ATC")

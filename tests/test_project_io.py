@@ -7,6 +7,7 @@ import json
 import pytest
 
 from causal_core.data import DataError, project_for_upload, read_upload, rebind_data
+from causal_core.data.project_io import open_project_bytes
 from causal_core.project import (
     SCHEMA_VERSION,
     AIInteraction,
@@ -16,7 +17,6 @@ from causal_core.project import (
     project_from_json,
     project_to_json,
 )
-from causal_core.project_io import open_project_bytes
 
 
 def _rich_project(retention) -> Project:

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from causal_core import question as q
 from causal_core import runtime
-from causal_core.datasets import BUILTINS
+from causal_core.data.datasets import BUILTINS
 from causal_core.project import AIInteraction
 
 ROOT = Path(__file__).resolve().parents[1]

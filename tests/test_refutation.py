@@ -9,7 +9,7 @@ from scipy.special import expit
 
 from causal_core import estimation as est
 from causal_core.data import analysis_frame, project_for_builtin
-from causal_core.datasets import simulate_retention
+from causal_core.data.datasets import simulate_retention
 from causal_core.estimation import refutation
 from causal_core.project import EstimateRow, EstimationSpec
 from tests.rendered import plain

@@ -230,7 +230,7 @@ def true_effect(
     """Simulation truth for the chosen estimand (retention: mean true_individual_effect overall / treated / controls)."""
     if project is None or project.data_source is None or project.data_source.kind != "builtin":
         return None
-    from causal_core.datasets import BUILTINS
+    from causal_core.data.datasets import BUILTINS
 
     builtin = BUILTINS.get(project.data_source.name)
     column = builtin.true_effect_column if builtin else None

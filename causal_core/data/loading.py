@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from causal_core.datasets import BUILTINS, check_generator_args, get_builtin, load_builtin
+from causal_core.data.datasets import BUILTINS, check_generator_args, get_builtin, load_builtin
 from causal_core.project import DataSource, DictionaryEntry, Project, normalise_timing
 from causal_core.safe_io import data_file_name_problem
 from causal_core.safe_text import hidden_characters

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from causal_core.data import DataError, rebind_data
+from causal_core.data.loading import DataError, rebind_data
 from causal_core.project import Project, project_from_json
 
 
