@@ -19,7 +19,6 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstrain
 
 from causal_core import dag
 from causal_core.project import DagSpec, Project, RubricCheck, Timing
-from causal_core.rubric import check
 from causal_core.structured import SchemaContext, StructuredTask, data_block, enum_of, not_a_column, with_data_rule
 
 MAX_EDGES = 40
@@ -464,87 +463,12 @@ def treatment_predictors(project: Project, frame: pd.DataFrame | None, alpha: fl
     return found
 
 
-def _timing(project: Project, spec: DagSpec | None, name: str) -> Timing:
-    node = dag.get_node(spec, name) if spec else None
-    column = node.column if node and node.column else name
-    return project.timing_of(column)
-
-
 def score_dag_draft(draft: dict[str, Any], project: Project, frame: pd.DataFrame | None) -> list[RubricCheck]:
-    """The six DAG-draft checks (issue 5 §3); each reason names the offending edges or variables."""
-    columns = usable_columns(project, frame)
-    current = project.dag
-    if current is None:
-        treatment, outcome = _focus(project)
-        current = DagSpec(treatment=None, outcome=None)
-        names = NameMap(None, columns)
-    else:
-        treatment, outcome = current.treatment, current.outcome
-        names = NameMap(current, columns)
-    if current.treatment is None and treatment:
-        treatment = names.map(treatment)[0] or treatment
-    if current.outcome is None and outcome:
-        outcome = names.map(outcome)[0] or outcome
-    edges = []
-    unknown = []
-    for edge in _draft_edges(draft):
-        source, _ = names.map(edge["source"])
-        target, _ = names.map(edge["target"])
-        unknown += [raw for raw, m in ((edge["source"], source), (edge["target"], target)) if m is None and raw not in unknown]
-        edges.append((source or edge["source"], target or edge["target"]))
-    graph = nx.DiGraph(edges)
-    checks: list[RubricCheck] = []
+    """The DAG-draft rubric of consequences (structure, timing, predictors, implied estimate): see
+    :mod:`causal_core.dag_rubric`; each reason names the offending edges, variables or numbers."""
+    from causal_core.dag_rubric import score_dag_draft as score_consequences
 
-    cycle = dag.find_cycle(graph) if edges else None
-    checks.append(
-        check("acyclic", bool(edges) and cycle is None,
-              "no directed cycle" if edges and cycle is None else (f"cycle {dag.format_cycle(cycle)}" if cycle else "no edges"))
-    )
-    if not treatment or not outcome:
-        checks.append(check("directed path treatment → outcome", False, "the project has no treatment/outcome yet"))
-    elif treatment not in graph or outcome not in graph:
-        missing = [n for n in (treatment, outcome) if n not in graph]
-        checks.append(check("directed path treatment → outcome", False, f"{', '.join(missing)} missing from the draft"))
-    else:
-        ok = nx.has_path(graph, treatment, outcome)
-        checks.append(
-            check("directed path treatment → outcome", ok,
-                  " → ".join(nx.shortest_path(graph, treatment, outcome)) if ok else f"no directed path {treatment} ⇝ {outcome}")
-        )
-    predictors = treatment_predictors(project, frame)
-    if frame is None:
-        wanted = [e.variable for e in project.dictionary if e.timing == Timing.pre_treatment and not e.simulation_truth]
-        severity, basis = "warn", "no data loaded: every pre-treatment variable is expected"
-    else:
-        wanted = [column for column, _ in predictors]
-        severity, basis = "fail", f"{len(wanted)} pre-treatment column(s) predict the treatment (p < {PREDICTOR_ALPHA})"
-    wanted_names = [dag.node_for_column(current, c) or c for c in wanted]
-    absent = [n for n in wanted_names if n not in graph]
-    checks.append(
-        check("pre-treatment predictors of treatment appear", not absent,
-              f"{basis}; missing: {', '.join(absent)}" if absent else f"{basis}; all appear", severity=severity)
-    )
-    into_treatment = [
-        dag.edge_text(s, t) for s, t in edges if t == treatment and _timing(project, current, s) in LATE_TIMINGS
-    ]
-    checks.append(
-        check("no post-treatment/future variable → treatment", not into_treatment,
-              f"late variable(s) point into the treatment: {', '.join(into_treatment)}" if into_treatment
-              else "no edge from a post-treatment, outcome or future variable into the treatment")
-    )
-    out_of_outcome = [
-        dag.edge_text(s, t) for s, t in edges if s == outcome and _timing(project, current, t) == Timing.pre_treatment
-    ]
-    checks.append(
-        check("no outcome → pre-treatment edge", not out_of_outcome,
-              f"the outcome points into pre-treatment variable(s): {', '.join(out_of_outcome)}" if out_of_outcome
-              else "no edge out of the outcome into a pre-treatment variable")
-    )
-    checks.append(
-        check("every node known", bool(edges) and not unknown,
-              f"unknown: {', '.join(unknown)}" if unknown else ("every name is a DAG node or a data column" if edges else "no edges"))
-    )
-    return checks
+    return score_consequences(draft, project, frame)
 
 
 DAG_TASK = StructuredTask(

@@ -177,7 +177,7 @@ def test_example_draft_scored_and_ai_draft_accepted(graph, monkeypatch):
     at = open_page()
     at.button(key="dag_example_draft").click().run()
     record = at.session_state["cw_projects"]["retention"].audits[-1]
-    assert (record.artifact, record.score, record.max_score) == ("dag", 6, 6)
+    assert (record.artifact, record.score, record.max_score) == ("dag", 9, 9)
 
     parsed = {
         "edges": [
@@ -199,9 +199,10 @@ def test_example_draft_scored_and_ai_draft_accepted(graph, monkeypatch):
     project = at.session_state["cw_projects"]["retention"]
     assert project.ai_log[-1].id == "fake-1"
     record = project.audits[-1]
-    assert record.model_id == "fake-model" and record.max_score == 6
+    assert record.model_id == "fake-model" and record.max_score == 9
     failed = {c.name for c in record.checks if not c.passed}
-    assert failed == {"pre-treatment predictors of treatment appear", "no outcome → pre-treatment edge"}
+    assert failed == {"pre-treatment predictors of treatment appear", "no outcome → pre-treatment edge",
+                      "implied estimate matches the recommended DAG"}
     review = table_with(at, "acceptable")
     assert review["status"].tolist() == ["new", "rejected", "in current DAG"]
     assert "reverse edge health_score → churn" in review["note"].iloc[1]

@@ -62,7 +62,8 @@ def test_notebook_draft_with_human_names_maps_onto_the_graph(retention_project):
     assert review.mapped["Post-outreach engagement"] == "post_outreach_engagement"
     assert {row.status for row in review.rows} == {"in current DAG"}
     checks = dag_draft.score_dag_draft(draft, project, frame)
-    assert [c.passed for c in checks] == [True] * 6
+    assert [(c.name, c.reason) for c in checks if not c.passed] == []
+    assert len(checks) == 9
 
 
 def test_bad_draft_review_reports_cycle_unknowns_and_diff(retention_project):
@@ -131,6 +132,9 @@ def test_rubric_flags_each_problem(retention_project):
         "pre-treatment predictors of treatment appear",
         "no post-treatment/future variable → treatment",
         "no outcome → pre-treatment edge",
+        "no treatment → pre-treatment edge",
+        "no pre-treatment column drawn as a mediator",
+        "implied estimate matches the recommended DAG",
         "every node known",
     ]
     assert not checks["acyclic"].passed and "outreach → churn → health_score → outreach" in checks["acyclic"].reason
@@ -141,7 +145,8 @@ def test_rubric_flags_each_problem(retention_project):
     assert "missing: company_size, tenure_months, usage_score, prior_tickets, segment" in predictors.reason
     assert "p_churn_with → outreach" in checks["no post-treatment/future variable → treatment"].reason
     assert "churn → health_score" in checks["no outcome → pre-treatment edge"].reason
-    assert checks["every node known"].reason == "unknown: p_churn_with, customer mood"
+    assert checks["every node known"].reason.startswith("unknown: p_churn_with, customer mood (")
+    assert checks["implied estimate matches the recommended DAG"].reason == "not assessed: the draft is cyclic"
 
 
 def test_treatment_predictors_use_the_data(retention, support):
@@ -161,4 +166,69 @@ def test_rubric_without_data_and_with_empty_draft(retention_project):
     assert checks["pre-treatment predictors of treatment appear"].severity == "warn"
     assert not checks["every node known"].passed
     good = dag_draft.draft_from_spec(project.dag)
-    assert all(c.passed for c in dag_draft.score_dag_draft(good, project, None))
+    checks = dag_draft.score_dag_draft(good, project, None)
+    assert [c.name for c in checks if not c.passed] == ["implied estimate matches the recommended DAG"]
+    assert checks[-2].severity == "warn" and checks[-2].reason.startswith("no data loaded")
+
+
+C = ["company_size", "tenure_months", "usage_score", "prior_tickets", "health_score", "region", "segment"]
+
+
+def _edges(*pairs: tuple) -> dict:
+    return {"edges": [{"source": s, "target": t, "rationale": "r"} for s, t in pairs]}
+
+
+def _failed(draft, project, frame) -> dict[str, str]:
+    return {c.name: c.reason for c in dag_draft.score_dag_draft(draft, project, frame) if not c.passed and c.severity == "fail"}
+
+
+def test_confounders_wired_among_themselves_fail_with_both_estimates(retention_project):
+    """Issue 22: every confounder present but chained among themselves says "no adjustment needed": the
+    implied estimate is the naive +0.0785 against the adjusted -0.044 (sign flip), both numbers shown."""
+    project, frame = retention_project
+    draft = _edges(*zip(C, C[1:], strict=False), ("outreach", "churn"))
+    failed = _failed(draft, project, frame)
+    estimate = failed["implied estimate matches the recommended DAG"]
+    assert "adjusts for nothing" in estimate and "+0.0785" in estimate and "-0.0442" in estimate
+    assert "sign flips" in estimate
+    assert "without a directed path into outreach" in failed["pre-treatment predictors of treatment appear"]
+
+
+def test_confounder_drawn_as_mediator_fails_three_ways(retention_project):
+    project, frame = retention_project
+    others = [c for c in C if c != "health_score"]
+    draft = _edges(*[(c, t) for c in others for t in ("outreach", "churn")],
+                   ("outreach", "health_score"), ("health_score", "churn"), ("outreach", "churn"))
+    failed = _failed(draft, project, frame)
+    assert "outreach → health_score" in failed["no treatment → pre-treatment edge"]
+    assert failed["no pre-treatment column drawn as a mediator"].endswith(": health_score")
+    estimate = failed["implied estimate matches the recommended DAG"]
+    assert "-0.0189" in estimate and "-0.0442" in estimate and "> 1 SE" in estimate
+
+
+def test_latent_common_cause_is_known_and_not_scored_against(retention_project):
+    """A latent cause marked {"name", "latent": true} is a choice, not an unknown name; when it confounds the
+    treatment and the outcome the draft says adjustment cannot identify the effect: shown as a warning."""
+    project, frame = retention_project
+    good = dag_draft.draft_from_spec(project.dag)
+    shock = {"name": "demand_shock", "latent": True}
+    for targets in (("health_score", "churn"), ("outreach", "churn")):
+        draft = {"edges": good["edges"] + [{"source": shock, "target": t, "rationale": "r"} for t in targets]}
+        checks = {c.name: c for c in dag_draft.score_dag_draft(draft, project, frame)}
+        assert checks["every node known"].passed and "latent by choice: demand_shock" in checks["every node known"].reason
+        assert _failed(draft, project, frame) == {}
+    assert checks["implied estimate matches the recommended DAG"].severity == "warn"
+    unmarked = {"edges": good["edges"] + [{"source": "demand_shock", "target": "churn", "rationale": "r"}]}
+    assert "every node known" in _failed(unmarked, project, frame)
+
+
+def test_scoring_is_fast_once_the_data_is_fitted(retention_project):
+    import time
+
+    project, frame = retention_project
+    draft = dag_draft.draft_from_spec(project.dag)
+    dag_draft.score_dag_draft(draft, project, frame)
+    start = time.perf_counter()
+    for _ in range(5):
+        dag_draft.score_dag_draft(draft, project, frame)
+    assert (time.perf_counter() - start) / 5 < 1.0
