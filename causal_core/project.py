@@ -296,6 +296,11 @@ class EstimationSpec(StrictModel):
         "0/1 outcome); 'boosting' = HistGradientBoosting regressor (classifier for a 0/1 outcome). "
         "A non-default learner is cross-fitted (crossfit_folds, 5 when 0).",
     )
+    crossfit_repetitions: int = Field(
+        0, ge=0, le=100,
+        description="R: independent fold splits of the learners' cross-fitting, aggregated by the median (DoubleML); "
+        "0 = 5 with a flexible learner.",
+    )
     # --- model terms and the IPW standard error (est-core) ---
     outcome_terms: str | None = Field(
         None,

@@ -368,3 +368,57 @@ def test_page_runs_boosting_learners_records_them_and_refuses_the_bootstrap_with
     at.button(key="est_bootstrap_retention").click().run()
     assert any("bootstrap refits only the default" in error.value for error in at.error)
     assert at.session_state["cw_projects"]["retention"].estimation.diagnostics.get("bootstrap") is None
+
+
+# ---- the work bound: folds × repetitions × learners × rows (and boosting's rounds) -----------------
+@pytest.fixture(scope="module")
+def million() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    n = 1_000_000
+    return pd.DataFrame({"t": rng.integers(0, 2, n), "y": rng.normal(size=n), "x1": rng.normal(size=n)})
+
+
+def test_a_run_over_the_row_fit_budget_is_refused_in_well_under_a_second_naming_the_numbers(million):
+    import time
+
+    spec = EstimationSpec(treatment="t", outcome="y", covariates=["x1"], ps_learner="logistic_cv",
+                          outcome_learner="ridge_cv")
+    clock = time.perf_counter()
+    with pytest.raises(learners.LearnerError) as error:
+        est.run_estimation(million, spec, sensitivity=False, refutations=False)
+    assert time.perf_counter() - clock < 0.25
+    message = str(error.value)
+    assert "5 folds × 5 repetitions × 2 learners × 1,000,000 rows = 50 M row-fits exceeds the 20 M limit" in message
+    assert "at most 2 repetition(s)" in message  # 5 × 2 × 2 × 1 M = 20 M fits the limit exactly
+
+
+def test_boosting_rounds_count_against_their_own_budget_and_the_cli_says_so(million, tmp_path, capsys):
+    from causal_core.cli import main
+
+    spec = EstimationSpec(treatment="t", outcome="y", covariates=["x1"], ps_learner="boosting",
+                          outcome_learner="boosting", crossfit_repetitions=2)
+    rows = 300_000  # 5 × 2 × 2 × 300k = 6 M row-fits (inside) × 200 rounds = 1.2 G row-rounds (inside)
+    learners.check_work_bound(spec, rows)
+    with pytest.raises(learners.LearnerError, match=r"× 200 rounds = 3\.0 G row-rounds exceeds the 2\.0 G limit"):
+        learners.check_work_bound(spec.model_copy(update={"crossfit_repetitions": 5}), rows)
+    only_ipw = spec.model_copy(update={"crossfit_repetitions": 5})  # IPW alone fits one learner per fold
+    learners.check_work_bound(only_ipw, rows, ("ipw",))
+    path = tmp_path / "million.csv"
+    million.iloc[:500_000].to_csv(path, index=False)
+    argv = ["estimate", "--data", str(path), "--treatment", "t", "--outcome", "y", "--covariates", "x1",
+            "--ps-learner", "boosting", "--outcome-learner", "boosting", "--crossfit-repetitions", "3", "--no-refute"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "Too much boosting for one run: 5 folds × 3 repetitions × 2 boosting learner(s) × 500,000 rows" in err
+    assert "Use at most 2 repetition(s)" in err  # 5 × 2 × 2 × 500k × 200 = 2.0 G: exactly the limit
+
+
+def test_the_default_exact_fits_are_never_bounded_by_the_learner_budget(million):
+    learners.check_work_bound(EstimationSpec(treatment="t", outcome="y", crossfit_folds=10), len(million) * 10)
+
+
+def test_repetitions_outside_zero_to_hundred_are_refused_by_the_spec():
+    with pytest.raises(ValueError, match="crossfit_repetitions"):
+        EstimationSpec(treatment="t", outcome="y", crossfit_repetitions=-1)
+    with pytest.raises(ValueError, match="crossfit_repetitions"):
+        EstimationSpec(treatment="t", outcome="y", crossfit_repetitions=10**6)

@@ -248,12 +248,15 @@ def add_learner_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--outcome-learner", choices=list(OUTCOME_LEARNERS), default="linear",
                         help="AIPW outcome model: " + "; ".join(f"{k} = {v}" for k, v in OUTCOME_LEARNERS.items())
                         + ". A non-default learner is cross-fitted (--crossfit K, 5 when 0).")
+    parser.add_argument("--crossfit-repetitions", type=int, default=0, metavar="R",
+                        help="fold splits of a learner's cross-fitting, aggregated by the median (0 = 5)")
 
 
 def learner_fields(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "ps_learner": getattr(args, "ps_learner", "logistic"),
         "outcome_learner": getattr(args, "outcome_learner", "linear"),
+        "crossfit_repetitions": getattr(args, "crossfit_repetitions", 0),
     }
 
 
