@@ -7,11 +7,13 @@ import json
 
 import pandas as pd
 import streamlit as st
+from pydantic import ValidationError
 
 from causal_core import estimation as est
 from causal_core import staleness
 from causal_core.estimation import refutation
 from causal_core.estimation.constants import MAX_BOOTSTRAP
+from causal_core.estimation.spec_refusal import refusal_message
 from causal_core.project import EstimationResult, EstimationSpec
 from causal_core.safe_text import code_span, escape_markdown
 from causal_core.ui import designs_panel, state
@@ -181,18 +183,36 @@ def render_learners(start: EstimationSpec) -> dict:
             help="One model per arm. A 0/1 outcome uses the classifier version (probabilities). Measured per fit on "
             "800k rows: linear 0.4 s, ridge_cv 5 s, boosting 17 s, lasso_cv on a 0/1 outcome 84 s (L1 logistic).",
         )
-    return {"ps_learner": ps, "outcome_learner": outcome}
+        repetitions = st.number_input(
+            "Fold splits (repetitions; 0 = 5)", 0, 100, start.crossfit_repetitions, key=k("repetitions"),
+            help="A learner's estimate depends on which rows share a fold. The run repeats the cross-fitting on R "
+            "seeded splits and reports the median, with an SE that includes the split-to-split spread (DoubleML). "
+            f"A run may fit at most {learners.MAX_ROW_FITS / 1e6:.0f} M rows in all (folds × splits × learners × "
+            "rows); a bigger one is refused at once with the numbers.",
+        )
+    return {"ps_learner": ps, "outcome_learner": outcome, "crossfit_repetitions": int(repetitions)}
 
 
-def learner_stop_button(spec: EstimationSpec):
-    """A Stop button while learners are cross-fitted (checked between model fits); None for the default fits."""
+def learner_stop_button(spec: EstimationSpec, slot):
+    """A Stop button in ``slot`` while learners are cross-fitted (checked between model fits); None for the
+    default fits. The caller empties the slot when the run ends, so no Stop is left for a finished run."""
     from causal_core.estimation import learners
 
     if not learners.uses_learners(spec):
         return None
-    st.button("Stop the cross-fitting", key=k("learners_stop"), icon=":material/stop_circle:",
-              on_click=lambda: st.session_state.update({k("learners_stopped"): True}))
+    slot.button("Stop the cross-fitting", key=k("learners_stop"), icon=":material/stop_circle:",
+                on_click=lambda: st.session_state.update({k("learners_stopped"): True}))
     return lambda: bool(st.session_state.get(k("learners_stopped")))
+
+
+def build_spec(**fields) -> EstimationSpec | None:
+    """The spec from the widgets, or None after showing the refusing validator's own sentence (e.g. the formula
+    gate's); the stored results stay as they were."""
+    try:
+        return EstimationSpec(**fields)
+    except ValidationError as error:
+        st.error(escape_markdown(refusal_message(error)), icon=":material/block:")
+        return None
 
 
 # ---- placebo outcome and refutations (refute-validate) -------------------------------------------
@@ -305,15 +325,18 @@ placebo_outcome = render_placebo_picker(project, frame, cluster)
 terms_choice = render_terms(frame, list(covariates), start)
 learner_choice = render_learners(start)
 
+run_spec = None
 if st.button("Run estimation", type="primary", key=k("run")):
-    spec = EstimationSpec(
+    run_spec = build_spec(
         treatment=project.treatment, outcome=project.outcome, covariates=list(covariates),
         categorical=est.project_categoricals(project, frame, list(covariates)), estimand=estimand, cluster=cluster,
         clip=tuple(clip), trim=trim, crossfit_folds=int(folds) if folds != 1 else 0, seed=int(seed), missing=missing,
         treated_value=treated_value, **terms_choice, **learner_choice,
     )
-    spec = spec.model_copy(update={"placebo_outcome": placebo_outcome})
-    stop_learners = learner_stop_button(spec)
+if run_spec is not None:
+    spec = run_spec.model_copy(update={"placebo_outcome": placebo_outcome})
+    stop_slot = st.empty()
+    stop_learners = learner_stop_button(spec, stop_slot)
     with st.status("Estimating…", expanded=True) as status:
         bar = st.progress(0.0)
         try:
@@ -329,6 +352,7 @@ if st.button("Run estimation", type="primary", key=k("run")):
             state.set_project(updated)
             project = updated
             status.update(label=f"Estimated on {updated.estimation.n_used:,} rows", state="complete", expanded=False)
+    stop_slot.empty()  # the run is over (finished, refused or stopped): no Stop button for it any more
 
 result = project.estimation
 if result is None:

@@ -177,3 +177,30 @@ def test_nhefs_formula_field_and_a_bad_formula_that_changes_nothing():
     assert round(table.loc["IPW (Hájek)", "estimate"], 2) == 3.44
     assert table.loc["IPW (Hájek)", "se_type"] == "influence function"  # the default SE includes estimating e
     assert round(table.loc["Regression standardisation (interactions qsmk:smokeintensity)", "estimate"], 2) == 3.52
+
+
+def test_a_formula_the_gate_refuses_shows_the_gates_sentence_and_keeps_the_previous_results():
+    at = open_page()
+    at.button(key="est_run_retention").click().run()
+    before = project(at).estimation
+    assert before is not None
+    hostile = "company_size + I(__import__('os').system('id'))"
+    at.text_input(key="est_outcome_terms_retention").input(hostile).run()
+    at.button(key="est_run_retention").click().run()
+    assert not at.exception
+    errors = [shown(error) for error in at.error]
+    assert any("the dunder name '__import__' is not allowed in formulas" in text for text in errors), errors
+    assert not any("Something went wrong" in text or "validation error" in text for text in errors), errors
+    assert project(at).estimation is before  # the previous results stay, untouched
+
+
+def test_the_stop_button_is_gone_once_the_crossfitting_run_ends():
+    at = open_page()
+    at.selectbox(key="est_ps_learner_retention").set_value("logistic_cv")
+    at.number_input(key="est_folds_retention").set_value(2)
+    at.number_input(key="est_repetitions_retention").set_value(1)
+    at.button(key="est_run_retention").click().run()
+    assert not at.exception and not at.error
+    assert project(at).estimation.spec.ps_learner == "logistic_cv"
+    assert "est_learners_stop_retention" not in [button.key for button in at.button]
+    assert not any("Stop the cross-fitting" in str(button.label) for button in at.button)
