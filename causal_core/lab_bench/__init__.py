@@ -1,0 +1,1 @@
+"""DAG-drafting benchmark for the Model lab (issue 26): known graphs, metrics, linear simulation, critique."""
