@@ -98,6 +98,7 @@ def _info_dict(info: Any) -> dict[str, Any]:
         "available": bool(data.get("available", False)),
         "reason": str(data.get("reason") or ""),
         "fetch_command": str(data.get("fetch_command") or ""),
+        "params": data.get("params"),  # declared size, for the score-against-size chart (None when unknown)
     }
 
 
@@ -394,6 +395,7 @@ def record_from_interaction(
             score=int(score), max_score=int(max_score),
             score_share=float(score / max_score) if max_score else 0.0, error="",
             failed_checks=[c.name for c in checks if c.severity == "fail" and not c.passed],
+            parsed=interaction.parsed,  # the artifact itself, so a run can be re-scored (the DAG benchmark's metrics)
         )
         return record
     failure = interaction.failure_type or ("other_structured_output_error" if not error else "scoring_error")

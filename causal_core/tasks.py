@@ -11,6 +11,7 @@ TASK_LOCATIONS = {
     "dag": "causal_core.dag_draft:DAG_TASK",
     "profile": "causal_core.profile_review:PROFILE_TASK",
     "memo": "causal_core.memo:MEMO_TASK",
+    "dag-benchmark": "causal_core.lab_bench.task:DAG_BENCHMARK_TASK",
 }
 
 

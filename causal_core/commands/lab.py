@@ -28,7 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--task", required=True, help=f"one of: {', '.join(task_names())}")
     parser.add_argument("--models", required=True, help="comma-separated model keys (bundled, HF ids, endpoint:…)")
-    parser.add_argument("--cases", default=None, help="comma-separated built-in datasets (default: all built-ins)")
+    parser.add_argument("--cases", default=None,
+                        help="comma-separated built-in datasets (default: all built-ins); for dag-benchmark the "
+                        "graph names (default: every shipped graph and built-in), 'project' with --project")
+    parser.add_argument("--project", default=None,
+                        help="dag-benchmark: a saved project file whose DAG is graded as the 'project' case")
+    parser.add_argument("--context-tokens", type=int, default=None,
+                        help="dag-benchmark: the models' context window in tokens (default 4096); larger graphs are refused")
     parser.add_argument("--repeats", type=int, default=1, help="runs per (model, case); repeat r uses seed+r")
     parser.add_argument("--seed", type=int, default=209, help="base seed (default 209)")
     parser.add_argument("--temperature", type=float, default=None, help="decoding temperature (default 0 = greedy)")
@@ -99,6 +105,10 @@ def _text(payload: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     lab.task_for(args.task)  # unknown task -> one line, exit 2, before any model work
+    if args.task == "dag-benchmark":
+        from causal_core.lab_bench.cli import run_benchmark
+
+        return run_benchmark(args)
     if args.repeats < 1:
         raise CliError("--repeats must be at least 1")
     case_ids = _split(args.cases) if args.cases else lab.builtin_case_ids()

@@ -1,0 +1,91 @@
+"""``lab --task dag-benchmark``: grade DAG drafts against known graphs (oracle/empty calibration rows, real models)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from causal_core import lab, lab_endpoints
+from causal_core.cli import CliError, emit
+from causal_core.lab_bench import runner
+from causal_core.lab_bench.cases import PROJECT_CASE, BenchError, default_case_ids
+from causal_core.lab_bench.task import DEFAULT_CONTEXT_TOKENS
+
+TEXT_COLUMNS = ["label", "kind", "cases", "schema_reliability", "edge_f1", "skeleton_f1", "orientation_accuracy",
+                "shd", "adjustment_valid", "adjustment_bias"]
+
+
+def _split(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _text(payload: dict[str, Any]) -> str:
+    lines = [f"task dag-benchmark · run {payload['run_id']} · {payload['status']}", "", "Graphs"]
+    lines += [f"  {g['case_id']} ({g['kind']}): {g['variables']} variables, {g['edges']} edges, "
+              f"{g['treatment']} -> {g['outcome']}" for g in payload["graphs"]]
+    for title, key in (("Summary", "summary"), ("Famous vs novel", "split")):
+        table = pd.DataFrame(payload[key]).reindex(columns=TEXT_COLUMNS)
+        lines += ["", title, table.to_string(index=False, float_format=lambda v: f"{v:.3f}") if not table.empty else "(no runs)"]
+    if payload["unavailable"]:
+        lines += ["", "Not run (unavailable)"] + [f"  {m['model_id']}: {m['reason']}" for m in payload["unavailable"]]
+    if payload["failed_runs"]:
+        lines += ["", "Failed runs (scored 0)"] + [f"  {r['model_id']} · {r['case_id']}: {r['failure_type']} — {r['error'][:160]}"
+                                                   for r in payload["failed_runs"]]
+    return "\n".join(lines)
+
+
+def _project(path: str | None) -> Any:
+    if path is None:
+        return None
+    from causal_core.commands.project import load_project_file
+
+    return load_project_file(path)
+
+
+def run_benchmark(args: argparse.Namespace) -> int:
+    """Plan, check (graph names, context sizes), run and print; every bad input is one line, exit 2."""
+    if args.repeats < 1:
+        raise CliError("--repeats must be at least 1")
+    project = _project(args.project)
+    case_ids = _split(args.cases) if args.cases else [*default_case_ids(), *([PROJECT_CASE] if project else [])]
+    try:
+        cases = runner.prepare(case_ids, project)
+    except BenchError as error:
+        raise CliError(str(error)) from None
+    models = runner.resolve_models(_split(args.models))
+    context = args.context_tokens or DEFAULT_CONTEXT_TOKENS
+    if context < 256:
+        raise CliError(f"--context-tokens must be at least 256, got {context}")
+    problems = runner.context_problems(cases, models, context)
+    if problems:
+        raise CliError("; ".join(problems) + " (leave the graph out with --cases, or pass --context-tokens)")
+    from causal_core.commands.lab import _read_state, _same_plan, _settings
+
+    plan = runner.new_run(list(cases), models, repeats=args.repeats, base_seed=args.seed, settings=_settings(args),
+                          max_in_flight=args.max_in_flight or lab_endpoints.DEFAULT_IN_FLIGHT)
+    state_path = Path(args.state) if args.state else None
+    state = _read_state(state_path)
+    previous = lab.latest_run(state)
+    run_plan = previous if previous and previous.get("status") != "complete" and _same_plan(previous, plan) else plan
+
+    def save(current: dict[str, Any]) -> None:
+        if state_path is not None:
+            state_path.write_text(json.dumps(current, indent=1, default=str), encoding="utf-8")
+
+    def progress(done: int, total: int, message: str) -> None:
+        if not args.quiet:
+            print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
+
+    try:
+        state = runner.run_benchmark(state, run_plan, cases, progress=progress, on_update=save)
+    except KeyboardInterrupt:
+        print("interrupted: completed runs are kept" + (f" in {state_path}; rerun to resume" if state_path else ""),
+              file=sys.stderr)
+        return 130
+    emit(runner.payload(lab.latest_run(state), cases), args.format, text=_text)
+    return 0
