@@ -1,11 +1,14 @@
-"""The memo rubric on a generated corpus: every failure class detected (>= 95 %), no good paraphrase flagged."""
+"""The artifact rubrics on generated corpora: every failure class detected (>= 95 %), no good paraphrase flagged."""
 
 from __future__ import annotations
 
 import pytest
 
+from causal_core import dag as dag_module
+from causal_core.dag_draft import score_dag_draft
 from causal_core.memo import deterministic_memo, score_memo
 from causal_core.rubric import score_of
+from tests.mutations import dag_corpus
 from tests.mutations.memo_corpus import MUTATIONS, good_memos, mutants
 from tests.test_memo_support import retention_project, support_project
 
@@ -50,3 +53,36 @@ def test_the_deterministic_and_ai_memo_get_the_same_checks(project):
     deterministic = [c.name for c in score_memo(deterministic_memo(project), project)]
     drafted = [c.name for c in score_memo(GOODS[0], project)]
     assert deterministic == drafted
+
+
+# ---- DAG drafts ---------------------------------------------------------------------------------------
+
+DAG_GOODS = dag_corpus.good_drafts(20)
+
+
+@pytest.fixture(scope="module")
+def dag_project(retention):
+    project, frame = retention
+    return project.model_copy(update={"dag": dag_module.default_dag("retention")}), frame
+
+
+def _dag_full_marks(draft, dag_project) -> bool:
+    score, max_score = score_of(score_dag_draft(draft, *dag_project))
+    return score == max_score
+
+
+def test_good_dag_paraphrases_get_full_marks(dag_project):
+    flagged = [draft for draft in DAG_GOODS if not _dag_full_marks(draft, dag_project)]
+    assert flagged == []
+
+
+@pytest.fixture(scope="module")
+def dag_mutants():
+    return dag_corpus.mutants(DAG_GOODS, per_good=1, seed=17)
+
+
+@pytest.mark.parametrize("failure_class", sorted(dag_corpus.MUTATIONS))
+def test_each_dag_failure_class_is_detected(dag_project, dag_mutants, failure_class):
+    bad = dag_mutants[failure_class]
+    missed = [draft for draft in bad if _dag_full_marks(draft, dag_project)]
+    assert len(missed) <= 0.05 * len(bad), missed[:1]
