@@ -3,12 +3,15 @@ Layout and widgets only; the space, the fits, the summary and the chart come fro
 
 from __future__ import annotations
 
+import json
 import time
+from dataclasses import asdict
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from causal_core import multiverse as mv
+from causal_core.display import EffectUnit, project_unit
 from causal_core.multiverse import adapter, memo_text
 from causal_core.multiverse.charts import specification_curve
 from causal_core.multiverse.export import chart_bytes, table_bytes
@@ -63,9 +66,11 @@ def cached_space(inputs_json: str, spec_json: str, options_json: str, _project, 
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def curve_spec(result_json: str) -> dict:
-    """The curve's Vega-Lite spec, built once per stored curve (3.6 s of a rerun on retention otherwise)."""
-    return specification_curve(MultiverseResult.model_validate_json(result_json)).to_dict()
+def curve_spec(result_json: str, unit_json: str) -> dict:
+    """The curve's Vega-Lite spec in the estimate's unit, built once per stored curve and unit (3.6 s of a rerun
+    on retention otherwise)."""
+    unit = EffectUnit(**json.loads(unit_json))
+    return specification_curve(MultiverseResult.model_validate_json(result_json), unit=unit).to_dict()
 
 
 # ---- the space of choices ---------------------------------------------------------------------
@@ -191,7 +196,8 @@ if stale:
     st.warning(f"Out of date: {escape_markdown(stale)}.")
 for sentence in result.summary.get("sentences", []):
     st.markdown(f"- {escape_markdown(sentence)}")
-st.vega_lite_chart(curve_spec(result.model_dump_json()), width="stretch")
+unit_json = json.dumps(asdict(project_unit(project)))
+st.vega_lite_chart(curve_spec(result.model_dump_json(), unit_json), width="stretch")
 st.caption(
     "Each interval is its estimator's analytic 95% CI. Intervals whose coverage bench/coverage.py did not measure "
     "on target carry a note (hover a point, or the table's interval_note column); the summary counts them. Hover a "

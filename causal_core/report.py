@@ -21,6 +21,7 @@ from typing import Any
 
 from causal_core import dag_io
 from causal_core.consistency import STATUS_ICON, consistency_checks, current_memo
+from causal_core.display import project_unit
 from causal_core.memo import (
     EXTRA_SECTIONS,
     MEMO_SECTIONS,
@@ -120,7 +121,7 @@ def forest_chart(project: Project):
     for column in ("estimate", "ci_low", "ci_high"):
         frame[column] = frame[column] * scale
     axis_format = ".1f" if binary else ".2f"
-    unit = " in percentage points" if binary else ""
+    unit = f" in {project_unit(project).long}"  # display.project_unit: the one unit rule
     base = alt.Chart(frame).encode(y=alt.Y("row:N", sort=None, title=None))
     bars = base.mark_rule(strokeWidth=2).encode(
         x=alt.X("ci_low:Q", title=f"Estimated effect{unit} (95% interval)", axis=alt.Axis(format=axis_format)),
@@ -219,14 +220,15 @@ def _estimates_heading(project: Project) -> list[str]:
 
 def _estimates_html(project: Project) -> str:
     binary = outcome_is_binary(project)
+    unit = project_unit(project)
     rows = [
         {
             "method": r["label"],
             "estimand": r["estimand"],
-            "estimate": fmt_effect(r["estimate"], binary),
+            "estimate": fmt_effect(r["estimate"], binary, unit),
             "95% interval": "n/a"
             if r["ci_low"] is None
-            else f"{fmt_effect(r['ci_low'], binary)} to {fmt_effect(r['ci_high'], binary)}",
+            else f"{fmt_effect(r['ci_low'], binary, unit)} to {fmt_effect(r['ci_high'], binary, unit)}",
             "std. error": "n/a" if r["std_error"] is None else f"{r['std_error']:.4f}",
             "SE type": r["se_method"] or "—",
             "n used": r["n_used"],

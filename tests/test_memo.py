@@ -112,10 +112,11 @@ def test_excluded_variables_have_reasons(project):
 
 
 def test_continuous_outcome_in_plain_units():
+    """The outcome's own unit (the dictionary says "Human workload hours"), never a bare number (issue 25 §5)."""
     sections = memo.deterministic_memo(support_project())
     assert sections["main_estimate"].startswith(
-        "The doubly robust estimate suggests `assistant_enabled` changed `human_handled_hours` by -28.39, "
-        "with an approximate 95% interval from -33.12 to -23.64."
+        "The doubly robust estimate suggests `assistant_enabled` changed `human_handled_hours` by -28.39 hours, "
+        "with an approximate 95% interval from -33.12 to -23.64 hours."
     )
     assert "%" not in sections["main_estimate"].replace("95%", "")
     assert "`assistant_enabled` appears to reduce `human_handled_hours`" in sections["interpretation"]
@@ -168,7 +169,7 @@ def test_markdown_export(project):
     text = memo.memo_markdown(project, memo.deterministic_memo(project))
     assert text.startswith("# Decision memo: retention analysis")
     assert f"**Main estimate.** {memo.to_markdown(N01_SENTENCE)}" in text
-    assert "`outreach` changed `churn` risk by \\-4\\.7 percentage points" in text
+    assert "`outreach` changed `churn` risk by -4.7 percentage points" in text  # numbers read as written
     assert "### Excluded variables" in text and "## Estimates" in text
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from causal_core.display import EffectUnit, format_effect, format_number
 from causal_core.estimation.constants import METHOD_LABELS
 from causal_core.project import (
     EstimateRow,
@@ -92,19 +93,51 @@ def empty_chart(message: str):
     )
 
 
-def forest_chart(result: EstimationResult, title: str | None = None):
-    """Estimates with 95 % CIs, the zero line and (simulations) the true effect as a dashed line."""
-    import altair as alt
+APPROXIMATE_COLOUR = "#f59e0b"
+MEASURED_COLOUR = "#93c5fd"
+APPROXIMATE_SUFFIX = " · approx. CI"
 
+
+def forest_frame(result: EstimationResult, unit: EffectUnit | None = None) -> pd.DataFrame:
+    """The forest plot's rows on the unit's scale (×100 for percentage points), each with its interval kind.
+
+    An interval the interval-note rule calls approximate (``interval_notes.interval_note``, the same rule as the
+    results table) is "approximate" here too, and its axis label says so: the flag is in the plot, not only in
+    a collapsed expander.
+    """
     table = estimates_table(result)
     table = table[pd.notna(table["estimate"])]
+    scale = 100.0 if unit is not None and unit.binary else 1.0
+    approximate = table["interval_note"].astype(str).str.len() > 0
+    labels = [label + (APPROXIMATE_SUFFIX if flag else "")
+              for label, flag in zip(table["method"].tolist(), approximate.tolist(), strict=True)]
+    return table.assign(
+        row=_unique_labels(labels),
+        interval=["approximate" if flag else "measured coverage" for flag in approximate],
+        estimate=table["estimate"] * scale,
+        ci_low=table["ci_low"] * scale,
+        ci_high=table["ci_high"] * scale,
+        estimate_text=[format_effect(value, unit) if unit else format_number(value, 4) for value in table["estimate"]],
+    )
+
+
+def forest_chart(result: EstimationResult, title: str | None = None, unit: EffectUnit | None = None):
+    """Estimates with 95 % CIs in the outcome's unit, the zero line and (simulations) the true effect as a dashed
+    line; approximate intervals are drawn dashed in amber and labelled "approx. CI"."""
+    import altair as alt
+
+    table = forest_frame(result, unit)
     if table.empty:
         return empty_chart("No estimates to plot.")
-    table = table.assign(row=_unique_labels(table["method"].tolist()))
     order = table["row"].tolist()
+    axis_title = f"Effect estimate in {unit.long} (95 % CI)" if unit else "Effect estimate (95 % CI)"
+    kinds = ["measured coverage", "approximate"]
     base = alt.Chart(table).encode(y=alt.Y("row:N", sort=order, axis=_category_axis()))
-    bars = base.mark_rule(strokeWidth=2, color="#93c5fd").encode(
-        x=alt.X("ci_low:Q", title="Effect estimate (95 % CI)"), x2="ci_high:Q"
+    bars = base.mark_rule(strokeWidth=2).encode(
+        x=alt.X("ci_low:Q", title=axis_title), x2="ci_high:Q",
+        color=alt.Color("interval:N", scale=alt.Scale(domain=kinds, range=[MEASURED_COLOUR, APPROXIMATE_COLOUR]),
+                        legend=alt.Legend(title="95 % interval", orient="bottom")),
+        strokeDash=alt.StrokeDash("interval:N", scale=alt.Scale(domain=kinds, range=[[1, 0], [6, 3]]), legend=None),
     )
     points = base.mark_circle(size=90, color="#2563eb").encode(
         x="estimate:Q",
@@ -112,16 +145,19 @@ def forest_chart(result: EstimationResult, title: str | None = None):
             alt.Tooltip("method:N"),
             alt.Tooltip("se_method:N", title="SE"),
             alt.Tooltip("estimand:N"),
-            alt.Tooltip("estimate:Q", format="+.4f"),
+            alt.Tooltip("estimate_text:N", title="estimate"),
             alt.Tooltip("ci_low:Q", format="+.4f"),
             alt.Tooltip("ci_high:Q", format="+.4f"),
+            alt.Tooltip("interval:N", title="interval"),
             alt.Tooltip("n_used:Q"),
         ],
     )
     layers = [bars, points, alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#475569").encode(x="x:Q")]
     if result.true_effect is not None:
+        scale = 100.0 if unit is not None and unit.binary else 1.0
+        truth_text = format_effect(result.true_effect, unit) if unit else f"{result.true_effect:+.3f}"
         truth = pd.DataFrame(
-            {"x": [result.true_effect], "label": [f"true {result.spec.estimand} {result.true_effect:+.3f}"]}
+            {"x": [result.true_effect * scale], "label": [f"true {result.spec.estimand} {truth_text}"]}
         )
         layers.append(alt.Chart(truth).mark_rule(color="#dc2626", strokeDash=[6, 4]).encode(
             x="x:Q", tooltip=[alt.Tooltip("label:N")]))

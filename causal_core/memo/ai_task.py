@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from causal_core.display import EffectUnit
 from causal_core.memo.deterministic import deterministic_memo
 from causal_core.memo.facts import memo_facts
 from causal_core.memo.formatting import effect_phrase, range_phrase
@@ -102,9 +103,9 @@ def build_memo_inputs(project: Project, frame: pd.DataFrame | None = None) -> di
             "row_id": row_id,
             "method": METHOD_LABELS.get(r.method, r.method),
             "estimand": r.estimand,
-            "estimate": effect_phrase(r.estimate, facts.binary),
+            "estimate": effect_phrase(r.estimate, facts.binary, facts.unit),
             "interval_95": (
-                range_phrase(r.ci_low, r.ci_high, facts.binary)
+                range_phrase(r.ci_low, r.ci_high, facts.binary, facts.unit)
                 if r.ci_low is not None and r.ci_high is not None
                 else "n/a"
             ),
@@ -165,12 +166,12 @@ def quoted_rows(memo: dict[str, Any] | None) -> list[str]:
     return [row for row in dict.fromkeys(rows) if row]
 
 
-def rendered_estimate(row: EstimateRow, binary: bool) -> str:
+def rendered_estimate(row: EstimateRow, binary: bool, unit: EffectUnit | None = None) -> str:
     """A row's number, interval and unit, written by the app from the project (never typed by the model)."""
     label = row.label or METHOD_LABELS.get(row.method, row.method)
-    interval = (f" (95% interval {range_phrase(row.ci_low, row.ci_high, binary)})"
+    interval = (f" (95% interval {range_phrase(row.ci_low, row.ci_high, binary, unit)})"
                 if row.ci_low is not None and row.ci_high is not None else " (no interval)")
-    return f"{label} ({row.estimand}): {effect_phrase(row.estimate, binary)}{interval}."
+    return f"{label} ({row.estimand}): {effect_phrase(row.estimate, binary, unit)}{interval}."
 
 
 def draft_sections(parsed: dict[str, Any] | None, project: Project | None = None,
@@ -188,6 +189,6 @@ def draft_sections(parsed: dict[str, Any] | None, project: Project | None = None
     facts = memo_facts(project, frame)
     rows = dict(zip(estimate_row_ids(facts.rows), facts.rows, strict=True))
     if row_id in rows:
-        written = rendered_estimate(rows[row_id], facts.binary)
+        written = rendered_estimate(rows[row_id], facts.binary, facts.unit)
         sections["main_estimate"] = f"{written} {sections['main_estimate']}".strip()
     return sections

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from causal_core.display import dictionary_unit
 from causal_core.memo.facts import MemoFacts, memo_facts, outcome_is_binary
 from causal_core.memo.formatting import _label, effect_phrase, fmt_effect, plural, range_phrase
 from causal_core.memo.markup import names, to_markdown
@@ -85,17 +86,18 @@ def _main_estimate(facts: MemoFacts) -> str:
     what = f"{_label(facts.outcome, 'the outcome')} risk" if facts.binary else _label(facts.outcome, "the outcome")
     # A row with its own label (no adjustment, a constant-effect coefficient) is named by it, verbatim.
     subject = f"The estimate labelled “{row.label}”" if row.label else f"The {method}{scope} estimate"
-    sentence = (
-        f"{subject} suggests {_label(facts.treatment)} changed {what} by {effect_phrase(row.estimate, facts.binary)}"
-    )
+    change = effect_phrase(row.estimate, facts.binary, facts.unit)
+    sentence = f"{subject} suggests {_label(facts.treatment)} changed {what} by {change}"
     if row.ci_low is not None and row.ci_high is not None:
         sentence += (
-            f", with an approximate 95% interval from {range_phrase(row.ci_low, row.ci_high, facts.binary)}."
+            ", with an approximate 95% interval from "
+            f"{range_phrase(row.ci_low, row.ci_high, facts.binary, facts.unit)}."
         )
     else:
         sentence += " (no interval available)."
     if facts.true_effect is not None:
-        sentence += f" The simulation's true {facts.estimand} is {effect_phrase(facts.true_effect, facts.binary)}."
+        truth = effect_phrase(facts.true_effect, facts.binary, facts.unit)
+        sentence += f" The simulation's true {facts.estimand} is {truth}."
     return sentence
 
 
@@ -306,15 +308,16 @@ def estimates_markdown(project: Project) -> str:
     if not result or not result.estimates:
         return ""
     binary = outcome_is_binary(project)
+    unit = dictionary_unit(project.dictionary, result.spec.outcome, binary)
     rows = ["| method · SE type | estimand | estimate | 95% interval | n used |", "|---|---|---|---|---|"]
     for row in result.estimates:
         interval = (
-            range_phrase(row.ci_low, row.ci_high, binary).replace(" percentage points", " pp")
+            range_phrase(row.ci_low, row.ci_high, binary, unit).replace(" percentage points", " pp")
             if row.ci_low is not None and row.ci_high is not None
             else "n/a"
         )
         rows.append(
-            f"| {escape_markdown(row_label(row))} | {escape_markdown(row.estimand)} | {fmt_effect(row.estimate, binary)} "
+            f"| {escape_markdown(row_label(row))} | {escape_markdown(row.estimand)} | {fmt_effect(row.estimate, binary, unit)} "
             f"| {interval} | {row.n_used} |"
         )
     return "\n".join(rows)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from causal_core.dag import adjustment_columns, check_adjustment_set, identify
+from causal_core.display import EffectUnit, dictionary_unit
 from causal_core.estimation import ineligible_reason
 from causal_core.memo.formatting import effect_phrase, plural, range_phrase
 from causal_core.memo.markup import name, names
@@ -35,6 +36,7 @@ class MemoFacts:
     estimand: str
     binary: bool
     estimated: bool
+    unit: EffectUnit | None = None  # display.outcome_unit: the estimate's unit on every page and export
     primary: EstimateRow | None = None
     naive: EstimateRow | None = None
     rows: list[EstimateRow] = field(default_factory=list)
@@ -219,11 +221,11 @@ def _key_diagnostic(project: Project, facts: MemoFacts) -> str:
         else:
             comparison = f"so the naive comparison {'overstates' if abs(naive) > abs(best) else 'understates'} the adjusted effect"
         parts.append(
-            f"The naive difference is {effect_phrase(naive, facts.binary)} against "
-            f"{effect_phrase(best, facts.binary)} for the estimate “{method}”, {comparison}."
+            f"The naive difference is {effect_phrase(naive, facts.binary, facts.unit)} against "
+            f"{effect_phrase(best, facts.binary, facts.unit)} for the estimate “{method}”, {comparison}."
             if facts.primary.label
-            else f"The naive difference is {effect_phrase(naive, facts.binary)} against "
-            f"{effect_phrase(best, facts.binary)} for the {method} estimate, {comparison}."
+            else f"The naive difference is {effect_phrase(naive, facts.binary, facts.unit)} against "
+            f"{effect_phrase(best, facts.binary, facts.unit)} for the {method} estimate, {comparison}."
         )
     if facts.disagreements:
         parts.append(f"The estimators disagree beyond their 95% intervals: {facts.disagreements[0]}.")
@@ -317,6 +319,7 @@ def memo_facts(project: Project, frame: pd.DataFrame | None = None) -> MemoFacts
         estimated=bool(result and result.estimates),
         observational=_is_observational(project),
     )
+    facts.unit = dictionary_unit(project.dictionary, facts.outcome, facts.binary)
     if result:
         facts.rows = list(result.estimates)
         facts.primary = primary_row(facts.rows, estimand)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from causal_core.display import EffectUnit
 from causal_core.multiverse.summary import curve_data, reference_lines
 from causal_core.project import MultiverseResult
 
@@ -21,13 +22,23 @@ def _width(n_points: int) -> int:
     return int(min(MAX_WIDTH, max(360, 6 * n_points)))
 
 
-def specification_curve(result: MultiverseResult, title: str | None = None) -> Any:
-    """Top: sorted estimates with approximate 95 % CIs (main highlighted, zero and the true effect drawn);
+def _on_unit_scale(frame: Any, columns: tuple[str, ...], unit: EffectUnit | None) -> Any:
+    """Percentage points for a binary outcome's risk differences (×100), the outcome's own scale otherwise."""
+    if unit is None or not unit.binary:
+        return frame
+    return frame.assign(**{column: frame[column] * 100.0 for column in columns if column in frame})
+
+
+def specification_curve(result: MultiverseResult, title: str | None = None, unit: EffectUnit | None = None) -> Any:
+    """Top: sorted estimates with approximate 95 % CIs (main highlighted, zero and the true effect drawn) in the
+    estimate's unit (``display.project_unit``, the rule the Estimation page and the memo use);
     bottom: which choice each specification made. Hover shows the whole specification."""
     import altair as alt
 
     points, indicators = curve_data(result)
-    lines = reference_lines(result)
+    points = _on_unit_scale(points, ("estimate", "ci_low", "ci_high"), unit)
+    lines = _on_unit_scale(reference_lines(result), ("value",), unit)
+    y_title = f"Estimate in {unit.long} (approximate 95% CI)" if unit else "Estimate (approximate 95% CI)"
     width = _width(len(points))
     domain = list(GROUP_COLOURS)
     scale = alt.Scale(domain=domain, range=[GROUP_COLOURS[g] for g in domain])
@@ -44,7 +55,7 @@ def specification_curve(result: MultiverseResult, title: str | None = None) -> A
     x = alt.X("rank:Q", title=None, axis=alt.Axis(labels=False, ticks=False, grid=False))
     base = alt.Chart(points).encode(x=x)
     intervals = base.mark_rule(opacity=0.5).encode(
-        y=alt.Y("ci_low:Q", title="Estimate (approximate 95% CI)"),
+        y=alt.Y("ci_low:Q", title=y_title),
         y2="ci_high:Q",
         color=colour,
         tooltip=tooltip,
