@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import html
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -103,7 +104,8 @@ def _assert_inert(page: str) -> None:
 def test_markdown_export_renders_no_live_tag_image_or_link(hostile):
     text = report.project_memo_markdown(hostile)
     outside_names = memo.strip_code_spans(text)  # inside a code span a payload is inert by construction
-    assert "](http" not in outside_names and not [m for m in ("<img", "<script") if f" {m}" in outside_names]
+    assert not re.search(r"(?<!\\)\]\(http", outside_names), "an unescaped ']' would close a link text"
+    assert not [m for m in ("<img", "<script") if f" {m}" in outside_names]
     rendered = MarkdownIt("commonmark", {"html": True}).render(text)
     _assert_inert(rendered)
     assert "&lt;img src=x onerror=alert(1)&gt;" in rendered  # shown as text, not dropped
@@ -170,3 +172,66 @@ def test_consistency_details_render_names_as_code_and_stay_inert(hostile):
     assert "y![](http://127.0.0.1:8999/p.png)" in html.unescape(section)  # the name is quoted as text
     cell = report._table([{"detail": "covariates `a<b>`, `c_1`: ok"}], ["detail"], markup=("detail",))
     assert "<td>covariates <code>a&lt;b&gt;</code>, <code>c_1</code>: ok</td>" in cell
+
+
+# ---- issue 25 §8: memo.md reads as text, and stays inert -------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from causal_core.safe_text import clean_text  # noqa: E402
+from tests.test_security_exports import HOSTILE_TEXT, live_tokens, markdown_contexts  # noqa: E402
+
+PERMISSIVE = MarkdownIt("commonmark", {"html": True})
+PROSE = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="`"), max_size=40)
+
+
+def _plain_text_of(markdown: str) -> str | None:
+    """The text of a one-paragraph document whose inline content is text only, else None (something parsed)."""
+    tokens = PERMISSIVE.parse(markdown)
+    if [t.type for t in tokens] != ["paragraph_open", "inline", "paragraph_close"]:
+        return None
+    children = tokens[1].children or []
+    if any(child.type != "text" for child in children):
+        return None
+    return "".join(child.content for child in children)
+
+
+@settings(max_examples=300, deadline=None)
+@given(HOSTILE_TEXT)
+def test_memo_markdown_of_hostile_text_has_no_live_markup(text):
+    for line in (text, f"- {text}", f"`name` {text}", f"{text} `name`"):
+        rendered = memo.to_markdown(line)
+        for document in markdown_contexts(rendered):
+            assert not live_tokens(document), (line, document)
+        _assert_inert(PERMISSIVE.render(rendered))
+
+
+@settings(max_examples=300, deadline=None)
+@given(PROSE)
+def test_memo_markdown_escaping_is_minimal_and_lossless(text):
+    """Any line without a code span renders as exactly its (cleaned) text: nothing parsed, nothing lost."""
+    expected = " ".join(clean_text(text).split())
+    if not expected or len(text.splitlines()) != 1 or text.startswith("- "):
+        return  # empty, several memo lines, or a bullet (the memo's own list syntax)
+    assert _plain_text_of(memo.to_markdown(text)) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["+0.341 [-0.1, 0.7]", "# heading?", "1. first", "2) second", "---", "===", "> quote", "* star", "+ plus",
+     "wt82_71 and _x_", "**bold**", "&#x202E;rtl &amp; R&D", ":smile: :material/home: Window: ok",
+     "see http://127.0.0.1:9/p.png or www.example.com or a@b.co", "$x$ ~~s~~ a|b", "<b>x</b> <!-- c -->"],
+)
+def test_memo_markdown_shows_constructs_as_text(text):
+    assert _plain_text_of(memo.to_markdown(text)) == text
+
+
+def test_memo_md_numbers_read_as_written():
+    """memo.md is readable as text: numbers, signs, parentheses and colons carry no backslashes."""
+    project = memo.with_deterministic_memo(retention_project())
+    text = report.project_memo_markdown(project)
+    prose = memo.strip_code_spans(text)
+    assert "-4.7 percentage points" in text and "\\-4" not in text
+    assert not re.search(r"\\[0-9.+\-():,;%]", prose), re.findall(r".{20}\\[0-9.+\-():,;%].{5}", prose)[:5]
+    assert "standardised mean difference -0.779" in text or "standardised mean difference" not in text

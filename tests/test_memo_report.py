@@ -103,7 +103,7 @@ def test_markdown_prefers_the_final_memo(project):
     edited = project.model_copy(update={"memo": project.memo.model_copy(update={"final": final})})
     text = report.project_memo_markdown(edited)
     assert text.startswith("# Decision memo (analyst final)")
-    assert "**Recommendation.** Run a randomized holdout next quarter before scaling\\." in text
+    assert "**Recommendation.** Run a randomized holdout next quarter before scaling." in text
 
 
 def test_estimates_csv(project):
@@ -155,5 +155,5 @@ def test_zip_without_dag_or_estimates():
         archive.read("estimates.csv").decode().strip()
         == "method,estimand,estimate,std_error,ci_low,ci_high,n_used,se_type"
     )
-    assert "Main estimate not yet estimated\\." in archive.read("memo.md").decode()
+    assert "Main estimate not yet estimated." in archive.read("memo.md").decode()
     assert "<p>Not yet estimated.</p>" in archive.read("memo.html").decode()

@@ -11,9 +11,20 @@ from __future__ import annotations
 
 import re
 
-from causal_core.safe_text import code_span, escape_html, escape_markdown
+from causal_core.safe_text import clean_text, code_span, escape_html
 
 _BACKTICKS = re.compile(r"`+")
+# Characters that open markup anywhere in a line (CommonMark, GFM, Streamlit's Markdown): backslash escapes,
+# code spans, emphasis, link/image brackets, raw HTML and autolinks, maths, strikethrough, table cells and
+# e-mail autolinks. Everything else is left alone, so "+0.341 (−0.048)." reads as written.
+_ALWAYS_ESCAPED = frozenset("\\`*[]<$~|@")
+# What opens a block when it starts a line: list item or thematic break ("- x", "---"), heading ("# x"), quote,
+# setext underline ("==="), table row. "-4.8" at a line's start opens nothing and stays as written.
+_BLOCK_START = re.compile(r"[-+*](?=\s|$|[-*_])|#{1,6}(?=\s|$)|[>=|]")
+_ORDERED_LIST_START = re.compile(r"\d{1,9}[.)]")
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});")
+# ":smile:", ":material/home:" (Streamlit shortcodes) and "http://" (a GFM bare-URL autolink) start at a colon.
+_COLON_MARKUP = re.compile(r":(?://|[A-Za-z0-9_+\-/]+:)")
 NAME_PLACEHOLDER = "variable"  # what a code span reads as when prose is scanned for numbers and directions
 
 
@@ -68,17 +79,55 @@ def to_markdown(text: str) -> str:
     for line in (text or "").splitlines():
         bullet = line.startswith("- ")
         body = line[2:] if bullet else line
+        pieces = split_code_spans(body.lstrip())
         rendered = "".join(
-            code_span(piece) if is_code else _spaced_escape(piece) for is_code, piece in split_code_spans(body)
+            code_span(piece) if is_code else _spaced_escape(piece, line_start=(index == 0))
+            for index, (is_code, piece) in enumerate(pieces)
         ).strip()
         if rendered:
             out.append(f"- {rendered}" if bullet else rendered)
     return "\n".join(out)
 
 
-def _spaced_escape(piece: str) -> str:
-    """escape_markdown, keeping one leading / trailing space when the piece had one (it sits beside a name)."""
-    inner = escape_markdown(piece)
+def _needs_escape(text: str, index: int, line_start: bool) -> bool:
+    """Whether the character at ``index`` could start Markdown here (its neighbours decide for _ & : .)."""
+    char = text[index]
+    before = text[index - 1] if index else ""
+    after = text[index + 1] if index + 1 < len(text) else ""
+    if char in _ALWAYS_ESCAPED or (line_start and index == 0 and _BLOCK_START.match(text) is not None):
+        return True
+    if char == "_":  # only an intraword underscore (wt82_71) can never open or close emphasis
+        return not (before.isalnum() and after.isalnum())
+    if char == "&":  # "&#x202E;" would become a bidi override; "R&D" stays
+        return _ENTITY.match(text, index) is not None
+    if char == ":":
+        return _COLON_MARKUP.match(text, index) is not None
+    if char == ".":  # "www." starts a GFM autolink
+        return text[max(0, index - 3) : index].lower() == "www"
+    return False
+
+
+def escape_prose(text: object, line_start: bool = False) -> str:
+    """Untrusted text for Markdown, escaping only what CommonMark/GFM/Streamlit would read as markup here.
+
+    Why not safe_text.escape_markdown: it escapes every punctuation mark, so a memo.md read as text was full of
+    "\\+0\\.341". Here a character is escaped only where it could open markup: backtick, asterisk, brackets,
+    "<", "$", "~", "|", "@" and backslash always; a block opener ("- ", "# ", ">", "===", "1.") only at a line's start; "_"
+    unless inside a word; "&" before an entity; ":" before a shortcode or "//"; the dot of "www.". Whitespace
+    folds to single spaces (clean_text first), so no text opens a new line, an indented code block or a break.
+    """
+    value = " ".join(clean_text(text).split())
+    ordered = _ORDERED_LIST_START.match(value) if line_start else None
+    out = []
+    for index, char in enumerate(value):
+        escape = _needs_escape(value, index, line_start) or (ordered is not None and index == ordered.end() - 1)
+        out.append(f"\\{char}" if escape else char)
+    return "".join(out)
+
+
+def _spaced_escape(piece: str, line_start: bool = False) -> str:
+    """escape_prose, keeping one leading / trailing space when the piece had one (it sits beside a name)."""
+    inner = escape_prose(piece, line_start)
     lead = " " if piece[:1].isspace() else ""
     trail = " " if piece[-1:].isspace() and inner else ""
     return f"{lead}{inner}{trail}" if inner else (" " if piece else "")
