@@ -25,6 +25,7 @@ PAGES = [
     ("estimation.py", "Estimation", ":material/functions:"),
     ("specification_curve.py", "Specification curve", ":material/stacked_line_chart:"),
     ("memo.py", "Memo", ":material/description:"),
+    ("present.py", "Present", ":material/slideshow:"),
     ("model_lab.py", "Model lab", ":material/science:"),
 ]
 

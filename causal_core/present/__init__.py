@@ -7,4 +7,4 @@
 
 from __future__ import annotations
 
-from causal_core.present.slides import Deck, Headline, Slide, build_deck  # noqa: F401
+from causal_core.present.slides import NOT_DONE, Deck, Headline, Slide, build_deck  # noqa: F401

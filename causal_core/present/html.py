@@ -16,11 +16,18 @@ from causal_core.safe_text import escape_html
 BODY_PX = 28  # body text: readable from the back of a room on a 1280×720 projector (issue 25 asks ≥ 24 px)
 SMALL_PX = 24  # captions, notes, the slide counter: never below 24 px
 
-STYLE = f"""
+FONT = 'system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif'
+PAGE_STYLE = f"""
 *{{box-sizing:border-box}}
 html,body{{margin:0;height:100%;background:#0f172a}}
-body{{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#0f172a;font-size:{BODY_PX}px;line-height:1.35}}
-.slide{{display:none;flex-direction:column;width:100vw;height:100vh;padding:28px 48px 76px;background:#fff;overflow:hidden}}
+body{{font-family:{FONT};color:#0f172a;font-size:{BODY_PX}px;line-height:1.35}}
+.cw-deck.show-notes .slide.active .notes{{display:block}}
+.controls{{position:fixed;left:0;right:0;bottom:0;height:64px;display:flex;gap:16px;justify-content:center;align-items:center;background:#0f172a}}
+.controls button{{font-size:{SMALL_PX}px;padding:6px 22px;border-radius:8px;border:0;background:#e2e8f0;color:#0f172a;cursor:pointer}}
+.controls .hint{{color:#cbd5e1;font-size:{SMALL_PX}px}}
+"""
+_DECK_RULES = f"""
+.slide{{box-sizing:border-box;display:none;flex-direction:column;width:100vw;height:100vh;padding:28px 48px 76px;background:#fff;overflow:hidden}}
 .slide.active{{display:flex}}
 .slide header{{display:flex;align-items:baseline;gap:24px;border-bottom:3px solid #2563eb;margin-bottom:18px}}
 .slide h1{{font-size:44px;margin:0 0 8px;flex:1}}
@@ -44,22 +51,34 @@ figcaption{{font-size:{SMALL_PX}px;color:#334155;margin-top:6px;text-align:cente
 .notes{{display:none;position:fixed;left:0;right:0;bottom:64px;max-height:40vh;overflow:auto;background:#fef9c3;border-top:3px solid #ca8a04;padding:12px 48px}}
 .notes h2{{font-size:{SMALL_PX}px;margin:0 0 6px}}
 .notes p{{font-size:{SMALL_PX}px}}
-body.show-notes .slide.active .notes{{display:block}}
-.controls{{position:fixed;left:0;right:0;bottom:0;height:64px;display:flex;gap:16px;justify-content:center;align-items:center;background:#0f172a}}
-.controls button{{font-size:{SMALL_PX}px;padding:6px 22px;border-radius:8px;border:0;background:#e2e8f0;color:#0f172a;cursor:pointer}}
-.controls .hint{{color:#cbd5e1;font-size:{SMALL_PX}px}}
-@page{{size:1280px 720px;margin:0}}
-@media print{{
- html,body{{background:#fff;height:auto}}
- .slide{{display:flex!important;width:1280px;height:720px;padding-bottom:28px;break-after:page;page-break-after:always}}
- .controls,.notes{{display:none!important}}
-}}
 """
+PRINT_STYLE = """
+@page{size:1280px 720px;margin:0}
+@media print{
+ html,body{background:#fff;height:auto}
+ .cw-deck .slide{display:flex!important;width:1280px;height:720px;padding-bottom:28px;break-after:page;page-break-after:always}
+ .controls,.cw-deck .notes{display:none!important}
+}
+"""
+
+
+def _scoped(css: str, scope: str) -> str:
+    """Every rule's selectors prefixed with ``scope``: inside the app's page the deck's styles touch only the deck."""
+    rules = []
+    for line in css.strip().splitlines():
+        selectors, _, body = line.partition("{")
+        rules.append(",".join(f"{scope} {selector.strip()}" for selector in selectors.split(",")) + "{" + body)
+    return "\n".join(rules)
+
+
+DECK_STYLE = _scoped(_DECK_RULES, ".cw-deck")
+STYLE = PAGE_STYLE + DECK_STYLE + PRINT_STYLE
 
 # Static text, written here: never formatted with project data.
 SCRIPT = """
 (function () {
-  var slides = document.querySelectorAll(".slide");
+  var deck = document.querySelector(".cw-deck");
+  var slides = deck.querySelectorAll(".slide");
   var current = 0;
   function show(index) {
     current = Math.max(0, Math.min(slides.length - 1, index));
@@ -72,11 +91,11 @@ SCRIPT = """
     else if (key === "ArrowLeft" || key === "ArrowUp" || key === "PageUp") { event.preventDefault(); show(current - 1); }
     else if (key === "Home") { show(0); }
     else if (key === "End") { show(slides.length - 1); }
-    else if (key === "n" || key === "N") { document.body.classList.toggle("show-notes"); }
+    else if (key === "n" || key === "N") { deck.classList.toggle("show-notes"); }
   });
   document.getElementById("prev").addEventListener("click", function () { show(current - 1); });
   document.getElementById("next").addEventListener("click", function () { show(current + 1); });
-  document.getElementById("notes-toggle").addEventListener("click", function () { document.body.classList.toggle("show-notes"); });
+  document.getElementById("notes-toggle").addEventListener("click", function () { deck.classList.toggle("show-notes"); });
   show(0);
 })();
 """
@@ -86,7 +105,7 @@ def _headline_html(figure: Headline) -> str:
     interval = f'<p class="interval">95% interval: {escape_html(figure.interval)}</p>' if figure.interval else ""
     return (
         '<div class="headline">'
-        f'<p class="label">{to_html(figure.label)} · in {to_html(figure.unit)}</p>'
+        f'<p class="label">{to_html(figure.label)}</p>'
         f'<p class="point">{escape_html(figure.point)}</p>{interval}</div>'
     )
 
@@ -144,5 +163,25 @@ def deck_html(deck: Deck) -> str:
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape_html(deck.title)}</title><style>{STYLE}</style></head>"
-        f"<body><main>{sections}</main>{controls}<script>{SCRIPT}</script></body></html>\n"
+        f'<body><main class="cw-deck">{sections}</main>'
+        f"{controls}<script>{SCRIPT}</script></body></html>\n"
     )
+
+
+# The same slide inside the app's page (st.html): no fixed controls, notes shown below when asked.
+EMBED_STYLE = DECK_STYLE + f"""
+.cw-deck.cw-present .slide{{display:flex;width:100%;height:640px;padding:24px 36px;border:1px solid #cbd5e1;border-radius:10px}}
+.cw-deck.cw-present .notes{{display:block;position:static;max-height:none;margin-top:12px;border-radius:8px}}
+.cw-present{{font-family:{FONT};font-size:{BODY_PX}px;line-height:1.35;color:#0f172a}}
+.cw-present *{{box-sizing:border-box}}
+"""
+
+
+def embedded_slide_html(slide: Slide, index: int, total: int, notes: bool = False) -> str:
+    """One slide for the app's Present page: the deck's look and sizes, notes below the slide when toggled."""
+    section = (
+        f'<section class="slide" data-key="{slide.key}">'
+        f'<header><h1>{escape_html(slide.title)}</h1><span class="count">{index + 1} / {total}</span></header>'
+        f"{slide_body_html(slide)}</section>"
+    )
+    return f'<style>{EMBED_STYLE}</style><div class="cw-deck cw-present">{section}{_notes_html(slide) if notes else ""}</div>'

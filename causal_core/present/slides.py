@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
+from causal_core.display import binary_unit
+from causal_core.display import outcome_unit as display_outcome_unit
 from causal_core.memo import (
     METHOD_LABELS,
     MemoFacts,
@@ -22,7 +24,6 @@ from causal_core.memo import (
     memo_facts,
     range_phrase,
 )
-from causal_core.memo.markup import name
 from causal_core.present import figures
 from causal_core.project import Project
 from causal_core.staleness import stale
@@ -85,35 +86,28 @@ def _not_done(key: SlideKey, title: str, what: str, notes: str = "") -> Slide:
     return Slide(key=key, title=title, done=False, lead=f"{NOT_DONE}: {what}", notes=notes)
 
 
-def outcome_unit(project: Project, facts: MemoFacts) -> str:
-    """The unit of the effect: percentage points on a 0/1 outcome, else the dictionary's unit of the outcome.
-
-    Without a recorded unit the slide says "units of `outcome`" rather than printing a bare number.
-    """
-    if facts.binary:
-        return "percentage points"
-    entry = project.dictionary_entry(facts.outcome) if facts.outcome else None
-    if entry is not None and entry.unit.strip():
-        return entry.unit.strip()
-    return f"units of {name(facts.outcome)}" if facts.outcome else "units of the outcome"
+def outcome_unit(facts: MemoFacts) -> str:
+    """The unit the memo writes the effect in (display.outcome_unit, the one rule for every surface)."""
+    unit = facts.unit or (binary_unit() if facts.binary else display_outcome_unit())
+    return unit.long
 
 
-def headline(project: Project, facts: MemoFacts) -> Headline | None:
+def headline(facts: MemoFacts) -> Headline | None:
     """The memo's main estimate as a headline: the same row (primary_row), the same formatting functions."""
     row = facts.primary
     if row is None:
         return None
     method = row.label or f"{METHOD_LABELS.get(row.method, row.method)} estimate"
     interval = (
-        range_phrase(row.ci_low, row.ci_high, facts.binary)
+        range_phrase(row.ci_low, row.ci_high, facts.binary, facts.unit)
         if row.ci_low is not None and row.ci_high is not None
         else ""
     )
     return Headline(
         label=f"{method} · {row.estimand}",
-        point=effect_phrase(row.estimate, facts.binary),
+        point=effect_phrase(row.estimate, facts.binary, facts.unit),
         interval=interval,
-        unit=outcome_unit(project, facts),
+        unit=outcome_unit(facts),
     )
 
 
@@ -144,7 +138,7 @@ def dag_slide(project: Project, facts: MemoFacts, sections: dict[str, str], draw
 def estimate_slide(project: Project, facts: MemoFacts, sections: dict[str, str], draw: bool) -> Slide:
     title = "The estimate, and what would move it"
     notes = _notes(sections, ("main_estimate", "interpretation", "sensitivity", "refutations"))
-    figure = headline(project, facts)
+    figure = headline(facts)
     if figure is None:
         return _not_done("estimate", title, "run the estimation (Estimation page).", notes)
     if stale(project, "estimation"):  # the memo withholds out-of-date numbers; so does the slide
