@@ -39,11 +39,14 @@ def _frame(project, data_path: str | None):
     from causal_core.cli import read_data_bytes
     from causal_core.data import DataError, analysis_frame, rebind_data
 
+    source = project.data_source
+    if data_path and source is not None and source.kind == "builtin":
+        raise CliError(f"this project uses the built-in dataset '{source.name}', which regenerates: drop --data.")
     try:
         if data_path:
             payload, name = read_data_bytes(data_path)
             raw = rebind_data(project, payload, name)
-        elif project.data_source is not None and project.data_source.kind == "builtin":
+        elif source is not None and source.kind == "builtin":
             raw = rebind_data(project)
         else:
             return None

@@ -19,10 +19,18 @@ from causal_core.memo.facts import _dag_node_for
 from causal_core.memo.markup import name
 from causal_core.project import Project
 from causal_core.report import chart_svg, inline_svg
+from causal_core.safe_text import clean_text
 
 ADJUSTED_FILL = "#bbf7d0"
 ADJUSTED_BORDER = "#15803d"
 DAG_CAPTION = "Green with a thick border: the adjustment set, the variables the estimate holds fixed."
+
+
+def safe_svg(svg: str) -> str:
+    """report.inline_svg (no script, handler, comment or external link), then safe_text.clean_text over the whole
+    drawing: Graphviz copies node names verbatim, so a bidi override or a control character in a name would
+    otherwise reach the deck (the line endings it folds are only layout whitespace in SVG)."""
+    return clean_text(inline_svg(svg))
 
 
 def _failed(what: str, error: Exception) -> tuple[str, str]:
@@ -61,7 +69,7 @@ def dag_picture(project: Project, facts: MemoFacts) -> tuple[str, str]:
         svg = dot_binary.run_dot(highlighted_dot(project, facts), "svg").decode("utf-8")
     except Exception as error:  # noqa: BLE001 - a drawing failure must not lose the deck
         return _failed("diagram", error)
-    return inline_svg(svg), DAG_CAPTION if adjusted_nodes(project, facts) else "No adjustment set was used."
+    return safe_svg(svg), DAG_CAPTION if adjusted_nodes(project, facts) else "No adjustment set was used."
 
 
 def _benchmark_rows(project: Project, facts: MemoFacts) -> tuple[list[dict[str, Any]], str] | None:
@@ -113,7 +121,7 @@ def sensitivity_picture(project: Project, facts: MemoFacts) -> tuple[str, str]:
         return "", ""
     rows, covariate = found
     try:
-        svg = inline_svg(chart_svg(sensitivity_chart(rows, facts.binary)))
+        svg = safe_svg(chart_svg(sensitivity_chart(rows, facts.binary)))
     except Exception as error:  # noqa: BLE001
         return _failed("sensitivity picture", error)
     caption = (
@@ -130,7 +138,7 @@ def curve_picture(project: Project) -> tuple[str, str]:
     if project.multiverse is None:
         return "", ""
     try:
-        svg = inline_svg(chart_svg(specification_curve(project.multiverse, title="")))
+        svg = safe_svg(chart_svg(specification_curve(project.multiverse, title="")))
     except Exception as error:  # noqa: BLE001
         return _failed("specification curve", error)
     return svg, "Each dot is one defensible way to run the analysis; orange diamond: the main specification."
