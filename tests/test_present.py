@@ -271,3 +271,41 @@ def test_cli_checks_an_uploads_data_file(tmp_path, capsys):
     wrong.write_bytes(frame_to_csv_bytes(frame.head(300)))
     assert main(["present", "--project", str(path), "--data", str(wrong), "--out", str(tmp_path / "e.html")]) == 2
     assert "not the file this project was built on" in one_error_line(capsys)
+
+
+# ---- SVG: parsed and allow-listed, so a name can neither run nor break the page ---------------------------
+
+HOSTILE_SVG = (
+    '<?xml version="1.0"?><!DOCTYPE svg><svg xmlns="http://www.w3.org/2000/svg" '
+    'xmlns:xlink="http://www.w3.org/1999/xlink" onload="alert(1)" width="10" height="10">'
+    "<script>alert(2)</script><style>@import url(http://e/x.css);</style>"
+    '<g><title>u&lt;img src=x onerror=alert(1)&gt; \u202eabc</title>'
+    '<a xlink:href="http://e/l" xlink:title="tip"><text>name</text></a>'
+    '<image href="http://e/p.png"/><foreignObject><div>x</div></foreignObject>'
+    '<rect style="fill:url(http://e/f)" onclick="alert(3)" width="1" height="1"/>'
+    '<rect fill="url(#grad)" width="2" height="2"/></g></svg>'
+)
+
+
+def test_safe_svg_keeps_the_drawing_and_drops_everything_live():
+    import xml.etree.ElementTree as ET
+
+    from causal_core.present.svg import safe_svg
+
+    cleaned = safe_svg(HOSTILE_SVG)
+    root = ET.fromstring(cleaned)  # still well-formed: no text was cut out with a closing tag
+    tags = {element.tag.rsplit("}", 1)[-1] for element in root.iter()}
+    assert tags == {"svg", "g", "title", "a", "text", "rect"}
+    assert "alert" not in "".join(str(v) for e in root.iter() for v in e.attrib.values())
+    assert "http://e" not in cleaned and "\u202e" not in cleaned and "url(#grad)" in cleaned
+    assert root.find(".//{http://www.w3.org/2000/svg}title").text == "u<img src=x onerror=alert(1)> abc"
+    assert safe_svg("<svg><unclosed></svg>") == "" and safe_svg("no drawing") == ""
+
+
+def test_hostile_dag_drawing_keeps_every_node():
+    import xml.etree.ElementTree as ET
+
+    project = hostile_project()
+    svg = by_key(build_deck(project))["dag"].svg
+    nodes = [g for g in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}g") if g.get("class") == "node"]
+    assert len(nodes) == len(project.dag.nodes)

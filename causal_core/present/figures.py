@@ -1,6 +1,6 @@
 """The deck's pictures as inline-safe SVG: the DAG with its adjustment set, the sensitivity picture, the curve.
 
-Why SVG rendered here (Graphviz, vl-convert) and sanitised by report.inline_svg: the exported deck must open
+Why SVG rendered here (Graphviz, vl-convert) and sanitised by present.svg.safe_svg (an XML allow-list): the deck must open
 offline with no script from a CDN and nothing that fetches or runs. Each function returns (svg, caption) and
 never raises: a picture that cannot be drawn becomes a caption saying why, and the slide's words carry the
 same numbers. Chart labels are our own words; user names (columns, nodes) appear only in the escaped HTML
@@ -17,20 +17,13 @@ from causal_core.dag_io.dot import _dot_escape, to_dot
 from causal_core.memo import MemoFacts
 from causal_core.memo.facts import _dag_node_for
 from causal_core.memo.markup import name
+from causal_core.present.svg import safe_svg
 from causal_core.project import Project
-from causal_core.report import chart_svg, inline_svg
-from causal_core.safe_text import clean_text
+from causal_core.report import chart_svg
 
 ADJUSTED_FILL = "#bbf7d0"
 ADJUSTED_BORDER = "#15803d"
 DAG_CAPTION = "Green with a thick border: the adjustment set, the variables the estimate holds fixed."
-
-
-def safe_svg(svg: str) -> str:
-    """report.inline_svg (no script, handler, comment or external link), then safe_text.clean_text over the whole
-    drawing: Graphviz copies node names verbatim, so a bidi override or a control character in a name would
-    otherwise reach the deck (the line endings it folds are only layout whitespace in SVG)."""
-    return clean_text(inline_svg(svg))
 
 
 def _failed(what: str, error: Exception) -> tuple[str, str]:
@@ -69,7 +62,10 @@ def dag_picture(project: Project, facts: MemoFacts) -> tuple[str, str]:
         svg = dot_binary.run_dot(highlighted_dot(project, facts), "svg").decode("utf-8")
     except Exception as error:  # noqa: BLE001 - a drawing failure must not lose the deck
         return _failed("diagram", error)
-    return safe_svg(svg), DAG_CAPTION if adjusted_nodes(project, facts) else "No adjustment set was used."
+    drawing = safe_svg(svg)
+    if not drawing:
+        return "", "The diagram could not be drawn; the words on this slide name the adjustment set."
+    return drawing, DAG_CAPTION if adjusted_nodes(project, facts) else "No adjustment set was used."
 
 
 def _benchmark_rows(project: Project, facts: MemoFacts) -> tuple[list[dict[str, Any]], str] | None:
@@ -98,13 +94,13 @@ def _benchmark_rows(project: Project, facts: MemoFacts) -> tuple[list[dict[str, 
     return (rows, str(benchmark.get("covariate", ""))) if len(rows) > 1 else None
 
 
-def sensitivity_chart(rows: list[dict[str, Any]], binary: bool) -> Any:
+def sensitivity_chart(rows: list[dict[str, Any]], binary: bool, unit_label: str = "") -> Any:
     """Estimate and 95% interval as estimated and under ever stronger hypothetical confounders, zero marked."""
     import altair as alt
     import pandas as pd
 
     frame = pd.DataFrame(rows)
-    unit = " (pp)" if binary else ""
+    unit = f" ({unit_label})" if unit_label else ""  # display.outcome_unit's short form: pp, hours, points
     axis_format = ".1f" if binary else ".2f"
     base = alt.Chart(frame).encode(y=alt.Y("what:N", sort=None, title=None, axis=alt.Axis(labelFontSize=16, labelLimit=400)))
     x_axis = alt.Axis(format=axis_format, labelFontSize=14, titleFontSize=16)
@@ -121,7 +117,7 @@ def sensitivity_picture(project: Project, facts: MemoFacts) -> tuple[str, str]:
         return "", ""
     rows, covariate = found
     try:
-        svg = safe_svg(chart_svg(sensitivity_chart(rows, facts.binary)))
+        svg = safe_svg(chart_svg(sensitivity_chart(rows, facts.binary, facts.unit.short if facts.unit else "")))
     except Exception as error:  # noqa: BLE001
         return _failed("sensitivity picture", error)
     caption = (

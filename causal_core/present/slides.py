@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 SlideKey = Literal["question", "dag", "estimate", "curve", "recommendation"]
 NOT_DONE = "Not done yet"
+# Caveats that fit beside the recommendation at ≥ 24 px on 1280×720; the rest are in the speaker notes.
+MAX_WARNINGS = 2
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
@@ -54,7 +56,7 @@ class Slide(BaseModel):
     lead: str = ""
     bullets: list[str] = Field(default_factory=list)
     headline: Headline | None = None
-    svg: str = Field("", description="An inline-safe SVG picture (report.inline_svg), or '' when there is none.")
+    svg: str = Field("", description="An inline-safe SVG picture (present.svg.safe_svg), or '' when there is none.")
     svg_caption: str = ""
     notes: str = Field("", description="Speaker notes: the memo's sections behind this slide.")
 
@@ -174,8 +176,12 @@ def recommendation_slide(facts: MemoFacts, sections: dict[str, str]) -> Slide:
     notes = _notes(sections, ("recommendation", "main_limitation", "warnings", "open_questions", "checklist"))
     if facts.primary is None:
         return _not_done("recommendation", title, "no recommendation until the effect has been estimated.", notes)
-    caveats = [sections.get("main_limitation", ""), *_lines(sections.get("warnings", ""))]
-    caveats = [line for line in caveats if line.strip() and line.strip() != "None raised."]
+    warnings = [line for line in _lines(sections.get("warnings", "")) if line.strip() != "None raised."]
+    caveats = [sections.get("main_limitation", ""), *(first_sentences(line, 1) for line in warnings[:MAX_WARNINGS])]
+    if len(warnings) > MAX_WARNINGS:
+        more = len(warnings) - MAX_WARNINGS
+        caveats.append(f"{more} more warning{'s' if more > 1 else ''} from the analysis: see the speaker notes.")
+    caveats = [line for line in caveats if line.strip()]
     return Slide(
         key="recommendation",
         title=title,
