@@ -420,3 +420,47 @@ def test_what_the_bundled_model_actually_wrote_scores_low(retention):
     )
     assert reasons["likely_threats_listed"] == "No threat is described (single words and placeholders only)."
     assert reasons["control_condition_stated"] == "Control condition repeats the treatment."
+
+
+# ---- issue 22: the card rubric relates facts -------------------------------------------------------
+def _reason(card: dict, dataset, name: str) -> str:
+    project, frame = dataset
+    return next(c.reason for c in q.score_estimand_card(card, project, frame) if c.name == name)
+
+
+def test_att_needs_the_treated_as_its_population(retention):
+    bad = n01(estimand="ATT of outreach on churn across every account", target_population="every active account")
+    assert failed(bad, retention) == {"estimand_type_and_population"}
+    assert "ATT averages over the treated" in _reason(bad, retention, "estimand_type_and_population")
+    good = n01(estimand="ATT: the churn change among accounts that received outreach",
+               target_population="accounts that received proactive outreach last quarter")
+    assert failed(good, retention) == set()
+
+
+def test_covariates_measured_in_the_days_following_are_post_treatment(retention):
+    bad = n01(likely_threats=[*q.N01_CARD["likely_threats"], "control for product usage in the 30 days following"])
+    assert failed(bad, retention) == {"no_post_treatment_adjustment"}
+    assert "measured following" in _reason(bad, retention, "no_post_treatment_adjustment")
+
+
+def test_effect_claims_inside_questions_and_from_to(retention):
+    for change in ({"business_question": "Since outreach reduced churn by 3 points, should we expand it?"},
+                   {"likely_threats": ["Churn fell from 22 % to 18 % among contacted accounts."]}):
+        assert "no_effect_claimed" in failed(n01(**change), retention)
+    assert "no_effect_claimed" not in failed(n01(business_question="Did outreach reduce churn?"), retention)
+
+
+def test_control_reworded_window_before_and_column_only_fields(retention):
+    assert failed(n01(control_condition="accounts that got proactive outreach from customer success"),
+                  retention) == {"control_condition_stated"}
+    assert failed(n01(time_window="churn measured over the 90 days before outreach"), retention) == {"time_window_stated"}
+    assert failed(n01(outcome="churn in the 90 days before the outreach date"), retention) == {"outcome_in_data"}
+    column_only = n01(estimand="churn", control_condition="churn", target_population="churn churn churn")
+    assert {"estimand_type_and_population", "control_condition_stated", "target_population_stated"} <= failed(
+        column_only, retention)
+    assert "only the column name 'churn'" in _reason(column_only, retention, "control_condition_stated")
+
+
+def test_a_treatment_in_the_dictionary_s_words_matches_its_column(retention):
+    card = n01(treatment="the account was contacted proactively by customer success in the intervention month")
+    assert _reason(card, retention, "treatment_in_data") == "Treatment matches data column 'outreach'."

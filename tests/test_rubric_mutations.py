@@ -7,8 +7,9 @@ import pytest
 from causal_core import dag as dag_module
 from causal_core.dag_draft import score_dag_draft
 from causal_core.memo import deterministic_memo, score_memo
+from causal_core.question import score_estimand_card
 from causal_core.rubric import score_of
-from tests.mutations import dag_corpus
+from tests.mutations import card_corpus, dag_corpus
 from tests.mutations.memo_corpus import MUTATIONS, good_memos, mutants
 from tests.test_memo_support import retention_project, support_project
 
@@ -85,4 +86,30 @@ def dag_mutants():
 def test_each_dag_failure_class_is_detected(dag_project, dag_mutants, failure_class):
     bad = dag_mutants[failure_class]
     missed = [draft for draft in bad if _dag_full_marks(draft, dag_project)]
+    assert len(missed) <= 0.05 * len(bad), missed[:1]
+
+
+# ---- estimand cards -----------------------------------------------------------------------------------
+CARD_GOODS = card_corpus.good_cards(30)
+
+
+def _card_full_marks(card, retention) -> bool:
+    score, max_score = score_of(score_estimand_card(card, *retention))
+    return score == max_score
+
+
+def test_good_card_paraphrases_get_full_marks(retention):
+    flagged = [card for card in CARD_GOODS if not _card_full_marks(card, retention)]
+    assert flagged == []
+
+
+@pytest.fixture(scope="module")
+def card_mutants():
+    return card_corpus.mutants(CARD_GOODS, per_good=2, seed=23)
+
+
+@pytest.mark.parametrize("failure_class", sorted(card_corpus.MUTATIONS))
+def test_each_card_failure_class_is_detected(retention, card_mutants, failure_class):
+    bad = card_mutants[failure_class]
+    missed = [card for card in bad if _card_full_marks(card, retention)]
     assert len(missed) <= 0.05 * len(bad), missed[:1]

@@ -22,7 +22,8 @@ from causal_core.rubric import check
 # Rubric: one small pure function per check
 # ---------------------------------------------------------------------------------------------
 _PLACEHOLDER = re.compile(
-    r"^\W*(?:n/?a|none|null|unknown|tbd|tbc|todo|unspecified|not specified|not stated|not applicable|\?+|-+|\.+)\W*$"
+    r"^\W*(?:n/?a|none|null|unknown|tbd|tbc|todo|unspecified|not specified|not stated|not applicable|string|text|"
+    r"placeholder|example|lorem ipsum|x{2,}|\?+|-+|\.+)\W*$"
 )
 _UNDETERMINED = re.compile(
     r"cannot be determined|can't be determined|could not be determined|not determinable|undetermined|"
@@ -45,6 +46,21 @@ def _stated(text: str) -> tuple[bool, str]:
     if _UNDETERMINED.search(cleaned.lower()):
         return False, "flagged as not determinable from the brief: ask the stakeholder and fill it in"
     return True, f"'{_short(cleaned)}'"
+
+
+def _content(text: str, ctx: CardContext) -> tuple[bool, str]:
+    """Like :func:`_stated`, and a field that is only a column name or one repeated word is absent too
+    (a card whose estimand, assumptions and threats all read "churn" states nothing)."""
+    stated, why = _stated(text)
+    if not stated:
+        return stated, why
+    words = re.findall(r"[a-z0-9_]+", str(text).lower())
+    if len(set(words)) == 1 and (len(words) > 1 or len(words[0]) < 30):
+        column = next((v.name for v in ctx.variables if v.name.lower() == words[0]), None)
+        if column or len(words) > 1:
+            shown = f"only the column name '{column}'" if column else f"one repeated word ('{_short(text, 40)}')"
+            return False, shown
+    return True, why
 
 
 def check_treatment(card: EstimandCard, ctx: CardContext) -> RubricCheck:
@@ -84,6 +100,9 @@ def check_outcome(card: EstimandCard, ctx: CardContext) -> RubricCheck:
         return check(
             name, False, f"Outcome matches '{variable.name}', which the dictionary times as {variable.timing.value}."
         )
+    early = _before_treatment(card.outcome)
+    if early:
+        return check(name, False, f"Outcome '{variable.name}' is measured before the treatment ('{early}').")
     where = "data column" if variable.in_data else "dictionary variable (not in the data)"
     return check(name, True, f"Outcome matches {where} '{variable.name}'.")
 
@@ -98,26 +117,61 @@ _PERIOD = re.compile(
 )
 
 
+_BEFORE = re.compile(r"\b(?:before|prior to|preceding|ahead of|leading up to)\b")
+_AFTER = re.compile(r"\b(?:after|afterwards|following|post|later|subsequent|next|then)\b")
+_OUTCOME_WORDS = re.compile(r"\b(?:outcome|measured|tracked|counted|observed|recorded|follow-?up)\b")
+
+
+def _before_treatment(text: str, outcome_words: set[str] | None = None) -> str:
+    """The clause that places the outcome before the treatment ("churn in the 90 days before outreach"), if any."""
+    for clause in re.split(r"[;\n]|,\s+(?=outcome|churn|measured)", str(text or "").lower()):
+        hit = _BEFORE.search(clause)
+        if not hit or _AFTER.search(clause):
+            continue
+        about_outcome = _OUTCOME_WORDS.search(clause) or (outcome_words and tokens(clause) & outcome_words)
+        if outcome_words is None or about_outcome:
+            return _short(clause.strip(), 60)
+    return ""
+
+
 def check_time_window(card: EstimandCard, ctx: CardContext) -> RubricCheck:
-    stated, why = _stated(card.time_window)
+    stated, why = _content(card.time_window, ctx)
     if not stated:
         return check("time_window_stated", False, f"Time window is {why}.")
+    outcome_words = tokens(card.outcome) | {t for v in ctx.variables if v.timing == Timing.outcome for t in v.name_tokens}
+    early = _before_treatment(card.time_window, outcome_words)
+    if early:
+        return check("time_window_stated", False, f"The outcome window lies before the treatment ('{early}').")
     if not _PERIOD.search(card.time_window.lower()):
         return check("time_window_stated", False, f"Time window {why} names no period (days, weeks, dates, quarter…).")
     return check("time_window_stated", True, f"Time window is {why}.")
 
 
+_ABSENCE = re.compile(
+    r"\b(?:not|no|never|non|without|absent|absence|withheld|withhold\w*|untreated|unexposed|none|usual|standard|"
+    r"alone|holdout|held out|instead|other than|before (?:their|the|its) (?:rollout|start|enablement)|didn't|"
+    r"wasn't|weren't|off|disabled|= ?0|== ?0|zero|placebo|delayed|later)\b"
+)
+
+
 def check_control(card: EstimandCard, ctx: CardContext) -> RubricCheck:
-    stated, why = _stated(card.control_condition)
+    stated, why = _content(card.control_condition, ctx)
     if not stated:
         return check("control_condition_stated", False, f"Control condition is {why}.")
     if " ".join(card.control_condition.lower().split()) == " ".join(card.treatment.lower().split()):
         return check("control_condition_stated", False, "Control condition repeats the treatment.")
+    treated = ctx.best(card.treatment)
+    control = ctx.best(card.control_condition)
+    if treated is not None and control is not None and control.name == treated.name \
+            and not _ABSENCE.search(card.control_condition.lower()):
+        return check("control_condition_stated", False,
+                     f"Control condition describes the treatment again ('{treated.name}' with no 'not', 'no', "
+                     f"'without' or 'usual'): '{_short(card.control_condition)}'.")
     return check("control_condition_stated", True, f"Control condition is {why}.")
 
 
 def check_population(card: EstimandCard, ctx: CardContext) -> RubricCheck:
-    stated, why = _stated(card.target_population)
+    stated, why = _content(card.target_population, ctx)
     return check("target_population_stated", stated, f"Target population is {why}.")
 
 
@@ -151,9 +205,40 @@ def estimand_kind(text: str) -> str | None:
     return None
 
 
+_UNIVERSAL = re.compile(
+    r"\b(?:every|all|entire|whole|everyone|any)\b|\bor not\b|\bregardless\b|\bwhether or not\b|\bboth (?:groups|arms)\b"
+)
+_TREATED_REF = re.compile(r"\b(?:treated|received|receiving|got|exposed|enrolled|contacted|enabled|who were|that were|"
+                          r"those who|assigned to)\b")
+_UNTREATED_REF = re.compile(r"\b(?:untreated|not (?:treated|contacted|enabled|exposed)|never|controls?|unexposed|"
+                            r"did not|didn't|without)\b")
+
+
+def population_mismatch(kind: str, card: EstimandCard) -> str:
+    """Why an ATT / ATC card's population is not the treated / untreated ("ATT … every account"), or ''."""
+    if kind not in {"ATT", "ATC"}:
+        return ""
+    population = card.target_population.lower()
+    estimand = card.estimand.lower()
+    wanted = _TREATED_REF if kind == "ATT" else _UNTREATED_REF
+    group = "the treated" if kind == "ATT" else "the untreated"
+    mixed = re.search(r"\bor not\b|\bregardless\b|\bwhether or not\b|\bboth (?:groups|arms)\b", population + " " + estimand)
+    if mixed:
+        return f"{kind} averages over {group}, but the card mixes both groups ('{mixed.group(0)}')"
+    if not wanted.search(population) and not (_ATT_GROUP.search(estimand) if kind == "ATT" else False):
+        return f"{kind} averages over {group}, but the target population is '{_short(card.target_population, 50)}'"
+    if _UNIVERSAL.search(population) and not wanted.search(population):
+        return f"{kind} averages over {group}, but the target population is everyone"
+    return ""
+
+
+_ATT_GROUP = re.compile(r"\b(?:among|for|over) (?:the )?(?:\w+ )?(?:accounts|units|teams|users|customers|people|those)? ?"
+                        r"(?:that|who) (?:actually )?(?:received|got|were)\b")
+
+
 def check_estimand(card: EstimandCard, ctx: CardContext) -> RubricCheck:
     name = "estimand_type_and_population"
-    stated, why = _stated(card.estimand)
+    stated, why = _content(card.estimand, ctx)
     if not stated:
         return check(name, False, f"Estimand is {why}.")
     kind = estimand_kind(card.estimand)
@@ -162,6 +247,9 @@ def check_estimand(card: EstimandCard, ctx: CardContext) -> RubricCheck:
     population_overlap = tokens(card.estimand) & (tokens(card.target_population) - {"account", "unit"})
     if not (_POPULATION_WORDS.search(card.estimand) or population_overlap):
         return check(name, False, f"Estimand names its type ({kind}) but not the population it averages over.")
+    mismatch = population_mismatch(kind, card)
+    if mismatch:
+        return check(name, False, mismatch + ".")
     return check(name, True, f"Estimand is an {kind} over a stated population.")
 
 
@@ -199,7 +287,7 @@ def check_positivity(card: EstimandCard, ctx: CardContext) -> RubricCheck:
 
 
 def check_threats(card: EstimandCard, ctx: CardContext) -> RubricCheck:
-    threats = [item for item in card.likely_threats if _stated(item)[0] and len(item.split()) >= 2]
+    threats = [item for item in card.likely_threats if _content(item, ctx)[0] and len(item.split()) >= 2]
     if threats:
         return check("likely_threats_listed", True, f"{len(threats)} likely threat(s) listed.")
     if any(item.strip() for item in card.likely_threats):
@@ -230,9 +318,17 @@ _CLAIM_VERDICT = re.compile(
 _PAST_VERBS = r"(?:reduced|lowered|decreased|increased|raised|improved|cut|harmed|hurt|worsened|prevented)"
 
 
+_CLAIM_FROM_TO = re.compile(
+    r"\b(?:fell|dropped|declined|decreased|sank|shrank|rose|increased|grew|climbed|jumped|went|moved|improved|"
+    r"reduced|lowered|raised|cut)\b[^.;?]{0,40}?\bfrom\s+[-+−]?\d[\d.,]*\s*(?:%|percent|pp)?\s*"
+    r"(?:down\s+|up\s+)?to\s+[-+−]?\d[\d.,]*"
+)
+
+
 def _sentences(text: str) -> Iterable[str]:
+    """Every sentence, questions included: "Since outreach cut churn by 4 pp, should we…?" claims an answer."""
     for sentence in re.split(r"(?<=[.!?;\n])\s+", text or ""):
-        if sentence.strip() and not sentence.strip().endswith("?"):
+        if sentence.strip():
             yield sentence
 
 
@@ -258,6 +354,7 @@ def effect_claims(card: EstimandCard, ctx: CardContext) -> list[str]:
                     (_CLAIM_CAUSED, True),
                     (_CLAIM_NUMBER, False),
                     (_CLAIM_VERDICT, True),
+                    (_CLAIM_FROM_TO, True),
                     (past_claim, True),
                 ):
                     hit = pattern.search(sentence)
@@ -344,10 +441,21 @@ def _split_phrase(phrase: str) -> list[str]:
     return [part.strip() for part in re.split(r",|\band\b|\bor\b|/|\+", phrase) if part.strip()]
 
 
+# Timing words that put a proposed covariate after the treatment ("usage in the 30 days following").
+_MEASURED_AFTER = re.compile(
+    r"\b(?:after|following|afterwards|subsequent(?:ly)?|post[\s-]?\w+|in the (?:next|following) \w+)\b"
+)
+_MEASURED_BEFORE = re.compile(r"\b(?:before|prior to|pre[\s-]?\w+|baseline|preceding)\b")
+
+
 def check_no_post_treatment_adjustment(card: EstimandCard, ctx: CardContext) -> RubricCheck:
     name = "no_post_treatment_adjustment"
     offending = []
     for field_name, phrase in proposed_adjustments(card):
+        late = _MEASURED_AFTER.search(phrase)
+        if late and not _MEASURED_BEFORE.search(phrase):
+            offending.append(f"{field_name}: '{_short(phrase, 50)}' (measured {late.group(0)})")
+            continue
         for part in _split_phrase(phrase):
             if ctx.names_post_treatment(part):
                 offending.append(f"{field_name}: '{_short(part, 40)}' (post-treatment)")

@@ -97,7 +97,7 @@ _ANCHOR = re.compile(
 
 
 def _stem(word: str) -> str:
-    for suffixes in (("ments", "ment"), ("ings", "ing", "ed", "es", "s"), ("e",)):
+    for suffixes in (("ly",), ("ments", "ment"), ("ings", "ing", "ed", "es", "s"), ("e",)):
         for suffix in suffixes:
             if word.endswith(suffix) and not word.endswith("ss") and len(word) - len(suffix) >= 3:
                 word = word[: -len(suffix)]
@@ -205,9 +205,19 @@ class CardContext:
                 sum(self.weight(t) for t in text_tokens & (variable.name_tokens | variable.desc_tokens)) / text_weight
             )
             subset = text_tokens <= variable.name_tokens
-            if exact or subset or (name_cov >= 0.999 and text_cov >= 0.3) or (name_cov >= 0.5 and text_cov >= 0.5):
+            if exact or subset or (name_cov >= 0.999 and text_cov >= 0.3) or (name_cov >= 0.5 and text_cov >= 0.5) \
+                    or self._described(variable, text_tokens, text_cov):
                 found.append(Match(variable, name_cov + text_cov + (1.0 if exact else 0.0), exact))
         return sorted(found, key=lambda m: m.score, reverse=True)
+
+    def _described(self, variable: Variable, text_tokens: set[str], text_cov: float) -> bool:
+        """The phrase paraphrases the dictionary's description ("contacted proactively by customer success in the
+        intervention month" is ``outreach``): most of the description's weight and of the phrase's is shared."""
+        if not variable.desc_tokens:
+            return False
+        desc_weight = sum(self.weight(t) for t in variable.desc_tokens) or 1.0
+        desc_cov = sum(self.weight(t) for t in variable.desc_tokens & text_tokens) / desc_weight
+        return desc_cov >= 0.5 and text_cov >= 0.5
 
     def best(self, text: str) -> Variable | None:
         found = self.matches(text)
