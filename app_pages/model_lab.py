@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 
 from causal_core import lab, lab_endpoints, runtime
 from causal_core.data.datasets import BUILTINS
+from causal_core.lab_bench import cases as bench_cases
+from causal_core.lab_bench import runner as bench
 from causal_core.runtime.endpoint_policy import class_mode
 from causal_core.safe_text import escape_markdown
 from causal_core.tasks import task_names
@@ -18,7 +22,9 @@ TASK_LABELS = {
     "dag": "DAG draft",
     "profile": "Dataset profile review (Data audit)",
     "memo": "Decision memo",
+    "dag-benchmark": "DAG benchmark (known graphs)",
 }
+BENCH = "dag-benchmark"
 
 st.title("Model lab")
 st.markdown(
@@ -73,10 +79,20 @@ def _prepare_cases(task, case_ids: list[str]) -> tuple[dict[str, lab.LabCase], l
     return cases, problems
 
 
+def _bench_cases(case_ids: list[str]) -> tuple[dict, list[str]]:
+    """The benchmark's graphs ('project' is the open project's DAG); a bad one is a problem, nothing runs."""
+    try:
+        with st.spinner("Preparing the benchmark graphs…"):
+            return bench.prepare(case_ids, state.get_project()), []
+    except Exception as error:
+        return {}, [str(error) if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"]
+
+
 def _execute(run: dict) -> None:
     """Run or resume ``run``; every finished (model, case, repeat) is saved in the project at once."""
     task = lab.task_for(run["task"])
-    cases, problems = _prepare_cases(task, run["case_ids"])
+    is_bench = run["task"] == BENCH
+    cases, problems = _bench_cases(run["case_ids"]) if is_bench else _prepare_cases(task, run["case_ids"])
     if problems:
         for problem in problems:
             st.error(escape_markdown(problem))
@@ -102,7 +118,8 @@ def _execute(run: dict) -> None:
         def save(lab_state: dict) -> None:
             state.set_project(lab.project_with_lab(state.get_project(), lab_state))
 
-        result = lab.run_lab(state.get_project().lab, run, cases, progress=progress, on_update=save, on_text=show)
+        runner = bench.run_benchmark if is_bench else lab.run_lab
+        result = runner(state.get_project().lab, run, cases, progress=progress, on_update=save, on_text=show)
         final = lab.latest_run(result)
         complete = final is not None and final["status"] == "complete"
         status.update(label="Model lab run complete" if complete else "Model lab run stopped — resume to finish",
@@ -119,20 +136,38 @@ st.subheader("Set up a run")
 left, right = st.columns(2)
 with left:
     task_name = st.selectbox("Task", task_names(), format_func=lambda name: TASK_LABELS.get(name, name), key="lab_task")
-    case_options = [*BUILTINS, lab.CURRENT_CASE]
-    case_ids = st.multiselect(
-        "Cases", case_options, default=list(BUILTINS), format_func=_case_label, key="lab_cases",
-        help="Built-ins are complete example projects (approved card, default DAG, audit, estimates; no model): "
-        + "; ".join(f"{name} = {spec.title}" for name, spec in BUILTINS.items()) + ". 'current' is this project as it is now.",
-    )
+    if task_name == BENCH:
+        graph_ids = bench_cases.known_case_ids()
+        case_ids = st.multiselect(
+            "Graphs", [*graph_ids, bench_cases.PROJECT_CASE], default=graph_ids, key="lab_bench_cases",
+            format_func=lambda cid: f"open project — {project.name}" if cid == bench_cases.PROJECT_CASE else cid,
+            help="Famous graphs (pgmpy/bnlearn networks, DAGitty gallery) a model may have memorised, and novel ones "
+                 "(the built-in simulations, your open project's DAG) it cannot have. Each model sees only the variable "
+                 "names, timings and descriptions; its draft is graded against the true graph.",
+        )
+    else:
+        case_options = [*BUILTINS, lab.CURRENT_CASE]
+        case_ids = st.multiselect(
+            "Cases", case_options, default=list(BUILTINS), format_func=_case_label, key="lab_cases",
+            help="Built-ins are complete example projects (approved card, default DAG, audit, estimates; no model): "
+            + "; ".join(f"{name} = {spec.title}" for name, spec in BUILTINS.items()) + ". 'current' is this project as it is now.",
+        )
     c1, c2 = st.columns(2)
     repeats = c1.number_input("Repeats per case", min_value=1, max_value=20, value=1, step=1, key="lab_repeats")
     base_seed = c2.number_input("Base seed (repeat r uses seed + r)", min_value=0, value=209, step=1, key="lab_seed")
 with right:
     models = {model["key"]: model for model in registry or []}
     default_models = [key for key in models if key == "bundled" and models[key]["available"]]
+    if task_name == BENCH:  # calibration rows: no model, they bound every metric
+        models = {**{key: bench.calibration_model(key) for key in bench.CALIBRATION}, **models}
+        default_models = [*bench.CALIBRATION, *default_models]
     chosen = st.multiselect("Models", list(models), default=default_models,
-                            format_func=lambda key: _model_label(models, key), key="lab_models")
+                            format_func=lambda key: _model_label(models, key),
+                            key="lab_bench_models" if task_name == BENCH else "lab_models")
+    if task_name == BENCH:
+        context_tokens = st.number_input("Model context window (tokens)", min_value=256, value=4096, step=256,
+                                         key="lab_bench_context",
+                                         help="A graph whose prompt and answer need more is refused with its size.")
     extra = st.text_input("Add endpoints or local folders (optional, comma-separated)", key="lab_extra_model",
                           placeholder="endpoint:qwen2.5-7b-instruct@http://127.0.0.1:8000/v1  or  path:/models/my-model")
     in_flight = st.number_input("Cases in flight per endpoint server", min_value=1, max_value=lab_endpoints.MAX_IN_FLIGHT,
@@ -189,11 +224,18 @@ if start and _instructor_ok(chosen, extra, len(chosen) * len(case_ids) * int(rep
         if not case_ids:
             raise lab.LabError("choose at least one case")
         keys = [*chosen, *(key.strip() for key in extra.split(",") if key.strip())]
-        plan = lab.new_run(task_name, case_ids, lab.resolve_models(keys, registry), int(repeats), int(base_seed),
+        if task_name == BENCH:
+            planned_models = bench.resolve_models(keys, registry)
+            too_large = bench.context_problems(bench.prepare(case_ids, project), planned_models, int(context_tokens))
+            if too_large:
+                raise lab.LabError("; ".join(too_large))
+        else:
+            planned_models = lab.resolve_models(keys, registry)
+        plan = lab.new_run(task_name, case_ids, planned_models, int(repeats), int(base_seed),
                            settings, st.session_state.get("cw_load_options"), max_in_flight=int(in_flight))
         lab.task_for(task_name)
     except Exception as error:  # bad choice, or the task's module is not importable
-        st.error(escape_markdown(str(error) if isinstance(error, lab.LabError)
+        st.error(escape_markdown(str(error) if isinstance(error, (lab.LabError, bench_cases.BenchError))
                                  else f"Cannot start: {type(error).__name__}: {error}"))
     else:
         if not any(model["available"] for model in plan["models"]):
@@ -227,6 +269,36 @@ unavailable = lab.unavailable_models(run)
 if unavailable:
     st.markdown("**Not run (unavailable)**")
     st.dataframe(unavailable, hide_index=True, width="stretch")
+
+if run["task"] == BENCH:
+    bench_graphs, bench_problems = _bench_cases(run["case_ids"])
+    for problem in bench_problems:
+        st.error(escape_markdown(f"The benchmark cannot be scored: {problem}"))
+    if bench_graphs:
+        with st.container(border=True):
+            st.markdown("**DAG benchmark** — metrics per model against the true graphs; a failed run scores 0 and "
+                        "counts. adjustment_valid: share of (pair) questions where the set the workbench would "
+                        "recommend from the draft satisfies the back-door criterion in the TRUE graph; bias: "
+                        "|OLS estimate − true effect| on a seeded linear-Gaussian simulation of the true graph.")
+            st.caption("Famous graphs are published and likely memorised; novel ones cannot be. A gap between the two "
+                       "rows of a model is memorisation, not reasoning. The open project is scored against its "
+                       "current DAG.")
+            bench_summary = bench.summarize(run, bench_graphs)
+            bench_split = bench.summarize(run, bench_graphs, split=True)
+            all_tab, split_tab, graphs_tab, records_tab = st.tabs(["Summary", "Famous vs novel", "Graphs", "Per case"])
+            all_tab.dataframe(bench_summary, hide_index=True, width="stretch")
+            split_tab.dataframe(bench_split, hide_index=True, width="stretch")
+            graphs_tab.dataframe([g.summary_row() for g in bench_graphs.values()], hide_index=True, width="stretch")
+            records_tab.dataframe(bench.benchmark_records(run, bench_graphs), hide_index=True, width="stretch")
+            if (chart := bench.metric_chart(bench_split)) is not None:
+                st.altair_chart(chart, width="stretch")
+            size = bench.size_chart(bench_split)
+            if size is not None:
+                st.altair_chart(size, width="stretch")
+            else:
+                st.caption("No chosen model declares its size, so there is no score-against-size chart.")
+            st.download_button("DAG benchmark (JSON)", json.dumps(bench.payload(run, bench_graphs), indent=1),
+                               f"dag_benchmark_{run['id']}.json", "application/json", key="lab_dl_bench")
 
 summary = lab.summarize(run)
 st.markdown("**Summary by model** — reliability = schema-valid runs / all runs; mean score = mean rubric share, "
