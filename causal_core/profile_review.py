@@ -549,7 +549,9 @@ def score_profile_review(review: dict[str, Any], project: Project, frame: pd.Dat
         else f"timing unknown for {_listing(sorted(guessed))}: ask the data owner before adjusting",
         severity="warn",
     ))
-    return checks
+    from causal_core.audit.review_rubric import apply_review_problems  # the words around the names (issue 22)
+
+    return apply_review_problems(checks, review, project, frame, facts)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -256,11 +256,15 @@ def test_rubric_is_derived_from_another_project(retention):
     assert failed(checks) == {
         "names the grain", "names the treatment", "names the primary outcome", "lists pre-treatment covariates",
         "flags future leakage", "excludes every post-treatment/outcome/future variable from adjustment",
+        # issue 22: support's columns are invented columns on retention, even in fields retention does not require
+        "flags post-treatment variables", "flags missingness",
     }
+    reasons = {c.name: c.reason for c in checks}
+    assert reasons["flags post-treatment variables"] == (
+        "post_treatment_or_mediators names agent_uses_ai, deflection_rate, not a column of the data")
     not_required = {c.name for c in checks if c.reason.startswith("not required")}
-    assert not_required == {"names the guardrail outcome", "flags post-treatment variables", "flags missingness",
-                            "flags duplicate/unit risk"}
-    assert score_of(checks) == (3, 9)
+    assert not_required == {"names the guardrail outcome", "flags duplicate/unit risk"}
+    assert score_of(checks) == (3, 11)
 
 
 def test_duplicate_check_only_required_when_duplicates_exist(support):
@@ -326,3 +330,40 @@ def test_checklist_rows_round_trip_and_refuse_bad_status():
     ]
     with pytest.raises(ValueError, match="status"):
         checklist_from_rows([{"check": "x", "status": "finished"}])
+
+
+# ---------------------------------------------------------------- issue 22: claims against the audit's facts
+CLAIMS = [
+    ("future column called safe", _add("leakage_risks", "next_week_backlog is NOT a leakage risk; keep it in the adjustment set"),
+     "flags future leakage", "the dictionary times next_week_backlog as future"),
+    ("invented column", _add("pre_treatment_covariates", "agent_tenure_months"),
+     "lists pre-treatment covariates", "names agent_tenure_months, not a column of the data"),
+    ("invented randomisation", _add("next_checks", "The assistant was randomly assigned to teams."),
+     "does not claim identification", "predict assistant_enabled in the data"),
+    ("identification in other words", _add("next_checks", "Adjusting for these covariates rules out confounding."),
+     "does not claim identification", "claims identification in other words"),
+    ("missingness denied", _add("next_checks", "There is no missing data in this dataset."),
+     "flags missingness", "the audit measured missing values in baseline_ticket_volume"),
+    ("wrong grain naming the grain columns", _set("dataset_grain", "one row per ticket, with team_id and week_start"),
+     "names the grain", "describes one row per"),
+    ("negated treatment", _set("candidate_treatment", "not assistant_enabled"),
+     "names the treatment", "negates or replaces the treatment"),
+]
+
+
+@pytest.mark.parametrize(("label", "mutate", "name", "evidence"), CLAIMS, ids=[c[0] for c in CLAIMS])
+def test_claims_contradicting_the_audit_fail_their_check(support, label, mutate, name, evidence):
+    project, frame = support
+    review = sample()
+    mutate(review)
+    checks = score_profile_review(review, project, frame)
+    assert failed(checks) == {name}
+    assert evidence in next(c.reason for c in checks if c.name == name)
+    assert score_of(checks) == (12, 13)
+
+
+def test_a_question_about_randomisation_is_not_a_claim(support):
+    review = sample()
+    review["identification_questions"].append("Was enablement randomized, or chosen by managers?")
+    review["next_checks"].append("Check whether the rollout was randomly assigned.")
+    assert failed(score_profile_review(review, *support)) == set()

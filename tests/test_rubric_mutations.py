@@ -7,9 +7,10 @@ import pytest
 from causal_core import dag as dag_module
 from causal_core.dag_draft import score_dag_draft
 from causal_core.memo import deterministic_memo, score_memo
+from causal_core.profile_review import score_profile_review
 from causal_core.question import score_estimand_card
 from causal_core.rubric import score_of
-from tests.mutations import card_corpus, dag_corpus
+from tests.mutations import card_corpus, dag_corpus, review_corpus
 from tests.mutations.memo_corpus import MUTATIONS, good_memos, mutants
 from tests.test_memo_support import retention_project, support_project
 
@@ -112,4 +113,30 @@ def card_mutants():
 def test_each_card_failure_class_is_detected(retention, card_mutants, failure_class):
     bad = card_mutants[failure_class]
     missed = [card for card in bad if _card_full_marks(card, retention)]
+    assert len(missed) <= 0.05 * len(bad), missed[:1]
+
+
+# ---- dataset-profile reviews --------------------------------------------------------------------------
+REVIEW_GOODS = review_corpus.good_reviews(30)
+
+
+def _review_full_marks(review, support) -> bool:
+    score, max_score = score_of(score_profile_review(review, *support))
+    return score == max_score
+
+
+def test_good_review_paraphrases_get_full_marks(support):
+    flagged = [review for review in REVIEW_GOODS if not _review_full_marks(review, support)]
+    assert flagged == []
+
+
+@pytest.fixture(scope="module")
+def review_mutants():
+    return review_corpus.mutants(REVIEW_GOODS, per_good=2, seed=31)
+
+
+@pytest.mark.parametrize("failure_class", sorted(review_corpus.MUTATIONS))
+def test_each_review_failure_class_is_detected(support, review_mutants, failure_class):
+    bad = review_mutants[failure_class]
+    missed = [review for review in bad if _review_full_marks(review, support)]
     assert len(missed) <= 0.05 * len(bad), missed[:1]
