@@ -12,6 +12,7 @@ TASK_LOCATIONS = {
     "profile": "causal_core.profile_review:PROFILE_TASK",
     "memo": "causal_core.memo:MEMO_TASK",
     "dag-benchmark": "causal_core.lab_bench.task:DAG_BENCHMARK_TASK",
+    "dag-critique": "causal_core.lab_bench.critique:CRITIQUE_TASK",
 }
 
 
