@@ -10,7 +10,7 @@ from causal_core.dag.layout import layered_layout
 from causal_core.dag.seeding import only_focus_nodes
 from causal_core.project import DagSpec
 from causal_core.safe_text import code_span, escape_markdown
-from causal_core.ui import dag_checks, dag_sections, dag_state, dag_view, state
+from causal_core.ui import dag_checks, dag_critique, dag_sections, dag_state, dag_view, state
 from causal_core.ui import staleness as staleness_banner
 
 LABEL_SIZES = {"normal": "Normal labels", "presentation": "Presentation (large)"}
@@ -179,4 +179,5 @@ with panel_col:
     _render_node_panel(project, spec, roles, selected_key, columns)
 
 dag_sections.render_sections(project, spec, frame, columns, errors)
+dag_critique.render_critique(state.get_project(), spec, frame)
 dag_checks.render_lower_half(state.get_project(), spec, frame, errors, adjusted, adjusted_problems, paths_table_key)
