@@ -142,3 +142,54 @@ def test_pdf_has_one_page_per_slide(deck_file):
     pdf = deck_pdf(path.read_text(encoding="utf-8"))
     assert pdf.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 5
+
+
+@pytest.fixture(scope="module")
+def app_server(artifacts_dir):
+    import os
+
+    from tests.test_browser import _free_port, _serve
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    with open(artifacts_dir / "streamlit-present-server.log", "w") as log:
+        yield from _serve(_free_port(), env, log)
+
+
+def test_present_page_in_the_app(app_server, artifacts_dir):
+    """The page after the worked example: Next twice reaches the estimate slide, drawn at ≥ 24 px with its picture
+    (an SVG data-URI image: st.html drops inline SVG) and nothing cut off."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import _wait_for_script
+
+    with sync_playwright() as playwright:
+        browser, page = _launch(playwright)
+        page.set_viewport_size({"width": 1400, "height": 1000})
+        page.goto(app_server, wait_until="domcontentloaded")
+        _wait_for_script(page)
+        page.locator('[data-testid="stSidebarNav"]').get_by_text("Memo", exact=True).click()
+        _wait_for_script(page)
+        page.get_by_text("Shortcut: build the worked example without a model").click()
+        page.get_by_role("button", name="Build the worked example").click()
+        _wait_for_script(page)
+        page.wait_for_selector("text=All artifacts agree", timeout=180_000)  # the memo page after the build
+        page.screenshot(path=str(artifacts_dir / "present-page-memo.png"), full_page=True)
+        page.locator('[data-testid="stSidebarNav"]').get_by_text("Present", exact=True).click()
+        _wait_for_script(page)
+        for _ in range(2):
+            page.get_by_role("button", name="Next").click()
+            _wait_for_script(page)
+        slide = page.locator(".cw-present .slide")
+        sizes = slide.evaluate(
+            "s => [...s.querySelectorAll('p, li, figcaption')].filter(e => e.innerText.trim())"
+            ".map(e => parseFloat(getComputedStyle(e).fontSize))"
+        )
+        page.screenshot(path=str(artifacts_dir / "present-page.png"), full_page=True)
+        point = slide.locator(".point").inner_text()
+        pictures = slide.locator("img.picture").evaluate_all("images => images.filter(i => i.naturalWidth > 0).length")
+        page.screenshot(path=str(artifacts_dir / "present-page.png"), full_page=True)
+        errors = page.locator('[data-testid="stException"]').count()
+        browser.close()
+    assert errors == 0 and pictures == 1
+    assert sizes and min(sizes) >= MIN_BODY_PX, sizes
+    assert point.endswith("percentage points")

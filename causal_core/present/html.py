@@ -9,6 +9,8 @@ PDF) lays every slide out on its own 1280×720 page.
 
 from __future__ import annotations
 
+import base64
+
 from causal_core.memo.markup import to_html
 from causal_core.present.slides import Deck, Headline, Slide
 from causal_core.safe_text import escape_html
@@ -170,18 +172,33 @@ def deck_html(deck: Deck) -> str:
 
 # The same slide inside the app's page (st.html): no fixed controls, notes shown below when asked.
 EMBED_STYLE = DECK_STYLE + f"""
-.cw-deck.cw-present .slide{{display:flex;width:100%;height:640px;padding:24px 36px;border:1px solid #cbd5e1;border-radius:10px}}
+.cw-deck.cw-present .slide{{display:flex;width:100%;height:auto;min-height:600px;padding:24px 36px;border:1px solid #cbd5e1;border-radius:10px}}
+.cw-deck.cw-present .body.two{{flex-wrap:wrap}}
+.cw-deck.cw-present .body.two>.words{{flex:1 1 380px}}
+.cw-deck.cw-present .body.two>figure{{flex:1 1 380px}}
+.cw-deck.cw-present img.picture{{max-width:100%;max-height:440px;object-fit:contain}}
 .cw-deck.cw-present .notes{{display:block;position:static;max-height:none;margin-top:12px;border-radius:8px}}
 .cw-present{{font-family:{FONT};font-size:{BODY_PX}px;line-height:1.35;color:#0f172a}}
 .cw-present *{{box-sizing:border-box}}
 """
 
 
+def _as_image(slide: Slide) -> Slide:
+    """The slide with its SVG as an <img> data URI: st.html's sanitiser drops inline <svg>, and an SVG shown as
+    an image can neither run nor fetch anything."""
+    if not slide.svg:
+        return slide
+    encoded = base64.b64encode(slide.svg.encode("utf-8")).decode("ascii")
+    image = f'<img class="picture" alt="{escape_html(slide.svg_caption)}" src="data:image/svg+xml;base64,{encoded}">'
+    return slide.model_copy(update={"svg": image})
+
+
 def embedded_slide_html(slide: Slide, index: int, total: int, notes: bool = False) -> str:
-    """One slide for the app's Present page: the deck's look and sizes, notes below the slide when toggled."""
+    """One slide for the app's Present page: the deck's look and type sizes (the height grows with the narrower
+    column, so nothing is cut), the picture as an image, notes below the slide when toggled."""
     section = (
         f'<section class="slide" data-key="{slide.key}">'
         f'<header><h1>{escape_html(slide.title)}</h1><span class="count">{index + 1} / {total}</span></header>'
-        f"{slide_body_html(slide)}</section>"
+        f"{slide_body_html(_as_image(slide))}</section>"
     )
     return f'<style>{EMBED_STYLE}</style><div class="cw-deck cw-present">{section}{_notes_html(slide) if notes else ""}</div>'
