@@ -94,9 +94,13 @@ def _text(payload: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from causal_core.commands.score import artifact_kind
     from causal_core.question import card_from_json_payload
 
     payload = _read_json(args.card, "card")  # its errors already name the file
+    kind = artifact_kind(payload)
+    if kind not in (None, "estimand card"):
+        raise CliError(f"{args.card} holds a {kind}, not an estimand card")
     try:
         card = card_from_json_payload(payload)
     except ValueError as error:

@@ -1,6 +1,6 @@
 """``score profile``: score a DatasetProfileReview JSON with the project-derived rubric.
 
-    python -m causal_core score profile --review REVIEW.json (--dataset NAME | --data FILE
+    python -m causal_core score profile --review REVIEW.json (--dataset NAME | --project P.json | --data FILE
         --dictionary DICT.csv --treatment T --outcome Y [--guardrail G] [--unit a,b]) [--format json]
 """
 
@@ -10,15 +10,38 @@ import argparse
 import json
 
 from causal_core.cli import CliError, add_format_option, emit
-from causal_core.commands.audit import add_data_arguments, project_from_args
+from causal_core.commands.audit import project_from_args
 
 
 def register_score(kinds: argparse._SubParsersAction) -> None:
+    from causal_core.data import builtin_names
+
     parser = kinds.add_parser("profile", help="score a dataset-profile review (N09 §14 rubric, field-aware)")
     parser.add_argument("--review", required=True, metavar="REVIEW.json", help="the review to score")
-    add_data_arguments(parser)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", choices=builtin_names(), help="a built-in dataset")
+    source.add_argument("--project", metavar="P.json", help="a saved project (its roles, dictionary and rows)")
+    source.add_argument("--data", metavar="FILE", help="a CSV or Parquet file")
+    parser.add_argument("--dictionary", metavar="DICT.csv", help="data dictionary CSV (variable, description, timing, role)")
+    parser.add_argument("--treatment", help="binary treatment column (built-ins: the dataset's own)")
+    parser.add_argument("--outcome", help="primary outcome column (built-ins: the dataset's own)")
+    parser.add_argument("--guardrail", action="append", metavar="G", help="guardrail outcome (repeat or comma-separate)")
+    parser.add_argument("--unit", metavar="a,b", help="columns that identify one row (the grain)")
+    parser.add_argument("--time", metavar="COL", help="time column (for ordering and first/last time)")
+    parser.add_argument("--dedup", choices=["none", "keep_first", "average"], help="collapse rows sharing the grain first")
     add_format_option(parser)
     parser.set_defaults(handler=run)
+
+
+def _project_and_frame(args: argparse.Namespace):
+    """--project: the saved project and its regenerated rows; otherwise the audit command's sources."""
+    if not args.project:
+        return project_from_args(args)
+    from causal_core.commands.score import load_project_and_frame
+    from causal_core.data import analysis_frame
+
+    project, frame = load_project_and_frame(args)
+    return project, (analysis_frame(project, frame) if frame is not None else None)
 
 
 def _load_review(path_text: str) -> dict:
@@ -33,6 +56,11 @@ def _load_review(path_text: str) -> dict:
         raise CliError(f"{path_text} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}).") from None
     if not isinstance(payload, dict):
         raise CliError(f"{path_text} must hold a JSON object with the DatasetProfileReview fields.")
+    from causal_core.commands.score import artifact_kind
+
+    kind = artifact_kind(payload)
+    if kind not in (None, "profile review"):
+        raise CliError(f"{path_text} holds a {kind}, not a profile review")
     return payload
 
 
@@ -41,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from causal_core.rubric import score_of
 
     review = normalise_review(_load_review(args.review))
-    project, frame = project_from_args(args)
+    project, frame = _project_and_frame(args)
     checks = score_profile_review(review, project, frame)
     score, max_score = score_of(checks)
     payload = {
