@@ -84,13 +84,18 @@ def build_inputs(project: Project, frame: pd.DataFrame | None = None) -> dict[st
     variables = [{"name": e.variable, "timing": e.timing.value, "description": e.description}
                  for e in project.dictionary if not e.simulation_truth and e.timing not in (Timing.unit_id, Timing.time_id)]
     names = list(dict.fromkeys([*(n.name for n in spec.nodes), *(v["name"] for v in variables)]))
+    card = project.estimand_card
+    question = " ".join(filter(None, [card.causal_question, card.business_question])) if card else ""
     return {"treatment": spec.treatment, "outcome": spec.outcome, "variables": variables, "names": names,
+            "question": question,
             "edges": [f"{e.source} → {e.target}" for e in spec.edges]}
 
 
 def build_user_prompt(inputs: dict[str, Any]) -> str:
     table = "\n".join(f"- {v['name']} | {v['timing']} | {v['description']}" for v in inputs.get("variables", []))
+    question = [data_block(inputs["question"], "question"), ""] if inputs.get("question") else []
     return "\n".join([
+        *question,
         data_block(f"Treatment: {inputs.get('treatment')}\nOutcome: {inputs.get('outcome')}", "focus"), "",
         "Edges of the analyst's DAG:", data_block("\n".join(inputs.get("edges", [])) or "(none)", "dag"), "",
         "Variables (name | timing | description):", data_block(table, "dictionary"), "",

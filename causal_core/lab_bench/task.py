@@ -31,7 +31,9 @@ def build_inputs(project: Project, frame: pd.DataFrame | None = None) -> dict[st
          "description": entry.description, "in_data": True}
         for entry in project.dictionary
     ]
-    return {"card": None, "card_status": "", "treatment": spec.treatment if spec else project.treatment,
+    # Benchmark cases carry no card; a project that has one (a lab run on any project) shows it as data.
+    card = project.estimand_card.model_dump() if project.estimand_card is not None else None
+    return {"card": card, "card_status": project.card_status if card else "", "treatment": spec.treatment if spec else project.treatment,
             "outcome": spec.outcome if spec else project.outcome, "guardrails": [], "variables": variables,
             "unobserved_nodes": []}
 
