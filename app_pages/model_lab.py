@@ -217,7 +217,8 @@ def _instructor_ok(model_keys: list[str], extra_text: str, calls: int) -> bool:
     return not reasons or instructor_allows(f"This Model lab run ({'; '.join(reasons)})")
 
 
-if start and _instructor_ok(chosen, extra, len(chosen) * len(case_ids) * int(repeats)):
+model_calls = [key for key in chosen if task_name != BENCH or key not in bench.CALIBRATION]  # calibration: no model
+if start and _instructor_ok(model_calls, extra, len(model_calls) * len(case_ids) * int(repeats)):
     try:
         if registry is None:
             raise lab.LabError("no model registry: see the error above")
@@ -241,8 +242,8 @@ if start and _instructor_ok(chosen, extra, len(chosen) * len(case_ids) * int(rep
         if not any(model["available"] for model in plan["models"]):
             st.warning("None of the chosen models is available, so nothing runs; see the reasons below.")
         _execute(plan)
-elif resume and resumable and _instructor_ok([m["key"] for m in latest["models"]], "",
-                                           len(lab.pending_keys(latest))):
+elif resume and resumable and _instructor_ok([m["key"] for m in latest["models"] if m.get("role") != "calibration"],
+                                           "", len(lab.pending_keys(latest))):
     _execute(latest)
 
 # ---- results ----------------------------------------------------------------------------------

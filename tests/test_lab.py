@@ -542,3 +542,17 @@ def test_a_truncating_model_is_never_ranked_level_with_a_clean_one():
     assert summary.set_index("label").loc["cut", "truncated_cases"] == 1
     better = {"records": [_row("cut", "a", 1.0), _row("cut", "b", 0.9, "truncated"), _row("clean", "a", 0.1)]}
     assert list(lab.summarize(better)["label"]) == ["clean", "cut"]  # even with a higher mean score
+
+
+def test_cli_runs_a_saved_project_as_the_current_case(fake, cli_cases, capsys, tmp_path):
+    scripted = fake()
+    path = tmp_path / "mine.json"
+    path.write_text(project_to_json(Project(name="my analysis", treatment="t", outcome="y")), encoding="utf-8")
+    assert cli_main(["lab", "--task", "fake", "--models", "small", "--cases", "current,retention", "--project", str(path),
+                     "--format", "json", "--quiet"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert [row["case_id"] for row in payload["cases"]] == ["current", "retention"]
+    assert payload["cases"][0]["score"] == 3  # the project's own treatment and outcome are right
+    assert ("small", "my analysis", 0) in scripted.runs()  # the prompt was built from the saved project
+    assert cli_main(["lab", "--task", "fake", "--models", "small", "--cases", "current"]) == 2
+    assert "needs --project FILE" in capsys.readouterr().err

@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="comma-separated built-in datasets (default: all built-ins); for dag-benchmark the "
                         "graph names (default: every shipped graph and built-in), 'project' with --project")
     parser.add_argument("--project", default=None,
-                        help="dag-benchmark: a saved project file whose DAG is graded as the 'project' case")
+                        help="a saved project file: the 'current' case (any task), or for dag-benchmark the 'project' graph")
     parser.add_argument("--context-tokens", type=int, default=None,
                         help="dag-benchmark: the models' context window in tokens (default 4096); larger graphs are refused")
     parser.add_argument("--repeats", type=int, default=1, help="runs per (model, case); repeat r uses seed+r")
@@ -103,6 +103,21 @@ def _text(payload: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _project_case(path: str) -> lab.LabCase:
+    """A saved project as the 'current' case; its rows when it is a built-in (an upload's file is not at hand,
+    so a task that needs rows says so through case_inputs)."""
+    from causal_core.commands.project import load_project_file
+
+    project = load_project_file(path).model_copy(update={"lab": {}})
+    frame = None
+    source = project.data_source
+    if source is not None and source.kind == "builtin":  # a built-in regenerates; an upload's rows are not here
+        from causal_core.data import analysis_frame, rebind_data
+
+        frame = analysis_frame(project, rebind_data(project))
+    return lab.LabCase(lab.CURRENT_CASE, project, frame, label=project.name)
+
+
 def run(args: argparse.Namespace) -> int:
     lab.task_for(args.task)  # unknown task -> one line, exit 2, before any model work
     if args.task == "dag-benchmark":
@@ -111,10 +126,13 @@ def run(args: argparse.Namespace) -> int:
         return run_benchmark(args)
     if args.repeats < 1:
         raise CliError("--repeats must be at least 1")
-    case_ids = _split(args.cases) if args.cases else lab.builtin_case_ids()
+    case_ids = _split(args.cases) if args.cases else [*lab.builtin_case_ids(), *([lab.CURRENT_CASE] if args.project else [])]
+    offered = [*lab.builtin_case_ids(), lab.CURRENT_CASE]
     for case_id in case_ids:
-        if case_id not in lab.builtin_case_ids():
-            raise CliError(f"unknown case '{case_id}': choose from {', '.join(lab.builtin_case_ids())}")
+        if case_id not in offered:
+            raise CliError(f"unknown case '{case_id}': choose from {', '.join(offered)} ('current' with --project)")
+    if lab.CURRENT_CASE in case_ids and not args.project:
+        raise CliError("case 'current' needs --project FILE (a saved project)")
     models = lab.resolve_models(_split(args.models))
     settings = _settings(args)
     if args.max_in_flight is not None and not 1 <= args.max_in_flight <= lab_endpoints.MAX_IN_FLIGHT:
@@ -127,7 +145,10 @@ def run(args: argparse.Namespace) -> int:
     previous = lab.latest_run(state)
     run_plan = previous if previous and previous.get("status") != "complete" and _same_plan(previous, plan) else plan
 
-    cases = {case_id: lab.builtin_case(case_id) for case_id in case_ids}
+    cases = {case_id: lab.builtin_case(case_id) for case_id in case_ids if case_id != lab.CURRENT_CASE}
+    if lab.CURRENT_CASE in case_ids:
+        cases[lab.CURRENT_CASE] = _project_case(args.project)
+        lab.case_inputs(lab.task_for(args.task), cases[lab.CURRENT_CASE])  # a project the task cannot use: one line
 
     def save(current: dict[str, Any]) -> None:
         if state_path is not None:
