@@ -19,6 +19,7 @@ from causal_core.lab_bench import metrics, simulate
 from causal_core.lab_bench.cases import BenchCase, BenchError, get_case
 from causal_core.lab_bench.task import DAG_BENCHMARK_TASK, DEFAULT_CONTEXT_TOKENS, TASK_NAME, needed_tokens
 from causal_core.project import AIInteraction, Project
+from causal_core.runtime import registry
 
 CALIBRATION = {
     "oracle": "returns the true graph (upper bound: every share 1, SHD 0)",
@@ -51,9 +52,10 @@ def resolve_models(keys: list[str], known: list[dict[str, Any]] | None = None) -
     wanted = list(dict.fromkeys(k.strip() for k in keys if k and k.strip()))
     if not wanted:
         raise lab.LabError("choose at least one model")
-    real = iter(lab.resolve_models([key for key in wanted if key not in CALIBRATION], known)
-                if any(key not in CALIBRATION for key in wanted) else [])
-    return [calibration_model(key) if key in CALIBRATION else next(real) for key in wanted]
+    real = [key for key in wanted if key not in CALIBRATION]
+    resolved = {m["key"]: m for m in (lab.resolve_models(real, known) if real else [])}
+    models = [calibration_model(key) if key in CALIBRATION else resolved[registry.normalise_key(key)] for key in wanted]
+    return list({m["key"]: m for m in models}.values())  # two spellings of one endpoint are one model
 
 
 def lab_case(case: BenchCase) -> lab.LabCase:
