@@ -53,7 +53,10 @@ def resolve_models(keys: list[str], known: list[dict[str, Any]] | None = None) -
     if not wanted:
         raise lab.LabError("choose at least one model")
     real = [key for key in wanted if key not in CALIBRATION]
-    resolved = {m["key"]: m for m in (lab.resolve_models(real, known) if real else [])}
+    try:
+        resolved = {m["key"]: m for m in (lab.resolve_models(real, known) if real else [])}
+    except lab.LabError as error:
+        raise lab.LabError(f"{error}; calibration rows: {', '.join(CALIBRATION)}") from None
     models = [calibration_model(key) if key in CALIBRATION else resolved[registry.normalise_key(key)] for key in wanted]
     return list({m["key"]: m for m in models}.values())  # two spellings of one endpoint are one model
 
