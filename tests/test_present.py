@@ -132,7 +132,10 @@ def test_other_slides_are_the_memo_sections(built):
     assert [s.key for s in deck.slides] == ["question", "dag", "estimate", "curve", "recommendation"]
     assert all(slide.done for slide in deck.slides)
     assert slides["question"].lead == sections["question"] and slides["question"].bullets == [sections["estimand"]]
-    assert slides["dag"].lead == sections["adjustment_set"]
+    assert sections["adjustment_set"].startswith(slides["dag"].lead) and slides["dag"].lead.endswith(".")
+    assert all(f"`{column}`" in slides["dag"].lead for column in project.estimation.spec.covariates)
+    assert slides["dag"].svg_caption.endswith("The set is valid for this diagram: it blocks every backdoor path.")
+    assert sections["adjustment_set"] in slides["dag"].notes
     assert slides["recommendation"].lead == sections["recommendation"]
     assert slides["recommendation"].bullets[0] == sections["main_limitation"]
     robustness = " ".join(sections["robustness"].split())

@@ -35,6 +35,12 @@ SlideKey = Literal["question", "dag", "estimate", "curve", "recommendation"]
 NOT_DONE = "Not done yet"
 # Caveats that fit beside the recommendation at ≥ 24 px on 1280×720; the rest are in the speaker notes.
 MAX_WARNINGS = 2
+# The memo's adjustment-set verdict (facts.set_valid, from dag.check_adjustment_set) in plain words.
+SET_VERDICTS = {
+    True: "The set is valid for this diagram: it blocks every backdoor path.",
+    False: "The set is NOT valid for this diagram (see the speaker notes).",
+    None: "The set was not checked against a diagram.",
+}
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
@@ -133,8 +139,15 @@ def dag_slide(project: Project, facts: MemoFacts, sections: dict[str, str], draw
     if project.dag is None or not project.dag.nodes:
         return _not_done("dag", title, "draw the causal diagram (DAG page).", notes)
     svg, caption = figures.dag_picture(project, facts) if draw else ("", "")
-    lead = sections.get("adjustment_set", "") if facts.estimated else "Adjustment set not yet chosen."
-    return Slide(key="dag", title=title, done=True, lead=lead, svg=svg, svg_caption=caption, notes=notes)
+    if not facts.estimated:
+        return Slide(key="dag", title=title, done=True, lead="Adjustment set not yet chosen.", svg=svg,
+                     svg_caption=caption, notes=notes)
+    # The set itself on the slide; the memo's restatement of why it is valid stays in the notes (room for the
+    # drawing), its verdict in one sentence under the drawing.
+    lead = first_sentences(sections.get("adjustment_set", ""), 1)
+    verdict = SET_VERDICTS[facts.set_valid]
+    return Slide(key="dag", title=title, done=True, lead=lead, svg=svg,
+                 svg_caption=f"{caption} {verdict}".strip(), notes=notes)
 
 
 def estimate_slide(project: Project, facts: MemoFacts, sections: dict[str, str], draw: bool) -> Slide:
