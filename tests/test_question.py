@@ -464,3 +464,14 @@ def test_control_reworded_window_before_and_column_only_fields(retention):
 def test_a_treatment_in_the_dictionary_s_words_matches_its_column(retention):
     card = n01(treatment="the account was contacted proactively by customer success in the intervention month")
     assert _reason(card, retention, "treatment_in_data") == "Treatment matches data column 'outreach'."
+
+
+@pytest.mark.parametrize("proposal", [
+    "we adjust for the share of agents actively using the assistant",
+    "control for how many contacts were deflected by the assistant",
+    "covariates include assistant adoption among agents and the deflection share",
+])
+def test_mediators_named_in_the_dictionary_s_words_are_post_treatment(support, proposal):
+    card = support_card(likely_threats=[*q.SUPPORT_CARD["likely_threats"], proposal])
+    assert failed(card, support) == {"no_post_treatment_adjustment"}
+    assert "(post_treatment)" in _reason(card, support, "no_post_treatment_adjustment")

@@ -86,6 +86,10 @@ _STOP = frozenset(
         "vs",
         "versus",
         "via",
+        "how",
+        "many",
+        "much",
+        "what",
     ]  # noqa: SIM905
 )
 _GENERIC = frozenset({"id", "identifier", "key", "idx"})
