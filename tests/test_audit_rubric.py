@@ -367,3 +367,14 @@ def test_a_question_about_randomisation_is_not_a_claim(support):
     review["identification_questions"].append("Was enablement randomized, or chosen by managers?")
     review["next_checks"].append("Check whether the rollout was randomly assigned.")
     assert failed(score_profile_review(review, *support)) == set()
+
+
+def test_the_review_s_own_vocabulary_is_not_an_invented_column(support):
+    review = sample()
+    review["next_checks"].append("Move agent_uses_ai from pre_treatment to post_treatment in the leakage_risks notes.")
+    assert failed(score_profile_review(review, *support)) == set()
+    review["next_checks"].append("Check agent_tenure_months.")
+    checks = score_profile_review(review, *support)
+    assert failed(checks) == {"asks domain/design questions"}
+    assert "next_checks names agent_tenure_months, not a column" in next(
+        c.reason for c in checks if c.name == "asks domain/design questions")

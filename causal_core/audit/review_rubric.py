@@ -194,8 +194,12 @@ def treatment_negated(review: dict[str, Any]) -> str:
 # ---------------------------------------------------------------------------------------------
 def review_problems(review: dict[str, Any], project: Project, frame: pd.DataFrame | None, facts: Any) -> dict[str, list[str]]:
     """Check name → the reasons it must fail (each naming the text and the measured fact)."""
+    from causal_core.profile_review import PROFILE_LIST_FIELDS, PROFILE_SCALAR_FIELDS
+
     known = {str(c) for c in frame.columns} if frame is not None else set()
     known |= {e.variable for e in project.dictionary}
+    # The review's own vocabulary is not an invented column: its field names and the dictionary's timings.
+    known |= {*PROFILE_LIST_FIELDS, *PROFILE_SCALAR_FIELDS, *(t.value for t in Timing)}
     if project.data_source is not None:
         known |= set(project.data_source.columns)
     problems: dict[str, list[str]] = {}
