@@ -235,3 +235,22 @@ def test_memo_md_numbers_read_as_written():
     assert "-4.7 percentage points" in text and "\\-4" not in text
     assert not re.search(r"\\[0-9.+\-():,;%]", prose), re.findall(r".{20}\\[0-9.+\-():,;%].{5}", prose)[:5]
     assert "standardised mean difference -0.779" in text or "standardised mean difference" not in text
+
+
+def test_estimates_table_reads_as_text_and_a_hostile_label_stays_in_its_cell():
+    project = retention_project()
+    described = [row.model_copy(update={"se_method": "analytic: cluster-robust IF (90 clusters)"})
+                 for row in project.estimation.estimates]
+    project = project.model_copy(update={"estimation": project.estimation.model_copy(update={"estimates": described})})
+    table = memo.estimates_markdown(project)
+    assert "| doubly robust · analytic: cluster-robust IF (90 clusters) | ATE |" in table  # no "\:" or "\-" noise
+    hostile_label = f"x | y {IMG} {LINK} *b* `c"
+    rows = [row.model_copy(update={"label": hostile_label}) for row in project.estimation.estimates[:1]]
+    edited = project.model_copy(update={"estimation": project.estimation.model_copy(update={"estimates": rows})})
+    rendered_tokens = MarkdownIt("commonmark").enable("table").parse(memo.estimates_markdown(edited))
+    cells = [t for t in rendered_tokens if t.type == "td_open"]
+    assert len(cells) == 5  # the label's '|' did not open a sixth cell
+    kinds = {child.type for t in rendered_tokens for child in (t.children or [])} | {t.type for t in rendered_tokens}
+    assert not kinds & {"html_inline", "html_block", "image", "link_open", "code_inline", "em_open"}
+    inline = [t for t in rendered_tokens if t.type == "inline"]
+    assert any(t.content.replace("\\", "").startswith("x | y <img") for t in inline)

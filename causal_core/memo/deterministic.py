@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from causal_core.display import dictionary_unit
 from causal_core.memo.facts import MemoFacts, memo_facts, outcome_is_binary
 from causal_core.memo.formatting import _label, effect_phrase, fmt_effect, plural, range_phrase
-from causal_core.memo.markup import names, to_markdown
+from causal_core.memo.markup import escape_prose, names, to_markdown
 from causal_core.memo.sections import ESTIMAND_NAMES, EXTRA_SECTIONS, MEMO_SECTIONS, METHOD_LABELS, NOT_YET
 from causal_core.multiverse import memo_text as robustness
 from causal_core.project import (
@@ -317,7 +317,7 @@ def estimates_markdown(project: Project) -> str:
             else "n/a"
         )
         rows.append(
-            f"| {escape_markdown(row_label(row))} | {escape_markdown(row.estimand)} | {fmt_effect(row.estimate, binary, unit)} "
+            f"| {escape_prose(row_label(row))} | {escape_prose(row.estimand)} | {fmt_effect(row.estimate, binary, unit)} "
             f"| {interval} | {row.n_used} |"
         )
     return "\n".join(rows)
