@@ -163,13 +163,25 @@ def test_empty_strings_fail_every_text_check(retention):
         "control_condition_stated",
         "target_population_stated",
         "estimand_type_and_population",
+        # issue 22: a card that states nothing earns no "claims nothing wrong" points either
+        "no_effect_claimed",
+        "no_post_treatment_adjustment",
     }
 
 
 def test_completely_empty_card_scores_zero_of_twelve_on_scored_checks(retention):
+    """Issue 22: the two negative checks used to pass vacuously (2 / 12); an empty card now earns nothing."""
     checks = q.score_estimand_card({}, *retention)
-    assert score_of(checks) == (2, 12)  # only "no effect claimed" and "no bad adjustment" pass vacuously
-    assert {c.name for c in checks if c.passed} == {"no_effect_claimed", "no_post_treatment_adjustment"}
+    assert score_of(checks) == (0, 12)
+    reasons = {c.name: c.reason for c in checks}
+    assert reasons["no_effect_claimed"].startswith("Not assessed: 8 of 8 core fields are empty")
+
+
+def test_a_card_of_one_column_name_earns_only_its_treatment(retention):
+    card = {name: ["outreach"] if isinstance(value, list) else "outreach" for name, value in q.N01_CARD.items()}
+    checks = q.score_estimand_card(card, *retention)
+    assert [c.name for c in checks if c.passed and c.severity == "fail"] == ["treatment_in_data"]
+    assert q.score_estimand_card(n01(unit="account_id"), *retention)[2].passed  # the unit's id column is a unit
 
 
 def test_placeholders_and_undetermined_flags_are_not_stated(retention):

@@ -184,10 +184,10 @@ def test_manual_entry_from_an_empty_card():
     at.button(key="empty_card").click().run()
     assert not at.exception
     assert card_widget(at, "business_question").value == BUILTINS["retention"].brief
-    assert metrics(at)["Score"] == "2 / 12"
+    assert metrics(at)["Score"] == "0 / 12"  # issue 22: an empty card earns no vacuous points
     card_widget(at, "treatment").set_value("proactive outreach call (outreach)").run()
     card_widget(at, "outcome").set_value("churn within 90 days").run()
-    assert metrics(at)["Score"] == "4 / 12"
+    assert metrics(at)["Score"] == "2 / 12"  # 6 of 8 core fields still empty: the negative checks stay unearned
     fields = [e.field for e in project_of(at).edit_log if e.artifact == "estimand_card"]
     assert fields == ["treatment", "outcome"]
 

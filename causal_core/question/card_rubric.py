@@ -108,7 +108,10 @@ def check_outcome(card: EstimandCard, ctx: CardContext) -> RubricCheck:
 
 
 def check_unit(card: EstimandCard, ctx: CardContext) -> RubricCheck:
-    stated, why = _stated(card.unit)
+    stated, why = _content(card.unit, ctx)
+    ids = {v.name for v in ctx.variables if v.timing in {Timing.unit_id, Timing.time_id}}
+    if not stated and card.unit.strip() in ids:  # "account_id" names the unit by its identifier column
+        stated, why = True, f"'{card.unit.strip()}' (the unit's identifier column)"
     return check("unit_stated", stated, f"Unit is {why}.")
 
 
@@ -494,4 +497,21 @@ def score_estimand_card(card: dict[str, Any] | EstimandCard, project: Project, f
     """Run every rubric check on a (possibly partial) card against this project's columns and dictionary."""
     parsed = card_from_draft(card)
     ctx = CardContext.build(project, frame)
-    return [fn(parsed, ctx) for fn in CHECKS]
+    return _vacuous_card_earns_nothing(parsed, ctx, [fn(parsed, ctx) for fn in CHECKS])
+
+
+# A card that states almost nothing cannot earn the "it claims nothing wrong" points (issue 22: absent
+# content earns no points; a card of field names scored 7/12 before).
+CORE_FIELDS = ("causal_question", "unit", "treatment", "control_condition", "outcome", "time_window",
+               "target_population", "estimand")
+NEGATIVE_CHECKS = ("no_effect_claimed", "no_post_treatment_adjustment")
+
+
+def _vacuous_card_earns_nothing(card: EstimandCard, ctx: CardContext, checks: list[RubricCheck]) -> list[RubricCheck]:
+    absent = [name for name in CORE_FIELDS if not _content(getattr(card, name), ctx)[0]]
+    if len(absent) < len(CORE_FIELDS) // 2:
+        return checks
+    reason = (f"Not assessed: {len(absent)} of {len(CORE_FIELDS)} core fields are empty, placeholders, a bare "
+              f"column name or one repeated word ({', '.join(absent[:4])}{'…' if len(absent) > 4 else ''}).")
+    return [c.model_copy(update={"passed": False, "reason": reason}) if c.name in NEGATIVE_CHECKS and c.passed else c
+            for c in checks]
