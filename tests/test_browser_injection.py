@@ -21,7 +21,8 @@ from tests.test_app import registered_pages
 from tests.test_browser import _launch, _open_page, _wait_for_script, server  # noqa: F401 - server is a fixture
 
 pytestmark = pytest.mark.slow
-PAGE_TITLES = ["Overview", "Question", "DAG", "Data audit", "Estimation", "Specification curve", "Memo", "Model lab"]
+PAGE_TITLES = ["Overview", "Question", "DAG", "Data audit", "Estimation", "Specification curve", "Memo", "Present",
+               "Model lab"]
 
 
 @pytest.fixture(scope="module")
