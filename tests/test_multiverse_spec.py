@@ -280,4 +280,4 @@ def test_memo_main_estimate_and_the_curves_main_row_agree_on_the_upload():
     assert "Out of date" not in robustness
     memo = deterministic_memo(project, frame)
     assert f"The main specification estimates {main.estimate:+.2f}." in memo["robustness"]
-    assert f"changed `score` by {primary.estimate:.2f}," in memo["main_estimate"]
+    assert f"changed `score` by {primary.estimate:.2f} points," in memo["main_estimate"]  # display.outcome_unit

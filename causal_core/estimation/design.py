@@ -41,6 +41,9 @@ class Design:
     names_ps: list[str] = field(default_factory=list)
     Z: np.ndarray | None = None  # terms interacted with the treatment in the regression row (None = none)
     z_names: list[str] = field(default_factory=list)
+    # The covariates on their own scale, every level of a categorical included, kept when model terms replace X:
+    # balance describes the covariates, not the model's columns (a drop-first dummy hides the reference level).
+    balance_basis: list[tuple[str, np.ndarray]] | None = None
 
     @property
     def n(self) -> int:
@@ -92,6 +95,7 @@ class Design:
             names_ps=list(self.names_ps),
             Z=self.Z[mask] if self.Z is not None else None,
             z_names=list(self.z_names),
+            balance_basis=None if self.balance_basis is None else [(n, v[mask]) for n, v in self.balance_basis],
         )
 
     def with_column(self, name: str, values: np.ndarray) -> Design:
@@ -387,6 +391,9 @@ def _apply_terms(
         terms.refuse_singular(
             "outcome terms", [intercept, (spec.treatment, design.t), *zip(matrix.names, matrix.X.T, strict=True)]
         )
+        from causal_core.estimation.diagnostics import balance_columns  # diagnostics imports this module
+
+        design.balance_basis = balance_columns(design)
         design.X, design.names, design.groups = matrix.X, matrix.names, matrix.groups
         design.scales, design.reference = matrix.scales, {}
         design.notes.append(f"Outcome models use the terms {formulas['outcome terms']} ({len(matrix.names)} columns).")

@@ -30,6 +30,8 @@ def _arm_moments(M: np.ndarray, mask: np.ndarray, weights: np.ndarray | None = N
 
 def balance_columns(design: Design) -> list[tuple[str, np.ndarray]]:
     """Covariates on their original scale, categoricals with every level (the reference level included)."""
+    if design.balance_basis is not None:  # model terms replaced X: balance the covariates, not the terms
+        return list(design.balance_basis)
     columns: list[tuple[str, np.ndarray]] = []
     for covariate, cols in design.groups.items():
         if covariate in design.reference:
