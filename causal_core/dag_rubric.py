@@ -267,6 +267,22 @@ def _path_check(graph: nx.DiGraph, treatment: str | None, outcome: str | None) -
     return check(name, True, " → ".join(nx.shortest_path(graph, treatment, outcome)))
 
 
+NEGATIVE_CHECKS = ("no post-treatment/future variable → treatment", "no outcome → pre-treatment edge",
+                   "no treatment → pre-treatment edge", "no pre-treatment column drawn as a mediator")
+
+
+def _empty_draft_earns_nothing(checks: list[RubricCheck], parsed: ParsedDraft, graph: nx.DiGraph,
+                               treatment: str | None, outcome: str | None) -> list[RubricCheck]:
+    """A draft without edges, or without the treatment or the outcome, cannot earn the "draws nothing wrong"
+    points (issue 22: absent content earns no points; an empty draft scored 2 of 6 before)."""
+    missing = [n for n in (treatment, outcome) if n and n not in graph]
+    if parsed.edges and not missing:
+        return checks
+    why = "the draft has no edges" if not parsed.edges else f"{', '.join(missing)} missing from the draft"
+    return [c.model_copy(update={"passed": False, "reason": f"not assessed: {why}"})
+            if c.name in NEGATIVE_CHECKS and c.passed else c for c in checks]
+
+
 def score_dag_draft(draft: Any, project: Project, frame: pd.DataFrame | None) -> list[RubricCheck]:
     """Structural checks plus the consequences of the drawn graph; each reason names its evidence."""
     from causal_core.dag_draft import NameMap, usable_columns
@@ -309,6 +325,7 @@ def score_dag_draft(draft: Any, project: Project, frame: pd.DataFrame | None) ->
     else:
         why = "the draft is cyclic" if cycle else "the draft has no edges or the project no treatment/outcome"
         checks.append(check("implied estimate matches the recommended DAG", False, f"not assessed: {why}"))
+    checks = _empty_draft_earns_nothing(checks, parsed, graph, treatment, outcome)
     latent_note = f"; latent by choice: {', '.join(sorted(parsed.latent))}" if parsed.latent else ""
     checks.append(check("every node known", bool(parsed.edges) and not parsed.unknown,
                         (f"unknown: {', '.join(parsed.unknown)} (neither a DAG node, a data column nor marked latent)"

@@ -291,9 +291,11 @@ def test_failed_generation_scores_zero_of_the_project_maximum(support):
 
 def test_empty_review_fails_every_content_check(support):
     project, frame = support
-    assert failed(score_profile_review({}, project, frame)) == set(SCORED) - {
-        "does not claim identification", "no post-treatment/outcome/future variable among pre-treatment covariates",
-    }
+    checks = score_profile_review({}, project, frame)
+    assert failed(checks) == set(SCORED)  # issue 22: the two negative checks no longer pass vacuously
+    assert score_of(checks) == (0, 13)
+    reason = next(c.reason for c in checks if c.name == "does not claim identification")
+    assert reason.startswith("not assessed: 8 of 8 content fields are empty")
 
 
 # ---------------------------------------------------------------- N09 §16 checklist

@@ -163,6 +163,9 @@ def test_rubric_without_data_and_with_empty_draft(retention_project):
     project, _ = retention_project
     checks = {c.name: c for c in dag_draft.score_dag_draft({"edges": []}, project, None)}
     assert not checks["acyclic"].passed and checks["acyclic"].reason == "no edges"
+    # issue 22: an empty draft earns no "draws nothing wrong" points (it scored 2 / 6 before)
+    assert [c.name for c in checks.values() if c.passed] == []
+    assert checks["no outcome → pre-treatment edge"].reason == "not assessed: the draft has no edges"
     assert checks["pre-treatment predictors of treatment appear"].severity == "warn"
     assert not checks["every node known"].passed
     good = dag_draft.draft_from_spec(project.dag)

@@ -220,10 +220,28 @@ def review_problems(review: dict[str, Any], project: Project, frame: pd.DataFram
     return {k: v for k, v in problems.items() if v}
 
 
+CONTENT_FIELDS = ("dataset_grain", "candidate_treatment", "candidate_outcomes", "pre_treatment_covariates",
+                  "post_treatment_or_mediators", "leakage_risks", "identification_questions",
+                  "recommended_exclusions_from_adjustment")
+NEGATIVE_CHECKS = (IDENTIFICATION, "no post-treatment/outcome/future variable among pre-treatment covariates")
+
+
+def vacuous_review(review: dict[str, Any]) -> list[str]:
+    """The content fields a review leaves empty, when they are half or more of them (else [])."""
+    empty = [f for f in CONTENT_FIELDS if not any(item.strip() for item in _items(review, f))]
+    return empty if len(empty) >= len(CONTENT_FIELDS) // 2 else []
+
+
 def apply_review_problems(checks: list[RubricCheck], review: dict[str, Any], project: Project,
                           frame: pd.DataFrame | None, facts: Any) -> list[RubricCheck]:
-    """Fail each check whose claims contradict the audit; a check that was not required becomes required."""
+    """Fail each check whose claims contradict the audit; a check that was not required becomes required.
+    A review that states almost nothing earns no "claims nothing wrong" points either."""
     problems = review_problems(review, project, frame, facts)
+    empty = vacuous_review(review)
+    if empty:
+        for name in NEGATIVE_CHECKS:
+            problems.setdefault(name, []).append(
+                f"not assessed: {len(empty)} of {len(CONTENT_FIELDS)} content fields are empty ({', '.join(empty[:4])}…)")
     names = {c.name for c in checks}
     if any(owner not in names for owner in problems):  # a check this project does not run: the questions check
         for owner in [o for o in problems if o not in names]:
