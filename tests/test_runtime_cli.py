@@ -51,7 +51,7 @@ def test_generate_estimand_card_on_an_endpoint(capsys):
         "business_question": "Did proactive outreach reduce churn last quarter?",
         "causal_question": "What is the effect of outreach on 90-day churn?",
         "unit": "account", "treatment": "outreach", "control_condition": "no outreach",
-        "outcome": "churned_90d", "time_window": "90 days after outreach", "target_population": "eligible accounts",
+        "outcome": "churn", "time_window": "90 days after outreach", "target_population": "eligible accounts",
         "estimand": "ATE of outreach on churn", "required_assumptions": ["no unmeasured confounding"],
         "likely_threats": ["targeting of risky accounts"], "variables_to_audit": ["health_score"],
     }
@@ -106,3 +106,28 @@ def test_generate_bad_endpoint_key_and_task(capsys):
         main(["generate", "--model", "bundled", "--task", "poem"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'poem'" in capsys.readouterr().err
+
+
+def test_generate_notes_a_card_naming_a_column_the_data_lacks(capsys):
+    """The endpoint gets the column enum; a server that ignores it and invents a column is flagged by name (the
+    draft is then scored strictly, not silently accepted)."""
+    card = {
+        "business_question": "Did proactive outreach reduce churn last quarter?",
+        "causal_question": "What is the effect of outreach on 90-day churn?",
+        "unit": "account", "treatment": "outreach", "control_condition": "no outreach",
+        "outcome": "churned_90d", "time_window": "90 days after outreach", "target_population": "eligible accounts",
+        "estimand": "ATE of outreach on churn", "required_assumptions": ["no unmeasured confounding"],
+        "likely_threats": ["targeting of risky accounts"], "variables_to_audit": ["health_score"],
+    }
+    requests: list[dict] = []
+    base_url, stop = start_stub(lambda request: json.dumps(card), record=requests)
+    try:
+        code, out, _ = run_cli(capsys, "generate", "--model", registry.endpoint_key("qwen", base_url),
+                               "--task", "estimand-card", "--brief", "Did outreach cut churn?", "--format", "json")
+    finally:
+        stop()
+    result = json.loads(out)
+    notes = " ".join(result["parser_notes"])
+    assert "outside the per-project schema" in notes and "'churned_90d' is not a column" in notes
+    assert result["repair_stage"] != "none"  # the answer needed the strict path, and the record says so
+    assert "churn" in json.dumps(requests[0]["response_format"])  # the schema sent carries the column enum
