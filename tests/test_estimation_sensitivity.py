@@ -209,8 +209,8 @@ def test_sentences_name_their_estimate_and_never_print_zero_percent():
     sensemakr, evalue = result.sensitivity["sensemakr"], result.sensitivity["evalue"]
     assert "0.00%" not in sensemakr["rv_sentence"] or sensemakr["partial_r2_treatment"] >= 0.0001
     if sensemakr["partial_r2_treatment"] < 0.0001:
-        assert "practically none" in sensemakr["rv_sentence"]
-    assert sensitivity._share(0.00001) == "practically none (1.0e-05)" and sensitivity._share(0.0123) == "1.23%"
+        assert "< 0.01 %" in sensemakr["rv_sentence"]
+    assert sensitivity._share(0.00001) == "< 0.01 %" and sensitivity._share(0.0123) == "1.23%"
     if evalue.get("sentence"):
         assert evalue["sentence"].startswith(f"E-value of the {evalue['method'].upper()} row")
 

@@ -32,7 +32,8 @@ from causal_core.estimation.constants import METHOD_LABELS, EstimationError, Pro
 from causal_core.estimation.design import build_design
 
 if TYPE_CHECKING:
-    from causal_core.estimation import CoreFit, Design
+    from causal_core.estimation.design import Design
+    from causal_core.estimation.estimators import CoreFit
     from causal_core.project import EstimateRow, EstimationSpec, Project
 
 EstimateFn = Callable[..., Any]  # estimate_core(design, spec, methods) -> CoreFit
@@ -167,10 +168,13 @@ def placebo_treatment_rows(
         if not rows:
             continue
         mean = float(np.mean([row.estimate for row in rows]))
+        if len(rows) < PLACEBO_DRAWS:
+            out.append(_cut_placebo_item(spec, original, mean, [row.estimate for row in rows]))
+            continue
         se = float(np.sqrt(np.mean([row.std_error**2 for row in rows])) / np.sqrt(len(rows)))
         low, high = mean - z * se, mean + z * se
         passed = bool(low <= 0 <= high)
-        numbers = f"{_fmt(mean)} ({level} {_fmt(low)} to {_fmt(high)}; {len(rows)} shuffles)"
+        numbers = f"{_fmt(mean)} ({level} {_fmt(low)} to {_fmt(high)}; {_count(len(rows), 'shuffle')})"
         sentence = (
             f"PASS — with {spec.treatment} shuffled at random the estimate averages {numbers}, an interval that "
             f"contains zero, as a valid estimator should give (real estimate {_fmt(original.estimate)})."
@@ -187,6 +191,28 @@ def placebo_treatment_rows(
             )
         )
     return out
+
+
+def _count(count: int, noun: str) -> str:
+    """"1 shuffle", "3 shuffles": a count agrees with its noun."""
+    return f"{count:,} {noun if count == 1 else noun + 's'}"
+
+
+def _cut_placebo_item(spec: EstimationSpec, original: EstimateRow, mean: float, estimates: list[float]) -> dict[str, Any]:
+    """The time budget left fewer shuffles than planned: no interval and no verdict from so few placebo fits.
+
+    An interval around one or two shuffled estimates would look like evidence it is not, so the sentence says
+    the test was cut, how many shuffles ran, what they gave, and how to get the full test.
+    """
+    ran = _count(len(estimates), "shuffle")
+    what = "its placebo estimate is" if len(estimates) == 1 else "their placebo estimates average"
+    sentence = (
+        f"NOT RUN — the refutation time budget cut this test to {ran} of {PLACEBO_DRAWS} ({what} "
+        f"{_fmt(mean)}); that is too few for an interval, so the test gives no verdict. Re-run with fewer "
+        "estimators or on a smaller sample to get the full test."
+    )
+    return _item("placebo treatment", original, "NOT RUN", sentence, expected="≈ 0", expected_value=0.0,
+                 observed=mean, observed_ci=None, ci_level="", placebo_estimates=estimates)
 
 
 def _invariance_transform(design: Design) -> tuple[np.ndarray, float, str]:
@@ -540,9 +566,9 @@ def _placebo_outcome_or_note(frame, design, spec, originals, estimate_fn) -> lis
 
 def _budget_note(name: str, draws: int, subsets: int, budget_s: float) -> str:
     if name == "placebo treatment" and draws < PLACEBO_DRAWS:
-        return f"{draws} of {PLACEBO_DRAWS} shuffles, to stay within the {budget_s:g} s refutation budget"
+        return f"{draws} of {PLACEBO_DRAWS} shuffles ran, to stay within the {budget_s:g} s refutation budget"
     if name == "data subsets" and subsets < SUBSETS:
-        return f"{subsets} of {SUBSETS} subsets, to stay within the {budget_s:g} s refutation budget"
+        return f"{subsets} of {SUBSETS} subsets ran, to stay within the {budget_s:g} s refutation budget"
     return ""
 
 

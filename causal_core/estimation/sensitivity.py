@@ -18,7 +18,8 @@ import numpy as np
 from scipy.stats import t as student_t
 
 if TYPE_CHECKING:
-    from causal_core.estimation import CoreFit, Design
+    from causal_core.estimation.design import Design
+    from causal_core.estimation.estimators import CoreFit
     from causal_core.project import EstimationSpec
 
 CONTINUOUS_RR_FACTOR = 0.91  # VanderWeele (2017): RR ≈ exp(0.91 × d) for a standardised mean difference d
@@ -172,9 +173,30 @@ def _fmt(value: float) -> str:
     return f"{value:+.3f}".replace("-", "−")
 
 
+SHARE_FLOOR = 0.0001  # below a hundredth of a percent, two decimals would print a misleading "0.00 %"
+
+
 def _share(value: float) -> str:
-    """A share as a percentage, or 'practically none' where two decimals would print a misleading '0.00 %'."""
-    return f"{value:.2%}" if value >= 0.0001 else f"practically none ({value:.1e})"
+    """A share as a percentage ("1.23%"), or "< 0.01 %" where two decimals would print a misleading "0.00 %"."""
+    return f"{value:.2%}" if value >= SHARE_FLOOR else "< 0.01 %"
+
+
+def rv_implication(rv: float, rv_alpha: float) -> str:
+    """What the robustness values mean for a reader, so a ~0 value is an explanation, not a bare "0.0 %".
+
+    RV at α is 0 exactly when the estimate is already not significant (no confounding is needed to make it so);
+    an RV near 0 means the estimate is practically zero relative to its noise, so any confounding moves it.
+    """
+    if rv < SHARE_FLOOR:
+        return (" An RV below 0.01 % means the estimate is already practically zero relative to its noise: "
+                "confounding of any strength could erase it, so it is not evidence of an effect.")
+    if rv_alpha < SHARE_FLOOR:
+        return (" An RV at α below 0.01 % means the estimate is not statistically significant even with no "
+                "unobserved confounding at all: the interval already includes zero.")
+    if rv < 0.01:
+        return (" Below 1 %, even a weak confounder would change the conclusion: compare it with the strongest "
+                "observed covariate below before trusting the sign.")
+    return ""
 
 
 def sensemakr_summary(
@@ -213,11 +235,11 @@ def sensemakr_summary(
         "partial_r2_treatment": r2, "rv": rv, "rv_alpha": rv_alpha, "alpha": 0.05,
         "benchmark_r2": benchmarks,
         "rv_sentence": (
-            f"About {which}: unobserved confounders explaining {rv:.1%} of the residual variance of both {treatment} "
-            f"and {outcome} would bring it to zero; {rv_alpha:.1%} would make it statistically insignificant "
-            f"(α = 0.05).{se_words} The treatment alone explains {_share(r2)} of the outcome's residual variance: "
-            "that is the partial R² with the treatment a confounder explaining all of the outcome's residual "
-            "variance would need."
+            f"About {which}: unobserved confounders explaining {_share(rv)} of the residual variance of both "
+            f"{treatment} and {outcome} would bring it to zero; {_share(rv_alpha)} would make it statistically "
+            f"insignificant (α = 0.05).{se_words}{rv_implication(rv, rv_alpha)} The treatment alone explains "
+            f"{_share(r2)} of the outcome's residual variance: that is the partial R² with the treatment a "
+            "confounder explaining all of the outcome's residual variance would need."
         ),
     }
     if not strengths:
