@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from causal_core.limits import MAX_BOOTSTRAP, MAX_COLUMNS, MAX_IMPORT_EDGES, MAX_IMPORT_NODES
 from causal_core.version import WorkbenchStamp, current_stamp
 
 SCHEMA_ID = "causal-workbench/project"
@@ -334,8 +335,6 @@ class EstimationSpec(StrictModel):
     @classmethod
     def _bootstrap_within_bound(cls, value: int) -> int:
         """The same replicate cap as the page and the CLI, so a project file cannot ask for a million."""
-        from causal_core.estimation.constants import MAX_BOOTSTRAP
-
         if value > MAX_BOOTSTRAP:
             raise ValueError(f"bootstrap asks for {value:,} replicates; the limit is {MAX_BOOTSTRAP:,}.")
         return value
@@ -569,9 +568,6 @@ def _text_chars(value: Any) -> int:
 
 def _check_field_bounds(payload: dict[str, Any]) -> None:
     """Per-field limits the same as the importers': DAG nodes/edges/text, columns and dictionary rows."""
-    from causal_core.dag_io.syntax import MAX_IMPORT_EDGES, MAX_IMPORT_NODES
-    from causal_core.data import MAX_COLUMNS
-
     dag = payload.get("dag")
     if isinstance(dag, dict):
         for key, limit in (("nodes", MAX_IMPORT_NODES), ("edges", MAX_IMPORT_EDGES), ("bidirected", MAX_IMPORT_EDGES)):

@@ -14,7 +14,7 @@ import pytest
 from causal_core import lab
 from causal_core.project import Project, project_from_json, project_to_json
 from causal_core.runtime import endpoint, generate, parsing
-from causal_core.runtime.local_hf import GenerationOutput
+from causal_core.runtime.types import GenerationOutput
 from causal_core.structured import DecodingSettings
 from causal_core.tasks import get_task
 

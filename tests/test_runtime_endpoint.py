@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from causal_core import runtime
-from causal_core.runtime import endpoint, registry
+from causal_core.runtime import endpoint, endpoint_policy, registry
 from causal_core.structured import DecodingSettings, StructuredTask
 from tests.openai_stub import StubHTTPError, _chunks, start_stub
 
@@ -288,7 +288,7 @@ def test_the_class_key_goes_only_to_the_configured_origin(monkeypatch, url, gets
     monkeypatch.setenv("CW_ENDPOINT_BASE_URL", "http://gpu.example:8000/v1")
     monkeypatch.setenv("CW_ENDPOINT_API_KEY", "sk-class")
     assert (endpoint.api_key_for(url) == "sk-class") is gets_class_key
-    assert registry.same_origin("https://h/v1", "https://h:443/v1")  # default ports are filled in
+    assert endpoint_policy.same_origin("https://h/v1", "https://h:443/v1")  # default ports are filled in
 
 
 def test_a_typed_key_goes_only_to_its_endpoint_and_is_forgotten_with_the_session(monkeypatch):

@@ -112,7 +112,7 @@ def test_context_comes_from_the_prompt_inputs_and_no_columns_means_free_text():
 def test_free_text_answer_naming_a_non_column_is_flagged_in_run_task(monkeypatch):
     """An endpoint that ignored the schema (free text) is flagged "scored strictly", each non-column named."""
     from causal_core.runtime import endpoint
-    from causal_core.runtime.local_hf import GenerationOutput
+    from causal_core.runtime.types import GenerationOutput
     from causal_core.structured import DecodingSettings
 
     task = get_task("estimand-card")

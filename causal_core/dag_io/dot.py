@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
-from causal_core.dag import dot_binary, node_roles, role_colour
+from causal_core.dag import dot_binary
+from causal_core.dag.roles import node_roles, role_colour
 from causal_core.dag_io.syntax import (
     MAX_GROUP_DEPTH,
     DagFormatError,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from causal_core.dag import validate_dag
+from causal_core.dag.graph import validate_dag
 from causal_core.dag_io.dagitty import from_dagitty
 from causal_core.dag_io.dot import from_dot
 from causal_core.dag_io.syntax import (

@@ -9,14 +9,11 @@ import math
 import re
 from dataclasses import dataclass
 
-from causal_core.dag import validate_dag
+from causal_core.dag.graph import validate_dag
+from causal_core.limits import MAX_IMPORT_EDGES, MAX_IMPORT_NODES  # one value for importers and project files
 from causal_core.project import DagEdge, DagNode, DagSpec
 
 SIMPLE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
-# Import limits: a 2,000-node DAGitty file parses in about a second on the shared 2-core machine
-# (bench/bench_dag_io.py), so the cap sits there; a bigger file is refused at its first extra node.
-MAX_IMPORT_NODES = 2_000
-MAX_IMPORT_EDGES = 20_000
 MAX_IMPORT_CHARS = 2_000_000
 MAX_GROUP_DEPTH = 50  # nested { } groups / subgraphs: deeper would only exhaust the parser's recursion
 

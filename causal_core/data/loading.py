@@ -16,15 +16,12 @@ import numpy as np
 import pandas as pd
 
 from causal_core.data.datasets import BUILTINS, check_generator_args, get_builtin, load_builtin
+from causal_core.limits import MAX_COLUMNS, MAX_ROWS  # checked before any parsing work
 from causal_core.project import DataSource, DictionaryEntry, Project, normalise_timing
 from causal_core.safe_io import data_file_name_problem
 from causal_core.safe_text import hidden_characters
 
 DEFAULT_MAX_UPLOAD_MB = 200.0
-# Bounds checked before any parsing work (issue 18 §10): a 100,000-column header made the app spin for
-# minutes. 10,000 columns and 5 M rows are far above any dataset the pages can show.
-MAX_COLUMNS = 10_000
-MAX_ROWS = 5_000_000
 MAX_COLUMN_NAME_CHARS = 1_000
 # A magnitude whose square overflows a float (1.8e308) turns every regression into NaN; 1e150 is that line.
 MAX_ABS_VALUE = 1e150

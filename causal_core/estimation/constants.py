@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from scipy.stats import norm
 
+from causal_core import limits
+
 Z95 = float(norm.ppf(0.975))
 MIN_ARM_ROWS = 10
 ProgressFn = Callable[[float, str], None]
@@ -40,5 +42,5 @@ MAX_ARITHMETIC_EXPONENT = 10
 """Largest |exponent| inside I(...) (x**2 is common; 2**10**10 would never finish)."""
 MAX_DESIGN_COLUMNS = 500
 """Most model-matrix columns one formula may expand to, estimated from levels × interactions before building it."""
-MAX_BOOTSTRAP = 5_000
-"""Most bootstrap replicates on every path (page, CLI, project files, front door)."""
+MAX_BOOTSTRAP = limits.MAX_BOOTSTRAP
+"""Most bootstrap replicates on every path (page, CLI, project files, front door); the value lives in limits."""

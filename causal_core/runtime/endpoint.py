@@ -34,15 +34,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from causal_core.runtime import endpoint_policy
-from causal_core.runtime.endpoint_policy import UNREACHABLE, BodyTooLarge, EndpointRefused, RedirectRefused
-from causal_core.runtime.local_hf import GenerationOutput
-from causal_core.runtime.registry import (
-    ENDPOINT_ENV_API_KEY,
-    ENDPOINT_ENV_BASE_URL,
-    ModelUnavailable,
+from causal_core.runtime.endpoint_policy import (
+    UNREACHABLE,
+    BodyTooLarge,
+    EndpointRefused,
+    RedirectRefused,
     same_origin,
     strip_credentials,
 )
+from causal_core.runtime.types import ENDPOINT_ENV_API_KEY, ENDPOINT_ENV_BASE_URL, GenerationOutput, ModelUnavailable
 
 logger = logging.getLogger(__name__)
 TIMEOUT_S = 300.0

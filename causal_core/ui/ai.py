@@ -25,6 +25,7 @@ from causal_core.runtime.queue import DraftProgress
 from causal_core.safe_text import code_span, escape_markdown
 from causal_core.structured import DecodingSettings, StructuredTask
 from causal_core.ui import state
+from causal_core.ui.model_loading import load_model
 
 MODEL_KEY = "cw_model_key"  # set by the sidebar model picker; "bundled" by default
 DECODING_KEY = "cw_decoding"  # dict of DecodingSettings fields, set by the sidebar
@@ -159,8 +160,6 @@ def draft_artifact(task: StructuredTask, inputs: dict[str, Any]) -> AIInteractio
     model_key = current_model_key()
     settings = current_settings()
     if _needs_loading(model_key):
-        from causal_core.ui.model_picker import load_model
-
         load_model(model_key)  # failures are shown; run_task below then records a model_error
     artifact = task.artifact.replace("_", " ")
     base = f"Drafting {artifact} with {code_span(model_key)}"

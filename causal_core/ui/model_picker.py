@@ -22,13 +22,13 @@ import streamlit as st
 
 from causal_core import runtime
 from causal_core.runtime import devices, endpoint, endpoint_policy, registry, sessions
-from causal_core.runtime.registry import ModelUnavailable
+from causal_core.runtime.types import ENDPOINT_ENV_API_KEY, ENDPOINT_ENV_BASE_URL
 from causal_core.safe_text import code_span, escape_markdown
 from causal_core.structured import DecodingSettings
-from causal_core.ui.ai import DECODING_KEY, MODEL_KEY
+from causal_core.ui.ai import DECODING_KEY, MODEL_KEY, draft_artifact
+from causal_core.ui.model_loading import LOAD_OPTIONS_KEY, load_model, load_options, unload_session
 from causal_core.ui.unload_guard import instructor_allows, render_instructor_field, render_unload
 
-LOAD_OPTIONS_KEY = "cw_load_options"
 CUSTOM_KEYS = "cw_custom_models"
 LOAD_MESSAGE_KEY = "cw_load_message"
 PENDING_KEY = "cw_pending_model"
@@ -36,24 +36,10 @@ PENDING_KEY = "cw_pending_model"
 # never in a saved project or an export; the class key (CW_ENDPOINT_API_KEY) never goes to these URLs.
 ENDPOINT_KEYS = "cw_endpoint_keys"
 NOTICE_KEY = "cw_endpoint_notice"
-FAILURE_TITLES = {
-    "missing_files": "Model files missing",
-    "out_of_memory": "Out of memory",
-    "unsupported_architecture": "Unsupported architecture",
-    "gated": "Gated model",
-    "endpoint_unreachable": "Endpoint unreachable",
-    "load_failed": "Load failed",
-}
+
 
 
 # ----------------------------------------------------------------------------------------- caching
-
-
-@st.cache_resource(show_spinner=False, validate=sessions.is_loaded)
-def _cached_session(model_key: str, device: str, dtype: str, quantisation: str, trust_remote_code: bool,
-                    _progress: Any = None) -> sessions.Session:
-    """One entry per (model, device, dtype, quantisation[, trust]); the runtime registry owns the object."""
-    return sessions.get_session(model_key, device, dtype, quantisation, trust_remote_code, progress=_progress)
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -65,66 +51,6 @@ def _model_rows(extra_keys: tuple[str, ...], keys_fingerprint: str = "") -> list
 def _keys_fingerprint() -> str:
     keys = sorted((st.session_state.get(ENDPOINT_KEYS) or {}).items())
     return hashlib.sha256(repr(keys).encode()).hexdigest()[:16] if keys else ""
-
-
-def load_options() -> dict[str, Any]:
-    return dict(st.session_state.get(LOAD_OPTIONS_KEY) or {"device": "auto", "dtype": "auto", "quantisation": "none",
-                                                           "trust_remote_code": False})
-
-
-def load_model(model_key: str, options: dict[str, Any] | None = None) -> sessions.Session | None:
-    """Load (or fetch from cache) with a progress bar; on failure show a specific error and return None."""
-    options = options or load_options()
-    try:
-        _spec, plan = sessions.plan_for(model_key, options["device"], options["dtype"], options["quantisation"])
-    except (ModelUnavailable, devices.LoadPlanError, ValueError) as error:
-        _show_failure(error)
-        return None
-    args = (model_key, plan.device, plan.dtype, plan.quantisation, bool(options.get("trust_remote_code")))
-    if sessions.find_session(model_key) is not None and any(
-        row["session_key"] == list(args[:4]) for row in sessions.loaded_sessions()
-    ):
-        return _cached_session(*args)
-    action = "Loading a model with remote code trusted" if args[4] else "Loading a model"
-    if not instructor_allows(action):
-        return None
-    with st.status(f"Loading `{model_key}` on {plan.device} ({plan.dtype})…", expanded=True) as status:
-        bar = st.progress(0.0, text="starting")
-        for note in plan.notes:
-            st.caption(note)
-
-        def progress(fraction: float, message: str) -> None:
-            bar.progress(min(max(fraction, 0.0), 1.0), text=message)
-
-        try:
-            session = _cached_session(*args, _progress=progress)
-        except (ModelUnavailable, devices.LoadPlanError) as error:
-            status.update(label=f"Could not load `{model_key}`", state="error")
-            _show_failure(error)
-            return None
-        status.update(label=f"Loaded `{model_key}` in {session.load_seconds:.1f} s on {session.device} "
-                            f"({session.dtype}, {session.memory_bytes() / 1e9:.2f} GB)", state="complete",
-                      expanded=False)
-    return session
-
-
-def unload_session(model_key: str, session_key: list[str] | None = None) -> bool:
-    """Unload from the runtime and clear exactly the matching st.cache_resource entries."""
-    removed = sessions.unload(model_key, tuple(session_key) if session_key else None)
-    if session_key:
-        for trust in (False, True):
-            _cached_session.clear(*session_key, trust)
-    return removed
-
-
-def _show_failure(error: BaseException) -> None:
-    kind = getattr(error, "kind", "out_of_memory" if str(error).startswith("Out of memory") else "load_plan")
-    title = FAILURE_TITLES.get(kind, "Cannot load with these options")
-    st.error(f"**{title}.** {escape_markdown(error)}")
-    fetch = getattr(error, "fetch_command", "")
-    if fetch:
-        st.code(fetch, language="bash")
-    st.caption("The app keeps working with the models already loaded.")
 
 
 # ------------------------------------------------------------------------------------------ widgets
@@ -181,10 +107,10 @@ def _add_endpoint(name: str, base_url: str, api_key: str) -> None:
 
 
 def _key_rule() -> str:
-    configured = os.environ.get(registry.ENDPOINT_ENV_BASE_URL, "").strip()
+    configured = os.environ.get(ENDPOINT_ENV_BASE_URL, "").strip()
     rule = "A key typed here stays in this browser session and goes only to this endpoint."
-    if configured and os.environ.get(registry.ENDPOINT_ENV_API_KEY, "").strip():
-        rule += (f" The class key (`{registry.ENDPOINT_ENV_API_KEY}`) is sent only to "
+    if configured and os.environ.get(ENDPOINT_ENV_API_KEY, "").strip():
+        rule += (f" The class key (`{ENDPOINT_ENV_API_KEY}`) is sent only to "
                  f"{code_span(registry.strip_credentials(configured))}.")
     return rule
 
@@ -289,7 +215,6 @@ def _render_sessions() -> None:
 def _render_quick_test(model_key: str) -> None:
     if st.button("Test generation", key="cw_quick_test", help="A tiny schema-constrained task on the selected model"):
         from causal_core.runtime.smoke import SMOKE_TASK
-        from causal_core.ui.ai import draft_artifact
 
         interaction = draft_artifact(SMOKE_TASK, {})
         if interaction.schema_valid:
