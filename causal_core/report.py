@@ -33,6 +33,7 @@ from causal_core.memo import (
     to_html,
 )
 from causal_core.project import Project, project_to_json, utc_now
+from causal_core.safe_svg import safe_svg
 from causal_core.safe_text import escape_html
 from causal_core.staleness import stale
 from causal_core.version import version_info, version_label
@@ -238,23 +239,14 @@ def _estimates_html(project: Project) -> str:
     return _table(rows, ["method", "estimand", "estimate", "95% interval", "std. error", "SE type", "n used"])
 
 
-_SVG_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_SVG_SCRIPT = re.compile(r"<script\b.*?</script\s*>", re.DOTALL | re.IGNORECASE)
-_SVG_HANDLER = re.compile(r"""\s on[a-z]+\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE | re.VERBOSE)
-_SVG_EXTERNAL_HREF = re.compile(r"""\s(?:xlink:)?href\s*=\s*(?:"(?!\#)[^"]*"|'(?!\#)[^']*')""", re.IGNORECASE)
-
-
 def inline_svg(svg: str) -> str:
-    """An SVG document made safe to inline: prolog, comments, scripts, handlers and external links removed.
+    """An SVG document made safe to inline: parsed, only drawing elements and attributes kept (no script,
+    handler, external link or comment), every text re-escaped; '' when it is not well-formed SVG.
 
-    Graphviz writes node names into comments and <title>s; the names are escaped there, but a comment is
-    dropped anyway so no name can ever close it. Nothing in the report may fetch or run anything.
+    Graphviz writes node names into <title>s. A regular expression over the document once cut the *text*
+    " onerror=alert(1)&gt;</title" out of a hostile name, taking the closing tag with it; parsing cannot.
     """
-    start = svg.find("<svg")
-    body = svg[start:] if start >= 0 else ""
-    for pattern in (_SVG_COMMENT, _SVG_SCRIPT, _SVG_HANDLER, _SVG_EXTERNAL_HREF):
-        body = pattern.sub("", body)
-    return body.strip()
+    return safe_svg(svg)
 
 
 def chart_svg(chart: Any) -> str:

@@ -75,13 +75,28 @@ def test_forest_chart_spec_carries_every_row_and_the_truth(project):
 
 def test_inline_svg_strips_everything_active():
     hostile = (
-        '<?xml version="1.0"?><!DOCTYPE svg><svg xmlns="http://www.w3.org/2000/svg"><!-- x --> <script>alert(1)'
-        '</script><g onload="alert(2)"><a xlink:href="https://evil.example/x"><text>ok</text></a></g></svg>'
+        '<?xml version="1.0"?><!DOCTYPE svg><svg xmlns="http://www.w3.org/2000/svg" '
+        'xmlns:xlink="http://www.w3.org/1999/xlink"><!-- x --> <script>alert(1)'
+        '</script><g onload="alert(2)"><a xlink:href="https://evil.example/x"><text>ok</text></a>'
+        '<image href="http://127.0.0.1:9/p.png"/><foreignObject><div>x</div></foreignObject></g></svg>'
     )
     clean = report.inline_svg(hostile)
     assert clean.startswith("<svg") and "<text>ok</text>" in clean
-    for bad in ("<script", "onload", "evil.example", "<!--", "<?xml"):
+    for bad in ("<script", "onload", "evil.example", "<!--", "<?xml", "127.0.0.1", "<image", "foreignObject"):
         assert bad not in clean
+
+
+def test_inline_svg_keeps_a_hostile_node_name_as_whole_text():
+    """Graphviz escapes a node name into its <title>; sanitising must not cut that text (and the closing tag
+    after it) as the old handler regex did, which broke the page behind the picture."""
+    name = "u<img src=x onerror=alert(1)>"
+    document = (
+        '<svg xmlns="http://www.w3.org/2000/svg"><g class="node"><title>u&lt;img src=x onerror=alert(1)&gt;</title>'
+        '<text>u&lt;img src=x onerror=alert(1)&gt;</text></g></svg>'
+    )
+    clean = report.inline_svg(document)
+    assert clean.count("</title>") == 1 and clean.count("</text>") == 1 and "<img" not in clean
+    assert clean.count("onerror=alert(1)&gt;") == 2 and name not in clean
 
 
 def test_html_contains_memo_estimates_consistency_and_audit(project):

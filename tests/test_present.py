@@ -293,7 +293,7 @@ HOSTILE_SVG = (
 def test_safe_svg_keeps_the_drawing_and_drops_everything_live():
     import xml.etree.ElementTree as ET
 
-    from causal_core.present.svg import safe_svg
+    from causal_core.safe_svg import safe_svg
 
     cleaned = safe_svg(HOSTILE_SVG)
     root = ET.fromstring(cleaned)  # still well-formed: no text was cut out with a closing tag

@@ -1,6 +1,6 @@
 """The deck's pictures as inline-safe SVG: the DAG with its adjustment set, the sensitivity picture, the curve.
 
-Why SVG rendered here (Graphviz, vl-convert) and sanitised by present.svg.safe_svg (an XML allow-list): the deck must open
+Why SVG rendered here (Graphviz, vl-convert) and sanitised by safe_svg.safe_svg (an XML allow-list): the deck must open
 offline with no script from a CDN and nothing that fetches or runs. Each function returns (svg, caption) and
 never raises: a picture that cannot be drawn becomes a caption saying why, and the slide's words carry the
 same numbers. Chart labels are our own words; user names (columns, nodes) appear only in the escaped HTML
@@ -17,9 +17,9 @@ from causal_core.dag_io.dot import _dot_escape, to_dot
 from causal_core.memo import MemoFacts
 from causal_core.memo.facts import _dag_node_for
 from causal_core.memo.markup import name
-from causal_core.present.svg import safe_svg
 from causal_core.project import Project
 from causal_core.report import chart_svg
+from causal_core.safe_svg import safe_svg
 
 ADJUSTED_FILL = "#bbf7d0"
 ADJUSTED_BORDER = "#15803d"

@@ -127,7 +127,7 @@ def _figure_html(slide: Slide) -> str:
     if not slide.svg and not slide.svg_caption:
         return ""
     caption = f"<figcaption>{to_html(slide.svg_caption)}</figcaption>" if slide.svg_caption else ""
-    return f"<figure>{slide.svg}{caption}</figure>"  # svg: present.svg.safe_svg output (allow-listed XML)
+    return f"<figure>{slide.svg}{caption}</figure>"  # svg: safe_svg.safe_svg output (allow-listed XML)
 
 
 def _notes_html(slide: Slide) -> str:

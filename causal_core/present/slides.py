@@ -62,7 +62,7 @@ class Slide(BaseModel):
     lead: str = ""
     bullets: list[str] = Field(default_factory=list)
     headline: Headline | None = None
-    svg: str = Field("", description="An inline-safe SVG picture (present.svg.safe_svg), or '' when there is none.")
+    svg: str = Field("", description="An inline-safe SVG picture (safe_svg.safe_svg), or '' when there is none.")
     svg_caption: str = ""
     notes: str = Field("", description="Speaker notes: the memo's sections behind this slide.")
 

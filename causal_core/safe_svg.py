@@ -1,6 +1,6 @@
 """SVG made safe to inline by parsing it, not by pattern-matching it.
 
-Why a parser: Graphviz copies node names into <title> and <text>. report.inline_svg removes handlers with a
+Why a parser: Graphviz copies node names into <title> and <text>. report.inline_svg used to remove handlers with a
 regular expression over the whole document, so a node named ``u<img src=x onerror=alert(1)>`` (escaped by
 Graphviz, harmless) had its *text* " onerror=alert(1)&gt;</title" cut out, taking the closing tag with it: the
 deck's DOM broke after the diagram and the slides behind it vanished. Parsing the XML and keeping only an
