@@ -7,6 +7,7 @@ never a silent download. The bundled SmolLM2 is a GGUF file that transformers de
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,16 @@ Progress = Callable[[float, str], None]
 
 DECODING_KEYS = ("do_sample", "temperature", "top_p", "top_k", "repetition_penalty", "no_repeat_ngram_size",
                  "max_new_tokens", "num_beams")
+
+
+def closed_json(text: str) -> bool:
+    """Whether ``text`` is one complete JSON value. Under the grammar an answer whose closing brace is the
+    budget's last token is complete, not truncated: only the end-of-sequence token was left unwritten."""
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def effective_decoding(generation_config: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -231,12 +242,13 @@ def generate(session: Any, messages: list[dict[str, str]], settings: Any, json_s
     finished = bool(new) and new[-1] in stops
     reason = "" if finished else monitor.reason
     cancelled = reason == "stopped"
+    text = tokenizer.decode(new, skip_special_tokens=True)
     truncated = not finished and not reason and len(new) >= settings.max_new_tokens
+    truncated = truncated and not (constrained and closed_json(text))
     if reason == "repetition":
         notes.append(f"stopped after {len(new)} tokens: the last {monitor.period}-token block repeated "
                      f"at least {max(MIN_REPEATS, -(-MIN_SPAN // monitor.period))} times in a row")
     elif reason == "timeout":
         notes.append(f"stopped after {len(new)} tokens at the {time_limit:.0f} s time limit")
-    text = tokenizer.decode(new, skip_special_tokens=True)
     return GenerationOutput(text, len(new), seconds, truncated, cancelled, constrained, notes, reason,
                             effective_decoding(model.generation_config, kwargs))
