@@ -149,6 +149,9 @@ def test_honest_wording_and_expected_duration_before_a_draft():
     assert "not expected to be usable" in honesty.BUNDLED_DEMO and "recorded draft" in honesty.BUNDLED_DEMO
     assert "not expected to be usable" in honesty.BUNDLED_ROLE and "works offline" not in honesty.BUNDLED_ROLE
     assert honesty.is_bundled("bundled") and not honesty.is_bundled("endpoint:m@http://127.0.0.1:9/v1")
+    from causal_core.runtime import registry
+
+    assert registry.describe("bundled").role == honesty.BUNDLED_ROLE  # the picker's line is the honest one
     assert honesty.expected_seconds(700, 3.5) == pytest.approx(200.0)
     assert honesty.expected_seconds(700, 0.0) is None
     line = honesty.before_draft_line(700, 3.5, 180.0)

@@ -12,7 +12,7 @@ import math
 
 from causal_core.runtime import registry
 
-BUNDLED_ROLE = "Bundled pipeline demo: runs offline on CPU; its drafts are not expected to be usable"
+BUNDLED_ROLE = registry.BUNDLED_ROLE
 BUNDLED_DEMO = (
     "The bundled model is a pipeline demo (135M parameters): it shows the drafting, parsing and scoring steps "
     "offline, but its drafts are not expected to be usable. For a real draft replay a recorded draft (where "
