@@ -16,6 +16,7 @@ from causal_core.audit import (
     settings_fingerprint,
     table_frame,
 )
+from causal_core.audit.balance import audit_estimand, overlap_reading
 from causal_core.data import deduplicate
 from causal_core.profile_review import (
     PROFILE_TASK,
@@ -252,6 +253,9 @@ with tabs[2]:
         st.markdown("**Propensity overlap** (logistic model on the pre-treatment candidates)")
         overlap = table_frame(result, "overlap_summary")
         st.dataframe(overlap.astype({"value": "string"}), hide_index=True, width="stretch")
+        reading = overlap_reading(overlap, audit_estimand(project), tuple(settings.bounds))
+        if reading:
+            st.info(escape_markdown(reading), icon=":material/info:")
     with right:
         density = table_frame(result, "propensity_density")
         if not density.empty:

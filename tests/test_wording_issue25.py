@@ -94,3 +94,69 @@ def test_counts_agree_with_their_noun():
     assert refutation._count(1, "shuffle") == "1 shuffle"
     assert refutation._count(2, "shuffle") == "2 shuffles"
     assert refutation._count(1200, "subset") == "1,200 subsets"
+
+
+# ---- overlap in context: under the ATT only the treated need overlap (issue 25 §5) -------------------------
+
+
+def _rare_treatment_overlap(seed: int = 8, n: int = 20_000):
+    """0.8 %-ish treated, propensity driven by x: nearly every untreated unit sits below 0.05."""
+    from causal_core.audit.balance import DesignSource, propensity_overlap
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    t = (rng.uniform(size=n) < 1 / (1 + np.exp(-(-5.5 + 0.8 * x)))).astype(int)
+    frame = pd.DataFrame({"t": t, "x": x})
+    summary, _ = propensity_overlap(DesignSource(frame), frame["t"], ["x"], [], (0.05, 0.95))
+    return summary, frame
+
+
+def test_att_reads_the_treated_units_share_outside_not_the_alarming_overall_share():
+    from causal_core.audit.balance import overlap_reading
+
+    summary, frame = _rare_treatment_overlap()
+    values = dict(zip(summary["metric"], summary["value"], strict=True))
+    overall, treated = values["share outside [0.05, 0.95]"], values["treated share outside [0.05, 0.95]"]
+    assert overall > 0.9 and frame["t"].mean() < 0.02  # the issue's picture: almost everyone "outside"
+    reading = overlap_reading(summary, "ATT", (0.05, 0.95))
+    assert reading.startswith("Under the ATT only the treated units need comparable untreated units: "
+                              f"{treated:.1%} of the treated units lie outside [0.05, 0.95]")
+    assert f"{overall:.1%} of all units" in reading and f"treated are {frame['t'].mean():.1%} of rows" in reading
+    ate = overlap_reading(summary, "ATE", (0.05, 0.95))
+    assert ate.startswith("Under the ATE every unit needs") and "extrapolation" in ate
+
+
+def test_overlap_reading_is_silent_without_a_fitted_summary():
+    from causal_core.audit.balance import overlap_reading
+
+    empty = pd.DataFrame({"metric": ["note"], "value": ["not enough complete rows"]})
+    assert overlap_reading(empty, "ATT", (0.05, 0.95)) == ""
+
+
+def test_the_audit_page_reads_overlap_for_the_att_on_a_rare_treatment_upload():
+    """AppTest: the Data audit page puts the treated units' share (ATT) beside the alarming overall share."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from causal_core.data import project_for_upload, read_upload
+    from causal_core.data.project_io import project_key
+    from causal_core.estimation import run_estimation
+
+    root = Path(__file__).resolve().parents[1]
+    _, frame = _rare_treatment_overlap(n=6000, seed=2)
+    frame = frame.assign(y=frame["x"] + 0.3 * frame["t"] + np.random.default_rng(1).normal(size=len(frame)))
+    loaded = read_upload(frame.to_csv(index=False).encode(), "rare.csv")
+    result = run_estimation(loaded.frame, EstimationSpec(treatment="t", outcome="y", covariates=["x"], estimand="ATT"),
+                            sensitivity=False, refutations=False)
+    project = project_for_upload(loaded).model_copy(update={"treatment": "t", "outcome": "y", "estimation": result})
+    key = project_key(project)
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=180)
+    at.session_state["cw_projects"] = {key: project}
+    at.session_state["cw_frames"] = {key: loaded.frame}
+    at.session_state["cw_active"] = key
+    at.run()
+    at.switch_page("app_pages/data_audit.py").run()
+    assert not at.exception, at.exception
+    readings = [i.value.replace("\\", "") for i in at.info if "Under the ATT" in i.value]
+    assert len(readings) == 1 and "of the treated units lie outside [0.05, 0.95]" in readings[0]

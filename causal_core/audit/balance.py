@@ -221,3 +221,60 @@ def propensity_overlap(
                 }
             )
     return pd.DataFrame(summary), pd.DataFrame(density_rows, columns=density_columns)
+
+
+def _metric(summary: pd.DataFrame, name: str) -> float | None:
+    """A numeric value from the overlap summary, or None when the row is missing (too few rows to fit)."""
+    rows = summary[summary["metric"] == name]["value"] if "metric" in summary else []
+    if len(rows) == 0:
+        return None
+    try:
+        value = float(rows.iloc[0])
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def overlap_reading(summary: pd.DataFrame, estimand: str, bounds: tuple[float, float]) -> str:
+    """What the shares outside the overlap bounds mean for the estimand, so a large share is read in context.
+
+    Under the ATT only the treated need comparable untreated units (each treated unit needs controls like it;
+    untreated units with a propensity near 0 are simply down-weighted), so the treated units' share outside is
+    the number that matters; under the ATC the untreated units'; under the ATE every unit's. A rare treatment
+    (0.8 % of rows) puts almost every untreated unit near 0, so the overall share alone would alarm for nothing.
+    """
+    low, high = bounds
+    window = f"[{low:g}, {high:g}]"
+    shares = {arm: _metric(summary, f"{prefix}share outside {window}")
+              for arm, prefix in (("all", ""), ("treated", "treated "), ("untreated", "untreated "))}
+    treated_n, untreated_n = _metric(summary, "treated rows used"), _metric(summary, "untreated rows used")
+    if shares["all"] is None or not treated_n or not untreated_n:
+        return ""
+    kind = (estimand or "ATE").upper()
+    treated_rate = treated_n / (treated_n + untreated_n)
+    overall = f"{shares['all']:.1%} of all units lie outside {window}"
+    if kind in ("ATT", "ATC"):
+        arm, other = ("treated", "untreated") if kind == "ATT" else ("untreated", "treated")
+        target = shares[arm] or 0.0
+        verdict = ("so overlap looks adequate for it" if target < 0.05 else
+                   f"so those {arm} units have few comparable {other} units: trim them or report the estimate as "
+                   "resting on extrapolation")
+        return (f"Under the {kind} only the {arm} units need comparable {other} units: {target:.1%} of the "
+                f"{arm} units lie outside {window}, {verdict}. The overall figure ({overall}; treated are "
+                f"{treated_rate:.1%} of rows) mostly reflects {other} units far from the {arm} ones, which the "
+                f"{kind} down-weights rather than needs.")
+    verdict = ("overlap looks adequate" if shares["all"] < 0.05 else
+               "these units rely on extrapolation or extreme weights: consider trimming, or the ATT/ATC if only "
+               "one arm needs to be compared")
+    return (f"Under the ATE every unit needs comparable units in the other arm: {overall} (treated "
+            f"{(shares['treated'] or 0.0):.1%}, untreated {(shares['untreated'] or 0.0):.1%}); {verdict}.")
+
+
+def audit_estimand(project: Any) -> str:
+    """The estimand the overlap is read for: the estimation's own, else the approved card's, else the ATE."""
+    from causal_core.question import estimand_kind
+
+    if getattr(project, "estimation", None) is not None:
+        return str(project.estimation.spec.estimand)
+    card = getattr(project, "estimand_card", None)
+    return (estimand_kind(card.estimand) if card else "") or "ATE"
