@@ -9,7 +9,6 @@ and event-handler attributes before it is embedded.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import platform
@@ -18,6 +17,8 @@ import sys
 import zipfile
 from importlib import metadata
 from typing import Any
+
+import pandas as pd
 
 from causal_core import dag_io
 from causal_core.consistency import STATUS_ICON, consistency_checks, current_memo
@@ -33,6 +34,7 @@ from causal_core.memo import (
     to_html,
 )
 from causal_core.project import Project, project_to_json, utc_now
+from causal_core.safe_io import safe_csv_text
 from causal_core.safe_svg import safe_svg
 from causal_core.safe_text import escape_html
 from causal_core.staleness import stale
@@ -98,13 +100,11 @@ def estimate_records(project: Project) -> list[dict[str, Any]]:
 
 
 def estimates_csv(project: Project) -> str:
+    """The estimate table as CSV through the one spreadsheet-safe writer (a cluster or column name in a
+    cell that starts with '=' stays text, every text field quoted)."""
     columns = ["method", "estimand", "estimate", "std_error", "ci_low", "ci_high", "n_used", "se_type"]
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for record in estimate_records(project):
-        writer.writerow(record)
-    return buffer.getvalue()
+    frame = pd.DataFrame(estimate_records(project), columns=columns)
+    return safe_csv_text(frame)
 
 
 def forest_chart(project: Project):
@@ -394,7 +394,9 @@ def dag_files(project: Project) -> dict[str, str | bytes]:
         )
         return files
     try:
-        files["dag.svg"] = dag_io.to_svg(project.dag, title=project.name)
+        # The standalone file gets the same allow-list as the inline picture: opened in a browser it runs nothing.
+        drawing = inline_svg(dag_io.to_svg(project.dag, title=project.name))
+        files["dag.svg"] = '<?xml version="1.0" encoding="UTF-8"?>\n' + drawing
     except Exception as error:  # noqa: BLE001 - a drawing failure must not lose the rest of the bundle
         files["dag_svg_unavailable.txt"] = f"The SVG could not be drawn: {error}\n"
     return files

@@ -168,7 +168,22 @@ def test_zip_without_dag_or_estimates():
     assert "dag_unavailable.txt" in archive.namelist()
     assert (
         archive.read("estimates.csv").decode().strip()
-        == "method,estimand,estimate,std_error,ci_low,ci_high,n_used,se_type"
+        == '"method","estimand","estimate","std_error","ci_low","ci_high","n_used","se_type"'
     )
     assert "Main estimate not yet estimated." in archive.read("memo.md").decode()
     assert "<p>Not yet estimated.</p>" in archive.read("memo.html").decode()
+
+
+def test_estimates_csv_is_spreadsheet_safe_and_reads_back(project):
+    import csv
+    import io
+
+    hostile = project.model_copy(deep=True)
+    first = hostile.estimation.estimates[0]
+    hostile.estimation.estimates[0] = first.model_copy(update={"se_type": "=HYPERLINK(\"http://127.0.0.1:9\",\"x\")"})
+    text = report.estimates_csv(hostile)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == len(hostile.estimation.estimates)
+    assert rows[0]["se_type"].startswith("'=HYPERLINK")
+    assert float(rows[0]["estimate"]) == pytest.approx(first.estimate)
+    assert all(not cell.startswith(("=", "+", "@")) for row in rows for cell in row.values())
