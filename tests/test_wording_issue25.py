@@ -160,3 +160,44 @@ def test_the_audit_page_reads_overlap_for_the_att_on_a_rare_treatment_upload():
     assert not at.exception, at.exception
     readings = [i.value.replace("\\", "") for i in at.info if "Under the ATT" in i.value]
     assert len(readings) == 1 and "of the treated units lie outside [0.05, 0.95]" in readings[0]
+
+
+# ---- the AI draft area: a failed draft's error ends with the next successful edit; progress within the limit ----
+
+
+def test_a_failed_dag_draft_error_is_cleared_by_the_next_successful_layout():
+    """AppTest: the error stayed pinned through layout/undo/import; now a successful edit clears it."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from causal_core.ui.ai import OUTCOMES_KEY
+
+    root = Path(__file__).resolve().parents[1]
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=300).run()
+    label = "Draft of the DAG failed"
+    at.session_state[OUTCOMES_KEY] = {"dag": {"label": label, "state": "error", "error": "schema error", "time": "1"}}
+    at.switch_page("app_pages/dag.py").run()
+    assert not at.exception, at.exception
+    assert any(label in status.label for status in at.status)
+    at.button(key="dag_layout").click().run()
+    assert not at.exception, at.exception
+    assert "dag" not in (at.session_state[OUTCOMES_KEY] or {})
+    assert not any(label in status.label for status in at.status)
+
+
+@pytest.mark.parametrize(("eta", "elapsed", "limit", "left"), [
+    (1401.0, 20.0, 180.0, "2 min 40 s"),  # the issue's "23 min 21 s left … (limit 3 min 00 s)"
+    (30.0, 20.0, 180.0, "30 s"),
+    (None, 200.0, 180.0, "0 s"),
+])
+def test_the_progress_line_never_promises_more_than_the_time_limit(eta, elapsed, limit, left):
+    from causal_core.runtime.queue import DraftProgress
+    from causal_core.ui.ai import capped_progress
+
+    progress = DraftProgress("generating", "m", tokens=10, max_new_tokens=900, tokens_per_s=0.6, eta_s=eta,
+                             elapsed_s=elapsed, time_limit_s=limit)
+    line = capped_progress(progress).label()
+    assert f"at most {left} left" in line and "(limit 3 min 00 s)" in line
+    unlimited = DraftProgress("generating", "m", eta_s=1401.0, elapsed_s=20.0, time_limit_s=None)
+    assert capped_progress(unlimited).eta_s == 1401.0

@@ -11,6 +11,7 @@ project's AI log, and its outcome is kept so the page can show it again after th
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from typing import Any
@@ -67,6 +68,18 @@ def _remember(artifact: str, label: str, outcome: str, error: str = "") -> None:
     st.session_state[OUTCOMES_KEY] = outcomes
 
 
+def clear_failed_outcome(artifact: str) -> bool:
+    """Forget a failed or stopped draft's message once the analyst has moved on with a successful action on the
+    same artifact (a layout, an undo, an import): the error belongs to the draft, not to the graph now shown.
+    A successful draft's outcome stays. Returns whether a message was cleared."""
+    outcomes = dict(st.session_state.get(OUTCOMES_KEY) or {})
+    if (outcomes.get(artifact) or {}).get("state") != "error":
+        return False
+    del outcomes[artifact]
+    st.session_state[OUTCOMES_KEY] = outcomes
+    return True
+
+
 def last_outcome(artifact: str) -> dict[str, str] | None:
     """The last draft's outcome for this artifact in this browser session, if any."""
     return (st.session_state.get(OUTCOMES_KEY) or {}).get(artifact)
@@ -118,6 +131,16 @@ def _stopped_interaction(task: StructuredTask, model_key: str, settings: Decodin
     return AIInteraction(**_generate.clipped_record(record))  # a streamed runaway answer must not bloat the project
 
 
+def capped_progress(progress: DraftProgress) -> DraftProgress:
+    """The report with its "left" bounded by the time limit: the draft stops at the limit, so no more time than
+    ``limit − elapsed`` can be left ("at most 23 min 21 s left … (limit 3 min 00 s)" was printed before)."""
+    if progress.phase != "generating" or not progress.time_limit_s:
+        return progress
+    remaining = max(float(progress.time_limit_s) - float(progress.elapsed_s), 0.0)
+    eta = remaining if progress.eta_s is None else min(float(progress.eta_s), remaining)
+    return dataclasses.replace(progress, eta_s=eta)
+
+
 class _Progress:
     """Turns DraftProgress reports into (throttled) status-line updates."""
 
@@ -135,8 +158,9 @@ class _Progress:
         if progress.phase == self.last_phase and now - self.last_update < UPDATE_EVERY_S:
             return
         self.last_phase, self.last_update = progress.phase, now
-        self.status.update(label=f"{self.base} — {progress.label()}")
-        self.line.caption(progress.label())
+        line = capped_progress(progress).label()
+        self.status.update(label=f"{self.base} — {line}")
+        self.line.caption(line)
 
     def streamed(self, characters: int, elapsed: float) -> None:
         """Endpoints report no tokens while streaming: show what has arrived (same throttle)."""

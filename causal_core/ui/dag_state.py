@@ -22,6 +22,7 @@ from causal_core.dag import paths as dag_paths
 from causal_core.project import DagSpec
 from causal_core.safe_text import escape_markdown
 from causal_core.ui import state
+from causal_core.ui.ai import clear_failed_outcome
 
 FLASH = "dag_flash"
 LARGE_PAGE_NODES = 150  # above this the page defers its expensive listings until asked
@@ -63,6 +64,7 @@ def store(new_spec: DagSpec, field: str, after: Any, note: str, before: Any = No
     if remember:
         _set_history(history.record(get_history(), project.dag, note))
     state.set_project(project.model_copy(update={"dag": new_spec}).with_edit("dag", field, before, after, note))
+    clear_failed_outcome("dag")  # a successful edit ends the failed draft's pinned error
 
 
 def commit(new_spec: DagSpec, field: str, after: Any, note: str, before: Any = None) -> None:
