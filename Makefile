@@ -36,16 +36,17 @@ run: setup
 serve-vllm:
 	MODEL="$(MODEL)" TP="$(TP)" bash scripts/serve_vllm.sh
 
+# Style, the import contracts in pyproject.toml (layers, Streamlit only in ui) and zero import cycles.
 lint: setup
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
+	$(PY) tools/import_cycles.py causal_core --known tools/known_import_cycles.txt
 
-test: setup
-	$(PY) -m ruff check .
+test: lint
 	HF_HUB_OFFLINE=1 $(PY) -m pytest
 
 # Browser (Chromium) and bundled-model tests carry the `slow` marker; everything else runs here.
-test-fast: setup
-	$(PY) -m ruff check .
+test-fast: lint
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m "not slow"
 
 bench: setup

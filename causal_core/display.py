@@ -117,14 +117,35 @@ def format_effect(value: float | None, unit: EffectUnit, digits: int = 2, signed
     return f"{effect_value(float(value), unit, digits, signed)} {unit.short}"
 
 
+def outcome_is_binary(project: Any, frame: Any = None) -> bool:
+    """A 0/1 outcome gets percent-point formatting. Data decide when available; else the estimates.
+
+    It lives here, not in the memo, because every unit (pages, charts, report, memo) is decided by it and the
+    estimation charts must not import the memo.
+    """
+    outcome = project.estimation.spec.outcome if project.estimation else project.outcome
+    if frame is not None and outcome in getattr(frame, "columns", []):
+        values = set(frame[outcome].dropna().unique().tolist())
+        return bool(values) and values <= {0, 1}  # 0.0, 1.0, False and True compare equal
+    diagnostics = project.estimation.diagnostics if project.estimation else {}
+    for key in ("outcome_binary", "binary_outcome"):
+        if isinstance(diagnostics.get(key), bool):
+            return diagnostics[key]
+    kind = str(diagnostics.get("outcome_type", "")).lower()
+    if kind:
+        return kind.startswith("binary")
+    if project.estimation and project.estimation.estimates:
+        bounds = [v for r in project.estimation.estimates for v in (r.estimate, r.ci_low, r.ci_high) if v is not None]
+        return all(abs(v) <= 1 for v in bounds)
+    return False
+
+
 def project_unit(project: Any, frame: Any = None) -> EffectUnit:
     """The unit of ``project``'s estimates: its outcome's type (binary → percentage points) and dictionary entry.
 
     Pages, charts, the report and the memo call this (or ``dictionary_unit`` with the same inputs), so one
     estimate reads "0.08 points" everywhere.
     """
-    from causal_core.memo.facts import outcome_is_binary  # the memo's binary rule; imported late (memo imports us)
-
     result = getattr(project, "estimation", None)
     outcome = result.spec.outcome if result else getattr(project, "outcome", None)
     return dictionary_unit(project.dictionary, outcome, outcome_is_binary(project, frame))

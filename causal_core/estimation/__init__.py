@@ -47,13 +47,13 @@ from causal_core.estimation.design import (  # noqa: F401
     _drop_collinear,
     _numeric_block,
     _treatment_vector,
+    balance_columns,
     build_design,
     check_outcome_varies,
 )
 from causal_core.estimation.diagnostics import (  # noqa: F401
     _arm_moments,
     _histogram,
-    balance_columns,
     balance_table,
     crump_alpha,
     overlap_summary,

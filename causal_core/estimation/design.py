@@ -240,6 +240,25 @@ def _categorical_block(series: pd.Series, name: str, indicator: bool):
     return dummies, names, str(levels[0]) if len(levels) else ""
 
 
+def balance_columns(design: Design) -> list[tuple[str, np.ndarray]]:
+    """Covariates on their original scale, categoricals with every level (the reference level included)."""
+    if design.balance_basis is not None:  # model terms replaced X: balance the covariates, not the terms
+        return list(design.balance_basis)
+    columns: list[tuple[str, np.ndarray]] = []
+    for covariate, cols in design.groups.items():
+        if covariate in design.reference:
+            label, dummies = design.reference[covariate]
+            if dummies:
+                columns.append((label, 1.0 - design.X[:, dummies].sum(axis=1)))
+            columns.extend((design.names[j], design.X[:, j]) for j in cols)
+            continue
+        for j in cols:
+            name = design.names[j]
+            mean, sd = design.scales.get(name, (0.0, 1.0))
+            columns.append((name, design.X[:, j] * sd + mean))
+    return columns
+
+
 def build_design(frame: pd.DataFrame, spec: EstimationSpec) -> Design:
     """Rows and columns the estimators use; every dropped row is counted by reason.
 
@@ -391,8 +410,6 @@ def _apply_terms(
         terms.refuse_singular(
             "outcome terms", [intercept, (spec.treatment, design.t), *zip(matrix.names, matrix.X.T, strict=True)]
         )
-        from causal_core.estimation.diagnostics import balance_columns  # diagnostics imports this module
-
         design.balance_basis = balance_columns(design)
         design.X, design.names, design.groups = matrix.X, matrix.names, matrix.groups
         design.scales, design.reference = matrix.scales, {}

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from causal_core.estimation.design import Design
+from causal_core.estimation.design import Design, balance_columns
 from causal_core.estimation.estimators import Propensity, effective_bounds
 from causal_core.project import (
     EstimationSpec,
@@ -26,25 +26,6 @@ def _arm_moments(M: np.ndarray, mask: np.ndarray, weights: np.ndarray | None = N
     if weights is not None:
         mean = (rows * weights) @ M / np.sum(rows * weights)
     return mean, variance
-
-
-def balance_columns(design: Design) -> list[tuple[str, np.ndarray]]:
-    """Covariates on their original scale, categoricals with every level (the reference level included)."""
-    if design.balance_basis is not None:  # model terms replaced X: balance the covariates, not the terms
-        return list(design.balance_basis)
-    columns: list[tuple[str, np.ndarray]] = []
-    for covariate, cols in design.groups.items():
-        if covariate in design.reference:
-            label, dummies = design.reference[covariate]
-            if dummies:
-                columns.append((label, 1.0 - design.X[:, dummies].sum(axis=1)))
-            columns.extend((design.names[j], design.X[:, j]) for j in cols)
-            continue
-        for j in cols:
-            name = design.names[j]
-            mean, sd = design.scales.get(name, (0.0, 1.0))
-            columns.append((name, design.X[:, j] * sd + mean))
-    return columns
 
 
 def balance_table(design: Design, weights: np.ndarray) -> list[dict[str, Any]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from causal_core.display import dictionary_unit
-from causal_core.memo.facts import MemoFacts, memo_facts, outcome_is_binary
+from causal_core.display import dictionary_unit, outcome_is_binary
+from causal_core.memo.facts import MemoFacts, memo_facts
 from causal_core.memo.formatting import _label, effect_phrase, fmt_effect, plural, range_phrase
 from causal_core.memo.markup import escape_prose, names, to_markdown
 from causal_core.memo.sections import ESTIMAND_NAMES, EXTRA_SECTIONS, MEMO_SECTIONS, METHOD_LABELS, NOT_YET

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from causal_core.dag import adjustment_columns, check_adjustment_set, identify
-from causal_core.display import EffectUnit, dictionary_unit
+from causal_core.display import EffectUnit, dictionary_unit, outcome_is_binary
 from causal_core.estimation import ineligible_reason
 from causal_core.memo.formatting import effect_phrase, plural, range_phrase
 from causal_core.memo.markup import name, names
@@ -65,25 +65,6 @@ class MemoFacts:
         if row.ci_low is not None and row.ci_high is not None and row.ci_low < 0 < row.ci_high:
             return "zero-spanning"
         return "negative" if row.estimate < 0 else "positive"
-
-
-def outcome_is_binary(project: Project, frame: pd.DataFrame | None = None) -> bool:
-    """A 0/1 outcome gets percent-point formatting. Data decide when available; else the estimates."""
-    outcome = project.estimation.spec.outcome if project.estimation else project.outcome
-    if frame is not None and outcome in getattr(frame, "columns", []):
-        values = set(frame[outcome].dropna().unique().tolist())
-        return bool(values) and values <= {0, 1}  # 0.0, 1.0, False and True compare equal
-    diagnostics = project.estimation.diagnostics if project.estimation else {}
-    for key in ("outcome_binary", "binary_outcome"):
-        if isinstance(diagnostics.get(key), bool):
-            return diagnostics[key]
-    kind = str(diagnostics.get("outcome_type", "")).lower()
-    if kind:
-        return kind.startswith("binary")
-    if project.estimation and project.estimation.estimates:
-        bounds = [v for r in project.estimation.estimates for v in (r.estimate, r.ci_low, r.ci_high) if v is not None]
-        return all(abs(v) <= 1 for v in bounds)
-    return False
 
 
 def primary_row(rows: list[EstimateRow], estimand: str) -> EstimateRow | None:
