@@ -13,7 +13,7 @@ from streamlit.errors import StreamlitAPIException
 from causal_core import multiverse as mv
 from causal_core.display import EffectUnit, project_unit
 from causal_core.multiverse import adapter, memo_text
-from causal_core.multiverse.charts import specification_curve
+from causal_core.multiverse.charts import curve_views
 from causal_core.multiverse.export import chart_bytes, table_bytes
 from causal_core.multiverse.runner import MultiverseRun
 from causal_core.project import MultiverseOptions, MultiverseResult
@@ -66,11 +66,12 @@ def cached_space(inputs_json: str, spec_json: str, options_json: str, _project, 
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def curve_spec(result_json: str, unit_json: str) -> dict:
-    """The curve's Vega-Lite spec in the estimate's unit, built once per stored curve and unit (3.6 s of a rerun
-    on retention otherwise)."""
+def curve_spec(result_json: str, unit_json: str) -> dict[str, dict]:
+    """The curve's and the choice matrix's Vega-Lite specs (each fits the column) in the estimate's unit, built
+    once per stored curve and unit (3.6 s of a rerun on retention otherwise)."""
     unit = EffectUnit(**json.loads(unit_json))
-    return specification_curve(MultiverseResult.model_validate_json(result_json), unit=unit).to_dict()
+    top, matrix = curve_views(MultiverseResult.model_validate_json(result_json), unit=unit)
+    return {"curve": top.to_dict(), "choices": matrix.to_dict()}
 
 
 # ---- the space of choices ---------------------------------------------------------------------
@@ -197,7 +198,9 @@ if stale:
 for sentence in result.summary.get("sentences", []):
     st.markdown(f"- {escape_markdown(sentence)}")
 unit_json = json.dumps(asdict(project_unit(project)))
-st.vega_lite_chart(curve_spec(result.model_dump_json(), unit_json), width="stretch")
+views = curve_spec(result.model_dump_json(), unit_json)
+st.vega_lite_chart(views["curve"], width="stretch")
+st.vega_lite_chart(views["choices"], width="stretch")
 st.caption(
     "Each interval is its estimator's analytic 95% CI. Intervals whose coverage bench/coverage.py did not measure "
     "on target carry a note (hover a point, or the table's interval_note column); the summary counts them. Hover a "

@@ -40,7 +40,8 @@ def test_run_shows_the_curve_and_the_summary_and_stores_the_result():
     bullets = [plain(md.value) for md in at.markdown if md.value.startswith("- ")]  # unescaped
     assert bullets[0].startswith("- Across 15 valid specifications, 100% have the same sign as the main estimate")
     assert any("true ATE is -4.6%" in b for b in bullets)
-    assert len(at.get("vega_lite_chart")) == 1
+    charts = at.get("vega_lite_chart")  # the curve and its choice matrix, each fitting the column (issue 25 §6)
+    assert len(charts) == 2
     assert any("Robustness across 15 specifications" in h.value for h in at.subheader)
 
 
