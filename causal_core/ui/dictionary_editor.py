@@ -99,7 +99,12 @@ def _grid(project: Project) -> None:
                 "categorical", help="Estimation uses its levels (one indicator per level), even when stored as numbers.",
             ),
             "simulation_truth": st.column_config.CheckboxColumn("simulation truth"),
-            "written_as": st.column_config.TextColumn("written as", disabled=True, help="The timing term the file used."),
+            "written_as": st.column_config.TextColumn(
+                "written as", disabled=True,
+                help="The timing term the built-in data set's notebook uses (e.g. N09's 'treatment week'), kept "
+                     "only so its audit reproduces the notebook; the timing column is what every page uses. An "
+                     "imported file's terms are converted to the timing values on import, so this stays empty.",
+            ),
         },
         hide_index=True,
     )
@@ -126,6 +131,23 @@ def _run_bulk(action: str) -> None:
     st.session_state[f"{prefix}_message"] = ("success", message)
 
 
+def canonical_timing_terms(
+    entries: list[DictionaryEntry], previous: list[DictionaryEntry]
+) -> tuple[list[DictionaryEntry], list[str]]:
+    """Imported rows in the one timing vocabulary: a synonym the file used ("baseline") becomes the canonical
+    value (``pre_treatment``) with no written-as label, so the DAG roles table, the prompts and the notebook say
+    what the export says. Rows the import did not change keep theirs (the built-in data sets' notebook terms).
+    Returns the entries and one "'baseline' → pre_treatment" line per converted term."""
+    before = {entry.variable: entry for entry in previous}
+    out, converted = [], []
+    for entry in entries:
+        if entry.timing_label and before.get(entry.variable) != entry:
+            converted.append(f"'{entry.timing_label}' → {entry.timing.value}")
+            entry = entry.model_copy(update={"timing_label": ""})
+        out.append(entry)
+    return out, list(dict.fromkeys(converted))
+
+
 def _run_import(frame_columns: list[str]) -> None:
     prefix = _prefix()
     upload = st.session_state.get(f"{prefix}_import_file")
@@ -139,8 +161,10 @@ def _run_import(frame_columns: list[str]) -> None:
         text = str(error) if isinstance(error, DictionaryImportError) else "The dictionary file is not UTF-8 text."
         st.session_state[f"{prefix}_message"] = ("error", text)
         return
+    entries, converted = canonical_timing_terms(entries, project.dictionary)
     _save_dictionary(entries, f"imported {upload.name}", from_grid=False)
-    st.session_state[f"{prefix}_message"] = ("success", f"Imported {upload.name}: {len(entries)} dictionary rows.")
+    terms = f" Timing terms read as the canonical values: {', '.join(converted)}." if converted else ""
+    st.session_state[f"{prefix}_message"] = ("success", f"Imported {upload.name}: {len(entries)} dictionary rows.{terms}")
 
 
 def _bulk_tools(project: Project, frame_columns: list[str]) -> None:
