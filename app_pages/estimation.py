@@ -3,6 +3,7 @@ sensitivity and refutations. Layout and widgets only; every number comes from ca
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pandas as pd
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 
 from causal_core import estimation as est
 from causal_core import staleness
+from causal_core.display import EffectUnit, project_unit
 from causal_core.estimation import refutation
 from causal_core.estimation.constants import MAX_BOOTSTRAP
 from causal_core.estimation.spec_refusal import refusal_message
@@ -75,14 +77,18 @@ CHARTS = {"forest": est.forest_chart, "love": est.love_plot, "overlap": est.over
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def chart_spec(kind: str, result_json: str) -> dict:
+def chart_spec(kind: str, result_json: str, unit_json: str = "") -> dict:
     """The Vega-Lite spec of one chart, built once per stored result: building and validating an altair chart
     took most of a rerun (0.3–0.8 s each on a loaded 2-core machine), and the result only changes on Run."""
-    return CHARTS[kind](EstimationResult.model_validate_json(result_json)).to_dict()
+    result = EstimationResult.model_validate_json(result_json)
+    if kind == "forest" and unit_json:  # the estimate's unit, by display.project_unit like every other page
+        return est.forest_chart(result, unit=EffectUnit(**json.loads(unit_json))).to_dict()
+    return CHARTS[kind](result).to_dict()
 
 
-def draw_chart(kind: str, result) -> None:
-    st.vega_lite_chart(chart_spec(kind, result.model_dump_json()), width="stretch")
+def draw_chart(kind: str, result, unit: EffectUnit | None = None) -> None:
+    unit_json = json.dumps(dataclasses.asdict(unit)) if unit else ""
+    st.vega_lite_chart(chart_spec(kind, result.model_dump_json(), unit_json), width="stretch")
 
 
 def render_terms(frame: pd.DataFrame, covariates: list[str], start: EstimationSpec) -> dict:
@@ -377,7 +383,8 @@ for warning in result.warnings:
 for note in result.diagnostics.get("notes", []):
     st.info(escape_markdown(note))
 render_ipw_note(result)
-table = est.estimates_table(result)
+unit = project_unit(project)
+table = est.estimates_table(result, unit)
 st.dataframe(
     table, hide_index=True, width="stretch",
     column_config={
@@ -386,7 +393,7 @@ st.dataframe(
     },
 )
 render_interval_notes(table)
-draw_chart("forest", result)
+draw_chart("forest", result, unit)
 if result.true_effect is not None:
     st.caption(f"Simulation truth: the true {spec.estimand} is {result.true_effect:+.4f} (red dashed line).")
 

@@ -164,3 +164,22 @@ def test_forest_plot_flags_exactly_the_approximate_intervals(score_project):
     assert [label.endswith(APPROXIMATE_SUFFIX) for label in table["row"]] == notes.tolist()
     spec = str(forest_chart(project.estimation).to_dict())
     assert "approximate" in spec and "strokeDash" in spec
+
+
+def test_the_estimation_page_writes_each_estimate_with_its_unit():
+    """AppTest: support's outcome is workload hours; the results table and the forest plot say so."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=300).run()
+    at.sidebar.selectbox(key="dataset_choice").set_value("support").run()
+    at.switch_page("app_pages/estimation.py").run()
+    at.button(key="est_run_support").click().run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert all(text.endswith(" hours") for text in table["effect"])
+    first = table.iloc[0]
+    assert first["effect"] == format_effect(first["estimate"], EffectUnit("hours", "hours"))
+    specs = [str(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    assert any("Effect estimate in hours (95 % CI)" in spec for spec in specs)

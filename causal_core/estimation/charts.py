@@ -40,9 +40,10 @@ def _unique_labels(labels: list[str]) -> list[str]:
     return out
 
 
-def estimates_table(result: EstimationResult) -> pd.DataFrame:
+def estimates_table(result: EstimationResult, unit: EffectUnit | None = None) -> pd.DataFrame:
     """The results table: method, SE method, estimand, estimate, SE, 95 % CI, n used, SE type, the interval's note.
 
+    With ``unit`` an "effect" column writes the estimate in its unit (``display.project_unit``).
     The note (interval_notes.py, from bench/coverage.py's measured table) says when an interval is approximate,
     so no interval is shown without either measured coverage or that label. The SE method is on every row so two
     IPW rows (analytic and bootstrap) are never unlabelled twins.
@@ -51,7 +52,7 @@ def estimates_table(result: EstimationResult) -> pd.DataFrame:
 
     columns = ["method", "estimand", "estimate", "std_error", "ci_low", "ci_high", "se_method", "n_used", "se_type",
                "interval_note"]
-    return pd.DataFrame(
+    table = pd.DataFrame(
         [
             {
                 "method": method_label(row),
@@ -69,6 +70,9 @@ def estimates_table(result: EstimationResult) -> pd.DataFrame:
         ],
         columns=columns,
     )
+    if unit is not None:  # the estimate as every page writes it: "+0.08 points", "−4.6 pp" (display.format_effect)
+        table.insert(2, "effect", [format_effect(value, unit) for value in table["estimate"]])
+    return table
 
 
 ROW_HEIGHT = 36  # px per labelled row: the plots grow with their rows, so no label is ever dropped
