@@ -14,6 +14,7 @@ import re
 
 import pandas as pd
 
+from causal_core.errors import WorkbenchInputError
 from causal_core.estimation.spec import default_spec, project_categoricals, with_dictionary_categoricals
 from causal_core.estimation.terms import FLEXIBILITY, formula_variables, quote
 from causal_core.project import EstimationSpec, Project
@@ -100,7 +101,7 @@ def form_terms(form: str, covariates: list[str], categorical: list[str], frame: 
     if form == "linear":
         return None
     if form not in FLEXIBILITY or form == "levels":
-        raise ValueError(f"Unknown functional form {form!r}: choose from {', '.join(FUNCTIONAL_FORMS)}.")
+        raise WorkbenchInputError(f"Unknown functional form {form!r}: choose from {', '.join(FUNCTIONAL_FORMS)}.")
     parts = []
     for column in covariates:
         distinct = frame[column].nunique(dropna=True) if column in frame.columns else 0

@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import causal_core.commands as commands_package
+from causal_core.errors import WorkbenchInputError
 from causal_core.version import version_label
 
 if TYPE_CHECKING:
     from causal_core.data import LoadedData
 
 
-class CliError(Exception):
+class CliError(WorkbenchInputError):
     """A bad input: printed as one line, exit status 2."""
 
 

@@ -32,6 +32,7 @@ from typing import Any
 import pandas as pd
 
 from causal_core import lab_endpoints, runtime, tasks
+from causal_core.errors import WorkbenchInputError
 from causal_core.project import AIInteraction, Project, utc_now
 from causal_core.rubric import score_of
 from causal_core.runtime import registry
@@ -62,7 +63,7 @@ REPAIR_STAGES = ("none", "parser", "model_retry", "failed")
 Progress = Callable[[int, int, str], None]
 
 
-class LabError(ValueError):
+class LabError(WorkbenchInputError):
     """A lab request that cannot run (unknown task, model or case): one clear line."""
 
 

@@ -19,6 +19,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from causal_core.errors import WorkbenchInputError
 from causal_core.project import ChecklistItem, Project, RubricCheck, Timing
 from causal_core.rubric import check
 from causal_core.structured import SchemaContext, StructuredTask, data_block, enum_of, not_a_column, with_data_rule
@@ -243,7 +244,7 @@ N09_SAMPLE_REVIEW: dict[str, Any] = {
 # ---------------------------------------------------------------------------------------------
 # Normalising a review that did not come through the runtime (CLI file, pasted JSON)
 # ---------------------------------------------------------------------------------------------
-class ReviewError(ValueError):
+class ReviewError(WorkbenchInputError):
     """A review that is not a DatasetProfileReview; the message names the field and the problem."""
 
 
@@ -571,7 +572,7 @@ def build_profile_inputs(project: Project, frame: pd.DataFrame | None) -> dict[s
         if current == stored.settings:
             return {"bundle": stored.evidence_bundle}
     if frame is None:
-        raise ValueError("The profile review needs the data audit: no audit is stored and no data rows were given.")
+        raise WorkbenchInputError("The profile review needs the data audit: no audit is stored and no data rows were given.")
     return {"bundle": run_audit(project, frame).evidence_bundle}
 
 

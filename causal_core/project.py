@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from causal_core.errors import WorkbenchInputError
 from causal_core.limits import MAX_BOOTSTRAP, MAX_COLUMNS, MAX_IMPORT_EDGES, MAX_IMPORT_NODES
 from causal_core.version import WorkbenchStamp, current_stamp
 
@@ -512,7 +513,7 @@ class Project(StrictModel):
         return [record for record in self.audits if record.artifact == artifact]
 
 
-class ProjectFileError(ValueError):
+class ProjectFileError(WorkbenchInputError):
     """A project file that cannot be opened; the message says exactly why."""
 
 

@@ -16,10 +16,12 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
+from causal_core.errors import WorkbenchInputError
+
 T = TypeVar("T")
 
 
-class InputFileError(ValueError):
+class InputFileError(WorkbenchInputError):
     """A file that cannot be read or written; the message names it and says why (CLI exit status 2)."""
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+from causal_core.errors import WorkbenchInputError
 from causal_core.structured import StructuredTask
 
 TASK_LOCATIONS = {
@@ -23,6 +24,6 @@ def task_names() -> list[str]:
 def get_task(name: str) -> StructuredTask:
     """The task called ``name``; an unknown name lists the valid ones."""
     if name not in TASK_LOCATIONS:
-        raise ValueError(f"unknown task '{name}': choose one of {', '.join(TASK_LOCATIONS)}")
+        raise WorkbenchInputError(f"unknown task '{name}': choose one of {', '.join(TASK_LOCATIONS)}")
     module_name, attribute = TASK_LOCATIONS[name].split(":")
     return getattr(importlib.import_module(module_name), attribute)

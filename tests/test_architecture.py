@@ -80,3 +80,91 @@ def test_import_contracts_are_kept():
                             timeout=300, check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "2 kept, 0 broken" in result.stdout
+
+
+# ------------------------------------------------------------------------------------- one user-input error base
+
+INPUT_ERROR_CLASSES = [
+    "causal_core.cli:CliError",
+    "causal_core.data.loading:DataError",
+    "causal_core.dag_io.syntax:DagFormatError",
+    "causal_core.dag.constants:DagEditError",
+    "causal_core.dag.constants:IdentificationError",
+    "causal_core.dag.paths:DagPathError",
+    "causal_core.dag.falsify:FalsifyError",
+    "causal_core.estimation.constants:EstimationError",
+    "causal_core.estimation.refutation:RefutationError",
+    "causal_core.audit.constants:AuditInputError",
+    "causal_core.audit.dictionary_io:DictionaryImportError",
+    "causal_core.project:ProjectFileError",
+    "causal_core.safe_io:InputFileError",
+    "causal_core.lab:LabError",
+    "causal_core.profile_review:ReviewError",
+    "causal_core.runtime.devices:LoadPlanError",
+    "causal_core.runtime.endpoint_policy:EndpointRefused",
+    "causal_core.multiverse.export:ExportError",
+    "causal_core.notebook.checks:ExportError",
+]
+
+
+@pytest.mark.parametrize("dotted", INPUT_ERROR_CLASSES)
+def test_every_user_input_error_shares_the_base(dotted):
+    import importlib
+
+    from causal_core.errors import WorkbenchInputError
+
+    module_name, _, class_name = dotted.partition(":")
+    error_class = getattr(importlib.import_module(module_name), class_name)
+    assert issubclass(error_class, WorkbenchInputError)
+    assert issubclass(error_class, ValueError)  # callers that caught ValueError still do
+
+
+def _run_data_command(tmp_path, capsys) -> tuple[int, str]:
+    from causal_core.cli import main
+
+    code = main(["data", "--dataset", "retention", "--out", str(tmp_path / "out.csv")])
+    return code, capsys.readouterr().err
+
+
+def test_a_bad_input_inside_a_command_is_one_line_and_status_2(tmp_path, capsys, monkeypatch):
+    from causal_core.commands import data as data_command
+    from causal_core.data.loading import DataError
+
+    def refuse(_name: str):
+        raise DataError("The built-in 'retention' cannot be generated with n = -1.")
+
+    monkeypatch.setattr(data_command, "builtin_source", refuse)
+    code, err = _run_data_command(tmp_path, capsys)
+    assert code == 2
+    assert err == "error: The built-in 'retention' cannot be generated with n = -1.\n"
+
+
+@pytest.mark.parametrize("bug", [KeyError("smd_after"), ValueError("could not convert"), TypeError("NoneType")],
+                         ids=lambda error: type(error).__name__)
+def test_a_bug_inside_a_command_is_an_internal_error_with_status_1_not_bad_input(tmp_path, capsys, monkeypatch, bug):
+    from causal_core.commands import data as data_command
+
+    def broken(_name: str):
+        raise bug
+
+    monkeypatch.setattr(data_command, "builtin_source", broken)
+    monkeypatch.delenv("CW_TRACEBACK", raising=False)
+    code, err = _run_data_command(tmp_path, capsys)
+    assert code == 1
+    assert err.startswith(f"internal error (a bug in the workbench, not your input): {type(bug).__name__}:")
+    assert "CW_TRACEBACK=1" in err
+    assert not err.startswith("error:")
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_the_traceback_switch_lets_a_bug_raise(tmp_path, monkeypatch):
+    from causal_core.cli import main
+    from causal_core.commands import data as data_command
+
+    def broken(_name: str):
+        raise KeyError("smd_after")
+
+    monkeypatch.setattr(data_command, "builtin_source", broken)
+    monkeypatch.setenv("CW_TRACEBACK", "1")
+    with pytest.raises(KeyError, match="smd_after"):
+        main(["data", "--dataset", "retention", "--out", str(tmp_path / "out.csv")])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from causal_core.errors import WorkbenchInputError
 from causal_core.project import Timing
 
 EXPLICIT_WARNING = (
@@ -36,7 +37,7 @@ BUNDLE_CAPS = {
 }
 
 
-class AuditInputError(ValueError):
+class AuditInputError(WorkbenchInputError):
     """A dataset/role combination the audit cannot use; the message says what to change.
 
     ``values`` lists the treatment values found and ``suggested_mapping`` (value -> 0/1) is set when a

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from causal_core.errors import WorkbenchInputError
 from causal_core.project import TIMING_SYNONYMS, DictionaryEntry, Timing
 from causal_core.safe_io import restore_frame, safe_csv_text
 
@@ -49,7 +50,7 @@ _TRUE = {"true", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "no", "n", "0", "0.0", ""}
 
 
-class DictionaryImportError(ValueError):
+class DictionaryImportError(WorkbenchInputError):
     """A dictionary file or bulk edit that cannot be applied; the message names every problem."""
 
 

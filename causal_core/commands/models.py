@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from causal_core.cli import add_format_option, emit
+from causal_core.errors import WorkbenchInputError
 from causal_core.runtime import endpoint_policy, registry
 
 
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     for value in args.endpoint:
         model, sep, base_url = value.partition("@")
         if not sep:
-            raise ValueError(f"--endpoint must look like MODEL@BASE_URL, got '{value}'")
+            raise WorkbenchInputError(f"--endpoint must look like MODEL@BASE_URL, got '{value}'")
         clean = endpoint_policy.check_endpoint(base_url)  # ?, #, user:pass@, schemes; the class allow-list
         extra.append(registry.endpoint_key(model, clean))
         registry.parse_endpoint_key(extra[-1])  # one-line error for a malformed key

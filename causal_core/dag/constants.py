@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from causal_core.errors import WorkbenchInputError
+
 ROLE_NAMES = (
     "treatment",
     "outcome",
@@ -21,7 +23,7 @@ MAX_PATHS_SHOWN = 5_000  # simple paths inspected when *showing* an open path
 _FORBIDDEN_NAME_CHARS = set('"\n\r\t{}[];')
 
 
-class DagEditError(ValueError):
+class DagEditError(WorkbenchInputError):
     """A rejected edit; the message says why and the spec passed in is unchanged."""
 
 

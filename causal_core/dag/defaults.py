@@ -8,6 +8,7 @@ import pandas as pd
 
 from causal_core.dag.roles import node_roles
 from causal_core.dag.seeding import starter_dag  # noqa: F401 - re-exported (safe node names live there)
+from causal_core.errors import WorkbenchInputError
 from causal_core.project import DagEdge, DagNode, DagSpec
 
 # Default DAGs for the built-in datasets
@@ -163,7 +164,7 @@ DEFAULT_DAGS = {"retention": _retention_dag, "support": _support_dag}
 def default_dag(dataset_name: str) -> DagSpec:
     """The starting DAG for a built-in dataset (N01 §8 for retention, N09's dictionary for support)."""
     if dataset_name not in DEFAULT_DAGS:
-        raise ValueError(f"no default DAG for {dataset_name!r}: choose one of {', '.join(DEFAULT_DAGS)}")
+        raise WorkbenchInputError(f"no default DAG for {dataset_name!r}: choose one of {', '.join(DEFAULT_DAGS)}")
     return DEFAULT_DAGS[dataset_name]()
 
 

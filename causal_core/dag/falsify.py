@@ -33,6 +33,7 @@ from statsmodels.stats.multitest import multipletests
 from causal_core.dag.constants import MAX_IMPLICATIONS
 from causal_core.dag.graph import observed_names, to_networkx, validate_dag
 from causal_core.dag.implications import Implication, ImplicationSample, sample_implications
+from causal_core.errors import WorkbenchInputError
 from causal_core.project import DagSpec
 
 ProgressFn = Callable[[float, str], None]
@@ -46,7 +47,7 @@ FISHER = "partial correlation (Fisher z)"
 WILKS = "Wilks' Λ on one-hot columns (Bartlett χ²)"
 
 
-class FalsifyError(ValueError):
+class FalsifyError(WorkbenchInputError):
     """The DAG cannot be tested against these data (invalid graph, no data); the message says why."""
 
 

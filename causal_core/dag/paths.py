@@ -18,6 +18,7 @@ import networkx as nx
 from pydantic import BaseModel, Field
 
 from causal_core.dag.graph import find_cycle, format_cycle, get_node, is_observed, validate_dag
+from causal_core.errors import WorkbenchInputError
 from causal_core.project import DagSpec
 
 MAX_LISTED_PATHS = 200  # paths listed between treatment and outcome (shortest first); the cap is stated
@@ -25,7 +26,7 @@ MAX_LISTED_PATHS = 200  # paths listed between treatment and outcome (shortest f
 FORWARD, BACKWARD, BIDIRECTED = "->", "<-", "<->"
 
 
-class DagPathError(ValueError):
+class DagPathError(WorkbenchInputError):
     """The paths cannot be listed (invalid graph, missing treatment/outcome, bad adjustment set)."""
 
 

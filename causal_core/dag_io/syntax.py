@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from causal_core.dag.graph import validate_dag
+from causal_core.errors import WorkbenchInputError
 from causal_core.limits import MAX_IMPORT_EDGES, MAX_IMPORT_NODES  # one value for importers and project files
 from causal_core.project import DagEdge, DagNode, DagSpec
 
@@ -22,7 +23,7 @@ ROLE_FLAGS = ("exposure", "outcome", "latent", "adjusted", "selected")
 NO_NODES_MESSAGE = "the graph has no nodes: there is nothing to import"
 
 
-class DagFormatError(ValueError):
+class DagFormatError(WorkbenchInputError):
     """A DAG file that cannot be read; the message says where and why."""
 
 

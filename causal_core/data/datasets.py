@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from causal_core.errors import WorkbenchInputError
 from causal_core.project import DictionaryEntry, normalise_timing
 
 RETENTION_SEED = 42
@@ -327,7 +328,7 @@ def get_builtin(name: str) -> BuiltinDataset:
     try:
         return BUILTINS[name]
     except KeyError:
-        raise ValueError(f"unknown dataset '{name}': choose one of {', '.join(BUILTINS)}") from None
+        raise WorkbenchInputError(f"unknown dataset '{name}': choose one of {', '.join(BUILTINS)}") from None
 
 
 MAX_SEED = 2**32 - 1  # numpy's SeedSequence takes any non-negative int; the bound keeps files sane
@@ -341,9 +342,9 @@ def check_generator_args(name: str, n: object, seed: object) -> None:
     """
     spec = get_builtin(name)
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= spec.max_n):
-        raise ValueError(f"n = {n!r} for the built-in dataset '{name}': it must be a whole number from 1 to {spec.max_n:,}")
+        raise WorkbenchInputError(f"n = {n!r} for the built-in dataset '{name}': it must be a whole number from 1 to {spec.max_n:,}")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED):
-        raise ValueError(f"seed = {seed!r} for the built-in dataset '{name}': it must be a whole number from 0 to {MAX_SEED:,}")
+        raise WorkbenchInputError(f"seed = {seed!r} for the built-in dataset '{name}': it must be a whole number from 0 to {MAX_SEED:,}")
 
 
 def load_builtin(name: str, n: int | None = None, seed: int | None = None) -> pd.DataFrame:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from causal_core.data.datasets import BUILTINS, check_generator_args, get_builtin, load_builtin
+from causal_core.errors import WorkbenchInputError
 from causal_core.limits import MAX_COLUMNS, MAX_ROWS  # checked before any parsing work
 from causal_core.project import DataSource, DictionaryEntry, Project, normalise_timing
 from causal_core.safe_io import data_file_name_problem
@@ -27,7 +28,7 @@ MAX_COLUMN_NAME_CHARS = 1_000
 MAX_ABS_VALUE = 1e150
 
 
-class DataError(ValueError):
+class DataError(WorkbenchInputError):
     """A dataset that cannot be used; the message is shown to the analyst as is."""
 
 

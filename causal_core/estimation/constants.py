@@ -7,6 +7,7 @@ from collections.abc import Callable
 from scipy.stats import norm
 
 from causal_core import limits
+from causal_core.errors import WorkbenchInputError
 
 Z95 = float(norm.ppf(0.975))
 MIN_ARM_ROWS = 10
@@ -21,7 +22,7 @@ METHOD_LABELS = {
 }
 
 
-class EstimationError(ValueError):
+class EstimationError(WorkbenchInputError):
     """A specification or dataset that cannot be estimated; the message says what to change."""
 
 

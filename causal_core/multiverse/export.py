@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from causal_core.errors import WorkbenchInputError
 from causal_core.multiverse.charts import specification_curve
 from causal_core.multiverse.summary import table
 from causal_core.project import MultiverseResult
@@ -14,7 +15,7 @@ TABLE_FORMATS = ("csv", "json")
 CHART_FORMATS = ("svg", "png")
 
 
-class ExportError(ValueError):
+class ExportError(WorkbenchInputError):
     """An output that cannot be written in the asked format; the message names the formats that work."""
 
 

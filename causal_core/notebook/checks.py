@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from causal_core.data import DataError
+from causal_core.errors import WorkbenchInputError
 from causal_core.project import Project
 
 # Workflow order: (key, what the reader is told).
@@ -27,7 +28,7 @@ STAGES = (
 STAGE_TEXT = dict(STAGES)
 
 
-class ExportError(ValueError):
+class ExportError(WorkbenchInputError):
     """The export cannot be written; the message says why and nothing was written."""
 
 

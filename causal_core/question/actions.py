@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from causal_core.errors import WorkbenchInputError
 from causal_core.project import (
     AIInteraction,
     EstimandCard,
@@ -68,7 +69,7 @@ def with_draft_result(project: Project, interaction: AIInteraction, frame: Any =
 def edit_card_field(project: Project, field_name: str, value: Any, frame: Any = None) -> Project:
     """One analyst edit: logged (field, before, after), re-scored; an approved card goes back to draft."""
     if field_name not in CARD_FIELDS:
-        raise ValueError(f"unknown estimand-card field '{field_name}'")
+        raise WorkbenchInputError(f"unknown estimand-card field '{field_name}'")
     card = project.estimand_card or EstimandCard()
     value = _as_items(value) if field_name in LIST_FIELDS else _as_text(value)
     before = getattr(card, field_name)
@@ -91,7 +92,7 @@ def edit_open_questions(project: Project, rows: list[dict[str, Any]]) -> Project
             continue
         status = _as_text(row.get("status")) or "open"
         if status not in {"open", "answered", "dropped"}:
-            raise ValueError(f"open question status must be open, answered or dropped (got '{status}')")
+            raise WorkbenchInputError(f"open question status must be open, answered or dropped (got '{status}')")
         answer = _as_text(row.get("answer"))
         source = _as_text(row.get("source"))
         questions.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from causal_core.errors import WorkbenchInputError
 from causal_core.project import (
     EstimandCard,
 )
@@ -108,5 +109,5 @@ EXAMPLE_CARDS = {"retention": N01_CARD, "support": SUPPORT_CARD}
 def example_card(dataset_name: str) -> EstimandCard:
     """The worked example card for a built-in dataset (N01 §6 verbatim for ``retention``)."""
     if dataset_name not in EXAMPLE_CARDS:
-        raise ValueError(f"no example card for '{dataset_name}': choose one of {', '.join(EXAMPLE_CARDS)}")
+        raise WorkbenchInputError(f"no example card for '{dataset_name}': choose one of {', '.join(EXAMPLE_CARDS)}")
     return EstimandCard.model_validate(EXAMPLE_CARDS[dataset_name])

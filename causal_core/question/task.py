@@ -7,6 +7,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from causal_core.errors import WorkbenchInputError
 from causal_core.project import (
     EstimandCard,
     Project,
@@ -241,13 +242,13 @@ def card_from_json_payload(payload: Any) -> EstimandCard:
     if isinstance(payload, dict) and isinstance(payload.get("estimand_card"), dict):
         payload = payload["estimand_card"]
     if not isinstance(payload, dict):
-        raise ValueError("the card must be a JSON object with the 12 estimand-card fields")
+        raise WorkbenchInputError("the card must be a JSON object with the 12 estimand-card fields")
     try:
         return EstimandCard.model_validate(normalise_keys(payload))
     except ValidationError as error:
         first = error.errors()[0]
         location = ".".join(str(part) for part in first["loc"]) or "card"
-        raise ValueError(
+        raise WorkbenchInputError(
             f"the card does not match the estimand-card schema: {location}: {first['msg']} "
             f"({error.error_count()} problem(s) in all)"
         ) from None

@@ -13,6 +13,8 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass, field
 
+from causal_core.errors import WorkbenchInputError
+
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "int4": 0.5,
                "fp32": 4, "fp16": 2, "bf16": 2, "F32": 4, "F16": 2, "BF16": 2}
 QUANT_BYTES = {"8bit": 1.0, "4bit": 0.5}
@@ -22,7 +24,7 @@ QUANTISATIONS = ("none", "8bit", "4bit")
 HEADROOM = 1.2  # activations, KV cache and allocator slack on top of the weights
 
 
-class LoadPlanError(ValueError):
+class LoadPlanError(WorkbenchInputError):
     """A requested device/dtype/quantisation combination this machine cannot honour."""
 
 

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from causal_core.errors import WorkbenchInputError
+
 CLASS_MODE_ENV = "CW_CLASS_MODE"
 INSTRUCTOR_ENV = "CW_INSTRUCTOR_PASSWORD"
 ALLOWED_ENDPOINTS_ENV = "CW_ALLOWED_ENDPOINTS"
@@ -39,7 +41,7 @@ _FORBIDDEN_URL_CHARS = {"?": "a '?' (query)", "#": "a '#' (fragment)", "@": "a u
                         "\\": "a backslash"}
 
 
-class EndpointRefused(ValueError):
+class EndpointRefused(WorkbenchInputError):
     """A base URL or folder this server will not use; the message names the rule that refused it."""
 
 

@@ -19,6 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from causal_core.errors import WorkbenchInputError
 from causal_core.runtime import devices, endpoint_policy
 from causal_core.runtime.endpoint_policy import strip_credentials
 from causal_core.runtime.types import ENDPOINT_ENV_BASE_URL, ENDPOINT_ENV_MODEL, ModelUnavailable
@@ -132,7 +133,7 @@ def parse_endpoint_key(key: str) -> tuple[str, str]:
     body = key[len(ENDPOINT_PREFIX):]
     model, sep, base_url = body.partition("@")
     if not sep or not model.strip() or not base_url.strip():
-        raise ValueError(f"endpoint key must look like endpoint:<model>@<base_url>, got '{strip_credentials(key)}'")
+        raise WorkbenchInputError(f"endpoint key must look like endpoint:<model>@<base_url>, got '{strip_credentials(key)}'")
     base_url = endpoint_policy.validate_base_url(base_url)  # ?, #, user:pass@, schemes, controls: refused
     return model.strip(), base_url
 
