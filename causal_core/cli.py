@@ -1,7 +1,8 @@
 """Headless CLI mirroring the pages. Each subcommand lives in ``causal_core/commands/<name>.py``.
 
-Conventions every subcommand follows: ``--format json|text``; a bad input raises ``CliError``
-(or DataError/ValueError), which prints one line to stderr and exits with status 2.
+Conventions every subcommand follows: ``--format json|text``; a bad input raises ``CliError`` (or another
+``WorkbenchInputError``), which prints one line to stderr and exits with status 2. Any other exception is a bug:
+one line saying so and how to see the traceback (``CW_TRACEBACK=1``), exit status 1.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 import causal_core.commands as commands_package
 from causal_core.errors import WorkbenchInputError
 from causal_core.version import version_label
@@ -28,6 +31,13 @@ if TYPE_CHECKING:
 
 class CliError(WorkbenchInputError):
     """A bad input: printed as one line, exit status 2."""
+
+
+TRACEBACK_ENV = "CW_TRACEBACK"
+# What the CLI reports as the user's mistake (one line, status 2): the workbench's input errors, a pydantic
+# validation of a file or argument the user gave, the file system refusing a path the user named, and input nested
+# too deeply to parse. Everything else is a bug and is reported as one (status 1).
+USER_INPUT_ERRORS: tuple[type[BaseException], ...] = (WorkbenchInputError, ValidationError, OSError, RecursionError)
 
 
 def read_data_bytes(path: str) -> tuple[bytes, str]:
@@ -134,9 +144,16 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m causal_core")
         result = args.handler(args)
     except BrokenPipeError:  # `… | head`: __main__ ends quietly; not a bad input
         raise
-    except (CliError, ValueError, FileNotFoundError, KeyError, RecursionError, OSError) as error:
+    except USER_INPUT_ERRORS as error:
         print(f"error: {_one_line(error)}", file=sys.stderr)
         return 2
+    except Exception as error:  # noqa: BLE001 - a bug: said so, with how to get the traceback, never as bad input
+        if os.environ.get(TRACEBACK_ENV):
+            raise
+        print(f"internal error (a bug in the workbench, not your input): {type(error).__name__}: "
+              f"{_one_line(error)}\nRun again with {TRACEBACK_ENV}=1 for the traceback, and report it.",
+              file=sys.stderr)
+        return 1
     return int(result or 0)
 
 
@@ -160,8 +177,6 @@ def _one_line(error: BaseException) -> str:
     Commands route files through causal_core.safe_io and parsers guard their own recursion; this is the
     last net, so no traceback reaches a user even from a path nobody foresaw.
     """
-    from pydantic import ValidationError
-
     if isinstance(error, RecursionError):
         return "the input is nested too deeply to read"
     if isinstance(error, ValidationError):
