@@ -6,7 +6,7 @@ import streamlit as st
 
 from causal_core import dag, dag_draft
 from causal_core.dag import paths as dag_paths
-from causal_core.dag.layout import layered_layout
+from causal_core.dag.layout import CANVAS_WIDTH_PX, FULL_WIDTH_PX, layered_layout, needs_full_width
 from causal_core.dag.seeding import only_focus_nodes
 from causal_core.project import DagSpec
 from causal_core.safe_text import code_span, escape_markdown
@@ -157,7 +157,8 @@ label_size = _render_toolbar(spec)
 presenting = label_size == "presentation"
 # Presentation: the graph takes the full width (the node panel goes below it), so the fit-to-view zoom keeps
 # its 24 px labels large on a projector; in the normal view it shares the row with the node panel.
-graph_col, panel_col = (st.container(), st.container()) if presenting else st.columns([3, 2])
+full_width = presenting or needs_full_width(spec)  # a wide graph's labels would be unreadable in the column
+graph_col, panel_col = (st.container(), st.container()) if full_width else st.columns([3, 2])
 with graph_col:
     clicked = dag_view.render_dag(
         spec,
@@ -168,6 +169,7 @@ with graph_col:
         highlight_colour=dag_view.CAUSAL_COLOUR if picked_path and picked_path.causal else dag_view.PATH_COLOUR,
         adjusted=adjusted,
         size=label_size,
+        width_px=FULL_WIDTH_PX if full_width else CANVAS_WIDTH_PX,
     )
     last_click = dag_state.key("dag_last_click")
     if clicked and clicked != st.session_state.get(last_click) and clicked in names:

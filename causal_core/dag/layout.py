@@ -26,13 +26,14 @@ SCALE = 1.25  # dot points → vis-network canvas units (dot boxes are sized at 
 DOT_SPACING = {"rankdir": "LR", "nodesep": "0.35", "ranksep": "0.9"}
 
 
-def _dot_source(spec: DagSpec) -> tuple[str, dict[str, str]]:
+def _dot_source(spec: DagSpec, rankdir: str = "LR") -> tuple[str, dict[str, str]]:
     """The graph as dot sees it: boxes sized by their label, bidirected edges as unconstrained links.
     Nodes get ids ``n0, n1, …`` (a user's name with ``:`` would be read as a dot port); returns the map back."""
     import graphviz
 
     ids = {node.name: f"n{index}" for index, node in enumerate(spec.nodes)}
-    graph = graphviz.Digraph(graph_attr=DOT_SPACING, node_attr={"shape": "box", "fontsize": "18"})
+    graph = graphviz.Digraph(graph_attr={**DOT_SPACING, "rankdir": rankdir},
+                             node_attr={"shape": "box", "fontsize": "18"})
     for node in spec.nodes:
         graph.node(ids[node.name], label=(node.label or node.name).replace("\\", "/"))  # size only
     for edge in spec.edges:
@@ -43,10 +44,10 @@ def _dot_source(spec: DagSpec) -> tuple[str, dict[str, str]]:
     return graph.source, {value: key for key, value in ids.items()}
 
 
-def dot_positions(spec: DagSpec) -> dict[str, tuple[float, float]]:
+def dot_positions(spec: DagSpec, rankdir: str = "LR") -> dict[str, tuple[float, float]]:
     """Node centre positions from ``dot -Tjson0`` (points, y flipped to screen coordinates, scaled).
     Raises OSError / subprocess errors / ValueError when dot cannot lay the graph out."""
-    source, names = _dot_source(spec)
+    source, names = _dot_source(spec, rankdir)
     layout = json.loads(run_dot(source, "json0", timeout=DOT_TIMEOUT_S))
     height = float(layout["bb"].split(",")[3])
     positions: dict[str, tuple[float, float]] = {}
@@ -56,6 +57,71 @@ def dot_positions(spec: DagSpec) -> dict[str, tuple[float, float]]:
         x, y = (float(v) for v in item["pos"].split(","))
         positions[names[item["name"]]] = (round(x * SCALE, 1), round((height - y) * SCALE, 1))
     return positions
+
+
+# The DAG page's graph column at a 1280 px window (3/5 of the wide layout's content) and the page's full width,
+# and the tallest canvas it gets: vis-network fits the whole graph into the canvas, so a layout 2,200 units
+# wide drew 18-unit labels at 6 px.
+CANVAS_WIDTH_PX = 560.0
+FULL_WIDTH_PX = 930.0
+MAX_CANVAS_HEIGHT_PX = 1000.0
+MIN_CANVAS_HEIGHT_PX = 500.0
+NODE_PAD = 160.0  # a box's half width and height on both sides, plus vis-network's fit margin
+MIN_LABEL_PX = 11.0  # the smallest label size readable on screen
+
+
+def layout_extent(spec: DagSpec) -> tuple[float, float]:
+    """Width and height of the drawn graph in canvas units (node centres plus a box's padding)."""
+    points = [(n.x or 0.0, n.y or 0.0) for n in spec.nodes]
+    if not points:
+        return NODE_PAD, NODE_PAD
+    xs, ys = [x for x, _ in points], [y for _, y in points]
+    return max(xs) - min(xs) + NODE_PAD, max(ys) - min(ys) + NODE_PAD / 2
+
+
+def fit_zoom(spec: DagSpec, width_px: float = CANVAS_WIDTH_PX, height_px: float = MAX_CANVAS_HEIGHT_PX) -> float:
+    """The zoom vis-network's fit-to-view uses for this layout (never above 1): on-screen size = units × zoom."""
+    width, height = layout_extent(spec)
+    return min(1.0, width_px / width, height_px / height)
+
+
+def canvas_height(spec: DagSpec, minimum: float = MIN_CANVAS_HEIGHT_PX, width_px: float = CANVAS_WIDTH_PX) -> int:
+    """The canvas height that lets a tall layout use the column's full width (bounded), so its labels stay
+    as large as the width allows instead of shrinking to fit a fixed 500 px."""
+    width, height = layout_extent(spec)
+    zoom = min(1.0, width_px / width)
+    return int(max(minimum, min(MAX_CANVAS_HEIGHT_PX, height * zoom)))
+
+
+def label_px_on_screen(spec: DagSpec, font_units: float = 18.0, width_px: float = CANVAS_WIDTH_PX) -> float:
+    """How large an 18-unit label is on screen after fit-to-view at a canvas ``width_px`` wide (height grown as
+    needed, up to its bound)."""
+    return font_units * fit_zoom(spec, width_px, canvas_height(spec, width_px=width_px))
+
+
+def needs_full_width(spec: DagSpec) -> bool:
+    """Whether the graph's labels would be below the readable size in the page's graph column, so the page
+    gives the graph the full width (the node panel goes below it)."""
+    return label_px_on_screen(spec) < MIN_LABEL_PX
+
+
+def readable_positions(spec: DagSpec) -> tuple[dict[str, tuple[float, float]], str]:
+    """dot's positions causes-left (LR) or, when that is so wide its labels would be unreadable on the page's
+    canvas, causes-on-top (TB), whichever draws labels larger; returns the positions and the direction."""
+    best: tuple[float, dict[str, tuple[float, float]], str] | None = None
+    for rankdir in ("LR", "TB"):
+        positions = dot_positions(spec, rankdir)
+        placed = spec.model_copy(update={"nodes": [
+            n.model_copy(update={"x": positions[n.name][0], "y": positions[n.name][1]}) if n.name in positions else n
+            for n in spec.nodes
+        ]})
+        size = label_px_on_screen(placed)
+        if best is None or size > best[0] + 0.5:
+            best = (size, positions, rankdir)
+        if rankdir == "LR" and size >= MIN_LABEL_PX:
+            break
+    assert best is not None
+    return best[1], best[2]
 
 
 def layered_layout(spec: DagSpec, *, only_missing: bool = False) -> tuple[DagSpec, str]:
@@ -68,7 +134,9 @@ def layered_layout(spec: DagSpec, *, only_missing: bool = False) -> tuple[DagSpe
             f"Laid out by causal depth ({len(spec.nodes):,} nodes is above dot's {MAX_DOT_NODES} limit here)."
         )
     try:
-        positions = dot_positions(spec)
+        positions, rankdir = dot_positions(spec), "LR"
+        if not only_missing:
+            positions, rankdir = readable_positions(spec)
     except (OSError, subprocess.SubprocessError, ValueError, KeyError, IndexError) as error:
         return auto_layout(spec, force=not only_missing), f"Laid out by causal depth (Graphviz dot failed: {error})."
     if only_missing:
@@ -79,7 +147,8 @@ def layered_layout(spec: DagSpec, *, only_missing: bool = False) -> tuple[DagSpe
         else node
         for node in spec.nodes
     ]
-    return spec.model_copy(update={"nodes": nodes}), "Laid out in layers by Graphviz dot (causes left, effects right)."
+    where = "causes left, effects right" if rankdir == "LR" else "causes on top, effects below: readable labels"
+    return spec.model_copy(update={"nodes": nodes}), f"Laid out in layers by Graphviz dot ({where})."
 
 
 def place_new_nodes(spec: DagSpec, names: list[str]) -> DagSpec:

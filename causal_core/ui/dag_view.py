@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from causal_core.dag import role_colour
+from causal_core.dag.layout import CANVAS_WIDTH_PX, canvas_height
 from causal_core.project import DagSpec
 from causal_core.safe_text import plain_text
 
@@ -81,6 +82,7 @@ def render_dag(
     highlight_colour: str = PATH_COLOUR,
     adjusted: Sequence[str] | None = None,
     size: str = "normal",
+    width_px: float = CANVAS_WIDTH_PX,
 ) -> str | None:
     """Draw ``spec`` coloured by derived role (N01 palette); latent nodes dashed, unmeasured ones grey text.
 
@@ -135,7 +137,7 @@ def render_dag(
                  **_edge_style(lit, dimmed, highlight_colour))
         )
     config = Config(
-        height=height,
+        height=canvas_height(spec, minimum=height, width_px=width_px),  # a tall layout gets the height it needs
         directed=True,
         physics=False,
         hierarchical=False,
