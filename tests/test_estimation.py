@@ -10,6 +10,8 @@ import statsmodels.formula.api as smf
 
 from causal_core import estimation as est
 from causal_core.data.datasets import simulate_retention
+from causal_core.estimation.estimators import _ipw_weights, _target_weights
+from causal_core.estimation.n01 import _n01_features
 from causal_core.project import EstimandCard, EstimationSpec
 
 N01_SPEC = EstimationSpec(
@@ -75,7 +77,7 @@ def test_unpenalised_and_l2_propensity_agree_to_three_decimals(retention_frame):
     design = est.build_design(retention_frame, N01_SPEC)
     plain = est.propensity(design, (0.02, 0.98))
     t, y = design.t, design.y
-    features = est._n01_features(retention_frame, np.ones(design.n, dtype=bool))
+    features = _n01_features(retention_frame, np.ones(design.n, dtype=bool))
     penalised = np.clip(1 / (1 + np.exp(-(features @ est.logit(features, t, l2=1.0).beta))), 0.02, 0.98)
     for e in (plain.clipped, penalised):
         assert round(float(np.mean(t * y / e - (1 - t) * y / (1 - e))), 3) == -0.045
@@ -127,7 +129,7 @@ def test_gcomputation_equals_per_arm_regressions(retention_frame):
         row = est.gcomputation(design, estimand)
         A = sm.add_constant(design.X)
         fits = {arm: sm.OLS(design.y[design.t == arm], A[design.t == arm]).fit() for arm in (0, 1)}
-        target = est._target_weights(design.t, estimand).astype(bool)
+        target = _target_weights(design.t, estimand).astype(bool)
         expected = np.mean(fits[1].predict(A[target]) - fits[0].predict(A[target]))
         assert abs(row.estimate - expected) < 1e-10
     ate = est.gcomputation(est.build_design(retention_frame, N01_SPEC), "ATE")
@@ -833,10 +835,10 @@ def test_hajek_if_se_equals_the_stacked_m_estimation_sandwich(estimand):
     def psi(theta: np.ndarray) -> np.ndarray:
         beta, mu1, mu0 = theta[:-2], theta[-2], theta[-1]
         e = expit_(A @ beta)
-        w1, w0 = est._ipw_weights(design.t, e, estimand)
+        w1, w0 = _ipw_weights(design.t, e, estimand)
         return np.column_stack([A * (design.t - e)[:, None], w1 * (design.y - mu1), w0 * (design.y - mu0)])
 
-    w1, w0 = est._ipw_weights(design.t, ps.raw, estimand)
+    w1, w0 = _ipw_weights(design.t, ps.raw, estimand)
     theta = np.r_[ps.fit.beta, np.sum(w1 * design.y) / w1.sum(), np.sum(w0 * design.y) / w0.sum()]
     assert np.abs(psi(theta).mean(axis=0)).max() < 1e-8  # the stacked equations hold at the estimates
     step = 1e-6

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from causal_core import memo
 from causal_core.cli import main
 from causal_core.data import frame_to_csv_bytes, project_for_builtin, project_for_upload, read_upload
+from causal_core.memo.facts import _dag_node_for
 from causal_core.present import NOT_DONE, Deck, Headline, Slide, build_deck
 from causal_core.present.figures import ADJUSTED_FILL
 from causal_core.present.html import SCRIPT, deck_html
@@ -151,7 +152,7 @@ def test_pictures_are_drawn_and_the_adjustment_set_is_highlighted(built):
     dag_svg = slides["dag"].svg
     assert dag_svg.startswith("<svg")
     highlighted = dag_svg.count(f'fill="{ADJUSTED_FILL}"')
-    nodes = {node for column in project.estimation.spec.covariates if (node := memo._dag_node_for(project, column))}
+    nodes = {node for column in project.estimation.spec.covariates if (node := _dag_node_for(project, column))}
     assert highlighted == len(nodes) > 0  # exactly the adjusted nodes, no more
     assert slides["curve"].svg.startswith("<svg") and slides["estimate"].svg.startswith("<svg")
     assert "no effect" in slides["estimate"].svg_caption

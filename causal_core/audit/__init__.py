@@ -20,7 +20,6 @@ from causal_core.audit.balance import (  # noqa: F401
     propensity_overlap,
 )
 from causal_core.audit.column_types import (  # noqa: F401
-    _missing_kind,
     missing_pattern,
     missingness_tables,
     type_profile,
@@ -40,8 +39,6 @@ from causal_core.audit.constants import (  # noqa: F401
     AuditSettings,
 )
 from causal_core.audit.evidence import (  # noqa: F401
-    _grain_phrase,
-    _round,
     build_evidence_bundle,
     bundle_json,
 )
@@ -51,23 +48,17 @@ from causal_core.audit.grain import (  # noqa: F401
 )
 from causal_core.audit.helpers import (  # noqa: F401
     Roles,
-    _as_numeric,
-    _guess_treated,
-    _is_categorical,
     code_treatment,
     eligibility_of,
     records,
     resolve_roles,
 )
 from causal_core.audit.roles_leakage import (  # noqa: F401
-    _dag_check,
-    _dag_roles,
     leakage_table,
     role_scan,
 )
 from causal_core.audit.run import (  # noqa: F401
     TABLE_TITLES,
-    _finding_warnings,
     run_audit,
     settings_fingerprint,
     table_frame,
@@ -75,8 +66,50 @@ from causal_core.audit.run import (  # noqa: F401
 from causal_core.audit.smoke_test import (  # noqa: F401
     FAST_OLS_ROWS,
     OlsFit,
-    _ols_row,
     ols_hc3_fast,
     ols_hc3_statsmodels,
     regression_smoke_test,
 )
+
+__all__ = [
+    "BUNDLE_CAPS",
+    "DAG_BAD_FOR_ELIGIBLE",
+    "ELIGIBLE",
+    "EXCLUDE",
+    "EXCLUDED_TIMINGS",
+    "EXPLICIT_WARNING",
+    "FAST_OLS_ROWS",
+    "NOT_ADJUSTMENT",
+    "NOT_A_CONTROL",
+    "SIMULATION_TRUTH",
+    "TABLE_TITLES",
+    "UNKNOWN_TIMING",
+    "AuditInputError",
+    "AuditSettings",
+    "DesignSource",
+    "OlsFit",
+    "Roles",
+    "balance_table",
+    "build_evidence_bundle",
+    "bundle_json",
+    "code_treatment",
+    "design_columns",
+    "duplicate_summary",
+    "eligibility_of",
+    "fit_logistic",
+    "leakage_table",
+    "missing_pattern",
+    "missingness_tables",
+    "ols_hc3_fast",
+    "ols_hc3_statsmodels",
+    "propensity_overlap",
+    "records",
+    "regression_smoke_test",
+    "resolve_roles",
+    "role_scan",
+    "run_audit",
+    "schema_table",
+    "settings_fingerprint",
+    "table_frame",
+    "type_profile",
+]

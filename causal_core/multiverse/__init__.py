@@ -19,3 +19,19 @@ from causal_core.multiverse.space import (  # noqa: F401
 )
 from causal_core.multiverse.steps import run_multiverse, with_multiverse  # noqa: F401
 from causal_core.multiverse.summary import curve_data, summarise, table, variance_decomposition  # noqa: F401
+
+__all__ = [
+    "MAX_SPECIFICATIONS",
+    "AdjustmentSet",
+    "ChoiceSpace",
+    "MultiverseError",
+    "build_space",
+    "curve_data",
+    "run_multiverse",
+    "size_text",
+    "specifications",
+    "summarise",
+    "table",
+    "variance_decomposition",
+    "with_multiverse",
+]

@@ -29,6 +29,7 @@ from causal_core.analysis_spec import vary_spec
 from causal_core.data import analysis_frame as _analysis_frame
 from causal_core.data import deduplicate
 from causal_core.estimation import EstimationError  # noqa: F401 - re-exported: the curve's errors subclass it
+from causal_core.estimation.spec import _default_candidate
 from causal_core.project import EstimateRow, EstimationSpec, Project
 
 
@@ -57,7 +58,7 @@ def ineligible_reason(project: Project, column: str) -> str | None:
 
 
 def default_candidate(project: Project, frame: pd.DataFrame, column: str) -> bool:
-    return est._default_candidate(project, frame, column)
+    return _default_candidate(project, frame, column)
 
 
 def default_covariates(project: Project, frame: pd.DataFrame) -> list[str]:

@@ -23,3 +23,24 @@ from causal_core.notebook.checks import (  # noqa: F401
 )
 from causal_core.notebook.student import is_result, student_cells  # noqa: F401
 from causal_core.notebook.writer import NotebookExport, build_export, percent_script, write_export  # noqa: F401
+
+__all__ = [
+    "NUMBERS_TAG",
+    "STAGES",
+    "ExportError",
+    "ExportPaths",
+    "NotebookExport",
+    "build_cells",
+    "build_export",
+    "check_data",
+    "check_writable",
+    "completed_stages",
+    "export_paths",
+    "is_result",
+    "last_stage",
+    "percent_script",
+    "resolve_data_file",
+    "stage_notice",
+    "student_cells",
+    "write_export",
+]

@@ -8,3 +8,11 @@
 from __future__ import annotations
 
 from causal_core.present.slides import NOT_DONE, Deck, Headline, Slide, build_deck  # noqa: F401
+
+__all__ = [
+    "NOT_DONE",
+    "Deck",
+    "Headline",
+    "Slide",
+    "build_deck",
+]
