@@ -66,3 +66,30 @@ def test_random_dags_never_draw_smaller_than_the_causes_left_layout(n, p, seed):
     old = _placed(spec, dot_positions(spec, "LR"))
     assert label_px_on_screen(laid) >= label_px_on_screen(old) - 1e-9
     assert _page_label_px(laid) >= label_px_on_screen(old) - 1e-9
+
+
+def test_nodes_added_from_the_form_fill_free_space_instead_of_one_column():
+    """Issue 25 §6: six nodes added one by one (no edges yet) stacked in one column below the graph."""
+    from causal_core.dag.layout import FREE_DX, FREE_DY, place_new_nodes
+
+    spec = layered_layout(dag.default_dag("retention"))[0]
+    before = {n.name: (n.x, n.y) for n in spec.nodes}
+    for index in range(6):
+        spec = place_new_nodes(dag.add_node(spec, f"new{index}", label=f"new{index}"), [f"new{index}"])
+    assert {n.name: (n.x, n.y) for n in spec.nodes if n.name in before} == before
+    new = [dag.get_node(spec, f"new{i}") for i in range(6)]
+    assert len({round(n.x) for n in new}) > 1  # not one column
+    boxes = [(n.x, n.y) for n in spec.nodes]
+    assert all(abs(a[0] - b[0]) >= FREE_DX or abs(a[1] - b[1]) >= FREE_DY
+               for i, a in enumerate(boxes) for b in boxes[i + 1:] if a in [(m.x, m.y) for m in new])
+    ys = [y for _, y in before.values()]
+    assert all(min(ys) - 3 * FREE_DY <= n.y <= max(ys) + 3 * FREE_DY for n in new)  # beside, not far below
+
+
+def test_a_new_node_with_a_placed_child_sits_left_of_it():
+    from causal_core.dag.layout import place_new_nodes
+
+    spec = layered_layout(dag.default_dag("retention"))[0]
+    spec = dag.add_node(spec, "mood", latent=True)
+    spec = place_new_nodes(dag.add_edge(spec, "mood", "churn"), ["mood"])
+    assert dag.get_node(spec, "mood").x < dag.get_node(spec, "churn").x and overlapping_pairs(spec) == 0

@@ -152,23 +152,61 @@ def layered_layout(spec: DagSpec, *, only_missing: bool = False) -> tuple[DagSpe
 
 
 def place_new_nodes(spec: DagSpec, names: list[str]) -> DagSpec:
-    """Give ``names`` (just added) dot's layer position, below the nodes already placed; others stay put."""
+    """Give ``names`` (just added) a free spot near their placed neighbours (the gap nearest the graph's middle
+    when they have none); others stay put."""
     cleared = spec.model_copy(update={"nodes": [
         n.model_copy(update={"x": None, "y": None}) if n.name in names else n for n in spec.nodes
     ]})
     return layered_layout(cleared, only_missing=True)[0]
 
 
+FREE_DX, FREE_DY = 170.0, 70.0  # the clearance a new box needs from every placed box (an 18 px label box)
+
+
+def _neighbour_centre(spec: DagSpec, name: str, placed: dict[str, tuple[float, float]]) -> tuple[float, float] | None:
+    """Where a new node belongs: between its placed neighbours (parents left, children right of it)."""
+    parents = [placed[e.source] for e in spec.edges if e.target == name and e.source in placed]
+    children = [placed[e.target] for e in spec.edges if e.source == name and e.target in placed]
+    points = parents + children
+    if not points:
+        return None
+    x = sum(p[0] for p in points) / len(points)
+    if parents and not children:
+        x = max(p[0] for p in parents) + FREE_DX
+    elif children and not parents:
+        x = min(p[0] for p in children) - FREE_DX
+    return x, sum(p[1] for p in points) / len(points)
+
+
+def _free_spot(preferred: tuple[float, float], taken: list[tuple[float, float]]) -> tuple[float, float]:
+    """The grid point nearest ``preferred`` with room for a box (rings of growing radius; always finds one)."""
+    px, py = preferred
+    for ring in range(0, 60):
+        candidates = [(px + i * FREE_DX / 2, py + j * FREE_DY) for i in range(-ring, ring + 1)
+                      for j in range(-ring, ring + 1) if max(abs(i), abs(j)) == ring]
+        candidates.sort(key=lambda c: (abs(c[0] - px) / FREE_DX) ** 2 + (abs(c[1] - py) / FREE_DY) ** 2)
+        for x, y in candidates:
+            if all(abs(x - tx) >= FREE_DX or abs(y - ty) >= FREE_DY for tx, ty in taken):
+                return round(x, 1), round(y, 1)
+    return round(px, 1), round(max(ty for _, ty in taken) + FREE_DY, 1)
+
+
 def _shifted_beside(spec: DagSpec, positions: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
-    """New nodes take dot's positions, moved so their layer order is kept but they sit below the nodes
-    the analyst already placed (never on top of one)."""
-    placed = [(n.x, n.y) for n in spec.nodes if n.x is not None and n.y is not None]
+    """New nodes go to free space near their placed neighbours (or the gap nearest the graph's middle when they
+    have none), never on top of a box; nodes the analyst placed stay put. Stacking every new node below the graph
+    put nodes added from the form in one long column."""
+    placed = {n.name: (n.x, n.y) for n in spec.nodes if n.x is not None and n.y is not None}
     missing = [n.name for n in spec.nodes if (n.x is None or n.y is None) and n.name in positions]
     if not placed or not missing:
         return positions
-    top = max(y for _, y in placed) + 100.0
-    lowest_new = min(positions[name][1] for name in missing)
-    return {name: (x, y - lowest_new + top) if name in missing else (x, y) for name, (x, y) in positions.items()}
+    xs, ys = [x for x, _ in placed.values()], [y for _, y in placed.values()]
+    beside = ((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2)  # the nearest gap to the middle of the graph
+    out = dict(positions)
+    for name in missing:
+        preferred = _neighbour_centre(spec, name, placed) or beside
+        spot = _free_spot(preferred, list(placed.values()))
+        placed[name] = out[name] = spot
+    return out
 
 
 def overlapping_pairs(spec: DagSpec, min_dx: float = 60.0, min_dy: float = 30.0) -> int:
