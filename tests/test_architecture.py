@@ -6,6 +6,7 @@ packages, so a broken checker cannot pass the real tree by accident.
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -168,3 +169,46 @@ def test_the_traceback_switch_lets_a_bug_raise(tmp_path, monkeypatch):
     monkeypatch.setenv("CW_TRACEBACK", "1")
     with pytest.raises(KeyError, match="smd_after"):
         main(["data", "--dataset", "retention", "--out", str(tmp_path / "out.csv")])
+
+
+# ------------------------------------------------------------------------------------------------ public APIs
+
+PACKAGE_INITS = sorted((ROOT / "causal_core").glob("*/__init__.py"))
+
+
+def _bound_names(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {target.id for target in node.targets if isinstance(target, ast.Name)}
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
+def _declared_all(tree: ast.Module) -> list[str] | None:
+    for node in tree.body:
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+        if isinstance(target, ast.Name) and target.id == "__all__":
+            return [element.value for element in node.value.elts]
+    return None
+
+
+@pytest.mark.parametrize("init", PACKAGE_INITS, ids=lambda path: path.parent.name)
+def test_a_package_that_re_exports_declares_public_names_only(init):
+    tree = ast.parse(init.read_text(encoding="utf-8"))
+    package = f"causal_core.{init.parent.name}"
+    re_exported = [alias.asname or alias.name for node in tree.body if isinstance(node, ast.ImportFrom)
+                   and (node.module or "").startswith(package + ".") for alias in node.names]
+    assert not [name for name in re_exported if name.startswith("_")], "private names re-exported"
+    declared = _declared_all(tree)
+    if not re_exported and declared is None:
+        return  # a docstring-only package: its modules are the API
+    assert declared is not None, f"{package} re-exports names but has no __all__"
+    assert not [name for name in declared if name.startswith("_")]
+    assert set(declared) <= _bound_names(tree), set(declared) - _bound_names(tree)
+    assert set(re_exported) <= set(declared), f"re-exported but not in __all__: {set(re_exported) - set(declared)}"

@@ -129,3 +129,17 @@ def replay(draft: RecordedDraft, project: Project, frame: pd.DataFrame | None) -
 
 def is_replay(interaction: AIInteraction | None) -> bool:
     return interaction is not None and interaction.backend == REPLAY_BACKEND
+
+
+__all__ = [
+    "FOLDER",
+    "REPLAY_BACKEND",
+    "REPLAY_NOTE",
+    "RecordedDraft",
+    "Replay",
+    "is_replay",
+    "recorded_drafts",
+    "recorded_for",
+    "replay",
+    "replay_interaction",
+]
