@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from causal_core.dag import node_roles
+from causal_core.display import project_unit
 from causal_core.memo import (
     SECTION_KEYS,
     dag_set_check,
@@ -167,7 +168,7 @@ def check_estimators_agree(project: Project) -> ConsistencyItem:
     name = "Estimators agree within their 95% intervals"
     if project.estimation is None or not project.estimation.estimates:
         return _item(name, "amber", "no estimation yet")
-    pairs = estimator_disagreements(project.estimation.estimates, outcome_is_binary(project))
+    pairs = estimator_disagreements(project.estimation.estimates, outcome_is_binary(project), project_unit(project))
     if pairs:
         more = f" (and {len(pairs) - 1} more pair(s))" if len(pairs) > 1 else ""
         return _item(name, "red", f"intervals do not overlap: {pairs[0]}{more}")

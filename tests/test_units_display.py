@@ -183,3 +183,15 @@ def test_the_estimation_page_writes_each_estimate_with_its_unit():
     assert first["effect"] == format_effect(first["estimate"], EffectUnit("hours", "hours"))
     specs = [str(chart.proto.spec) for chart in at.get("vega_lite_chart")]
     assert any("Effect estimate in hours (95 % CI)" in spec for spec in specs)
+
+
+def test_estimator_disagreements_carry_the_same_unit_as_the_main_estimate():
+    from causal_core.memo.facts import estimator_disagreements
+    from causal_core.project import EstimateRow
+
+    rows = [EstimateRow(method="regression", estimand="ATE", estimate=0.34, ci_low=0.30, ci_high=0.38),
+            EstimateRow(method="aipw", estimand="ATE", estimate=0.08, ci_low=0.02, ci_high=0.14)]
+    unit = outcome_unit("", "inspection_score")
+    (sentence,) = estimator_disagreements(rows, False, unit)
+    assert "0.34 points (95% interval 0.30 to 0.38 points)" in sentence
+    assert "0.08 points (95% interval 0.02 to 0.14 points)" in sentence

@@ -315,7 +315,7 @@ def memo_facts(project: Project, frame: pd.DataFrame | None = None) -> MemoFacts
         facts.refutations = refutation_lines(result.refutations)
         facts.set_valid, facts.set_note = dag_set_check(project, facts.covariates)
         facts.set_source = _set_source(project, facts.covariates)
-        facts.disagreements = estimator_disagreements(facts.rows, facts.binary)
+        facts.disagreements = estimator_disagreements(facts.rows, facts.binary, facts.unit)
     facts.excluded = excluded_variables(project, facts.covariates)
     facts.warnings = analysis_warnings(project, facts)
     facts.controllable = treatment_controllable(project)
@@ -347,7 +347,7 @@ def _row_name(row: EstimateRow) -> str:
     return row.label or METHOD_LABELS.get(row.method, row.method)
 
 
-def estimator_disagreements(rows: list[EstimateRow], binary: bool) -> list[str]:
+def estimator_disagreements(rows: list[EstimateRow], binary: bool, unit: EffectUnit | None = None) -> list[str]:
     """Pairs of adjusted estimators whose 95% intervals do not overlap: they cannot both be right.
 
     Only the model-based (non-bootstrap) row of each method counts; the bootstrap row of the same estimate
@@ -366,10 +366,10 @@ def estimator_disagreements(rows: list[EstimateRow], binary: bool) -> list[str]:
         for second in own[index + 1 :]:
             if first.ci_high < second.ci_low or second.ci_high < first.ci_low:  # type: ignore[operator]
                 found.append(
-                    f"{_row_name(first)} {first.estimand} {effect_phrase(first.estimate, binary)} "
-                    f"(95% interval {range_phrase(first.ci_low, first.ci_high, binary)}) against "  # type: ignore[arg-type]
-                    f"{_row_name(second)} {second.estimand} {effect_phrase(second.estimate, binary)} "
-                    f"(95% interval {range_phrase(second.ci_low, second.ci_high, binary)})"  # type: ignore[arg-type]
+                    f"{_row_name(first)} {first.estimand} {effect_phrase(first.estimate, binary, unit)} "
+                    f"(95% interval {range_phrase(first.ci_low, first.ci_high, binary, unit)}) against "  # type: ignore[arg-type]
+                    f"{_row_name(second)} {second.estimand} {effect_phrase(second.estimate, binary, unit)} "
+                    f"(95% interval {range_phrase(second.ci_low, second.ci_high, binary, unit)})"  # type: ignore[arg-type]
                 )
     return found
 
