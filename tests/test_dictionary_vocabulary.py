@@ -50,3 +50,69 @@ def test_the_written_as_column_is_explained():
     source = inspect.getsource(dictionary_editor)
     assert "The timing term the file used." not in source
     assert "converted to the timing values on import" in source
+
+
+# ---- Overview's roles and the dictionary's role column fill each other (issue 25 §7) -------------------------
+
+
+def _overview_with(dictionary_update):
+    from pathlib import Path
+
+    import numpy as np
+    import pandas as pd
+    from streamlit.testing.v1 import AppTest
+
+    from causal_core.data import project_for_upload, read_upload
+    from causal_core.data.project_io import project_key
+    from causal_core.project import Timing
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"weekend": rng.integers(0, 2, 60), "score": rng.normal(size=60), "size": rng.normal(size=60)})
+    loaded = read_upload(frame.to_csv(index=False).encode(), "inspections.csv")
+    project = project_for_upload(loaded)
+    project = project.model_copy(update={"treatment": None, "outcome": None, "dictionary": [
+        e.model_copy(update=dictionary_update.get(e.variable, {"timing": Timing.unknown, "role": ""}))
+        for e in project.dictionary]})
+    key = project_key(project)
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=180)
+    at.session_state["cw_projects"] = {key: project}
+    at.session_state["cw_frames"] = {key: loaded.frame}
+    at.session_state["cw_active"] = key
+    at.run()
+    assert not at.exception, at.exception
+    return at, key
+
+
+def test_the_dictionary_role_column_fills_overviews_pickers():
+    from causal_core.project import Timing
+
+    at, key = _overview_with({"weekend": {"timing": Timing.treatment, "role": "treatment"},
+                              "score": {"timing": Timing.outcome, "role": "primary outcome"}})
+    project = at.session_state["cw_projects"][key]
+    assert (project.treatment, project.outcome) == ("weekend", "score")
+
+
+def test_overviews_pickers_fill_an_empty_dictionary_role_column():
+    from causal_core.project import Timing
+
+    at, key = _overview_with({})
+    treatment = next(s for s in at.selectbox if s.label == "Treatment")
+    treatment.set_value("weekend").run()
+    next(s for s in at.selectbox if s.label == "Primary outcome").set_value("score").run()
+    assert not at.exception, at.exception
+    entries = {e.variable: e for e in at.session_state["cw_projects"][key].dictionary}
+    assert (entries["weekend"].timing, entries["weekend"].role) == (Timing.treatment, "treatment")
+    assert (entries["score"].timing, entries["score"].role) == (Timing.outcome, "primary outcome")
+    assert (entries["size"].timing, entries["size"].role) == (Timing.unknown, "")
+
+
+def test_pickers_never_overwrite_what_the_dictionary_says():
+    from causal_core.project import DictionaryEntry, Timing
+    from causal_core.ui.dictionary_editor import dictionary_with_roles, roles_from_dictionary
+
+    entries = [DictionaryEntry(variable="a", timing=Timing.pre_treatment, role="confounder"),
+               DictionaryEntry(variable="y1", timing=Timing.outcome, role="guardrail"),
+               DictionaryEntry(variable="y2", timing=Timing.outcome, role="primary outcome")]
+    assert dictionary_with_roles(entries, {"treatment": "a", "outcome": None}) == entries
+    assert roles_from_dictionary(entries, ["a", "y1", "y2"]) == {"outcome": "y2"}
+    assert roles_from_dictionary(entries, ["a", "y1"]) == {"outcome": "y1"}

@@ -29,7 +29,7 @@ from causal_core.audit.dictionary_io import (
     set_timing,
     timing_label,
 )
-from causal_core.project import DictionaryEntry, Project
+from causal_core.project import DictionaryEntry, Project, Timing
 from causal_core.safe_text import code_span, escape_markdown
 from causal_core.ui import state
 
@@ -206,6 +206,40 @@ def render_dictionary_editor(project: Project, frame: pd.DataFrame) -> None:
         st.caption("Dictionary variables not in the data: " + ", ".join(map(code_span, absent)))
 
 
+ROLE_TIMINGS = {"treatment": (Timing.treatment, "treatment"), "outcome": (Timing.outcome, "primary outcome")}
+
+
+def roles_from_dictionary(entries: list[DictionaryEntry], columns: list[str]) -> dict[str, str]:
+    """Treatment and outcome the dictionary names unambiguously (exactly one column with that timing, or one
+    outcome whose role says "primary"): Overview's pickers start from them instead of "—"."""
+    found: dict[str, str] = {}
+    for name, (timing, _) in ROLE_TIMINGS.items():
+        matches = [e for e in entries if e.timing is timing and e.variable in columns]
+        if name == "outcome" and len(matches) > 1:
+            matches = [e for e in matches if "primary" in e.role.lower()]
+        if len(matches) == 1:
+            found[name] = matches[0].variable
+    return found
+
+
+def dictionary_with_roles(entries: list[DictionaryEntry], roles: dict[str, str | None]) -> list[DictionaryEntry]:
+    """Overview's treatment and outcome written into the dictionary where it says nothing yet (timing unknown,
+    role empty), so the role column and the pickers agree; what the analyst wrote in the dictionary is kept."""
+    out = []
+    for entry in entries:
+        for name, column in roles.items():
+            if column and entry.variable == column and name in ROLE_TIMINGS:
+                timing, role = ROLE_TIMINGS[name]
+                update: dict[str, object] = {}
+                if entry.timing is Timing.unknown:
+                    update["timing"] = timing
+                if not entry.role.strip():
+                    update["role"] = role
+                entry = entry.model_copy(update=update) if update else entry
+        out.append(entry)
+    return out
+
+
 def render_role_columns(project: Project, frame: pd.DataFrame) -> None:
     """Treatment, outcome, guardrails, grain and cluster: defaults later pages start from."""
     columns = [str(c) for c in frame.columns]
@@ -218,8 +252,9 @@ def render_role_columns(project: Project, frame: pd.DataFrame) -> None:
         value = container.selectbox(label, options, index=index, key=f"{key}_{state.active_key()}")
         return None if value == none else value
 
-    treatment = pick(left, "Treatment", project.treatment, "role_treatment")
-    outcome = pick(left, "Primary outcome", project.outcome, "role_outcome")
+    named = roles_from_dictionary(project.dictionary, columns)  # the dictionary's role column fills the pickers
+    treatment = pick(left, "Treatment", project.treatment or named.get("treatment"), "role_treatment")
+    outcome = pick(left, "Primary outcome", project.outcome or named.get("outcome"), "role_outcome")
     guardrails = left.multiselect(
         "Guardrail outcomes", columns, default=[g for g in project.guardrails if g in columns], key=f"role_guardrails_{state.active_key()}"
     )
@@ -239,4 +274,7 @@ def render_role_columns(project: Project, frame: pd.DataFrame) -> None:
     updated = project
     for name, value in changed.items():
         updated = updated.with_edit("project", name, getattr(project, name), value)
+    dictionary = dictionary_with_roles(project.dictionary, {"treatment": treatment, "outcome": outcome})
+    if dictionary != project.dictionary:  # the pickers fill the dictionary's role column (logged with them)
+        changed["dictionary"] = dictionary
     state.set_project(updated.model_copy(update=changed))
