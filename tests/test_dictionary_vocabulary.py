@@ -116,3 +116,17 @@ def test_pickers_never_overwrite_what_the_dictionary_says():
     assert dictionary_with_roles(entries, {"treatment": "a", "outcome": None}) == entries
     assert roles_from_dictionary(entries, ["a", "y1", "y2"]) == {"outcome": "y2"}
     assert roles_from_dictionary(entries, ["a", "y1"]) == {"outcome": "y1"}
+
+
+def test_a_typed_row_without_a_variable_name_is_reported_not_silently_dropped(retention):
+    """Enter on the last row adds a row; text typed there had no name and vanished without a word."""
+    from causal_core.audit.dictionary_io import apply_editor_delta, editor_table, entries_from_table
+    from causal_core.ui.dictionary_editor import nameless_rows
+
+    base = editor_table(retention.dictionary)
+    delta = {"added_rows": [{"description": "Inspector <b>id</b>", "timing": "pre_treatment"}, {}, {"variable": None}],
+             "edited_rows": {}, "deleted_rows": []}
+    table = apply_editor_delta(base, delta)
+    assert len(entries_from_table(table, retention.dictionary)) == len(retention.dictionary)  # still not saved
+    assert nameless_rows(table) == ["Inspector <b>id</b>; timing pre_treatment"]  # escaped where it is shown
+    assert nameless_rows(base) == []

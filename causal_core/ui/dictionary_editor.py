@@ -68,6 +68,29 @@ def _save_dictionary(entries: list[DictionaryEntry], note: str, *, from_grid: bo
         st.session_state[f"{_prefix()}_synced"] = after
 
 
+CONTENT_COLUMNS = ("description", "role")
+
+
+def nameless_rows(table: pd.DataFrame) -> list[str]:
+    """Rows the analyst typed into without a variable name (Enter on the last row adds one): they cannot be
+    saved, and dropping them silently lost their text. Returns a short quote of each row's content."""
+    def cell(row: dict[str, Any], column: str) -> str:
+        value = row.get(column)
+        return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value).strip()
+
+    quoted = []
+    for row in table.to_dict("records"):
+        if cell(row, "variable") not in ("", "None"):
+            continue
+        texts = [cell(row, c) for c in CONTENT_COLUMNS if cell(row, c) not in ("", "None")]
+        timing = cell(row, "timing")
+        if timing not in ("", "unknown", "None"):
+            texts.append(f"timing {timing}")
+        if texts:
+            quoted.append("; ".join(texts)[:80])
+    return quoted
+
+
 def _on_grid_change(widget_key: str) -> None:
     """Apply the grid's whole delta to its base table and save: runs before the next script run."""
     prefix = _prefix()
@@ -79,6 +102,11 @@ def _on_grid_change(widget_key: str) -> None:
         return
     st.session_state.pop(f"{prefix}_message", None)
     _save_dictionary(entries, "dictionary grid edit", from_grid=True)
+    unsaved = nameless_rows(table)
+    if unsaved:
+        st.session_state[f"{prefix}_message"] = (
+            "warning", f"{len(unsaved)} row(s) without a variable name were not saved ({' | '.join(unsaved)}): type "
+            "the data column's name in the variable cell, or delete the row.")
 
 
 def _grid(project: Project) -> None:
@@ -196,7 +224,8 @@ def render_dictionary_editor(project: Project, frame: pd.DataFrame) -> None:
     _grid(state.get_project())
     message = st.session_state.pop(f"{_prefix()}_message", None)  # shown once
     if message:
-        (st.error if message[0] == "error" else st.success)(escape_markdown(message[1]))
+        show = {"error": st.error, "warning": st.warning}.get(message[0], st.success)
+        show(escape_markdown(message[1]))
     documented = {e.variable for e in state.get_project().dictionary}
     undocumented = [c for c in frame_columns if c not in documented]
     absent = sorted(documented - set(frame_columns))
