@@ -313,3 +313,32 @@ def test_hostile_dag_drawing_keeps_every_node():
     svg = by_key(build_deck(project))["dag"].svg
     nodes = [g for g in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}g") if g.get("class") == "node"]
     assert len(nodes) == len(project.dag.nodes)
+
+
+@settings(max_examples=150, deadline=None)
+@given(TEXT, TEXT, TEXT, st.lists(TEXT, max_size=3), st.booleans())
+def test_the_app_pages_embedded_slide_renders_inert(title, lead, notes, bullets, show_notes):
+    """The Present page hands this HTML to st.html (tests/test_security.py allows that one call): whatever the
+    texts, no script, handler, link or image other than the slide's own data-URI picture."""
+    from causal_core.present.html import embedded_slide_html
+
+    slide = Slide(key="estimate", title=title, done=True, lead=lead, bullets=bullets, notes=notes,
+                  headline=Headline(label=lead, point=title, interval=notes, unit=lead), svg_caption=lead)
+    page = embedded_slide_html(slide, 0, 1, notes=show_notes)
+    elements = parsed(page)
+    for tag, attrs in elements.tags:
+        assert tag not in ("img", "iframe", "object", "embed", "link", "image", "use", "foreignobject", "a"), tag
+        assert not [name for name in attrs if name.startswith("on") or name.endswith("href")], (tag, attrs)
+    assert elements.scripts == []
+    assert not EXTERNAL_ATTRIBUTE.search(page)
+
+
+def test_the_embedded_picture_is_only_a_data_uri_of_the_allow_listed_svg():
+    from causal_core.present.html import embedded_slide_html
+
+    deck = build_deck(hostile_project())
+    dag = by_key(deck)["dag"]
+    page = embedded_slide_html(dag, 1, len(deck.slides))
+    images = [attrs for tag, attrs in parsed(page).tags if tag == "img"]
+    assert len(images) == 1 and dict(images[0])["src"].startswith("data:image/svg+xml;base64,")
+    assert "onerror" not in dict(images[0]) and "<svg" not in page

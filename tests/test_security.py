@@ -1,8 +1,9 @@
 """Security guarantees that hold for the whole code base (issue 18 §4–§5), checked by reading the code and config.
 
 * No raw-HTML sink: ``unsafe_allow_html``, ``st.html`` and ``components.html``/``iframe`` never appear in the
-  app, so user or model text cannot reach one. A use that is truly static must be added to STATIC_HTML_USES
-  with its file and a reason, and the test then still refuses any other.
+  app, so user or model text cannot reach one. A use that is static, or whose only argument is an escaping
+  builder property-tested with hostile text, must be added to STATIC_HTML_USES with its file, exact line and
+  reason; the test then still refuses any other.
 * Errors: the browser never gets a traceback (config + app.py's guard), and the guard logs the trace.
 * The README's claims about `.streamlit/config.toml` are true.
 """
@@ -20,7 +21,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [ROOT / "app.py", *sorted((ROOT / "app_pages").glob("*.py")), *sorted((ROOT / "causal_core").rglob("*.py"))]
 # (path relative to the repo, line text) of static raw-HTML uses reviewed by hand; none today.
-STATIC_HTML_USES: set[tuple[str, str]] = set()
+HTML_USE_REASONS: dict[tuple[str, str], str] = {
+    ("app_pages/present.py", "st.html(FULL_SCREEN_CSS)"): "a constant <style> written in the page, no data",
+    ("app_pages/present.py", "st.html(embedded_slide_html(slide, index, total, notes=show_notes))"):
+        "present.html escapes every text (safe_text.escape_html) and shows the allow-listed SVG as a data-URI "
+        "image; tests/test_present.py::test_the_app_pages_embedded_slide_renders_inert feeds it hostile text",
+}
+STATIC_HTML_USES: set[tuple[str, str]] = set(HTML_USE_REASONS)
 HTML_SINK_CALLS = {"html", "iframe"}  # st.html, components.html, components.iframe
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from causal_core.project import MultiverseResult, Project, RubricCheck
 from causal_core.multiverse.summary import invalid_by_design_count
+from causal_core.project import MultiverseResult, Project, RubricCheck
 from causal_core.rubric import check
 
 CHECK_NAME = "robustness_not_overstated"
