@@ -342,7 +342,8 @@ def test_no_hand_formatted_p_values_on_the_estimation_stage():
     """Raw float formats print "0" or "2e-11"; display.format_p_value prints "< 0.001" / 3 significant digits."""
     pattern = re.compile(r"p\s*=\s*\{[^}]*(pvalue|p_value)[^}]*:[^}]*\}")
     files = ["app_pages/estimation.py", "app_pages/specification_curve.py", "causal_core/ui/designs_panel.py",
-             "causal_core/refutation.py", "causal_core/sensitivity.py", "causal_core/estimation/charts.py"]
+             "causal_core/estimation/refutation.py", "causal_core/estimation/sensitivity.py",
+             "causal_core/estimation/charts.py"]
     offenders = [f for f in files if pattern.search((ROOT / f).read_text(encoding="utf-8"))]
     assert offenders == []
     from causal_core.display import format_p_value

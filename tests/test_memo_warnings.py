@@ -61,7 +61,7 @@ def test_contradicting_ate_estimators_fail_the_rubric_and_turn_the_panel_red(ate
     assert not agreement.passed and "regression adjustment ATE 699.13" in agreement.reason
     assert sum(c.passed for c in checks) < len(checks)  # never full marks
     item = check_estimators_agree(ate)
-    assert item.status == "red" and "IPW ATE -7111.13 (95% interval -9108.88 to -5113.38)" in item.detail
+    assert item.status == "red" and "IPW ATE -7111.13 units (95% interval -9108.88 to -5113.38 units)" in item.detail
     assert overall_status(consistency_checks(ate)) == "red"
 
 
