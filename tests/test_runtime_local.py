@@ -430,7 +430,7 @@ def test_ai_log_records_the_models_own_repetition_penalty(tiny_model):
 
 @pytest.mark.parametrize(("text", "closed"), [
     ('{"a": 1}', True), ('  {"a": [1, 2]}\n', True), ('{"a": 1', False), ('{"a": "x', False), ("", False),
-    ('{"a": 1}{"b": 2}', False), ("[1, 2]", True),
+    ('{"a": 1}{"b": 2}', False), ("[1, 2]", True), ('{"a": "line\nbreak"}', True),
 ])
 def test_a_grammar_answer_closed_at_the_budget_is_complete_not_truncated(text, closed):
     """Only the end-of-sequence token is missing when the closing brace is the budget's last token."""
