@@ -46,15 +46,20 @@ def test_models_text_shows_fetch_commands_and_extra_keys(capsys, empty_cache, tm
     assert f"✗ {registry.path_key(tmp_path / 'nowhere')}" in out and "not a loadable model folder" in out
 
 
-def test_generate_estimand_card_on_an_endpoint(capsys):
-    card = {
+def endpoint_card(outcome: str) -> dict:
+    """An estimand card as an endpoint returns it, with the outcome column under test."""
+    return {
         "business_question": "Did proactive outreach reduce churn last quarter?",
         "causal_question": "What is the effect of outreach on 90-day churn?",
         "unit": "account", "treatment": "outreach", "control_condition": "no outreach",
-        "outcome": "churn", "time_window": "90 days after outreach", "target_population": "eligible accounts",
+        "outcome": outcome, "time_window": "90 days after outreach", "target_population": "eligible accounts",
         "estimand": "ATE of outreach on churn", "required_assumptions": ["no unmeasured confounding"],
         "likely_threats": ["targeting of risky accounts"], "variables_to_audit": ["health_score"],
     }
+
+
+def test_generate_estimand_card_on_an_endpoint(capsys):
+    card = endpoint_card(outcome="churn")
     requests: list[dict] = []
     base_url, stop = start_stub(lambda request: json.dumps(card), record=requests)
     try:
@@ -111,14 +116,7 @@ def test_generate_bad_endpoint_key_and_task(capsys):
 def test_generate_notes_a_card_naming_a_column_the_data_lacks(capsys):
     """The endpoint gets the column enum; a server that ignores it and invents a column is flagged by name (the
     draft is then scored strictly, not silently accepted)."""
-    card = {
-        "business_question": "Did proactive outreach reduce churn last quarter?",
-        "causal_question": "What is the effect of outreach on 90-day churn?",
-        "unit": "account", "treatment": "outreach", "control_condition": "no outreach",
-        "outcome": "churned_90d", "time_window": "90 days after outreach", "target_population": "eligible accounts",
-        "estimand": "ATE of outreach on churn", "required_assumptions": ["no unmeasured confounding"],
-        "likely_threats": ["targeting of risky accounts"], "variables_to_audit": ["health_score"],
-    }
+    card = endpoint_card(outcome="churned_90d")
     requests: list[dict] = []
     base_url, stop = start_stub(lambda request: json.dumps(card), record=requests)
     try:
