@@ -190,9 +190,10 @@ def render_learners(start: EstimationSpec) -> dict:
             "800k rows: linear 0.4 s, ridge_cv 5 s, boosting 17 s, lasso_cv on a 0/1 outcome 84 s (L1 logistic).",
         )
         repetitions = st.number_input(
-            "Fold splits (repetitions; 0 = 5)", 0, 100, start.crossfit_repetitions, key=k("repetitions"),
-            help="A learner's estimate depends on which rows share a fold. The run repeats the cross-fitting on R "
-            "seeded splits and reports the median, with an SE that includes the split-to-split spread (DoubleML). "
+            "Fold splits for the work bound (repetitions; 0 = 5)", 0, 100, start.crossfit_repetitions, key=k("repetitions"),
+            help="A learner's estimate depends on which rows share a fold. Not yet implemented: this version fits "
+            "ONE seeded split (change the seed to see another); R only counts in the work bound below, so the "
+            "bound holds once repeated cross-fitting (median over R splits, DoubleML) arrives. "
             f"A run may fit at most {learners.MAX_ROW_FITS / 1e6:.0f} M rows in all (folds × splits × learners × "
             "rows); a bigger one is refused at once with the numbers.",
         )

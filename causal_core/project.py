@@ -300,8 +300,8 @@ class EstimationSpec(StrictModel):
     )
     crossfit_repetitions: int = Field(
         0, ge=0, le=100,
-        description="R: independent fold splits of the learners' cross-fitting, aggregated by the median (DoubleML); "
-        "0 = 5 with a flexible learner.",
+        description="R: fold splits counted by the learners' work bound (0 = 5 with a flexible learner). Repeated "
+        "cross-fitting (median over R splits, DoubleML) is not implemented yet: a run fits one split.",
     )
     # --- model terms and the IPW standard error (est-core) ---
     outcome_terms: str | None = Field(

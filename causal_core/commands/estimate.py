@@ -249,7 +249,8 @@ def add_learner_options(parser: argparse.ArgumentParser) -> None:
                         help="AIPW outcome model: " + "; ".join(f"{k} = {v}" for k, v in OUTCOME_LEARNERS.items())
                         + ". A non-default learner is cross-fitted (--crossfit K, 5 when 0).")
     parser.add_argument("--crossfit-repetitions", type=int, default=0, metavar="R",
-                        help="fold splits of a learner's cross-fitting, aggregated by the median (0 = 5)")
+                        help="fold splits counted by the work bound (0 = 5); repeated cross-fitting is not implemented yet: "
+                        "a run fits one split")
 
 
 def learner_fields(args: argparse.Namespace) -> dict[str, Any]:

@@ -97,8 +97,10 @@ def fold_count(spec: EstimationSpec) -> int:
 
 
 def repetition_count(spec: EstimationSpec) -> int:
-    """R: the spec's repetitions, or 5 when it leaves them at 0.
+    """R for the work bound: the spec's repetitions, or 5 when it leaves them at 0.
 
+    Repeated cross-fitting itself is not implemented yet: every run fits ONE split (seeded by the spec's seed),
+    and the bound counts R splits so it already holds when the repetitions arrive (conservative until then).
     Why 5 for every run on this path (it only runs with a flexible learner): a single fold split moved boosting
     AIPW by up to 1.3 SE on a public data set, so one split is a draw, not an estimate; the median over 5 splits
     with the spread in its SE (Chernozhukov et al. 2018) is DoubleML's recommendation. The exact fits keep
