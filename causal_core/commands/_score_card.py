@@ -9,12 +9,10 @@ and columns). Every bad input is one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TYPE_CHECKING, Any
 
 from causal_core.cli import CliError, add_format_option, emit
-
-MAX_CARD_BYTES = 10 * 1_048_576  # a 12-field card is a few kB; anything near this is not a card
+from causal_core.commands.score import read_json_file
 
 if TYPE_CHECKING:
     from causal_core.project import EstimandCard
@@ -30,24 +28,6 @@ def register_score(kinds: argparse._SubParsersAction) -> None:
     source.add_argument("--project", help="score against a saved project file (its dictionary and columns)")
     add_format_option(parser)
     parser.set_defaults(handler=run)
-
-
-def _read_json(path: str, what: str) -> Any:
-    from causal_core.safe_io import parse_guarded, read_input_bytes
-
-    payload = read_input_bytes(path, what, max_bytes=MAX_CARD_BYTES)
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError:
-        raise CliError(f"{what} file {path} is not UTF-8 text") from None
-    if not text.strip():
-        raise CliError(f"{what} file {path} is empty")
-    try:
-        return parse_guarded(lambda: json.loads(text), f"{what} file {path}")
-    except json.JSONDecodeError as error:
-        raise CliError(
-            f"{what} file {path} is not valid JSON: line {error.lineno}, column {error.colno} ({error.msg})"
-        ) from None
 
 
 def _project_and_frame(args: argparse.Namespace):
@@ -97,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     from causal_core.commands.score import artifact_kind
     from causal_core.question import card_from_json_payload
 
-    payload = _read_json(args.card, "card")  # its errors already name the file
+    payload = read_json_file(args.card, "card")  # its errors already name the file
     kind = artifact_kind(payload)
     if kind not in (None, "estimand card"):
         raise CliError(f"{args.card} holds a {kind}, not an estimand card")
