@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from causal_core import dag, dag_draft
+from causal_core import dag
+from causal_core.dag import draft_names
 from causal_core.dag import paths as dag_paths
 from causal_core.dag.layout import CANVAS_WIDTH_PX, FULL_WIDTH_PX, layered_layout, needs_full_width
 from causal_core.dag.seeding import only_focus_nodes
@@ -120,7 +121,7 @@ st.caption(
 project = state.get_project()
 staleness_banner.render(project)  # out of date: recompute (causal_core/staleness.py)
 frame = state.require_frame()
-columns = dag_draft.usable_columns(project, frame)
+columns = draft_names.usable_columns(project, frame)
 
 if project.dag is None:
     _start_graph(project, columns)

@@ -8,7 +8,6 @@ nothing reaches ``Project.dag`` except through :mod:`causal_core.dag`'s validate
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Sequence
 from typing import Annotated, Any
@@ -18,13 +17,14 @@ import pandas as pd
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from causal_core import dag
+from causal_core.dag.draft_names import NameMap, normalise_name
+from causal_core.dag_rubric import score_dag_draft as score_consequences
 from causal_core.project import DagSpec, Project, RubricCheck, Timing
 from causal_core.structured import SchemaContext, StructuredTask, data_block, enum_of, not_a_column, with_data_rule
 
 MAX_EDGES = 40
 MAX_NAME = 80
 MAX_RATIONALE = 160
-PREDICTOR_ALPHA = 0.01
 LATE_TIMINGS = {Timing.post_treatment, Timing.outcome, Timing.future}
 
 _Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME)]
@@ -106,13 +106,13 @@ class DagDraft(BaseModel):
         if not context.columns:
             return []
         columns = set(context.columns)
-        folded = {_norm(column) for column in context.columns}
+        folded = {normalise_name(column) for column in context.columns}
         problems: list[str] = []
         for index, edge in enumerate(parsed.get("edges") or [], start=1):
             for end in ("source", "target"):
                 name = str(edge.get(end, ""))
                 if edge.get(f"{end}_latent"):
-                    if _norm(name) in folded:
+                    if normalise_name(name) in folded:
                         problems.append(f"edge {index} {end}: '{name}' is marked latent but is a column of the dataset")
                     elif not re.fullmatch(LATENT_NAME_PATTERN, name):
                         problems.append(f"edge {index} {end}: latent name '{name}' must be short snake_case")
@@ -148,13 +148,6 @@ def _focus(project: Project) -> tuple[str | None, str | None]:
     treatment = (spec.treatment if spec else None) or project.treatment
     outcome = (spec.outcome if spec else None) or project.outcome
     return treatment, outcome
-
-
-def usable_columns(project: Project, frame: pd.DataFrame | None) -> list[str]:
-    """Data columns a DAG node may measure: simulation-truth columns are never variables of the story."""
-    columns = list(frame.columns) if frame is not None else (project.data_source.columns if project.data_source else [])
-    truth = {e.variable for e in project.dictionary if e.simulation_truth}
-    return [c for c in columns if c not in truth]
 
 
 def build_inputs(project: Project, frame: pd.DataFrame | None = None) -> dict[str, Any]:
@@ -223,45 +216,6 @@ def build_user_prompt(inputs: dict[str, Any]) -> str:
 # ---------------------------------------------------------------------------------------------
 # Name mapping and validation
 # ---------------------------------------------------------------------------------------------
-def _norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_")
-
-
-class NameMap:
-    """Draft names → canonical names: the DAG's node names, else data columns (which become new nodes)."""
-
-    def __init__(self, spec: DagSpec | None, columns: Sequence[str]):
-        self.targets: dict[str, str] = {}  # normalised key → canonical name
-        self.columns = set(columns)
-        nodes = spec.nodes if spec else []
-        for node in nodes:
-            for key in (node.name, node.label, node.column):
-                if key:
-                    self.targets.setdefault(_norm(key), node.name)
-        column_owner = {n.column: n.name for n in nodes if n.column}
-        for column in columns:
-            self.targets.setdefault(_norm(column), column_owner.get(column, column))
-        self.node_names = {n.name for n in nodes}
-
-    def map(self, raw: str) -> tuple[str | None, str]:
-        """(canonical name or None, how it was matched)."""
-        raw = str(raw).strip()
-        if raw in self.node_names:
-            return raw, "exact"
-        if raw in self.columns:
-            return self.targets.get(_norm(raw), raw), "column"
-        key = _norm(raw)
-        if key in self.targets:
-            return self.targets[key], f"'{raw}' matched '{self.targets[key]}'"
-        close = difflib.get_close_matches(key, list(self.targets), n=1, cutoff=0.85)
-        if close:
-            return self.targets[close[0]], f"'{raw}' read as '{self.targets[close[0]]}' (close spelling)"
-        return None, f"'{raw}' is not a node or a data column"
-
-    def is_new_node(self, name: str) -> bool:
-        return name not in self.node_names
-
-
 class DraftEdgeRow(BaseModel):
     source: str
     target: str
@@ -423,51 +377,9 @@ def accept_all(spec: DagSpec, review: DraftReview, columns: Sequence[str]) -> tu
 # ---------------------------------------------------------------------------------------------
 # Rubric
 # ---------------------------------------------------------------------------------------------
-def treatment_predictors(project: Project, frame: pd.DataFrame | None, alpha: float = PREDICTOR_ALPHA) -> list[tuple[str, float]]:
-    """Pre-treatment dictionary columns associated with the treatment in the data (p < alpha).
-
-    A quick bivariate test: chi-square for categorical columns, Welch t for numeric ones (binary
-    treatment), Pearson correlation for a numeric treatment. Simulation-truth columns are skipped.
-    """
-    from scipy import stats
-
-    treatment = project.treatment
-    if frame is None or not treatment or treatment not in frame.columns:
-        return []
-    found = []
-    treat = frame[treatment]
-    binary = treat.dropna().nunique() == 2
-    for entry in project.dictionary:
-        column = entry.variable
-        if entry.simulation_truth or entry.timing != Timing.pre_treatment or column not in frame.columns:
-            continue
-        rows = frame[[treatment, column]].dropna()
-        if len(rows) < 10 or rows[column].nunique() < 2:
-            continue
-        values = rows[column]
-        try:
-            if not pd.api.types.is_numeric_dtype(values) or values.nunique() <= 10:
-                table = pd.crosstab(values, rows[treatment] if binary else pd.qcut(rows[treatment], 4, duplicates="drop"))
-                p_value = float(stats.chi2_contingency(table)[1])
-            elif binary:
-                levels = sorted(rows[treatment].unique())
-                p_value = float(
-                    stats.ttest_ind(values[rows[treatment] == levels[0]], values[rows[treatment] == levels[1]], equal_var=False).pvalue
-                )
-            else:
-                p_value = float(stats.pearsonr(values, rows[treatment]).pvalue)
-        except ValueError:
-            continue
-        if p_value < alpha:
-            found.append((column, p_value))
-    return found
-
-
 def score_dag_draft(draft: dict[str, Any], project: Project, frame: pd.DataFrame | None) -> list[RubricCheck]:
     """The DAG-draft rubric of consequences (structure, timing, predictors, implied estimate): see
     :mod:`causal_core.dag_rubric`; each reason names the offending edges, variables or numbers."""
-    from causal_core.dag_rubric import score_dag_draft as score_consequences
-
     return score_consequences(draft, project, frame)
 
 

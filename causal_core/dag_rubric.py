@@ -28,6 +28,7 @@ import networkx as nx
 import pandas as pd
 
 from causal_core import dag
+from causal_core.dag.draft_names import NameMap, treatment_predictors, usable_columns
 from causal_core.project import DagEdge, DagNode, DagSpec, EstimationSpec, Project, RubricCheck, Timing
 from causal_core.rubric import check
 
@@ -198,8 +199,7 @@ def estimate_check(spec: DagSpec, project: Project, frame: pd.DataFrame | None, 
 # Structural checks
 # ---------------------------------------------------------------------------------------------
 def cached_predictors(project: Project, frame: pd.DataFrame) -> list[tuple[str, float]]:
-    """``dag_draft.treatment_predictors`` once per frame and treatment (it runs one test per column)."""
-    from causal_core.dag_draft import treatment_predictors
+    """``draft_names.treatment_predictors`` once per frame and treatment (it runs one test per column)."""
 
     key = (_frame_key(frame), project.treatment, tuple(e.variable for e in project.dictionary))
     if key not in _PREDICTOR_CACHE:
@@ -285,7 +285,6 @@ def _empty_draft_earns_nothing(checks: list[RubricCheck], parsed: ParsedDraft, g
 
 def score_dag_draft(draft: Any, project: Project, frame: pd.DataFrame | None) -> list[RubricCheck]:
     """Structural checks plus the consequences of the drawn graph; each reason names its evidence."""
-    from causal_core.dag_draft import NameMap, usable_columns
 
     columns = usable_columns(project, frame)
     names = NameMap(project.dag, columns)

@@ -19,6 +19,8 @@ from typing import Annotated, Any, ClassVar, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from causal_core.audit.review_fields import PROFILE_LIST_FIELDS, PROFILE_SCALAR_FIELDS, mentions
+from causal_core.audit.review_rubric import apply_review_problems
 from causal_core.errors import WorkbenchInputError
 from causal_core.project import ChecklistItem, Project, RubricCheck, Timing
 from causal_core.rubric import check
@@ -59,18 +61,6 @@ class DatasetProfileReview(BaseModel):
     REFUSED_KEYS: ClassVar[dict[str, str]] = {}  # filled below (PROFILE_REFUSED_KEYS)
 
 
-PROFILE_SCALAR_FIELDS = ["dataset_grain", "candidate_treatment", "confidence"]
-PROFILE_LIST_FIELDS = [
-    "candidate_outcomes",
-    "pre_treatment_covariates",
-    "post_treatment_or_mediators",
-    "leakage_risks",
-    "missingness_risks",
-    "unit_integrity_risks",
-    "identification_questions",
-    "recommended_exclusions_from_adjustment",
-    "next_checks",
-]
 PROFILE_ALIASES = {
     "unit_of_analysis": "dataset_grain",
     "grain": "dataset_grain",
@@ -292,12 +282,6 @@ IDENTIFICATION_CLAIMS = [
     "is a valid causal estimate",
 ]
 DUPLICATE_TERMS = ["duplicate", "duplicated", "unit integrity", "grain", "de-dup", "dedup", "repeated"]
-
-
-def mentions(text: str, name: str) -> bool:
-    """Whether ``text`` names ``name`` as a whole identifier (``backlog_start`` ≠ ``next_week_backlog``)."""
-    pattern = r"(?<![a-z0-9_])" + re.escape(name.lower()) + r"(?![a-z0-9_])"
-    return re.search(pattern, text.lower()) is not None
 
 
 def _in_field(review: dict[str, Any], field: str, name: str) -> bool:
@@ -550,8 +534,6 @@ def score_profile_review(review: dict[str, Any], project: Project, frame: pd.Dat
         else f"timing unknown for {_listing(sorted(guessed))}: ask the data owner before adjusting",
         severity="warn",
     ))
-    from causal_core.audit.review_rubric import apply_review_problems  # the words around the names (issue 22)
-
     return apply_review_problems(checks, review, project, frame, facts)
 
 

@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from causal_core import dag, dag_draft
+from causal_core.dag import draft_names
 from causal_core.tasks import get_task
 
 
@@ -56,7 +57,7 @@ def test_prompt_lists_dictionary_variables_but_not_simulation_truth(retention_pr
 def test_notebook_draft_with_human_names_maps_onto_the_graph(retention_project):
     project, frame = retention_project
     draft = dag_draft.draft_from_spec(project.dag, use_labels=True)
-    review = dag_draft.review_draft(draft, project.dag, dag_draft.usable_columns(project, frame))
+    review = dag_draft.review_draft(draft, project.dag, draft_names.usable_columns(project, frame))
     assert review.problems == [] and review.acyclic
     assert review.mapped["Account health"] == "health_score"
     assert review.mapped["Post-outreach engagement"] == "post_outreach_engagement"
@@ -68,7 +69,7 @@ def test_notebook_draft_with_human_names_maps_onto_the_graph(retention_project):
 
 def test_bad_draft_review_reports_cycle_unknowns_and_diff(retention_project):
     project, frame = retention_project
-    columns = dag_draft.usable_columns(project, frame)
+    columns = draft_names.usable_columns(project, frame)
     review = dag_draft.review_draft(BAD_DRAFT, project.dag, columns)
     assert review.cycles == ["outreach → churn → health_score → outreach"]
     assert review.unknown == ["p_churn_with", "customer mood"]  # simulation truth is not a usable column
@@ -85,7 +86,7 @@ def test_bad_draft_review_reports_cycle_unknowns_and_diff(retention_project):
 
 def test_accepting_edges_one_by_one_and_all(retention_project):
     project, frame = retention_project
-    columns = dag_draft.usable_columns(project, frame)
+    columns = draft_names.usable_columns(project, frame)
     draft = {
         "edges": [
             {"source": "usage_score", "target": "health_score", "rationale": "usage feeds the health score"},
@@ -109,7 +110,7 @@ def test_accepting_edges_one_by_one_and_all(retention_project):
 
 def test_accept_all_skips_edges_that_would_now_close_a_cycle(retention_project):
     project, frame = retention_project
-    columns = dag_draft.usable_columns(project, frame)
+    columns = draft_names.usable_columns(project, frame)
     draft = {"edges": [
         {"source": "usage_score", "target": "tenure_months", "rationale": "a"},
         {"source": "tenure_months", "target": "usage_score", "rationale": "b"},
@@ -154,7 +155,7 @@ def test_treatment_predictors_use_the_data(retention, support):
         (retention, {"company_size", "tenure_months", "usage_score", "prior_tickets", "health_score", "segment"}),
         (support, {"baseline_ticket_volume", "baseline_satisfaction", "team_readiness", "manager_priority"}),
     ]:
-        found = {column for column, _ in dag_draft.treatment_predictors(project, frame)}
+        found = {column for column, _ in draft_names.treatment_predictors(project, frame)}
         assert expected <= found
         assert "region" not in found
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from causal_core.audit.review_fields import PROFILE_LIST_FIELDS, PROFILE_SCALAR_FIELDS, mentions
 from causal_core.project import Project, RubricCheck, Timing
 
 TOKEN = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+(?![A-Za-z0-9_])")
@@ -107,8 +108,6 @@ def invented_columns(review: dict[str, Any], known: set[str]) -> dict[str, list[
 
 def leakage_polarity(review: dict[str, Any], facts: Any, project: Project) -> dict[str, list[str]]:
     """Check name → sentences calling a future / post-treatment / outcome column safe to adjust for."""
-    from causal_core.profile_review import mentions
-
     late = list(dict.fromkeys([*facts.future, *facts.must_exclude]))
     found: dict[str, list[str]] = {}
     for field in [*FIELD_CHECK, "identification_questions", "next_checks"]:
@@ -194,8 +193,6 @@ def treatment_negated(review: dict[str, Any]) -> str:
 # ---------------------------------------------------------------------------------------------
 def review_problems(review: dict[str, Any], project: Project, frame: pd.DataFrame | None, facts: Any) -> dict[str, list[str]]:
     """Check name → the reasons it must fail (each naming the text and the measured fact)."""
-    from causal_core.profile_review import PROFILE_LIST_FIELDS, PROFILE_SCALAR_FIELDS
-
     known = {str(c) for c in frame.columns} if frame is not None else set()
     known |= {e.variable for e in project.dictionary}
     # The review's own vocabulary is not an invented column: its field names and the dictionary's timings.

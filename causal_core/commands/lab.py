@@ -10,7 +10,7 @@ from typing import Any
 
 from causal_core import lab, lab_endpoints
 from causal_core.cli import CliError, add_format_option, emit
-from causal_core.structured import DecodingSettings
+from causal_core.lab_bench.cli import decoding_settings, read_lab_state, run_benchmark, same_plan
 from causal_core.tasks import task_names
 
 
@@ -48,37 +48,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     add_format_option(parser)
     parser.set_defaults(handler=run)
-
-
-def _settings(args: argparse.Namespace) -> DecodingSettings:
-    updates: dict[str, Any] = {"seed": args.seed}
-    if args.temperature is not None:
-        updates["temperature"] = args.temperature
-    if args.max_new_tokens is not None:
-        updates["max_new_tokens"] = args.max_new_tokens
-    try:
-        return DecodingSettings(**updates)
-    except ValueError as error:
-        first = error.errors()[0] if hasattr(error, "errors") else {"msg": str(error), "loc": ()}
-        raise CliError(f"bad decoding setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
-
-
-def _read_state(path: Path | None) -> dict[str, Any]:
-    if path is None or not path.exists():
-        return lab.empty_lab()
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CliError(f"cannot read lab state {path}: {error}") from None
-    if not isinstance(state, dict) or not isinstance(state.get("runs"), list):
-        raise CliError(f"{path} is not a lab state file (no 'runs' list)")
-    return state
-
-
-def _same_plan(run: dict[str, Any], plan: dict[str, Any]) -> bool:
-    keys = ("task", "case_ids", "repeats", "base_seed", "settings")
-    same_models = [m["key"] for m in run.get("models", [])] == [m["key"] for m in plan["models"]]
-    return same_models and all(run.get(key) == plan[key] for key in keys)
 
 
 def _text(payload: dict[str, Any]) -> str:
@@ -121,8 +90,6 @@ def _project_case(path: str) -> lab.LabCase:
 def run(args: argparse.Namespace) -> int:
     lab.task_for(args.task)  # unknown task -> one line, exit 2, before any model work
     if args.task == "dag-benchmark":
-        from causal_core.lab_bench.cli import run_benchmark
-
         return run_benchmark(args)
     if args.repeats < 1:
         raise CliError("--repeats must be at least 1")
@@ -134,16 +101,16 @@ def run(args: argparse.Namespace) -> int:
     if lab.CURRENT_CASE in case_ids and not args.project:
         raise CliError("case 'current' needs --project FILE (a saved project)")
     models = lab.resolve_models(_split(args.models))
-    settings = _settings(args)
+    settings = decoding_settings(args)
     if args.max_in_flight is not None and not 1 <= args.max_in_flight <= lab_endpoints.MAX_IN_FLIGHT:
         raise CliError(f"--max-in-flight must be between 1 and {lab_endpoints.MAX_IN_FLIGHT}, got {args.max_in_flight}")
     plan = lab.new_run(args.task, case_ids, models, args.repeats, args.seed, settings,
                        max_in_flight=args.max_in_flight or lab_endpoints.DEFAULT_IN_FLIGHT)
 
     state_path = Path(args.state) if args.state else None
-    state = _read_state(state_path)
+    state = read_lab_state(state_path)
     previous = lab.latest_run(state)
-    run_plan = previous if previous and previous.get("status") != "complete" and _same_plan(previous, plan) else plan
+    run_plan = previous if previous and previous.get("status") != "complete" and same_plan(previous, plan) else plan
 
     cases = {case_id: lab.builtin_case(case_id) for case_id in case_ids if case_id != lab.CURRENT_CASE}
     if lab.CURRENT_CASE in case_ids:

@@ -15,9 +15,45 @@ from causal_core.cli import CliError, emit
 from causal_core.lab_bench import runner
 from causal_core.lab_bench.cases import PROJECT_CASE, BenchError, default_case_ids
 from causal_core.lab_bench.task import DEFAULT_CONTEXT_TOKENS
+from causal_core.structured import DecodingSettings
 
 TEXT_COLUMNS = ["label", "kind", "cases", "schema_reliability", "edge_f1", "skeleton_f1", "orientation_accuracy",
                 "shd", "adjustment_valid", "adjustment_bias"]
+
+
+
+def decoding_settings(args: argparse.Namespace) -> DecodingSettings:
+    """The decoding settings a `lab` run asked for, or CliError naming the bad one."""
+    updates: dict[str, Any] = {"seed": args.seed}
+    if args.temperature is not None:
+        updates["temperature"] = args.temperature
+    if args.max_new_tokens is not None:
+        updates["max_new_tokens"] = args.max_new_tokens
+    try:
+        return DecodingSettings(**updates)
+    except ValueError as error:
+        first = error.errors()[0] if hasattr(error, "errors") else {"msg": str(error), "loc": ()}
+        raise CliError(f"bad decoding setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+
+
+def read_lab_state(path: Path | None) -> dict[str, Any]:
+    """A saved lab state (to resume a run), an empty one when there is none, or CliError saying why not."""
+    if path is None or not path.exists():
+        return lab.empty_lab()
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CliError(f"cannot read lab state {path}: {error}") from None
+    if not isinstance(state, dict) or not isinstance(state.get("runs"), list):
+        raise CliError(f"{path} is not a lab state file (no 'runs' list)")
+    return state
+
+
+def same_plan(run: dict[str, Any], plan: dict[str, Any]) -> bool:
+    """Whether a saved run is the one asked for again (then it resumes instead of starting over)."""
+    keys = ("task", "case_ids", "repeats", "base_seed", "settings")
+    same_models = [m["key"] for m in run.get("models", [])] == [m["key"] for m in plan["models"]]
+    return same_models and all(run.get(key) == plan[key] for key in keys)
 
 
 def _split(value: str) -> list[str]:
@@ -64,14 +100,12 @@ def run_benchmark(args: argparse.Namespace) -> int:
     problems = runner.context_problems(cases, models, context)
     if problems:
         raise CliError("; ".join(problems) + " (leave the graph out with --cases, or pass --context-tokens)")
-    from causal_core.commands.lab import _read_state, _same_plan, _settings
-
-    plan = runner.new_run(list(cases), models, repeats=args.repeats, base_seed=args.seed, settings=_settings(args),
+    plan = runner.new_run(list(cases), models, repeats=args.repeats, base_seed=args.seed, settings=decoding_settings(args),
                           max_in_flight=args.max_in_flight or lab_endpoints.DEFAULT_IN_FLIGHT)
     state_path = Path(args.state) if args.state else None
-    state = _read_state(state_path)
+    state = read_lab_state(state_path)
     previous = lab.latest_run(state)
-    run_plan = previous if previous and previous.get("status") != "complete" and _same_plan(previous, plan) else plan
+    run_plan = previous if previous and previous.get("status") != "complete" and same_plan(previous, plan) else plan
 
     def save(current: dict[str, Any]) -> None:
         if state_path is not None:
