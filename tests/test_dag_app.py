@@ -348,3 +348,13 @@ def test_view_draws_bidirected_edges_adjusted_and_selection_nodes(graph):
     drawn = {(e.source, e.to): e.to_dict() for e in edges if not e.to_dict().get("dashes")}
     assert drawn[("X", "M")]["color"] == drawn[("M", "Y")]["color"] == dag_view.CAUSAL_COLOUR
     assert drawn[("Y", "S")]["color"] == dag_view.DIMMED_EDGE and bidirected[0]["color"] == dag_view.DIMMED_EDGE
+
+
+def test_the_non_linear_test_can_be_chosen_on_the_page(graph):
+    at = open_page()
+    at.radio(key="dag_test_method").set_value("gcm").run()
+    assert not at.exception
+    local = table_with(at, "p_holm")
+    tested = local[local["p_value"].notna()]
+    assert len(tested) > 0 and set(tested["test"]) == {dag.falsify.GCM}
+    assert any(plain(c.value).startswith("Test: generalised covariance measure") for c in at.caption)

@@ -26,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--permutations", type=int, default=falsify.N_PERMUTATIONS,
                         help="node relabellings for the global verdict (0 = local tests only)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--test", choices=sorted(falsify.TEST_METHODS), default="linear",
+                        help="linear partial correlation (fast) or gcm: the generalised covariance measure with "
+                        "spline regressions (valid for non-linear relations)")
     parser.add_argument("--limit", type=int, default=dag.MAX_IMPLICATIONS, help="implications tested (sampled beyond)")
     add_format_option(parser)
     parser.set_defaults(handler=run)
@@ -53,7 +56,8 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
         raise CliError("--permutations must be ≥ 0 and --limit ≥ 1")
     spec, frame = _inputs(args)
     try:
-        result = falsify.falsify(spec, frame, n_permutations=args.permutations, seed=args.seed, limit=args.limit)
+        result = falsify.falsify(spec, frame, n_permutations=args.permutations, seed=args.seed, limit=args.limit,
+                                 method=getattr(args, "test", "linear"))
     except falsify.FalsifyError as error:
         raise CliError(str(error)) from None
     payload = result.model_dump(exclude={"permutation_violation_share", "local"})
@@ -62,7 +66,7 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _text(payload: dict[str, Any]) -> str:
-    lines = [payload["sentence"], f"Tested: {payload['implications_note']}."]
+    lines = [payload["sentence"], f"Tested: {payload['implications_note']}; test: {payload['method']}."]
     for row in payload["local"]:
         estimate = "" if row["estimate"] is None else (
             f"  r = {row['estimate']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"

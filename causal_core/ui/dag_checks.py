@@ -202,9 +202,9 @@ def _structure_json(spec: DagSpec) -> str:
 
 
 @st.cache_data(show_spinner="Testing the DAG's implications on the data…", max_entries=16)
-def _local_tests(structure_json: str, data_key: str, _frame: pd.DataFrame) -> str:
+def _local_tests(structure_json: str, data_key: str, _frame: pd.DataFrame, method: str = "linear") -> str:
     spec = DagSpec.model_validate_json(structure_json)
-    return dag_falsify.falsify(spec, _frame, n_permutations=0).model_dump_json()
+    return dag_falsify.falsify(spec, _frame, n_permutations=0, method=method).model_dump_json()
 
 
 def _render_local_tests(result: dag_falsify.Falsification) -> None:
@@ -233,7 +233,7 @@ def _render_local_tests(result: dag_falsify.Falsification) -> None:
     )
 
 
-def _render_global_test(spec: DagSpec, frame: pd.DataFrame, cache_key: str) -> None:
+def _render_global_test(spec: DagSpec, frame: pd.DataFrame, cache_key: str, method: str = "linear") -> None:
     st.markdown("**Global verdict** (DoWhy's `falsify_graph` method: compare with randomly relabelled graphs)")
     stored_key = dag_state.key("dag_global_test")
     cancelled_key = dag_state.key("dag_global_cancelled")
@@ -247,6 +247,7 @@ def _render_global_test(spec: DagSpec, frame: pd.DataFrame, cache_key: str) -> N
                 spec, frame,
                 progress=lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message),
                 should_stop=lambda: bool(st.session_state.get(cancelled_key)),
+                method=method,
             )
         except dag_falsify.FalsifyError as error:
             st.error(f"Global test refused — {escape_markdown(error)}.")
@@ -297,8 +298,15 @@ def render_tests(spec: DagSpec, frame: pd.DataFrame, graph_errors: list[str], da
     if not deferred(spec, "The implied independences and their tests", "dag_tests_on"):
         return
     structure = _structure_json(spec)
+    method = st.radio(
+        "Conditional-independence test", list(dag_falsify.TEST_METHODS), horizontal=True, key="dag_test_method",
+        format_func=lambda name: {"linear": "Linear (fast)", "gcm": "Non-linear (GCM, splines)"}[name],
+        help="Linear: partial correlation, which reads a confounder acting through Z1² as a missing edge. GCM: "
+        "the generalised covariance measure with spline regressions (Shah & Peters 2020), valid for non-linear "
+        "relations; slower, and sampled past 20,000 rows.",
+    )
     try:
-        local = dag_falsify.Falsification.model_validate_json(_local_tests(structure, data_key, frame))
+        local = dag_falsify.Falsification.model_validate_json(_local_tests(structure, data_key, frame, method))
     except (dag_falsify.FalsifyError, ValueError) as error:
         st.info(f"No test: {escape_markdown(error)}.")
         return
@@ -308,7 +316,8 @@ def render_tests(spec: DagSpec, frame: pd.DataFrame, graph_errors: list[str], da
         return
     st.markdown(escape_markdown(local.sentence))
     _render_local_tests(local)
-    _render_global_test(spec, frame, f"{structure}|{data_key}")
+    st.caption(f"Test: {escape_markdown(local.method)}.")
+    _render_global_test(spec, frame, f"{structure}|{data_key}|{method}", method)
 
 
 def render_lower_half(project: Project, spec: DagSpec, frame: pd.DataFrame, errors: list[str],
