@@ -223,11 +223,21 @@ def _render_local_tests(result: dag_falsify.Falsification) -> None:
     forest = dag_falsify.forest_rows(result)
     if not forest.empty:
         st.altair_chart(dag_charts.implication_forest(forest), width="stretch")
+    if result.method == dag_falsify.TEST_METHODS["gcm"]:
+        st.caption(
+            f"Tested: {escape_markdown(result.implications_note)}. Each row: the generalised covariance measure "
+            "(Shah & Peters 2020): both sides regressed on the conditioning set with cubic splines, out of fold, and "
+            "the mean product of the residuals tested (χ²; a category's one-hot block jointly). Valid when the "
+            "relations are non-linear; no correlation, so no CI. Verdicts use Holm's correction at 0.05. Rows are "
+            "treated as independent: repeated rows per unit overstate significance."
+        )
+        return
     st.caption(
         f"Tested: {escape_markdown(result.implications_note)}. Numbers, 0/1 and two-level columns: partial "
         "correlation with a Fisher-z test and CI (approximate; exact for Gaussian data — coverage measured in "
         "bench/bench_dag.py). A side with a multi-level category: Wilks' Λ on its one-hot columns (Bartlett χ²; no "
-        "single correlation, so no CI, table only). Both are linear tests: a nonlinear dependence can pass. Verdicts "
+        "single correlation, so no CI, table only). Both are linear tests: a nonlinear dependence can pass, and a "
+        "confounder acting non-linearly (Z1²) can look like a missing edge: choose the GCM test above. Verdicts "
         "use Holm's correction at 0.05 over the tested rows. Rows are treated as independent: repeated rows per unit "
         "(e.g. team-weeks) overstate significance."
     )
