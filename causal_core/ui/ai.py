@@ -7,6 +7,11 @@ presses Stop, changes a widget, or closes the tab (StopException / RerunExceptio
 leaves the queue (or generation stops at the next token), the attempt is logged as "stopped" in the
 project's AI log, and its outcome is kept so the page can show it again after the rerun
 (:func:`render_last_outcome`).
+
+Time limit: next to each draft button the analyst picks how long this draft may run (:func:`render_time_limit`,
+10 s .. 30 min; ``CW_DRAFT_TIME_LIMIT_S`` is the default, and in class mode the ceiling). The choice is kept
+per artifact in the session and applied around the run (``stopping.chosen_time_limit``), so the expectation
+line, the live progress line's "(limit …)" and the stop itself all use the same number.
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ import streamlit as st
 
 from causal_core import runtime
 from causal_core.project import AIInteraction
+from causal_core.runtime import endpoint_policy, honesty, registry, sessions, stopping
 from causal_core.runtime import generate as _generate
-from causal_core.runtime import honesty, registry, sessions, stopping
 from causal_core.runtime.queue import DraftProgress
 from causal_core.safe_text import code_span, escape_markdown
 from causal_core.structured import DecodingSettings, StructuredTask
@@ -32,6 +37,13 @@ MODEL_KEY = "cw_model_key"  # set by the sidebar model picker; "bundled" by defa
 DECODING_KEY = "cw_decoding"  # dict of DecodingSettings fields, set by the sidebar
 OUTCOMES_KEY = "cw_draft_outcomes"  # artifact -> {"label", "state", "error"}: the last draft's outcome
 UPDATE_EVERY_S = 0.4  # status line refresh (also how quickly a closed tab is noticed while queued)
+LIMITS_KEY = "cw_draft_time_limits"  # artifact -> seconds the analyst chose (kept when the widget is not drawn)
+LIMIT_CHOICES_S = (10, 20, 30, 45, 60, 90, 120, 180, 300, 450, 600, 900, 1200, 1800)
+
+__all__ = ["DECODING_KEY", "LIMITS_KEY", "LIMIT_CHOICES_S", "MODEL_KEY", "OUTCOMES_KEY", "browser_session_label",
+           "capped_progress", "chosen_limit", "clear_failed_outcome", "current_model_key", "current_settings",
+           "draft_artifact", "draft_expectation", "last_outcome", "limit_options", "render_draft_notice",
+           "render_last_outcome", "render_time_limit"]
 
 
 def current_model_key() -> str:
@@ -85,6 +97,53 @@ def last_outcome(artifact: str) -> dict[str, str] | None:
     return (st.session_state.get(OUTCOMES_KEY) or {}).get(artifact)
 
 
+def _device(model_key: str) -> str:
+    """The loaded session's device, else "cpu" (the limit a not-yet-loaded model will most likely run under)."""
+    session = sessions.find_session(model_key) if registry.key_source(model_key) != "endpoint" else None
+    return session.device if session is not None else "cpu"
+
+
+def _limit_text(seconds: float) -> str:
+    """10 s, 1 min 30 s, 30 min: the choice as read on the control."""
+    minutes, rest = divmod(int(round(seconds)), 60)
+    if not minutes:
+        return f"{rest} s"
+    return f"{minutes} min" + (f" {rest} s" if rest else "")
+
+
+def limit_options(device: str) -> list[float]:
+    """The limits offered: the fixed ladder up to the ceiling, plus the default and the ceiling themselves
+    (an instructor's 75 s must be choosable, and nothing above it in class mode)."""
+    ceiling = stopping.limit_ceiling_s(device)
+    offered = {float(c) for c in LIMIT_CHOICES_S if stopping.MIN_CHOSEN_S <= c <= ceiling}
+    offered |= {ceiling, min(stopping.default_time_limit_s(device), ceiling)}
+    return sorted(offered)
+
+
+def chosen_limit(artifact: str, device: str) -> float:
+    """The limit this artifact's next draft runs under: the analyst's choice, bounded, else the default."""
+    stored = (st.session_state.get(LIMITS_KEY) or {}).get(artifact)
+    return stopping.default_time_limit_s(device) if stored is None else stopping.clamp_limit(stored, device)
+
+
+def render_time_limit(artifact: str) -> float:
+    """The per-draft time limit control (next to the draft button); returns the chosen seconds."""
+    device = _device(current_model_key())
+    options = limit_options(device)
+    current = chosen_limit(artifact, device)
+    value = max((o for o in options if o <= current), default=options[0])
+    ceiling = "the server's class-mode limit" if endpoint_policy.class_mode() else _limit_text(options[-1])
+    chosen = st.select_slider(
+        "Time limit for this draft", options=options, value=value, format_func=_limit_text,
+        key=f"cw_draft_limit_{artifact}",
+        help=f"The draft stops when this time is up (up to {ceiling}); the default "
+             f"{_limit_text(stopping.default_time_limit_s(device))} comes from {stopping.TIME_LIMIT_ENV}.")
+    limits = dict(st.session_state.get(LIMITS_KEY) or {})
+    limits[artifact] = float(chosen)
+    st.session_state[LIMITS_KEY] = limits
+    return float(chosen)
+
+
 def draft_expectation(model_key: str, settings: DecodingSettings) -> str:
     """Time limit and expected duration of a draft on this model, from its session's measured tokens/s."""
     if registry.key_source(model_key) == "endpoint":
@@ -96,11 +155,17 @@ def draft_expectation(model_key: str, settings: DecodingSettings) -> str:
     return honesty.before_draft_line(settings.max_new_tokens, speed, stopping.time_limit_s(device))
 
 
-def render_draft_notice() -> None:
-    """Next to a draft button: what to expect from the selected model, said plainly before it starts."""
+def render_draft_notice(artifact: str | None = None) -> None:
+    """Next to a draft button: what to expect from the selected model, said plainly before it starts, and
+    (given the artifact) the control that sets this draft's time limit."""
     model_key = current_model_key()
     if honesty.is_bundled(model_key):
         st.caption(honesty.BUNDLED_DEMO)
+    if artifact is not None and registry.key_source(model_key) != "endpoint":
+        seconds = render_time_limit(artifact)
+        with stopping.chosen_time_limit(seconds):
+            st.caption(escape_markdown(draft_expectation(model_key, current_settings())))
+        return
     st.caption(escape_markdown(draft_expectation(model_key, current_settings())))
 
 
@@ -108,7 +173,7 @@ def render_last_outcome(task: StructuredTask) -> None:
     """Show the last draft's outcome where the draft was started (call it next to the draft button):
     a stopped or failed draft stays visible after the rerun that interrupted it. The draft notice
     (bundled-model demo warning, time limit, expected duration) is shown here too."""
-    render_draft_notice()
+    render_draft_notice(task.artifact)
     outcome = last_outcome(task.artifact)
     if outcome is None:
         return
@@ -185,6 +250,13 @@ def draft_artifact(task: StructuredTask, inputs: dict[str, Any]) -> AIInteractio
     settings = current_settings()
     if _needs_loading(model_key):
         load_model(model_key)  # failures are shown; run_task below then records a model_error
+    with stopping.chosen_time_limit(chosen_limit(task.artifact, _device(model_key))):
+        return _run_draft(task, inputs, model_key, settings)
+
+
+def _run_draft(task: StructuredTask, inputs: dict[str, Any], model_key: str,
+               settings: DecodingSettings) -> AIInteraction:
+    """draft_artifact's body, run under the chosen time limit."""
     artifact = task.artifact.replace("_", " ")
     base = f"Drafting {artifact} with {code_span(model_key)}"
     if honesty.is_bundled(model_key):
