@@ -8,6 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from causal_core.ai.rubric import audit_record, score_of
 from causal_core.audit import (
     AuditInputError,
     AuditSettings,
@@ -29,7 +30,6 @@ from causal_core.profile_review import (
 )
 from causal_core.project import ChecklistItem, DataAuditResult, Project
 from causal_core.recorded_drafts import recorded_for, replay
-from causal_core.rubric import audit_record, score_of
 from causal_core.safe_text import code_span, escape_markdown
 from causal_core.ui import staleness as staleness_banner
 from causal_core.ui import state

@@ -200,7 +200,7 @@ def main() -> int:
     parser.add_argument("--skip-local", action="store_true")
     parser.add_argument("--skip-stub", action="store_true")
     args = parser.parse_args()
-    from causal_core.structured import DecodingSettings
+    from causal_core.ai.structured import DecodingSettings
 
     settings = DecodingSettings(max_new_tokens=args.max_new_tokens, repair_retry=False)
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; "

@@ -49,7 +49,7 @@ def _old_module(name: str, commit: str, path: str, replace: dict[str, str] | Non
 
 
 def _rates(score: Callable, goods: list, mutants: dict[str, list]) -> tuple[dict[str, float], int]:
-    from causal_core.rubric import score_of
+    from causal_core.ai.rubric import score_of
 
     def full(artifact) -> bool:
         got, most = score_of(score(artifact))

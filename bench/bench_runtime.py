@@ -38,9 +38,9 @@ def main() -> int:
     import transformers  # noqa: F401
 
     from causal_core import runtime
+    from causal_core.ai.structured import DecodingSettings
     from causal_core.runtime import grammar, local_hf, parsing, sessions
     from causal_core.runtime import queue as request_queue
-    from causal_core.structured import DecodingSettings
 
     import_s = time.perf_counter() - started
     print(f"import torch + transformers + runtime: {import_s:.2f} s   (torch threads {torch.get_num_threads()})")
@@ -50,8 +50,8 @@ def main() -> int:
 
         inputs: dict = {}
     else:
+        from causal_core.ai.tasks import get_task
         from causal_core.data import project_for_builtin
-        from causal_core.tasks import get_task
 
         task = get_task(args.task)
         project, frame = project_for_builtin("retention")

@@ -17,10 +17,10 @@ import pandas as pd
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from causal_core import dag
+from causal_core.ai.structured import SchemaContext, StructuredTask, data_block, enum_of, not_a_column, with_data_rule
 from causal_core.dag.draft_names import NameMap, normalise_name
 from causal_core.dag_rubric import score_dag_draft as score_consequences
 from causal_core.project import DagSpec, Project, RubricCheck, Timing
-from causal_core.structured import SchemaContext, StructuredTask, data_block, enum_of, not_a_column, with_data_rule
 
 MAX_EDGES = 40
 MAX_NAME = 80

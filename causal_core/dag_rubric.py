@@ -28,9 +28,9 @@ import networkx as nx
 import pandas as pd
 
 from causal_core import dag
+from causal_core.ai.rubric import check
 from causal_core.dag.draft_names import NameMap, treatment_predictors, usable_columns
 from causal_core.project import DagEdge, DagNode, DagSpec, EstimationSpec, Project, RubricCheck, Timing
-from causal_core.rubric import check
 
 LATE_TIMINGS = {Timing.post_treatment, Timing.outcome, Timing.future}
 _FIT_CACHE: dict[tuple, tuple[float, float]] = {}

@@ -31,14 +31,15 @@ from typing import Any
 
 import pandas as pd
 
-from causal_core import lab_endpoints, runtime, tasks
+from causal_core import lab_endpoints, runtime
+from causal_core.ai import tasks
+from causal_core.ai.rubric import score_of
+from causal_core.ai.structured import DecodingSettings, StructuredTask
 from causal_core.errors import WorkbenchInputError
 from causal_core.project import AIInteraction, Project, utc_now
-from causal_core.rubric import score_of
 from causal_core.runtime import registry
 from causal_core.runtime.parsing import clip_for_log
 from causal_core.safe_io import safe_csv_text
-from causal_core.structured import DecodingSettings, StructuredTask
 
 LAB_SCHEMA = 1
 MAX_RUNS = 20

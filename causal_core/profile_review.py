@@ -19,12 +19,12 @@ from typing import Annotated, Any, ClassVar, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from causal_core.ai.rubric import check
+from causal_core.ai.structured import SchemaContext, StructuredTask, data_block, enum_of, not_a_column, with_data_rule
 from causal_core.audit.review_fields import PROFILE_LIST_FIELDS, PROFILE_SCALAR_FIELDS, mentions
 from causal_core.audit.review_rubric import apply_review_problems
 from causal_core.errors import WorkbenchInputError
 from causal_core.project import ChecklistItem, Project, RubricCheck, Timing
-from causal_core.rubric import check
-from causal_core.structured import SchemaContext, StructuredTask, data_block, enum_of, not_a_column, with_data_rule
 
 # Bounds make constrained decoding terminate; they are generous for a human-written review too.
 MAX_ITEMS = 16

@@ -1,29 +1,12 @@
-"""Registry of the artifact tasks, imported lazily so the CLI starts fast."""
+"""Moved to :mod:`causal_core.ai.tasks` (issue 24: every stage a package); kept so outside code still imports.
 
-from __future__ import annotations
+Nothing in this repository imports this path (tests/test_moved_modules.py checks); it warns and hands back the
+moved module itself, so attributes and monkeypatches reach the real one.
+"""
 
 import importlib
+import sys
+import warnings
 
-from causal_core.errors import WorkbenchInputError
-from causal_core.structured import StructuredTask
-
-TASK_LOCATIONS = {
-    "estimand-card": "causal_core.question:ESTIMAND_TASK",
-    "dag": "causal_core.dag_draft:DAG_TASK",
-    "profile": "causal_core.profile_review:PROFILE_TASK",
-    "memo": "causal_core.memo:MEMO_TASK",
-    "dag-benchmark": "causal_core.lab_bench.task:DAG_BENCHMARK_TASK",
-    "dag-critique": "causal_core.lab_bench.critique:CRITIQUE_TASK",
-}
-
-
-def task_names() -> list[str]:
-    return list(TASK_LOCATIONS)
-
-
-def get_task(name: str) -> StructuredTask:
-    """The task called ``name``; an unknown name lists the valid ones."""
-    if name not in TASK_LOCATIONS:
-        raise WorkbenchInputError(f"unknown task '{name}': choose one of {', '.join(TASK_LOCATIONS)}")
-    module_name, attribute = TASK_LOCATIONS[name].split(":")
-    return getattr(importlib.import_module(module_name), attribute)
+warnings.warn("causal_core.tasks moved to causal_core.ai.tasks", DeprecationWarning, stacklevel=2)
+sys.modules[__name__] = importlib.import_module("causal_core.ai.tasks")

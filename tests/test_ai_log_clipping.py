@@ -12,11 +12,11 @@ import json
 import pytest
 
 from causal_core import lab
+from causal_core.ai.structured import DecodingSettings
+from causal_core.ai.tasks import get_task
 from causal_core.project import Project, project_from_json, project_to_json
 from causal_core.runtime import endpoint, generate, parsing
 from causal_core.runtime.types import GenerationOutput
-from causal_core.structured import DecodingSettings
-from causal_core.tasks import get_task
 
 ENDPOINT_KEY = "endpoint:stub-model@http://127.0.0.1:9/v1"
 HUGE = 1_380_000

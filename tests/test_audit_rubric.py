@@ -9,6 +9,7 @@ import typing
 
 import pytest
 
+from causal_core.ai.rubric import audit_record, score_of
 from causal_core.audit import run_audit
 from causal_core.profile_review import (
     N09_SAMPLE_REVIEW,
@@ -25,7 +26,6 @@ from causal_core.profile_review import (
     score_profile_review,
 )
 from causal_core.project import AIInteraction
-from causal_core.rubric import audit_record, score_of
 
 SCORED = [
     "names the grain",
@@ -79,7 +79,7 @@ def test_schema_is_bounded_for_constrained_decoding():
 
 
 def test_task_registry_resolves_profile():
-    from causal_core.tasks import get_task
+    from causal_core.ai.tasks import get_task
 
     assert get_task("profile") is PROFILE_TASK
 

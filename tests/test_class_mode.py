@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from causal_core import runtime
+from causal_core.ai.structured import DecodingSettings
 from causal_core.runtime import admin_gate, endpoint, endpoint_policy, registry
 from causal_core.runtime.endpoint_policy import EndpointRefused, check_endpoint, check_model_folder, validate_base_url
-from causal_core.structured import DecodingSettings
 from tests.openai_stub import SECRET, start_recorder, start_stub
 from tests.test_lab_page import patched  # noqa: F401 - a fixture used by name
 

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causal_core import dag, runtime, structured
+from causal_core import dag, runtime
+from causal_core.ai import structured
 from causal_core.lab_bench import critique
 from causal_core.project import DagEdge, DagNode, DagSpec, DictionaryEntry, Project, Timing
 

@@ -6,8 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from causal_core import dag, dag_draft
+from causal_core.ai.tasks import get_task
 from causal_core.dag import draft_names
-from causal_core.tasks import get_task
 
 
 @pytest.fixture()

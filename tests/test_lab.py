@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 from pydantic import BaseModel, Field
 
-from causal_core import lab, runtime, tasks
+from causal_core import lab, runtime
+from causal_core.ai import tasks
+from causal_core.ai.rubric import check
+from causal_core.ai.structured import DecodingSettings, StructuredTask
 from causal_core.cli import main as cli_main
 from causal_core.project import AIInteraction, Project, project_from_json, project_to_json
-from causal_core.rubric import check
-from causal_core.structured import DecodingSettings, StructuredTask
 
 
 class Answer(BaseModel):

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from causal_core import lab, lab_endpoints, question
+from causal_core.ai.structured import DecodingSettings
 from causal_core.runtime import registry
-from causal_core.structured import DecodingSettings
 from tests.openai_stub import start_stub
 
 CASE_IDS = ["retention"]  # built once per module (the slow part here)

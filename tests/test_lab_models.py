@@ -13,8 +13,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from causal_core import lab, question, runtime
-from causal_core.rubric import score_of
-from causal_core.structured import FAILURE_TYPES, DecodingSettings
+from causal_core.ai.rubric import score_of
+from causal_core.ai.structured import FAILURE_TYPES, DecodingSettings
 from tests.openai_stub import start_stub
 
 ROOT = Path(__file__).resolve().parents[1]

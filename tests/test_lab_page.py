@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def patched(monkeypatch):
     """Scripted runtime, the fake task under every task name, small fake built-in cases."""
-    from causal_core import runtime, tasks
+    from causal_core import runtime
+    from causal_core.ai import tasks
 
     scripted = ScriptedRuntime({("small", "support", 0): "broken", ("big", "retention", 0): "parser"}, MODELS)
     monkeypatch.setattr(runtime, "run_task", scripted.run_task, raising=False)
@@ -157,8 +158,8 @@ def test_page_bad_choices_show_errors_and_change_nothing(patched):
 
 
 def test_page_reports_a_case_the_task_cannot_use(patched, monkeypatch):
-    from causal_core import tasks
-    from causal_core.structured import StructuredTask
+    from causal_core.ai import tasks
+    from causal_core.ai.structured import StructuredTask
 
     def needs_a_card(project, frame):
         if project.name != "retention":

@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from causal_core import memo
+from causal_core.ai.tasks import get_task
 from causal_core.project import Project
-from causal_core.tasks import get_task
 from tests.test_memo_support import N01_NOTEBOOK_SENTENCE, N01_SENTENCE, retention_project, support_project
 
 # N01 §13's memo, verbatim: the reference "good" memo the rubric must accept.

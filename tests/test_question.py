@@ -6,8 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from causal_core import question as q
+from causal_core.ai.rubric import audit_record, score_of
 from causal_core.project import DictionaryEntry, EstimandCard, Timing
-from causal_core.rubric import audit_record, score_of
 
 ALL_CHECKS = {
     "treatment_in_data",

@@ -7,12 +7,12 @@ import threading
 import pytest
 
 from causal_core import runtime
+from causal_core.ai.structured import DecodingSettings
+from causal_core.ai.tasks import get_task
 from causal_core.data import project_for_builtin
 from causal_core.project import EstimandCard
 from causal_core.runtime import sessions
 from causal_core.runtime.smoke import SMOKE_TASK, SmokeCheck
-from causal_core.structured import DecodingSettings
-from causal_core.tasks import get_task
 
 pytestmark = pytest.mark.slow
 

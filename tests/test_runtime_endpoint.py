@@ -9,8 +9,8 @@ import pytest
 from pydantic import BaseModel, Field
 
 from causal_core import runtime
+from causal_core.ai.structured import DecodingSettings, StructuredTask
 from causal_core.runtime import endpoint, endpoint_policy, registry
-from causal_core.structured import DecodingSettings, StructuredTask
 from tests.openai_stub import StubHTTPError, _chunks, start_stub
 
 

@@ -19,8 +19,8 @@ import pytest
 from pydantic import BaseModel, Field, StringConstraints
 
 from causal_core import runtime
+from causal_core.ai.structured import DecodingSettings, StructuredTask
 from causal_core.runtime import devices, registry, sessions
-from causal_core.structured import DecodingSettings, StructuredTask
 
 Short = Annotated[str, StringConstraints(max_length=6)]
 

@@ -12,11 +12,11 @@ import time
 import pytest
 
 from causal_core import runtime
+from causal_core.ai.structured import DecodingSettings
 from causal_core.runtime import queue as request_queue
 from causal_core.runtime import sessions, stopping
 from causal_core.runtime.queue import DeviceQueue, QueueCancelled, QueueTimeout, SessionClosed, Ticket
 from causal_core.runtime.smoke import SMOKE_TASK
-from causal_core.structured import DecodingSettings
 
 
 def _wait_for(condition, timeout: float = 30.0) -> None:

@@ -15,9 +15,9 @@ import xgrammar as xgr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from causal_core.ai.structured import SchemaContext, column_problems, context_from_inputs, schema_for
+from causal_core.ai.tasks import get_task
 from causal_core.runtime import generate, grammar, parsing
-from causal_core.structured import SchemaContext, column_problems, context_from_inputs, schema_for
-from causal_core.tasks import get_task
 
 COLUMN = st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True)
 COLUMNS = st.lists(COLUMN, min_size=2, max_size=8, unique=True)
@@ -111,9 +111,9 @@ def test_context_comes_from_the_prompt_inputs_and_no_columns_means_free_text():
 
 def test_free_text_answer_naming_a_non_column_is_flagged_in_run_task(monkeypatch):
     """An endpoint that ignored the schema (free text) is flagged "scored strictly", each non-column named."""
+    from causal_core.ai.structured import DecodingSettings
     from causal_core.runtime import endpoint
     from causal_core.runtime.types import GenerationOutput
-    from causal_core.structured import DecodingSettings
 
     task = get_task("estimand-card")
     answer = json.dumps(_card("retention_offer_sent", "churn", ["churn"]))

@@ -51,8 +51,8 @@ def _project_and_frame(args: argparse.Namespace):
 
 def score_payload(card: EstimandCard, project, frame) -> dict[str, Any]:
     """The JSON the command prints: score, max_score and every check with its reason."""
+    from causal_core.ai.rubric import score_of
     from causal_core.question import score_estimand_card
-    from causal_core.rubric import score_of
 
     checks = score_estimand_card(card, project, frame)
     score, max_score = score_of(checks)

@@ -6,9 +6,9 @@ import argparse
 import sys
 from typing import Any
 
+from causal_core.ai.structured import DecodingSettings
+from causal_core.ai.tasks import get_task, task_names
 from causal_core.cli import CliError, add_format_option, emit
-from causal_core.structured import DecodingSettings
-from causal_core.tasks import get_task, task_names
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -108,7 +108,7 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
 
 def checks_payload(checks: list) -> dict[str, Any]:
     """The JSON every `score` sub-command prints: score, max_score and each check with its reason."""
-    from causal_core.rubric import score_of
+    from causal_core.ai.rubric import score_of
 
     score, max_score = score_of(checks)
     return {

@@ -11,11 +11,11 @@ from typing import Any
 import pandas as pd
 
 from causal_core import lab, lab_endpoints
+from causal_core.ai.structured import DecodingSettings
 from causal_core.cli import CliError, emit
 from causal_core.lab_bench import runner
 from causal_core.lab_bench.cases import PROJECT_CASE, BenchError, default_case_ids
 from causal_core.lab_bench.task import DEFAULT_CONTEXT_TOKENS
-from causal_core.structured import DecodingSettings
 
 TEXT_COLUMNS = ["label", "kind", "cases", "schema_reliability", "edge_f1", "skeleton_f1", "orientation_accuracy",
                 "shd", "adjustment_valid", "adjustment_bias"]

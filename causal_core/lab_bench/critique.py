@@ -18,10 +18,10 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from causal_core import dag
+from causal_core.ai.rubric import check
+from causal_core.ai.structured import SchemaContext, StructuredTask, data_block, enum_of, with_data_rule
 from causal_core.dag.falsify import CITester
 from causal_core.project import DagSpec, Project, RubricCheck, Timing
-from causal_core.rubric import check
-from causal_core.structured import SchemaContext, StructuredTask, data_block, enum_of, with_data_rule
 
 MAX_SUGGESTIONS = 12
 MAX_RATIONALE = 200

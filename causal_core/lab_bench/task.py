@@ -13,9 +13,9 @@ from typing import Any
 import pandas as pd
 
 from causal_core import dag_draft
+from causal_core.ai.rubric import check
+from causal_core.ai.structured import StructuredTask
 from causal_core.project import Project, RubricCheck
-from causal_core.rubric import check
-from causal_core.structured import StructuredTask
 
 TASK_NAME = "dag-benchmark"
 CHARS_PER_TOKEN = 3.5  # a conservative rule of thumb for English text in BPE tokenisers

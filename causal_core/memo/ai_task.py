@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from causal_core.ai.structured import SchemaContext, data_block, enum_of, with_data_rule
 from causal_core.display import EffectUnit
 from causal_core.memo.deterministic import deterministic_memo
 from causal_core.memo.facts import memo_facts
@@ -18,7 +19,6 @@ from causal_core.project import (
     EstimateRow,
     Project,
 )
-from causal_core.structured import SchemaContext, data_block, enum_of, with_data_rule
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 
+from causal_core.ai.rubric import check
 from causal_core.memo.facts import MemoFacts
 from causal_core.memo.markup import strip_code_spans
 from causal_core.memo.numbers import CI_LEVELS, TextNumber, numbers_in
 from causal_core.project import EstimateRow, RubricCheck
-from causal_core.rubric import check
 
 NEGATED_BEFORE_RE = re.compile(
     r"\b(?:not|no|never|cannot|can't|doesn't|don't|isn't|aren't|won't|without|nor)\b[^.;:!?]{0,30}$", re.IGNORECASE

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from causal_core.ai.rubric import check
+from causal_core.ai.structured import StructuredTask
 from causal_core.memo.ai_task import MEMO_SYSTEM_PROMPT, MemoDraft, build_memo_inputs, build_memo_prompt
 from causal_core.memo.facts import MemoFacts, memo_facts
 from causal_core.memo.markup import strip_code_spans
@@ -26,8 +28,6 @@ from causal_core.project import (
     Project,
     RubricCheck,
 )
-from causal_core.rubric import check
-from causal_core.structured import StructuredTask
 
 if TYPE_CHECKING:
     import pandas as pd

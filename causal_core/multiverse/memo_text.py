@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from causal_core.ai.rubric import check
 from causal_core.multiverse.summary import invalid_by_design_count
 from causal_core.project import MultiverseResult, Project, RubricCheck
-from causal_core.rubric import check
 
 CHECK_NAME = "robustness_not_overstated"
 SECTION_KEY = "robustness"

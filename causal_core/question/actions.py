@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from causal_core.ai.rubric import audit_record
+from causal_core.ai.structured import StructuredTask
 from causal_core.errors import WorkbenchInputError
 from causal_core.project import (
     AIInteraction,
@@ -24,8 +26,6 @@ from causal_core.question.task import (
     build_user_prompt,
     card_from_draft,
 )
-from causal_core.rubric import audit_record
-from causal_core.structured import StructuredTask
 
 
 # ---------------------------------------------------------------------------------------------

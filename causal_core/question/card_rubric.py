@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from causal_core.ai.rubric import check
 from causal_core.project import (
     NOT_ADJUSTABLE_TIMINGS,
     EstimandCard,
@@ -16,7 +17,6 @@ from causal_core.project import (
 from causal_core.question.constants import CARD_FIELDS
 from causal_core.question.matching import CardContext, tokens
 from causal_core.question.task import card_from_draft
-from causal_core.rubric import check
 
 # ---------------------------------------------------------------------------------------------
 # Rubric: one small pure function per check

@@ -7,6 +7,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from causal_core.ai.structured import SchemaContext, data_block, enum_of, not_a_column, with_data_rule
 from causal_core.errors import WorkbenchInputError
 from causal_core.project import (
     EstimandCard,
@@ -14,7 +15,6 @@ from causal_core.project import (
 )
 from causal_core.question.constants import LIST_FIELDS, MAX_ITEM, MAX_ITEMS, MAX_TEXT, TEXT_FIELDS
 from causal_core.question.matching import _column_names
-from causal_core.structured import SchemaContext, data_block, enum_of, not_a_column, with_data_rule
 
 # ---------------------------------------------------------------------------------------------
 # The task: prompts, bounded draft schema, conversion to the project's EstimandCard

@@ -23,10 +23,10 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from causal_core.ai.rubric import audit_record, score_of
+from causal_core.ai.tasks import get_task
 from causal_core.project import AIInteraction, AuditRecord, Project
-from causal_core.rubric import audit_record, score_of
 from causal_core.runtime.parsing import parse_structured
-from causal_core.tasks import get_task
 
 FOLDER = Path(__file__).resolve().parent
 REPLAY_BACKEND = "replay"
@@ -36,7 +36,7 @@ REPLAY_NOTE = "recorded, not generated"
 class RecordedDraft(BaseModel):
     """One stored model output and where it came from."""
 
-    task: str = Field(description="Task name as in causal_core.tasks (profile, estimand-card, dag, memo).")
+    task: str = Field(description="Task name as in causal_core.ai.tasks (profile, estimand-card, dag, memo).")
     artifact: str
     dataset: str = Field(description="The built-in dataset the draft was made for.")
     dataset_columns: list[str]

@@ -9,7 +9,7 @@ Local requests wait in their device's FIFO (runtime.queue); ``on_progress`` rece
 (queue position and estimated wait, then tokens, tokens/s and ETA).
 
 It never raises for a model or parsing failure: the returned interaction carries
-``schema_valid=False`` and a ``failure_type`` from causal_core.structured.FAILURE_TYPES.
+``schema_valid=False`` and a ``failure_type`` from causal_core.ai.structured.FAILURE_TYPES.
 Call it as ``runtime.run_task(...)`` (attribute lookup at call time) so tests can monkeypatch it.
 
 Heavy libraries (torch, transformers, xgrammar) are imported only when a model is loaded or listed.

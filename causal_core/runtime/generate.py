@@ -18,13 +18,13 @@ from functools import lru_cache
 from importlib import metadata
 from typing import Any
 
-from causal_core import structured
+from causal_core.ai import structured
+from causal_core.ai.structured import DecodingSettings, StructuredTask
 from causal_core.project import AIInteraction, utc_now
 from causal_core.runtime import devices, endpoint, grammar, parsing, registry, sessions, stopping
 from causal_core.runtime import queue as request_queue
 from causal_core.runtime.queue import DraftProgress
 from causal_core.runtime.types import GenerationOutput, ModelUnavailable
-from causal_core.structured import DecodingSettings, StructuredTask
 
 logger = logging.getLogger(__name__)
 PACKAGES = ("torch", "transformers", "xgrammar", "json_repair", "pydantic", "huggingface_hub", "accelerate", "gguf")

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from causal_core.structured import StructuredTask
+from causal_core.ai.structured import StructuredTask
 
 
 class SmokeCheck(BaseModel):

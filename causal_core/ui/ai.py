@@ -24,12 +24,12 @@ from typing import Any
 import streamlit as st
 
 from causal_core import runtime
+from causal_core.ai.structured import DecodingSettings, StructuredTask
 from causal_core.project import AIInteraction
 from causal_core.runtime import endpoint_policy, honesty, registry, sessions, stopping
 from causal_core.runtime import generate as _generate
 from causal_core.runtime.queue import DraftProgress
 from causal_core.safe_text import code_span, escape_markdown
-from causal_core.structured import DecodingSettings, StructuredTask
 from causal_core.ui import state
 from causal_core.ui.model_loading import load_model
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from causal_core.ai.rubric import audit_record
 from causal_core.lab_bench import critique
 from causal_core.project import DagSpec, Project
-from causal_core.rubric import audit_record
 from causal_core.safe_text import escape_markdown
 from causal_core.ui import dag_state, state
 from causal_core.ui.audit_panel import render_audit_panel

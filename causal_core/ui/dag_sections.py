@@ -15,10 +15,10 @@ import pandas as pd
 import streamlit as st
 
 from causal_core import dag, dag_draft, dag_io
+from causal_core.ai.rubric import audit_record
 from causal_core.dag.layout import MAX_DOT_NODES, place_new_nodes
 from causal_core.dag.seeding import node_name_for_column
 from causal_core.project import DagSpec, Project
-from causal_core.rubric import audit_record
 from causal_core.safe_text import escape_markdown
 from causal_core.ui import ai, dag_state, state
 from causal_core.ui.audit_panel import render_audit_panel

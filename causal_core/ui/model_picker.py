@@ -21,10 +21,10 @@ from typing import Any
 import streamlit as st
 
 from causal_core import runtime
+from causal_core.ai.structured import DecodingSettings
 from causal_core.runtime import devices, endpoint, endpoint_policy, registry, sessions
 from causal_core.runtime.types import ENDPOINT_ENV_API_KEY, ENDPOINT_ENV_BASE_URL
 from causal_core.safe_text import code_span, escape_markdown
-from causal_core.structured import DecodingSettings
 from causal_core.ui.ai import DECODING_KEY, MODEL_KEY, draft_artifact
 from causal_core.ui.model_loading import LOAD_OPTIONS_KEY, load_model, load_options, unload_session
 from causal_core.ui.unload_guard import instructor_allows, render_instructor_field, render_unload

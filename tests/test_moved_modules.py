@@ -1,0 +1,83 @@
+"""Modules moved into their stage packages (issue 24, docs/architecture.md "Moved modules").
+
+Each old path is a tiny alias that warns and hands back the moved module, so outside code keeps working; nothing in
+this repository may import an old path any more (else the move would be half done and the alias could never go).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# old dotted path -> where it lives now
+MOVED = {
+    "causal_core.rubric": "causal_core.ai.rubric",
+    "causal_core.structured": "causal_core.ai.structured",
+    "causal_core.tasks": "causal_core.ai.tasks",
+}
+ALIAS_FILES = {old.replace(".", "/") + ".py" for old in MOVED}
+OLD_NAMES = {old.rpartition(".")[2] for old in MOVED}
+OLD_PATTERN = re.compile(r"\bcausal_core\.(" + "|".join(sorted(OLD_NAMES)) + r")\b(?!\.py)")
+
+
+def _tracked(suffix: str) -> list[Path]:
+    listed = subprocess.run(["git", "ls-files", f"*{suffix}"], cwd=ROOT, capture_output=True, text=True,
+                            check=True).stdout.split()
+    return [ROOT / name for name in listed if name not in ALIAS_FILES and (ROOT / name).exists()]
+
+
+def old_imports(source: str) -> list[str]:
+    """Every old path the source imports or names in a string (a lazy registry or a monkeypatch target)."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names if alias.name in MOVED]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            if node.module in MOVED:
+                found.append(node.module)
+            elif node.module == "causal_core":
+                found += [f"causal_core.{alias.name}" for alias in node.names if f"causal_core.{alias.name}" in MOVED]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found += [match.group(0) for match in OLD_PATTERN.finditer(node.value)]
+    return found
+
+
+@pytest.mark.parametrize(("old", "new"), sorted(MOVED.items()))
+def test_the_old_path_warns_and_is_the_moved_module_itself(old, new):
+    sys.modules.pop(old, None)
+    with pytest.warns(DeprecationWarning, match=f"{re.escape(old)} moved to {re.escape(new)}"):
+        alias = importlib.import_module(old)
+    assert alias is importlib.import_module(new)
+    assert sys.modules[old] is sys.modules[new]
+
+
+def test_the_checker_sees_every_way_of_naming_an_old_path():
+    old = sorted(MOVED)[0]
+    package, _, name = old.rpartition(".")
+    source = (f"import {old}\nfrom {old} import x\nfrom {package} import os, {name}\n"
+              f"def f():\n    from {old} import y\n"
+              f"TARGET = '{old}:THING'\nPATH = '{old.replace('.', '/')}.py'\nfrom {MOVED[old]} import z\n")
+    assert old_imports(source) == [old] * 5
+
+
+def test_no_python_file_in_the_repository_imports_an_old_path():
+    offenders = {str(path.relative_to(ROOT)): names for path in _tracked(".py")
+                 if (names := old_imports(path.read_text(encoding="utf-8")))}
+    assert offenders == {}
+
+
+def test_no_document_names_an_old_path_outside_the_moved_modules_table():
+    offenders = []
+    for path in _tracked(".md"):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            mapping_row = line.startswith("|") and any(old in line and new in line for old, new in MOVED.items())
+            if OLD_PATTERN.search(line) and not mapping_row:
+                offenders.append(f"{path.relative_to(ROOT)}:{number}")
+    assert offenders == []
