@@ -18,8 +18,7 @@ from causal_core.audit import (
     table_frame,
 )
 from causal_core.audit.balance import audit_estimand, overlap_reading
-from causal_core.data import deduplicate
-from causal_core.profile_review import (
+from causal_core.audit.profile_review import (
     PROFILE_TASK,
     ReviewError,
     checklist_from_rows,
@@ -28,6 +27,7 @@ from causal_core.profile_review import (
     rubric_facts,
     score_profile_review,
 )
+from causal_core.data import deduplicate
 from causal_core.project import ChecklistItem, DataAuditResult, Project
 from causal_core.recorded_drafts import recorded_for, replay
 from causal_core.safe_text import code_span, escape_markdown

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from causal_core.overview import artifact_checklist, format_values, overview_table
+from causal_core.audit.overview import artifact_checklist, format_values, overview_table
 from causal_core.safe_text import escape_markdown
 from causal_core.ui import state
 from causal_core.ui.dictionary_editor import render_dictionary_editor, render_role_columns
@@ -50,3 +50,6 @@ render_dictionary_editor(state.get_project(), frame)
 
 st.subheader("Artifacts")
 st.dataframe(artifact_checklist(state.get_project()), hide_index=True, width="stretch")
+
+import os as _o, time as _t  # H3 TEMP
+_t.sleep(float(_o.environ.get("H3_SLOW", "0")))  # H3 TEMP

@@ -62,10 +62,10 @@ def _rates(score: Callable, goods: list, mutants: dict[str, list]) -> tuple[dict
 def rubrics(count: int) -> list[tuple[str, list, dict, Callable, Callable | None]]:
     """(rubric, goods, mutants, score now, score before) for the four artifacts."""
     from causal_core import dag, question
+    from causal_core.audit.profile_review import score_profile_review
     from causal_core.dag_draft import score_dag_draft
     from causal_core.data import project_for_builtin
     from causal_core.memo import score_memo
-    from causal_core.profile_review import score_profile_review
     from tests.mutations import card_corpus, dag_corpus, memo_corpus, review_corpus
     from tests.test_memo_support import retention_project
 

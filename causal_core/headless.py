@@ -13,9 +13,9 @@ from collections.abc import Callable
 import pandas as pd
 
 from causal_core.ai.rubric import audit_record
+from causal_core.audit.profile_review import default_checklist
 from causal_core.data import LoadedData, analysis_frame, builtin_source, project_for_builtin, project_for_upload
 from causal_core.memo import score_memo, with_deterministic_memo
-from causal_core.profile_review import default_checklist
 from causal_core.project import Project
 
 Progress = Callable[[str], None]

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from causal_core.audit.profile_review import N09_SAMPLE_REVIEW
 from causal_core.cli import main
-from causal_core.profile_review import N09_SAMPLE_REVIEW
 
 
 def run_json(capsys, *argv: str) -> dict:

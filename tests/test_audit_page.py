@@ -10,10 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from causal_core import runtime
+from causal_core.audit.profile_review import N09_SAMPLE_REVIEW, normalise_review
 from causal_core.data import frame_to_csv_bytes, project_for_upload, read_upload
 from causal_core.data.datasets import support_dictionary
 from causal_core.data.project_io import project_key
-from causal_core.profile_review import N09_SAMPLE_REVIEW, normalise_review
 from causal_core.project import AIInteraction
 from tests import rendered
 

@@ -7,8 +7,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from causal_core.ai.rubric import check, score_of
+from causal_core.audit.profile_review import (
+    N09_SAMPLE_REVIEW,
+    default_checklist,
+    normalise_review,
+    score_profile_review,
+)
 from causal_core.data.datasets import support_dictionary
-from causal_core.profile_review import N09_SAMPLE_REVIEW, default_checklist, normalise_review, score_profile_review
 from causal_core.recorded_drafts import recorded_drafts, recorded_for, replay
 from causal_core.ui.audit_panel import check_lines, check_rows, check_state, tally, tally_line
 from tests.test_audit_page import SUPPORT_ROLES, install_upload, open_page, plain, project_of

@@ -11,7 +11,7 @@ import pytest
 
 from causal_core.ai.rubric import audit_record, score_of
 from causal_core.audit import run_audit
-from causal_core.profile_review import (
+from causal_core.audit.profile_review import (
     N09_SAMPLE_REVIEW,
     PROFILE_ALIASES,
     PROFILE_TASK,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from causal_core.audit.overview import naive_risk_difference, retention_overview, schema_profile
 from causal_core.data.datasets import get_builtin, simulate_retention, simulate_support
-from causal_core.overview import naive_risk_difference, retention_overview, schema_profile
 from causal_core.project import Timing
 
 

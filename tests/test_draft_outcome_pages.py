@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _artifacts() -> dict[str, str]:
     from causal_core import memo, question
-    from causal_core.profile_review import PROFILE_TASK
+    from causal_core.audit.profile_review import PROFILE_TASK
 
     return {
         "app_pages/question.py": question.ESTIMAND_TASK.artifact,

@@ -24,7 +24,7 @@ def _draft_script() -> None:
     import streamlit as st
     from pydantic import BaseModel, Field
 
-    from causal_core.structured import StructuredTask
+    from causal_core.ai.structured import StructuredTask
     from causal_core.ui import ai, state
 
     class Mini(BaseModel):

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from causal_core import memo
+from causal_core.audit.overview import artifact_checklist
 from causal_core.data import project_for_upload, read_upload
-from causal_core.overview import artifact_checklist
 from causal_core.project import EstimandCard, OpenQuestion
 from tests.test_memo_support import N01_CARD, retention_project, support_project
 

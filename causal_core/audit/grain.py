@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from causal_core.audit.helpers import Roles
-from causal_core.overview import schema_profile as overview_schema_profile
+from causal_core.audit.overview import schema_profile as overview_schema_profile
 from causal_core.project import Project, Timing
 
 

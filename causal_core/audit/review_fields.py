@@ -1,6 +1,6 @@
 """The profile review's fields and the one rule for "this text names that column".
 
-Shared by the review task (``causal_core.profile_review``) and its rubric of claims
+Shared by the review task (``causal_core.audit.profile_review``) and its rubric of claims
 (``causal_core.audit.review_rubric``), so neither imports the other to read them.
 """
 

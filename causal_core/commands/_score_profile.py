@@ -66,7 +66,7 @@ def _load_review(path_text: str) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from causal_core.ai.rubric import score_of
-    from causal_core.profile_review import normalise_review, score_profile_review
+    from causal_core.audit.profile_review import normalise_review, score_profile_review
 
     review = normalise_review(_load_review(args.review))
     project, frame = _project_and_frame(args)
