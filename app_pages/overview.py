@@ -50,6 +50,3 @@ render_dictionary_editor(state.get_project(), frame)
 
 st.subheader("Artifacts")
 st.dataframe(artifact_checklist(state.get_project()), hide_index=True, width="stretch")
-
-import os as _o, time as _t  # H3 TEMP
-_t.sleep(float(_o.environ.get("H3_SLOW", "0")))  # H3 TEMP

@@ -63,7 +63,7 @@ def rubrics(count: int) -> list[tuple[str, list, dict, Callable, Callable | None
     """(rubric, goods, mutants, score now, score before) for the four artifacts."""
     from causal_core import dag, question
     from causal_core.audit.profile_review import score_profile_review
-    from causal_core.dag_draft import score_dag_draft
+    from causal_core.dag.draft import score_dag_draft
     from causal_core.data import project_for_builtin
     from causal_core.memo import score_memo
     from tests.mutations import card_corpus, dag_corpus, memo_corpus, review_corpus

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from causal_core import dag, dag_draft
+from causal_core import dag
 from causal_core.ai.tasks import get_task
+from causal_core.dag import draft as dag_draft
 from causal_core.dag import draft_names
 
 

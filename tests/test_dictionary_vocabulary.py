@@ -9,7 +9,7 @@ import inspect
 import pytest
 
 from causal_core.audit.dictionary_io import export_csv, import_csv
-from causal_core.dag_draft import build_inputs
+from causal_core.dag.draft import build_inputs
 from causal_core.data import project_for_builtin
 from causal_core.ui.dictionary_editor import canonical_timing_terms
 

@@ -23,6 +23,8 @@ MOVED = {
     "causal_core.tasks": "causal_core.ai.tasks",
     "causal_core.profile_review": "causal_core.audit.profile_review",
     "causal_core.overview": "causal_core.audit.overview",
+    "causal_core.dag_draft": "causal_core.dag.draft",
+    "causal_core.dag_rubric": "causal_core.dag.draft_rubric",
 }
 ALIAS_FILES = {old.replace(".", "/") + ".py" for old in MOVED}
 THIS_FILE = "tests/test_moved_modules.py"  # names the old paths to check for them

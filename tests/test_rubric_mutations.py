@@ -7,7 +7,7 @@ import pytest
 from causal_core import dag as dag_module
 from causal_core.ai.rubric import score_of
 from causal_core.audit.profile_review import score_profile_review
-from causal_core.dag_draft import score_dag_draft
+from causal_core.dag.draft import score_dag_draft
 from causal_core.memo import deterministic_memo, score_memo
 from causal_core.question import score_estimand_card
 from tests.mutations import card_corpus, dag_corpus, review_corpus

@@ -230,7 +230,7 @@ def test_grammar_schema_bounds_and_requires_every_field():
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from causal_core.dag_draft import DagDraft  # noqa: E402
+from causal_core.dag.draft import DagDraft  # noqa: E402
 from causal_core.question.task import EstimandCardDraft  # noqa: E402
 
 _VALUE_TEXT = st.text(alphabet=st.sampled_from(list("abc xyz_-{}[]\"':,\\é→") + ["\u00e9"]), min_size=1, max_size=12)

@@ -7,10 +7,11 @@ import json
 
 import pytest
 
-from causal_core import dag, dag_draft
+from causal_core import dag
 from causal_core import question as q
 from causal_core.audit.profile_review import N09_SAMPLE_REVIEW
 from causal_core.cli import main
+from causal_core.dag import draft as dag_draft
 from tests.mutations.memo_corpus import good_memos
 
 C = ["company_size", "tenure_months", "usage_score", "prior_tickets", "health_score", "region", "segment"]

@@ -9,7 +9,7 @@ from causal_core.errors import WorkbenchInputError
 
 TASK_LOCATIONS = {
     "estimand-card": "causal_core.question:ESTIMAND_TASK",
-    "dag": "causal_core.dag_draft:DAG_TASK",
+    "dag": "causal_core.dag.draft:DAG_TASK",
     "profile": "causal_core.audit.profile_review:PROFILE_TASK",
     "memo": "causal_core.memo:MEMO_TASK",
     "dag-benchmark": "causal_core.lab_bench.task:DAG_BENCHMARK_TASK",

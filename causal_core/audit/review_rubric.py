@@ -131,7 +131,7 @@ def randomisation_claims(review: dict[str, Any], project: Project, frame: pd.Dat
     claims = _claims(text, _RANDOM)
     if not claims:
         return []
-    from causal_core.dag_rubric import cached_predictors
+    from causal_core.dag.draft_rubric import cached_predictors
 
     predictors = [c for c, _ in cached_predictors(project, frame)]
     if not predictors:

@@ -31,7 +31,7 @@ def register_score(kinds: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from causal_core import dag
-    from causal_core.dag_draft import score_dag_draft
+    from causal_core.dag.draft import score_dag_draft
 
     draft = require_kind(read_json_file(args.dag, "DAG draft"), "DAG draft", args.dag)
     project, frame = load_project_and_frame(args)

@@ -1,7 +1,7 @@
 """Which data columns a DAG draft may name, how a draft's spelling maps to them, and which columns predict the
 treatment.
 
-Shared by the draft's review (``causal_core.dag_draft``) and its rubric (``causal_core.dag_rubric``); kept in
+Shared by the draft's review (``causal_core.dag.draft``) and its rubric (``causal_core.dag.draft_rubric``); kept in
 the DAG stage so the two read the same names without importing each other.
 """
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-from causal_core import dag_draft
 from causal_core.ai.rubric import check
 from causal_core.ai.structured import StructuredTask
+from causal_core.dag import draft as dag_draft
 from causal_core.project import Project, RubricCheck
 
 TASK_NAME = "dag-benchmark"

@@ -14,8 +14,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from causal_core import dag, dag_draft, dag_io
+from causal_core import dag, dag_io
 from causal_core.ai.rubric import audit_record
+from causal_core.dag import draft as dag_draft
 from causal_core.dag.layout import MAX_DOT_NODES, place_new_nodes
 from causal_core.dag.seeding import node_name_for_column
 from causal_core.project import DagSpec, Project
