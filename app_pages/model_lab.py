@@ -6,10 +6,12 @@ import json
 
 import streamlit as st
 
-from causal_core import lab, lab_endpoints, runtime
+from causal_core import lab_bench as lab
+from causal_core import runtime
 from causal_core.ai.tasks import task_names
 from causal_core.data.datasets import BUILTINS
 from causal_core.lab_bench import cases as bench_cases
+from causal_core.lab_bench import endpoints as lab_endpoints
 from causal_core.lab_bench import runner as bench
 from causal_core.runtime.endpoint_policy import class_mode
 from causal_core.safe_text import escape_markdown

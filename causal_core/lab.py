@@ -1,4 +1,4 @@
-"""Moved to :mod:`causal_core.lab_bench.execute` (issue 24: every stage a package); kept so outside code still imports.
+"""Moved to :mod:`causal_core.lab_bench` (issue 24: every stage a package); kept so outside code still imports.
 
 Nothing in this repository imports this path (tests/test_moved_modules.py checks); it warns and hands back the
 moved module itself, so attributes and monkeypatches reach the real one.
@@ -8,5 +8,5 @@ import importlib
 import sys
 import warnings
 
-warnings.warn("causal_core.lab moved to causal_core.lab_bench.execute", DeprecationWarning, stacklevel=2)
-sys.modules[__name__] = importlib.import_module("causal_core.lab_bench.execute")
+warnings.warn("causal_core.lab moved to causal_core.lab_bench", DeprecationWarning, stacklevel=2)
+sys.modules[__name__] = importlib.import_module("causal_core.lab_bench")

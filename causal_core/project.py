@@ -481,7 +481,7 @@ class Project(StrictModel):
     audits: list[AuditRecord] = Field(default_factory=list)
     ai_log: list[AIInteraction] = Field(default_factory=list)
     edit_log: list[AnalystEdit] = Field(default_factory=list)
-    lab: dict[str, Any] = Field(default_factory=dict, description="Model-lab runs (see causal_core.lab).")
+    lab: dict[str, Any] = Field(default_factory=dict, description="Model-lab runs (see causal_core.lab_bench).")
     workbench: WorkbenchStamp = Field(
         default_factory=current_stamp,
         description="The workbench version and git commit that last saved this file (project_to_json stamps it); "

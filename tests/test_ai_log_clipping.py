@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from causal_core import lab
+from causal_core import lab_bench as lab
 from causal_core.ai.structured import DecodingSettings
 from causal_core.ai.tasks import get_task
 from causal_core.project import Project, project_from_json, project_to_json

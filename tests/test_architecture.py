@@ -99,7 +99,7 @@ INPUT_ERROR_CLASSES = [
     "causal_core.audit.dictionary_io:DictionaryImportError",
     "causal_core.project:ProjectFileError",
     "causal_core.safe_io:InputFileError",
-    "causal_core.lab:LabError",
+    "causal_core.lab_bench:LabError",
     "causal_core.audit.profile_review:ReviewError",
     "causal_core.runtime.devices:LoadPlanError",
     "causal_core.runtime.endpoint_policy:EndpointRefused",

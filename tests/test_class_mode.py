@@ -435,13 +435,13 @@ def test_class_mode_drafts_never_load_a_model_a_student_picked(class_app):
     (["endpoint:m@http://gpu:8000/v1"], " path:/x ", 1, set(), ["it adds endpoints or folders"]),
 ])
 def test_which_model_lab_runs_are_instructor_actions(keys, extra, calls, loaded, expected):
-    from causal_core import lab_endpoints
+    from causal_core.lab_bench import endpoints as lab_endpoints
 
     assert lab_endpoints.instructor_reasons(keys, extra, calls, loaded) == expected
 
 
 def test_class_mode_model_lab_run_needs_the_password_and_nothing_runs_without_it(monkeypatch, request):
-    from causal_core import lab
+    from causal_core import lab_bench as lab
     from tests.test_lab_page import _lab_state, _open_lab
 
     request.getfixturevalue("patched")  # the Model lab page tests' scripted runtime (no model is loaded)

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from pydantic import BaseModel, Field
 
-from causal_core import lab, runtime
+from causal_core import lab_bench as lab
+from causal_core import runtime
 from causal_core.ai import tasks
 from causal_core.ai.rubric import check
 from causal_core.ai.structured import DecodingSettings, StructuredTask
@@ -397,7 +398,7 @@ def cli_cases(monkeypatch):
         case = _case(name)
         return case.project, case.frame
 
-    monkeypatch.setattr(lab, "_builtin_case", fake_builtin)
+    monkeypatch.setattr("causal_core.lab_bench.choices._builtin_case", fake_builtin)
 
 
 def test_cli_json_output(fake, cli_cases, capsys):

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from causal_core import lab, runtime
+from causal_core import lab_bench as lab
+from causal_core import runtime
 from causal_core.cli import main as cli_main
 from causal_core.lab_bench import cases, metrics, runner, simulate
 from causal_core.lab_bench.task import DAG_BENCHMARK_TASK, build_inputs, draft_edges

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from causal_core import lab
+from causal_core import lab_bench as lab
 from tests.test_lab import MODELS, ScriptedRuntime
 from tests.test_lab_page import _lab_state, _open_lab
 

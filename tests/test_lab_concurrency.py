@@ -8,8 +8,10 @@ import time
 
 import pytest
 
-from causal_core import lab, lab_endpoints, question
+from causal_core import lab_bench as lab
+from causal_core import question
 from causal_core.ai.structured import DecodingSettings
+from causal_core.lab_bench import endpoints as lab_endpoints
 from causal_core.runtime import registry
 from tests.openai_stub import start_stub
 

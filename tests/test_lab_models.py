@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from causal_core import lab, question, runtime
+from causal_core import lab_bench as lab
+from causal_core import question, runtime
 from causal_core.ai.rubric import score_of
 from causal_core.ai.structured import FAILURE_TYPES, DecodingSettings
 from tests.openai_stub import start_stub

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from causal_core import lab
+from causal_core import lab_bench as lab
 from causal_core.safe_text import escape_markdown
 from tests.test_lab import FAKE_TASK, MODELS, ScriptedRuntime, _case
 
@@ -30,7 +30,7 @@ def patched(monkeypatch):
         case = _case(name)
         return case.project, case.frame
 
-    monkeypatch.setattr(lab, "_builtin_case", fake_builtin)
+    monkeypatch.setattr("causal_core.lab_bench.choices._builtin_case", fake_builtin)
     return scripted
 
 

@@ -25,6 +25,8 @@ MOVED = {
     "causal_core.overview": "causal_core.audit.overview",
     "causal_core.dag_draft": "causal_core.dag.draft",
     "causal_core.dag_rubric": "causal_core.dag.draft_rubric",
+    "causal_core.lab": "causal_core.lab_bench",
+    "causal_core.lab_endpoints": "causal_core.lab_bench.endpoints",
 }
 ALIAS_FILES = {old.replace(".", "/") + ".py" for old in MOVED}
 THIS_FILE = "tests/test_moved_modules.py"  # names the old paths to check for them

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from causal_core import lab
+from causal_core import lab_bench as lab
 from causal_core.ai.structured import DATA_RULE, data_block
 from causal_core.ai.tasks import get_task, task_names
 

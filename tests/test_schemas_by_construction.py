@@ -142,7 +142,8 @@ def test_logits_processor_is_fresh_per_generate():
 
 def test_memo_references_estimate_rows_and_the_app_writes_the_numbers():
     """The memo names a row id (an enum of the project's rows); the number, interval and unit come from the project."""
-    from causal_core import lab, memo
+    from causal_core import lab_bench as lab
+    from causal_core import memo
     from causal_core.memo.ai_task import estimate_row_ids, quoted_rows
 
     case = lab.builtin_case("retention")

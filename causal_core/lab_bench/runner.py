@@ -1,6 +1,6 @@
 """The DAG benchmark on the Model lab's runner: calibration rows, context check, metric tables, chart.
 
-Real models go through :func:`causal_core.lab.run_lab` unchanged (fair queue, endpoints in parallel,
+Real models go through :func:`causal_core.lab_bench.run_lab` unchanged (fair queue, endpoints in parallel,
 progress, Stop, resume; a failure scores zero and counts in reliability). The calibration rows ``oracle``
 (answers the true graph) and ``empty`` (answers no edges) call no model: their records are written first,
 through the lab's own ``record_from_interaction``, so the runner sees them as done and skips them.
@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from causal_core import lab
+from causal_core import lab_bench as lab
 from causal_core.lab_bench import metrics, simulate
 from causal_core.lab_bench.cases import BenchCase, BenchError, get_case
 from causal_core.lab_bench.task import DAG_BENCHMARK_TASK, DEFAULT_CONTEXT_TOKENS, TASK_NAME, needed_tokens
