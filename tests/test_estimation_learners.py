@@ -80,7 +80,7 @@ def test_flexible_ipw_uses_the_crossfitted_propensity_and_says_what_its_se_ignor
     assert abs(row.estimate - TRUE_EFFECT) < 0.5  # boosting e removes most of the +2.3 bias of the linear IPW
     info = boosted.diagnostics["learners"]
     assert info["ps_learner"] == "boosting" and info["folds"] == 5
-    assert len(info["fits"]) == 15 and all(fit["seconds"] >= 0 for fit in info["fits"])
+    assert len(info["fits"]) == 15 * learners.DEFAULT_REPETITIONS and all(fit["seconds"] >= 0 for fit in info["fits"])
     assert boosted.diagnostics["propensity_model"]["kind"].startswith("HistGradientBoostingClassifier")
 
 
@@ -141,7 +141,7 @@ def test_penalised_cv_learners_agree_with_the_exact_fits_on_retention(retention_
     assert abs(aipw.estimate - (-0.047)) < 0.3 * aipw.std_error  # n = 6,000: the CV picks a weak penalty
     assert aipw.ci_low <= -0.046 <= aipw.ci_high  # the simulation's true ATE
     chosen = [fit_["C"] for fit_ in rows.__dict__["learners"].fits if "C" in fit_]
-    assert len(chosen) == 15 and min(chosen) > 0
+    assert len(chosen) == 15 * learners.DEFAULT_REPETITIONS and min(chosen) > 0
 
 
 def test_boosting_classifier_outcome_on_a_binary_outcome_gives_probabilities(retention_frame):
@@ -200,7 +200,7 @@ def test_progress_is_reported_per_fit_and_stop_ends_between_fits(nonlinear):
     def count(fraction: float, message: str) -> None:
         done["fits"] += message.endswith("model fits done")
 
-    with pytest.raises(learners.LearnerStopped, match=r"after 4 of 15 model fits .*project is unchanged"):
+    with pytest.raises(learners.LearnerStopped, match=r"after 4 of 75 model fits .*project is unchanged"):
         fit(nonlinear, spec, progress=count, should_stop=lambda: done["fits"] >= 4)
     assert done["fits"] == 4
 
@@ -256,7 +256,7 @@ def test_a_cv_classifier_with_a_too_rare_outcome_in_a_fold_is_refused(nonlinear)
 
 def test_a_single_outcome_class_in_a_training_fold_predicts_it_and_warns(nonlinear):
     spec = EstimationSpec(treatment="t", outcome="y", covariates=["x1", "x2"], outcome_learner="boosting",
-                          crossfit_folds=3)
+                          crossfit_folds=3, crossfit_repetitions=1)  # one split: the folds below are its folds
     frame = nonlinear.iloc[:1200].assign(y=0)
     folds = learners.stratified_folds(est.build_design(nonlinear.iloc[:1200], spec), 3, spec.seed)
     in_fold_1 = np.flatnonzero((folds == 0) & (frame["t"].to_numpy() == 1))
@@ -284,7 +284,7 @@ def test_a_learner_that_does_not_converge_is_a_warning_naming_it(nonlinear, monk
     spec = EstimationSpec(treatment="t", outcome="y", covariates=["x1", "x2"], outcome_learner="lasso_cv")
     result = est.run_estimation(nonlinear, spec, sensitivity=False, refutations=False)
     warning = next(w for w in result.warnings if "'lasso_cv' outcome model" in w)
-    assert "did not converge" in warning and "of 5 cross-fitting folds" in warning
+    assert "did not converge" in warning and "of 25 cross-fitting folds (5 splits × 5 folds)" in warning
 
 
 def test_a_learner_that_raises_becomes_a_learner_error_naming_model_and_fold(nonlinear, monkeypatch):

@@ -3,8 +3,10 @@
 Why cross-fitting: a flexible learner (boosting, penalised CV) fitted and evaluated on the same rows
 overfits, and the AIPW score then reuses its own noise; the influence-function SE is only valid when each
 row's e(x), μ0(x), μ1(x) come from models that never saw that row (Chernozhukov et al. 2018). So every
-non-default learner runs under K-fold cross-fitting, folds stratified by treatment (grouped by cluster when a
-cluster column is set) and seeded from the spec, and the SE comes from the out-of-fold scores.
+non-default learner runs under K-fold cross-fitting, folds stratified by treatment (exact duplicate rows and,
+when a cluster column is set, whole clusters kept in one fold) and seeded from the spec, and the SE comes from the
+out-of-fold scores. One split is a draw, so the run repeats it R times (seeds seed, seed + 1, …) and reports the
+median with the split-to-split spread in its SE (``crossfit.py``).
 
 Why the exact fits stay the default: they are fast, reproduce N01, and their IPW SE includes the
 propensity-estimation term. With a flexible propensity that term has no closed form, so the IPW row says it
@@ -19,7 +21,7 @@ from __future__ import annotations
 import time
 import warnings as warnings_module
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -28,12 +30,21 @@ from sklearn.base import BaseEstimator
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LassoCV, LogisticRegressionCV, RidgeCV
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from causal_core.estimation.constants import EstimationError, ProgressFn, StopFn
+from causal_core.estimation.crossfit import (
+    MIN_FOLD_ARM_ROWS,
+    FoldGroups,
+    LearnerError,
+    aggregate_rows,
+    central_split,
+    check_fold_arms,
+    design_groups,
+    stratified_folds,
+)
 from causal_core.estimation.design import Design
 from causal_core.estimation.estimators import (
     CoreFit,
@@ -64,19 +75,15 @@ OUTCOME_LEARNERS: dict[str, str] = {
 DEFAULT_PS_LEARNER = "logistic"
 DEFAULT_OUTCOME_LEARNER = "linear"
 DEFAULT_FOLDS = 5
-MIN_FOLD_ARM_ROWS = 10  # rows of each arm every fold must hold (so each training set has ≥ (K−1)·10)
 INNER_CV = 3  # the penalised learners' own CV folds (kept small: they run inside every cross-fitting fold)
 CV_MAX_ITER = 1000  # iteration limit of the penalised solvers (a test lowers it to force a ConvergenceWarning)
 BOOSTING_MAX_ITER = 200  # an upper bound: early stopping on a seeded 10 % validation split picks the rounds
+BOOSTING_VALIDATION = 0.1  # share of each class a boosting classifier holds out for early stopping
 N_PENALTIES = 10
 DEFAULT_REPETITIONS = 5  # R for flexible learners: one split's noise (1.3 SE on a public set) is not an estimate
 MAX_ROW_FITS = 20_000_000  # folds × repetitions × models × rows one run may fit (a class server's shared cores)
 MAX_BOOSTING_ROW_ROUNDS = 2_000_000_000  # the same for boosting, times its rounds: ≈ 100 s measured on 1 core
 LEARNER_THREADS: int | None = 1  # OpenMP/BLAS threads per fit (None = library default); see _guarded
-
-
-class LearnerError(EstimationError):
-    """A learner that cannot run on this data; the message names the learner, the model and what to change."""
 
 
 class LearnerStopped(EstimationError):
@@ -97,10 +104,8 @@ def fold_count(spec: EstimationSpec) -> int:
 
 
 def repetition_count(spec: EstimationSpec) -> int:
-    """R for the work bound: the spec's repetitions, or 5 when it leaves them at 0.
+    """R, the fold splits a learner run fits: the spec's repetitions, or 5 when it leaves them at 0.
 
-    Repeated cross-fitting itself is not implemented yet: every run fits ONE split (seeded by the spec's seed),
-    and the bound counts R splits so it already holds when the repetitions arrive (conservative until then).
     Why 5 for every run on this path (it only runs with a flexible learner): a single fold split moved boosting
     AIPW by up to 1.3 SE on a public data set, so one split is a draw, not an estimate; the median over 5 splits
     with the spread in its SE (Chernozhukov et al. 2018) is DoubleML's recommendation. The exact fits keep
@@ -159,25 +164,6 @@ def _advice(limit: int, per_repetition: int, r: int, n_rows: int, total: int) ->
 # ---------------------------------------------------------------------------------------------
 # Folds and up-front checks
 # ---------------------------------------------------------------------------------------------
-def stratified_folds(design: Design, k: int, seed: int) -> np.ndarray:
-    """Fold id per row: stratified by treatment so every fold holds both arms; whole clusters stay together."""
-    fold = np.empty(design.n, dtype=np.int64)
-    placeholder = np.zeros((design.n, 1))
-    if design.clusters is not None:
-        if design.n_clusters < k:
-            raise LearnerError(
-                f"Cross-fitting with {k} folds keeps whole clusters together, but there are only "
-                f"{design.n_clusters} clusters; use at most {design.n_clusters} folds."
-            )
-        splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
-        splits = splitter.split(placeholder, design.t, groups=design.clusters)
-    else:
-        splits = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(placeholder, design.t)
-    for index, (_, test) in enumerate(splits):
-        fold[test] = index
-    return fold
-
-
 def check_fold_sizes(design: Design, k: int, spec: EstimationSpec) -> None:
     """Refuse before any fit when a fold is too small, saying the minimum, the counts and the largest workable K."""
     n_treated = int(design.t.sum())
@@ -191,19 +177,6 @@ def check_fold_sizes(design: Design, k: int, spec: EstimationSpec) -> None:
             f"{MIN_FOLD_ARM_ROWS} treated and {MIN_FOLD_ARM_ROWS} control rows ({k * MIN_FOLD_ARM_ROWS} of each in "
             f"all), and the data have {n_treated:,} treated and {n_control:,} control rows; {advice}."
         )
-
-
-def _check_fold_arms(design: Design, folds: np.ndarray, k: int) -> None:
-    """Grouped folds can be uneven: check the realised folds too."""
-    for fold in range(k):
-        in_fold = folds == fold
-        treated = int(design.t[in_fold].sum())
-        control = int(in_fold.sum()) - treated
-        if min(treated, control) < MIN_FOLD_ARM_ROWS:
-            raise LearnerError(
-                f"Fold {fold + 1} of {k} holds {treated} treated and {control} control rows; every fold needs at "
-                f"least {MIN_FOLD_ARM_ROWS} of each. Use fewer folds."
-            )
 
 
 def _check_spec(spec: EstimationSpec) -> None:
@@ -281,11 +254,32 @@ def _fit_predict(
     model = _sklearn_model(name, classifier, seed)
     with warnings_module.catch_warnings(record=True) as caught:
         warnings_module.simplefilter("always", ConvergenceWarning)
-        model.fit(X[train], y[train])
+        if isinstance(model, HistGradientBoostingClassifier):
+            held = _symmetric_validation(y[train], seed)
+            fit_rows, val_rows = train[~held], train[held]
+            model.fit(X[fit_rows], y[fit_rows], X_val=X[val_rows], y_val=y[val_rows])
+        else:
+            model.fit(X[train], y[train])
         prediction = model.predict_proba(X[test])[:, 1] if classifier else model.predict(X[test])
     convergence = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
     note = f"did not converge ({convergence[0][:160]})" if convergence else None
     return FitOutcome(np.asarray(prediction, dtype=float), time.perf_counter() - clock, _tuning(model), note)
+
+
+def _symmetric_validation(y: np.ndarray, seed: int) -> np.ndarray:
+    """Boosting's early-stopping rows: 10 % of each class, taken in the order of one seeded permutation.
+
+    Why not scikit-learn's own split: its stratified split depends on which class is called 1, so recoding the
+    treatment (T -> 1 - T) picked other validation rows, another number of rounds, and moved e(x) by up to
+    0.44 (measured on 1,500 rows; IPW moved 0.6 SE). Choosing per class from one permutation picks the same rows
+    whatever the labels, and the recoded fit gives e -> 1 - e to 2e-16.
+    """
+    order = np.random.default_rng(seed).permutation(y.size)
+    held = np.zeros(y.size, dtype=bool)
+    for value in np.unique(y):
+        rows = order[y[order] == value]
+        held[rows[: int(np.ceil(BOOSTING_VALIDATION * rows.size))]] = True
+    return held
 
 
 def _ps_features(design: Design) -> np.ndarray:
@@ -338,6 +332,11 @@ class Nuisances:
     grouped: bool = False  # folds keep whole clusters together
     fits: list[dict[str, Any]] = field(default_factory=list)
     notes: dict[str, list[str]] = field(default_factory=dict)  # model label -> per-fold messages
+    seed: int = 0  # the seed of this split's folds and learners
+    split_index: int = 0  # which of the R splits (0-based)
+    repetitions: int = 1  # splits behind ``fits`` / ``notes`` (R on the merged record of a repeated run)
+    groups: FoldGroups | None = None
+    spread: dict[str, Any] = field(default_factory=dict)  # method -> the split-to-split spread (repeated run)
 
     def seconds(self, model_prefix: str) -> float:
         return float(sum(fit["seconds"] for fit in self.fits if fit["model"].startswith(model_prefix)))
@@ -380,6 +379,39 @@ def _guarded(label: str, fold: int, k: int, fit: Callable[..., FitOutcome], *arg
         raise LearnerError(f"The {label} failed on fold {fold + 1} of {k}: {error}") from None
 
 
+@dataclass
+class _Split:
+    """One planned fold split: its seed, fold ids and where it sits among the R splits."""
+
+    index: int
+    count: int
+    seed: int
+    folds: np.ndarray
+
+    def where(self) -> str:
+        """', split 2/5' for messages (nothing for a single split, whose messages stay as they always were)."""
+        return "" if self.count == 1 else f", split {self.index + 1}/{self.count}"
+
+
+def plan_splits(design: Design, spec: EstimationSpec, repetitions: int) -> tuple[int, FoldGroups, list[_Split]]:
+    """K, the grouping and every split's folds, all checked before the first fit (seeds seed, seed + 1, …).
+
+    Planning every split first means a grouping that leaves split 4's fold short of an arm is refused before
+    minutes of fitting on splits 1–3, and the refusal changes nothing.
+    """
+    k = fold_count(spec)
+    check_fold_sizes(design, k, spec)
+    groups = design_groups(design)
+    splits = []
+    for index in range(repetitions):
+        seed = spec.seed + index
+        folds = stratified_folds(design, k, seed, groups)
+        split = _Split(index, repetitions, seed, folds)
+        check_fold_arms(design, folds, k, groups, split.where())
+        splits.append(split)
+    return k, groups, splits
+
+
 def crossfit_nuisances(
     design: Design,
     spec: EstimationSpec,
@@ -388,27 +420,47 @@ def crossfit_nuisances(
     progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
 ) -> Nuisances:
-    """Out-of-fold e(x) and per-arm μ0(x), μ1(x) from the spec's learners (K folds, stratified, seeded)."""
+    """Out-of-fold e(x) and per-arm μ0(x), μ1(x) on ONE split (the spec's seed): the first of ``repeated_nuisances``."""
     check_work_bound(spec, design.n, ("ipw", "aipw") if need_outcome else ("ipw",))
-    k = fold_count(spec)
-    check_fold_sizes(design, k, spec)
-    folds = stratified_folds(design, k, spec.seed)
-    _check_fold_arms(design, folds, k)
-    n = design.n
+    k, groups, splits = plan_splits(design, spec, 1)
+    ticker = _Ticker(k * (3 if need_outcome else 1), progress, should_stop)
+    return _fit_split(design, spec, splits[0], k, groups, need_outcome, ticker)
+
+
+def repeated_nuisances(
+    design: Design,
+    spec: EstimationSpec,
+    *,
+    need_outcome: bool = True,
+    progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> list[Nuisances]:
+    """The out-of-fold nuisances on each of the R fold splits; progress and Stop count R × K × models fits."""
+    check_work_bound(spec, design.n, ("ipw", "aipw") if need_outcome else ("ipw",))
+    k, groups, splits = plan_splits(design, spec, repetition_count(spec))
+    ticker = _Ticker(len(splits) * k * (3 if need_outcome else 1), progress, should_stop)
+    return [_fit_split(design, spec, split, k, groups, need_outcome, ticker) for split in splits]
+
+
+def _fit_split(
+    design: Design, spec: EstimationSpec, split: _Split, k: int, groups: FoldGroups, need_outcome: bool,
+    ticker: _Ticker,
+) -> Nuisances:
+    """Every fold's fits on one split: the propensity, then (AIPW) the outcome model of each arm."""
+    n, folds = design.n, split.folds
     out = Nuisances(
         e=np.empty(n), m0=np.empty(n) if need_outcome else None, m1=np.empty(n) if need_outcome else None,
         folds=folds, k=k, ps_learner=spec.ps_learner, outcome_learner=spec.outcome_learner,
-        grouped=design.clusters is not None,
+        grouped=design.clusters is not None, seed=split.seed, split_index=split.index, groups=groups,
     )
-    ticker = _Ticker(k * (3 if need_outcome else 1), progress, should_stop)
     ps_label = f"'{spec.ps_learner}' propensity model"
     for fold in range(k):
         test = np.flatnonzero(folds == fold)
         train = np.flatnonzero(folds != fold)
-        ticker.before(f"Fold {fold + 1}/{k}: {ps_label}")
-        fitted = _guarded(ps_label, fold, k, _propensity_fit, design, spec, train, test)
+        ticker.before(f"Fold {fold + 1}/{k}: {ps_label}{split.where()}")
+        fitted = _guarded(ps_label, fold, k, _propensity_fit, design, spec, train, test, split.seed)
         out.e[test] = fitted.prediction
-        _record(out, ps_label, fold, fitted)
+        _record(out, ps_label, fold, fitted, split)
         ticker.after()
         if not need_outcome:
             continue
@@ -416,22 +468,22 @@ def crossfit_nuisances(
             arm_name = "treated" if arm else "control"
             label = f"'{spec.outcome_learner}' outcome model ({arm_name} arm)"
             rows = train[design.t[train] == arm]
-            ticker.before(f"Fold {fold + 1}/{k}: {label}")
-            fitted = _guarded(label, fold, k, _outcome_fit, design, spec, rows, test, fold, k)
+            ticker.before(f"Fold {fold + 1}/{k}: {label}{split.where()}")
+            fitted = _guarded(label, fold, k, _outcome_fit, design, spec, rows, test, fold, k, split.seed)
             target[test] = fitted.prediction
-            _record(out, label, fold, fitted)
+            _record(out, label, fold, fitted, split)
             ticker.after()
     return out
 
 
-def _propensity_fit(design: Design, spec: EstimationSpec, train: np.ndarray, test: np.ndarray) -> FitOutcome:
+def _propensity_fit(design: Design, spec: EstimationSpec, train: np.ndarray, test: np.ndarray, seed: int) -> FitOutcome:
     if spec.ps_learner == DEFAULT_PS_LEARNER:
         return _fit_exact_propensity(design, train, test)
-    return _fit_predict(spec.ps_learner, _ps_features(design), design.t, train, test, classifier=True, seed=spec.seed)
+    return _fit_predict(spec.ps_learner, _ps_features(design), design.t, train, test, classifier=True, seed=seed)
 
 
 def _outcome_fit(
-    design: Design, spec: EstimationSpec, rows: np.ndarray, test: np.ndarray, fold: int, k: int
+    design: Design, spec: EstimationSpec, rows: np.ndarray, test: np.ndarray, fold: int, k: int, seed: int
 ) -> FitOutcome:
     if spec.outcome_learner == DEFAULT_OUTCOME_LEARNER:
         return _fit_exact_outcome(design, rows, test)
@@ -439,23 +491,35 @@ def _outcome_fit(
         arm = "treated" if design.t[rows[0]] else "control"
         _check_classes(spec.outcome_learner, design.y, rows, f"{arm} arm's training rows of fold {fold + 1} of {k}")
     return _fit_predict(
-        spec.outcome_learner, design.X, design.y, rows, test, classifier=design.binary_outcome, seed=spec.seed
+        spec.outcome_learner, design.X, design.y, rows, test, classifier=design.binary_outcome, seed=seed
     )
 
 
-def _record(out: Nuisances, label: str, fold: int, fitted: FitOutcome) -> None:
-    out.fits.append({"model": label, "fold": fold + 1, "seconds": round(fitted.seconds, 4), **fitted.tuning})
+def _record(out: Nuisances, label: str, fold: int, fitted: FitOutcome, split: _Split) -> None:
+    where = {} if split.count == 1 else {"split": split.index + 1}
+    out.fits.append({"model": label, **where, "fold": fold + 1, "seconds": round(fitted.seconds, 4), **fitted.tuning})
     if fitted.note:
-        out.notes.setdefault(label, []).append(f"fold {fold + 1}: {fitted.note}")
+        out.notes.setdefault(label, []).append(f"fold {fold + 1}{split.where()}: {fitted.note}")
 
 
 def nuisance_warnings(nuisances: Nuisances) -> list[str]:
-    """One plain warning per model that did not converge or met a single-class fold, naming the learner."""
+    """One plain warning per model that did not converge or met a single-class fold, naming the learner; and
+    how many duplicated rows the folds kept together."""
     messages = []
+    fits = nuisances.k * nuisances.repetitions
+    where = "" if nuisances.repetitions == 1 else f" ({nuisances.repetitions} splits × {nuisances.k} folds)"
     for label, notes in nuisances.notes.items():
         messages.append(
-            f"The {label} had trouble in {len(notes)} of {nuisances.k} cross-fitting folds: {'; '.join(notes[:3])}. "
+            f"The {label} had trouble in {len(notes)} of {fits} cross-fitting folds{where}: {'; '.join(notes[:3])}. "
             "Its out-of-fold predictions may be inaccurate; the doubly robust estimate leans on the other model."
+        )
+    groups = nuisances.groups
+    if groups is not None and groups.duplicate_rows:
+        messages.append(
+            f"{groups.duplicate_rows:,} rows are exact copies of {groups.duplicate_sets:,} distinct rows (same "
+            "covariates, treatment and outcome): cross-fitting kept every set of copies in one fold, so no row was "
+            "predicted by a model trained on its own copy. If the copies are one unit recorded twice, remove them "
+            "(Data audit: duplicates); the SEs still count them as separate units."
         )
     return messages
 
@@ -509,6 +573,30 @@ def learned_outcome_models(nuisances: Nuisances, binary: bool) -> OutcomeModels:
     return OutcomeModels(m0=nuisances.m0, m1=nuisances.m1, separated=separated, kind=kind)
 
 
+def learned_aipw(design: Design, spec: EstimationSpec, nuisances: Nuisances) -> tuple[EstimateRow, dict[str, float]]:
+    """AIPW on one split's out-of-fold e, μ0, μ1, with the arm means of its potential outcomes."""
+    e, _ = clip_propensity(nuisances.e, spec)
+    models = learned_outcome_models(nuisances, design.binary_outcome)
+    label = (
+        f", {nuisances.k}-fold cross-fitted out-of-fold scores ({spec.ps_learner} / {spec.outcome_learner}); "
+        "approximate: valid when both learners are accurate enough (DML rate conditions)"
+    )
+    row, arm_means = aipw(design, e, models, spec.estimand, label)
+    name = f"Doubly robust (AIPW, {nuisances.k}-fold cross-fitted {spec.ps_learner} / {spec.outcome_learner})"
+    return row.model_copy(update={"label": name}), arm_means
+
+
+def aipw_over_splits(
+    design: Design, spec: EstimationSpec, splits: list[Nuisances]
+) -> tuple[EstimateRow, dict[str, Any]]:
+    """The AIPW row of a repeated cross-fit (median rule over the splits) and its spread, for any estimand.
+
+    The specification curve calls this on nuisances it fitted once per design, so its row equals the page's.
+    """
+    rows = [learned_aipw(design, spec, nuisances)[0] for nuisances in splits]
+    return aggregate_rows(rows, splits[0].k)
+
+
 def fit_with_learners(
     core: CoreFit,
     design: Design,
@@ -518,40 +606,62 @@ def fit_with_learners(
     progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
 ) -> Nuisances:
-    """IPW and AIPW rows with the chosen learners, cross-fitted; fills core in place (ps, weights, models, rows).
+    """IPW and AIPW rows with the chosen learners, cross-fitted on R fold splits; fills core in place.
 
     With the exact logistic propensity the IPW row is the default one (its SE includes the propensity step);
-    with a flexible propensity it uses the cross-fitted e. AIPW always uses the out-of-fold e, μ0, μ1.
+    with a flexible propensity it is the median of the Hájek IPW on each split's cross-fitted e. AIPW is the
+    median of its out-of-fold estimates. Balance, overlap, weights and the Models tab describe the split at the
+    median (of AIPW when it runs, else IPW; the lower middle one for an even R), so they show a split the
+    reported number comes from; the arm means average the middle split(s), so they difference to the median.
     """
     _check_spec(spec)
     clock = time.perf_counter()
-    nuisances = crossfit_nuisances(
+    splits = repeated_nuisances(
         design, spec, need_outcome="aipw" in methods, progress=progress, should_stop=should_stop
     )
     core.timings["crossfit"] = time.perf_counter() - clock
-    if spec.ps_learner == DEFAULT_PS_LEARNER:
-        core.ps = propensity(design, propensity_bounds(spec))
-    else:
-        core.ps = learned_propensity(design, spec, nuisances)
+    flexible_ps = spec.ps_learner != DEFAULT_PS_LEARNER
+    per_split: dict[str, list[EstimateRow]] = {}
+    if "ipw" in methods and flexible_ps:
+        per_split["ipw"] = [
+            learned_ipw(design, learned_propensity(design, spec, nuisances), spec.estimand, nuisances)
+            for nuisances in splits
+        ]
+    means: list[dict[str, float]] = []
+    if "aipw" in methods:
+        fitted = [learned_aipw(design, spec, nuisances) for nuisances in splits]
+        per_split["aipw"], means = [row for row, _ in fitted], [arm for _, arm in fitted]
+    leading = per_split.get("aipw") or per_split.get("ipw")
+    centre = central_split(np.array([row.estimate for row in leading])) if leading else [0]
+    chosen = splits[centre[0]]
+    core.ps = learned_propensity(design, spec, chosen) if flexible_ps else propensity(design, propensity_bounds(spec))
     w1, w0 = _ipw_weights(design.t, core.ps.clipped, spec.estimand)
     core.ipw_weights = w1 + w0
-    if "ipw" in methods:
-        if spec.ps_learner == DEFAULT_PS_LEARNER:
+    spread: dict[str, Any] = {}
+    for method in ("ipw", "aipw"):
+        if method not in methods:
+            continue
+        if method not in per_split:  # the exact logistic propensity: the default IPW row, no split involved
             core.rows.append(ipw(design, core.ps, spec.estimand, spec.ipw_se))
-        else:
-            core.rows.append(learned_ipw(design, core.ps, spec.estimand, nuisances))
-    if "aipw" in methods:
-        e, _ = clip_propensity(nuisances.e, spec)
-        core.models = learned_outcome_models(nuisances, design.binary_outcome)
-        label = (
-            f", {nuisances.k}-fold cross-fitted out-of-fold scores ({spec.ps_learner} / {spec.outcome_learner}); "
-            "approximate: valid when both learners are accurate enough (DML rate conditions)"
-        )
-        row, core.arm_means = aipw(design, e, core.models, spec.estimand, label)
-        name = f"Doubly robust (AIPW, {nuisances.k}-fold cross-fitted {spec.ps_learner} / {spec.outcome_learner})"
-        core.rows.append(row.model_copy(update={"label": name}))
-    core.learners = nuisances  # read back by learner_warnings / learner_diagnostics
-    return nuisances
+            continue
+        rows = per_split[method]
+        row, spread[method] = aggregate_rows(rows, chosen.k)
+        core.rows.append(row)
+    if means:
+        core.models = learned_outcome_models(chosen, design.binary_outcome)
+        core.arm_means = {arm: float(np.mean([means[i][arm] for i in centre])) for arm in means[0]}
+    core.learners = _merged(splits, centre[0], spread)  # read back by learner_warnings / learner_diagnostics
+    return core.learners
+
+
+def _merged(splits: list[Nuisances], centre: int, spread: dict[str, Any]) -> Nuisances:
+    """The median split's nuisances carrying every split's fits and notes (Models tab, warnings) and the spread."""
+    notes: dict[str, list[str]] = {}
+    for nuisances in splits:
+        for label, items in nuisances.notes.items():
+            notes.setdefault(label, []).extend(items)
+    fits = [fit for nuisances in splits for fit in nuisances.fits]
+    return replace(splits[centre], fits=fits, notes=notes, repetitions=len(splits), spread=spread)
 
 
 def learner_warnings(core: CoreFit) -> list[str]:
@@ -571,17 +681,20 @@ def with_learner_diagnostics(diagnostics: dict[str, Any], core: CoreFit) -> dict
     merged = {**diagnostics, **extra}
     nuisances: Nuisances = core.learners
     if nuisances.ps_learner != DEFAULT_PS_LEARNER and isinstance(diagnostics.get("ipw"), dict):
+        repeated = (f"; the median of {nuisances.repetitions} fold splits, its SE widened by their spread"
+                    if nuisances.repetitions > 1 else "")
         merged["ipw"] = {
             **diagnostics["ipw"],
             "se": "fixed_weights",
             "se_note": f"robust sandwich with the {nuisances.k}-fold cross-fitted '{nuisances.ps_learner}' propensity "
-            "treated as known (ignores its estimation; approximate)",
+            f"treated as known (ignores its estimation; approximate){repeated}",
         }
     return merged
 
 
 def learner_diagnostics(core: CoreFit) -> dict[str, Any]:
-    """Diagnostics entries to merge (Models tab): the learners' choices, folds, per-fit seconds and tuning."""
+    """Diagnostics entries to merge (Models tab): the learners' choices, folds, per-fit seconds and tuning, and
+    under 'crossfit' the repeated splits' spread per row (JSON: numbers, strings and lists of numbers)."""
     nuisances: Nuisances | None = getattr(core, "learners", None)
     if nuisances is None:
         return {}
@@ -596,10 +709,12 @@ def learner_diagnostics(core: CoreFit) -> dict[str, Any]:
             "outcome_learner": nuisances.outcome_learner,
             "outcome_description": OUTCOME_LEARNERS[nuisances.outcome_learner],
             "folds": nuisances.k,
-            "fold_scheme": "stratified by treatment" + (", whole clusters per fold" if nuisances.grouped else ""),
+            "repetitions": nuisances.repetitions,
+            "fold_scheme": _fold_scheme(nuisances),
             "seconds": seconds,
             "fits": nuisances.fits,
-        }
+        },
+        "crossfit": crossfit_summary(nuisances),
     }
     if nuisances.ps_learner != DEFAULT_PS_LEARNER:
         out["propensity_model"] = {
@@ -609,3 +724,27 @@ def learner_diagnostics(core: CoreFit) -> dict[str, Any]:
             "seconds": seconds["propensity"],
         }
     return out
+
+
+def _fold_scheme(nuisances: Nuisances) -> str:
+    groups = nuisances.groups
+    copies = ", exact duplicate rows kept together" if groups is not None and groups.duplicate_rows else ""
+    return "stratified by treatment" + (", whole clusters per fold" if nuisances.grouped else "") + copies
+
+
+def crossfit_summary(nuisances: Nuisances) -> dict[str, Any]:
+    """The repeated cross-fit in one JSON-ready entry: R, K, the rule, the duplicates grouped and each row's spread."""
+    groups = nuisances.groups
+    first_seed = nuisances.seed - nuisances.split_index
+    return {
+        "repetitions": nuisances.repetitions,
+        "folds": nuisances.k,
+        "seeds": f"{first_seed}–{first_seed + nuisances.repetitions - 1}" if nuisances.repetitions > 1 else str(first_seed),
+        "aggregation": "median of the split estimates; SE = sqrt(median(se_r² + (θ_r − median)²)) "
+        "(Chernozhukov et al. 2018, Def. 3.3)",
+        "diagnostics_split": nuisances.split_index + 1,
+        "fold_scheme": _fold_scheme(nuisances),
+        "duplicate_rows_grouped": groups.duplicate_rows if groups is not None else 0,
+        "duplicate_sets": groups.duplicate_sets if groups is not None else 0,
+        "rows": nuisances.spread,
+    }

@@ -369,23 +369,15 @@ def _crossfit_row(
     )
     key = f"learners:{learner}:{folds_k}"
     if key not in fits.cache:  # the out-of-fold e, μ0, μ1 do not depend on the estimand: fitted once per design
-        try:
-            fits.cache[key] = learner_module.crossfit_nuisances(
+        try:  # R fold splits, as on the Estimation page (the spec's crossfit_repetitions)
+            fits.cache[key] = learner_module.repeated_nuisances(
                 design, spec, need_outcome=True, progress=progress, should_stop=should_stop
             )
         except learner_module.LearnerStopped as stopped:
             raise StoppedError(str(stopped)) from stopped
         fits.fits["crossfit"] += 1
-    nuisances = fits.cache[key]
-    e, _ = learner_module.clip_propensity(nuisances.e, spec.model_copy(update={"estimand": estimand}))
-    models = learner_module.learned_outcome_models(nuisances, design.binary_outcome)
-    label = (  # the Estimation page's own wording for this row (fit_with_learners), so the interval note matches
-        f", {nuisances.k}-fold cross-fitted out-of-fold scores ({ps_learner} / {outcome_learner}); "
-        "approximate: valid when both learners are accurate enough (DML rate conditions)"
-    )
-    row = est.aipw(design, e, models, estimand, label)[0]
-    name = f"Doubly robust (AIPW, {nuisances.k}-fold cross-fitted {ps_learner} / {outcome_learner})"
-    return row.model_copy(update={"label": name})
+    # the page's own row (median over the splits, same label), so the interval note matches
+    return learner_module.aipw_over_splits(design, spec.model_copy(update={"estimand": estimand}), fits.cache[key])[0]
 
 
 def interval_note(row: EstimateRow, overlap_share: float | None) -> str:
