@@ -1,6 +1,7 @@
 """Headless CLI mirroring the pages. Each subcommand lives in ``causal_core/commands/<name>.py``.
 
-Conventions every subcommand follows: ``--format json|text``; a bad input raises ``CliError`` (or another
+This module only builds the parser and dispatches; what commands share (``CliError``, the data readers, the
+``--format json|text`` output) is in ``causal_core/commands/common.py``. A bad input raises ``CliError`` (or another
 ``WorkbenchInputError``), which prints one line to stderr and exits with status 2. Any other exception is a bug:
 one line saying so and how to see the traceback (``CW_TRACEBACK=1``), exit status 1.
 """
@@ -8,16 +9,13 @@ one line saying so and how to see the traceback (``CW_TRACEBACK=1``), exit statu
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
-import json
-import math
 import os
 import pkgutil
 import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+import warnings
+from collections.abc import Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -25,91 +23,16 @@ import causal_core.commands as commands_package
 from causal_core.errors import WorkbenchInputError
 from causal_core.version import version_label
 
-if TYPE_CHECKING:
-    from causal_core.data import LoadedData
-
-
-class CliError(WorkbenchInputError):
-    """A bad input: printed as one line, exit status 2."""
-
-
 TRACEBACK_ENV = "CW_TRACEBACK"
+# Modules of causal_core/commands/ that are not subcommands (besides the private ``_*.py``): the shared helpers.
+HELPER_MODULES = frozenset({"common"})
+# Names the commands' helpers had here before they moved to causal_core.commands.common (issue 24); outside code
+# that still imports them from the dispatcher gets them with a DeprecationWarning.
+MOVED_TO_COMMON = frozenset({"CliError", "add_format_option", "emit", "read_data_bytes", "read_data_file", "to_json"})
 # What the CLI reports as the user's mistake (one line, status 2): the workbench's input errors, a pydantic
 # validation of a file or argument the user gave, the file system refusing a path the user named, and input nested
 # too deeply to parse. Everything else is a bug and is reported as one (status 1).
 USER_INPUT_ERRORS: tuple[type[BaseException], ...] = (WorkbenchInputError, ValidationError, OSError, RecursionError)
-
-
-def read_data_bytes(path: str) -> tuple[bytes, str]:
-    """A data file's bytes and name through the one guarded reader (missing file, directory, OS error)."""
-    from causal_core.safe_io import read_input_bytes
-
-    return read_input_bytes(path, "data"), Path(path).name
-
-
-def read_data_file(path: str) -> LoadedData:
-    """A CSV or Parquet file parsed exactly as the app parses an upload (never executed), without the
-    upload size cap: the CLI is for files too large for a browser."""
-    from causal_core.data import read_upload
-
-    payload, name = read_data_bytes(path)
-    return read_upload(payload, name, max_mb=float("inf"))
-
-
-def add_format_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=["json", "text"], default="text", help="output format (default text)")
-
-
-def _jsonable(value: Any) -> Any:
-    """Make numpy/pandas scalars and NaN JSON-safe (NaN becomes null, never a bare NaN token)."""
-    if hasattr(value, "model_dump"):
-        return _jsonable(value.model_dump(mode="json"))
-    if isinstance(value, dict):
-        return {str(key): _jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(item) for item in value]
-    if hasattr(value, "item") and not isinstance(value, str | bytes):
-        with contextlib.suppress(ValueError, AttributeError):
-            value = value.item()
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
-
-
-def to_json(payload: Any) -> str:
-    return json.dumps(_jsonable(payload), indent=2, default=str)
-
-
-def _text_lines(payload: Any, indent: int = 0) -> list[str]:
-    pad = "  " * indent
-    if isinstance(payload, dict):
-        lines = []
-        for key, value in payload.items():
-            if isinstance(value, dict | list) and value:
-                lines.append(f"{pad}{key}:")
-                lines.extend(_text_lines(value, indent + 1))
-            else:
-                lines.append(f"{pad}{key}: {value}")
-        return lines
-    if isinstance(payload, list):
-        lines = []
-        for item in payload:
-            if isinstance(item, dict):
-                lines.append(pad + "- " + ", ".join(f"{k}={v}" for k, v in item.items()))
-            else:
-                lines.append(f"{pad}- {item}")
-        return lines
-    return [f"{pad}{payload}"]
-
-
-def emit(payload: Any, fmt: str, text: Callable[[Any], str] | None = None) -> None:
-    """Print a result as JSON, or as readable text (a custom renderer or an indented outline)."""
-    if fmt == "json":
-        print(to_json(payload))
-    else:
-        print(text(payload) if text else "\n".join(_text_lines(_jsonable(payload))))
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -126,7 +49,7 @@ def build_parser(prog: str = "python -m causal_core") -> argparse.ArgumentParser
     parser.add_argument("--version", action="version", version=version_label())
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_info in sorted(pkgutil.iter_modules(commands_package.__path__), key=lambda m: m.name):
-        if module_info.name.startswith("_"):
+        if module_info.name.startswith("_") or module_info.name in HELPER_MODULES:
             continue
         module = importlib.import_module(f"causal_core.commands.{module_info.name}")
         module.register(subparsers)
@@ -187,3 +110,12 @@ def _one_line(error: BaseException) -> str:
         return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def __getattr__(name: str) -> Any:
+    """A helper that moved to :mod:`causal_core.commands.common`, with a warning (the dispatcher no longer owns it)."""
+    if name not in MOVED_TO_COMMON:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(f"causal_core.cli.{name} moved to causal_core.commands.common.{name}", DeprecationWarning,
+                  stacklevel=2)
+    return getattr(importlib.import_module("causal_core.commands.common"), name)

@@ -86,7 +86,7 @@ def test_import_contracts_are_kept():
 # ------------------------------------------------------------------------------------- one user-input error base
 
 INPUT_ERROR_CLASSES = [
-    "causal_core.cli:CliError",
+    "causal_core.commands.common:CliError",
     "causal_core.data.loading:DataError",
     "causal_core.dag_io.syntax:DagFormatError",
     "causal_core.dag.constants:DagEditError",

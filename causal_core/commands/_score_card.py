@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from causal_core.cli import CliError, add_format_option, emit
+from causal_core.commands.common import CliError, add_format_option, emit
 from causal_core.commands.score import read_json_file
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from causal_core.cli import add_format_option, emit
+from causal_core.commands.common import add_format_option, emit
 from causal_core.commands.score import (
     add_source_arguments,
     checks_payload,

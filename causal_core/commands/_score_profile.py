@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from causal_core.cli import CliError, add_format_option, emit
 from causal_core.commands.audit import project_from_args
+from causal_core.commands.common import CliError, add_format_option, emit
 
 
 def register_score(kinds: argparse._SubParsersAction) -> None:

@@ -18,7 +18,7 @@ import argparse
 from typing import Any
 
 from causal_core import dag, dag_io
-from causal_core.cli import CliError, add_format_option, emit, read_data_file
+from causal_core.commands.common import CliError, add_format_option, emit, read_data_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

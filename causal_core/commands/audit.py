@@ -14,7 +14,7 @@ import argparse
 import pandas as pd
 from pydantic import ValidationError
 
-from causal_core.cli import CliError, add_format_option, emit, read_data_file
+from causal_core.commands.common import CliError, add_format_option, emit, read_data_file
 from causal_core.data import (
     DataError,
     analysis_frame,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from causal_core.cli import add_format_option, emit
+from causal_core.commands.common import add_format_option, emit
 from causal_core.data import builtin_names, builtin_source, dictionary_to_frame, frame_to_csv_bytes
 from causal_core.data.datasets import get_builtin
 from causal_core.safe_io import InputFileError, safe_csv_text, write_output

@@ -19,7 +19,7 @@ import argparse
 from typing import Any
 
 from causal_core import estimation
-from causal_core.cli import CliError, add_format_option, emit, read_data_file
+from causal_core.commands.common import CliError, add_format_option, emit, read_data_file
 from causal_core.data import analysis_frame, builtin_names, project_for_builtin, project_for_upload
 from causal_core.estimation.interval_notes import interval_note
 from causal_core.estimation.refutation import SENSITIVITY_POINTER

@@ -3,6 +3,7 @@
     python -m causal_core falsify --dag FILE --data CSV [--permutations 200] [--seed 0] [--limit 60]
         [--format json|text]
     python -m causal_core falsify --dataset retention      # a built-in dataset with its default DAG
+    python -m causal_core falsify --dag FILE --data CSV --test gcm --cluster team   # cluster-robust GCM
 
 A cyclic graph, an unreadable file, a missing data file or an empty table exits with status 2 and the reason.
 """
@@ -13,7 +14,7 @@ import argparse
 from typing import Any
 
 from causal_core import dag, dag_io
-from causal_core.cli import CliError, add_format_option, emit, read_data_file
+from causal_core.commands.common import CliError, add_format_option, emit, read_data_file
 from causal_core.dag import falsify
 
 
@@ -29,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--test", choices=sorted(falsify.TEST_METHODS), default="linear",
                         help="linear partial correlation (fast) or gcm: the generalised covariance measure with "
                         "spline regressions (valid for non-linear relations)")
+    parser.add_argument("--cluster", help="column whose rows are not independent (default with --dataset: the "
+                        "project's cluster column); the gcm test sums within its clusters (cluster-robust)")
     parser.add_argument("--limit", type=int, default=dag.MAX_IMPLICATIONS, help="implications tested (sampled beyond)")
     add_format_option(parser)
     parser.set_defaults(handler=run)
@@ -39,6 +42,8 @@ def _inputs(args: argparse.Namespace):
         from causal_core.data import analysis_frame, project_for_builtin
 
         project, raw = project_for_builtin(args.dataset)
+        if getattr(args, "cluster", None) is None:
+            args.cluster = project.cluster_column
         return dag.default_dag(args.dataset), analysis_frame(project, raw)
     if not args.data:
         raise CliError("--dag needs --data CSV (the rows to test the DAG against)")
@@ -57,7 +62,7 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
     spec, frame = _inputs(args)
     try:
         result = falsify.falsify(spec, frame, n_permutations=args.permutations, seed=args.seed, limit=args.limit,
-                                 method=getattr(args, "test", "linear"))
+                                 method=getattr(args, "test", "linear"), cluster=getattr(args, "cluster", None))
     except falsify.FalsifyError as error:
         raise CliError(str(error)) from None
     payload = result.model_dump(exclude={"permutation_violation_share", "local"})

@@ -8,7 +8,7 @@ from typing import Any
 
 from causal_core.ai.structured import DecodingSettings
 from causal_core.ai.tasks import get_task, task_names
-from causal_core.cli import CliError, add_format_option, emit
+from causal_core.commands.common import CliError, add_format_option, emit
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from causal_core import lab_bench as lab
 from causal_core.ai.tasks import task_names
-from causal_core.cli import CliError, add_format_option, emit
+from causal_core.commands.common import CliError, add_format_option, emit
 from causal_core.lab_bench import endpoints as lab_endpoints
 from causal_core.lab_bench.cli import decoding_settings, read_lab_state, run_benchmark, same_plan
 

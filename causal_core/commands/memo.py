@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from causal_core.cli import add_format_option, emit
+from causal_core.commands.common import add_format_option, emit
 from causal_core.commands.project import load_project_file, write_output
 
 
@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from causal_core.cli import CliError
+    from causal_core.commands.common import CliError
     from causal_core.memo import SECTION_KEYS, deterministic_memo, memo_markdown, score_memo
     from causal_core.report import project_memo_markdown
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from causal_core.cli import add_format_option, emit
+from causal_core.commands.common import add_format_option, emit
 from causal_core.errors import WorkbenchInputError
 from causal_core.runtime import endpoint_policy, registry
 

@@ -16,7 +16,7 @@ import argparse
 import os
 from pathlib import Path
 
-from causal_core.cli import CliError, add_format_option, emit
+from causal_core.commands.common import CliError, add_format_option, emit
 from causal_core.commands.project import load_project_file
 
 

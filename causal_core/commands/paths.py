@@ -13,7 +13,7 @@ import argparse
 from typing import Any
 
 from causal_core import dag_io
-from causal_core.cli import CliError, add_format_option, emit
+from causal_core.commands.common import CliError, add_format_option, emit
 from causal_core.dag import paths
 
 

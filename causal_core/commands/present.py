@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from causal_core.cli import CliError, add_format_option, emit
+from causal_core.commands.common import CliError, add_format_option, emit
 from causal_core.commands.project import load_project_file, write_output
 
 FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf"}
@@ -36,7 +36,7 @@ def output_kind(path: str) -> str:
 def _frame(project, data_path: str | None):
     """The project's analysis rows: from --data (hash-checked) or a regenerated built-in; None for an upload
     given without its file (the memo then reads the outcome type from the estimates, as the report does)."""
-    from causal_core.cli import read_data_bytes
+    from causal_core.commands.common import read_data_bytes
     from causal_core.data import DataError, analysis_frame, rebind_data
 
     source = project.data_source

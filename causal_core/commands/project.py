@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from causal_core.cli import add_format_option, emit
+from causal_core.commands.common import add_format_option, emit
 from causal_core.data import builtin_names
 from causal_core.project import Project, project_from_json, project_to_json
 from causal_core.safe_io import read_input_bytes

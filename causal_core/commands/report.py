@@ -6,7 +6,7 @@ import argparse
 import io
 import zipfile
 
-from causal_core.cli import add_format_option, emit
+from causal_core.commands.common import add_format_option, emit
 from causal_core.commands.project import load_project_file, write_output
 
 

@@ -17,7 +17,7 @@ import pkgutil
 from typing import Any
 
 import causal_core.commands as commands_package
-from causal_core.cli import CliError
+from causal_core.commands.common import CliError
 
 MAX_ARTIFACT_BYTES = 10 * 1_048_576  # a card, DAG draft, review or memo is a few kB; anything near this is not one
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from causal_core import lab_bench as lab
 from causal_core.ai.structured import DecodingSettings
-from causal_core.cli import CliError, emit
+from causal_core.commands.common import CliError, emit
 from causal_core.lab_bench import endpoints as lab_endpoints
 from causal_core.lab_bench import runner
 from causal_core.lab_bench.cases import PROJECT_CASE, BenchError, default_case_ids
