@@ -12,6 +12,7 @@ from causal_core.estimation.estimators import Propensity, effective_bounds
 from causal_core.project import (
     EstimationSpec,
 )
+from causal_core.results import BalanceRow
 
 
 # ---------------------------------------------------------------------------------------------
@@ -28,7 +29,7 @@ def _arm_moments(M: np.ndarray, mask: np.ndarray, weights: np.ndarray | None = N
     return mean, variance
 
 
-def balance_table(design: Design, weights: np.ndarray) -> list[dict[str, Any]]:
+def balance_table(design: Design, weights: np.ndarray) -> list[BalanceRow]:
     """SMD before and after weighting for every covariate column (N01 §9 before; the IPW weights after).
 
     The denominator is the unweighted pooled SD √((s²_t + s²_c)/2) both times, so the change is due to the means.
@@ -48,18 +49,18 @@ def balance_table(design: Design, weights: np.ndarray) -> list[dict[str, Any]]:
     before = np.where(pooled > 0, (m1 - m0) / safe, 0.0)
     after = np.where(pooled > 0, (wm1 - wm0) / safe, 0.0)
     rows = [
-        {
-            "covariate": name,
-            "treated_mean": float(a),
-            "control_mean": float(b),
-            "smd_before": float(c),
-            "weighted_treated_mean": float(d),
-            "weighted_control_mean": float(e),
-            "smd_after": float(f),
-        }
+        BalanceRow(
+            covariate=name,
+            treated_mean=float(a),
+            control_mean=float(b),
+            smd_before=float(c),
+            weighted_treated_mean=float(d),
+            weighted_control_mean=float(e),
+            smd_after=float(f),
+        )
         for name, a, b, c, d, e, f in zip(names, m1, m0, before, wm1, wm0, after, strict=True)
     ]
-    return sorted(rows, key=lambda row: -abs(row["smd_before"]))
+    return sorted(rows, key=lambda row: -abs(row.smd_before))
 
 
 def _histogram(values: np.ndarray, t: np.ndarray, bins: np.ndarray, label: str) -> list[dict[str, Any]]:
@@ -249,9 +250,11 @@ def contrast_check(design: Design, ps: Propensity, models: Any, e_aipw: np.ndarr
     ipw_estimate, ipw_if = ipw_influence(design, ps, estimand)
     aipw_estimate, aipw_if, _ = aipw_scores(design, e_aipw, models, estimand)
     se, _ = _if_se(ipw_if - aipw_if, design.clusters, design.n_clusters)
+    aipw_se, _ = _if_se(aipw_if, design.clusters, design.n_clusters)  # interval_notes' IPW bias-absorption rule
     difference = ipw_estimate - aipw_estimate
     z = abs(difference) / se if se > 0 else 0.0
-    return {"difference": float(difference), "se": float(se), "z": float(z), "fails": bool(z > CONTRAST_Z)}
+    return {"difference": float(difference), "se": float(se), "z": float(z), "fails": bool(z > CONTRAST_Z),
+            "aipw_se": float(aipw_se)}
 
 
 def interval_checks(design: Design, ps: Propensity | None, weights: np.ndarray | None, models: Any,
