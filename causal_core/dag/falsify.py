@@ -305,6 +305,9 @@ class Falsification(BaseModel):
     alpha_ci: float = 0.05
     sentence: str = ""
     method: str = Field("", description="The conditional-independence test used (TEST_METHODS).")
+    cluster: str = Field("", description="The cluster column the GCM summed residual products within ('' = none).")
+    n_clusters: int = 0
+    cluster_note: str = Field("", description="What the cluster column did to the tests, in one sentence.")
 
 
 def _permutations(names: Sequence[str], wanted: int, seed: int) -> tuple[Iterable[tuple[str, ...]], int, bool]:
@@ -347,11 +350,14 @@ def falsify(
     progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
     method: str = "linear",
+    cluster: str | None = None,
 ) -> Falsification:
     """Local tests plus the permutation verdict (``n_permutations=0``: local tests only). Bounded: at most
     ``limit`` implications (sampled beyond, said so) and ``max_tests`` distinct CI tests; ``should_stop()``
     ends the permutations early (said so). ``method``: "linear" (partial correlation, fast) or "gcm" (the
-    generalised covariance measure with spline regressions: valid for non-linear relations)."""
+    generalised covariance measure with spline regressions: valid for non-linear relations). ``cluster``: a
+    column of ``frame`` whose rows are not independent (the project's cluster); the GCM then sums residual
+    products within its clusters (cluster-robust), the linear test says it does not."""
     started = time.perf_counter()
     if frame is None or frame.empty:
         raise FalsifyError("there are no data rows to test the DAG against")
@@ -363,11 +369,14 @@ def falsify(
         raise FalsifyError(f"unknown test '{method}': choose one of {', '.join(TEST_METHODS)}")
     columns = {node.name: node.column for node in spec.nodes if not node.latent}
     selected = frozenset(getattr(spec, "selected", None) or [])
-    tester = (GCMTester(frame, columns, selected=selected, seed=seed) if method == "gcm"
+    codes, n_clusters = cluster_codes(frame, cluster)
+    tester = (GCMTester(frame, columns, selected=selected, seed=seed, clusters=codes) if method == "gcm"
               else CITester(frame, columns, selected=selected))
     local = local_tests(tester, sample.implications, alpha)
     result = Falsification(local=local, implications_note=sample.note(), sampled=sample.sampled, alpha=alpha,
-                           alpha_ci=alpha_ci, method=TEST_METHODS[method])
+                           alpha_ci=alpha_ci, method=TEST_METHODS[method], cluster=cluster or "",
+                           n_clusters=n_clusters)
+    result.cluster_note = cluster_note(method, cluster, n_clusters, int((codes < 0).sum()) if codes is not None else 0)
     tested = [row for row in local if row.p_value is not None]
     result.n_tested = len(tested)
     result.violations = sum(1 for row in tested if row.p_value < alpha_ci)
@@ -377,8 +386,41 @@ def falsify(
                           should_stop)
     result.tests_run, result.cache_hits = tester.runs, tester.hits
     result.seconds = time.perf_counter() - started
-    result.sentence = verdict_sentence(result)
+    result.sentence = " ".join(part for part in (verdict_sentence(result), result.cluster_note) if part)
     return result
+
+
+MIN_CALIBRATED_CLUSTERS = 20  # below this, cluster-robust tests over-reject even with the F(d, G − d) reference
+
+
+def cluster_codes(frame: pd.DataFrame, cluster: str | None) -> tuple[np.ndarray | None, int]:
+    """Integer codes of the cluster column (−1 where missing) and the number of clusters; a clear refusal when the
+    column is absent or holds fewer than two clusters."""
+    if not cluster:
+        return None, 0
+    if cluster not in frame.columns:
+        shown = ", ".join(map(str, list(frame.columns)[:12])) + (" …" if len(frame.columns) > 12 else "")
+        raise FalsifyError(f"the cluster column '{cluster}' is not in the data (its columns: {shown})")
+    codes, levels = pd.factorize(frame[cluster])
+    if len(levels) < 2:
+        raise FalsifyError(f"the cluster column '{cluster}' holds {len(levels)} cluster(s): a cluster-robust test "
+                           "needs at least two")
+    return np.asarray(codes), len(levels)
+
+
+def cluster_note(method: str, cluster: str | None, n_clusters: int, missing: int) -> str:
+    """One sentence on how the rows' dependence was handled: summed within clusters, approximate, or ignored."""
+    if not cluster:
+        return ""
+    if method != "gcm":
+        return (f"The linear test treats rows as independent although '{cluster}' groups them: rows of a cluster "
+                "overstate significance; the GCM test sums within clusters (cluster-robust).")
+    dropped = f"; {missing:,} rows without a cluster are left out" if missing else ""
+    if n_clusters < MIN_CALIBRATED_CLUSTERS:
+        return (f"Cluster-robust but approximate: residual products summed within only {n_clusters} clusters of "
+                f"'{cluster}' (fewer than {MIN_CALIBRATED_CLUSTERS}: the tests tend to reject too often){dropped}.")
+    return (f"Cluster-robust: residual products summed within the {n_clusters} clusters of '{cluster}', "
+            f"F reference with G − 1 df{dropped}.")
 
 
 def _share_violated(tester: CITester, implications: Iterable[Implication], alpha_ci: float) -> float | None:
@@ -563,19 +605,43 @@ def _out_of_fold_residuals(target: np.ndarray, basis: np.ndarray, folds: np.ndar
     return residuals
 
 
-def gcm_statistic(x: np.ndarray, y: np.ndarray, given: np.ndarray, seed: int = 0) -> tuple[float, int, float]:
-    """(χ² statistic, degrees of freedom, p-value) of the GCM test of x ⊥ y | given (2-D float arrays)."""
+def _folds(n: int, seed: int, clusters: np.ndarray | None) -> np.ndarray:
+    """Two folds of rows, or of whole clusters: a cluster's rows never train the fit that predicts them."""
+    rng = np.random.default_rng(seed)
+    if clusters is None:
+        return rng.permutation(n) % 2
+    return (rng.permutation(int(clusters.max()) + 1) % 2)[clusters]
+
+
+def gcm_statistic(x: np.ndarray, y: np.ndarray, given: np.ndarray, seed: int = 0,
+                  clusters: np.ndarray | None = None) -> tuple[float, int, float]:
+    """(statistic, degrees of freedom, p-value) of the GCM test of x ⊥ y | given (2-D float arrays).
+
+    ``clusters`` (integer codes 0..G−1, one per row): the residual products are summed within clusters before
+    their variance is taken (CR1, G/(G−1)), folds are whole clusters, and the Wald statistic is referred to
+    F(d, G − d) instead of χ²(d) (Hotelling's small-G form; d = 1 is the t test with G − 1 df). Why: rows of a
+    cluster share random effects, so their products are correlated; the i.i.d. variance understates the noise
+    and the test rejects true independencies (measured in tests/test_falsify_cluster.py).
+    """
     n = x.shape[0]
-    folds = np.random.default_rng(seed).permutation(n) % 2
     basis = _basis(given) if given.shape[1] else np.ones((n, 1))
+    folds = _folds(n, seed, clusters)
     rx = _out_of_fold_residuals(x, basis, folds)
     ry = _out_of_fold_residuals(y, basis, folds)
     products = (rx[:, :, None] * ry[:, None, :]).reshape(n, -1)
     mean = products.mean(axis=0)
-    covariance = np.atleast_2d(np.cov(products, rowvar=False))
-    statistic = float(n * mean @ np.linalg.pinv(covariance) @ mean)
     df = products.shape[1]
-    return statistic, df, float(stats.chi2.sf(statistic, df))
+    if clusters is None:
+        covariance = np.atleast_2d(np.cov(products, rowvar=False))
+        statistic = float(n * mean @ np.linalg.pinv(covariance) @ mean)
+        return statistic, df, float(stats.chi2.sf(statistic, df))
+    groups = int(clusters.max()) + 1
+    sums = np.zeros((groups, df))
+    np.add.at(sums, clusters, products)  # uncentred: under independence the products have mean 0 (a score test)
+    covariance = groups / (groups - 1) * sums.T @ sums / n
+    statistic = float(n * mean @ np.linalg.pinv(covariance) @ mean)
+    f_value = statistic * (groups - df) / (df * (groups - 1))
+    return statistic, df, float(stats.f.sf(f_value, df, groups - df))
 
 
 @dataclass
@@ -583,6 +649,7 @@ class GCMTester(CITester):
     """The linear tester's encoding, caching and bookkeeping, with the GCM in place of the partial correlation."""
 
     seed: int = 0
+    clusters: np.ndarray | None = None  # integer cluster codes per frame row, −1 where the cluster is missing
 
     def test(self, x: str, y: str, given: Iterable[str]) -> CIResult:
         given = [name for name in given if not (name in self.selected and not self._usable(name))]
@@ -598,6 +665,8 @@ class GCMTester(CITester):
     def _gcm(self, x: str, y: str, given: list[str]) -> CIResult:
         blocks = [self._blocks[name][0] for name in (x, y, *given)]
         rows = np.all([~np.isnan(block).any(axis=1) for block in blocks], axis=0)
+        if self.clusters is not None:
+            rows &= self.clusters >= 0
         index = np.flatnonzero(rows)
         if index.size > MAX_GCM_ROWS:  # a seeded sample (the method's description says so)
             index = np.sort(np.random.default_rng(self.seed).choice(index, MAX_GCM_ROWS, replace=False))
@@ -607,5 +676,12 @@ class GCMTester(CITester):
         if xs.std(axis=0).max() <= 1e-12 or ys.std(axis=0).max() <= 1e-12:
             return CIResult(n=int(index.size), note="a side does not vary in the complete rows")
         cond = np.column_stack([block[index] for block in blocks[2:]]) if given else np.zeros((index.size, 0))
-        statistic, df, p_value = gcm_statistic(xs, ys, cond, self.seed)
+        codes = None
+        if self.clusters is not None:
+            codes = np.unique(self.clusters[index], return_inverse=True)[1]
+            groups, needed = int(codes.max()) + 1, xs.shape[1] * ys.shape[1] + 1
+            if groups <= needed:
+                return CIResult(n=int(index.size), note=f"only {groups} clusters in the complete rows (this test "
+                                f"needs more than {needed})")
+        statistic, df, p_value = gcm_statistic(xs, ys, cond, self.seed, codes)
         return CIResult(n=int(index.size), test=GCM, statistic=statistic, df=df, p_value=p_value)

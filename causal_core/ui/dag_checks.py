@@ -202,9 +202,10 @@ def _structure_json(spec: DagSpec) -> str:
 
 
 @st.cache_data(show_spinner="Testing the DAG's implications on the data…", max_entries=16)
-def _local_tests(structure_json: str, data_key: str, _frame: pd.DataFrame, method: str = "linear") -> str:
+def _local_tests(structure_json: str, data_key: str, _frame: pd.DataFrame, method: str = "linear",
+                 cluster: str | None = None) -> str:
     spec = DagSpec.model_validate_json(structure_json)
-    return dag_falsify.falsify(spec, _frame, n_permutations=0, method=method).model_dump_json()
+    return dag_falsify.falsify(spec, _frame, n_permutations=0, method=method, cluster=cluster).model_dump_json()
 
 
 def _render_local_tests(result: dag_falsify.Falsification) -> None:
@@ -228,8 +229,10 @@ def _render_local_tests(result: dag_falsify.Falsification) -> None:
             f"Tested: {escape_markdown(result.implications_note)}. Each row: the generalised covariance measure "
             "(Shah & Peters 2020): both sides regressed on the conditioning set with cubic splines, out of fold, and "
             "the mean product of the residuals tested (χ²; a category's one-hot block jointly). Valid when the "
-            "relations are non-linear; no correlation, so no CI. Verdicts use Holm's correction at 0.05. Rows are "
-            "treated as independent: repeated rows per unit overstate significance."
+            "relations are non-linear; no correlation, so no CI. Verdicts use Holm's correction at 0.05. "
+            + (escape_markdown(result.cluster_note) if result.cluster else "Rows are treated as independent: repeated "
+               "rows per unit overstate significance (set a cluster column in the data dictionary for a "
+               "cluster-robust test).")
         )
         return
     st.caption(
@@ -239,11 +242,14 @@ def _render_local_tests(result: dag_falsify.Falsification) -> None:
         "single correlation, so no CI, table only). Both are linear tests: a nonlinear dependence can pass, and a "
         "confounder acting non-linearly (Z1²) can look like a missing edge: choose the GCM test above. Verdicts "
         "use Holm's correction at 0.05 over the tested rows. Rows are treated as independent: repeated rows per unit "
-        "(e.g. team-weeks) overstate significance."
+        "(e.g. team-weeks) overstate significance"
+        + (f"; the GCM test sums within the clusters of {code_span(result.cluster)} (cluster-robust)."
+           if result.cluster else ".")
     )
 
 
-def _render_global_test(spec: DagSpec, frame: pd.DataFrame, cache_key: str, method: str = "linear") -> None:
+def _render_global_test(spec: DagSpec, frame: pd.DataFrame, cache_key: str, method: str = "linear",
+                        cluster: str | None = None) -> None:
     st.markdown("**Global verdict** (DoWhy's `falsify_graph` method: compare with randomly relabelled graphs)")
     stored_key = dag_state.key("dag_global_test")
     cancelled_key = dag_state.key("dag_global_cancelled")
@@ -257,7 +263,7 @@ def _render_global_test(spec: DagSpec, frame: pd.DataFrame, cache_key: str, meth
                 spec, frame,
                 progress=lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message),
                 should_stop=lambda: bool(st.session_state.get(cancelled_key)),
-                method=method,
+                method=method, cluster=cluster,
             )
         except dag_falsify.FalsifyError as error:
             st.error(f"Global test refused — {escape_markdown(error)}.")
@@ -300,7 +306,10 @@ def _render_verdict(result: dag_falsify.Falsification) -> None:
     )
 
 
-def render_tests(spec: DagSpec, frame: pd.DataFrame, graph_errors: list[str], data_key: str) -> None:
+def render_tests(spec: DagSpec, frame: pd.DataFrame, graph_errors: list[str], data_key: str,
+                 cluster: str | None = None) -> None:
+    """The DAG's implications tested on the data; ``cluster`` (the project's cluster column, when in the data)
+    makes the GCM cluster-robust."""
     st.subheader("Test the DAG against the data")
     if graph_errors:
         st.info("Fix the graph first: " + escape_markdown(graph_errors[0]) + ".")
@@ -316,7 +325,8 @@ def render_tests(spec: DagSpec, frame: pd.DataFrame, graph_errors: list[str], da
         "relations; slower, and sampled past 20,000 rows.",
     )
     try:
-        local = dag_falsify.Falsification.model_validate_json(_local_tests(structure, data_key, frame, method))
+        local = dag_falsify.Falsification.model_validate_json(_local_tests(structure, data_key, frame, method,
+                                                                           cluster))
     except (dag_falsify.FalsifyError, ValueError) as error:
         st.info(f"No test: {escape_markdown(error)}.")
         return
@@ -327,7 +337,7 @@ def render_tests(spec: DagSpec, frame: pd.DataFrame, graph_errors: list[str], da
     st.markdown(escape_markdown(local.sentence))
     _render_local_tests(local)
     st.caption(f"Test: {escape_markdown(local.method)}.")
-    _render_global_test(spec, frame, f"{structure}|{data_key}|{method}", method)
+    _render_global_test(spec, frame, f"{structure}|{data_key}|{method}|{cluster}", method, cluster)
 
 
 def render_lower_half(project: Project, spec: DagSpec, frame: pd.DataFrame, errors: list[str],
@@ -338,4 +348,5 @@ def render_lower_half(project: Project, spec: DagSpec, frame: pd.DataFrame, erro
     render_identification(project, spec, spec_json, errors)
     render_paths(spec, spec_json, adjusted, dropped, table_key)
     source = project.data_source
-    render_tests(spec, frame, errors, f"{source.sha256 if source else ''}:{project.dedup}")
+    cluster = project.cluster_column if project.cluster_column in frame.columns else None
+    render_tests(spec, frame, errors, f"{source.sha256 if source else ''}:{project.dedup}", cluster)
