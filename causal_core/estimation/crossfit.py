@@ -3,7 +3,8 @@
 Why repeat: one K-fold split is a draw, not an estimate. Issue 23 measured boosting AIPW on a public data set
 ranging over 1.26 SE across 20 fold seeds, with the interval's verdict on zero depending on the seed. So every
 learner-based row is computed on R splits and aggregated with the median rule of Chernozhukov et al. (2018,
-Definition 3.3 / Section 3.4), and the spread is reported beside the row.
+Section 3.4; see ``median_aggregate`` for how our SE differs from DoubleML's), and the spread is reported
+beside the row.
 
 Why group: a flexible learner trained on an exact copy of a row predicts that row from itself (a boosting
 propensity near 0/1 for a duplicated unit), so the out-of-fold promise of cross-fitting fails silently. Exact
@@ -170,16 +171,16 @@ def check_fold_arms(design: Design, folds: np.ndarray, k: int, groups: FoldGroup
 # The median rule and the spread
 # ---------------------------------------------------------------------------------------------
 def median_aggregate(estimates: np.ndarray, ses: np.ndarray) -> tuple[float, float]:
-    """θ = median_r θ_r and SE = sqrt(median_r(se_r² + (θ_r − θ)²)): Chernozhukov et al. (2018), Def. 3.3.
+    """θ = median_r θ_r and SE = sqrt(median_r(se_r² + (θ_r − θ)²)): the median rule, deviation on the SE's scale.
 
-    The SE adds each split's distance from the median to its own variance, so a run whose splits disagree gets
-    a wider interval rather than the luck of one split. Checked against DoubleML's source
-    (DoubleML/doubleml-for-py, doubleml/utils/_estimation.py, ``_aggregate_coefs_and_ses``): releases from
-    2021 to 0.9 computed sqrt(median(n·se_r² + (θ_r − θ)²)/n), i.e. the deviation divided by n, which makes the
-    spread term vanish; since May 2025 (commit 20ba4ed, "consistent with cis") DoubleML reports
-    (median_r(θ_r + 1.96·se_r) − θ)/1.96, the median upper bound, which has no spread term either. We keep
-    the paper's rule on the estimator's own scale because the point of repeating is to show and count the
-    split-to-split spread; it is never narrower than the median of the se_r.
+    Why this form and not DoubleML's: Chernozhukov et al. (2018, Section 3.4) write
+    σ̂² = median(σ̂_r² + (θ_r − θ)²) with σ̂ on the √n scale. DoubleML/doubleml-for-py,
+    doubleml/utils/_estimation.py, ``_aggregate_coefs_and_ses`` (releases to 0.9) computes exactly that on
+    the SE scale, se² + (θ_r − θ)²/n (scaling factor n; doubleml-for-r issue 94), where the spread term is
+    negligible; since PR 324 (May 2025) it reports the median upper bound instead, again with no spread
+    term. Issue 23 measured boosting AIPW moving 1.26 SE between fold seeds, which neither form shows, so we
+    add the deviation on the estimator's own scale: conservative (never narrower than the median se_r), and
+    equal to DoubleML's when the splits agree.
     """
     estimates = np.asarray(estimates, dtype=float)
     ses = np.asarray(ses, dtype=float)

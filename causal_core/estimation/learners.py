@@ -741,7 +741,8 @@ def crossfit_summary(nuisances: Nuisances) -> dict[str, Any]:
         "folds": nuisances.k,
         "seeds": f"{first_seed}–{first_seed + nuisances.repetitions - 1}" if nuisances.repetitions > 1 else str(first_seed),
         "aggregation": "median of the split estimates; SE = sqrt(median(se_r² + (θ_r − median)²)) "
-        "(Chernozhukov et al. 2018, Def. 3.3)",
+        "(the median rule of Chernozhukov et al. 2018, §3.4, with the deviation on the SE's scale: never narrower than "
+        "DoubleML's)",
         "diagnostics_split": nuisances.split_index + 1,
         "fold_scheme": _fold_scheme(nuisances),
         "duplicate_rows_grouped": groups.duplicate_rows if groups is not None else 0,
