@@ -255,18 +255,18 @@ def render_refutations(result) -> None:
         return
     st.caption(refutation.SENSITIVITY_POINTER)
     st.dataframe(pd.DataFrame(refutation.summary_table(items)), hide_index=True, width="stretch")
-    warned = [item for item in items if item["verdict"] != "PASS"]
+    warned = [item for item in items if item.verdict != "PASS"]
     passed = len(items) - len(warned)
     st.markdown(f"{passed} of {len(items)} checks pass." + (" Each warning below names its estimator." if warned else ""))
     for item in warned:
-        st.warning(escape_markdown(item["sentence"]), icon=":material/warning:")
-    notes = sorted({item["budget_note"] for item in items if item.get("budget_note")})
+        st.warning(escape_markdown(item.sentence), icon=":material/warning:")
+    notes = sorted({item.budget_note for item in items if item.budget_note})
     for note in notes:
         st.caption(f"Reduced: {escape_markdown(note)}.")
     with st.expander("Every verdict in words"):
         for item in items:
-            icon = ":material/check_circle:" if item["verdict"] == "PASS" else ":material/warning:"
-            st.markdown(f"{icon} {escape_markdown(item['sentence'])}")
+            icon = ":material/check_circle:" if item.verdict == "PASS" else ":material/warning:"
+            st.markdown(f"{icon} {escape_markdown(item.sentence)}")
     with st.expander("What each test can and cannot detect"):
         st.dataframe(pd.DataFrame(refutation.guide_table(items)), hide_index=True, width="stretch")
 
@@ -442,8 +442,8 @@ diagnostics = result.diagnostics
 balance_tab, overlap_tab, weights_tab, models_tab = st.tabs(["Balance", "Overlap", "Weights", "Models"])
 with balance_tab:
     draw_chart("love", result)
-    if diagnostics.get("balance"):
-        st.dataframe(pd.DataFrame(diagnostics["balance"]), hide_index=True, width="stretch")
+    if result.balance:
+        st.dataframe(pd.DataFrame([row.model_dump() for row in result.balance]), hide_index=True, width="stretch")
     else:
         st.info("No covariates were adjusted for, so there is no balance to check: every row above compares the raw "
                 "arms.", icon=":material/info:")
@@ -469,23 +469,23 @@ with models_tab:
 # ---- sensitivity ------------------------------------------------------------------------------
 st.subheader("Sensitivity to unobserved confounding")
 sensitivity = result.sensitivity
-evalue = sensitivity.get("evalue", {})
-sensemakr = sensitivity.get("sensemakr")
+evalue = sensitivity.evalue
+sensemakr = sensitivity.sensemakr
 m1, m2, m3, m4 = st.columns(4)
-if evalue.get("available"):
-    m1.metric("E-value (estimate)", f"{evalue['evalue_estimate']:.2f}")
-    m2.metric("E-value (CI limit)", f"{evalue['evalue_ci']:.2f}")
-    st.markdown(escape_markdown(evalue["sentence"]))
-    st.caption(f"Scale: {evalue['scale']}.")
+if evalue is not None and evalue.available:
+    m1.metric("E-value (estimate)", f"{evalue.evalue_estimate:.2f}")
+    m2.metric("E-value (CI limit)", f"{evalue.evalue_ci:.2f}")
+    st.markdown(escape_markdown(evalue.sentence))
+    st.caption(f"Scale: {evalue.scale}.")
 if sensemakr:
-    m3.metric("Robustness value RV", f"{sensemakr['rv']:.1%}")
-    m4.metric("RV at α = 0.05", f"{sensemakr['rv_alpha']:.1%}")
-    st.markdown(escape_markdown(sensemakr["rv_sentence"]))
-    bench = sensemakr.get("benchmark")
+    m3.metric("Robustness value RV", f"{sensemakr.rv:.1%}")
+    m4.metric("RV at α = 0.05", f"{sensemakr.rv_alpha:.1%}")
+    st.markdown(escape_markdown(sensemakr.rv_sentence))
+    bench = sensemakr.benchmark
     if bench:
-        st.markdown(f"**Benchmarked on the strongest observed covariate, {code_span(bench['covariate'])}:**")
-        for row in bench["bounds"]:
-            st.markdown(f"- {escape_markdown(row['sentence'])}")
+        st.markdown(f"**Benchmarked on the strongest observed covariate, {code_span(bench.covariate)}:**")
+        for row in bench.bounds:
+            st.markdown(f"- {escape_markdown(row.sentence)}")
 
 # ---- refutations ------------------------------------------------------------------------------
 render_refutations(result)

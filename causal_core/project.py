@@ -16,10 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from causal_core.errors import WorkbenchInputError
 from causal_core.limits import MAX_BOOTSTRAP, MAX_COLUMNS, MAX_IMPORT_EDGES, MAX_IMPORT_NODES
+from causal_core.results import BalanceRow, RefutationVerdict, SensitivityResult
 from causal_core.version import WorkbenchStamp, current_stamp
 
 SCHEMA_ID = "causal-workbench/project"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: typed estimation results (causal_core.results); version 1 files are migrated on open
 
 
 def utc_now() -> str:
@@ -361,9 +362,14 @@ class EstimationResult(StrictModel):
     dropped: dict[str, int] = Field(default_factory=dict)
     estimates: list[EstimateRow] = Field(default_factory=list)
     true_effect: float | None = None
-    diagnostics: dict[str, Any] = Field(default_factory=dict)
-    sensitivity: dict[str, Any] = Field(default_factory=dict)
-    refutations: list[dict[str, Any]] = Field(default_factory=list)
+    diagnostics: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Design-specific figures (arm counts, overlap, weights, models, interval checks, bootstrap, "
+        "learners): still a dict read by exact key; the parts the memo relies on are the typed fields below.",
+    )
+    balance: list[BalanceRow] = Field(default_factory=list, description="SMD before/after weighting, largest first.")
+    sensitivity: SensitivityResult = Field(default_factory=SensitivityResult)
+    refutations: list[RefutationVerdict] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     created_at: str = Field(default_factory=utc_now)
     inputs: dict[str, str] = Field(default_factory=dict, description="sha256 of the inputs it was computed from "
@@ -517,6 +523,47 @@ class ProjectFileError(WorkbenchInputError):
     """A project file that cannot be opened; the message says exactly why."""
 
 
+# ---- migrations: an older file is rewritten to the current shape before validation ------------------------
+def _typed_results_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 → 2: the balance table leaves ``estimation.diagnostics`` for the typed ``estimation.balance``.
+
+    The sensitivity and refutation dicts already had the typed models' keys; the E-value gains the estimand and
+    estimate it is about, read from the spec and the row it names (its sentence named them already).
+    """
+    estimation = payload.get("estimation")
+    if not isinstance(estimation, dict):
+        return payload
+    estimation = dict(estimation)
+    diagnostics = dict(estimation.get("diagnostics") or {})
+    estimation["balance"] = diagnostics.pop("balance", None) or []
+    estimation["diagnostics"] = diagnostics
+    evalue = (estimation.get("sensitivity") or {}).get("evalue")
+    if isinstance(evalue, dict) and evalue.get("method"):
+        estimation["sensitivity"] = {**estimation["sensitivity"], "evalue": _evalue_with_row(estimation, evalue)}
+    return {**payload, "estimation": estimation}
+
+
+def _evalue_with_row(estimation: dict[str, Any], evalue: dict[str, Any]) -> dict[str, Any]:
+    """The E-value dict with the estimand and estimate of the (analytic-SE) row it was computed on."""
+    estimand = (estimation.get("spec") or {}).get("estimand", "")
+    row = next((r for r in estimation.get("estimates") or [] if isinstance(r, dict) and r.get("method") ==
+                evalue["method"] and r.get("estimand") == estimand and not str(r.get("se_type", "")).startswith(
+                    "bootstrap")), None)
+    return {**evalue, "estimand": estimand, "estimate": row.get("estimate") if row else None}
+
+
+MIGRATIONS = {1: _typed_results_v2}  # from version → the step to the next version
+
+
+def migrate_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """Apply every step from the file's schema_version to SCHEMA_VERSION; the payload itself is not changed."""
+    version = payload["schema_version"]
+    while version < SCHEMA_VERSION:
+        payload = {**MIGRATIONS[version](payload), "schema_version": version + 1}
+        version += 1
+    return payload
+
+
 def project_to_json(project: Project) -> str:
     """The project file's text, stamped with the workbench that writes it."""
     return project.model_copy(update={"workbench": current_stamp()}).model_dump_json(by_alias=True, indent=2)
@@ -639,6 +686,7 @@ def project_from_json(text: str | bytes) -> Project:
         )
     if version < 1:
         raise ProjectFileError(f"Unsupported schema_version {version}.")
+    payload = migrate_payload(payload)
     try:
         return Project.model_validate(payload)
     except ValidationError as error:

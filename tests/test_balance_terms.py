@@ -31,7 +31,7 @@ def _frame(seed: int, levels: int) -> pd.DataFrame:
 def _balance(frame: pd.DataFrame, terms: str | None) -> dict[str, float]:
     spec = EstimationSpec(treatment="t", outcome="y", covariates=["Year", "size"], estimand="ATT", outcome_terms=terms)
     result = run_estimation(frame, spec, sensitivity=False, refutations=False)
-    return {row["covariate"]: row["smd_before"] for row in result.diagnostics["balance"]}, result
+    return {row.covariate: row.smd_before for row in result.balance}, result
 
 
 @settings(max_examples=6, deadline=None)

@@ -84,14 +84,14 @@ def test_unpenalised_and_l2_propensity_agree_to_three_decimals(retention_frame):
 
 
 def test_balance_before_weighting_matches_n01_section9(retention_result):
-    balance = {row["covariate"]: row for row in retention_result.diagnostics["balance"]}
-    assert round(balance["health_score"]["smd_before"], 3) == -0.779
-    assert round(balance["prior_tickets"]["smd_before"], 3) == 0.636
-    assert round(balance["usage_score"]["smd_before"], 3) == -0.528
-    assert round(balance["company_size"]["smd_before"], 3) == 0.217
-    assert round(balance["tenure_months"]["smd_before"], 3) == -0.185
-    assert round(balance["health_score"]["treated_mean"], 3) == 55.368
-    assert all(abs(row["smd_after"]) < 0.05 for row in balance.values())
+    balance = {row.covariate: row for row in retention_result.balance}
+    assert round(balance["health_score"].smd_before, 3) == -0.779
+    assert round(balance["prior_tickets"].smd_before, 3) == 0.636
+    assert round(balance["usage_score"].smd_before, 3) == -0.528
+    assert round(balance["company_size"].smd_before, 3) == 0.217
+    assert round(balance["tenure_months"].smd_before, 3) == -0.185
+    assert round(balance["health_score"].treated_mean, 3) == 55.368
+    assert all(abs(row.smd_after) < 0.05 for row in balance.values())
     assert "region[APAC]" in balance and "segment[enterprise]" in balance  # reference levels included
 
 

@@ -51,8 +51,8 @@ def test_retention_run_shows_the_n01_table_diagnostics_sensitivity_and_refutatio
     assert metrics["E-value (estimate)"] == "1.80" and metrics["Robustness value RV"] == "4.9%"
     # refutations run per estimator now (refutation.py, rendered by its own block on the page)
     refutations = project(at).estimation.refutations
-    passed = sum(item["verdict"] == "PASS" for item in refutations)
-    assert {item["method"] for item in refutations} >= {"ipw", "aipw"}
+    passed = sum(item.verdict == "PASS" for item in refutations)
+    assert {item.method for item in refutations} >= {"ipw", "aipw"}
     assert any(shown(md).startswith(f"{passed} of {len(refutations)} checks pass.") for md in at.markdown)
     assert any("1× as strong as health_score" in shown(md) for md in at.markdown)
     result = project(at).estimation

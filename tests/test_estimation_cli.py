@@ -41,7 +41,7 @@ def test_retention_json_reproduces_n01(capsys):
     assert out["refutations"] == []
     assert out["sensitivity"]["sensemakr"]["benchmark"]["covariate"] == "health_score"
     assert "histogram" not in out["diagnostics"]["overlap"]
-    assert round(out["diagnostics"]["balance"][0]["smd_before"], 3) == -0.779
+    assert round(out["balance"][0]["smd_before"], 3) == -0.779
 
 
 def test_att_with_bootstrap_and_seed(capsys):

@@ -119,7 +119,7 @@ def test_each_odd_upload_gives_a_result_or_a_clear_refusal_and_every_chart_build
     said = " ".join([*result.warnings, *result.diagnostics["notes"],
                      *(f"dropped {k}: {v}" for k, v in result.dropped.items())])
     assert text is None or text in said
-    labels = {row["covariate"] for row in result.diagnostics["balance"]}
+    labels = {row.covariate for row in result.balance}
     assert set(covariates) - {"x2", "s"} <= labels  # names reach the love plot untouched (escaping is the page's)
 
 
@@ -199,12 +199,12 @@ def test_forest_plot_labels_every_row_including_both_ipw_rows_after_a_bootstrap(
 def test_love_plot_labels_every_covariate_and_grows_with_them(retention_with_bootstrap):
     project, _ = retention_with_bootstrap
     result = project.estimation
-    balance = result.diagnostics["balance"]
+    balance = result.balance
     spec = est.love_plot(result).to_dict()
     axis_y, rows = _y_axis_and_rows(spec, "covariate")
-    assert len(balance) > 10 and rows == [r["covariate"] for r in balance]
+    assert len(balance) > 10 and rows == [r.covariate for r in balance]
     assert axis_y["axis"]["labelOverlap"] is False and spec["height"] == 36 * len(balance)
-    few = result.model_copy(update={"diagnostics": {**result.diagnostics, "balance": balance[:2]}})
+    few = result.model_copy(update={"balance": balance[:2]})
     assert est.love_plot(few).to_dict()["height"] == 160
 
 

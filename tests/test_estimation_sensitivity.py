@@ -38,30 +38,30 @@ def test_evalue_textbook_values():
 
 def test_evalue_binary_outcome_uses_the_baseline_risk():
     out = sensitivity.evalue(-0.05, -0.07, -0.03, binary=True, baseline_risk=0.25)
-    assert out["risk_ratio"] == pytest.approx(0.8)
+    assert out.risk_ratio == pytest.approx(0.8)
     rr = 1 / 0.8
-    assert out["evalue_estimate"] == pytest.approx(rr + math.sqrt(rr * (rr - 1)))
+    assert out.evalue_estimate == pytest.approx(rr + math.sqrt(rr * (rr - 1)))
     rr_ci = 1 / (0.22 / 0.25)  # the CI limit nearer the null: -0.03
-    assert out["evalue_ci"] == pytest.approx(rr_ci + math.sqrt(rr_ci * (rr_ci - 1)))
+    assert out.evalue_ci == pytest.approx(rr_ci + math.sqrt(rr_ci * (rr_ci - 1)))
     crossing = sensitivity.evalue(-0.01, -0.03, 0.01, binary=True, baseline_risk=0.25)
-    assert crossing["evalue_ci"] == 1.0
+    assert crossing.evalue_ci == 1.0
 
 
 def test_evalue_continuous_outcome_uses_exp_091_d():
     out = sensitivity.evalue(2.0, 1.0, 3.0, binary=False, outcome_sd=10.0)
     rr = math.exp(0.91 * 0.2)
-    assert out["risk_ratio"] == pytest.approx(rr)
-    assert out["evalue_estimate"] == pytest.approx(rr + math.sqrt(rr * (rr - 1)))
-    assert out["rr_ci"][0] == pytest.approx(math.exp(0.091))
+    assert out.risk_ratio == pytest.approx(rr)
+    assert out.evalue_estimate == pytest.approx(rr + math.sqrt(rr * (rr - 1)))
+    assert out.rr_ci[0] == pytest.approx(math.exp(0.091))
 
 
 def test_retention_evalue(retention_result):
-    evalue = retention_result.sensitivity["evalue"]
-    assert evalue["method"] == "aipw"
-    assert round(evalue["risk_ratio"], 3) == 0.803
-    assert round(evalue["evalue_estimate"], 2) == 1.80
-    assert round(evalue["evalue_ci"], 2) == 1.50
-    assert "at least 1.80 with both outreach and churn" in evalue["sentence"]
+    evalue = retention_result.sensitivity.evalue
+    assert evalue.method == "aipw"
+    assert round(evalue.risk_ratio, 3) == 0.803
+    assert round(evalue.evalue_estimate, 2) == 1.80
+    assert round(evalue.evalue_ci, 2) == 1.50
+    assert "at least 1.80 with both outreach and churn" in evalue.sentence
 
 
 # ---- sensemakr ----------------------------------------------------------------------------------
@@ -96,12 +96,12 @@ def test_retention_benchmark_bias_grows_with_k_and_the_estimate_crosses_zero():
     design = est.build_design(frame, N01_SPEC)
     regression_row, info = est.regression(design, "ATE")
     summary = sensitivity.sensemakr_summary(design, info, "treatment", "outcome")
-    bounds = summary["benchmark"]["bounds"]
-    assert summary["benchmark"]["covariate"] == "health_score"
-    assert [round(b["bias"], 4) for b in bounds] == [0.0267, 0.0541, 0.0824]
-    assert [round(b["adjusted_estimate"], 4) for b in bounds] == [-0.0175, 0.0099, 0.0383]
-    assert bounds[0]["sentence"].endswith("statistically indistinguishable from zero.")
-    assert bounds[1]["sentence"].endswith("would reverse or erase the effect.")
+    bounds = summary.benchmark.bounds
+    assert summary.benchmark.covariate == "health_score"
+    assert [round(b.bias, 4) for b in bounds] == [0.0267, 0.0541, 0.0824]
+    assert [round(b.adjusted_estimate, 4) for b in bounds] == [-0.0175, 0.0099, 0.0383]
+    assert bounds[0].sentence.endswith("statistically indistinguishable from zero.")
+    assert bounds[1].sentence.endswith("would reverse or erase the effect.")
 
 
 def test_benchmark_partial_r2_from_the_gram_matrix_equals_refitting():
@@ -111,41 +111,41 @@ def test_benchmark_partial_r2_from_the_gram_matrix_equals_refitting():
     others = "company_size + tenure_months + usage_score + prior_tickets + C(region) + C(segment)"
     treatment_fit = smf.ols(f"outreach ~ health_score + {others}", data=frame).fit()
     t = treatment_fit.tvalues["health_score"]
-    assert r2["health_score"]["r2dxj_x"] == pytest.approx(t**2 / (t**2 + treatment_fit.df_resid), rel=1e-8)
+    assert r2["health_score"].r2dxj_x == pytest.approx(t**2 / (t**2 + treatment_fit.df_resid), rel=1e-8)
     full = smf.ols(f"churn ~ outreach + health_score + {others}", data=frame).fit()
     reduced = smf.ols("churn ~ outreach + company_size + tenure_months + usage_score + prior_tickets + health_score"
                       " + C(segment)", data=frame).fit()
     group = (reduced.ssr - full.ssr) / reduced.ssr  # region as one group of dummies
-    assert r2["region"]["r2yxj_dx"] == pytest.approx(group, rel=1e-8)
+    assert r2["region"].r2yxj_dx == pytest.approx(group, rel=1e-8)
 
 
 def test_retention_sensemakr_summary(retention_result):
-    summary = retention_result.sensitivity["sensemakr"]
-    assert round(summary["rv"], 4) == 0.0487
-    assert round(summary["rv_alpha"], 4) == 0.0243
-    assert round(summary["partial_r2_treatment"], 4) == 0.0025
-    bench = summary["benchmark"]
-    assert bench["covariate"] == "health_score"
-    first, second, _ = bench["bounds"]
-    assert round(first["adjusted_estimate"], 3) == -0.018
-    assert first["sentence"].startswith("A confounder 1× as strong as health_score would move the estimate from −0.044 to")
-    assert "statistically indistinguishable from zero" in first["sentence"]
-    assert second["adjusted_estimate"] > 0 and "reverse or erase" in second["sentence"]
+    summary = retention_result.sensitivity.sensemakr
+    assert round(summary.rv, 4) == 0.0487
+    assert round(summary.rv_alpha, 4) == 0.0243
+    assert round(summary.partial_r2_treatment, 4) == 0.0025
+    bench = summary.benchmark
+    assert bench.covariate == "health_score"
+    first, second, _ = bench.bounds
+    assert round(first.adjusted_estimate, 3) == -0.018
+    assert first.sentence.startswith("A confounder 1× as strong as health_score would move the estimate from −0.044 to")
+    assert "statistically indistinguishable from zero" in first.sentence
+    assert second.adjusted_estimate > 0 and "reverse or erase" in second.sentence
 
 
 # ---- refutations --------------------------------------------------------------------------------
 def test_retention_refutations_pass_with_expected_vs_observed(retention_result):
     # refutations run per estimator (refutation.py); the doubly robust row's
-    verdicts = {item["test"]: item for item in retention_result.refutations if item["method"] == "aipw"}
+    verdicts = {item.test: item for item in retention_result.refutations if item.method == "aipw"}
     assert list(verdicts) == ["placebo treatment", "outcome invariance", "random common cause", "data subsets"]
-    assert all(item["verdict"] == "PASS" and item["sentence"].startswith("PASS — Doubly robust (AIPW): ")
+    assert all(item.verdict == "PASS" and item.sentence.startswith("PASS — Doubly robust (AIPW): ")
                for item in verdicts.values())
     placebo = verdicts["placebo treatment"]
-    assert placebo["expected"] == "≈ 0" and abs(placebo["observed"]) < 0.01 and len(placebo["placebo_estimates"]) == 3
+    assert placebo.expected == "≈ 0" and abs(placebo.observed) < 0.01 and len(placebo.placebo_estimates) == 3
     rcc = verdicts["random common cause"]
-    assert rcc["expected_value"] == pytest.approx(-0.0476, abs=1e-4) and abs(rcc["change"]) < rcc["tolerance"]
+    assert rcc.expected_value == pytest.approx(-0.0476, abs=1e-4) and abs(rcc.change) < rcc.tolerance
     subsets = verdicts["data subsets"]
-    assert len(subsets["subset_estimates"]) == 5 and abs(subsets["change"]) <= subsets["tolerance"]
+    assert len(subsets.subset_estimates) == 5 and abs(subsets.change) <= subsets.tolerance
 
 
 class FakeCore:
@@ -164,13 +164,13 @@ def test_refutations_warn_when_the_estimator_misbehaves():
     stuck = EstimateRow(method="aipw", estimand="ATE", estimate=-0.05, std_error=0.01, ci_low=-0.07, ci_high=-0.03)
     rng = np.random.default_rng(0)
     placebo = refutation.placebo_treatment(design, N01_SPEC, original, lambda d, s, m: FakeCore(stuck), rng)
-    assert placebo["verdict"] == "WARN"
-    assert placebo["sentence"].startswith("WARN — Doubly robust (AIPW): a randomly shuffled outreach")
+    assert placebo.verdict == "WARN"
+    assert placebo.sentence.startswith("WARN — Doubly robust (AIPW): a randomly shuffled outreach")
     moved = EstimateRow(method="aipw", estimand="ATE", estimate=-0.02, std_error=0.01, ci_low=-0.04, ci_high=0.0)
     rcc = refutation.random_common_cause(design, N01_SPEC, original, lambda d, s, m: FakeCore(moved), rng)
-    assert rcc["verdict"] == "WARN" and "fragile" in rcc["sentence"]
+    assert rcc.verdict == "WARN" and "fragile" in rcc.sentence
     subsets = refutation.data_subsets(design, N01_SPEC, original, lambda d, s, m: FakeCore(moved), rng)
-    assert subsets["verdict"] == "WARN" and subsets["observed"] == pytest.approx(-0.02)
+    assert subsets.verdict == "WARN" and subsets.observed == pytest.approx(-0.02)
 
 
 def test_random_common_cause_column_is_added_not_replacing():
@@ -194,25 +194,25 @@ def _clustered_frame(seed: int = 5, clusters: int = 30, size: int = 40) -> pd.Da
 def test_sensemakr_uses_the_cluster_robust_se_when_a_cluster_is_set():
     frame = _clustered_frame()
     roles = {"treatment": "t", "outcome": "y", "covariates": ["x"]}
-    plain = est.run_estimation(frame, EstimationSpec(**roles), refutations=False).sensitivity["sensemakr"]
-    clustered = est.run_estimation(frame, EstimationSpec(**roles, cluster="g"), refutations=False).sensitivity["sensemakr"]
-    assert clustered["rv"] == pytest.approx(plain["rv"])  # the point part depends on partial R² only
-    assert clustered["se"] > 3 * plain["se"] and clustered["rv_alpha"] < plain["rv_alpha"]
-    assert "cluster-robust SE (30 clusters" in clustered["rv_sentence"]
-    assert "cluster-robust" not in plain["rv_sentence"]
-    assert clustered["rv_sentence"].startswith("About the regression coefficient of y on t and the covariates")
+    plain = est.run_estimation(frame, EstimationSpec(**roles), refutations=False).sensitivity.sensemakr
+    clustered = est.run_estimation(frame, EstimationSpec(**roles, cluster="g"), refutations=False).sensitivity.sensemakr
+    assert clustered.rv == pytest.approx(plain.rv)  # the point part depends on partial R² only
+    assert clustered.se > 3 * plain.se and clustered.rv_alpha < plain.rv_alpha
+    assert "cluster-robust SE (30 clusters" in clustered.rv_sentence
+    assert "cluster-robust" not in plain.rv_sentence
+    assert clustered.rv_sentence.startswith("About the regression coefficient of y on t and the covariates")
 
 
 def test_sentences_name_their_estimate_and_never_print_zero_percent():
     frame = _clustered_frame(seed=6).assign(y=lambda f: f["x"] + np.random.default_rng(1).standard_normal(len(f)))
     result = est.run_estimation(frame, EstimationSpec(treatment="t", outcome="y", covariates=["x"]), refutations=False)
-    sensemakr, evalue = result.sensitivity["sensemakr"], result.sensitivity["evalue"]
-    assert "0.00%" not in sensemakr["rv_sentence"] or sensemakr["partial_r2_treatment"] >= 0.0001
-    if sensemakr["partial_r2_treatment"] < 0.0001:
-        assert "< 0.01 %" in sensemakr["rv_sentence"]
+    sensemakr, evalue = result.sensitivity.sensemakr, result.sensitivity.evalue
+    assert "0.00%" not in sensemakr.rv_sentence or sensemakr.partial_r2_treatment >= 0.0001
+    if sensemakr.partial_r2_treatment < 0.0001:
+        assert "< 0.01 %" in sensemakr.rv_sentence
     assert sensitivity._share(0.00001) == "< 0.01 %" and sensitivity._share(0.0123) == "1.23%"
-    if evalue.get("sentence"):
-        assert evalue["sentence"].startswith(f"E-value of the {evalue['method'].upper()} row")
+    if evalue.sentence:
+        assert evalue.sentence.startswith(f"E-value of the {evalue.method.upper()} row")
 
 
 def _smoke_roles(frame: pd.DataFrame, units: list[str]):

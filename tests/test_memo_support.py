@@ -86,7 +86,7 @@ def retention_project(estimand: str = "ATE", rows=N01_ROWS, covariates=None, ove
         true_effect=-0.0462,
         diagnostics={"binary_outcome": True},
         sensitivity={
-            "evalue": {"evalue_estimate": 1.8, "sentence": "An unmeasured confounder would need a risk ratio of 1.80."}
+            "evalue": {"available": True, "evalue_estimate": 1.8, "sentence": "An unmeasured confounder would need a risk ratio of 1.80."}
         },
         refutations=[
             {"test": "placebo treatment", "verdict": "PASS", "observed": 0.0012, "sentence": "PASS — estimate +0.001."}

@@ -33,14 +33,14 @@ def support():
 def assert_verdicts_follow_numbers(items: list[dict]) -> None:
     """The rule each sentence states is the rule that set its verdict (no 'PASS … as expected' beside a CI off 0)."""
     for item in items:
-        if item["verdict"] == "NOT RUN":
+        if item.verdict == "NOT RUN":
             continue
-        if item["test"] in PLACEBO_TESTS:
-            low, high = item["observed_ci"]
-            assert (item["verdict"] == "PASS") == (low <= 0 <= high), item["sentence"]
+        if item.test in PLACEBO_TESTS:
+            low, high = item.observed_ci
+            assert (item.verdict == "PASS") == (low <= 0 <= high), item.sentence
         else:
-            assert (item["verdict"] == "PASS") == (abs(item["change"]) <= item["tolerance"]), item["sentence"]
-        assert item["sentence"].startswith(f"{item['verdict']} — {item['estimator']}: ")
+            assert (item.verdict == "PASS") == (abs(item.change) <= item.tolerance), item.sentence
+        assert item.sentence.startswith(f"{item.verdict} — {item.estimator}: ")
 
 
 # ---- every estimator, named, with what the test can and cannot detect ----------------------------
@@ -50,7 +50,7 @@ def test_every_estimator_row_is_refuted_and_named(retention):
     shown = [row.method for row in result.estimates if row.std_error is not None]
     by_test: dict[str, list[str]] = {}
     for item in result.refutations:
-        by_test.setdefault(item["test"], []).append(item["method"])
+        by_test.setdefault(item.test, []).append(item.method)
     assert list(by_test) == ["placebo treatment", "outcome invariance", "random common cause", "data subsets",
                              "placebo outcome"]
     for test, methods in by_test.items():
@@ -58,7 +58,7 @@ def test_every_estimator_row_is_refuted_and_named(retention):
         assert methods == expected, test
     assert_verdicts_follow_numbers(result.refutations)
     for item in result.refutations:
-        assert item["detects"] and item["cannot_detect"] and item["seconds"] >= 0
+        assert item.detects and item.cannot_detect and item.seconds >= 0
     assert "confound" in refutation.GUIDE["placebo treatment"]["cannot_detect"]
     assert "unmeasured confounder" in refutation.SENSITIVITY_POINTER and "sensitivity" in refutation.SENSITIVITY_POINTER
     guide = refutation.guide_table(result.refutations)
@@ -70,8 +70,8 @@ def test_support_placebo_verdicts_follow_their_intervals(support):
     _, frame, spec = support
     result = est.run_estimation(frame, spec, sensitivity=False)
     assert_verdicts_follow_numbers(result.refutations)
-    placebo = [item for item in result.refutations if item["test"] == "placebo treatment"]
-    assert len(placebo) == 5 and all("99 % CI" in item["sentence"] for item in placebo)  # Bonferroni over 5 rows
+    placebo = [item for item in result.refutations if item.test == "placebo treatment"]
+    assert len(placebo) == 5 and all("99 % CI" in item.sentence for item in placebo)  # Bonferroni over 5 rows
 
 
 class OffsetCore:
@@ -91,8 +91,8 @@ def test_a_small_placebo_effect_whose_interval_excludes_zero_is_a_warn(retention
     small = EstimateRow(method="ipw", estimand="ATE", estimate=-1.68, std_error=1.3)  # 6 % of the estimate
     item = refutation.placebo_treatment(design, N01_SPEC, original, lambda d, s, m: OffsetCore(
         type("C", (), {"rows": [small]})(), "none", None), np.random.default_rng(0))
-    low, high = item["observed_ci"]
-    assert high < 0 and item["verdict"] == "WARN" and item["sentence"].startswith("WARN — IPW (Hájek): a randomly shuffled")
+    low, high = item.observed_ci
+    assert high < 0 and item.verdict == "WARN" and item.sentence.startswith("WARN — IPW (Hájek): a randomly shuffled")
 
 
 def test_an_estimator_that_adds_a_constant_bias_warns_on_placebo_only_for_itself(retention):
@@ -103,7 +103,7 @@ def test_an_estimator_that_adds_a_constant_bias_warns_on_placebo_only_for_itself
     design = est.build_design(retention, N01_SPEC)
     core = est.estimate_core(design, N01_SPEC)
     items = refutation.run_refutations(design, N01_SPEC, biased(design, N01_SPEC, est.ALL_METHODS), biased)
-    placebo = {item["method"]: item["verdict"] for item in items if item["test"] == "placebo treatment"}
+    placebo = {item.method: item.verdict for item in items if item.test == "placebo treatment"}
     assert placebo["ipw"] == "WARN" and {v for m, v in placebo.items() if m != "ipw"} == {"PASS"}
     assert core.row("ipw").estimate != pytest.approx(core.row("ipw").estimate + 0.08)
     assert_verdicts_follow_numbers(items)
@@ -129,10 +129,10 @@ def test_horvitz_thompson_ipw_fails_outcome_invariance_and_the_others_pass(suppo
     design = est.build_design(frame, spec)
     core = horvitz_thompson_core(design, spec, est.ALL_METHODS)
     items = refutation.outcome_invariance_rows(design, spec, refutation.refutable_rows(core), horvitz_thompson_core)
-    verdicts = {item["method"]: item["verdict"] for item in items}
+    verdicts = {item.method: item.verdict for item in items}
     assert verdicts == {"naive": "PASS", "regression": "PASS", "gcomp": "PASS", "ipw": "WARN", "aipw": "PASS"}
-    ipw = next(item for item in items if item["method"] == "ipw")
-    assert ipw["original"] == pytest.approx(-37.3, abs=0.1) and "not location-equivariant" in ipw["sentence"]
+    ipw = next(item for item in items if item.method == "ipw")
+    assert ipw.original == pytest.approx(-37.3, abs=0.1) and "not location-equivariant" in ipw.sentence
     assert_verdicts_follow_numbers(items)
 
 
@@ -141,8 +141,8 @@ def test_binary_outcome_invariance_flips_the_outcome_and_negates_every_effect(re
     core = est.estimate_core(design, N01_SPEC)
     items = refutation.outcome_invariance_rows(design, N01_SPEC, refutation.refutable_rows(core), est.estimate_core)
     for item in items:
-        assert item["verdict"] == "PASS" and item["observed"] == pytest.approx(-item["original"], abs=1e-6)
-        assert "flipped" in item["sentence"]
+        assert item.verdict == "PASS" and item.observed == pytest.approx(-item.original, abs=1e-6)
+        assert "flipped" in item.sentence
 
 
 # ---- placebo (negative-control) outcome ---------------------------------------------------------
@@ -155,16 +155,16 @@ def test_placebo_outcome_detects_a_confounder_left_out_of_the_adjustment(retenti
     weak = EstimationSpec(treatment="outreach", outcome="churn", covariates=["tenure_months"],
                           placebo_outcome="health_score")
     items = est.run_estimation(retention, weak, sensitivity=False).refutations
-    placebo = [item for item in items if item["test"] == "placebo outcome"]
-    assert {item["verdict"] for item in placebo} == {"WARN"}
-    assert all(item["observed_ci"][1] < 0 for item in placebo)  # outreach targets low-health accounts
+    placebo = [item for item in items if item.test == "placebo outcome"]
+    assert {item.verdict for item in placebo} == {"WARN"}
+    assert all(item.observed_ci[1] < 0 for item in placebo)  # outreach targets low-health accounts
     good = N01_SPEC.model_copy(update={"placebo_outcome": "usage_score"})
     items = est.run_estimation(retention, good, sensitivity=False).refutations
-    verdicts = {item["method"]: item["verdict"] for item in items if item["test"] == "placebo outcome"}
+    verdicts = {item.method: item.verdict for item in items if item.test == "placebo outcome"}
     assert verdicts["naive"] == "WARN"  # the raw arms do differ in usage
     assert {verdicts[m] for m in ("regression", "gcomp", "ipw", "aipw")} == {"PASS"}
-    note = next(item for item in items if item["test"] == "placebo outcome" and item["method"] == "aipw")
-    assert "taken out of the adjustment set" in note["sentence"] and note["placebo_outcome"] == "usage_score"
+    note = next(item for item in items if item.test == "placebo outcome" and item.method == "aipw")
+    assert "taken out of the adjustment set" in note.sentence and note.placebo_outcome == "usage_score"
 
 
 def test_placebo_outcome_uses_the_analysis_rows_and_drops_its_own_terms():
@@ -232,10 +232,10 @@ def test_budget_reduces_shuffles_and_subsets_and_says_so(retention):
     design = est.build_design(retention, N01_SPEC)
     core = est.estimate_core(design, N01_SPEC)
     items = refutation.run_refutations(design, N01_SPEC, core, est.estimate_core, budget_s=1e-6)
-    placebo = next(item for item in items if item["test"] == "placebo treatment")
-    subsets = next(item for item in items if item["test"] == "data subsets")
-    assert len(placebo["placebo_estimates"]) == 1 and len(subsets["subset_estimates"]) == 2
-    assert "1 of 3 shuffles" in placebo["budget_note"] and "2 of 5 subsets" in subsets["budget_note"]
+    placebo = next(item for item in items if item.test == "placebo treatment")
+    subsets = next(item for item in items if item.test == "data subsets")
+    assert len(placebo.placebo_estimates) == 1 and len(subsets.subset_estimates) == 2
+    assert "1 of 3 shuffles" in placebo.budget_note and "2 of 5 subsets" in subsets.budget_note
 
 
 def test_progress_is_reported_and_stop_leaves_a_note(retention):
@@ -247,9 +247,9 @@ def test_progress_is_reported_and_stop_leaves_a_note(retention):
                                        progress=lambda fraction, message: seen.append(fraction),
                                        should_stop=lambda: next(calls) >= 2)
     assert seen == sorted(seen) and seen[0] == 0.0
-    assert [item["test"] for item in items][-1] == "stopped" and items[-1]["verdict"] == "NOT RUN"
-    assert {item["test"] for item in items[:-1]} == {"placebo treatment", "outcome invariance"}
-    assert "stopped by the analyst after 2 of 4" in items[-1]["sentence"]
+    assert [item.test for item in items][-1] == "stopped" and items[-1].verdict == "NOT RUN"
+    assert {item.test for item in items[:-1]} == {"placebo treatment", "outcome invariance"}
+    assert "stopped by the analyst after 2 of 4" in items[-1].sentence
 
 
 def test_cluster_level_treatment_is_shuffled_by_cluster():
@@ -312,8 +312,8 @@ def test_page_offers_pre_treatment_placebo_outcomes_and_names_each_estimator():
     assert result.spec.placebo_outcome == "health_score"
     shown = [plain(w.value) for w in at.warning]  # the page escapes names
     warnings = [w for w in shown if "pre-treatment column health_score" in w]
-    assert {w.removeprefix("WARN — ").split(":")[0] for w in warnings} == {item["estimator"] for item in result.refutations
-                                                  if item["test"] == "placebo outcome"}
+    assert {w.removeprefix("WARN — ").split(":")[0] for w in warnings} == {item.estimator for item in result.refutations
+                                                  if item.test == "placebo outcome"}
     assert any(caption.value == refutation.SENSITIVITY_POINTER for caption in at.caption)
 
 
@@ -325,4 +325,4 @@ def test_run_estimation_passes_progress_and_stop_to_the_refutations(retention):
     messages = [m for _, m in seen]
     assert "Refutation: placebo treatment" in messages and "Refutation: outcome invariance" in messages
     assert [f for f, _ in seen] == sorted(f for f, _ in seen)
-    assert result.refutations[-1]["test"] == "stopped" and result.estimates  # the estimates are kept
+    assert result.refutations[-1].test == "stopped" and result.estimates  # the estimates are kept

@@ -146,8 +146,9 @@ def payload(result, ineligible: dict[str, str]) -> dict[str, Any]:
         ],
         "warnings": warnings,
         "diagnostics": diagnostics,
-        "sensitivity": result.sensitivity,
-        "refutations": result.refutations,
+        "balance": [row.model_dump() for row in result.balance],
+        "sensitivity": result.sensitivity.model_dump(),
+        "refutations": [item.model_dump() for item in result.refutations],
     }
 
 
@@ -168,7 +169,7 @@ def _text(data: dict[str, Any]) -> str:
     crossfit = data["diagnostics"].get("crossfit") or {}
     lines.extend(f"Fold splits ({method}): {spread['sentence']}" for method, spread in (crossfit.get("rows") or {}).items())
     sensitivity = data["sensitivity"]
-    if sensitivity.get("evalue", {}).get("sentence"):
+    if (sensitivity["evalue"] or {}).get("sentence"):
         lines.append("E-value: " + sensitivity["evalue"]["sentence"])
     if sensitivity.get("sensemakr"):
         lines.append("Robustness: " + sensitivity["sensemakr"]["rv_sentence"])

@@ -178,15 +178,15 @@ def love_plot(result: EstimationResult):
     """SMD of every covariate before and after IPW weighting, with the |SMD| = 0.1 guide lines."""
     import altair as alt
 
-    rows = result.diagnostics.get("balance") or []
+    rows = result.balance
     if not rows:
         return empty_chart("No covariates: nothing to balance (every estimate is the unadjusted comparison).")
-    labels = _unique_labels([str(r["covariate"]) for r in rows])
+    labels = _unique_labels([r.covariate for r in rows])
     long = pd.DataFrame(
-        [{"covariate": name, "stage": "before weighting", "smd": r["smd_before"]} for name, r in zip(labels, rows,
-                                                                                                      strict=True)]
-        + [{"covariate": name, "stage": "after weighting", "smd": r["smd_after"]} for name, r in zip(labels, rows,
-                                                                                                     strict=True)]
+        [{"covariate": name, "stage": "before weighting", "smd": r.smd_before} for name, r in zip(labels, rows,
+                                                                                                   strict=True)]
+        + [{"covariate": name, "stage": "after weighting", "smd": r.smd_after} for name, r in zip(labels, rows,
+                                                                                                  strict=True)]
     )
     points = (
         alt.Chart(long)

@@ -47,6 +47,7 @@ from causal_core.project import (
     EstimationResult,
     EstimationSpec,
 )
+from causal_core.results import RefutationVerdict, SensitivityResult
 
 # ---------------------------------------------------------------------------------------------
 # Orchestration
@@ -253,13 +254,13 @@ def run_estimation(
         rows.extend(boot.pop("rows"))
         if boot["cancelled"]:
             warnings.append(boot["message"])
-    result_sensitivity: dict[str, Any] = {}
+    result_sensitivity = SensitivityResult()
     if sensitivity:
         report(0.6, "Sensitivity analysis")
         from causal_core.estimation import sensitivity as sensitivity_module
 
         result_sensitivity = sensitivity_module.summarise(design, core, spec)
-    result_refutations: list[dict[str, Any]] = []
+    result_refutations: list[RefutationVerdict] = []
     if refutations:
         from causal_core.estimation import refutation
 
@@ -276,6 +277,7 @@ def run_estimation(
         estimates=rows,
         true_effect=true_effect,
         diagnostics=diagnostics,
+        balance=balance_table(design, core.ipw_weights),
         sensitivity=result_sensitivity,
         refutations=result_refutations,
         warnings=warnings,
@@ -363,7 +365,6 @@ def _diagnostics(design: Design, spec: EstimationSpec, core: CoreFit) -> dict[st
         "design_columns": list(design.names),
         "notes": list(design.notes),
         "missing_handling": spec.missing,
-        "balance": balance_table(design, weights),
         "overlap": overlap_summary(design, core.ps, effective_bounds(spec.clip, spec.estimand), spec.estimand),
         "ipw": {
             "form": "Hájek (weights normalised within each arm)",

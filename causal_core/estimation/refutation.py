@@ -30,6 +30,7 @@ from scipy.stats import norm
 
 from causal_core.estimation.constants import METHOD_LABELS, EstimationError, ProgressFn, StopFn
 from causal_core.estimation.design import build_design
+from causal_core.results import RefutationVerdict
 
 if TYPE_CHECKING:
     from causal_core.estimation.design import Design
@@ -105,18 +106,18 @@ def _family_z(n_methods: int) -> tuple[float, str]:
     return float(norm.ppf(1 - FAMILY_ALPHA / (2 * m))), f"{100 * level:.4g} % CI"
 
 
-def _item(test: str, original: EstimateRow, verdict: str, sentence: str, **numbers: Any) -> dict[str, Any]:
+def _item(test: str, original: EstimateRow, verdict: str, sentence: str, **numbers: Any) -> RefutationVerdict:
     """One (test, estimator) result; the guide's texts travel with it so any display can say what it means."""
-    return {
-        "test": test,
-        "method": original.method,
-        "estimator": _label(original.method),
-        "original": original.estimate,
-        "verdict": verdict,
-        "sentence": _named(sentence, _label(original.method)),
+    return RefutationVerdict(
+        test=test,
+        method=original.method,
+        estimator=_label(original.method),
+        original=original.estimate,
+        verdict=verdict,
+        sentence=_named(sentence, _label(original.method)),
         **GUIDE[test],
         **numbers,
-    }
+    )
 
 
 def _named(sentence: str, estimator: str) -> str:
@@ -150,7 +151,7 @@ def shuffled_treatment(design: Design, rng: np.random.Generator) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 def placebo_treatment_rows(
     design: Design, spec: EstimationSpec, originals: list[EstimateRow], estimate_fn: EstimateFn, rng, draws: int
-) -> list[dict[str, Any]]:
+) -> list[RefutationVerdict]:
     """Shuffle the treatment ``draws`` times; per estimator, the mean placebo effect must be ≈ 0.
 
     PASS exactly when the stated interval (mean ± z·SE/√draws, z Bonferroni over the estimators) contains 0.
@@ -198,7 +199,9 @@ def _count(count: int, noun: str) -> str:
     return f"{count:,} {noun if count == 1 else noun + 's'}"
 
 
-def _cut_placebo_item(spec: EstimationSpec, original: EstimateRow, mean: float, estimates: list[float]) -> dict[str, Any]:
+def _cut_placebo_item(
+    spec: EstimationSpec, original: EstimateRow, mean: float, estimates: list[float]
+) -> RefutationVerdict:
     """The time budget left fewer shuffles than planned: no interval and no verdict from so few placebo fits.
 
     An interval around one or two shuffled estimates would look like evidence it is not, so the sentence says
@@ -229,7 +232,7 @@ def _invariance_transform(design: Design) -> tuple[np.ndarray, float, str]:
 
 def outcome_invariance_rows(
     design: Design, spec: EstimationSpec, originals: list[EstimateRow], estimate_fn: EstimateFn
-) -> list[dict[str, Any]]:
+) -> list[RefutationVerdict]:
     """Every causal effect is a difference of potential-outcome means, so moving the outcome's zero changes none."""
     methods = tuple(original.method for original in originals)
     shifted = design.subset(np.ones(design.n, dtype=bool))
@@ -263,7 +266,7 @@ def outcome_invariance_rows(
 
 def random_common_cause_rows(
     design: Design, spec: EstimationSpec, originals: list[EstimateRow], estimate_fn: EstimateFn, rng
-) -> list[dict[str, Any]]:
+) -> list[RefutationVerdict]:
     """Add one independent N(0, 1) covariate; an estimate that moves by more than a quarter SE is fragile."""
     targets = [original for original in originals if original.method != "naive"]  # naive adjusts for nothing
     if not targets:
@@ -298,7 +301,7 @@ def random_common_cause_rows(
 
 def data_subsets_rows(
     design: Design, spec: EstimationSpec, originals: list[EstimateRow], estimate_fn: EstimateFn, rng, subsets: int
-) -> list[dict[str, Any]]:
+) -> list[RefutationVerdict]:
     """Re-estimate on random 80 % subsets; the mean must stay within half an SE of the full-data estimate."""
     size = int(round(SUBSET_FRACTION * design.n))
     methods = tuple(original.method for original in originals)
@@ -449,7 +452,7 @@ def _drop_terms_naming(formula: str | None, column: str) -> str | None:
 
 def placebo_outcome_rows(
     frame: pd.DataFrame, design: Design, spec: EstimationSpec, originals: list[EstimateRow], estimate_fn: EstimateFn
-) -> list[dict[str, Any]]:
+) -> list[RefutationVerdict]:
     """Each estimator's 'effect' of the treatment on a pre-treatment column: PASS when its interval contains 0."""
     placebo, placebo_spec = placebo_outcome_design(frame, design, spec)
     column = spec.placebo_outcome
@@ -514,7 +517,7 @@ def run_refutations(
     progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
     budget_s: float = REFUTATION_BUDGET_S,
-) -> list[dict[str, Any]]:
+) -> list[RefutationVerdict]:
     """Every refutation on every estimator row with an analytic SE, seeded by ``spec.seed``.
 
     ``estimate_fn(design, spec, methods) -> CoreFit`` is estimation.estimate_core (passed in to avoid an import
@@ -529,7 +532,7 @@ def run_refutations(
     report = progress or (lambda fraction, message: None)
     stop = should_stop or (lambda: False)
     draws, subsets = plan_draws(sum(getattr(core, "timings", {}).values()) or 0.0, budget_s, 3 + bool(spec.placebo_outcome))
-    steps: list[tuple[str, Callable[[np.random.Generator], list[dict[str, Any]]]]] = [
+    steps: list[tuple[str, Callable[[np.random.Generator], list[RefutationVerdict]]]] = [
         ("placebo treatment", lambda rng: placebo_treatment_rows(design, spec, originals, estimate_fn, rng, draws)),
         ("outcome invariance", lambda rng: outcome_invariance_rows(design, spec, originals, estimate_fn)),
         ("random common cause", lambda rng: random_common_cause_rows(design, spec, originals, estimate_fn, rng)),
@@ -537,7 +540,7 @@ def run_refutations(
     ]
     if spec.placebo_outcome:
         steps.append(("placebo outcome", lambda rng: _placebo_outcome_or_note(frame, design, spec, originals, estimate_fn)))
-    out: list[dict[str, Any]] = []
+    out: list[RefutationVerdict] = []
     for offset, (name, step) in enumerate(steps):
         if stop():
             out.append(_stopped_note(offset, len(steps)))
@@ -547,20 +550,20 @@ def run_refutations(
         items = step(np.random.default_rng(spec.seed + 1000 * (offset + 1)))
         seconds = time.perf_counter() - clock
         for item in items:
-            item["seconds"] = round(seconds, 4)
-            item.setdefault("budget_note", _budget_note(name, draws, subsets, budget_s))
+            item.seconds = round(seconds, 4)
+            item.budget_note = item.budget_note or _budget_note(name, draws, subsets, budget_s)
         out.extend(items)
     report(1.0, "Refutations done")
     return out
 
 
-def _placebo_outcome_or_note(frame, design, spec, originals, estimate_fn) -> list[dict[str, Any]]:
+def _placebo_outcome_or_note(frame, design, spec, originals, estimate_fn) -> list[RefutationVerdict]:
     if frame is None:
-        return [{
-            "test": "placebo outcome", "method": "", "estimator": "", "verdict": "NOT RUN", "observed": None,
-            "expected": "≈ 0", "sentence": "NOT RUN — the placebo outcome needs the input data, which this run was not "
-            "given.", **GUIDE["placebo outcome"],
-        }]
+        return [RefutationVerdict(
+            test="placebo outcome", verdict="NOT RUN", expected="≈ 0",
+            sentence="NOT RUN — the placebo outcome needs the input data, which this run was not given.",
+            **GUIDE["placebo outcome"],
+        )]
     return placebo_outcome_rows(frame, design, spec, originals, estimate_fn)
 
 
@@ -572,54 +575,52 @@ def _budget_note(name: str, draws: int, subsets: int, budget_s: float) -> str:
     return ""
 
 
-def _stopped_note(done: int, total: int) -> dict[str, Any]:
-    return {
-        "test": "stopped", "method": "", "estimator": "", "verdict": "NOT RUN", "observed": None, "expected": "",
-        "sentence": f"NOT RUN — stopped by the analyst after {done} of {total} refutation tests; the rest did not run.",
-        "detects": "", "cannot_detect": "",
-    }
+def _stopped_note(done: int, total: int) -> RefutationVerdict:
+    return RefutationVerdict(
+        test="stopped", verdict="NOT RUN",
+        sentence=f"NOT RUN — stopped by the analyst after {done} of {total} refutation tests; the rest did not run.",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Single-estimator forms (one row in, one verdict out) and what a page shows
 # ---------------------------------------------------------------------------------------------
-def placebo_treatment(design, spec, original, estimate_fn, rng, draws: int = PLACEBO_DRAWS) -> dict[str, Any]:
+def placebo_treatment(design, spec, original, estimate_fn, rng, draws: int = PLACEBO_DRAWS) -> RefutationVerdict:
     """One estimator's placebo-treatment verdict (95 % interval: a family of one)."""
     return placebo_treatment_rows(design, spec, [original], estimate_fn, rng, draws)[0]
 
 
-def random_common_cause(design, spec, original, estimate_fn, rng) -> dict[str, Any]:
+def random_common_cause(design, spec, original, estimate_fn, rng) -> RefutationVerdict:
     return random_common_cause_rows(design, spec, [original], estimate_fn, rng)[0]
 
 
-def data_subsets(design, spec, original, estimate_fn, rng, subsets: int = SUBSETS) -> dict[str, Any]:
+def data_subsets(design, spec, original, estimate_fn, rng, subsets: int = SUBSETS) -> RefutationVerdict:
     return data_subsets_rows(design, spec, [original], estimate_fn, rng, subsets)[0]
 
 
-def outcome_invariance(design, spec, original, estimate_fn) -> dict[str, Any]:
+def outcome_invariance(design, spec, original, estimate_fn) -> RefutationVerdict:
     return outcome_invariance_rows(design, spec, [original], estimate_fn)[0]
 
 
-def summary_table(refutations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def summary_table(refutations: list[RefutationVerdict]) -> list[RefutationVerdict]:
     """One line per (test, estimator) for the page's table: what was expected, what came out, the verdict."""
     return [
         {
-            "test": item.get("test", ""),
-            "estimator": item.get("estimator", ""),
-            "expected": item.get("expected", ""),
-            "observed": None if item.get("observed") is None else round(float(item["observed"]), 4),
+            "test": item.test,
+            "estimator": item.estimator,
+            "expected": item.expected,
+            "observed": None if item.observed is None else round(item.observed, 4),
             "interval": (
-                f"{item['observed_ci'][0]:+.4f} to {item['observed_ci'][1]:+.4f} ({item.get('ci_level', '')})"
-                if item.get("observed_ci") else ""
+                f"{item.observed_ci[0]:+.4f} to {item.observed_ci[1]:+.4f} ({item.ci_level})" if item.observed_ci else ""
             ),
-            "verdict": item.get("verdict", ""),
+            "verdict": item.verdict,
         }
         for item in refutations
     ]
 
 
-def guide_table(refutations: list[dict[str, Any]]) -> list[dict[str, str]]:
+def guide_table(refutations: list[RefutationVerdict]) -> list[dict[str, str]]:
     """What each test that ran can and cannot detect (the page's explainer, from the same texts as the results)."""
-    names = list(dict.fromkeys(item.get("test") for item in refutations if item.get("test") in GUIDE))
+    names = list(dict.fromkeys(item.test for item in refutations if item.test in GUIDE))
     return [{"test": name, "can detect": GUIDE[name]["detects"], "cannot detect": GUIDE[name]["cannot_detect"]}
             for name in names]

@@ -17,6 +17,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy.stats import t as student_t
 
+from causal_core.results import (
+    Benchmark,
+    BenchmarkBound,
+    BenchmarkR2,
+    EValueResult,
+    SensemakrResult,
+    SensitivityResult,
+)
+
 if TYPE_CHECKING:
     from causal_core.estimation.design import Design
     from causal_core.estimation.estimators import CoreFit
@@ -51,7 +60,7 @@ def evalue(
     binary: bool,
     baseline_risk: float | None = None,
     outcome_sd: float | None = None,
-) -> dict[str, Any]:
+) -> EValueResult:
     """E-values for an additive effect and its 95 % CI.
 
     Binary outcome: the risk difference is converted to a risk ratio with the baseline (control) risk p0:
@@ -59,7 +68,7 @@ def evalue(
     """
     if binary:
         if baseline_risk is None or baseline_risk <= 0:
-            return {"available": False, "reason": "no positive baseline risk to convert the risk difference"}
+            return EValueResult(available=False, reason="no positive baseline risk to convert the risk difference")
         p0 = baseline_risk
 
         def to_rr(value: float) -> float:
@@ -68,21 +77,28 @@ def evalue(
         scale = f"risk ratio from the risk difference with baseline risk {p0:.3f}"
     else:
         if not outcome_sd or outcome_sd <= 0:
-            return {"available": False, "reason": "the outcome has no spread"}
+            return EValueResult(available=False, reason="the outcome has no spread")
 
         def to_rr(value: float) -> float:
-            return math.exp(CONTINUOUS_RR_FACTOR * value / outcome_sd)
+            try:
+                return math.exp(CONTINUOUS_RR_FACTOR * value / outcome_sd)
+            except OverflowError:  # d beyond ~770 SD: no finite risk ratio, said so below
+                return math.inf
 
         scale = f"approximate risk ratio exp(0.91·d), d = effect / SD(outcome) = effect / {outcome_sd:.3g}"
     rr, rr_low, rr_high = to_rr(estimate), to_rr(ci_low), to_rr(ci_high)
-    return {
-        "available": True,
-        "scale": scale,
-        "risk_ratio": rr,
-        "rr_ci": [rr_low, rr_high],
-        "evalue_estimate": evalue_rr(rr),
-        "evalue_ci": _ci_evalue(rr_low, rr_high, rr),
-    }
+    if not all(math.isfinite(value) for value in (rr, rr_low, rr_high, evalue_rr(rr))):
+        return EValueResult(available=False, estimate=estimate, reason="the effect is too large against the outcome's "
+                            "spread for the risk-ratio approximation (the risk ratio overflows)")
+    return EValueResult(
+        available=True,
+        estimate=estimate,
+        scale=scale,
+        risk_ratio=rr,
+        rr_ci=[rr_low, rr_high],
+        evalue_estimate=evalue_rr(rr),
+        evalue_ci=_ci_evalue(rr_low, rr_high, rr),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,7 +162,7 @@ def _rss(gram: np.ndarray, target: int, regressors: list[int]) -> float:
     return float(gram[target, target] - cross @ np.linalg.lstsq(sub, cross, rcond=None)[0])
 
 
-def benchmark_r2(design: Design) -> dict[str, dict[str, float]]:
+def benchmark_r2(design: Design) -> dict[str, BenchmarkR2]:
     """Partial R² of every observed covariate (a categorical as one group) with treatment and with outcome."""
     p = design.X.shape[1]
     M = np.column_stack([np.ones(design.n), design.X, design.t, design.y])
@@ -162,10 +178,10 @@ def benchmark_r2(design: Design) -> dict[str, dict[str, float]]:
         others = [j for j in all_x if j - 1 not in columns]
         rss_t = _rss(gram, t_col, others)
         rss_y = _rss(gram, y_col, [*others, t_col])
-        out[covariate] = {
-            "r2dxj_x": max((rss_t - rss_t_full) / rss_t, 0.0) if rss_t > 0 else 0.0,
-            "r2yxj_dx": max((rss_y - rss_y_full) / rss_y, 0.0) if rss_y > 0 else 0.0,
-        }
+        out[covariate] = BenchmarkR2(
+            r2dxj_x=max((rss_t - rss_t_full) / rss_t, 0.0) if rss_t > 0 else 0.0,
+            r2yxj_dx=max((rss_y - rss_y_full) / rss_y, 0.0) if rss_y > 0 else 0.0,
+        )
     return out
 
 
@@ -201,7 +217,7 @@ def rv_implication(rv: float, rv_alpha: float) -> str:
 
 def sensemakr_summary(
     design: Design, regression_info: dict[str, Any], treatment: str, outcome: str
-) -> dict[str, Any]:
+) -> SensemakrResult:
     """RV, RV at α = 0.05, treatment partial R², and bounds from the strongest observed covariate (k = 1, 2, 3).
 
     Cinelli & Hazlett's formulas assume i.i.d. rows (classical OLS SE). With a cluster column, the parts that
@@ -222,59 +238,58 @@ def sensemakr_summary(
     benchmarks = benchmark_r2(design)
     strengths = {}
     for covariate, r2s in benchmarks.items():
-        bound = ovb_bound(estimate, se, dof, r2s["r2dxj_x"], r2s["r2yxj_dx"], 1.0)
+        bound = ovb_bound(estimate, se, dof, r2s.r2dxj_x, r2s.r2yxj_dx, 1.0)
         if bound is not None:
             strengths[covariate] = bound["bias"]
     which = (f"the regression coefficient of {outcome} on {treatment} and the covariates ({_fmt(estimate)}, the "
              "constant-effect regression row)")
     se_words = (f" Significance here uses the cluster-robust SE ({clusters} clusters; sensemakr's formulas assume "
                 "i.i.d. rows, so this is an approximation)." if clusters else "")
-    summary: dict[str, Any] = {
-        "estimate": estimate, "se": se, "t_stat": t_stat, "dof": dof, "clusters": clusters,
-        "se_kind": "cluster-robust (scaled)" if clusters else "classical (i.i.d.)",
-        "partial_r2_treatment": r2, "rv": rv, "rv_alpha": rv_alpha, "alpha": 0.05,
-        "benchmark_r2": benchmarks,
-        "rv_sentence": (
+    summary = SensemakrResult(
+        estimate=estimate, se=se, t_stat=t_stat, dof=dof, clusters=clusters,
+        se_kind="cluster-robust (scaled)" if clusters else "classical (i.i.d.)",
+        partial_r2_treatment=r2, rv=rv, rv_alpha=rv_alpha, alpha=0.05,
+        benchmark_r2=benchmarks,
+        rv_sentence=(
             f"About {which}: unobserved confounders explaining {_share(rv)} of the residual variance of both "
             f"{treatment} and {outcome} would bring it to zero; {_share(rv_alpha)} would make it statistically "
             f"insignificant (α = 0.05).{se_words}{rv_implication(rv, rv_alpha)} The treatment alone explains "
             f"{_share(r2)} of the outcome's residual variance: that is the partial R² with the treatment a "
             "confounder explaining all of the outcome's residual variance would need."
         ),
-    }
+    )
     if not strengths:
-        summary["benchmark"] = None
         return summary
     strongest = max(strengths, key=strengths.get)
     rows = []
     for k in (1, 2, 3):
-        bound = ovb_bound(estimate, se, dof, benchmarks[strongest]["r2dxj_x"], benchmarks[strongest]["r2yxj_dx"], float(k))
+        bound = ovb_bound(estimate, se, dof, benchmarks[strongest].r2dxj_x, benchmarks[strongest].r2yxj_dx, float(k))
         if bound is None:
-            rows.append({"k": k, "possible": False,
-                         "sentence": f"A confounder {k}× as strong as {strongest} is impossible: its implied partial R² with "
-                                     f"the treatment or the outcome would be 1 or more."})
+            rows.append(BenchmarkBound(k=k, possible=False,
+                                       sentence=f"A confounder {k}× as strong as {strongest} is impossible: its implied "
+                                       "partial R² with the treatment or the outcome would be 1 or more."))
             continue
         flips = bound["adjusted_estimate"] * estimate <= 0
         covers = bound["adjusted_ci_low"] <= 0 <= bound["adjusted_ci_high"]
         verdict = "would reverse or erase the effect" if flips else (
             "would make it statistically indistinguishable from zero" if covers else "would not change the conclusion"
         )
-        rows.append({
-            "k": k, "possible": True, **bound,
-            "sentence": (
+        rows.append(BenchmarkBound(
+            k=k, possible=True, **bound,
+            sentence=(
                 f"A confounder {k}× as strong as {strongest} would move the estimate from {_fmt(estimate)} to "
                 f"{_fmt(bound['adjusted_estimate'])} (95 % CI {_fmt(bound['adjusted_ci_low'])} to "
                 f"{_fmt(bound['adjusted_ci_high'])}): it {verdict}."
             ),
-        })
-    summary["benchmark"] = {"covariate": strongest, "bounds": rows}
+        ))
+    summary.benchmark = Benchmark(covariate=strongest, bounds=rows)  # validated on assignment
     return summary
 
 
-def summarise(design: Design, core: CoreFit, spec: EstimationSpec) -> dict[str, Any]:
-    """Everything the Sensitivity section shows, as JSON-ready values (E-values on the primary estimate)."""
+def summarise(design: Design, core: CoreFit, spec: EstimationSpec) -> SensitivityResult:
+    """Everything the Sensitivity section shows (E-values on the primary estimate, sensemakr on the regression)."""
     primary = core.row("aipw") or core.row("regression") or core.row("ipw")
-    out: dict[str, Any] = {}
+    values: EValueResult | None = None
     if primary is not None and primary.ci_low is not None:
         baseline = core.arm_means.get("control") if primary.method == "aipw" else None
         if baseline is None:
@@ -283,16 +298,15 @@ def summarise(design: Design, core: CoreFit, spec: EstimationSpec) -> dict[str, 
             primary.estimate, primary.ci_low, primary.ci_high, binary=design.binary_outcome,
             baseline_risk=baseline, outcome_sd=float(design.y.std(ddof=1)),
         )
-        values["method"] = primary.method
-        if values.get("available"):
-            values["sentence"] = (
+        values.method, values.estimand, values.estimate = primary.method, primary.estimand, primary.estimate
+        if values.available:
+            values.sentence = (
                 f"E-value of the {primary.method.upper()} row ({primary.estimand}): to explain away its estimate "
                 f"({_fmt(primary.estimate)}), an unmeasured "
-                f"confounder would need a risk-ratio association of at least {values['evalue_estimate']:.2f} with both "
+                f"confounder would need a risk-ratio association of at least {values.evalue_estimate:.2f} with both "
                 f"{spec.treatment} and {spec.outcome}, beyond the measured covariates; to move the 95 % CI to include "
-                f"no effect, at least {values['evalue_ci']:.2f}."
+                f"no effect, at least {values.evalue_ci:.2f}."
             )
-        out["evalue"] = values
-    if core.regression_info:
-        out["sensemakr"] = sensemakr_summary(design, core.regression_info, spec.treatment, spec.outcome)
-    return out
+    sensemakr = (sensemakr_summary(design, core.regression_info, spec.treatment, spec.outcome)
+                 if core.regression_info else None)
+    return SensitivityResult(evalue=values, sensemakr=sensemakr)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from causal_core.dag import adjustment_columns, check_adjustment_set, identify
+from causal_core.dag import IdentificationError, adjustment_columns, check_adjustment_set, identify
 from causal_core.display import EffectUnit, dictionary_unit, outcome_is_binary
 from causal_core.estimation import ineligible_reason
 from causal_core.memo.formatting import effect_phrase, plural, range_phrase
@@ -20,6 +19,7 @@ from causal_core.project import (
     Timing,
 )
 from causal_core.question import estimand_kind
+from causal_core.results import AuditBalanceRow, RefutationVerdict, SensitivityResult
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -135,7 +135,7 @@ def dag_set_check(project: Project, covariates: list[str]) -> tuple[bool | None,
     present = [node for node in nodes if node is not None]
     try:
         result = check_adjustment_set(dag_spec, dag_spec.treatment, dag_spec.outcome, present)
-    except Exception as error:  # noqa: BLE001 - a DAG that cannot be checked is reported, not fatal
+    except IdentificationError as error:  # an invalid DAG or unknown node: reported, not fatal
         return None, f"the DAG could not be checked: {error}"
     note = result.reason or ("blocks every back-door path" if result.valid else "leaves a back-door path open")
     if missing:
@@ -144,35 +144,21 @@ def dag_set_check(project: Project, covariates: list[str]) -> tuple[bool | None,
 
 
 def _find_balance(project: Project) -> tuple[str, float, int, int] | None:
-    """(variable, smd, n_imbalanced, n_covariates) before adjustment, from the audit or diagnostics."""
-    sources: list[list[dict[str, Any]]] = []
-    if project.estimation:
-        for key, value in project.estimation.diagnostics.items():
-            if "balance" in key.lower() and isinstance(value, list):
-                sources.append(value)
+    """(variable, smd, n_imbalanced, n_covariates) before adjustment: the estimation's balance, else the audit's.
+
+    Both are read by their declared fields (results.BalanceRow, results.AuditBalanceRow): a renamed column fails
+    validation instead of turning into "No balance diagnostic yet".
+    """
+    if project.estimation and project.estimation.balance:
+        return _largest_smd([(row.covariate, row.smd_before) for row in project.estimation.balance])
     if project.data_audit:
-        for key, value in project.data_audit.tables.items():
-            if ("balance" in key.lower() or "smd" in key.lower()) and isinstance(value, list):
-                sources.append(value)
-    for records in sources:
-        found = _balance_from_records(records)
-        if found:
-            return found
+        rows = [AuditBalanceRow.model_validate(record) for record in project.data_audit.tables.get("balance", [])]
+        return _largest_smd([(row.variable, row.smd) for row in rows if row.smd is not None])
     return None
 
 
-def _balance_from_records(records: list[dict[str, Any]]) -> tuple[str, float, int, int] | None:
-    pairs = []
-    for record in records:
-        if not isinstance(record, dict):
-            continue
-        name = record.get("variable") or record.get("covariate") or record.get("column")
-        smd_key = next(
-            (k for k in ("smd_before", "std_mean_difference", "smd", "smd_unweighted", "SMD") if k in record), None
-        )
-        value = record.get(smd_key) if smd_key else None
-        if name is not None and isinstance(value, int | float) and not math.isnan(value):
-            pairs.append((str(name), float(value)))
+def _largest_smd(pairs: list[tuple[str, float]]) -> tuple[str, float, int, int] | None:
+    """The covariate with the largest |SMD|, its SMD, how many exceed 0.1 and how many there are."""
     if not pairs:
         return None
     name, value = max(pairs, key=lambda pair: abs(pair[1]))
@@ -218,60 +204,31 @@ def _key_diagnostic(project: Project, facts: MemoFacts) -> str:
     return " ".join(parts) or "No balance diagnostic yet: run the data audit and the estimation."
 
 
-def _number_text(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
-
-
 SENSITIVITY_LABELS = {"evalue": "E-value", "sensemakr": "Robustness value (sensemakr)"}
 
 
-def _sentences_in(value: Any, depth: int = 0) -> list[str]:
-    """Every ``*sentence`` / ``summary`` string in a nested result, in order (bounded depth)."""
-    if depth > 4:
-        return []
-    found: list[str] = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(item, str) and (key.endswith("sentence") or key in ("summary", "verdict_sentence")):
-                if item.strip():
-                    found.append(item.strip())
-            elif isinstance(item, dict | list):
-                found += _sentences_in(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value[:20]:
-            found += _sentences_in(item, depth + 1)
-    return found
+def sensitivity_lines(sensitivity: SensitivityResult) -> list[str]:
+    """The sensitivity sentences, each naming the estimate it is about: the E-value, then sensemakr's RV and bounds."""
+    lines = []
+    evalue = sensitivity.evalue
+    if evalue is not None and evalue.sentence.strip():
+        lines.append(f"{SENSITIVITY_LABELS['evalue']}: {evalue.sentence.strip()}")
+    sensemakr = sensitivity.sensemakr
+    if sensemakr is not None:
+        bounds = sensemakr.benchmark.bounds if sensemakr.benchmark else []
+        texts = [sensemakr.rv_sentence, *(bound.sentence for bound in bounds)]
+        lines += [f"{SENSITIVITY_LABELS['sensemakr']}: {text.strip()}" for text in texts if text.strip()]
+    return lines
 
 
-def sensitivity_lines(sensitivity: dict[str, Any]) -> list[str]:
-    """Readable sensitivity summary: the estimation module's sentences, else its headline numbers."""
-    if not sensitivity:
-        return []
-    lines = [text for text in _sentences_in({k: v for k, v in sensitivity.items() if not isinstance(v, dict)})]
-    for key, value in sensitivity.items():
-        if isinstance(value, dict):
-            label = SENSITIVITY_LABELS.get(key, key.replace("_", " "))
-            lines += [f"{label}: {text}" for text in _sentences_in(value)]
-    if lines:
-        return lines
-    scalars = [(k, v) for k, v in sensitivity.items() if isinstance(v, int | float) and not isinstance(v, bool)]
-    return [f"{k.replace('_', ' ')}: {_number_text(v)}" for k, v in scalars]
-
-
-def refutation_lines(refutations: list[dict[str, Any]]) -> list[str]:
+def refutation_lines(refutations: list[RefutationVerdict]) -> list[str]:
+    """'test: VERDICT — sentence' per verdict, the sentence's own leading verdict removed (it is said once)."""
     lines = []
     for item in refutations:
-        if not isinstance(item, dict):
-            continue
-        name = item.get("name") or item.get("test") or item.get("refuter") or "refutation"
-        verdict = item.get("verdict") or item.get("status") or ""
-        sentence = str(item.get("sentence") or item.get("message") or item.get("summary") or "")
-        verdict = str(verdict).upper()
-        if verdict and sentence.upper().startswith(verdict):
-            sentence = sentence[len(verdict) :].lstrip(" —-:")
-        lines.append(f"{name}: {verdict}" + (f" — {sentence}" if sentence else ""))
+        sentence = item.sentence
+        if sentence.upper().startswith(item.verdict):
+            sentence = sentence[len(item.verdict) :].lstrip(" —-:")
+        lines.append(f"{item.test}: {item.verdict}" + (f" — {sentence}" if sentence else ""))
     return lines
 
 
@@ -333,7 +290,7 @@ def _set_source(project: Project, covariates: list[str]) -> str:
             if sorted(recommended) == sorted(covariates):
                 return "the DAG's recommended adjustment set"
         return "chosen by the analyst (differs from the DAG's recommended set)"
-    except Exception:  # noqa: BLE001 - identification problems are shown by the consistency panel
+    except IdentificationError:  # identification problems are shown by the consistency panel
         return "chosen by the analyst (the DAG could not be identified)"
 
 

@@ -105,6 +105,8 @@ CITED_DIAGNOSTICS = {
     "trimming",
     "missing_handling",
 }
+# The data audit's tables whose figures a memo may cite (by their names in audit.run).
+AUDIT_FIGURE_TABLES = ("balance", "overlap_summary", "schema_profile")
 # Plot data and timings are not figures a memo cites; leaving them out keeps invented numbers detectable.
 SKIPPED_FIGURE_KEYS = {"histogram", "timings_s", "propensity_density", "missing_pattern", "design_columns"}
 
@@ -190,11 +192,13 @@ def project_figures(project: Project) -> Figures:
         if result.true_effect is not None:
             figures.add([result.true_effect], share=True)
             figures.estimates.append(result.true_effect)
-        for part in (result.sensitivity, result.refutations, list(result.spec.clip)):
+        refutations = [item.model_dump() for item in result.refutations]
+        for part in (result.sensitivity.model_dump(), refutations, list(result.spec.clip)):
             leaves: list[float] = []
             _numeric_leaves(part, leaves)
             figures.add(leaves, share=True)
         cited = {key: value for key, value in result.diagnostics.items() if key in CITED_DIAGNOSTICS}
+        cited["balance"] = [row.model_dump() for row in result.balance]
         leaves = []
         _numeric_leaves(cited, leaves)
         figures.add(leaves)
@@ -206,7 +210,7 @@ def project_figures(project: Project) -> Figures:
         figures.add(shares, share=True)
     if project.data_audit:
         for name, records in project.data_audit.tables.items():
-            if any(word in name.lower() for word in ("balance", "smd", "overlap", "schema")):
+            if name in AUDIT_FIGURE_TABLES:
                 leaves = []
                 _numeric_leaves(records, leaves)
                 figures.add(leaves)

@@ -72,26 +72,26 @@ def _benchmark_rows(project: Project, facts: MemoFacts) -> tuple[list[dict[str, 
     """Points for the sensitivity picture: the regression row as estimated, then the sensemakr bounds for a
     confounder k times as strong as the strongest measured covariate (stored figures, never recomputed)."""
     estimation = project.estimation
-    summary = (estimation.sensitivity or {}).get("sensemakr") if estimation else None
-    benchmark = summary.get("benchmark") if isinstance(summary, dict) else None
+    summary = estimation.sensitivity.sensemakr if estimation else None
+    benchmark = summary.benchmark if summary is not None else None
     regression = next((r for r in facts.rows if r.method == "regression" and r.ci_low is not None), None)
-    if not isinstance(benchmark, dict) or regression is None:
+    if benchmark is None or regression is None:
         return None
     scale = 100.0 if facts.binary else 1.0
     rows = [
         {"what": "as estimated", "estimate": regression.estimate * scale,
          "low": regression.ci_low * scale, "high": regression.ci_high * scale}  # type: ignore[operator]
     ]
-    for bound in benchmark.get("bounds", []):
-        if not bound.get("possible") or bound.get("adjusted_ci_low") is None:
+    for bound in benchmark.bounds:
+        if not bound.possible or bound.adjusted_ci_low is None:
             continue
         rows.append({
-            "what": f"{bound['k']}× confounder",
-            "estimate": bound["adjusted_estimate"] * scale,
-            "low": bound["adjusted_ci_low"] * scale,
-            "high": bound["adjusted_ci_high"] * scale,
+            "what": f"{bound.k}× confounder",
+            "estimate": bound.adjusted_estimate * scale,  # type: ignore[operator]
+            "low": bound.adjusted_ci_low * scale,
+            "high": bound.adjusted_ci_high * scale,  # type: ignore[operator]
         })
-    return (rows, str(benchmark.get("covariate", ""))) if len(rows) > 1 else None
+    return (rows, benchmark.covariate) if len(rows) > 1 else None
 
 
 def sensitivity_chart(rows: list[dict[str, Any]], binary: bool, unit_label: str = "") -> Any:
