@@ -277,3 +277,13 @@ def test_generated_artifacts_in_prose_parse_and_every_cut_is_truncated(schema, a
             assert outcome.failure_type == "truncated", (cut, body[:cut], outcome.error)
 
     check()
+
+
+def test_an_exact_object_inside_a_stray_brace_pair_beats_json_repairs_guess():
+    """Found by the generated family above: '{' + a valid card + '}' — json-repair's reading of the outer span
+    changed the estimand '"[' into '"["'; the strictly valid inner object must win, value for value."""
+    artifact = {name: ":" for name in EstimandCardDraft.model_fields}
+    artifact |= {"estimand": '"[', "required_assumptions": [], "likely_threats": [], "variables_to_audit": []}
+    outcome = parsing.parse_structured("{" + json.dumps(artifact, ensure_ascii=False) + "}", EstimandCardDraft)
+    assert outcome.parsed == EstimandCardDraft.model_validate(artifact).model_dump(mode="json")
+    assert any("character 1" in note for note in outcome.notes)

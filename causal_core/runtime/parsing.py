@@ -418,6 +418,16 @@ def _validate(candidate: _Candidate, text: str, schema: type[BaseModel], aliases
     return model.model_dump(mode="json"), notes + shape_notes
 
 
+def _strict_first(closed: list[_Candidate]) -> list[_Candidate]:
+    """Strictly decoded objects before the ones json-repair must fix, each group in text order.
+
+    A repaired span is a guess: around a valid object (``{{ ... }}``, a stray brace in prose) json-repair
+    can re-split the quotes and change a value (an estimand written ``"[`` came back as ``"["``), so an
+    exact object inside it is the better answer; repair is the fallback when nothing strict validates.
+    """
+    return [c for c in closed if c.value is not None] + [c for c in closed if c.value is None]
+
+
 def _parse_candidates(text: str, schema: type[BaseModel], aliases: Mapping[str, str] | None,
                       defaults: Mapping[str, Any] | None, refused: Mapping[str, str] | None, at_length: bool,
                       notes: list[str]) -> ParseOutcome:
@@ -429,7 +439,8 @@ def _parse_candidates(text: str, schema: type[BaseModel], aliases: Mapping[str, 
             raise _truncation_error(at_length)
         raise StructuredOutputError(INVALID_JSON, "invalid JSON: no JSON object ('{') in the output")
     failures: list[tuple[int, StructuredOutputError]] = []
-    for index, candidate in enumerate(closed):
+    for candidate in _strict_first(closed):
+        index = sum(other.start < candidate.start for other in closed)
         try:
             parsed, candidate_notes = _validate(candidate, text, schema, aliases, defaults, refused)
         except StructuredOutputError as error:
@@ -440,7 +451,7 @@ def _parse_candidates(text: str, schema: type[BaseModel], aliases: Mapping[str, 
         if text[:candidate.start].strip() or text[candidate.end:].strip():
             notes.append("took the first JSON object out of surrounding text" if index == 0 else
                          f"took the JSON object at character {candidate.start} out of surrounding text "
-                         f"(the {index} earlier '{{' did not start a valid answer)")
+                         f"(the {index} earlier '{{' did not start a valid answer, or needed repair)")
         notes += candidate_notes
         return ParseOutcome(parsed, json.dumps(parsed, ensure_ascii=False), notes)
     if open_starts:
