@@ -301,8 +301,9 @@ class EstimationSpec(StrictModel):
     )
     crossfit_repetitions: int = Field(
         0, ge=0, le=100,
-        description="R: fold splits counted by the learners' work bound (0 = 5 with a flexible learner). Repeated "
-        "cross-fitting (median over R splits, DoubleML) is not implemented yet: a run fits one split.",
+        description="R: fold splits for the learners (0 = 5 with a flexible learner). Each split r uses seed + r; "
+        "the row is the median over the R splits and its SE adds the split-to-split spread (Chernozhukov et al. "
+        "2018, Def. 3.3; causal_core.estimation.crossfit).",
     )
     # --- model terms and the IPW standard error (est-core) ---
     outcome_terms: str | None = Field(

@@ -17,7 +17,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from causal_core.cli import CliError, add_format_option, emit, read_data_file
+from causal_core.commands.common import CliError, add_format_option, emit, read_data_file
 from causal_core.data import (
     analysis_frame,
     builtin_names,
