@@ -8,6 +8,14 @@ keeps one base table for as long as the dictionary is only changed through it, a
 change in the widget's ``on_change`` callback (the project is updated before the next run starts),
 and starts a new base (a new key) only when the dictionary changed elsewhere (import, bulk edit,
 opening a project).
+
+Why the grid is a fragment (issue 25, item 7): each committed cell reran the whole Overview page (tables, preview,
+roles), 1-2 s on a real upload, and a cell typed or clicked while that rerun was in flight was lost when its
+result reached the browser: 2 of 5 fast edits in a row were dropped in Chromium. As a fragment, an edit reruns
+only the grid and its messages (~50 ms), and the rest of the page catches up on its next full run.
+
+A row added at the end (Enter on the last row) is saved once it has a variable name; until then it stays in the
+grid with a warning quoting its content on every run, never dropped without a word.
 """
 
 from __future__ import annotations
@@ -102,11 +110,16 @@ def _on_grid_change(widget_key: str) -> None:
         return
     st.session_state.pop(f"{prefix}_message", None)
     _save_dictionary(entries, "dictionary grid edit", from_grid=True)
-    unsaved = nameless_rows(table)
-    if unsaved:
-        st.session_state[f"{prefix}_message"] = (
-            "warning", f"{len(unsaved)} row(s) without a variable name were not saved ({' | '.join(unsaved)}): type "
-            "the data column's name in the variable cell, or delete the row.")
+
+
+def unsaved_rows_warning(base: pd.DataFrame, delta: dict[str, Any] | None) -> str:
+    """The warning for rows the grid shows but the project cannot hold (no variable name), or "": recomputed
+    from the grid's own state on every run, so it stays as long as such a row does."""
+    unsaved = nameless_rows(apply_editor_delta(base, delta or {}))
+    if not unsaved:
+        return ""
+    return (f"{len(unsaved)} row(s) without a variable name are not saved ({' | '.join(unsaved)}): type the data "
+            "column's name in the variable cell, or delete the row.")
 
 
 def _grid(project: Project) -> None:
@@ -136,6 +149,9 @@ def _grid(project: Project) -> None:
         },
         hide_index=True,
     )
+    warning = unsaved_rows_warning(base, st.session_state.get(widget_key))
+    if warning:
+        st.warning(escape_markdown(warning))
 
 
 def _run_bulk(action: str) -> None:
@@ -196,6 +212,7 @@ def _run_import(frame_columns: list[str]) -> None:
 
 
 def _bulk_tools(project: Project, frame_columns: list[str]) -> None:
+    """Import / export / bulk timing and categorical, above the grid (``project`` is the current one)."""
     prefix = _prefix()
     with st.expander("Bulk set-up: import / export a dictionary CSV, set timing or categorical for many columns"):
         left, right = st.columns(2)
@@ -218,9 +235,17 @@ def _bulk_tools(project: Project, frame_columns: list[str]) -> None:
 
 
 def render_dictionary_editor(project: Project, frame: pd.DataFrame) -> None:
-    """Edit variable/description/timing/role/categorical; each saved change is logged as an analyst edit."""
-    frame_columns = [str(c) for c in frame.columns]
-    _bulk_tools(project, frame_columns)
+    """Edit variable/description/timing/role/categorical; each saved change is logged as an analyst edit.
+
+    ``project`` is accepted for the pages' call; the fragment reads the current project itself, because a
+    fragment rerun replays the arguments of the last full run (a stale project)."""
+    _dictionary_fragment([str(c) for c in frame.columns])
+
+
+@st.fragment
+def _dictionary_fragment(frame_columns: list[str]) -> None:
+    """The editor's body: reruns on its own when a cell, an import or a bulk action changes (module docstring)."""
+    _bulk_tools(state.get_project(), frame_columns)
     _grid(state.get_project())
     message = st.session_state.pop(f"{_prefix()}_message", None)  # shown once
     if message:
