@@ -302,8 +302,8 @@ class EstimationSpec(StrictModel):
     crossfit_repetitions: int = Field(
         0, ge=0, le=100,
         description="R: fold splits for the learners (0 = 5 with a flexible learner). Each split r uses seed + r; "
-        "the row is the median over the R splits and its SE adds the split-to-split spread (Chernozhukov et al. "
-        "2018, Def. 3.3; causal_core.estimation.crossfit).",
+        "the row is the median over the R splits and its SE is sqrt(median(se_r^2 + (theta_r - median)^2)), never "
+        "narrower than DoubleML's rule (causal_core.estimation.crossfit says how they differ).",
     )
     # --- model terms and the IPW standard error (est-core) ---
     outcome_terms: str | None = Field(

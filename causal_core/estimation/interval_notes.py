@@ -372,3 +372,21 @@ def interval_note(row: Any, diagnostics: Mapping[str, Any] | None = None) -> str
     if note:
         return note
     return _off_target_note(row, diagnostics)
+
+
+def contrast_bias_warnings(rows: list[Any], diagnostics: Mapping[str, Any] | None) -> list[str]:
+    """The run's warning for IPW rows the contrast rule labels, when the weighting checks did not already warn.
+
+    Why a warning and not only the row's note: the note sits in a table column a reader may skip, while the
+    contrast says the IPW number itself is probably biased (issue 23: an approximate IPW row comes with a
+    warning that says why).
+    """
+    if ((diagnostics or {}).get("interval_checks") or {}).get("reasons"):
+        return []  # interval_check_warnings already explains the IPW row
+    warnings = []
+    for row in rows:
+        note = _contrast_bias_note(row, diagnostics)
+        if note:
+            label = _get(row, "label") or f"IPW ({_get(row, 'estimand')})"
+            warnings.append(f"{label}: {note}")
+    return warnings

@@ -35,6 +35,7 @@ from causal_core.estimation.estimators import (
     propensity,
     regression,
 )
+from causal_core.estimation.interval_notes import contrast_bias_warnings
 from causal_core.estimation.learners import (
     check_work_bound,
     fit_with_learners,
@@ -247,6 +248,7 @@ def run_estimation(
         for column in spec.overrides
     )
     rows = no_adjustment_labels(design, list(core.rows))
+    warnings.extend(contrast_bias_warnings(rows, diagnostics))
     if spec.bootstrap > 0:
         report(0.45, f"Bootstrap ({spec.bootstrap} replicates)")
         boot = bootstrap(design, spec, core, progress=_sub_progress(report, 0.45, 0.6), should_stop=should_stop)
