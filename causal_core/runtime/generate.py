@@ -179,8 +179,9 @@ def _early_stop_failure(output: GenerationOutput, settings: DecodingSettings) ->
     if output.cancelled or output.stop_reason == "stopped":
         return "stopped", f"cancelled by the analyst after {output.new_tokens} tokens"
     if output.stop_reason == "timeout":
-        return "timeout", (f"stopped at the time limit ({stopping.TIME_LIMIT_ENV}) after {output.new_tokens} tokens "
-                           f"in {output.seconds:.0f} s; raise the limit or lower max_new_tokens "
+        return "timeout", (f"stopped at the time limit after {output.new_tokens} tokens in {output.seconds:.0f} s; "
+                           f"raise 'Time limit for this draft' (its default is {stopping.TIME_LIMIT_ENV}) or lower "
+                           "max_new_tokens "
                            f"({settings.max_new_tokens})")
     if output.stop_reason == "repetition":
         return "repetition", (f"stopped after {output.new_tokens} of {settings.max_new_tokens} tokens: the model was "
