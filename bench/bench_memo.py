@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import time
 
-from causal_core.consistency import consistency_checks
 from causal_core.headless import build_project
 from causal_core.memo import deterministic_memo, score_memo
-from causal_core.report import memo_html, report_zip
+from causal_core.reporting.consistency import consistency_checks
+from causal_core.reporting.report import memo_html, report_zip
 
 
 def best_of(function, repeats: int = 5) -> float:

@@ -219,7 +219,7 @@ def test_the_live_markup_check_finds_every_payload():
 def test_exports_hold_no_live_markup():
     """The report HTML (with its inline SVG), the DAG's SVG and the memo Markdown, from the hostile project."""
     from causal_core import dag_io
-    from causal_core.report import memo_html, project_memo_markdown
+    from causal_core.reporting.report import memo_html, project_memo_markdown
 
     project = hostile_project(8999)
     report = memo_html(project)

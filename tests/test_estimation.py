@@ -451,8 +451,9 @@ def test_default_estimand_follows_the_approved_card(retention):
     ],
 )
 def test_estimation_reads_the_card_as_the_question_page_and_the_memo_do(retention, estimand, expected):
-    from causal_core import consistency, question
+    from causal_core import question
     from causal_core.memo import facts as memo_facts
+    from causal_core.reporting import consistency
 
     project, _ = retention
     approved = project.model_copy(update={"estimand_card": EstimandCard(estimand=estimand), "card_status": "approved"})

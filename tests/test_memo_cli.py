@@ -12,9 +12,9 @@ import pytest
 
 from causal_core import estimation, memo
 from causal_core.cli import main
-from causal_core.consistency import consistency_checks
 from causal_core.data import analysis_frame, builtin_source
 from causal_core.project import EstimateRow, project_from_json
+from causal_core.reporting.consistency import consistency_checks
 from tests.test_memo_support import N01_COVARIATES, N01_SENTENCE
 
 # SmolLM2-135M-Instruct's actual memo draft on the headless retention project (bundled model, greedy, constrained).

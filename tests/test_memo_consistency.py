@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from causal_core import memo
-from causal_core.consistency import consistency_checks, overall_status
 from causal_core.project import AuditRecord, DagNode, RubricCheck
+from causal_core.reporting.consistency import consistency_checks, overall_status
 from tests.test_memo_support import N01_COVARIATES, retention_project
 
 CHECKS = {
@@ -197,7 +197,7 @@ def family():
 @pytest.mark.parametrize(("sentence", "kind"), list(family()))
 @pytest.mark.parametrize("position", list(INTERVALS))
 def test_claims_are_flagged_exactly_when_the_interval_contradicts_them(sentence, kind, position):
-    from causal_core.consistency import interval_claim_conflicts
+    from causal_core.reporting.consistency import interval_claim_conflicts
 
     low, high = INTERVALS[position]
     covers = low <= 0 <= high
@@ -214,7 +214,7 @@ def test_claims_are_flagged_exactly_when_the_interval_contradicts_them(sentence,
 def test_injected_significance_claim_turns_the_panel_red(consistent):
     """The issue's case: an obedient draft says 'statistically significant … roll out now' while the interval
     covers 0; the panel names the sentence and the interval."""
-    from causal_core.consistency import check_claims
+    from causal_core.reporting.consistency import check_claims
 
     primary = memo.memo_facts(consistent).primary
     assert primary is not None and primary.ci_low is not None
@@ -241,7 +241,7 @@ COUNTERFACTUALS = [
 @pytest.mark.parametrize("sentence", COUNTERFACTUALS)
 @pytest.mark.parametrize("position", list(INTERVALS))
 def test_counterfactual_sensitivity_sentences_claim_nothing(sentence, position):
-    from causal_core.consistency import claim_kinds, interval_claim_conflicts
+    from causal_core.reporting.consistency import claim_kinds, interval_claim_conflicts
 
     low, high = INTERVALS[position]
     assert claim_kinds(sentence) == set()
@@ -251,6 +251,6 @@ def test_counterfactual_sensitivity_sentences_claim_nothing(sentence, position):
 @pytest.mark.parametrize("sentence", ["The programme has no effect; it would be cheaper to stop.",
                                       "It would be wise to act: the effect is statistically significant."])
 def test_a_claim_beside_a_counterfactual_clause_is_still_read(sentence):
-    from causal_core.consistency import claim_kinds
+    from causal_core.reporting.consistency import claim_kinds
 
     assert claim_kinds(sentence) in ({"null"}, {"certain"})

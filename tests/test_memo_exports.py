@@ -16,7 +16,7 @@ from html.parser import HTMLParser
 import pytest
 from markdown_it import MarkdownIt
 
-from causal_core import memo, report
+from causal_core import memo
 from causal_core.estimation import run_estimation
 from causal_core.project import (
     ChecklistItem,
@@ -31,6 +31,7 @@ from causal_core.project import (
     OpenQuestion,
     Timing,
 )
+from causal_core.reporting import report
 from tests.test_memo_support import retention_project
 
 IMG = "<img src=x onerror=alert(1)>"

@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 
 from causal_core import memo
-from causal_core.consistency import check_memo_numbers
 from causal_core.data import project_for_upload, read_upload
 from causal_core.estimation import EstimationError, run_estimation
 from causal_core.project import EstimationSpec, Project
+from causal_core.reporting.consistency import check_memo_numbers
 
 causaldata = pytest.importorskip("causaldata")
 

@@ -11,8 +11,9 @@ import zipfile
 
 import pytest
 
-from causal_core import dag_io, memo, report
+from causal_core import dag_io, memo
 from causal_core.project import AIInteraction, project_from_json
+from causal_core.reporting import report
 from tests.test_memo_support import retention_project
 
 ATTACK = '<script>alert("x")</script><img src=x onerror=alert(1)>'

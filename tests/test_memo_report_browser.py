@@ -10,7 +10,8 @@ import shutil
 
 import pytest
 
-from causal_core import memo, report
+from causal_core import memo
+from causal_core.reporting import report
 from tests.test_browser import CHROMIUM, _launch
 from tests.test_memo_support import retention_project
 

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from causal_core import memo
-from causal_core.consistency import check_estimators_agree, consistency_checks, overall_status
 from causal_core.data import analysis_frame, project_for_builtin
 from causal_core.estimation import run_estimation
 from causal_core.project import EstimateRow, EstimationSpec, Project
+from causal_core.reporting.consistency import check_estimators_agree, consistency_checks, overall_status
 
 causaldata = pytest.importorskip("causaldata")
 LINEAR = ["age", "educ", "black", "hisp", "marr", "nodegree", "re74", "re75"]

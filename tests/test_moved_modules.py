@@ -27,6 +27,8 @@ MOVED = {
     "causal_core.dag_rubric": "causal_core.dag.draft_rubric",
     "causal_core.lab": "causal_core.lab_bench",
     "causal_core.lab_endpoints": "causal_core.lab_bench.endpoints",
+    "causal_core.report": "causal_core.reporting.report",
+    "causal_core.consistency": "causal_core.reporting.consistency",
 }
 ALIAS_FILES = {old.replace(".", "/") + ".py" for old in MOVED}
 THIS_FILE = "tests/test_moved_modules.py"  # names the old paths to check for them

@@ -324,7 +324,7 @@ def test_project_without_estimation_exports_up_to_its_last_stage(projects, workd
 
 
 def test_report_zip_holds_the_notebook_and_its_twin(projects):
-    from causal_core.report import report_zip
+    from causal_core.reporting.report import report_zip
 
     project = project_from_json(projects["upload"].read_bytes())
     archive = zipfile.ZipFile(io.BytesIO(report_zip(project)))

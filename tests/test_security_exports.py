@@ -130,7 +130,7 @@ def test_notebook_export_markdown_is_inert():
 
 
 def test_report_zip_notebook_and_memo_are_inert():
-    from causal_core.report import report_zip
+    from causal_core.reporting.report import report_zip
 
     archive = zipfile.ZipFile(io.BytesIO(report_zip(hostile_project())))
     notebook = nbformat.reads(archive.read("analysis.ipynb").decode("utf-8"), as_version=4)

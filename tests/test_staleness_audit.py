@@ -52,7 +52,7 @@ def test_memo_exports_label_an_out_of_date_estimates_table(retention):
     """The MD and HTML exports keep the numbers but head them 'out of date' with the reason, never as current."""
     from causal_core import estimation as est
     from causal_core.memo import deterministic_memo, memo_markdown
-    from causal_core.report import memo_html
+    from causal_core.reporting.report import memo_html
 
     project, frame = retention
     project = project.model_copy(update={"dag": default_dag("retention")})

@@ -113,10 +113,10 @@ def test_the_memo_gives_the_estimate_its_unit(score_project):
 
 
 def test_the_report_table_gives_every_estimate_its_unit(score_project):
-    from causal_core.report import estimate_records
+    from causal_core.reporting.report import estimate_records
 
     project, _ = score_project
-    from causal_core.report import _estimates_html
+    from causal_core.reporting.report import _estimates_html
 
     html = _estimates_html(project)
     for record in estimate_records(project):

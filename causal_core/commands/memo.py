@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from causal_core.commands.common import CliError
     from causal_core.memo import SECTION_KEYS, deterministic_memo, memo_markdown, score_memo
-    from causal_core.report import project_memo_markdown
+    from causal_core.reporting.report import project_memo_markdown
 
     project = load_project_file(args.project)
     if args.which == "auto":

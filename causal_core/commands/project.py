@@ -37,8 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from causal_core.consistency import consistency_checks
     from causal_core.headless import build_project
+    from causal_core.reporting.consistency import consistency_checks
 
     project, _ = build_project(args.dataset, progress=lambda message: print(f"… {message}", file=sys.stderr))
     write_output(args.out, project_to_json(project))

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from causal_core.report import memo_html, report_zip
+    from causal_core.reporting.report import memo_html, report_zip
 
     project = load_project_file(args.project)
     bundle = report_zip(project)

@@ -18,7 +18,7 @@ from causal_core.memo import MemoFacts
 from causal_core.memo.facts import _dag_node_for
 from causal_core.memo.markup import name
 from causal_core.project import Project
-from causal_core.report import chart_svg
+from causal_core.reporting.report import chart_svg
 from causal_core.safe_svg import safe_svg
 
 ADJUSTED_FILL = "#bbf7d0"
