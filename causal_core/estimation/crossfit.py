@@ -35,6 +35,7 @@ __all__ = [
     "assign_folds",
     "central_split",
     "check_fold_arms",
+    "crossfit_entry",
     "design_groups",
     "exact_duplicates",
     "fold_groups",
@@ -148,13 +149,17 @@ def _check_group_count(groups: FoldGroups, k: int, n: int) -> None:
 
 
 def check_fold_arms(design: Design, folds: np.ndarray, k: int, groups: FoldGroups | None = None,
-                    split: str = "") -> None:
-    """Grouped folds can be uneven: check the realised folds too, naming the grouping that made them uneven."""
+                    split: str = "", minimum: int = MIN_FOLD_ARM_ROWS) -> None:
+    """Grouped folds can be uneven: check the realised folds too, naming the grouping that made them uneven.
+
+    ``minimum`` is 10 for a learner; the exact fits keep their own rule (2 of each arm per fold, as
+    ``check_crossfit_folds`` promises), so grouping never refuses a K the exact path accepted before.
+    """
     for fold in range(k):
         in_fold = folds == fold
         treated = int(design.t[in_fold].sum())
         control = int(in_fold.sum()) - treated
-        if min(treated, control) < MIN_FOLD_ARM_ROWS:
+        if min(treated, control) < minimum:
             why = ""
             if groups is not None and groups.duplicate_rows:
                 why = (f" {groups.duplicate_rows:,} rows are exact copies of {groups.duplicate_sets:,} distinct rows "
@@ -162,7 +167,7 @@ def check_fold_arms(design: Design, folds: np.ndarray, k: int, groups: FoldGroup
                        "the duplicates (Data audit: duplicates) or")
             raise LearnerError(
                 f"Fold {fold + 1} of {k}{split} holds {treated} treated and {control} control rows; every fold needs "
-                f"at least {MIN_FOLD_ARM_ROWS} of each.{why or ''} {'use' if why else 'Use'} fewer folds. "
+                f"at least {minimum} of each.{why or ''} {'use' if why else 'Use'} fewer folds. "
                 "Nothing was estimated."
             )
 
@@ -243,6 +248,40 @@ def _spread_sentence(spread: dict[str, float | int | str | None]) -> str:
     return (f"{r} fold splits of {spread['folds']} folds: estimates range over {spread['range_se']:.2f} SE "
             f"(interquartile range {spread['iqr_se']:.2f} SE; SE = one split's median SE, {spread['se_unit']:.4g}); "
             f"{spread['intervals_excluding_zero']} of {r} intervals exclude 0.")
+
+
+AGGREGATION_RULE = (
+    "median of the split estimates; SE = sqrt(median(se_r² + (θ_r − median)²)) (the median rule of Chernozhukov "
+    "et al. 2018, §3.4, with the deviation on the SE's scale: never narrower than DoubleML's)"
+)
+
+
+def fold_scheme(groups: FoldGroups | None, clustered: bool) -> str:
+    """How the folds were drawn, in words (the Models tab and the CLI print it)."""
+    copies = ", exact duplicate rows kept together" if groups is not None and groups.duplicate_rows else ""
+    return "stratified by treatment" + (", whole clusters per fold" if clustered else "") + copies
+
+
+def crossfit_entry(
+    repetitions: int, folds: int, first_seed: int, centre: int, groups: FoldGroups | None,
+    rows: dict[str, Any],
+) -> dict[str, Any]:
+    """diagnostics["crossfit"]: R, K, the seeds, the rule, the split the diagnostics show, the grouping, the spread.
+
+    One shape for the learner and the exact paths, so the page and the CLI print either the same way.
+    """
+    clustered = groups is not None and groups.clustered
+    return {
+        "repetitions": repetitions,
+        "folds": folds,
+        "seeds": f"{first_seed}–{first_seed + repetitions - 1}" if repetitions > 1 else str(first_seed),
+        "aggregation": AGGREGATION_RULE,
+        "diagnostics_split": centre + 1,
+        "fold_scheme": fold_scheme(groups, clustered),
+        "duplicate_rows_grouped": groups.duplicate_rows if groups is not None else 0,
+        "duplicate_sets": groups.duplicate_sets if groups is not None else 0,
+        "rows": rows,
+    }
 
 
 def aggregate_rows(rows: list[EstimateRow], folds: int) -> tuple[EstimateRow, dict[str, Any]]:

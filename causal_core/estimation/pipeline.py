@@ -24,9 +24,10 @@ from causal_core.estimation.estimators import (
     aipw,
     bounds_note,
     check_crossfit_folds,
-    crossfit_folds,
-    crossfit_propensity,
     effective_bounds,
+    exact_crossfit,
+    exact_crossfit_aipw,
+    exact_repetition_count,
     gcomputation,
     ipw,
     naive_difference,
@@ -45,6 +46,7 @@ from causal_core.estimation.learners import (
 )
 from causal_core.estimation.resampling import bootstrap
 from causal_core.project import (
+    EstimateRow,
     EstimationResult,
     EstimationSpec,
 )
@@ -108,15 +110,31 @@ def estimate_core(
         core.rows.append(ipw(design, core.ps, estimand, spec.ipw_se))
         lap("ipw")
     if "aipw" in methods:
-        folds = crossfit_folds(design.n, spec.crossfit_folds, spec.seed)
-        e = core.ps.clipped if folds is None else crossfit_propensity(design, bounds, folds)
-        core.models = outcome_models(design, folds)
-        label = f", {spec.crossfit_folds}-fold cross-fitted" if folds is not None else ""
-        core.aipw_propensity = e
-        row, core.arm_means = aipw(design, e, core.models, estimand, label)
+        row = _exact_aipw(core, design, spec, bounds, estimand)
         core.rows.append(row)
         lap("aipw")
     return core
+
+
+def _exact_aipw(
+    core: CoreFit, design: Design, spec: EstimationSpec, bounds: tuple[float, float], estimand: str
+) -> EstimateRow:
+    """AIPW with the exact fits: in-sample without folds; with K ≥ 2 folds, the median over R grouped splits.
+
+    Fills core's propensities, outcome models, arm means (and the cross-fit's spread) from the split at the
+    median, so the diagnostics describe a split the reported number comes from.
+    """
+    if spec.crossfit_folds < 2:
+        core.models = outcome_models(design)
+        core.aipw_propensity = core.ps.clipped
+        row, core.arm_means = aipw(design, core.ps.clipped, core.models, estimand)
+        return row
+    repetitions = exact_repetition_count(spec.crossfit_repetitions)
+    fit = exact_crossfit(design, spec.crossfit_folds, spec.seed, repetitions)
+    result = exact_crossfit_aipw(design, fit, bounds, estimand)
+    core.models, core.aipw_propensity, core.arm_means = result.models, result.e, result.arm_means
+    core.crossfit = result.crossfit
+    return result.row
 
 
 def _separation_culprits(design: Design) -> list[str]:
@@ -238,6 +256,8 @@ def run_estimation(
     report(0.4, "Diagnostics")
     diagnostics = _diagnostics(design, spec, core)
     diagnostics = with_learner_diagnostics(diagnostics, core)
+    if core.crossfit:
+        diagnostics["crossfit"] = core.crossfit
     warnings.extend(learner_warnings(core))
     if trim_info:
         diagnostics["trimming"] = trim_info

@@ -24,11 +24,12 @@ import pandas as pd
 
 from causal_core import dag as dag_module
 from causal_core import estimation as est
-from causal_core.analysis_spec import analysis_spec as _analysis_spec
-from causal_core.analysis_spec import vary_spec
 from causal_core.data import analysis_frame as _analysis_frame
 from causal_core.data import deduplicate
 from causal_core.estimation import EstimationError  # noqa: F401 - re-exported: the curve's errors subclass it
+from causal_core.estimation.analysis_spec import analysis_spec as _analysis_spec
+from causal_core.estimation.analysis_spec import vary_spec
+from causal_core.estimation.estimators import exact_crossfit, exact_crossfit_aipw, exact_repetition_count
 from causal_core.estimation.spec import _default_candidate
 from causal_core.project import EstimateRow, EstimationSpec, Project
 
@@ -268,16 +269,16 @@ class SharedFits:
             self.fits["outcome"] += 1
         return self.cache["models"]
 
-    def crossfit_exact(self, folds_k: int, estimand: str) -> tuple[np.ndarray, Any]:
-        """Out-of-fold propensities (unclipped, fitted once) and outcome models; clipped per estimand."""
-        key = f"crossfit:{folds_k}"
+    def crossfit_exact(self, folds_k: int, estimand: str) -> EstimateRow:
+        """The exact cross-fitted AIPW row: R grouped splits fitted once per design (unclipped, estimand-free),
+        then clipped and aggregated per estimand by the Estimation page's own function, so the rows are equal."""
+        key = f"crossfit:{folds_k}:{_fold_key(self.design)}"
         if key not in self.cache:
-            folds = est.crossfit_folds(self.design.n, folds_k, self.spec.seed)
-            raw = est.crossfit_propensity(self.design, (0.0, 1.0), folds)
-            self.cache[key] = (raw, est.outcome_models(self.design, folds))
+            repetitions = exact_repetition_count(self.spec.crossfit_repetitions)
+            self.cache[key] = exact_crossfit(self.design, folds_k, self.spec.seed, repetitions)
             self.fits["crossfit"] += 1
-        raw, models = self.cache[key]
-        return np.clip(raw, *est.effective_bounds(self.spec.clip, estimand)), models
+        bounds = est.effective_bounds(self.spec.clip, estimand)
+        return exact_crossfit_aipw(self.design, self.cache[key], bounds, estimand).row
 
     def overlap_share(self, estimand: str) -> float:
         """Share of estimated propensities beyond this estimand's bounds (what the interval notes read)."""
@@ -347,6 +348,17 @@ def estimate(
     raise EstimationError(f"Unknown estimator {estimator!r}.")
 
 
+def _fold_key(design: est.Design) -> str:
+    """What the folds depend on besides K and the seed: the cluster ids (whole clusters share a fold).
+
+    The cluster choice is a view of one design, so without this the unclustered view would reuse the clustered
+    view's folds (or the reverse) and its cross-fitted row would differ from the Estimation page's.
+    """
+    if design.clusters is None:
+        return "rows"
+    return hashlib.blake2b(np.ascontiguousarray(design.clusters).tobytes(), digest_size=12).hexdigest()
+
+
 def _crossfit_row(
     fits: SharedFits,
     learner: str,
@@ -357,8 +369,7 @@ def _crossfit_row(
 ) -> EstimateRow:
     design = fits.design
     if learner == "exact":
-        e, models = fits.crossfit_exact(folds_k, estimand)
-        return est.aipw(design, e, models, estimand, f", {folds_k}-fold cross-fitted")[0]
+        return fits.crossfit_exact(folds_k, estimand)
     if learner not in available_learners():
         raise EstimationError(f"The learner {learner!r} is not available in this build.")
     from causal_core.estimation import learners as learner_module
@@ -367,7 +378,7 @@ def _crossfit_row(
     spec = fits.spec.model_copy(
         update={"ps_learner": ps_learner, "outcome_learner": outcome_learner, "crossfit_folds": folds_k}
     )
-    key = f"learners:{learner}:{folds_k}"
+    key = f"learners:{learner}:{folds_k}:{_fold_key(design)}"
     if key not in fits.cache:  # the out-of-fold e, μ0, μ1 do not depend on the estimand: fitted once per design
         try:  # R fold splits, as on the Estimation page (the spec's crossfit_repetitions)
             fits.cache[key] = learner_module.repeated_nuisances(
