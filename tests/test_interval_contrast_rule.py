@@ -44,6 +44,14 @@ def test_the_z_test_edge_at_the_measured_ratio_is_the_measured_coverage():
     assert ipw_coverage_given_contrast(2 * rho, 1.0, np.sqrt(1 - rho**2)) == pytest.approx(0.845, abs=0.002)
 
 
+def test_missing_figures_give_no_evidence_and_an_infinite_difference_leaves_no_coverage():
+    """A contrast that could not be computed (NaN difference, zero or NaN SE) must not label the row by accident."""
+    assert ipw_coverage_given_contrast(float("nan"), 1.0, 0.8) == 1.0
+    assert ipw_coverage_given_contrast(0.5, 0.0, 0.8) == 1.0
+    assert ipw_coverage_given_contrast(0.5, 1.0, float("nan")) == 1.0
+    assert ipw_coverage_given_contrast(float("inf"), 1.0, 0.8) == 0.0
+
+
 def _ipw_atc(design: dict, reps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     truth = cf.truth(design, 2033)["ATC"]
     labelled, covered, warned = [], [], []

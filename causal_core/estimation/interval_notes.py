@@ -313,7 +313,7 @@ def ipw_coverage_given_contrast(difference: float, ipw_se: float, aipw_se: float
     unlabelled intervals to P(|2ρ + √(1 − ρ²)·Z| ≤ 1.96) (ρ = 0.56: 0.84, which is what the random family's d26
     measured for IPW ATC).
     """
-    if not (ipw_se > 0 and aipw_se > 0):
+    if not (ipw_se > 0 and aipw_se > 0) or difference != difference:  # no SE or no difference (NaN): no evidence
         return 1.0
     shift = abs(difference)
     return float(ndtr((Z95 * ipw_se - shift) / aipw_se) - ndtr((-Z95 * ipw_se - shift) / aipw_se))
