@@ -29,6 +29,7 @@ MOVED = {
     "causal_core.lab_endpoints": "causal_core.lab_bench.endpoints",
     "causal_core.report": "causal_core.reporting.report",
     "causal_core.consistency": "causal_core.reporting.consistency",
+    "causal_core.analysis_spec": "causal_core.estimation.analysis_spec",
 }
 ALIAS_FILES = {old.replace(".", "/") + ".py" for old in MOVED}
 THIS_FILE = "tests/test_moved_modules.py"  # names the old paths to check for them

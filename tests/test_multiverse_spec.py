@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from causal_core import dag, estimation
-from causal_core.analysis_spec import analysis_spec, restrict_terms, split_terms
 from causal_core.data import LoadedData, analysis_frame, project_for_builtin, project_for_upload
+from causal_core.estimation.analysis_spec import analysis_spec, restrict_terms, split_terms
 from causal_core.estimation.spec import with_dictionary_categoricals
 from causal_core.estimation.terms import flexibility_terms
 from causal_core.multiverse import memo_text, run_multiverse, with_multiverse

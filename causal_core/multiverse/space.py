@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from causal_core.analysis_spec import FUNCTIONAL_FORMS, analysis_spec, main_form
+from causal_core.estimation.analysis_spec import FUNCTIONAL_FORMS, analysis_spec, main_form
 from causal_core.multiverse import adapter
 from causal_core.project import EstimationSpec, MultiverseOptions, Project
 

@@ -1,0 +1,14 @@
+"""Moved to :mod:`causal_core.estimation.analysis_spec` (issue 24: every stage a package); kept so outside code still
+imports.
+
+Nothing in this repository imports this path (tests/test_moved_modules.py checks); it warns and hands back the
+moved module itself, so attributes and monkeypatches reach the real one.
+"""
+
+import importlib
+import sys
+import warnings
+
+warnings.warn("causal_core.analysis_spec moved to causal_core.estimation.analysis_spec", DeprecationWarning,
+              stacklevel=2)
+sys.modules[__name__] = importlib.import_module("causal_core.estimation.analysis_spec")
