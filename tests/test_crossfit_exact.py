@@ -177,3 +177,39 @@ def test_the_curves_exact_row_equals_the_page_with_clusters_and_without(frame500
         assert row.estimate == pytest.approx(page.estimate, abs=1e-12) and row.se_type == page.se_type
         assert row.std_error == pytest.approx(page.std_error, rel=1e-12)
     assert fits.fits["crossfit"] == 2  # one fit per fold grouping, reused on the second clustered call
+
+
+def test_cli_prints_the_exact_rows_spread_and_its_help_names_the_default(tmp_path, capsys, frame500):
+    from causal_core.cli import main
+
+    path = tmp_path / "linear.csv"
+    frame500.to_csv(path, index=False)
+    argv = ["estimate", "--data", str(path), "--treatment", "t", "--outcome", "y", "--covariates", "x1,x2",
+            "--crossfit", "4", "--crossfit-repetitions", "3", "--no-refute"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "5-fold" not in out and "4-fold cross-fitted; median of 3 fold splits" in out
+    assert "Fold splits (aipw): 3 fold splits of 4 folds: estimates range over " in out
+    with pytest.raises(SystemExit):
+        main(["estimate", "--help"])
+    assert "the median of --crossfit-repetitions splits, 5 when 0" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.slow  # the whole app on retention: ~30 s on the shared cores
+def test_the_page_shows_the_spread_next_to_the_exact_crossfitted_row():
+    from tests.test_estimation_app import open_page, project, shown
+
+    at = open_page()
+    at.number_input(key="est_folds_retention").set_value(3)
+    at.number_input(key="est_repetitions_retention").set_value(3)
+    at.button(key="est_run_retention").click().run()
+    assert not at.exception and not at.error
+    stored = project(at).estimation
+    spread = stored.diagnostics["crossfit"]["rows"]["aipw"]
+    assert spread["splits"] == 3 and spread["folds"] == 3 and len(spread["estimates"]) == 3
+    aipw = next(row for row in stored.estimates if row.method == "aipw")
+    assert "3-fold cross-fitted; median of 3 fold splits" in aipw.se_type
+    from causal_core.estimation.learners import uses_learners
+
+    assert not uses_learners(stored.spec)  # the default exact fits, not a learner
+    assert any(shown(caption) == f"**aipw** across fold splits: {spread['sentence']}" for caption in at.caption)

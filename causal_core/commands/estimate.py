@@ -54,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-cluster", action="store_true", help="ignore the built-in's cluster column")
     parser.add_argument("--clip", metavar="LO,HI", default="0.02,0.98", help="propensity clip bounds (default 0.02,0.98)")
     parser.add_argument("--trim", choices=["bounds", "crump"], help="drop rows with extreme propensities (changes the estimand)")
-    parser.add_argument("--crossfit", type=int, default=0, metavar="K", help="cross-fit AIPW with K folds (0 = off)")
+    parser.add_argument("--crossfit", type=int, default=0, metavar="K", help="cross-fit AIPW with K folds (0 = off; "
+                        "the median of --crossfit-repetitions splits, 5 when 0)")
     parser.add_argument("--missing", choices=["complete_case", "indicator"], default="complete_case")
     parser.add_argument("--bootstrap", type=int, default=0, metavar="N", help="bootstrap replicates for IPW/AIPW SEs")
     parser.add_argument("--seed", type=int, default=123)
@@ -252,8 +253,9 @@ def add_learner_options(parser: argparse.ArgumentParser) -> None:
                         help="AIPW outcome model: " + "; ".join(f"{k} = {v}" for k, v in OUTCOME_LEARNERS.items())
                         + ". A non-default learner is cross-fitted (--crossfit K, 5 when 0).")
     parser.add_argument("--crossfit-repetitions", type=int, default=0, metavar="R",
-                        help="fold splits for a non-default learner (0 = 5): the IPW/AIPW rows are the median over R "
-                        "seeded splits, the SE includes their spread, and the output says how far the splits disagree")
+                        help="fold splits for a non-default learner or --crossfit K (0 = 5): the cross-fitted rows are "
+                        "the median over R seeded splits, the SE includes their spread, and the output says how far "
+                        "the splits disagree")
 
 
 def learner_fields(args: argparse.Namespace) -> dict[str, Any]:
