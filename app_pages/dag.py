@@ -184,3 +184,4 @@ with panel_col:
 dag_sections.render_sections(project, spec, frame, columns, errors)
 dag_critique.render_critique(state.get_project(), spec, frame)
 dag_checks.render_lower_half(state.get_project(), spec, frame, errors, adjusted, adjusted_problems, paths_table_key)
+dag_state.freeze_long_lived_heap()  # the libraries this page imported are frozen: later collections skip them

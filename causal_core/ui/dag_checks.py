@@ -10,6 +10,8 @@ the adjust-for toggles become one multiselect, and every result is cached on the
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import streamlit as st
 
@@ -17,6 +19,8 @@ from causal_core import dag
 from causal_core.dag import charts as dag_charts
 from causal_core.dag import falsify as dag_falsify
 from causal_core.dag import paths as dag_paths
+from causal_core.dag.constants import MAX_IMPLICATIONS
+from causal_core.dag.implications import sample_implications
 from causal_core.dag.seeding import only_focus_nodes
 from causal_core.project import NOT_ADJUSTABLE_TIMINGS, DagSpec, Project
 from causal_core.safe_text import code_span, escape_markdown
@@ -201,11 +205,35 @@ def _structure_json(spec: DagSpec) -> str:
     return spec.model_copy(update={"nodes": nodes, "adjusted": [], "treatment": None, "outcome": None}).model_dump_json()
 
 
-@st.cache_data(show_spinner="Testing the DAG's implications on the data…", max_entries=16)
-def _local_tests(structure_json: str, data_key: str, _frame: pd.DataFrame, method: str = "linear",
-                 cluster: str | None = None) -> str:
+@st.cache_data(max_entries=32, show_spinner=False)
+def implications_key(structure_json: str) -> str:
+    """What the local tests read from the graph: the implications falsify samples (same limit and seed), the
+    column of each observed node they name and the selection nodes. Why not the structure itself: adding a node
+    with no edges, or a latent cause of one variable, changes the structure but not one test, and re-running the
+    tests on a 27,178-row upload made every such add wait for them (issue 25 item 6)."""
     spec = DagSpec.model_validate_json(structure_json)
+    sample = sample_implications(spec, limit=MAX_IMPLICATIONS, seed=0)
+    named = {name for item in sample.implications for name in (item.x, item.y, *item.given)}
+    columns = sorted((node.name, node.column or "") for node in spec.nodes if not node.latent and node.name in named)
+    selected = sorted(getattr(spec, "selected", None) or [])
+    return json.dumps([sample.model_dump(mode="json"), sample.note(), columns, selected])
+
+
+@st.cache_data(show_spinner="Testing the DAG's implications on the data…", max_entries=16)
+def _local_tests(tests_key: str, data_key: str, _frame: pd.DataFrame, method: str = "linear",
+                 cluster: str | None = None, *, _structure_json: str) -> str:
+    """Keyed on ``implications_key`` (not on the graph): a graph edit that leaves every test as it was reuses
+    the result; the graph itself is passed unhashed because the key already holds everything the tests use."""
+    spec = DagSpec.model_validate_json(_structure_json)
     return dag_falsify.falsify(spec, _frame, n_permutations=0, method=method, cluster=cluster).model_dump_json()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _forest_spec(result_json: str) -> dict | None:
+    """The forest plot's Vega-Lite spec, built once per result: building the Altair chart and converting it
+    took 0.3–0.5 s of every rerun on a loaded machine, although a graph edit rarely changes the tests."""
+    forest = dag_falsify.forest_rows(dag_falsify.Falsification.model_validate_json(result_json))
+    return None if forest.empty else dag_charts.implication_forest(forest).to_dict()
 
 
 def _render_local_tests(result: dag_falsify.Falsification) -> None:
@@ -221,9 +249,9 @@ def _render_local_tests(result: dag_falsify.Falsification) -> None:
             "p_holm": st.column_config.NumberColumn("Holm p", format="%.2g"),
         },
     )
-    forest = dag_falsify.forest_rows(result)
-    if not forest.empty:
-        st.altair_chart(dag_charts.implication_forest(forest), width="stretch")
+    forest = _forest_spec(result.model_dump_json())
+    if forest is not None:
+        st.vega_lite_chart(forest, width="stretch")
     if result.method == dag_falsify.TEST_METHODS["gcm"]:
         st.caption(
             f"Tested: {escape_markdown(result.implications_note)}. Each row: the generalised covariance measure "
@@ -325,8 +353,8 @@ def render_tests(spec: DagSpec, frame: pd.DataFrame, graph_errors: list[str], da
         "relations; slower, and sampled past 20,000 rows.",
     )
     try:
-        local = dag_falsify.Falsification.model_validate_json(_local_tests(structure, data_key, frame, method,
-                                                                           cluster))
+        local = dag_falsify.Falsification.model_validate_json(
+            _local_tests(implications_key(structure), data_key, frame, method, cluster, _structure_json=structure))
     except (dag_falsify.FalsifyError, ValueError) as error:
         st.info(f"No test: {escape_markdown(error)}.")
         return
