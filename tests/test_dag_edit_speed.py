@@ -126,3 +126,25 @@ def test_a_rerun_after_an_add_is_faster_than_the_old_path_in_the_same_process(up
     at = bench.open_dag_page(*upload)
     new = [bench.add_latent_node(at, f"new{i}") for i in range(3)]
     assert statistics.median(new) < 0.6 * statistics.median(old), (old, new)
+
+
+def test_rebinding_a_tested_node_to_another_column_changes_the_key():
+    """The key holds each tested node's column: the same graph read from other data must be re-tested."""
+    spec = _spec()
+    base = dag_checks.implications_key(_structure(spec))
+    rebound = dag.set_column(spec, "chain", "restaurant_id")
+    assert dag_checks.implications_key(_structure(rebound)) != base
+    made_latent = dag.toggle_latent(spec, "chain")  # chain leaves every implication
+    assert dag_checks.implications_key(_structure(made_latent)) != base
+
+
+def test_a_rejected_edge_changes_nothing_and_runs_no_test(upload, counted):
+    """inspection_score → weekend closes a cycle: refused by name, no new test run, the graph as it was."""
+    at = bench.open_dag_page(*upload)
+    before = at.session_state["cw_projects"][bench.UPLOAD].dag
+    at.selectbox(key="dag_edge_source").set_value("inspection_score")
+    at.selectbox(key="dag_edge_target").set_value("weekend")
+    at.button(key="dag_add_edge").click().run()
+    assert any("Rejected" in box.value and "unchanged" in box.value for box in at.error)
+    assert at.session_state["cw_projects"][bench.UPLOAD].dag == before
+    assert len(counted) == 1
