@@ -16,6 +16,7 @@ from causal_core.display import EffectUnit, project_unit
 from causal_core.estimation import refutation
 from causal_core.estimation.constants import MAX_BOOTSTRAP
 from causal_core.estimation.spec_refusal import refusal_message
+from causal_core.methods import ALL_ESTIMANDS
 from causal_core.project import EstimationResult, EstimationSpec
 from causal_core.safe_text import code_span, escape_markdown
 from causal_core.ui import designs_panel, state
@@ -319,7 +320,7 @@ if ineligible:
     override_reason = st.text_input("Reason for the override", key=k("override_reason")) if override else ""
 
 c1, c2, c3, c4 = st.columns(4)
-estimands = ["ATE", "ATT", "ATC"]
+estimands = [str(e) for e in ALL_ESTIMANDS]
 estimand = c1.radio("Estimand", estimands, index=estimands.index(start.estimand), key=k("estimand"), horizontal=True,
                     help=f"From the approved card: {default.estimand}.")
 clip = c2.slider("Propensity clip bounds", 0.0, 1.0, tuple(start.clip), step=0.01, key=k("clip"),

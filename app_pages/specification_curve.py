@@ -12,23 +12,19 @@ from streamlit.errors import StreamlitAPIException
 
 from causal_core import multiverse as mv
 from causal_core.display import EffectUnit, project_unit
+from causal_core.methods import short_labels
 from causal_core.multiverse import adapter, memo_text
 from causal_core.multiverse.charts import curve_views
 from causal_core.multiverse.export import chart_bytes, table_bytes
 from causal_core.multiverse.runner import MultiverseRun
+from causal_core.multiverse.space import ESTIMATORS
 from causal_core.project import MultiverseOptions, MultiverseResult
 from causal_core.safe_text import escape_markdown
 from causal_core.ui import staleness as staleness_banner
 from causal_core.ui import state
 
 STEP_SECONDS = 0.8  # work per fragment rerun: long enough to be efficient, short enough for Stop to answer
-ESTIMATOR_LABELS = {
-    "regression": "Regression (OLS)",
-    "gcomp": "G-computation",
-    "ipw": "IPW",
-    "aipw": "AIPW",
-    "aipw_cf": "Cross-fitted AIPW",
-}
+ESTIMATOR_LABELS = short_labels(ESTIMATORS)  # the picker names, from the one method registry
 TRIM_LABELS = {"none": "No trimming", "bounds": "Trim at the clip bounds", "crump": "Crump rule"}
 
 st.title("Specification curve")

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from causal_core.errors import WorkbenchInputError
 from causal_core.limits import MAX_BOOTSTRAP, MAX_COLUMNS, MAX_IMPORT_EDGES, MAX_IMPORT_NODES
+from causal_core.methods import Estimand
 from causal_core.results import BalanceRow, RefutationVerdict, SensitivityResult
 from causal_core.version import WorkbenchStamp, current_stamp
 
@@ -270,7 +271,7 @@ class EstimationSpec(StrictModel):
     outcome: str
     covariates: list[str] = Field(default_factory=list)
     categorical: list[str] = Field(default_factory=list)
-    estimand: Literal["ATE", "ATT", "ATC"] = "ATE"
+    estimand: Estimand = Estimand.ATE
     cluster: str | None = None
     clip: tuple[float, float] = (0.02, 0.98)
     trim: str | None = Field(None, description="None, 'bounds' or 'crump'")

@@ -23,6 +23,7 @@ from causal_core.commands.common import CliError, add_format_option, emit, read_
 from causal_core.data import analysis_frame, builtin_names, project_for_builtin, project_for_upload
 from causal_core.estimation.interval_notes import interval_note
 from causal_core.estimation.refutation import SENSITIVITY_POINTER
+from causal_core.methods import ALL_ESTIMANDS, Estimand
 from causal_core.project import EstimationSpec
 
 
@@ -49,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--covariates", metavar="a,b,c", help="adjustment set (built-ins: eligible pre-treatment columns)")
     parser.add_argument("--categorical", metavar="a,b", help="covariates to one-hot encode (text columns always are)")
     parser.add_argument("--treated-value", help="for a two-valued non-0/1 treatment ('yes'/'no'): the value meaning treated")
-    parser.add_argument("--estimand", choices=["ATE", "ATT", "ATC"], default=None, help="default ATE")
+    parser.add_argument("--estimand", choices=[str(e) for e in ALL_ESTIMANDS], default=None, help="default ATE")
     parser.add_argument("--cluster", metavar="C", help="cluster column for cluster-robust SEs (built-ins: their own)")
     parser.add_argument("--no-cluster", action="store_true", help="ignore the built-in's cluster column")
     parser.add_argument("--clip", metavar="LO,HI", default="0.02,0.98", help="propensity clip bounds (default 0.02,0.98)")
@@ -99,7 +100,7 @@ def build_spec(args: argparse.Namespace, project, frame) -> EstimationSpec:
     return EstimationSpec(
         treatment=treatment, outcome=outcome, covariates=covariates,
         categorical=sorted(set(categorical) | set(estimation.categorical_columns(frame, known))),
-        estimand=args.estimand or "ATE", cluster=cluster, clip=_clip(args.clip), trim=args.trim,
+        estimand=args.estimand or Estimand.ATE, cluster=cluster, clip=_clip(args.clip), trim=args.trim,
         crossfit_folds=args.crossfit, bootstrap=args.bootstrap, seed=args.seed, missing=args.missing,
         treated_value=args.treated_value, **terms_fields(args), **learner_fields(args),
     )

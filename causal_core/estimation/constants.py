@@ -8,18 +8,14 @@ from scipy.stats import norm
 
 from causal_core import limits
 from causal_core.errors import WorkbenchInputError
+from causal_core.methods import labels as method_labels
 
 Z95 = float(norm.ppf(0.975))
 MIN_ARM_ROWS = 10
 ProgressFn = Callable[[float, str], None]
 StopFn = Callable[[], bool]
-METHOD_LABELS = {
-    "naive": "Naive difference",
-    "regression": "Regression adjustment (OLS)",
-    "gcomp": "G-computation (interactions)",
-    "ipw": "IPW (Hájek)",
-    "aipw": "Doubly robust (AIPW)",
-}
+METHOD_LABELS = method_labels()
+"""The page's row names, read from the one method registry (causal_core.methods) so the stages cannot drift."""
 
 
 class EstimationError(WorkbenchInputError):

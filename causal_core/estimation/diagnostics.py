@@ -9,6 +9,7 @@ from scipy import stats
 
 from causal_core.estimation.design import Design, balance_columns
 from causal_core.estimation.estimators import Propensity, effective_bounds
+from causal_core.methods import Estimand
 from causal_core.project import (
     EstimationSpec,
 )
@@ -75,7 +76,7 @@ def _histogram(values: np.ndarray, t: np.ndarray, bins: np.ndarray, label: str) 
     return rows
 
 
-def target_extreme_share(e: np.ndarray, t: np.ndarray, estimand: str) -> tuple[float, str]:
+def target_extreme_share(e: np.ndarray, t: np.ndarray, estimand: Estimand) -> tuple[float, str]:
     """Share of the target population whose propensity leaves few comparable units in the other arm.
 
     ATE: every row outside [0.05, 0.95]. ATT: treated rows with e > 0.95 (few controls resemble them);
@@ -88,7 +89,8 @@ def target_extreme_share(e: np.ndarray, t: np.ndarray, estimand: str) -> tuple[f
     return float(np.mean((e < 0.05) | (e > 0.95))), "of the rows lie outside [0.05, 0.95]"
 
 
-def overlap_summary(design: Design, ps: Propensity, clip: tuple[float, float], estimand: str = "ATE") -> dict[str, Any]:
+def overlap_summary(design: Design, ps: Propensity, clip: tuple[float, float],
+                    estimand: Estimand = Estimand.ATE) -> dict[str, Any]:
     """Propensity distribution by arm, how many rows clipping touched, and a binned density for the plot."""
     e, t = ps.raw, design.t
     target_share, target_text = target_extreme_share(e, t, estimand)
@@ -223,7 +225,7 @@ def balance_check(design: Design, weights: np.ndarray) -> dict[str, Any]:
             "n_failures": len(failures)}
 
 
-def ess_check(design: Design, weights: np.ndarray, estimand: str) -> dict[str, Any]:
+def ess_check(design: Design, weights: np.ndarray, estimand: Estimand) -> dict[str, Any]:
     """The smallest effective sample size among the reweighted arms against the group it must stand for."""
     arms = {"ATE": (1, 0), "ATT": (0,), "ATC": (1,)}[estimand]
     target = {"ATE": design.n, "ATT": int(design.t.sum()), "ATC": int(design.n - design.t.sum())}[estimand]
@@ -258,7 +260,7 @@ def contrast_check(design: Design, ps: Propensity, models: Any, e_aipw: np.ndarr
 
 
 def interval_checks(design: Design, ps: Propensity | None, weights: np.ndarray | None, models: Any,
-                    e_aipw: np.ndarray | None, estimand: str) -> dict[str, Any]:
+                    e_aipw: np.ndarray | None, estimand: Estimand) -> dict[str, Any]:
     """Balance, effective sample size and the IPW–AIPW contrast, with one plain reason per failed check.
 
     These are the data's own evidence against the propensity model (or against the asymptotics of weighting);

@@ -6,6 +6,7 @@ import pandas as pd
 
 from causal_core import dag as dag_module
 from causal_core.estimation.constants import EstimationError
+from causal_core.methods import ALL_ESTIMANDS, Estimand
 from causal_core.project import (
     EstimationSpec,
     Project,
@@ -129,15 +130,15 @@ def default_covariates(project: Project, frame: pd.DataFrame) -> tuple[list[str]
     return columns, f"the dictionary's eligible pre-treatment columns ({note})"
 
 
-def default_estimand(project: Project) -> str:
+def default_estimand(project: Project) -> Estimand:
     """The approved card's estimand, read exactly as the Question page and the memo's consistency check
     read it (one parser, so the three stages cannot disagree). CATE/LATE and unnamed estimands fall back
     to ATE: this page estimates ATE, ATT and ATC only."""
     card = project.estimand_card
     if card is None or project.card_status != "approved":
-        return "ATE"
+        return Estimand.ATE
     kind = estimand_kind(card.estimand)
-    return kind if kind in {"ATE", "ATT", "ATC"} else "ATE"
+    return Estimand(kind) if kind in ALL_ESTIMANDS else Estimand.ATE
 
 
 def categorical_columns(frame: pd.DataFrame, columns: list[str]) -> list[str]:

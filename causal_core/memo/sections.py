@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from causal_core.methods import labels as method_labels
 from causal_core.multiverse import memo_text as robustness
 
 # ---- sections -------------------------------------------------------------------------------
@@ -34,13 +35,7 @@ ESTIMATE_SECTIONS = ("main_estimate", "interpretation")
 SECTION_MAX_CHARS = 600
 NOT_YET = "not yet estimated"
 
-METHOD_LABELS = {
-    "naive": "naive difference",
-    "regression": "regression adjustment",
-    "gcomp": "g-computation",
-    "ipw": "IPW",
-    "aipw": "doubly robust",
-}
+METHOD_LABELS = method_labels(memo=True)  # the memo's phrases, from the one method registry (causal_core.methods)
 # Which estimate the memo leads with: the doubly robust one when present (N01 §13).
 PRIMARY_ORDER = ("aipw", "regression", "gcomp", "ipw", "naive")
 ESTIMAND_NAMES = {

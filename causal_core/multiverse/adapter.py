@@ -31,6 +31,7 @@ from causal_core.estimation.analysis_spec import analysis_spec as _analysis_spec
 from causal_core.estimation.analysis_spec import vary_spec
 from causal_core.estimation.estimators import exact_crossfit, exact_crossfit_aipw, exact_repetition_count
 from causal_core.estimation.spec import _default_candidate
+from causal_core.methods import Estimand
 from causal_core.project import EstimateRow, EstimationSpec, Project
 
 
@@ -292,7 +293,7 @@ def trim(fits: SharedFits, rule: str, estimand: str) -> Trimmed:
     design = fits.design
     if rule == "none":
         return Trimmed(None, None, None, "")
-    spec = fits.spec.model_copy(update={"trim": rule, "estimand": estimand})
+    spec = fits.spec.model_copy(update={"trim": rule, "estimand": Estimand(estimand)})
     raw = fits.fitted_propensity().raw
     bounds = est.trimming_rule(spec, raw)
     name = "the Crump et al. (2009) rule" if rule == "crump" else "the clip bounds"
@@ -388,7 +389,7 @@ def _crossfit_row(
             raise StoppedError(str(stopped)) from stopped
         fits.fits["crossfit"] += 1
     # the page's own row (median over the splits, same label), so the interval note matches
-    return learner_module.aipw_over_splits(design, spec.model_copy(update={"estimand": estimand}), fits.cache[key])[0]
+    return learner_module.aipw_over_splits(design, spec.model_copy(update={"estimand": Estimand(estimand)}), fits.cache[key])[0]
 
 
 def interval_note(row: EstimateRow, overlap_share: float | None) -> str:
