@@ -13,6 +13,7 @@ import pytest
 from causal_core import estimation as est
 from causal_core.estimation import refutation, sensitivity
 from causal_core.project import EstimationSpec
+from causal_core.results import RefutationVerdict, SensemakrResult
 
 SPEC = EstimationSpec(treatment="t", outcome="y", covariates=["x"])
 
@@ -29,7 +30,7 @@ def _frame(seed: int = 3, orthogonal: bool = False, n: int = 400) -> pd.DataFram
     return pd.DataFrame({"t": t.astype(int), "y": y, "x": x})
 
 
-def _sensemakr(frame: pd.DataFrame) -> dict:
+def _sensemakr(frame: pd.DataFrame) -> SensemakrResult:
     design = est.build_design(frame, SPEC)
     _, info = est.regression(design, "ATE")
     return sensitivity.sensemakr_summary(design, info, "t", "y")
@@ -37,8 +38,8 @@ def _sensemakr(frame: pd.DataFrame) -> dict:
 
 def test_a_zero_robustness_value_reads_below_a_hundredth_of_a_percent_and_says_what_it_means():
     summary = _sensemakr(_frame(orthogonal=True))
-    assert summary["rv"] < sensitivity.SHARE_FLOOR and summary["rv_alpha"] < sensitivity.SHARE_FLOOR
-    sentence = summary["rv_sentence"]
+    assert summary.rv < sensitivity.SHARE_FLOOR and summary.rv_alpha < sensitivity.SHARE_FLOOR
+    sentence = summary.rv_sentence
     assert not re.search(r"\b0\.0+ ?%", sentence), sentence
     assert sentence.count("< 0.01 %") >= 2
     assert "practically zero relative to its noise" in sentence and "not evidence of an effect" in sentence
@@ -46,9 +47,9 @@ def test_a_zero_robustness_value_reads_below_a_hundredth_of_a_percent_and_says_w
 
 def test_a_robust_estimate_keeps_its_percentages_and_adds_no_warning():
     summary = _sensemakr(_frame())
-    assert summary["rv"] > 0.05
-    assert f"{summary['rv']:.2%}" in summary["rv_sentence"]
-    assert sensitivity.rv_implication(summary["rv"], summary["rv_alpha"]) == ""
+    assert summary.rv > 0.05
+    assert f"{summary.rv:.2%}" in summary.rv_sentence
+    assert sensitivity.rv_implication(summary.rv, summary.rv_alpha) == ""
 
 
 @pytest.mark.parametrize(
@@ -61,33 +62,33 @@ def test_rv_implication_by_case(rv, rv_alpha, phrase):
     assert (phrase in text) if phrase else text == ""
 
 
-def _placebo(budget_s: float) -> list[dict]:
+def _placebo(budget_s: float) -> list[RefutationVerdict]:
     frame = _frame()
     design = est.build_design(frame, SPEC)
     core = est.estimate_core(design, SPEC)
     items = refutation.run_refutations(design, SPEC, core, est.estimate_core, budget_s=budget_s)
-    return [item for item in items if item["test"] == "placebo treatment"]
+    return [item for item in items if item.test == "placebo treatment"]
 
 
 def test_a_cut_placebo_test_says_how_many_shuffles_ran_and_gives_no_interval():
     items = _placebo(1e-6)
     assert items
     for item in items:
-        assert len(item["placebo_estimates"]) == refutation.MIN_PLACEBO_DRAWS == 1
-        assert item["verdict"] == "NOT RUN" and item["observed_ci"] is None
-        sentence = item["sentence"]
-        assert sentence.startswith(f"NOT RUN — {item['estimator']}: the refutation time budget cut this test to "
+        assert len(item.placebo_estimates) == refutation.MIN_PLACEBO_DRAWS == 1
+        assert item.verdict == "NOT RUN" and item.observed_ci is None
+        sentence = item.sentence
+        assert sentence.startswith(f"NOT RUN — {item.estimator}: the refutation time budget cut this test to "
                                    "1 shuffle of 3")
         assert "1 shuffles" not in sentence and "CI" not in sentence
-        assert f"{item['observed']:+.3f}".replace("-", "−") in sentence
-        assert "1 of 3 shuffles ran" in item["budget_note"]
+        assert f"{item.observed:+.3f}".replace("-", "−") in sentence
+        assert "1 of 3 shuffles ran" in item.budget_note
 
 
 def test_a_full_placebo_test_keeps_its_interval_and_plural():
     items = _placebo(1e6)
     for item in items:
-        assert item["verdict"] in {"PASS", "WARN"} and len(item["observed_ci"]) == 2
-        assert f"{refutation.PLACEBO_DRAWS} shuffles)" in item["sentence"]
+        assert item.verdict in {"PASS", "WARN"} and len(item.observed_ci) == 2
+        assert f"{refutation.PLACEBO_DRAWS} shuffles)" in item.sentence
 
 
 def test_counts_agree_with_their_noun():

@@ -144,7 +144,7 @@ for name, table in cw.audit_tables(audit_result).items():
 
 
 def spec_literal(project: Project) -> str:
-    fields = project.estimation.spec.model_dump(mode="python")
+    fields = project.estimation.spec.model_dump(mode="json")  # plain literals: an enum repr is not Python source
     return pprint.pformat(fields, sort_dicts=False, width=100)
 
 
