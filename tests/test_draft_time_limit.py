@@ -119,6 +119,7 @@ def tiny_key(tiny_model):
     key = registry.path_key(tiny_model)
     sessions.get_session(key)
     yield key
+    sessions.unload(key, wait_s=30)  # leave no session behind: later tests assert on what is loaded
 
 
 def test_the_progress_line_shows_the_chosen_limit(tiny_key, monkeypatch):
