@@ -29,6 +29,7 @@ from causal_core.estimation.fitting import (
     ols,
     weighted_gram,
 )
+from causal_core.methods import Estimand, parse_estimand
 from causal_core.project import (
     EstimateRow,
 )
@@ -44,7 +45,7 @@ def describe_se(se_type: str) -> str:
     return se_type if se_type.startswith("bootstrap") else f"analytic: {se_type}"
 
 
-def _row(method: str, estimand: str, estimate: float, se: float | None, n: int, se_type: str) -> EstimateRow:
+def _row(method: str, estimand: Estimand | str, estimate: float, se: float | None, n: int, se_type: str) -> EstimateRow:
     """One result row; a non-finite estimate is refused here, by name, rather than stored (or failing validation)."""
     if not np.isfinite(estimate):
         raise EstimationError(
@@ -81,7 +82,7 @@ def _if_se(
     return float(np.sqrt(np.sum(influence**2) / (n - ddof)) / np.sqrt(n)), "influence function"
 
 
-def naive_difference(design: Design, estimand: str) -> EstimateRow:
+def naive_difference(design: Design, estimand: Estimand | str) -> EstimateRow:
     """Difference in means: what the raw comparison says (the same number for every estimand).
 
     Welch SE for independent rows; with a cluster column the rows of a cluster are not independent (panel
@@ -103,7 +104,7 @@ CONSTANT_EFFECT = "constant effect"
 CONSTANT_EFFECT_LABEL = "Regression coefficient: constant effect (assumes no effect heterogeneity)"
 
 
-def regression(design: Design, estimand: str) -> tuple[EstimateRow, dict[str, Any]]:
+def regression(design: Design, estimand: Estimand | str) -> tuple[EstimateRow, dict[str, Any]]:
     """OLS/LPM of y on [1, t, X] (HC3 / cluster-robust SE).
 
     The treatment coefficient assumes one effect for everyone, so it is the same number for every estimand:
@@ -128,12 +129,12 @@ def regression(design: Design, estimand: str) -> tuple[EstimateRow, dict[str, An
     if design.Z is not None and design.Z.shape[1]:
         return _standardised_regression(design, estimand), info
     row = _row("regression", estimand, fit.beta[1], se, design.n, se_type)
-    if estimand != "ATE":
+    if parse_estimand(estimand) is not Estimand.ATE:
         row = row.model_copy(update={"estimand": CONSTANT_EFFECT, "label": CONSTANT_EFFECT_LABEL})
     return row, info
 
 
-def _standardised_regression(design: Design, estimand: str) -> EstimateRow:
+def _standardised_regression(design: Design, estimand: Estimand | str) -> EstimateRow:
     """Regression standardisation (What If ch. 13): y ~ t + X + t·Z, effects averaged over the target rows.
 
     Z is centred on the target rows, so the treatment coefficient *is* the mean predicted effect there
@@ -152,7 +153,7 @@ def _standardised_regression(design: Design, estimand: str) -> EstimateRow:
 
 
 def _standardisation_se(
-    A: np.ndarray, fit: OLSFit, design: Design, estimand: str, centred: np.ndarray, interactions: np.ndarray
+    A: np.ndarray, fit: OLSFit, design: Design, estimand: Estimand | str, centred: np.ndarray, interactions: np.ndarray
 ) -> tuple[float, str]:
     """SE of a standardised effect τ̂ = mean over the target rows of τ̂(x) from its full influence function.
 
@@ -179,16 +180,22 @@ def _standardisation_se(
     return float(np.sqrt(np.sum(influence**2)) / n), "HC3 + effect spread (full IF)"
 
 
-def _target_weights(t: np.ndarray, estimand: str) -> np.ndarray:
-    """Which rows define the target population: all (ATE), treated (ATT), controls (ATC)."""
-    if estimand == "ATT":
-        return t
-    if estimand == "ATC":
-        return 1 - t
-    return np.ones_like(t)
+def _target_weights(t: np.ndarray, estimand: Estimand | str) -> np.ndarray:
+    """Which rows define the target population: all (ATE), treated (ATT), controls (ATC).
+
+    Each estimand-specific function here matches all three members after ``parse_estimand``, so a stray string
+    ("att", "LATE") is refused by name instead of silently falling through to one of the branches.
+    """
+    match parse_estimand(estimand):
+        case Estimand.ATT:
+            return t
+        case Estimand.ATC:
+            return 1 - t
+        case Estimand.ATE:
+            return np.ones_like(t)
 
 
-def gcomputation(design: Design, estimand: str) -> EstimateRow:
+def gcomputation(design: Design, estimand: Estimand | str) -> EstimateRow:
     """Lin's fully interacted regression: y ~ t + Xc + t·Xc with X centred on the target population.
 
     The treatment coefficient is then the g-computation estimate of the chosen estimand (equal to
@@ -246,16 +253,18 @@ def propensity(design: Design, clip: tuple[float, float], l2: float = 0.0) -> Pr
     return Propensity(raw=fit.p, clipped=clipped, inside=inside, fit=fit, A=A, t=design.t)
 
 
-def _ipw_weights(t: np.ndarray, e: np.ndarray, estimand: str) -> tuple[np.ndarray, np.ndarray]:
+def _ipw_weights(t: np.ndarray, e: np.ndarray, estimand: Estimand | str) -> tuple[np.ndarray, np.ndarray]:
     """Arm weights (w1 for treated rows, w0 for controls) that reweight each arm to the target population."""
-    if estimand == "ATT":
-        return t, (1 - t) * e / (1 - e)
-    if estimand == "ATC":
-        return t * (1 - e) / e, 1 - t
-    return t / e, (1 - t) / (1 - e)
+    match parse_estimand(estimand):
+        case Estimand.ATT:
+            return t, (1 - t) * e / (1 - e)
+        case Estimand.ATC:
+            return t * (1 - e) / e, 1 - t
+        case Estimand.ATE:
+            return t / e, (1 - t) / (1 - e)
 
 
-def effective_bounds(clip: tuple[float, float], estimand: str) -> tuple[float, float]:
+def effective_bounds(clip: tuple[float, float], estimand: Estimand | str) -> tuple[float, float]:
     """The propensity bounds that apply to this estimand's weights.
 
     ATE weights are 1/e and 1/(1−e): both tails explode, so both bounds apply. ATT weights are 1 (treated)
@@ -265,23 +274,26 @@ def effective_bounds(clip: tuple[float, float], estimand: str) -> tuple[float, f
     (e ≤ 0.98 ⇒ weight ≤ 49). ATC is the mirror image (only the lower bound: treated weight (1−e)/e ≤ 49).
     """
     lo, hi = clip
-    if estimand == "ATT":
-        return 0.0, hi
-    if estimand == "ATC":
-        return lo, 1.0
-    return lo, hi
+    match parse_estimand(estimand):
+        case Estimand.ATT:
+            return 0.0, hi
+        case Estimand.ATC:
+            return lo, 1.0
+        case Estimand.ATE:
+            return lo, hi
 
 
-def bounds_note(clip: tuple[float, float], estimand: str) -> str:
+def bounds_note(clip: tuple[float, float], estimand: Estimand | str) -> str:
     """One sentence for the page and the CLI: which bounds were applied to the IPW/AIPW weights, and why."""
+    estimand = parse_estimand(estimand)
     lo, hi = effective_bounds(clip, estimand)
-    if estimand == "ATT":
+    if estimand is Estimand.ATT:
         cap = f"control weight e/(1−e) ≤ {hi / (1 - hi):.3g}" if hi < 1 else "so control weights are not capped"
         return (
             f"ATT: propensities capped above at {hi:g} only ({cap}); no lower bound, because a control with a tiny e "
             "should get a tiny weight (treated weights are 1)."
         )
-    if estimand == "ATC":
+    if estimand is Estimand.ATC:
         cap = f"treated weight (1−e)/e ≤ {(1 - lo) / lo:.3g}" if lo > 0 else "so treated weights are not capped"
         return (
             f"ATC: propensities floored at {lo:g} only ({cap}); no upper bound, because a treated unit with e near 1 "
@@ -290,15 +302,19 @@ def bounds_note(clip: tuple[float, float], estimand: str) -> str:
     return f"ATE: propensities clipped to [{lo:g}, {hi:g}] (weights 1/e and 1/(1−e) explode at both ends)."
 
 
-def _arm_weight_derivatives(t: np.ndarray, e: np.ndarray, estimand: str) -> tuple[np.ndarray, np.ndarray]:
-    """d w / d η (η = logit e) of the treated and control weights of ``_ipw_weights``."""
+def _arm_weight_derivatives(t: np.ndarray, e: np.ndarray, estimand: Estimand | str) -> tuple[np.ndarray, np.ndarray]:
+    """d w / d η (η = logit e) of the treated and control weights of ``_ipw_weights``.
+
+    A weight of 1 (the target arm's own rows under ATT/ATC) does not depend on e, hence the zero derivative.
+    """
+    estimand = parse_estimand(estimand)
     zero = np.zeros_like(t)
-    d1 = -t * (1 - e) / e if estimand in ("ATE", "ATC") else zero
-    d0 = (1 - t) * e / (1 - e) if estimand in ("ATE", "ATT") else zero
+    d1 = -t * (1 - e) / e if estimand in (Estimand.ATE, Estimand.ATC) else zero
+    d0 = (1 - t) * e / (1 - e) if estimand in (Estimand.ATE, Estimand.ATT) else zero
     return d1, d0
 
 
-def ipw(design: Design, ps: Propensity, estimand: str, se_method: str = "influence") -> EstimateRow:
+def ipw(design: Design, ps: Propensity, estimand: Estimand | str, se_method: str = "influence") -> EstimateRow:
     """Normalised (Hájek) IPW: the weighted mean of y among the treated minus that among the controls.
 
     Each arm's weights are divided by their own sum, so adding a constant to y moves both weighted means by
@@ -325,7 +341,7 @@ def ipw(design: Design, ps: Propensity, estimand: str, se_method: str = "influen
 
 
 def ipw_influence(
-    design: Design, ps: Propensity, estimand: str, with_propensity: bool = True
+    design: Design, ps: Propensity, estimand: Estimand | str, with_propensity: bool = True
 ) -> tuple[float, np.ndarray]:
     """The Hájek IPW estimate and its influence values (with the propensity-estimation term unless told not).
 
@@ -400,17 +416,18 @@ def outcome_models(design: Design, folds: np.ndarray | None = None) -> OutcomeMo
 
 
 def aipw_scores(
-    design: Design, e: np.ndarray, models: OutcomeModels, estimand: str
+    design: Design, e: np.ndarray, models: OutcomeModels, estimand: Estimand | str
 ) -> tuple[float, np.ndarray, dict[str, float]]:
     """AIPW estimate, its influence values and the arm means of the potential outcomes on the target rows."""
+    estimand = parse_estimand(estimand)  # the last branch is the ATC's: nothing else may reach it
     t, y, m0, m1 = design.t, design.y, models.m0, models.m1
-    if estimand == "ATE":
+    if estimand is Estimand.ATE:
         mu1_i = m1 + t * (y - m1) / e
         mu0_i = m0 + (1 - t) * (y - m0) / (1 - e)
         psi = mu1_i - mu0_i
         estimate = float(psi.mean())
         return estimate, psi - estimate, {"treated": float(mu1_i.mean()), "control": float(mu0_i.mean())}
-    if estimand == "ATT":
+    if estimand is Estimand.ATT:
         share = t.mean()
         score = t * (y - m0) - (1 - t) * e / (1 - e) * (y - m0)
         estimate = float(score.mean() / share)
@@ -501,7 +518,7 @@ def crossfit_propensity(design: Design, clip: tuple[float, float], folds: np.nda
 
 
 def aipw(
-    design: Design, e: np.ndarray, models: OutcomeModels, estimand: str, label: str = ""
+    design: Design, e: np.ndarray, models: OutcomeModels, estimand: Estimand | str, label: str = ""
 ) -> tuple[EstimateRow, dict[str, float]]:
     estimate, influence, arm_means = aipw_scores(design, e, models, estimand)
     se, se_type = _if_se(influence, design.clusters, design.n_clusters)
@@ -550,7 +567,7 @@ class ExactAipw:
     crossfit: dict[str, Any]  # diagnostics["crossfit"], the same shape as the learners'
 
 
-def exact_crossfit_aipw(design: Design, fit: ExactCrossfit, clip: tuple[float, float], estimand: str) -> ExactAipw:
+def exact_crossfit_aipw(design: Design, fit: ExactCrossfit, clip: tuple[float, float], estimand: Estimand | str) -> ExactAipw:
     """AIPW on each split, then the median rule; one split returns its row unchanged (no aggregation text).
 
     The Estimation page and the specification curve both call this, so their cross-fitted rows are the same row.

@@ -11,6 +11,7 @@ from causal_core.estimation.constants import MAX_BOOTSTRAP, EstimationError, Pro
 from causal_core.estimation.design import Design
 from causal_core.estimation.estimators import CoreFit, _ipw_weights, _row, effective_bounds
 from causal_core.estimation.fitting import logit
+from causal_core.methods import Estimand, parse_estimand
 from causal_core.project import (
     EstimationSpec,
 )
@@ -75,15 +76,16 @@ def _replicate_estimates(
         else:
             predictions.append(_batched_ols(A, y, W_arm) @ A.T)
     m0, m1 = predictions
-    if estimand == "ATE":
-        psi = m1 - m0 + t * (y - m1) / e - (1 - t) * (y - m0) / (1 - e)
-        aipw_reps = np.sum(W * psi, axis=1) / W.sum(axis=1)
-    elif estimand == "ATT":
-        score = t * (y - m0) - (1 - t) * e / (1 - e) * (y - m0)
-        aipw_reps = np.sum(W * score, axis=1) / (W @ t)
-    else:
-        score = (1 - t) * (m1 - y) + t * (1 - e) / e * (y - m1)
-        aipw_reps = np.sum(W * score, axis=1) / (W @ (1 - t))
+    match parse_estimand(estimand):
+        case Estimand.ATE:
+            psi = m1 - m0 + t * (y - m1) / e - (1 - t) * (y - m0) / (1 - e)
+            aipw_reps = np.sum(W * psi, axis=1) / W.sum(axis=1)
+        case Estimand.ATT:
+            score = t * (y - m0) - (1 - t) * e / (1 - e) * (y - m0)
+            aipw_reps = np.sum(W * score, axis=1) / (W @ t)
+        case Estimand.ATC:
+            score = (1 - t) * (m1 - y) + t * (1 - e) / e * (y - m1)
+            aipw_reps = np.sum(W * score, axis=1) / (W @ (1 - t))
     return ipw_reps, aipw_reps
 
 
