@@ -138,7 +138,8 @@ def test_linear_sem_is_seeded_and_refuses_a_cycle():
 # ---------------------------------------------------------------------------------------------
 # Cases
 # ---------------------------------------------------------------------------------------------
-def test_at_least_eight_cases_each_credited_acyclic_and_sized_as_published():
+def test_at_least_eight_cases_each_credited_acyclic_and_sized_as_published(build_once, monkeypatch):
+    monkeypatch.setattr("causal_core.headless.build_project", build_once)  # builtin_* cases: one build per run
     ids = cases.known_case_ids()
     assert len(ids) >= 8
     kinds = {cases.get_case(case_id).kind for case_id in ids}
@@ -167,10 +168,8 @@ def test_unknown_graph_names_the_known_ones():
         cases.get_case("project")
 
 
-def test_the_open_project_is_a_case():
-    from causal_core import headless
-
-    project, _ = headless.build_project("retention")
+def test_the_open_project_is_a_case(build_once):
+    project, _ = build_once("retention")  # headless.build_project, built once per test run
     case = cases.get_case("project", project)
     assert case.kind == "novel" and case.case_id == "project" and (case.treatment, case.outcome) == ("outreach", "churn")
     assert "post_outreach_engagement" in case.latent  # a DAG node without data stays unobserved in the truth
@@ -206,6 +205,31 @@ def test_cli_oracle_and_empty_bound_every_metric(capsys):
     assert {(r["label"], r["kind"]) for r in payload["split"]} == {(m, k) for m in ("oracle", "empty")
                                                                   for k in ("famous", "novel")}
     assert len(payload["records"]) == 2 * len(payload["graphs"])
+
+
+def test_cli_benchmark_ctrl_c_keeps_the_state_and_the_rerun_resumes_it(capsys, tmp_path, monkeypatch):
+    """The benchmark shares the model lab's save-and-interrupt helper: Ctrl-C after a save loses no record."""
+    original = runner.run_benchmark
+
+    def interrupt_after_first_save(state, run, cases_, **hooks):
+        def save_then_stop(current):
+            hooks["on_update"](current)
+            raise KeyboardInterrupt
+
+        return original(state, run, cases_, **{**hooks, "on_update": save_then_stop})
+
+    monkeypatch.setattr(runner, "run_benchmark", interrupt_after_first_save)
+    state = tmp_path / "bench.json"
+    argv = ["lab", "--task", "dag-benchmark", "--models", "oracle", "--cases", "asia,sachs", "--state", str(state),
+            "--format", "json", "--quiet"]
+    assert cli_main(argv) == 130
+    assert f"completed runs are kept in {state}; rerun to resume" in capsys.readouterr().err
+    saved = json.loads(state.read_text())["runs"][0]  # written before the interrupt, so nothing is lost
+    assert sorted(record["case_id"] for record in saved["records"]) == ["asia", "sachs"]
+    monkeypatch.setattr(runner, "run_benchmark", original)
+    assert cli_main(argv) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert sorted(record["case_id"] for record in payload["records"]) == ["asia", "sachs"]
 
 
 def test_cli_unknown_graph_exits_2_with_the_list(capsys):

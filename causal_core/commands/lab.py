@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from pathlib import Path
 from typing import Any
 
 from causal_core import lab_bench as lab
 from causal_core.ai.tasks import task_names
 from causal_core.commands.common import CliError, add_format_option, emit
 from causal_core.lab_bench import endpoints as lab_endpoints
-from causal_core.lab_bench.cli import decoding_settings, read_lab_state, run_benchmark, same_plan
+from causal_core.lab_bench.cli import decoding_settings, resume_or_plan, run_benchmark, run_saving_progress
 
 
 def _split(value: str) -> list[str]:
@@ -108,29 +105,15 @@ def run(args: argparse.Namespace) -> int:
     plan = lab.new_run(args.task, case_ids, models, args.repeats, args.seed, settings,
                        max_in_flight=args.max_in_flight or lab_endpoints.DEFAULT_IN_FLIGHT)
 
-    state_path = Path(args.state) if args.state else None
-    state = read_lab_state(state_path)
-    previous = lab.latest_run(state)
-    run_plan = previous if previous and previous.get("status") != "complete" and same_plan(previous, plan) else plan
+    state_path, state, run_plan = resume_or_plan(args, plan)
 
     cases = {case_id: lab.builtin_case(case_id) for case_id in case_ids if case_id != lab.CURRENT_CASE}
     if lab.CURRENT_CASE in case_ids:
         cases[lab.CURRENT_CASE] = _project_case(args.project)
         lab.case_inputs(lab.task_for(args.task), cases[lab.CURRENT_CASE])  # a project the task cannot use: one line
 
-    def save(current: dict[str, Any]) -> None:
-        if state_path is not None:
-            state_path.write_text(json.dumps(current, indent=1, default=str), encoding="utf-8")
-
-    def progress(done: int, total: int, message: str) -> None:
-        if not args.quiet:
-            print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
-
-    try:
-        state = lab.run_lab(state, run_plan, cases, progress=progress, on_update=save)
-    except KeyboardInterrupt:
-        print("interrupted: completed runs are kept" + (f" in {state_path}; rerun to resume" if state_path else ""),
-              file=sys.stderr)
+    state = run_saving_progress(lab.run_lab, args, state_path, state, run_plan, cases)
+    if state is None:
         return 130
     payload = lab.report_payload(lab.latest_run(state))
     emit(payload, args.format, text=_text)

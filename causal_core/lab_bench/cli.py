@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,39 @@ def same_plan(run: dict[str, Any], plan: dict[str, Any]) -> bool:
     return same_models and all(run.get(key) == plan[key] for key in keys)
 
 
+def resume_or_plan(args: argparse.Namespace, plan: dict[str, Any]) -> tuple[Path | None, dict[str, Any], dict[str, Any]]:
+    """The ``--state`` file, its saved state and the run to do: an unfinished run of the same plan resumes."""
+    state_path = Path(args.state) if args.state else None
+    state = read_lab_state(state_path)
+    previous = lab.latest_run(state)
+    resumable = previous is not None and previous.get("status") != "complete" and same_plan(previous, plan)
+    return state_path, state, (previous if resumable else plan)
+
+
+def run_saving_progress(
+    run: Callable[..., dict[str, Any]], args: argparse.Namespace, state_path: Path | None, *run_args: Any
+) -> dict[str, Any] | None:
+    """``run(*run_args, progress=…, on_update=…)`` with progress on stderr and the state saved after each result.
+
+    Why one helper: the model lab and the DAG benchmark both resume from the same state file, so a Ctrl-C must
+    leave it in the same shape for both. Returns None after Ctrl-C (the completed results are already saved).
+    """
+    def save(current: dict[str, Any]) -> None:
+        if state_path is not None:
+            state_path.write_text(json.dumps(current, indent=1, default=str), encoding="utf-8")
+
+    def progress(done: int, total: int, message: str) -> None:
+        if not args.quiet:
+            print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
+
+    try:
+        return run(*run_args, progress=progress, on_update=save)
+    except KeyboardInterrupt:
+        print("interrupted: completed runs are kept" + (f" in {state_path}; rerun to resume" if state_path else ""),
+              file=sys.stderr)
+        return None
+
+
 def _split(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
@@ -103,24 +137,9 @@ def run_benchmark(args: argparse.Namespace) -> int:
         raise CliError("; ".join(problems) + " (leave the graph out with --cases, or pass --context-tokens)")
     plan = runner.new_run(list(cases), models, repeats=args.repeats, base_seed=args.seed, settings=decoding_settings(args),
                           max_in_flight=args.max_in_flight or lab_endpoints.DEFAULT_IN_FLIGHT)
-    state_path = Path(args.state) if args.state else None
-    state = read_lab_state(state_path)
-    previous = lab.latest_run(state)
-    run_plan = previous if previous and previous.get("status") != "complete" and same_plan(previous, plan) else plan
-
-    def save(current: dict[str, Any]) -> None:
-        if state_path is not None:
-            state_path.write_text(json.dumps(current, indent=1, default=str), encoding="utf-8")
-
-    def progress(done: int, total: int, message: str) -> None:
-        if not args.quiet:
-            print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
-
-    try:
-        state = runner.run_benchmark(state, run_plan, cases, progress=progress, on_update=save)
-    except KeyboardInterrupt:
-        print("interrupted: completed runs are kept" + (f" in {state_path}; rerun to resume" if state_path else ""),
-              file=sys.stderr)
+    state_path, state, run_plan = resume_or_plan(args, plan)
+    state = run_saving_progress(runner.run_benchmark, args, state_path, state, run_plan, cases)
+    if state is None:
         return 130
     emit(runner.payload(lab.latest_run(state), cases), args.format, text=_text)
     return 0
