@@ -154,6 +154,10 @@ class CITester:
         return self._moments[gappy]
 
     def test(self, x: str, y: str, given: Iterable[str]) -> CIResult:
+        """x ⫫ y | given, cached by the unordered pair and the set; a variable without usable data is a note.
+
+        Subclasses change only ``_test_usable`` (the statistic), so every tester skips, caches and counts alike.
+        """
         # A selection node without data is constant in the sample: conditioning on it is already done.
         given = [name for name in given if not (name in self.selected and not self._usable(name))]
         key = (frozenset((x, y)), frozenset(given))
@@ -162,18 +166,18 @@ class CITester:
             return self._cache[key]
         names = (x, y, *sorted(key[1]))
         problems = [self._blocks[name][1] for name in names if not self._usable(name)]
-        if problems:
-            result = CIResult(note="; ".join(problems))
-        else:
-            moments = self._moments_for(frozenset(name for name in names if name not in self._complete))
-            if moments.n < MIN_ROWS:
-                result = CIResult(n=moments.n, note=f"only {moments.n} complete rows (fewer than {MIN_ROWS})")
-            else:
-                index = np.concatenate([moments.index[name] for name in names])
-                px, py = len(moments.index[x]), len(moments.index[y])
-                result = _from_cross(moments.cross[np.ix_(index, index)], px, py, moments.n, self._quantile)
-        self._cache[key] = result
-        return result
+        self._cache[key] = CIResult(note="; ".join(problems)) if problems else self._test_usable(x, y, sorted(key[1]))
+        return self._cache[key]
+
+    def _test_usable(self, x: str, y: str, given: list[str]) -> CIResult:
+        """The partial-correlation test on the rows complete in x, y and ``given``."""
+        names = (x, y, *given)
+        moments = self._moments_for(frozenset(name for name in names if name not in self._complete))
+        if moments.n < MIN_ROWS:
+            return CIResult(n=moments.n, note=f"only {moments.n} complete rows (fewer than {MIN_ROWS})")
+        index = np.concatenate([moments.index[name] for name in names])
+        px, py = len(moments.index[x]), len(moments.index[y])
+        return _from_cross(moments.cross[np.ix_(index, index)], px, py, moments.n, self._quantile)
 
 
 def _from_cross(cross: np.ndarray, px: int, py: int, n: int, quantile: float) -> CIResult:
@@ -652,18 +656,7 @@ class GCMTester(CITester):
     seed: int = 0
     clusters: np.ndarray | None = None  # integer cluster codes per frame row, −1 where the cluster is missing
 
-    def test(self, x: str, y: str, given: Iterable[str]) -> CIResult:
-        given = [name for name in given if not (name in self.selected and not self._usable(name))]
-        key = (frozenset((x, y)), frozenset(given))
-        if key in self._cache:
-            self.hits += 1
-            return self._cache[key]
-        names = (x, y, *sorted(key[1]))
-        problems = [self._blocks[name][1] for name in names if not self._usable(name)]
-        self._cache[key] = CIResult(note="; ".join(problems)) if problems else self._gcm(x, y, sorted(key[1]))
-        return self._cache[key]
-
-    def _gcm(self, x: str, y: str, given: list[str]) -> CIResult:
+    def _test_usable(self, x: str, y: str, given: list[str]) -> CIResult:
         blocks = [self._blocks[name][0] for name in (x, y, *given)]
         rows = np.all([~np.isnan(block).any(axis=1) for block in blocks], axis=0)
         if self.clusters is not None:
