@@ -12,7 +12,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from causal_core.commands.common import CliError, add_format_option, emit
-from causal_core.commands.score import read_json_file
+from causal_core.commands.score import load_project_and_frame, read_json_file
 
 if TYPE_CHECKING:
     from causal_core.project import EstimandCard
@@ -28,25 +28,6 @@ def register_score(kinds: argparse._SubParsersAction) -> None:
     source.add_argument("--project", help="score against a saved project file (its dictionary and columns)")
     add_format_option(parser)
     parser.set_defaults(handler=run)
-
-
-def _project_and_frame(args: argparse.Namespace):
-    from causal_core.data import DataError, project_for_builtin, rebind_data
-    from causal_core.project import ProjectFileError
-
-    if args.dataset:
-        return project_for_builtin(args.dataset)
-    from causal_core.commands.project import load_project_file
-
-    try:
-        project = load_project_file(args.project)
-    except ProjectFileError as error:
-        raise CliError(f"{args.project}: {error}") from None
-    try:
-        frame = rebind_data(project)
-    except DataError:
-        frame = None  # an upload's rows are not stored: the rubric uses the recorded columns and dictionary
-    return project, frame
 
 
 def score_payload(card: EstimandCard, project, frame) -> dict[str, Any]:
@@ -85,6 +66,6 @@ def run(args: argparse.Namespace) -> int:
         card = card_from_json_payload(payload)
     except ValueError as error:
         raise CliError(f"{args.card}: {error}") from None
-    project, frame = _project_and_frame(args)
+    project, frame = load_project_and_frame(args)
     emit(score_payload(card, project, frame), args.format, text=_text)
     return 0

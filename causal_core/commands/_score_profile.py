@@ -9,26 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 
-from causal_core.commands.audit import project_from_args
+from causal_core.commands.audit import add_data_arguments, project_from_args
 from causal_core.commands.common import CliError, add_format_option, emit
 
 
 def register_score(kinds: argparse._SubParsersAction) -> None:
-    from causal_core.data import builtin_names
 
     parser = kinds.add_parser("profile", help="score a dataset-profile review (N09 §14 rubric, field-aware)")
     parser.add_argument("--review", required=True, metavar="REVIEW.json", help="the review to score")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--dataset", choices=builtin_names(), help="a built-in dataset")
-    source.add_argument("--project", metavar="P.json", help="a saved project (its roles, dictionary and rows)")
-    source.add_argument("--data", metavar="FILE", help="a CSV or Parquet file")
-    parser.add_argument("--dictionary", metavar="DICT.csv", help="data dictionary CSV (variable, description, timing, role)")
-    parser.add_argument("--treatment", help="binary treatment column (built-ins: the dataset's own)")
-    parser.add_argument("--outcome", help="primary outcome column (built-ins: the dataset's own)")
-    parser.add_argument("--guardrail", action="append", metavar="G", help="guardrail outcome (repeat or comma-separate)")
-    parser.add_argument("--unit", metavar="a,b", help="columns that identify one row (the grain)")
-    parser.add_argument("--time", metavar="COL", help="time column (for ordering and first/last time)")
-    parser.add_argument("--dedup", choices=["none", "keep_first", "average"], help="collapse rows sharing the grain first")
+    add_data_arguments(parser, project_option=True)
     add_format_option(parser)
     parser.set_defaults(handler=run)
 

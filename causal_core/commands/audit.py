@@ -32,10 +32,13 @@ def _split(values: list[str] | None) -> list[str]:
     return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]
 
 
-def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    """Which data and roles to audit: a built-in, or a file with an optional dictionary."""
+def add_data_arguments(parser: argparse.ArgumentParser, *, project_option: bool = False) -> None:
+    """Which data and roles to audit: a built-in, or a file with an optional dictionary (or, for the scorers,
+    ``--project``: a saved project's roles, dictionary and rows)."""
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--dataset", choices=builtin_names(), help="a built-in dataset")
+    if project_option:
+        source.add_argument("--project", metavar="P.json", help="a saved project (its roles, dictionary and rows)")
     source.add_argument("--data", metavar="FILE", help="a CSV or Parquet file")
     parser.add_argument("--dictionary", metavar="DICT.csv", help="data dictionary CSV (variable, description, timing, role)")
     parser.add_argument("--treatment", help="binary treatment column (built-ins: the dataset's own)")
