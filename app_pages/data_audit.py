@@ -74,7 +74,9 @@ def table(name: str, result: DataAuditResult, **kwargs) -> pd.DataFrame:
 st.title("Data audit")
 st.caption(
     "Python measures; timing metadata maps columns to causal roles; the model reviews a compact evidence bundle; "
-    "a deterministic rubric scores the review; you decide. Profiling alone never establishes identification."
+    "a deterministic rubric scores the review; you decide. Profiling alone never establishes identification. "
+    "The section marks (N09 §4 …) follow the course notebook *Dataset profiling with AI*; docs/references.md "
+    "lists what each section is about."
 )
 key = state.active_key()
 project = state.get_project()
