@@ -26,7 +26,7 @@ from causal_core.version import version_label
 TRACEBACK_ENV = "CW_TRACEBACK"
 # Modules of causal_core/commands/ that are not subcommands (besides the private ``_*.py``): the shared helpers.
 HELPER_MODULES = frozenset({"common"})
-# Names the commands' helpers had here before they moved to causal_core.commands.common (issue 24); outside code
+# Names the commands' helpers had here before they moved to causal_core.commands.common (one helper module per CLI); outside code
 # that still imports them from the dispatcher gets them with a DeprecationWarning.
 MOVED_TO_COMMON = frozenset({"CliError", "add_format_option", "emit", "read_data_bytes", "read_data_file", "to_json"})
 # What the CLI reports as the user's mistake (one line, status 2): the workbench's input errors, a pydantic

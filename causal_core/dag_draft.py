@@ -1,4 +1,4 @@
-"""Moved to :mod:`causal_core.dag.draft` (issue 24: every stage a package); kept so outside code still imports.
+"""Moved to :mod:`causal_core.dag.draft` (every workflow stage is a package: docs/architecture.md); kept so outside code still imports.
 
 Nothing in this repository imports this path (tests/test_moved_modules.py checks); it warns and hands back the
 moved module itself, so attributes and monkeypatches reach the real one.

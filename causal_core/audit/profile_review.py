@@ -73,7 +73,7 @@ PROFILE_ALIASES = {
     "excluded_controls": "recommended_exclusions_from_adjustment",
 }
 PROFILE_DEFAULTS = {"confidence": "medium"}
-# Not renamed (issue 22): "confounders" adds a causal claim the review does not make, and an
+# Not renamed: "confounders" adds a causal claim the review does not make, and an
 # "adjustment_set" mixes inclusions and exclusions. The parser refuses these keys, naming them. ("covariates"
 # stays an alias of pre_treatment_covariates, N09's own: the rubric checks every listed column's timing.)
 PROFILE_REFUSED_KEYS: dict[str, str] = {

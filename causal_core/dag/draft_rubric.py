@@ -274,7 +274,7 @@ NEGATIVE_CHECKS = ("no post-treatment/future variable → treatment", "no outcom
 def _empty_draft_earns_nothing(checks: list[RubricCheck], parsed: ParsedDraft, graph: nx.DiGraph,
                                treatment: str | None, outcome: str | None) -> list[RubricCheck]:
     """A draft without edges, or without the treatment or the outcome, cannot earn the "draws nothing wrong"
-    points (issue 22: absent content earns no points; an empty draft scored 2 of 6 before)."""
+    points (absent content earns no points; an empty draft scored 2 of 6 before)."""
     missing = [n for n in (treatment, outcome) if n and n not in graph]
     if parsed.edges and not missing:
         return checks

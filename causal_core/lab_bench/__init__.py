@@ -2,7 +2,7 @@
 
 Its steps are its files: ``choices`` (task, models, cases) → ``state`` (the run in ``Project.lab``) → ``execute``
 (one call per model, case and repeat; ``endpoints`` runs endpoint cases in parallel) → ``tables`` (summary, failures,
-charts). The benchmark (issue 26) adds known graphs (``cases``, ``simulate``), ``metrics``, its ``task`` and
+charts). The DAG-drafting benchmark (docs/dag_benchmark.md) adds known graphs (``cases``, ``simulate``), ``metrics``, its ``task`` and
 ``critique``, a ``runner`` and the command's helpers (``cli``). The names below are the lab's API for the page and
 the CLI (``from causal_core import lab_bench as lab``).
 """

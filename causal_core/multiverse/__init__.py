@@ -1,4 +1,4 @@
-"""The specification curve (issue 14): how fragile is the answer across every defensible analysis choice?
+"""The specification curve (docs/methods.md): how fragile is the answer across every defensible analysis choice?
 
 Files follow the steps: ``space`` (the choices, built from the project) → ``runner`` (every specification,
 fits shared, progress and stop) → ``summary`` (plain sentences, variance decomposition, plot data) →

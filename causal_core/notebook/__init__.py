@@ -1,4 +1,4 @@
-"""Reproducible analysis (issue 15): export a runnable notebook and its .py twin that re-run every stage.
+"""Reproducible analysis (docs/notebook.md): export a runnable notebook and its .py twin that re-run every stage.
 
 Files follow the steps: ``checks`` (which stages are done, is the data the project's, can the files be
 written) → ``text`` (the Markdown: brief, card, decisions, all escaped) → ``cells`` (code and Markdown cells

@@ -1,4 +1,4 @@
-"""Present mode (issue 25 item 9): a five-slide walkthrough for stakeholders built from the project.
+"""Present mode (docs/present.md): a five-slide walkthrough for stakeholders built from the project.
 
 ``slides.build_deck`` turns a project into typed slides whose words and numbers are the memo's;
 ``html.deck_html`` renders them as one offline HTML file (no CDN, one static inline script);

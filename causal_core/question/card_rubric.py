@@ -500,7 +500,7 @@ def score_estimand_card(card: dict[str, Any] | EstimandCard, project: Project, f
     return _vacuous_card_earns_nothing(parsed, ctx, [fn(parsed, ctx) for fn in CHECKS])
 
 
-# A card that states almost nothing cannot earn the "it claims nothing wrong" points (issue 22: absent
+# A card that states almost nothing cannot earn the "it claims nothing wrong" points (absent
 # content earns no points; a card of field names scored 7/12 before).
 CORE_FIELDS = ("causal_question", "unit", "treatment", "control_condition", "outcome", "time_window",
                "target_population", "estimand")

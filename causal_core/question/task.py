@@ -77,7 +77,7 @@ FIELD_ALIASES: dict[str, str] = {
 # Keys a model writes that are *not* renamed: each would change what the card claims. A list of
 # "confounders" is a causal claim (these variables cause both treatment and outcome); the card's
 # variables_to_audit only says "check these columns". Renaming one to the other silently turned the
-# claim into a warn-level field (issue 22), so the parser refuses the draft, naming the key.
+# claim into a warn-level field, so the parser refuses the draft, naming the key.
 REFUSED_KEYS: dict[str, str] = {
     "confounders": "a list of confounders is a causal claim, variables_to_audit only lists columns to check; "
                    "write the columns under variables_to_audit",

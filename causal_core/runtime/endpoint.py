@@ -8,7 +8,7 @@ response_format / json_schema / json_object, and the request is retried with the
 json_object+schema → none (the parser still validates). The form a server took is remembered per base URL,
 logged, and written into the interaction's notes.
 
-Keys (issue 18 §2): the class key CW_ENDPOINT_API_KEY goes only to the configured CW_ENDPOINT_BASE_URL (same
+Keys (docs/security.md): the class key CW_ENDPOINT_API_KEY goes only to the configured CW_ENDPOINT_BASE_URL (same
 scheme, host and port). An endpoint a user adds gets only the key the user typed for it, which lives in the
 browser session (see ``use_session_keys``) and never in a project, an export or an error message. URLs are
 stripped of embedded ``user:pass@`` before they are stored or shown.

@@ -1,4 +1,4 @@
-"""What the app says about its models, in one place (issue 22 §6: honesty about models).
+"""What the app says about its models, in one place (honesty about models: docs/models.md).
 
 The bundled 135M model produced 0 usable drafts in 21 tries (timeouts, repetition loops, a card made of
 field names), yet the picker called it "Bundled default: works offline on CPU" and partial scores made

@@ -210,7 +210,7 @@ def implications_key(structure_json: str) -> str:
     """What the local tests read from the graph: the implications falsify samples (same limit and seed), the
     column of each observed node they name and the selection nodes. Why not the structure itself: adding a node
     with no edges, or a latent cause of one variable, changes the structure but not one test, and re-running the
-    tests on a 27,178-row upload made every such add wait for them (issue 25 item 6)."""
+    tests on a 27,178-row upload made every such add wait for them (bench/bench_dag_edit.py)."""
     spec = DagSpec.model_validate_json(structure_json)
     sample = sample_implications(spec, limit=MAX_IMPLICATIONS, seed=0)
     named = {name for item in sample.implications for name in (item.x, item.y, *item.given)}

@@ -5,7 +5,7 @@ between reruns) and returns only the id of a clicked node. All edits go through 
 One path can be highlighted (the path list's selected row); adjusted and selection nodes get their own
 borders, bidirected edges are dashed double arrows.
 
-Security (issue 18 §1). Node and column names come from CSV headers and shared project files, edge
+Security (docs/security.md). Node and column names come from CSV headers and shared project files, edge
 rationales from a model: all untrusted. The installed streamlit-agraph frontend (frontend/build,
 ``htmlTitle``) runs ``div.innerHTML = node.title`` for every node as soon as the graph renders, no hover
 needed, and Streamlit's component iframe is sandboxed ``allow-scripts allow-same-origin`` (hard-coded in

@@ -9,7 +9,7 @@ change in the widget's ``on_change`` callback (the project is updated before the
 and starts a new base (a new key) only when the dictionary changed elsewhere (import, bulk edit,
 opening a project).
 
-Why the grid is a fragment (issue 25, item 7): each committed cell reran the whole Overview page (tables, preview,
+Why the grid is a fragment: each committed cell reran the whole Overview page (tables, preview,
 roles), 1-2 s on a real upload, and a cell typed or clicked while that rerun was in flight was lost when its
 result reached the browser: 2 of 5 fast edits in a row were dropped in Chromium. As a fragment, an edit reruns
 only the grid and its messages (~50 ms), and the rest of the page catches up on its next full run.

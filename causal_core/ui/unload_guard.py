@@ -7,7 +7,7 @@ generating is never unloaded from the sidebar: the refusal names who is using it
 (``runtime.sessions.unload`` itself would not crash them either: it frees the weights only after the
 running request and fails the queued ones with "unloaded while this call waited".)
 
-Class mode (issue 21, docs/security.md) widens this to every admin action: ``render_instructor_field`` shows one
+Class mode (docs/security.md) widens this to every admin action: ``render_instructor_field`` shows one
 password field in the sidebar and ``instructor_allows`` gates loading, trusting remote code, adding endpoints and
 folders and large Model lab runs. Wrong passwords are rate-limited per session and process-wide
 (``causal_core.runtime.admin_gate``).
