@@ -13,6 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]  # the project folder is on sys.path via pyproject's pytest `pythonpath`
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("CW_RERAISE_PAGE_ERRORS", "1")  # a page crash fails its test (causal_core/ui/errors.py)
 # Converted GGUF copies go to a per-session folder (inherited by subprocesses): the first bundled-model
 # load in a run takes the GGUF path and writes the copy, later loads read it. Removed at the end.
 _MODEL_CACHE = tempfile.mkdtemp(prefix="cw-model-cache-")

@@ -172,8 +172,10 @@ def test_guard_lets_streamlit_control_flow_through():
     assert not at.exception and not at.error and not at.markdown
 
 
-def test_guard_reraises_under_apptest_so_page_tests_still_fail():
+def test_guard_reraises_when_the_setting_asks_so_page_tests_still_fail(monkeypatch):
     from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CW_RERAISE_PAGE_ERRORS", "1")
 
     def script():
         from causal_core.ui.errors import run_guarded
@@ -185,3 +187,25 @@ def test_guard_reraises_under_apptest_so_page_tests_still_fail():
 
     at = AppTest.from_function(script, default_timeout=30).run()
     assert at.exception and not at.error
+
+
+@pytest.mark.parametrize("value", ["", "0", "yes", "true"])
+def test_without_the_setting_a_page_crash_is_one_escaped_line_even_under_apptest(monkeypatch, value):
+    """Only the exact value 1 re-raises: the guard does not guess from its surroundings whether it runs in a test."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CW_RERAISE_PAGE_ERRORS", value)
+
+    def script():
+        from causal_core.ui.errors import run_guarded
+
+        def failing():
+            raise RuntimeError("page <b>crashed</b>")
+
+        run_guarded(failing, "a page")
+
+    at = AppTest.from_function(script, default_timeout=30).run()
+    assert not at.exception
+    assert [error.value for error in at.error] == [
+        "Something went wrong in a page: page \\<b\\>crashed\\</b\\>. Your project is unchanged; the details are in "
+        "the server's log."]

@@ -4,13 +4,16 @@ Streamlit offers either the full trace in the browser (``client.showErrorDetails
 server paths to every viewer) or a generic text. `.streamlit/config.toml` sets "type" for anything outside
 this guard; inside it, the user sees one escaped line and the traceback goes to the server's log.
 
-Under AppTest the error is raised again, so every page test that asserts ``not at.exception`` still fails on
-a crash instead of passing on a polite message.
+With ``CW_RERAISE_PAGE_ERRORS=1`` the error is raised again instead: the test suite sets it (tests/conftest.py)
+so every page test that asserts ``not at.exception`` fails on a crash instead of passing on a polite message,
+and a developer sets it to see the traceback in the page. The setting is explicit so that production code never
+guesses whether it runs under a test.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 
 import streamlit as st
@@ -21,13 +24,12 @@ LOGGER = logging.getLogger("causal_workbench")
 MAX_SHOWN_CHARS = 300
 
 
-def _under_apptest() -> bool:
-    """AppTest installs a Mock in place of the Streamlit runtime; a served app has the real one."""
-    from unittest.mock import Mock
+RERAISE_SETTING = "CW_RERAISE_PAGE_ERRORS"
 
-    from streamlit.runtime import Runtime
 
-    return isinstance(getattr(Runtime, "_instance", None), Mock)
+def reraise_requested() -> bool:
+    """Whether ``CW_RERAISE_PAGE_ERRORS=1`` asks for a page's errors to propagate (tests, debugging)."""
+    return os.environ.get(RERAISE_SETTING, "").strip() == "1"
 
 
 def user_message(error: BaseException) -> str:
@@ -47,7 +49,7 @@ def run_guarded(step: Callable[[], object], where: str, reraise: bool | None = N
     try:
         step()
     except Exception as error:
-        if reraise if reraise is not None else _under_apptest():
+        if reraise if reraise is not None else reraise_requested():
             raise
         LOGGER.exception("Uncaught error in %s", where)
         st.error(
