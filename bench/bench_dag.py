@@ -13,6 +13,7 @@ from pathlib import Path
 from causal_core import dag
 from causal_core.data import analysis_frame, project_for_builtin
 from causal_core.project import DagEdge, DagNode, DagSpec
+from tests.dag_oracles import enumerate_minimal_sets, node_roles_by_d_separation
 
 
 def timed(label: str, func):
@@ -112,7 +113,7 @@ def identification_block(seeds: range = range(8), baseline_seeds: int = 4) -> No
                 backdoor = identification._without_treatment_out_edges(graph, x)
                 candidates = identification._candidates(graph, spec, x, y)
                 old = _best_of(
-                    lambda b=backdoor, x=x, y=y, c=candidates: identification._enumerate_minimal_sets(b, x, y, c),
+                    lambda b=backdoor, x=x, y=y, c=candidates: enumerate_minimal_sets(b, x, y, c),
                     repeats=1,
                 )
                 baseline = f"old subset search {old:6.3f} s (×{old / max(new_identify, 1e-9):.0f})"
@@ -129,10 +130,8 @@ def identification_block(seeds: range = range(8), baseline_seeds: int = 4) -> No
         timed(f"{n:,}-node random DAG: instrument search (capped)", lambda spec=spec: dag.instrument_search(spec))
         fast = timed(f"{n:,}-node random DAG: derived roles (treks)", lambda spec=spec: dag.node_roles(spec))
         if n <= 200:  # the per-node d-separation reference, as the baseline (43 s at 1,000 nodes)
-            from causal_core.dag import roles
-
             reference = timed(f"{n:,}-node random DAG: derived roles (reference, one d-separation per node)",
-                              lambda spec=spec: roles._node_roles_by_d_separation(spec))
+                              lambda spec=spec: node_roles_by_d_separation(spec))
             print(f"    same roles: {fast == reference}")
 
 

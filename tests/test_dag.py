@@ -10,6 +10,7 @@ from causal_core import dag
 from causal_core.dag import DagEditError
 from causal_core.dag import identification as dag_identification
 from causal_core.project import DagEdge, DagNode, DagSpec, Timing
+from tests.dag_oracles import node_roles_by_d_separation
 
 
 def make(edges, latent=(), unmeasured=(), treatment="X", outcome="Y") -> DagSpec:
@@ -351,8 +352,6 @@ def test_fast_roles_equal_the_d_separation_reference_on_random_graphs():
     (1,000 nodes: 43 s → 0.13 s); the per-node d-separation version is the oracle."""
     import random
 
-    from causal_core.dag import roles as dag_roles
-
     rng = random.Random(4)
     for _ in range(200):
         n = rng.randint(4, 12)
@@ -368,4 +367,4 @@ def test_fast_roles_equal_the_d_separation_reference_on_random_graphs():
             treatment=x,
             outcome=y,
         )
-        assert dag.node_roles(spec) == dag_roles._node_roles_by_d_separation(spec)
+        assert dag.node_roles(spec) == node_roles_by_d_separation(spec)

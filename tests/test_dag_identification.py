@@ -19,6 +19,7 @@ import pytest
 from causal_core import dag
 from causal_core.dag import criterion
 from causal_core.project import DagEdge, DagNode, DagSpec, OpenQuestion, Project
+from tests.dag_oracles import enumerate_minimal_sets
 
 
 def make(edges, latent=(), unmeasured=(), treatment="X", outcome="Y", bidirected=(), **extra) -> DagSpec:
@@ -157,7 +158,7 @@ def test_identify_listing_equals_the_old_subset_enumeration():
         if not result.identifiable:
             continue
         backdoor = identification._without_treatment_out_edges(graph, x)
-        old, capped = identification._enumerate_minimal_sets(backdoor, x, y, identification._candidates(graph, spec, x, y))
+        old, capped = enumerate_minimal_sets(backdoor, x, y, identification._candidates(graph, spec, x, y))
         assert not capped and sorted(result.minimal_sets) == sorted(old)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Sequence
 
 import networkx as nx
@@ -163,29 +162,6 @@ def _candidates(graph: nx.DiGraph, spec: DagSpec, x: str, y: str) -> list[str]:
     ancestors = nx.ancestors(graph, x) | nx.ancestors(graph, y)
     allowed = observed_names(spec) & ancestors
     return sorted(allowed - nx.descendants(graph, x) - {x, y})
-
-
-def _enumerate_minimal_sets(
-    backdoor: nx.DiGraph, x: str, y: str, candidates: list[str]
-) -> tuple[list[list[str]], bool]:
-    """All inclusion-minimal backdoor sets by increasing size (a set is minimal iff it contains no smaller
-    valid set, and every smaller valid set was found first). Stops after MAX_SUBSET_TESTS tests.
-
-    No longer used by ``identify`` (exponential: 7.8 s on a 40-node DAG); kept as the brute-force oracle that
-    the polynomial-delay listing (``criterion.minimal_d_separators``) is tested against."""
-    found: list[frozenset[str]] = []
-    tests = 0
-    for size in range(len(candidates) + 1):
-        for subset in itertools.combinations(candidates, size):
-            chosen = frozenset(subset)
-            if any(smaller <= chosen for smaller in found):
-                continue
-            if tests >= MAX_SUBSET_TESTS or len(found) >= MAX_MINIMAL_SETS:
-                return [sorted(s) for s in found], True
-            tests += 1
-            if _d_separated(backdoor, x, y, chosen):
-                found.append(chosen)
-    return [sorted(s) for s in found], False
 
 
 def _set_preference(graph: nx.DiGraph, y: str):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable, Sequence
 
 import networkx as nx
@@ -102,7 +101,8 @@ def _marginally_connected(graph: nx.DiGraph, end: str) -> set[str]:
 
 
 def _collider_test(backdoor: nx.DiGraph, x: str, y: str):
-    """``_is_structural_collider`` for every node of one graph, without copying the graph per node.
+    """The test oracle's ``_is_structural_collider`` (tests/dag_oracles.py) for every node of one graph, without
+    copying the graph per node.
 
     A parent p of ``node`` is linked to an end (marginally, in the graph without ``node``) iff p and the end
     share an ancestor there. A directed path into p never passes ``node`` (that would be a cycle), so only
@@ -135,41 +135,6 @@ def _collider_test(backdoor: nx.DiGraph, x: str, y: str):
         return any(a != b for a in to_x for b in to_y)
 
     return is_collider
-
-
-def _node_roles_by_d_separation(spec: DagSpec) -> dict[str, list[str]]:
-    """The reference implementation of ``node_roles`` (one networkx d-separation test per node and role),
-    kept as the test oracle for the fast version.
-
-    confounder: a common cause of treatment and outcome (ancestor of both, the outcome reached without
-    passing through the treatment); mediator: on a causal path treatment ⇝ outcome; descendant_of_treatment:
-    anything downstream of the treatment (post-treatment); collider: a common effect sitting on a non-causal
-    treatment–outcome path (conditioning on it opens that path); instrument: causes the treatment and is
-    independent of the outcome once the treatment's effects are cut; precision: causes the outcome only.
-    """
-    return _classify_roles(
-        spec,
-        lambda graph, backdoor, x, y: (
-            lambda n: _is_structural_collider(backdoor, n, x, y),
-            lambda n: _d_separated(backdoor, n, y, set()),
-            lambda n: _d_separated(graph, n, x, set()),
-        ),
-    )
-
-
-def _is_structural_collider(backdoor: nx.DiGraph, node: str, x: str, y: str) -> bool:
-    """Two parents of ``node`` connect (marginally, in the backdoor graph without ``node``) one to the
-    treatment and the other to the outcome: ``node`` is a collider on a non-causal path (M-bias, butterfly)."""
-    parents = list(backdoor.predecessors(node))
-    if len(parents) < 2:
-        return False
-    rest = backdoor.copy()
-    rest.remove_node(node)
-
-    def linked(parent: str, end: str) -> bool:
-        return parent == end or (parent in rest and not _d_separated(rest, parent, end, set()))
-
-    return any(linked(a, x) and linked(b, y) for a, b in itertools.permutations(parents, 2))
 
 
 def role_colour(roles: Sequence[str]) -> str:

@@ -92,10 +92,6 @@ class ChoiceSpace:
 
 
 # ---- adjustment sets ------------------------------------------------------------------------
-def _set_text(columns: tuple[str, ...]) -> str:
-    return "{" + ", ".join(columns) + "}" if columns else "{} (no adjustment)"
-
-
 def _dag_validity(project: Project, columns: tuple[str, ...]) -> tuple[str, str]:
     """valid/invalid by the DAG (backdoor), or unchecked when there is no usable DAG or a column has no node."""
     verdict = adapter.check_set(project, list(columns))

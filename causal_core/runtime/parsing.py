@@ -204,15 +204,6 @@ def json_candidates(text: str) -> list[_Candidate]:
     return candidates
 
 
-def first_json_object(text: str) -> tuple[str, bool]:
-    """The first object's text and whether it closed (kept for callers that want one object)."""
-    candidates = json_candidates(text)
-    if not candidates:
-        return "", False
-    first = candidates[0]
-    return (text[first.start:first.end], True) if first.closed else (text[first.start:], False)
-
-
 def load_json(candidate: str) -> tuple[Any, list[str]]:
     """Strict JSON first; json-repair (single quotes, trailing commas, bare keys, unclosed) second."""
     try:
