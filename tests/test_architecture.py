@@ -173,7 +173,7 @@ def test_the_traceback_switch_lets_a_bug_raise(tmp_path, monkeypatch):
 
 # ------------------------------------------------------------------------------------------------ public APIs
 
-PACKAGE_INITS = sorted((ROOT / "causal_core").glob("*/__init__.py"))
+PACKAGE_INITS = sorted((ROOT / "causal_core").rglob("__init__.py"))
 
 
 def _bound_names(tree: ast.Module) -> set[str]:
@@ -198,17 +198,19 @@ def _declared_all(tree: ast.Module) -> list[str] | None:
     return None
 
 
-@pytest.mark.parametrize("init", PACKAGE_INITS, ids=lambda path: path.parent.name)
-def test_a_package_that_re_exports_declares_public_names_only(init):
+def _is_private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))  # __version__ is public
+
+
+@pytest.mark.parametrize("init", PACKAGE_INITS, ids=lambda path: ".".join(path.parent.relative_to(ROOT).parts))
+def test_every_package_declares_its_public_names_and_only_those(init):
     tree = ast.parse(init.read_text(encoding="utf-8"))
-    package = f"causal_core.{init.parent.name}"
+    package = ".".join(init.parent.relative_to(ROOT).parts)
     re_exported = [alias.asname or alias.name for node in tree.body if isinstance(node, ast.ImportFrom)
                    and (node.module or "").startswith(package + ".") for alias in node.names]
-    assert not [name for name in re_exported if name.startswith("_")], "private names re-exported"
+    assert not [name for name in re_exported if _is_private(name)], "private names re-exported"
     declared = _declared_all(tree)
-    if not re_exported and declared is None:
-        return  # a docstring-only package: its modules are the API
-    assert declared is not None, f"{package} re-exports names but has no __all__"
-    assert not [name for name in declared if name.startswith("_")]
+    assert declared is not None, f"{package} has no __all__ (a docstring-only package declares an empty one)"
+    assert not [name for name in declared if _is_private(name)]
     assert set(declared) <= _bound_names(tree), set(declared) - _bound_names(tree)
     assert set(re_exported) <= set(declared), f"re-exported but not in __all__: {set(re_exported) - set(declared)}"

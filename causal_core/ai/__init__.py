@@ -5,3 +5,5 @@ registry, loaded lazily so the CLI starts fast) and ``rubric`` (checks into audi
 zero). Each stage keeps its own task and rubric (``question/``, ``dag/``, ``audit/``, ``memo/``); this package sits
 just above the project schema so every stage may use it. Import the modules; nothing is re-exported here.
 """
+
+__all__: list[str] = []  # nothing is re-exported: import the modules

@@ -5,3 +5,5 @@
 above ``memo/`` and ``notebook/`` (they read the memo's facts and bundle the notebook) and below ``present/`` and the
 UI. Import the modules; nothing is re-exported here.
 """
+
+__all__: list[str] = []  # nothing is re-exported: import the modules
