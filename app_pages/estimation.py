@@ -150,20 +150,20 @@ def render_interval_notes(table: pd.DataFrame) -> None:
 
 def render_crossfit_spread(result) -> None:
     """How far the learner rows move between fold splits (median rule), right under the table that shows them."""
-    crossfit = result.diagnostics.get("crossfit") or {}
-    for method, spread in (crossfit.get("rows") or {}).items():
-        st.caption(f"**{escape_markdown(method)}** across fold splits: {escape_markdown(spread['sentence'])}")
+    crossfit = result.diagnostics.crossfit if result.diagnostics else None
+    for method, spread in (crossfit.rows if crossfit else {}).items():
+        st.caption(f"**{escape_markdown(method)}** across fold splits: {escape_markdown(spread.sentence)}")
 
 
 def render_ipw_note(result) -> None:
     """Which propensity bounds the IPW/AIPW weights used, why, and which SE the IPW row reports."""
-    info = result.diagnostics.get("ipw")
-    if not info:
+    if result.diagnostics is None:
         return
-    se = info.get("se_note") or (
-        "influence function including the propensity-estimation step" if info["se"] == "influence"
+    info = result.diagnostics.ipw
+    se = info.se_note or (
+        "influence function including the propensity-estimation step" if info.se == "influence"
         else "robust sandwich treating the weights as known (What If's GEE SE, conservative)")
-    st.caption(f"IPW: {info['form']}. {info['bounds_note']} SE: {se}.")
+    st.caption(f"IPW: {info.form}. {info.bounds_note} SE: {se}.")
 
 
 # ---- nuisance learners (learners) ---------------------------------------------------------------
@@ -398,7 +398,7 @@ st.caption(
 )
 for warning in result.warnings:
     st.warning(escape_markdown(warning))
-for note in result.diagnostics.get("notes", []):
+for note in (result.diagnostics.notes if result.diagnostics else []):
     st.info(escape_markdown(note))
 render_ipw_note(result)
 unit = project_unit(project)
@@ -436,12 +436,13 @@ with st.expander("Bootstrap standard errors (IPW and AIPW, models refitted in ev
         else:
             state.set_project(updated)
             st.rerun()
-    boot = result.diagnostics.get("bootstrap")
+    boot = result.diagnostics.bootstrap if result.diagnostics else None
     if boot:
-        st.caption(f"{boot['completed']} of {boot['requested']} replicates" + (" (clusters resampled)" if boot.get("clustered") else ""))
+        st.caption(f"{boot.completed} of {boot.requested} replicates" + (" (clusters resampled)" if boot.clustered else ""))
         st.dataframe(pd.DataFrame(
-            [{"method": m, "bootstrap SE": boot[m]["se"], "percentile CI low": boot[m]["percentile_ci"][0],
-              "percentile CI high": boot[m]["percentile_ci"][1]} for m in ("ipw", "aipw") if m in boot]
+            [{"method": m, "bootstrap SE": part.se, "percentile CI low": part.percentile_ci[0],
+              "percentile CI high": part.percentile_ci[1]}
+             for m, part in (("ipw", boot.ipw), ("aipw", boot.aipw)) if part is not None]
         ), hide_index=True)
 
 # ---- diagnostics ------------------------------------------------------------------------------
@@ -457,22 +458,27 @@ with balance_tab:
                 "arms.", icon=":material/info:")
 with overlap_tab:
     draw_chart("overlap", result)
-    overlap = diagnostics["overlap"]
-    st.caption(
-        f"{overlap['n_below_clip'] + overlap['n_above_clip']:,} rows clipped to [{overlap['clip'][0]:g}, {overlap['clip'][1]:g}]; "
-        f"{overlap['share_outside_05_95']:.1%} outside [0.05, 0.95]; {overlap['treated_above_max_control']} treated rows above "
-        f"the highest control propensity, {overlap['control_below_min_treated']} controls below the lowest treated one."
-    )
-    st.dataframe(pd.DataFrame(overlap["quantiles"]).T, width="stretch")
-    if "trimming" in diagnostics:
-        st.info(escape_markdown(diagnostics["trimming"]["statement"]))
+    if diagnostics is not None:
+        overlap = diagnostics.overlap
+        st.caption(
+            f"{overlap.n_below_clip + overlap.n_above_clip:,} rows clipped to [{overlap.clip[0]:g}, {overlap.clip[1]:g}]; "
+            f"{overlap.share_outside_05_95:.1%} outside [0.05, 0.95]; {overlap.treated_above_max_control} treated rows "
+            f"above the highest control propensity, {overlap.control_below_min_treated} controls below the lowest "
+            "treated one."
+        )
+        st.dataframe(pd.DataFrame(overlap.quantiles.model_dump()).T, width="stretch")
+        if diagnostics.trimming is not None:
+            st.info(escape_markdown(diagnostics.trimming.statement))
 with weights_tab:
     draw_chart("weights", result)
-    weights = diagnostics["weights"]
-    st.dataframe(pd.DataFrame({arm: weights[arm] for arm in ("treated", "control")}).T, width="stretch")
+    if diagnostics is not None:
+        weights = diagnostics.weights
+        st.dataframe(pd.DataFrame({"treated": weights.treated.model_dump(), "control": weights.control.model_dump()}).T,
+                     width="stretch")
 with models_tab:
-    st.json({key_: diagnostics[key_] for key_ in ("propensity_model", "outcome_model", "regression", "arm_means", "timings_s")},
-            expanded=False)
+    if diagnostics is not None:
+        st.json(diagnostics.model_dump(mode="json", include={"propensity_model", "outcome_model", "regression",
+                                                             "arm_means", "timings_s"}), expanded=False)
 
 # ---- sensitivity ------------------------------------------------------------------------------
 st.subheader("Sensitivity to unobserved confounding")

@@ -85,9 +85,9 @@ def iv_coverage(args: argparse.Namespace) -> None:
                 result = estimate_iv(instrumented(args.n, rng, strength, noise), IVSpec(treatment="x", outcome="y",
                                                                                          instruments=["z"], se=se))
                 wald += covered(result.main.ci_low, result.main.ci_high, 2.0)
-                region = result.diagnostics["anderson_rubin"]
-                ar += any(low <= 2.0 <= high for low, high in region["pieces"])
-                fs.append(result.diagnostics["first_stage"]["f"])
+                region = result.diagnostics.anderson_rubin
+                ar += any(low <= 2.0 <= high for low, high in region.pieces)
+                fs.append(result.diagnostics.first_stage.f)
             print(f"2SLS {tag:<16} {se:<10} median F {np.median(fs):7.1f}  Wald coverage {wald / args.reps:.3f}  "
                   f"Anderson–Rubin coverage {ar / args.reps:.3f}  [{args.reps} datasets × n={args.n}]")
 
@@ -171,7 +171,7 @@ def speed(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     result = estimate_iv(big, IVSpec(treatment="x", outcome="y", instruments=["z"]))
     print(f"2SLS + first stage + AR set, 1,000,000 rows: {time.perf_counter() - start:.2f} s "
-          f"(F = {result.diagnostics['first_stage']['f']:.0f})")
+          f"(F = {result.diagnostics.first_stage.f:.0f})")
 
 
 def main() -> None:

@@ -127,13 +127,9 @@ def outcome_is_binary(project: Any, frame: Any = None) -> bool:
     if frame is not None and outcome in getattr(frame, "columns", []):
         values = set(frame[outcome].dropna().unique().tolist())
         return bool(values) and values <= {0, 1}  # 0.0, 1.0, False and True compare equal
-    diagnostics = project.estimation.diagnostics if project.estimation else {}
-    for key in ("outcome_binary", "binary_outcome"):
-        if isinstance(diagnostics.get(key), bool):
-            return diagnostics[key]
-    kind = str(diagnostics.get("outcome_type", "")).lower()
-    if kind:
-        return kind.startswith("binary")
+    diagnostics = project.estimation.diagnostics if project.estimation else None
+    if diagnostics is not None:
+        return diagnostics.binary_outcome
     if project.estimation and project.estimation.estimates:
         bounds = [v for r in project.estimation.estimates for v in (r.estimate, r.ci_low, r.ci_high) if v is not None]
         return all(abs(v) <= 1 for v in bounds)

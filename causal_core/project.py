@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from causal_core.diagnostics_models import EstimationDiagnostics
 from causal_core.errors import WorkbenchInputError
 from causal_core.limits import MAX_BOOTSTRAP, MAX_COLUMNS, MAX_IMPORT_EDGES, MAX_IMPORT_NODES
 from causal_core.methods import Estimand
@@ -21,7 +22,8 @@ from causal_core.results import BalanceRow, RefutationVerdict, SensitivityResult
 from causal_core.version import WorkbenchStamp, current_stamp
 
 SCHEMA_ID = "causal-workbench/project"
-SCHEMA_VERSION = 2  # 2: typed estimation results (causal_core.results); version 1 files are migrated on open
+SCHEMA_VERSION = 3  # 2: typed estimation results (causal_core.results); 3: typed diagnostics
+# (causal_core.diagnostics_models); older files are migrated on open
 
 
 def utc_now() -> str:
@@ -92,7 +94,8 @@ class StrictModel(BaseModel):
 
     # allow_inf_nan=False: a NaN or inf in a float field is refused where it is made. JSON has no NaN, so a
     # stored one was written as null and the saved file could not be reopened (issue 18 §6). Free-form dicts
-    # (diagnostics, tables) may still hold NaN; they are written as null and reopen as None.
+    # (audit tables) may still hold NaN; they are written as null and reopen as None. The diagnostics are typed
+    # (causal_core.diagnostics_models) and refuse NaN where they are made.
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
@@ -364,10 +367,10 @@ class EstimationResult(StrictModel):
     dropped: dict[str, int] = Field(default_factory=dict)
     estimates: list[EstimateRow] = Field(default_factory=list)
     true_effect: float | None = None
-    diagnostics: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Design-specific figures (arm counts, overlap, weights, models, interval checks, bootstrap, "
-        "learners): still a dict read by exact key; the parts the memo relies on are the typed fields below.",
+    diagnostics: EstimationDiagnostics | None = Field(
+        None,
+        description="Arm counts, clusters, overlap, weights, models, interval checks, cross-fit, trimming, bootstrap "
+        "and learners (causal_core.diagnostics_models); None before a run has filled them.",
     )
     balance: list[BalanceRow] = Field(default_factory=list, description="SMD before/after weighting, largest first.")
     sensitivity: SensitivityResult = Field(default_factory=SensitivityResult)
@@ -554,7 +557,28 @@ def _evalue_with_row(estimation: dict[str, Any], evalue: dict[str, Any]) -> dict
     return {**evalue, "estimand": estimand, "estimate": row.get("estimate") if row else None}
 
 
-MIGRATIONS = {1: _typed_results_v2}  # from version → the step to the next version
+# Keys older files held that nothing reads any more: "balance" moved to ``estimation.balance`` in version 2.
+_RETIRED_DIAGNOSTICS = ("balance",)
+
+
+def _typed_diagnostics_v3(payload: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 → 3: ``estimation.diagnostics`` becomes the typed ``EstimationDiagnostics``.
+
+    The dict's keys were already the model's fields (the model was written from them), so the entries are kept
+    as they are; an empty dict (a result saved before any run filled it) becomes None, and the retired keys in
+    ``_RETIRED_DIAGNOSTICS`` (nothing reads them) are dropped. Any other unknown key still fails validation,
+    so a file this code did not write is refused, not half-read. Front-door/IV results in ``designs`` already had
+    their models' keys and are validated when they are read (``frontdoor.stored_design``).
+    """
+    estimation = payload.get("estimation")
+    if not isinstance(estimation, dict):
+        return payload
+    diagnostics = {key: value for key, value in dict(estimation.get("diagnostics") or {}).items()
+                   if key not in _RETIRED_DIAGNOSTICS}
+    return {**payload, "estimation": {**estimation, "diagnostics": diagnostics or None}}
+
+
+MIGRATIONS = {1: _typed_results_v2, 2: _typed_diagnostics_v3}  # from version → the step to the next version
 
 
 def migrate_payload(payload: dict[str, Any]) -> dict[str, Any]:

@@ -56,10 +56,10 @@ def test_each_split_is_the_one_split_run_with_the_next_seed_and_the_row_is_their
     assert row.ci_low == pytest.approx(theta - Z * se, rel=1e-9) and row.std_error >= np.median(ses)
     assert row.se_type == ("influence function, 5-fold cross-fitted; median of 5 fold splits, SE includes the "
                            "split-to-split spread (Chernozhukov et al. 2018)")
-    spread = result.diagnostics["crossfit"]["rows"]["aipw"]
-    np.testing.assert_allclose(spread["estimates"], estimates, rtol=0, atol=1e-12)
-    assert spread["sentence"].startswith("5 fold splits of 5 folds: estimates range over ")
-    assert result.diagnostics["crossfit"]["seeds"] == "9–13" and result.diagnostics["crossfit"]["repetitions"] == 5
+    spread = result.diagnostics.crossfit.rows["aipw"]
+    np.testing.assert_allclose(spread.estimates, estimates, rtol=0, atol=1e-12)
+    assert spread.sentence.startswith("5 fold splits of 5 folds: estimates range over ")
+    assert result.diagnostics.crossfit.seeds == "9–13" and result.diagnostics.crossfit.repetitions == 5
 
 
 def test_the_diagnostics_describe_the_median_split(frame500):
@@ -67,19 +67,19 @@ def test_the_diagnostics_describe_the_median_split(frame500):
     row, result = aipw_row(frame500, spec)
     design = est.build_design(frame500, spec)
     fit = exact.exact_crossfit(design, 5, 3, 3)
-    centre = result.diagnostics["crossfit"]["diagnostics_split"] - 1
+    centre = result.diagnostics.crossfit.diagnostics_split - 1
     middle = exact.aipw(design, np.clip(fit.splits[centre].raw_e, *spec.clip), fit.splits[centre].models, "ATE")
     assert middle[0].estimate == pytest.approx(row.estimate, abs=1e-12)  # odd R: the median is one split's row
-    assert result.diagnostics["crossfit"]["fold_scheme"] == "stratified by treatment"
+    assert result.diagnostics.crossfit.fold_scheme == "stratified by treatment"
 
 
 def test_the_exact_default_is_five_splits_and_no_folds_means_no_split(frame500):
     assert exact.exact_repetition_count(0) == exact.EXACT_REPETITIONS == 5
     assert exact.exact_repetition_count(2) == 2
     row, result = aipw_row(frame500, exact_spec())
-    assert result.diagnostics["crossfit"]["repetitions"] == 5 and "median of 5 fold splits" in row.se_type
+    assert result.diagnostics.crossfit.repetitions == 5 and "median of 5 fold splits" in row.se_type
     plain, plain_result = aipw_row(frame500, exact_spec(crossfit_folds=0))
-    assert "crossfit" not in plain_result.diagnostics and "cross-fitted" not in plain.se_type
+    assert plain_result.diagnostics.crossfit is None and "cross-fitted" not in plain.se_type
 
 
 # The new baseline. Before this change one split drew plain random folds (a permutation of 0..K-1 by the seed)
@@ -98,8 +98,8 @@ def test_retention_new_baseline_and_its_measured_spread(retention):
     assert one.se_type == "influence function, 5-fold cross-fitted"  # one split: no aggregation text
     five, result = aipw_row(frame, spec)
     assert (round(five.estimate, 6), round(five.std_error, 6)) == (-0.047862, 0.010656)
-    spread = result.diagnostics["crossfit"]["rows"]["aipw"]
-    assert spread["range_se"] == pytest.approx(0.13, abs=0.005) and spread["intervals_excluding_zero"] == 5
+    spread = result.diagnostics.crossfit.rows["aipw"]
+    assert spread.range_se == pytest.approx(0.13, abs=0.005) and spread.intervals_excluding_zero == 5
 
 
 # ---- folds that keep copies and clusters whole ------------------------------------------------------------
@@ -147,9 +147,9 @@ def test_copied_rows_are_counted_and_predicted_with_their_original(frame500):
     doubled = pd.concat([frame500, frame500.iloc[:120]], ignore_index=True)
     spec = exact_spec(crossfit_repetitions=2)
     _, result = aipw_row(doubled, spec)
-    entry = result.diagnostics["crossfit"]
-    assert (entry["duplicate_rows_grouped"], entry["duplicate_sets"]) == (240, 120)
-    assert entry["fold_scheme"] == "stratified by treatment, exact duplicate rows kept together"
+    entry = result.diagnostics.crossfit
+    assert (entry.duplicate_rows_grouped, entry.duplicate_sets) == (240, 120)
+    assert entry.fold_scheme == "stratified by treatment, exact duplicate rows kept together"
     design = est.build_design(doubled, spec)
     for seed in (spec.seed, spec.seed + 1):
         folds = exact.crossfit_folds(design, 5, seed)
@@ -205,11 +205,11 @@ def test_the_page_shows_the_spread_next_to_the_exact_crossfitted_row():
     at.button(key="est_run_retention").click().run()
     assert not at.exception and not at.error
     stored = project(at).estimation
-    spread = stored.diagnostics["crossfit"]["rows"]["aipw"]
-    assert spread["splits"] == 3 and spread["folds"] == 3 and len(spread["estimates"]) == 3
+    spread = stored.diagnostics.crossfit.rows["aipw"]
+    assert spread.splits == 3 and spread.folds == 3 and len(spread.estimates) == 3
     aipw = next(row for row in stored.estimates if row.method == "aipw")
     assert "3-fold cross-fitted; median of 3 fold splits" in aipw.se_type
     from causal_core.estimation.learners import uses_learners
 
     assert not uses_learners(stored.spec)  # the default exact fits, not a learner
-    assert any(shown(caption) == f"**aipw** across fold splits: {spread['sentence']}" for caption in at.caption)
+    assert any(shown(caption) == f"**aipw** across fold splits: {spread.sentence}" for caption in at.caption)

@@ -61,8 +61,8 @@ def test_one_fold_split_reproduces_the_single_split_numbers(frame600, ps_learner
         assert rows[method].estimate == pytest.approx(estimate, rel=1e-9, abs=0), method
         assert rows[method].std_error == pytest.approx(se, rel=1e-9, abs=0), method
         assert "median of" not in rows[method].se_type  # one split: nothing aggregated, nothing claimed
-    assert result.diagnostics["crossfit"]["repetitions"] == 1
-    assert result.diagnostics["crossfit"]["rows"]["aipw"]["sentence"].startswith("1 fold split: its spread is not")
+    assert result.diagnostics.crossfit.repetitions == 1
+    assert result.diagnostics.crossfit.rows["aipw"].sentence.startswith("1 fold split: its spread is not")
 
 
 # ---- the median rule, by hand -------------------------------------------------------------------------
@@ -120,10 +120,10 @@ def repeated(frame600):
 def test_each_split_is_the_single_split_run_with_the_next_seed_and_the_row_is_their_median(repeated):
     result, singles = repeated
     for method in ("ipw", "aipw"):
-        spread = result.diagnostics["crossfit"]["rows"][method]
-        assert spread["estimates"] == [single[method].estimate for single in singles]
-        assert spread["std_errors"] == [single[method].std_error for single in singles]
-        ordered = sorted(zip(spread["estimates"], spread["std_errors"], strict=True))
+        spread = result.diagnostics.crossfit.rows[method]
+        assert spread.estimates == [single[method].estimate for single in singles]
+        assert spread.std_errors == [single[method].std_error for single in singles]
+        ordered = sorted(zip(spread.estimates, spread.std_errors, strict=True))
         median = ordered[2][0]  # R = 5: the third of the sorted estimates
         variances = sorted(se**2 + (estimate - median) ** 2 for estimate, se in ordered)
         row = rows_of(result)[method]
@@ -132,31 +132,31 @@ def test_each_split_is_the_single_split_run_with_the_next_seed_and_the_row_is_th
         assert row.ci_low == pytest.approx(median - Z * row.std_error, rel=1e-12)
         assert "median of 5 fold splits, SE includes the split-to-split spread" in row.se_type
         singles_se = sorted(se for _, se in ordered)[2]
-        assert spread["range_se"] == pytest.approx((ordered[-1][0] - ordered[0][0]) / singles_se, abs=1e-4)
-        assert spread["iqr_se"] == pytest.approx((ordered[3][0] - ordered[1][0]) / singles_se, abs=1e-4)
+        assert spread.range_se == pytest.approx((ordered[-1][0] - ordered[0][0]) / singles_se, abs=1e-4)
+        assert spread.iqr_se == pytest.approx((ordered[3][0] - ordered[1][0]) / singles_se, abs=1e-4)
         excluding = sum(abs(estimate) > Z * se for estimate, se in ordered)
-        assert spread["intervals_excluding_zero"] == excluding
-        assert spread["sentence"].startswith(f"5 fold splits of 5 folds: estimates range over {spread['range_se']:.2f} SE")
-        assert spread["sentence"].endswith(f"{excluding} of 5 intervals exclude 0.")
-    json.dumps(result.diagnostics["crossfit"], allow_nan=False)  # plain JSON: saved with the project
+        assert spread.intervals_excluding_zero == excluding
+        assert spread.sentence.startswith(f"5 fold splits of 5 folds: estimates range over {spread.range_se:.2f} SE")
+        assert spread.sentence.endswith(f"{excluding} of 5 intervals exclude 0.")
+    json.dumps(result.diagnostics.crossfit.model_dump(mode="json"), allow_nan=False)  # plain JSON: saved with the project
 
 
 def test_the_diagnostics_describe_the_median_split(repeated):
     result, singles = repeated
-    crossfit_info = result.diagnostics["crossfit"]
+    crossfit_info = result.diagnostics.crossfit
     aipw = [single["aipw"].estimate for single in singles]
     centre = int(np.argsort(aipw)[2])
-    assert crossfit_info["diagnostics_split"] == centre + 1 and crossfit_info["seeds"] == "7–11"
-    arm = result.diagnostics["arm_means"]
-    assert arm["treated"] - arm["control"] == pytest.approx(rows_of(result)["aipw"].estimate, abs=1e-12)
-    assert len(result.diagnostics["learners"]["fits"]) == 5 * 5 * 3
-    assert result.diagnostics["learners"]["repetitions"] == 5
+    assert crossfit_info.diagnostics_split == centre + 1 and crossfit_info.seeds == "7–11"
+    arm = result.diagnostics.arm_means
+    assert arm.treated - arm.control == pytest.approx(rows_of(result)["aipw"].estimate, abs=1e-12)
+    assert len(result.diagnostics.learners.fits) == 5 * 5 * 3
+    assert result.diagnostics.learners.repetitions == 5
 
 
 def test_the_default_is_five_splits_for_a_learner_and_the_exact_fits_are_untouched(frame600):
     assert learners.repetition_count(learner_spec(outcome_learner="ridge_cv")) == learners.DEFAULT_REPETITIONS == 5
     default = est.run_estimation(frame600, learner_spec(), sensitivity=False, refutations=False)
-    assert "crossfit" not in default.diagnostics
+    assert default.diagnostics.crossfit is None
     assert not any("fold splits" in row.se_type for row in default.estimates)
 
 
@@ -212,9 +212,9 @@ def test_a_run_with_copied_rows_says_how_many_were_grouped_and_keeps_them_out_of
     doubled = pd.concat([frame, frame.iloc[:150]], ignore_index=True)
     spec = learner_spec(ps_learner="boosting", crossfit_repetitions=2)
     result = est.run_estimation(doubled, spec, sensitivity=False, refutations=False)
-    assert result.diagnostics["crossfit"]["duplicate_rows_grouped"] == 300
-    assert result.diagnostics["crossfit"]["duplicate_sets"] == 150
-    assert "exact duplicate rows kept together" in result.diagnostics["crossfit"]["fold_scheme"]
+    assert result.diagnostics.crossfit.duplicate_rows_grouped == 300
+    assert result.diagnostics.crossfit.duplicate_sets == 150
+    assert "exact duplicate rows kept together" in result.diagnostics.crossfit.fold_scheme
     assert any(w.startswith("300 rows are exact copies of 150 distinct rows") for w in result.warnings)
     design = est.build_design(doubled, spec)
     for seed in (spec.seed, spec.seed + 1):
@@ -322,6 +322,6 @@ def test_the_page_shows_the_spread_next_to_the_learner_rows():
     at.number_input(key="est_repetitions_retention").set_value(3)
     at.button(key="est_run_retention").click().run()
     assert not at.exception and not at.error
-    spread = project(at).estimation.diagnostics["crossfit"]["rows"]["aipw"]
-    assert spread["splits"] == 3 and len(spread["estimates"]) == 3
-    assert any(shown(caption) == f"**aipw** across fold splits: {spread['sentence']}" for caption in at.caption)
+    spread = project(at).estimation.diagnostics.crossfit.rows["aipw"]
+    assert spread.splits == 3 and len(spread.estimates) == 3
+    assert any(shown(caption) == f"**aipw** across fold splits: {spread.sentence}" for caption in at.caption)

@@ -102,9 +102,9 @@ def test_regression_equals_statsmodels_hc3(retention_frame, retention_result):
     assert abs(row.estimate - reference.params["outreach"]) < 1e-8
     assert abs(row.std_error - reference.bse["outreach"]) < 1e-8
     classical = smf.ols(N01_FORMULA, data=retention_frame).fit()
-    info = retention_result.diagnostics["regression"]
-    assert abs(info["t_stat"] - classical.tvalues["outreach"]) < 1e-8
-    assert info["dof"] == classical.df_resid
+    info = retention_result.diagnostics.regression
+    assert abs(info.t_stat - classical.tvalues["outreach"]) < 1e-8
+    assert info.dof == classical.df_resid
 
 
 def test_regression_cluster_se_equals_statsmodels(support_frame):
@@ -149,10 +149,10 @@ def test_analytic_ipw_and_aipw_ses_within_ten_percent_of_bootstrap(retention_fra
     spec = N01_SPEC.model_copy(update={"bootstrap": 400})
     result = est.run_estimation(retention_frame, spec, sensitivity=False, refutations=False)
     analytic = rows_by_method(result)
-    boot = result.diagnostics["bootstrap"]
-    assert boot["completed"] == 400 and not boot["cancelled"]
+    boot = result.diagnostics.bootstrap
+    assert boot.completed == 400 and not boot.cancelled
     for method in ("ipw", "aipw"):
-        ratio = analytic[method].std_error / boot[method]["se"]
+        ratio = analytic[method].std_error / getattr(boot, method).se
         assert 0.9 <= ratio <= 1.1, (method, ratio)
     bootstrap_rows = [row for row in result.estimates if row.se_type.startswith("bootstrap")]
     assert [row.method for row in bootstrap_rows] == ["ipw", "aipw"]
@@ -233,10 +233,10 @@ def test_cluster_bootstrap_resamples_teams(support_frame, support):
     project, _ = support
     spec = est.default_spec(project, support_frame).model_copy(update={"bootstrap": 100})
     result = est.run_estimation(support_frame, spec, sensitivity=False, refutations=False)
-    boot = result.diagnostics["bootstrap"]
-    assert boot["clustered"] and boot["completed"] == 100
+    boot = result.diagnostics.bootstrap
+    assert boot.clustered and boot.completed == 100
     analytic = rows_by_method(result)["aipw"].std_error
-    assert 0.7 < boot["aipw"]["se"] / analytic < 1.3
+    assert 0.7 < boot.aipw.se / analytic < 1.3
 
 
 def test_bootstrap_can_be_cancelled_and_reports_progress(retention_frame):
@@ -268,14 +268,14 @@ def test_missing_outcome_treatment_and_covariates_are_dropped_and_counted(retent
     result = est.run_estimation(frame, N01_SPEC, sensitivity=False, refutations=False)
     assert result.dropped == {"missing outcome": 10, "missing treatment": 5, "missing covariates (complete cases)": 25}
     assert result.n_used == 6000 - 40
-    assert "25 rows with a missing covariate" in result.diagnostics["notes"][0]
+    assert "25 rows with a missing covariate" in result.diagnostics.notes[0]
 
     indicator = est.run_estimation(frame, N01_SPEC.model_copy(update={"missing": "indicator"}),
                                    sensitivity=False, refutations=False)
     assert indicator.n_used == 6000 - 15
-    assert "health_score__missing" in indicator.diagnostics["design_columns"]
-    assert "region[(missing)]" in indicator.diagnostics["design_columns"]
-    assert "Missing indicators" in indicator.diagnostics["notes"][0]
+    assert "health_score__missing" in indicator.diagnostics.design_columns
+    assert "region[(missing)]" in indicator.diagnostics.design_columns
+    assert "Missing indicators" in indicator.diagnostics.notes[0]
 
 
 def test_crump_rule_trims_and_states_the_changed_estimand(retention_frame):
@@ -290,26 +290,26 @@ def test_crump_rule_trims_and_states_the_changed_estimand(retention_frame):
 
     result = est.run_estimation(retention_frame, N01_SPEC.model_copy(update={"trim": "crump"}),
                                 sensitivity=False, refutations=False)
-    trimming = result.diagnostics["trimming"]
-    assert trimming["kept"] == result.n_used < 6000 and trimming["dropped"] == 6000 - result.n_used
-    assert "the estimand is now the ATE in this overlap population, not for all units" in trimming["statement"]
-    assert trimming["statement"] in result.warnings
+    trimming = result.diagnostics.trimming
+    assert trimming.kept == result.n_used < 6000 and trimming.dropped == 6000 - result.n_used
+    assert "the estimand is now the ATE in this overlap population, not for all units" in trimming.statement
+    assert trimming.statement in result.warnings
     assert any(reason.startswith("trimmed (propensity outside") for reason in result.dropped)
 
     bounds = est.run_estimation(retention_frame, N01_SPEC.model_copy(update={"trim": "bounds", "clip": (0.1, 0.9)}),
                                 sensitivity=False, refutations=False)
-    assert bounds.diagnostics["trimming"]["bounds"] == [0.1, 0.9]
+    assert bounds.diagnostics.trimming.bounds == (0.1, 0.9)
     assert bounds.n_used == int(np.sum((e >= 0.1) & (e <= 0.9)))
 
 
 def test_overlap_and_weight_diagnostics(retention_result):
-    overlap = retention_result.diagnostics["overlap"]
-    weights = retention_result.diagnostics["weights"]
-    assert overlap["n_below_clip"] + overlap["n_above_clip"] == round(overlap["share_clipped"] * 6000)
-    assert len(overlap["histogram"]) == 80
-    assert weights["treated"]["n"] == 2038 and weights["control"]["n"] == 3962
-    assert round(weights["treated"]["ess"]) == 1466
-    assert 0 < weights["treated"]["ess_share"] < 1
+    overlap = retention_result.diagnostics.overlap
+    weights = retention_result.diagnostics.weights
+    assert overlap.n_below_clip + overlap.n_above_clip == round(overlap.share_clipped * 6000)
+    assert len(overlap.histogram) == 80
+    assert weights.treated.n == 2038 and weights.control.n == 3962
+    assert round(weights.treated.ess) == 1466
+    assert 0 < weights.treated.ess_share < 1
     assert retention_result.warnings == []
 
 
@@ -368,7 +368,7 @@ def test_perfect_separation_warns_naming_the_unreliable_estimators():
     assert "x (no overlap in range)" in text
     assert "IPW and AIPW are unreliable" in text
     assert "regression and g-computation" in text
-    assert result.diagnostics["propensity_model"]["separated"] is True
+    assert result.diagnostics.propensity_model.separated is True
 
 
 def test_category_seen_in_one_arm_only_is_named():
@@ -388,7 +388,7 @@ def test_poor_overlap_warns():
                                 sensitivity=False, refutations=False)
     overlap_warning = next(w for w in result.warnings if w.startswith("Poor overlap"))
     assert "IPW and AIPW are unreliable" in overlap_warning and "Crump" in overlap_warning
-    assert result.diagnostics["overlap"]["share_clipped"] > 0.05
+    assert result.diagnostics.overlap.share_clipped > 0.05
 
 
 # ---- eligibility and defaults -------------------------------------------------------------------
@@ -493,7 +493,7 @@ def test_add_bootstrap_replaces_earlier_bootstrap_rows(retention):
     twice = est.add_bootstrap(once, frame, 80)
     labels = [row.se_type for row in twice.estimation.estimates if row.se_type.startswith("bootstrap")]
     assert labels == ["bootstrap (80 replicates)", "bootstrap (80 replicates)"]
-    assert twice.estimation.diagnostics["bootstrap"]["completed"] == 80
+    assert twice.estimation.diagnostics.bootstrap.completed == 80
     with pytest.raises(est.EstimationError, match="Run the estimation before the bootstrap"):
         est.add_bootstrap(project, frame, 50)
 
@@ -515,7 +515,7 @@ def test_result_survives_a_project_file_round_trip(support, support_frame):
     stored = est.estimate_project(project, support_frame, spec)
     reopened = project_from_json(project_to_json(stored))
     assert reopened.estimation == stored.estimation
-    assert reopened.estimation.diagnostics["bootstrap"]["completed"] == 20
+    assert reopened.estimation.diagnostics.bootstrap.completed == 20
 
 
 def test_default_spec_takes_the_data_audits_treated_value_and_codes_the_text_treatment(retention):
@@ -575,10 +575,10 @@ def test_nsw_cps_att_with_default_settings_is_right(nsw_cps):
     rows = rows_by_method(result)
     assert round(rows["ipw"].estimate) == 1180 and round(rows["aipw"].estimate) == 1271
     assert rows["ipw"].ci_low < 1794 < rows["ipw"].ci_high  # the experimental benchmark
-    ipw_info = result.diagnostics["ipw"]
-    assert ipw_info["bounds"] == [0.0, 0.98] and "no lower bound" in ipw_info["bounds_note"]
+    ipw_info = result.diagnostics.ipw
+    assert ipw_info.bounds == (0.0, 0.98) and "no lower bound" in ipw_info.bounds_note
     # diagnostics use exactly the weights behind the estimate: control ESS 417 (the clipped weights said 2,538)
-    assert round(result.diagnostics["weights"]["control"]["ess"]) == 417
+    assert round(result.diagnostics.weights.control.ess) == 417
     # the constant-effect coefficient never carries the ATT label
     assert rows["regression"].estimand == est.CONSTANT_EFFECT and "no effect heterogeneity" in rows["regression"].label
     assert {row.estimand for row in result.estimates if row.method != "regression"} == {"ATT"}
@@ -699,8 +699,8 @@ def test_propensity_terms_change_only_the_weighting_estimators(retention_frame, 
     for method in ("naive", "regression", "gcomp"):
         assert rows[method].estimate == base[method].estimate
     assert abs(rows["ipw"].estimate - base["ipw"].estimate) > 1e-4
-    assert result.diagnostics["propensity_model"]["parameters"] == 1 + 1 + 4 + 3
-    assert any("propensity model uses the terms" in note for note in result.diagnostics["notes"])
+    assert result.diagnostics.propensity_model.parameters == 1 + 1 + 4 + 3
+    assert any("propensity model uses the terms" in note for note in result.diagnostics.notes)
 
 
 def test_flexibility_choices_become_formula_terms(nhefs_frame):
@@ -809,10 +809,10 @@ def test_bootstrap_refits_the_propensity_on_its_own_terms():
     spec = N01_SPEC.model_copy(update={"propensity_terms": "health_score + I(health_score**2) + prior_tickets + "
                                        "usage_score + C(region)", "bootstrap": 100})
     result = est.run_estimation(simulate_retention(2000, seed=3), spec, sensitivity=False, refutations=False)
-    analytic, boot = rows_by_method(result), result.diagnostics["bootstrap"]
-    assert boot["completed"] == 100
+    analytic, boot = rows_by_method(result), result.diagnostics.bootstrap
+    assert boot.completed == 100
     for method in ("ipw", "aipw"):
-        assert 0.8 < analytic[method].std_error / boot[method]["se"] < 1.25, method
+        assert 0.8 < analytic[method].std_error / getattr(boot, method).se < 1.25, method
 
 
 @pytest.mark.parametrize("estimand", ["ATE", "ATT", "ATC"])

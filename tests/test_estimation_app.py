@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from causal_core.data.loading import rebind_data
 from tests.rendered import plain
+from tests.test_typed_diagnostics import direct_overlap_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = "app_pages/estimation.py"
@@ -57,6 +59,15 @@ def test_retention_run_shows_the_n01_table_diagnostics_sensitivity_and_refutatio
     assert any("1× as strong as health_score" in shown(md) for md in at.markdown)
     result = project(at).estimation
     assert result.spec.covariates[-1] == "segment" and result.true_effect == pytest.approx(-0.0463, abs=1e-4)
+    # the Overlap and Weights tabs read the typed diagnostics; their figures match an independent statsmodels logit
+    direct = direct_overlap_figures(rebind_data(project(at)), result.spec.clip)
+    lo, hi = result.spec.clip
+    caption = (f"{direct['clipped']:,} rows clipped to [{lo:g}, {hi:g}]; {direct['outside']:.1%} outside [0.05, 0.95]; "
+               f"{direct['above']} treated rows above the highest control propensity, {direct['below']} controls below "
+               "the lowest treated one.")
+    assert caption in [shown(item) for item in at.caption]
+    weights = next(frame.value for frame in at.dataframe if "ess" in frame.value.columns)
+    assert weights.loc["treated", "ess"] == pytest.approx(direct["ess_treated"], rel=1e-6)
 
 
 def test_ineligible_covariate_needs_an_override_with_a_reason():
@@ -85,7 +96,7 @@ def test_bootstrap_adds_rows():
     assert not at.exception
     table = at.dataframe[0].value
     assert table["method"].tolist()[-2:] == ["IPW (Hájek) [bootstrap SE]", "Doubly robust (AIPW) [bootstrap SE]"]
-    assert project(at).estimation.diagnostics["bootstrap"]["completed"] == 50
+    assert project(at).estimation.diagnostics.bootstrap.completed == 50
 
 
 def test_support_run_is_clustered_by_team_and_reports_dropped_rows():

@@ -104,13 +104,13 @@ def project_with_estimation(frame: pd.DataFrame, treatment: str, outcome: str) -
 def test_plugin_formula_reproduces_the_primer_smoking_table():
     result = estimate_frontdoor(primer_table(), FrontdoorSpec(treatment="smoking", outcome="cancer", mediators=["tar"],
                                                               bootstrap=0))
-    means = result.diagnostics["potential_outcome_means"]
-    assert means["treated"] == pytest.approx(0.5475, abs=1e-12)  # Primer: P(cancer | do(smoking)) = 0.5475
-    assert means["control"] == pytest.approx(0.5025, abs=1e-12)  # Primer: P(cancer | do(no smoking)) = 0.5025
+    means = result.diagnostics.potential_outcome_means
+    assert means.treated == pytest.approx(0.5475, abs=1e-12)  # Primer: P(cancer | do(smoking)) = 0.5475
+    assert means.control == pytest.approx(0.5025, abs=1e-12)  # Primer: P(cancer | do(no smoking)) = 0.5025
     assert result.main.estimate == pytest.approx(0.045, abs=1e-12)
     naive = result.estimates[1]
     assert naive.method == "naive" and naive.estimate == pytest.approx(59 / 400 - 361 / 400)  # −0.755
-    assert result.diagnostics["method"] == "plugin"
+    assert result.diagnostics.method == "plugin"
     assert any("No bootstrap" in warning for warning in result.warnings) and result.main.ci_low is None
 
 
@@ -139,18 +139,18 @@ def test_plugin_with_discrete_covariates_matches_the_formula_written_out():
             p_m = cell.loc[cell["smoking"] == x, "tar"].value_counts(normalize=True)
             expected[x] += p_w * sum(p_m[m] * sum(mu[(m, xp)] * p_x[xp] for xp in (0, 1)) for m in p_m.index)
     assert result.main.estimate == pytest.approx(expected[1] - expected[0], abs=1e-12)
-    assert result.diagnostics["covariate_cells"] == 3
+    assert result.diagnostics.covariate_cells == 3
 
 
 def test_linear_frontdoor_with_a_continuous_mediator_recovers_the_product_of_stages():
     frame = continuous_sim(20_000, seed=11)
     result = estimate_frontdoor(frame, FrontdoorSpec(treatment="x", outcome="y", mediators=["m"], covariates=["w"],
                                                      bootstrap=200, ci="normal"))
-    assert result.diagnostics["method"] == "linear" and "continuous" in result.diagnostics["method_reason"]
+    assert result.diagnostics.method == "linear" and "continuous" in result.diagnostics.method_reason
     assert abs(result.main.estimate - 3.0) < 0.1 and result.main.ci_low < 3.0 < result.main.ci_high
-    stage = result.diagnostics["stage_effects"][0]
-    assert stage["treatment_to_mediator"] == pytest.approx(2.0, abs=0.05)
-    assert stage["mediator_to_outcome"] == pytest.approx(1.5, abs=0.05)
+    stage = result.diagnostics.stage_effects[0]
+    assert stage.treatment_to_mediator == pytest.approx(2.0, abs=0.05)
+    assert stage.mediator_to_outcome == pytest.approx(1.5, abs=0.05)
     assert result.estimates[1].estimate > 4.5  # the confounded comparison
     half = (result.main.ci_high - result.main.ci_low) / 2
     assert half == pytest.approx(est.Z95 * result.main.std_error)
@@ -185,7 +185,7 @@ def test_bootstrap_is_seeded_reports_progress_and_can_be_stopped():
     boot = frontdoor_bootstrap(prepared, 200, 5, should_stop=lambda: next(calls, True), max_cells=50 * 2_000)
     assert boot["cancelled"] and boot["completed"] == 100 and boot["replicates"].size == 100
     stopped_now = estimate_frontdoor(frame, spec, should_stop=lambda: True)
-    assert stopped_now.diagnostics["bootstrap"]["completed"] == 0 and stopped_now.main.ci_low is None
+    assert stopped_now.diagnostics.bootstrap.completed == 0 and stopped_now.main.ci_low is None
     assert any("cancelled after 0 of 200" in warning for warning in stopped_now.warnings)
 
 
@@ -235,8 +235,8 @@ def test_2sls_reproduces_wooldridge_example_15_1(mroz_frame):
     iv, ols = result.estimates
     assert (round(iv.estimate, 4), round(iv.std_error, 4)) == (0.0592, 0.0351)
     assert (round(ols.estimate, 3), round(ols.std_error, 3)) == (0.109, 0.014)
-    first = result.diagnostics["first_stage"]
-    assert round(np.sqrt(first["f"]), 2) == 9.43 and round(first["partial_r2"], 3) == 0.173
+    first = result.diagnostics.first_stage
+    assert round(np.sqrt(first.f), 2) == 9.43 and round(first.partial_r2, 3) == 0.173
     assert result.n_used == 428 and [w.split(" is below")[0] for w in result.warnings] == ["First-stage F = 88.84"]
     assert "approximate: first-stage F = 88.8 is below the tF bar 104.7" in result.main.se_type  # F 89 < 104.7
     assert iv.estimand == "IV slope (constant effect)"  # educ is continuous: a slope, not an ATE or LATE
@@ -249,8 +249,8 @@ def test_2sls_reproduces_wooldridge_example_15_5_with_exogenous_controls(mroz_fr
                   covariates=["exper", "expersq"], se="unadjusted")
     result = estimate_iv(mroz_frame, spec)
     assert (round(result.main.estimate, 4), round(result.main.std_error, 4)) == (0.0614, 0.0314)
-    assert round(result.diagnostics["first_stage"]["f"], 2) == 55.40
-    assert round(result.diagnostics["tests"]["overidentification"]["statistic"], 3) == 0.378
+    assert round(result.diagnostics.first_stage.f, 2) == 55.40
+    assert round(result.diagnostics.tests.overidentification.statistic, 3) == 0.378
     robust = estimate_iv(mroz_frame, spec.model_copy(update={"se": "robust"}))
     assert robust.main.estimate == pytest.approx(result.main.estimate) and robust.main.std_error != result.main.std_error
 
@@ -258,12 +258,12 @@ def test_2sls_reproduces_wooldridge_example_15_5_with_exogenous_controls(mroz_fr
 def test_anderson_rubin_set_inverts_the_reduced_form_f_test(mroz_frame):
     """At the AR set's limits, the F test of the instrument in a regression of y − β₀·educ is at its 5 % critical value."""
     result = estimate_iv(mroz_frame, IVSpec(treatment="educ", outcome="lwage", instruments=["fatheduc"], se="unadjusted"))
-    ar = result.diagnostics["anderson_rubin"]
-    assert ar["kind"] == "interval" and ar["low"] < result.main.estimate < ar["high"]
+    ar = result.diagnostics.anderson_rubin
+    assert ar.kind == "interval" and ar.low < result.main.estimate < ar.high
     exog = sm.add_constant(mroz_frame[["fatheduc"]])
-    for beta in (ar["low"], ar["high"]):
+    for beta in (ar.low, ar.high):
         fit = sm.OLS(mroz_frame["lwage"] - beta * mroz_frame["educ"], exog).fit()
-        assert fit.tvalues["fatheduc"] ** 2 == pytest.approx(ar["critical_f"], rel=0.02)
+        assert fit.tvalues["fatheduc"] ** 2 == pytest.approx(ar.critical_f, rel=0.02)
 
 
 # ---- IV: simulations ------------------------------------------------------------------------------
@@ -272,33 +272,33 @@ def test_2sls_is_unbiased_where_ols_is_not():
     iv, ols = result.estimates
     assert abs(iv.estimate - 2.0) < 0.05 and iv.ci_low < 2.0 < iv.ci_high
     assert ols.estimate - 2.0 > 0.5 and not ols.ci_low < 2.0 < ols.ci_high
-    assert result.diagnostics["first_stage"]["f"] > 1000 and result.diagnostics["tests"]["endogeneity"]["pvalue"] < 1e-6
+    assert result.diagnostics.first_stage.f > 1000 and result.diagnostics.tests.endogeneity.pvalue < 1e-6
 
 
 def test_binary_treatment_and_instrument_is_labelled_late_and_estimates_the_compliers_effect():
     frame, late, ate, share = late_sim(40_000, 8)
     result = estimate_iv(frame, IVSpec(treatment="enrolled", outcome="earnings", instruments=["encouraged"]))
     row = result.main
-    assert row.estimand == "LATE (compliers)" and "not the ATE" in result.diagnostics["estimand_sentence"]
+    assert row.estimand == "LATE (compliers)" and "not the ATE" in result.diagnostics.estimand_sentence
     assert abs(row.estimate - late) < 0.08 and row.ci_low < late < row.ci_high
     assert not row.ci_low < ate < row.ci_high  # the ATE (≈ 1.7) is a different number
-    assert result.diagnostics["complier_share"] == pytest.approx(share, abs=0.01)
+    assert result.diagnostics.complier_share == pytest.approx(share, abs=0.01)
 
 
 def test_weak_first_stage_is_a_warning_with_a_wide_anderson_rubin_set():
     result = estimate_iv(iv_sim(400, 3, strength=0.08), IVSpec(treatment="x", outcome="y", instruments=["z"]))
-    first = result.diagnostics["first_stage"]
-    assert first["f"] < 10
+    first = result.diagnostics.first_stage
+    assert first.f < 10
     weak = [w for w in result.warnings if w.startswith("Weak instrument")]
     assert weak and "Staiger–Stock" in weak[0] and "Stock–Yogo" in weak[0] and "16.38" in weak[0]
-    ar = result.diagnostics["anderson_rubin"]
-    assert ar["kind"] in {"unbounded", "union", "whole line"} or (ar["high"] - ar["low"]) > (result.main.ci_high - result.main.ci_low)
+    ar = result.diagnostics.anderson_rubin
+    assert ar.kind in {"unbounded", "union", "whole line"} or (ar.high - ar.low) > (result.main.ci_high - result.main.ci_low)
 
 
 def test_moderate_first_stage_between_10_and_stock_yogo_gets_the_softer_warning():
     frame = iv_sim(1_000, 12, strength=0.17)
     result = estimate_iv(frame, IVSpec(treatment="x", outcome="y", instruments=["z"]))
-    f_value = result.diagnostics["first_stage"]["f"]
+    f_value = result.diagnostics.first_stage.f
     if not 10 <= f_value < 16.38:
         pytest.fail(f"the simulated first stage should fall between 10 and 16.38, got {f_value:.2f}")
     assert any(w.startswith("Moderately weak instrument") for w in result.warnings)
@@ -308,7 +308,7 @@ def test_cluster_robust_2sls_counts_clusters():
     frame = iv_sim(2_000, 5).assign(site=np.repeat(np.arange(40), 50))
     result = estimate_iv(frame, IVSpec(treatment="x", outcome="y", instruments=["z"], se="cluster", cluster="site"))
     assert "cluster-robust (40 clusters)" in result.main.se_type
-    assert result.diagnostics["anderson_rubin"]["kind"] == "interval"
+    assert result.diagnostics.anderson_rubin.kind == "interval"
 
 
 # ---- IV: bad inputs ---------------------------------------------------------------------------------
@@ -395,7 +395,7 @@ def _weak_enough_for_rays(seed_range: range):
     for seed in seed_range:
         result = estimate_iv(iv_sim(300, seed, strength=0.09), IVSpec(treatment="x", outcome="y", instruments=["z"],
                                                                      se="unadjusted"))
-        if result.diagnostics["first_stage"]["f"] < result.diagnostics["anderson_rubin"]["critical_f"]:
+        if result.diagnostics.first_stage.f < result.diagnostics.anderson_rubin.critical_f:
             return result
     raise AssertionError("no replication with a first-stage F below the AR critical value")
 
@@ -403,14 +403,14 @@ def _weak_enough_for_rays(seed_range: range):
 def test_an_unbounded_anderson_rubin_set_prints_rays_not_grid_edges():
     """First-stage F below the AR critical value: the set is unbounded; its ends are ∞, never ±50 SE."""
     result = _weak_enough_for_rays(range(1, 40))
-    ar = result.diagnostics["anderson_rubin"]
-    assert ar["kind"] in {"unbounded", "whole line"}
-    assert ar["pieces"][0][0] is None and ar["pieces"][-1][1] is None
-    if ar["kind"] == "unbounded":
-        assert ar["text"].startswith("(−∞, ") and ar["text"].endswith(", ∞)") and " ∪ " in ar["text"]
+    ar = result.diagnostics.anderson_rubin
+    assert ar.kind in {"unbounded", "whole line"}
+    assert ar.pieces[0][0] is None and ar.pieces[-1][1] is None
+    if ar.kind == "unbounded":
+        assert ar.text.startswith("(−∞, ") and ar.text.endswith(", ∞)") and " ∪ " in ar.text
     else:
-        assert ar["text"] == "the whole real line"
-    assert any(ar["text"] in w for w in result.warnings)
+        assert ar.text == "the whole real line"
+    assert any(ar.text in w for w in result.warnings)
 
 
 def test_format_ar_set_spells_every_shape():
@@ -425,7 +425,7 @@ def test_format_ar_set_spells_every_shape():
 def test_the_wald_label_is_calibrated_only_above_the_tf_bar(strength, expected):
     """Lee et al. (2022): the ±1.96 interval needs F ≥ 104.7; between 10 and that it is approximate and names AR."""
     result = estimate_iv(iv_sim(1_000, 12, strength=strength), IVSpec(treatment="x", outcome="y", instruments=["z"]))
-    f_value = result.diagnostics["first_stage"]["f"]
+    f_value = result.diagnostics.first_stage.f
     assert expected in result.main.se_type
     assert (f_value >= TF_BAR) == ("approximate" not in result.main.se_type), f_value
     if f_value < TF_BAR:
@@ -504,15 +504,15 @@ def test_2sls_reproduces_wooldridge_example_15_4_card_proximity_to_college():
     iv, ols = result.estimates
     assert (round(iv.estimate, 3), round(iv.std_error, 3)) == (0.132, 0.055)
     assert (round(ols.estimate, 3), round(ols.std_error, 3)) == (0.075, 0.003)
-    first = result.diagnostics["first_stage"]
-    assert round(first["coefficients"]["nearc4"], 3) == 0.320 and round(np.sqrt(first["f"]), 2) == 3.64
+    first = result.diagnostics.first_stage
+    assert round(first.coefficients["nearc4"], 3) == 0.320 and round(np.sqrt(first.f), 2) == 3.64
     assert [w.split(":")[0] for w in result.warnings] == ["Moderately weak instrument"]
 
 
 def test_data_columns_named_like_internal_labels_do_not_clash():
     frame = iv_sim(1_000, 9).rename(columns={"w": "treatment"}).assign(const=1.0)
     result = estimate_iv(frame, IVSpec(treatment="x", outcome="y", instruments=["z"], covariates=["treatment", "const"]))
-    assert abs(result.main.estimate - 2.0) < 0.3 and result.diagnostics["covariates"] == ["treatment"]
+    assert abs(result.main.estimate - 2.0) < 0.3 and result.diagnostics.covariates == ["treatment"]
     assert any("Constant covariate column(s) dropped: const" in note for note in result.notes)
 
 

@@ -116,7 +116,7 @@ def test_each_odd_upload_gives_a_result_or_a_clear_refusal_and_every_chart_build
     result = est.estimate_project(project, frame, _spec(project, frame, covariates), refutations=False).estimation
     for chart in CHARTS:
         assert chart(result).to_dict()
-    said = " ".join([*result.warnings, *result.diagnostics["notes"],
+    said = " ".join([*result.warnings, *result.diagnostics.notes,
                      *(f"dropped {k}: {v}" for k, v in result.dropped.items())])
     assert text is None or text in said
     labels = {row.covariate for row in result.balance}
@@ -242,14 +242,14 @@ def _shares(w: np.ndarray) -> tuple[float, float, int]:
 
 def test_weight_summary_reports_the_normalised_maximum_and_the_top_1pct_share_on_nsw_cps(nsw_cps):
     spec = EstimationSpec(treatment="treat", outcome="re78", covariates=LINEAR, estimand="ATT")
-    weights = est.run_estimation(nsw_cps, spec, sensitivity=False, refutations=False).diagnostics["weights"]
+    weights = est.run_estimation(nsw_cps, spec, sensitivity=False, refutations=False).diagnostics.weights
     _, w0 = _independent_weights(nsw_cps, "ATT")
     max_share, top_share, n_top = _shares(w0)
-    control = weights["control"]
-    assert control["max_weight"] < 1  # the raw maximum looks harmless …
-    assert control["top1pct_weight_share"] == pytest.approx(top_share, abs=1e-4)  # … yet 160 rows carry 55 %
-    assert control["top1pct_weight_share"] == pytest.approx(0.547, abs=0.001) and control["n_top1pct"] == n_top == 160
-    assert control["max_normalised_weight"] == pytest.approx(max_share, abs=1e-5)
+    control = weights.control
+    assert control.max_weight < 1  # the raw maximum looks harmless …
+    assert control.top1pct_weight_share == pytest.approx(top_share, abs=1e-4)  # … yet 160 rows carry 55 %
+    assert control.top1pct_weight_share == pytest.approx(0.547, abs=0.001) and control.n_top1pct == n_top == 160
+    assert control.max_normalised_weight == pytest.approx(max_share, abs=1e-5)
 
 
 def test_the_extreme_weight_warning_states_shares_not_a_raw_maximum(nsw_cps):
@@ -323,15 +323,14 @@ def test_a_dictionary_categorical_enters_as_levels_in_both_models():
     project = project_for_upload(loaded).model_copy(update={"treatment": "qsmk", "outcome": "wt82_71"})
     spec = EstimationSpec(treatment="qsmk", outcome="wt82_71", covariates=["age", "wt71", "education"])
     numeric = est.estimate_project(project, loaded.frame, spec, refutations=False).estimation
-    assert "education" in numeric.diagnostics["design_columns"]
+    assert "education" in numeric.diagnostics.design_columns
     flagged = project.model_copy(update={"dictionary": [
         entry.model_copy(update={"categorical": entry.variable == "education"}) for entry in project.dictionary]})
     levels = est.estimate_project(flagged, loaded.frame, spec, refutations=False).estimation
-    columns = levels.diagnostics["design_columns"]
+    columns = levels.diagnostics.design_columns
     assert [c for c in columns if c.startswith("education")] == [f"education[{k}]" for k in (2, 3, 4, 5)]
     assert levels.spec.categorical == ["education"]
-    assert levels.diagnostics["propensity_model"]["parameters"] == numeric.diagnostics["propensity_model"][
-        "parameters"] + 3  # 4 dummies instead of one slope, in the propensity model too
+    assert levels.diagnostics.propensity_model.parameters == numeric.diagnostics.propensity_model.parameters + 3  # 4 dummies instead of one slope, in the propensity model too
     ipw = {r.method: r.estimate for r in levels.estimates}["ipw"]
     assert abs(ipw - {r.method: r.estimate for r in numeric.estimates}["ipw"]) > 1e-3
     assert est.project_categoricals(flagged, loaded.frame, ["age", "education"]) == ["education"]

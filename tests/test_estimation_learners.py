@@ -78,10 +78,10 @@ def test_flexible_ipw_uses_the_crossfitted_propensity_and_says_what_its_se_ignor
     row = rows_by_method(boosted)["ipw"]
     assert "cross-fitted 'boosting' propensity treated as known" in row.se_type and "approximate" in row.se_type
     assert abs(row.estimate - TRUE_EFFECT) < 0.5  # boosting e removes most of the +2.3 bias of the linear IPW
-    info = boosted.diagnostics["learners"]
-    assert info["ps_learner"] == "boosting" and info["folds"] == 5
-    assert len(info["fits"]) == 15 * learners.DEFAULT_REPETITIONS and all(fit["seconds"] >= 0 for fit in info["fits"])
-    assert boosted.diagnostics["propensity_model"]["kind"].startswith("HistGradientBoostingClassifier")
+    info = boosted.diagnostics.learners
+    assert info.ps_learner == "boosting" and info.folds == 5
+    assert len(info.fits) == 15 * learners.DEFAULT_REPETITIONS and all(fit["seconds"] >= 0 for fit in info.fits)
+    assert boosted.diagnostics.propensity_model.kind.startswith("HistGradientBoostingClassifier")
 
 
 def test_weights_and_overlap_describe_the_crossfitted_propensity(nonlinear):
@@ -161,7 +161,7 @@ def test_learner_choice_is_recorded_in_the_project_and_round_trips_through_json(
     loaded = project_from_json(project_to_json(project))
     assert loaded.estimation.spec.ps_learner == "boosting"
     assert loaded.estimation.spec.outcome_learner == "boosting"
-    assert loaded.estimation.diagnostics["learners"]["folds"] == 5
+    assert loaded.estimation.diagnostics.learners.folds == 5
     old = EstimationSpec.model_validate({"treatment": "t", "outcome": "y"})  # a spec saved before the fields
     assert (old.ps_learner, old.outcome_learner) == ("logistic", "linear")
     assert not learners.uses_learners(old)
@@ -266,7 +266,7 @@ def test_a_single_outcome_class_in_a_training_fold_predicts_it_and_warns(nonline
     warning = next(w for w in result.warnings if "'boosting' outcome model (treated arm)" in w)
     assert "in 1 of 3 cross-fitting folds: fold 1: only outcome value 0 in the training rows" in warning
     assert np.isfinite(rows_by_method(result)["aipw"].estimate)
-    assert "treated" in result.diagnostics["outcome_model"]["separated_arms"]
+    assert "treated" in result.diagnostics.outcome_model.separated_arms
 
 
 def test_boosting_classifier_with_a_single_row_of_a_class_is_refused(nonlinear):
@@ -367,7 +367,7 @@ def test_page_runs_boosting_learners_records_them_and_refuses_the_bootstrap_with
     assert any("'boosting' propensity treated as known" in caption.value for caption in at.caption)
     at.button(key="est_bootstrap_retention").click().run()
     assert any("bootstrap refits only the default" in error.value for error in at.error)
-    assert at.session_state["cw_projects"]["retention"].estimation.diagnostics.get("bootstrap") is None
+    assert at.session_state["cw_projects"]["retention"].estimation.diagnostics.bootstrap is None
 
 
 # ---- the work bound: folds × repetitions × learners × rows (and boosting's rounds) -----------------

@@ -20,6 +20,7 @@ from scipy.special import expit
 
 from causal_core import estimation as est
 from causal_core.data.datasets import simulate_retention
+from causal_core.estimation.interval_notes import IntervalEvidence
 from causal_core.project import EstimationSpec
 
 ESTIMANDS = ("ATE", "ATT", "ATC")
@@ -63,8 +64,8 @@ def test_the_design_is_hard_enough_to_bite(frame):
     att, ate, atc = (estimates(frame, e, "default")["aipw"] for e in ("ATT", "ATE", "ATC"))
     assert att.estimate - ate.estimate > 2 * ate.std_error and ate.estimate - atc.estimate > 2 * ate.std_error
     spec = EstimationSpec(treatment="t", outcome="y", covariates=["x1", "x2", "group"], categorical=["group"])
-    overlap = est.run_estimation(frame, spec, sensitivity=False, refutations=False).diagnostics["overlap"]
-    assert overlap["share_outside_05_95"] > 0.1
+    overlap = est.run_estimation(frame, spec, sensitivity=False, refutations=False).diagnostics.overlap
+    assert overlap.share_outside_05_95 > 0.1
 
 
 @pytest.mark.parametrize(("estimand", "variant"), CASES)
@@ -122,8 +123,8 @@ def test_duplicating_every_row_leaves_every_estimate_unchanged(frame, estimand):
 
 
 # ---- interval notes: every off-target interval in the coverage table is labelled ---------------------------
-DESIGN_DIAGNOSTICS = {"retention": {"overlap": {"share_clipped": 0.0}}, "overlap": {"overlap": {"share_clipped": 0.084}},
-                      "clustered": {"overlap": {"share_clipped": 0.0}, "n_clusters": 60}}
+DESIGN_DIAGNOSTICS = {"retention": IntervalEvidence(share_clipped=0.0), "overlap": IntervalEvidence(share_clipped=0.084),
+                      "clustered": IntervalEvidence(share_clipped=0.0, n_clusters=60)}
 SE_TYPES = {"welch": "Welch", "hc": "HC3", "if": "influence function",
             "fixed_weights": "robust sandwich, weights treated as known (What If's GEE SE; conservative)",
             "cluster": "cluster-robust (60 clusters)",
@@ -160,7 +161,7 @@ def test_calibrated_rows_carry_no_note_with_good_overlap_and_a_note_with_poor(fr
     assert "constant-effect coefficient" in notes["regression"]
     poor = est.run_estimation(frame, EstimationSpec(treatment="t", outcome="y", covariates=["x1", "x2"]),
                               sensitivity=False, refutations=False)
-    share = poor.diagnostics["overlap"]["share_clipped"]
+    share = poor.diagnostics.overlap.share_clipped
     ipw = interval_note(next(row for row in poor.estimates if row.method == "ipw"), poor.diagnostics)
     assert share > 0.01 and ipw.startswith(f"Approximate ({share:.1%} of estimated propensities lie beyond")
     assert "0.732 (ATE)" in ipw
@@ -169,7 +170,7 @@ def test_calibrated_rows_carry_no_note_with_good_overlap_and_a_note_with_poor(fr
 def test_unmeasured_intervals_are_labelled_approximate():
     from causal_core.estimation.interval_notes import interval_note
 
-    good = {"overlap": {"share_clipped": 0.0}}
+    good = IntervalEvidence(share_clipped=0.0)
     cases = {
         "bootstrap": {"method": "aipw", "estimand": "ATE", "se_type": "bootstrap (200 replicates)"},
         "cluster-robust intervals were measured": {"method": "aipw", "estimand": "ATE",
@@ -180,9 +181,9 @@ def test_unmeasured_intervals_are_labelled_approximate():
     }
     for words, row in cases.items():
         assert words in interval_note(row, good), words
-    few = interval_note(cases["cluster-robust intervals were measured"], {**good, "n_clusters": 12})
+    few = interval_note(cases["cluster-robust intervals were measured"], IntervalEvidence(share_clipped=0.0, n_clusters=12))
     assert few.startswith("Approximate (12 clusters): cluster-robust intervals were measured with 60 clusters")
-    assert interval_note(cases["cluster-robust intervals were measured"], {**good, "n_clusters": 90}) is None  # measured on target
+    assert interval_note(cases["cluster-robust intervals were measured"], IntervalEvidence(share_clipped=0.0, n_clusters=90)) is None  # measured on target
     assert interval_note({"method": "aipw", "estimand": "ATE", "se_type": "influence function"}, None).startswith(
         "Approximate (overlap not checked here)")
 

@@ -23,7 +23,7 @@ from causal_core.estimation.diagnostics import (
     ess_check,
     specification_columns,
 )
-from causal_core.estimation.interval_notes import interval_note
+from causal_core.estimation.interval_notes import IntervalEvidence, interval_note
 from causal_core.project import EstimationSpec
 
 ROLES = {"treatment": "t", "outcome": "y", "covariates": ["x1", "x2"]}
@@ -70,23 +70,23 @@ def test_a_misspecified_propensity_labels_ipw_and_qualifies_aipw(estimand):
 def test_the_overlap_rule_alone_missed_it():
     """The misspecified fit understates extreme propensities, so the old clip-share rule cleared these rows."""
     result = _run(misspecified(0), "ATT")
-    assert result.diagnostics["overlap"]["share_clipped"] < 0.01
+    assert result.diagnostics.overlap.share_clipped < 0.01
     assert interval_note(next(r for r in result.estimates if r.method == "ipw"),
-                         {"overlap": result.diagnostics["overlap"]}) is None  # without the checks: unlabelled
+                         IntervalEvidence(share_clipped=result.diagnostics.overlap.share_clipped)) is None  # no checks
 
 
 def test_a_well_specified_design_is_rarely_labelled():
     """20 replications of a linear-logit design: the checks fire by chance in few of them (≈ 5 % per contrast)."""
     labelled = 0
     for seed in range(20):
-        labelled += bool(_run(well_specified(seed), "ATE").diagnostics["interval_checks"]["reasons"])
+        labelled += bool(_run(well_specified(seed), "ATE").diagnostics.interval_checks.reasons)
     assert labelled <= 4, labelled
 
 
 def test_a_small_sample_is_labelled_for_its_effective_sample_size():
     result = _run(well_specified(1, n=150), "ATE")
-    ess = result.diagnostics["interval_checks"]["ess"]
-    assert ess["fails"] and ess["ess"] < ESS_FLOOR
+    ess = result.diagnostics.interval_checks.ess
+    assert ess.fails and ess.ess < ESS_FLOOR
     assert "effective sample size" in _notes(result)["ipw"]
 
 
@@ -94,9 +94,9 @@ def test_the_contrast_se_is_the_se_of_the_difference():
     """IPW and AIPW share most noise: the SE of their difference is well below √(se_ipw² + se_aipw²)."""
     result = _run(well_specified(4), "ATE")
     rows = {row.method: row for row in result.estimates}
-    contrast = result.diagnostics["interval_checks"]["contrast"]
-    assert contrast["difference"] == pytest.approx(rows["ipw"].estimate - rows["aipw"].estimate)
-    assert contrast["se"] < 0.6 * np.hypot(rows["ipw"].std_error, rows["aipw"].std_error)
+    contrast = result.diagnostics.interval_checks.contrast
+    assert contrast.difference == pytest.approx(rows["ipw"].estimate - rows["aipw"].estimate)
+    assert contrast.se < 0.6 * np.hypot(rows["ipw"].std_error, rows["aipw"].std_error)
 
 
 def test_fixed_weights_note_no_longer_reassures():

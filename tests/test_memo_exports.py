@@ -74,7 +74,7 @@ def hostile():
     rows = [EstimateRow(method=m, estimand="ATE", estimate=e, std_error=0.01, ci_low=e - 0.02, ci_high=e + 0.02,
                         n_used=6000, se_type="HC3") for m, e in (("naive", 0.078), ("regression", -0.044),
                                                                   ("aipw", -0.047))]
-    result = EstimationResult(spec=spec, n_used=6000, estimates=rows, diagnostics={"binary_outcome": True},
+    result = EstimationResult(spec=spec, n_used=6000, estimates=rows,
                               warnings=[f"Override: '{COVARIATE}' is adjusted for"])
     dag = DagSpec(nodes=[DagNode(name=TREATMENT, column=TREATMENT), DagNode(name=OUTCOME, column=OUTCOME),
                          DagNode(name=COVARIATE, column=COVARIATE), DagNode(name=NODE)],

@@ -84,7 +84,6 @@ def retention_project(estimand: str = "ATE", rows=N01_ROWS, covariates=None, ove
             for m, e, se, lo, hi in rows
         ],
         true_effect=-0.0462,
-        diagnostics={"binary_outcome": True},
         sensitivity={
             "evalue": {"available": True, "evalue_estimate": 1.8, "sentence": "An unmeasured confounder would need a risk ratio of 1.80."}
         },
@@ -117,5 +116,5 @@ def support_project() -> Project:
         EstimateRow(method="naive", estimand="ATE", estimate=-39.517, ci_low=-44.1, ci_high=-34.9, n_used=1244),
         EstimateRow(method="aipw", estimand="ATE", estimate=-28.385, ci_low=-33.125, ci_high=-23.645, n_used=1244),
     ]
-    result = EstimationResult(spec=spec, n_used=1244, estimates=rows, diagnostics={"binary_outcome": False})
+    result = EstimationResult(spec=spec, n_used=1244, estimates=rows)
     return project.model_copy(update={"estimation": result})

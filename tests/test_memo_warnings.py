@@ -135,7 +135,7 @@ def test_dedup_clustering_guardrails_and_dropped_rows_reach_the_memo():
     assert f"{dropped} rows dropped before estimation:" in warnings
     assert "Rows were de-duplicated on `team_id`, `week_start` (first row kept per unit)" in warnings
     assert "the raw data had 1,268 rows" in warnings
-    clusters = result.diagnostics["n_clusters"]
+    clusters = result.diagnostics.n_clusters
     assert f"Standard errors are clustered on `team_id` ({clusters} clusters)." in warnings
     assert (
         "The guardrail outcome named in the brief was not estimated here: `customer_satisfaction_score`. Check it "

@@ -98,7 +98,7 @@ def test_nuisance_models_match_what_each_estimator_fits(retention_att):
     for method_id in BACKDOOR_METHODS:
         assert method_info(method_id).needs_propensity == (method_id in fits_propensity)
     assert not method_info("naive").needs_outcome_model and method_info("aipw").needs_outcome_model
-    assert "overlap" in project.estimation.diagnostics
+    assert project.estimation.diagnostics.overlap.histogram  # the overlap plot's data came back from the file
 
 
 # ---- labels: the page and the memo show the registry's ----------------------------------------------------------

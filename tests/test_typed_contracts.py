@@ -184,10 +184,10 @@ def test_the_retention_key_diagnostic_matches_pandas(retention_run):
 
 # ---- the schema-1 file: migrated on open, same memo -----------------------------------------------------
 def test_a_schema_1_file_opens_migrated_and_gives_the_same_memo():
-    assert json.loads(_v1_text())["schema_version"] == 1 and SCHEMA_VERSION == 2
+    assert json.loads(_v1_text())["schema_version"] == 1 and SCHEMA_VERSION == 3
     project = project_from_json(_v1_text())
     result = project.estimation
-    assert project.schema_version == 2 and "balance" not in result.diagnostics
+    assert project.schema_version == 3 and result.diagnostics.n_treated + result.diagnostics.n_control == 6000
     assert [row.covariate for row in result.balance][:2] == ["health_score", "prior_tickets"]
     assert round(result.balance[0].smd_before, 3) == -0.779
     assert result.sensitivity.evalue.estimand == "ATE"  # the migration names the estimate the E-value is about
@@ -197,8 +197,8 @@ def test_a_schema_1_file_opens_migrated_and_gives_the_same_memo():
     expected = json.loads((FIXTURES / "retention_v1_memo.json").read_text(encoding="utf-8"))
     frame = rebind_data(project)
     assert deterministic_memo(project, frame) == expected
-    resaved = project_from_json(project_to_json(project))  # saved again as version 2, reopened
-    assert resaved.schema_version == 2 and deterministic_memo(resaved, frame) == expected
+    resaved = project_from_json(project_to_json(project))  # saved again as version 3, reopened
+    assert resaved.schema_version == 3 and deterministic_memo(resaved, frame) == expected
 
 
 def test_a_schema_1_file_without_estimation_reads_the_audit_balance_as_before():

@@ -157,7 +157,7 @@ def test_nsw_cps_att_with_the_linear_spec_matches_the_reference(nsw_cps):
     oracle_ipw, oracle_aipw = independent_att(nsw_cps, " + ".join(LINEAR), " + ".join(LINEAR))
     assert out["ipw"].estimate == pytest.approx(oracle_ipw, abs=1) and out["aipw"].estimate == pytest.approx(
         oracle_aipw, abs=1)
-    assert result.diagnostics["weights"]["control"]["ess"] == pytest.approx(417, abs=1)  # not the clipped 2,538
+    assert result.diagnostics.weights.control.ess == pytest.approx(417, abs=1)  # not the clipped 2,538
     experimental = 1794.34
     assert out["ipw"].ci_low < experimental < out["ipw"].ci_high
 

@@ -25,6 +25,7 @@ from causal_core.data import (
     project_for_upload,
     rebind_data,
 )
+from causal_core.diagnostics_models import IVDiagnostics
 from causal_core.estimation.frontdoor import FrontdoorSpec, estimate_frontdoor, frontdoor_from_dag, with_design
 from causal_core.estimation.iv import IVSpec, estimate_iv, instruments_from_dag
 
@@ -131,13 +132,12 @@ def _text(payload: dict[str, Any]) -> str:
         se = f"{row['std_error']:.4f}" if row["std_error"] is not None else "—"
         lines.append(f"{row['method']:<10}{row['estimand']:<40}{row['estimate']:>+11.4f}{se:>10}{ci:>24}")
         lines.append(f"{'':<10}interval: {row['se_type']}")
-    diagnostics = payload["diagnostics"]
-    if "first_stage" in diagnostics:
-        first = diagnostics["first_stage"]
-        lines.append(f"first stage: F = {first['f']:.2f}, partial R² = {first['partial_r2']:.4f} ({first.get('kind', '')})")
-        ar = diagnostics["anderson_rubin"]
-        pieces = ar.get("text") or " ∪ ".join(f"[{lo:+.4f}, {hi:+.4f}]" for lo, hi in ar["pieces"]) or "empty"
-        lines.append(f"Anderson–Rubin 95% set ({ar['kind']}): {pieces}")
+    if payload["design"] == "iv":  # read back through the model: a renamed key fails here, not silently
+        diagnostics = IVDiagnostics.model_validate(payload["diagnostics"])
+        first, ar = diagnostics.first_stage, diagnostics.anderson_rubin
+        lines.append(f"first stage: F = {first.f:.2f}, partial R² = {first.partial_r2:.4f} ({first.kind})")
+        pieces = ar.text or " ∪ ".join(f"[{lo:+.4f}, {hi:+.4f}]" for lo, hi in ar.pieces) or "empty"
+        lines.append(f"Anderson–Rubin 95% set ({ar.kind}): {pieces}")
     lines.extend("Warning: " + warning for warning in payload["warnings"])
     lines.extend("Note: " + note for note in payload["notes"])
     if payload.get("out"):

@@ -21,6 +21,7 @@ from typing import Any
 from causal_core import estimation
 from causal_core.commands.common import CliError, add_format_option, emit, read_data_file
 from causal_core.data import analysis_frame, builtin_names, project_for_builtin, project_for_upload
+from causal_core.diagnostics_models import EstimationDiagnostics
 from causal_core.estimation.interval_notes import interval_note
 from causal_core.estimation.refutation import SENSITIVITY_POINTER
 from causal_core.methods import ALL_ESTIMANDS, Estimand
@@ -129,10 +130,8 @@ def terms_fields(args: argparse.Namespace) -> dict[str, Any]:
 
 def payload(result, ineligible: dict[str, str]) -> dict[str, Any]:
     """JSON-ready summary: the binned plot data are left out, the tables kept."""
-    diagnostics = dict(result.diagnostics)
-    for key in ("overlap", "weights"):
-        if key in diagnostics:
-            diagnostics[key] = {k: v for k, v in diagnostics[key].items() if k != "histogram"}
+    plot_data = {"overlap": {"histogram"}, "weights": {"histogram"}}
+    diagnostics = result.diagnostics.model_dump(mode="json", exclude=plot_data) if result.diagnostics else None
     warnings = list(result.warnings) + [f"'{c}' is ineligible as a covariate: {why}." for c, why in ineligible.items()]
     return {
         "n_used": result.n_used,
@@ -165,11 +164,12 @@ def _text(data: dict[str, Any]) -> str:
         lines.append(f"{row['method']:<12}{row['estimate']:>+11.4f}{se:>10}{ci:>24}  {row['se_type']}{label}")
     if data["true_effect"] is not None:
         lines.append(f"true {data['estimand']} (simulation): {data['true_effect']:+.4f}")
-    ipw_info = data["diagnostics"].get("ipw")
-    if ipw_info:
-        lines.append(f"IPW: {ipw_info['form']}. {ipw_info['bounds_note']} SE: {ipw_info.get('se_note') or ipw_info['se']}.")
-    crossfit = data["diagnostics"].get("crossfit") or {}
-    lines.extend(f"Fold splits ({method}): {spread['sentence']}" for method, spread in (crossfit.get("rows") or {}).items())
+    if data["diagnostics"] is not None:  # read back through the model: a renamed key fails here, not silently
+        diagnostics = EstimationDiagnostics.model_validate(data["diagnostics"])
+        ipw_info = diagnostics.ipw
+        lines.append(f"IPW: {ipw_info.form}. {ipw_info.bounds_note} SE: {ipw_info.se_note or ipw_info.se}.")
+        rows = diagnostics.crossfit.rows if diagnostics.crossfit else {}
+        lines.extend(f"Fold splits ({method}): {spread.sentence}" for method, spread in rows.items())
     sensitivity = data["sensitivity"]
     if (sensitivity["evalue"] or {}).get("sentence"):
         lines.append("E-value: " + sensitivity["evalue"]["sentence"])

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
+from causal_core.diagnostics_models import HistogramBin
 from causal_core.display import EffectUnit, format_effect, format_number
 from causal_core.estimation.constants import METHOD_LABELS
 from causal_core.project import (
@@ -205,12 +204,12 @@ def love_plot(result: EstimationResult):
     return alt.layer(guides, zero, points).properties(height=max(160, ROW_HEIGHT * len(labels)))
 
 
-def _binned_chart(records: list[dict[str, Any]], value: str, title: str, log_x: bool = False):
+def _binned_chart(records: list[HistogramBin], value: str, title: str, log_x: bool = False):
     import altair as alt
 
     if not records:
         return empty_chart(f"Nothing to plot for the {title.lower()}.")
-    data = pd.DataFrame(records)
+    data = pd.DataFrame([record.model_dump() for record in records])
     scale = alt.Scale(type="log") if log_x else alt.Scale(domain=[0, 1])
     return (
         alt.Chart(data)
@@ -230,15 +229,15 @@ def overlap_chart(result: EstimationResult):
     """Estimated propensity by arm (N01's overlap plot), with the clip bounds marked."""
     import altair as alt
 
-    overlap = result.diagnostics.get("overlap") or {}
-    if not overlap.get("histogram"):
+    overlap = result.diagnostics.overlap if result.diagnostics else None
+    if overlap is None or not overlap.histogram:
         return empty_chart("No propensity scores to plot.")
     bounds = (
-        alt.Chart(pd.DataFrame({"x": overlap["clip"]})).mark_rule(strokeDash=[4, 4], color="#475569").encode(x="x:Q")
+        alt.Chart(pd.DataFrame({"x": list(overlap.clip)})).mark_rule(strokeDash=[4, 4], color="#475569").encode(x="x:Q")
     )
-    return alt.layer(_binned_chart(overlap["histogram"], "density", "Estimated probability of treatment"), bounds)
+    return alt.layer(_binned_chart(overlap.histogram, "density", "Estimated probability of treatment"), bounds)
 
 
 def weights_chart(result: EstimationResult):
-    histogram = (result.diagnostics.get("weights") or {}).get("histogram") or []
+    histogram = result.diagnostics.weights.histogram if result.diagnostics else []
     return _binned_chart(histogram, "density", "IPW weight (log scale)", log_x=True)

@@ -266,7 +266,7 @@ def crossfit_entry(
     repetitions: int, folds: int, first_seed: int, centre: int, groups: FoldGroups | None,
     rows: dict[str, Any],
 ) -> dict[str, Any]:
-    """diagnostics["crossfit"]: R, K, the seeds, the rule, the split the diagnostics show, the grouping, the spread.
+    """diagnostics.crossfit (CrossfitSummary): R, K, the seeds, the rule, the split the diagnostics show, the grouping, the spread.
 
     One shape for the learner and the exact paths, so the page and the CLI print either the same way.
     """

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from causal_core.diagnostics_models import IntervalChecks, OverlapSummary, WeightSummary
 from causal_core.estimation.design import Design, balance_columns
 from causal_core.estimation.estimators import Propensity, effective_bounds
 from causal_core.methods import Estimand
@@ -90,7 +91,7 @@ def target_extreme_share(e: np.ndarray, t: np.ndarray, estimand: Estimand) -> tu
 
 
 def overlap_summary(design: Design, ps: Propensity, clip: tuple[float, float],
-                    estimand: Estimand = Estimand.ATE) -> dict[str, Any]:
+                    estimand: Estimand = Estimand.ATE) -> OverlapSummary:
     """Propensity distribution by arm, how many rows clipping touched, and a binned density for the plot."""
     e, t = ps.raw, design.t
     target_share, target_text = target_extreme_share(e, t, estimand)
@@ -100,9 +101,9 @@ def overlap_summary(design: Design, ps: Propensity, clip: tuple[float, float],
         for arm, name in ((1, "treated"), (0, "control"))
     }
     lo, hi = clip
-    return {
+    return OverlapSummary.model_validate({
         "quantiles": by_arm,
-        "clip": [lo, hi],
+        "clip": (lo, hi),
         "n_below_clip": int(np.sum(e < lo)),
         "n_above_clip": int(np.sum(e > hi)),
         "share_clipped": float(np.mean((e < lo) | (e > hi))),
@@ -112,10 +113,10 @@ def overlap_summary(design: Design, ps: Propensity, clip: tuple[float, float],
         "treated_above_max_control": int(np.sum(e[t == 1] > e[t == 0].max())),
         "control_below_min_treated": int(np.sum(e[t == 0] < e[t == 1].min())),
         "histogram": _histogram(e, t, np.linspace(0, 1, 41), "density"),
-    }
+    })
 
 
-def weight_summary(design: Design, weights: np.ndarray) -> dict[str, Any]:
+def weight_summary(design: Design, weights: np.ndarray) -> WeightSummary:
     """Extreme weights and effective sample size per arm (Kish: (Σw)²/Σw²)."""
     out: dict[str, Any] = {}
     for arm, name in ((1, "treated"), (0, "control")):
@@ -138,7 +139,7 @@ def weight_summary(design: Design, weights: np.ndarray) -> dict[str, Any]:
     positive = weights[weights > 0]
     edges = np.geomspace(max(positive.min(), 1e-3), positive.max() * 1.0001, 31) if positive.size else np.array([0, 1])
     out["histogram"] = _histogram(weights, design.t, edges, "density")
-    return out
+    return WeightSummary.model_validate(out)
 
 
 def crump_alpha(e: np.ndarray) -> float:
@@ -260,19 +261,19 @@ def contrast_check(design: Design, ps: Propensity, models: Any, e_aipw: np.ndarr
 
 
 def interval_checks(design: Design, ps: Propensity | None, weights: np.ndarray | None, models: Any,
-                    e_aipw: np.ndarray | None, estimand: Estimand) -> dict[str, Any]:
+                    e_aipw: np.ndarray | None, estimand: Estimand) -> IntervalChecks | None:
     """Balance, effective sample size and the IPW–AIPW contrast, with one plain reason per failed check.
 
     These are the data's own evidence against the propensity model (or against the asymptotics of weighting);
     ``interval_notes`` labels the IPW row approximate and qualifies AIPW's SE when any reason is present.
     """
     if ps is None or weights is None:
-        return {}
+        return None
     out: dict[str, Any] = {"balance": balance_check(design, weights), "ess": ess_check(design, weights, estimand)}
     if models is not None and e_aipw is not None:
         out["contrast"] = contrast_check(design, ps, models, e_aipw, estimand)
     out["reasons"] = check_reasons(out)
-    return out
+    return IntervalChecks.model_validate(out)
 
 
 def check_reasons(checks: dict[str, Any]) -> list[str]:

@@ -31,6 +31,13 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from scipy import sparse
 
+from causal_core.diagnostics_models import (
+    FrontdoorBootstrap,
+    FrontdoorDiagnostics,
+    IVDiagnostics,
+    PotentialOutcomeMeans,
+    StageEffect,
+)
 from causal_core.estimation.constants import (
     MAX_BOOTSTRAP,
     MIN_ARM_ROWS,
@@ -105,7 +112,8 @@ class DesignResult(BaseModel):
     estimates: list[EstimateRow] = Field(default_factory=list)
     n_used: int = 0
     dropped: dict[str, int] = Field(default_factory=dict)
-    diagnostics: dict[str, Any] = Field(default_factory=dict)
+    diagnostics: IVDiagnostics | FrontdoorDiagnostics = Field(
+        description="The design's own diagnostics (causal_core.diagnostics_models); unknown keys are refused.")
     warnings: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     created_at: str = Field(default_factory=utc_now)
@@ -547,29 +555,29 @@ def estimate_frontdoor(
         raise EstimationError("The front-door formula could not be evaluated on these rows (an undefined cell mean).")
     estimate = float(point[0])
     warnings: list[str] = []
-    diagnostics: dict[str, Any] = {"method": prepared.method, "method_reason": prepared.method_reason,
-                                   "mediators": list(spec.mediators), "covariates": list(spec.covariates)}
+    diagnostics = FrontdoorDiagnostics(method=prepared.method, method_reason=prepared.method_reason,
+                                       mediators=list(spec.mediators), covariates=list(spec.covariates))
     if prepared.method == "plugin":
-        diagnostics["mediator_cells"] = len(prepared.m_labels)
-        diagnostics["covariate_cells"] = len(prepared.w_labels)
+        diagnostics.mediator_cells = len(prepared.m_labels)
+        diagnostics.covariate_cells = len(prepared.w_labels)
         y1, y0, _ = _plugin_means(prepared.C, prepared.y, np.ones((1, prepared.n)), len(prepared.m_labels),
                                   len(prepared.w_labels))
-        diagnostics["potential_outcome_means"] = {"treated": float(y1[0]), "control": float(y0[0])}
+        diagnostics.potential_outcome_means = PotentialOutcomeMeans(treated=float(y1[0]), control=float(y0[0]))
     else:
-        diagnostics["mediator_columns"] = prepared.m_names
-        diagnostics["stage_effects"] = _stage_effects(prepared)
+        diagnostics.mediator_columns = prepared.m_names
+        diagnostics.stage_effects = _stage_effects(prepared)
     se = ci_low = ci_high = None
     se_type = "none (no bootstrap requested)"
     if spec.bootstrap:
         boot = frontdoor_bootstrap(prepared, spec.bootstrap, spec.seed, progress=progress, should_stop=should_stop)
         reps = boot.pop("replicates")
-        diagnostics["bootstrap"] = boot
+        diagnostics.bootstrap = FrontdoorBootstrap.model_validate(boot)
         if boot["cancelled"]:
             warnings.append(f"Front-door bootstrap cancelled after {boot['completed']} of {boot['requested']} replicates"
                             + ("." if reps.size >= MIN_COMPLETED_REPLICATES else "; too few for an interval."))
         if boot["undefined"]:
             share = boot["undefined"] / boot["completed"]
-            (warnings if share > 0.01 else diagnostics.setdefault("notes", [])).append(
+            (warnings if share > 0.01 else diagnostics.notes).append(
                 f"{boot['undefined']} bootstrap replicate(s) ({share:.1%}) left a mediator cell without one arm and were "
                 "skipped; the interval may be too narrow when this share is large.")
         se_type = f"none ({reps.size} usable bootstrap replicates; at least {MIN_COMPLETED_REPLICATES} are needed)"
@@ -595,11 +603,11 @@ def estimate_frontdoor(
     )
 
 
-def _stage_effects(prepared: _Prepared) -> list[dict[str, float | str]]:
+def _stage_effects(prepared: _Prepared) -> list[StageEffect]:
     """Per mediator column: treatment → mediator (a) and mediator → outcome given treatment (b), full sample."""
     a, b = prepared.linear.stages(np.ones((1, prepared.n)))
-    return [{"mediator": name, "treatment_to_mediator": float(ai), "mediator_to_outcome": float(bi),
-             "product": float(ai * bi)} for name, ai, bi in zip(prepared.m_names, a[0], b[0], strict=True)]
+    return [StageEffect(mediator=name, treatment_to_mediator=float(ai), mediator_to_outcome=float(bi),
+                        product=float(ai * bi)) for name, ai, bi in zip(prepared.m_names, a[0], b[0], strict=True)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Which intervals the app must label "approximate", and why: the data's own diagnostics first, then
 bench/coverage.py's measured table.
 
-The diagnostics (``diagnostics["interval_checks"]``: weighted balance of the covariates, their squares and
+The diagnostics (``diagnostics.interval_checks``: weighted balance of the covariates, their squares and
 pairwise products, the effective sample size, the IPW–AIPW contrast) label IPW and qualify AIPW on the design
 at hand, whatever the table says; ``bench/coverage_family.py`` (docs/coverage.md) checks the labels over a
 random family of designs. The IPW row is also labelled when its difference from AIPW, read as bias, would leave
@@ -29,10 +29,12 @@ out).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from scipy.special import ndtr
 
+from causal_core.diagnostics_models import ContrastCheck, EstimationDiagnostics
 from causal_core.estimation.constants import Z95
 
 TARGET = (0.93, 0.97)
@@ -179,10 +181,34 @@ def _cells(kind: str, se: str, design: str, estimands: tuple[str, ...] = ("ATE",
                      in MEASURED)
 
 
-def _beyond_clip_share(diagnostics: Mapping[str, Any] | None) -> float | None:
-    overlap = (diagnostics or {}).get("overlap") or {}
-    share = overlap.get("share_clipped")
-    return None if share is None else float(share)
+@dataclass(frozen=True)
+class IntervalEvidence:
+    """The five facts of a run the notes read; None where a caller did not measure it.
+
+    Why not the whole diagnostics: the specification curve knows only its overlap share, and the benchmark's
+    hypothetical rows state a cluster count, so the rules take exactly what they use.
+    """
+
+    share_clipped: float | None = None
+    n_clusters: int | None = None
+    binary_outcome: bool | None = None
+    reasons: tuple[str, ...] = ()
+    contrast: ContrastCheck | None = None
+
+    @classmethod
+    def of(cls, diagnostics: EstimationDiagnostics | IntervalEvidence | None) -> IntervalEvidence:
+        """The evidence in a run's typed diagnostics (an IntervalEvidence is returned as it is)."""
+        if diagnostics is None:
+            return cls()
+        if isinstance(diagnostics, IntervalEvidence):
+            return diagnostics
+        checks = diagnostics.interval_checks
+        return cls(share_clipped=diagnostics.overlap.share_clipped, n_clusters=diagnostics.n_clusters,
+                   binary_outcome=diagnostics.binary_outcome, reasons=tuple(checks.reasons) if checks else (),
+                   contrast=checks.contrast if checks else None)
+
+
+Evidence = EstimationDiagnostics | IntervalEvidence | None
 
 
 def _unmeasured_note(row: Any) -> str | None:
@@ -199,11 +225,11 @@ def _unmeasured_note(row: Any) -> str | None:
     return None
 
 
-def _cluster_note(row: Any, diagnostics: Mapping[str, Any] | None) -> str | None:
+def _cluster_note(row: Any, evidence: IntervalEvidence) -> str | None:
     """Cluster-robust intervals were measured with 60 clusters; with fewer they run too narrow (not measured)."""
     if not se_kind(_get(row, "se_type")).startswith("cluster"):
         return None
-    clusters = (diagnostics or {}).get("n_clusters")
+    clusters = evidence.n_clusters
     if clusters is not None and int(clusters) >= MEASURED_CLUSTERS:
         return None
     found = f"{int(clusters)} clusters" if clusters is not None else "the number of clusters not checked here"
@@ -211,7 +237,7 @@ def _cluster_note(row: Any, diagnostics: Mapping[str, Any] | None) -> str | None
             "with fewer clusters they are known to run too narrow.")
 
 
-def _off_target_note(row: Any, diagnostics: Mapping[str, Any] | None = None) -> str | None:
+def _off_target_note(row: Any, evidence: IntervalEvidence) -> str | None:
     """Any benchmark cell for this row kind, SE family and estimand outside the target, cited as measured.
 
     Conditional cells are not cited again here: the poor-overlap cells of IPW/AIPW are the overlap rule's
@@ -219,7 +245,7 @@ def _off_target_note(row: Any, diagnostics: Mapping[str, Any] | None = None) -> 
     cells of g-computation/standardisation are ``_linear_model_note``'s (they apply only to 0/1 outcomes).
     """
     conditional = {"overlap"} if row_kind(row) in OVERLAP_KINDS else set()
-    if row_kind(row) in ("gcomp", "standardisation") and _binary_outcome(diagnostics) is False:
+    if row_kind(row) in ("gcomp", "standardisation") and evidence.binary_outcome is False:
         conditional.add("retention")
     cells = {design: value for design, value in measured(row).items()
              if design not in conditional and not TARGET[0] <= value[0] <= TARGET[1]}
@@ -230,12 +256,12 @@ def _off_target_note(row: Any, diagnostics: Mapping[str, Any] | None = None) -> 
     return f"Approximate: the 95 % interval covered {cited} in {REPS} replications (target 0.93–0.97)."
 
 
-def _overlap_note(row: Any, diagnostics: Mapping[str, Any] | None) -> str | None:
+def _overlap_note(row: Any, evidence: IntervalEvidence) -> str | None:
     """IPW and AIPW under poor overlap: clipped weights bias IPW; AIPW's SE runs small where weights explode."""
     kind = row_kind(row)
     if kind not in OVERLAP_KINDS:
         return None
-    share = _beyond_clip_share(diagnostics)
+    share = evidence.share_clipped
     if share is not None and share < CLIP_BINDS_SHARE:
         return None
     where = ("overlap not checked here" if share is None
@@ -248,15 +274,10 @@ def _overlap_note(row: Any, diagnostics: Mapping[str, Any] | None) -> str | None
             "its SE runs small where the weights are extreme.")
 
 
-def _binary_outcome(diagnostics: Mapping[str, Any] | None) -> bool | None:
-    value = (diagnostics or {}).get("binary_outcome")
-    return None if value is None else bool(value)
-
-
 FAMILY_BINARY_GCOMP_ATE = ((0.730, 0.98), (0.916, 0.98))  # bench/coverage_family.py, seed 2026, 500 reps: d24, d18
 
 
-def _linear_model_note(row: Any, diagnostics: Mapping[str, Any] | None) -> str | None:
+def _linear_model_note(row: Any, evidence: IntervalEvidence) -> str | None:
     """g-computation / standardisation on a 0/1 outcome: the linear probability model's bias, not the SE.
 
     With the full-influence-function SE these rows are on target on the continuous designs (overlap, clustered:
@@ -265,11 +286,11 @@ def _linear_model_note(row: Any, diagnostics: Mapping[str, Any] | None) -> str |
     the ATE as well (0.730 with strong heterogeneity and poor overlap, 0.916 with mild), so every estimand of a
     0/1 outcome carries the note; continuous outcomes do not.
     """
-    if row_kind(row) not in ("gcomp", "standardisation") or _binary_outcome(diagnostics) is False:
+    if row_kind(row) not in ("gcomp", "standardisation") or evidence.binary_outcome is False:
         return None
     kind, estimand = row_kind(row), _get(row, "estimand")
     if estimand == "ATE":
-        if _binary_outcome(diagnostics) is None:
+        if evidence.binary_outcome is None:
             return None
         low, high = (cell[0] for cell in FAMILY_BINARY_GCOMP_ATE)
         return ("Approximate on a 0/1 outcome: the SE is right (SE/SD ≈ 1.0) but the linear model can be biased "
@@ -280,7 +301,7 @@ def _linear_model_note(row: Any, diagnostics: Mapping[str, Any] | None) -> str |
             f"{_cells(kind, 'hc', 'overlap', ('ATT', 'ATC'))} on the continuous poor-overlap benchmark.")
 
 
-def _diagnostic_note(row: Any, diagnostics: Mapping[str, Any] | None) -> str | None:
+def _diagnostic_note(row: Any, evidence: IntervalEvidence) -> str | None:
     """IPW and AIPW when the data's own weighting diagnostics fail (balance, ESS, IPW–AIPW contrast).
 
     Why these and not a table of designs: under a misspecified propensity (logistic in exp(x1), fitted linear)
@@ -290,10 +311,9 @@ def _diagnostic_note(row: Any, diagnostics: Mapping[str, Any] | None) -> str | N
     kind = row_kind(row)
     if kind not in OVERLAP_KINDS:
         return None
-    reasons = ((diagnostics or {}).get("interval_checks") or {}).get("reasons") or []
-    if not reasons:
+    if not evidence.reasons:
         return None
-    why = "; ".join(reasons)
+    why = "; ".join(evidence.reasons)
     if kind == "ipw":
         return (f"Approximate: {why}. A wrong propensity model biases IPW, and a wider SE does not fix bias "
                 "(0.52–0.91 coverage under a misspecified propensity).")
@@ -319,18 +339,18 @@ def ipw_coverage_given_contrast(difference: float, ipw_se: float, aipw_se: float
     return float(ndtr((Z95 * ipw_se - shift) / aipw_se) - ndtr((-Z95 * ipw_se - shift) / aipw_se))
 
 
-def _contrast_bias_note(row: Any, diagnostics: Mapping[str, Any] | None) -> str | None:
+def _contrast_bias_note(row: Any, evidence: IntervalEvidence) -> str | None:
     """IPW whose disagreement with AIPW, read as bias, would leave its interval below the target's 0.93."""
     if row_kind(row) != "ipw" or se_kind(_get(row, "se_type")) not in ("if", "cluster"):
         return None
-    contrast = ((diagnostics or {}).get("interval_checks") or {}).get("contrast") or {}
+    contrast = evidence.contrast
     ipw_se = row.get("std_error") if isinstance(row, Mapping) else getattr(row, "std_error", None)
-    if not contrast or ipw_se is None or contrast.get("aipw_se") is None:
+    if contrast is None or ipw_se is None:
         return None
-    coverage = ipw_coverage_given_contrast(float(contrast["difference"]), float(ipw_se), float(contrast["aipw_se"]))
+    coverage = ipw_coverage_given_contrast(contrast.difference, float(ipw_se), contrast.aipw_se)
     if coverage >= TARGET[0]:
         return None
-    return (f"Approximate: IPW and AIPW differ by {contrast['difference']:+.3g} ({contrast['z']:.1f} SEs of their "
+    return (f"Approximate: IPW and AIPW differ by {contrast.difference:+.3g} ({contrast.z:.1f} SEs of their "
             f"difference). If AIPW is right, that is IPW's bias, and this interval would cover about {coverage:.0%} "
             f"instead of 95 % (the bar is {TARGET[0]:.0%}). A wrong propensity model is the usual cause.")
 
@@ -346,14 +366,15 @@ def _fixed_weights_note(row: Any) -> str | None:
             "conservative when the model is wrong: bias is not variance (0.58–0.66 under a misspecified propensity).")
 
 
-def interval_note(row: Any, diagnostics: Mapping[str, Any] | None = None) -> str | None:
+def interval_note(row: Any, diagnostics: Evidence = None) -> str | None:
     """The note to show beside a row's 95 % interval, or None when the benchmark found it calibrated.
 
     ``row`` is an EstimateRow (or a dict with method, estimand, se_type, label); ``diagnostics`` is the
-    result's diagnostics: its overlap summary decides the overlap rules, its ``interval_checks`` (weighted
-    balance incl. squares and products, effective sample size, IPW–AIPW contrast) the diagnostic rules, and
-    ``binary_outcome`` the g-computation ATT/ATC rule.
+    result's typed diagnostics (or an ``IntervalEvidence``): its overlap summary decides the overlap rules, its
+    ``interval_checks`` (weighted balance incl. squares and products, effective sample size, IPW–AIPW contrast)
+    the diagnostic rules, and ``binary_outcome`` the g-computation ATT/ATC rule.
     """
+    evidence = IntervalEvidence.of(diagnostics)
     kind = row_kind(row)
     unmeasured = _unmeasured_note(row)
     if unmeasured:
@@ -366,26 +387,27 @@ def interval_note(row: Any, diagnostics: Mapping[str, Any] | None = None) -> str
         return ("Approximate as an effect interval: a constant-effect coefficient, a variance-weighted average of "
                 f"the effects; with heterogeneous effects it covered {_cells('regression', 'hc', 'overlap')} on the "
                 f"poor-overlap benchmark and {_cells('regression', 'hc', 'retention', ('ATT',))} on retention.")
-    note = (_linear_model_note(row, diagnostics) or _diagnostic_note(row, diagnostics)
-            or _contrast_bias_note(row, diagnostics) or _overlap_note(row, diagnostics)
-            or _cluster_note(row, diagnostics) or _fixed_weights_note(row))
+    note = (_linear_model_note(row, evidence) or _diagnostic_note(row, evidence)
+            or _contrast_bias_note(row, evidence) or _overlap_note(row, evidence)
+            or _cluster_note(row, evidence) or _fixed_weights_note(row))
     if note:
         return note
-    return _off_target_note(row, diagnostics)
+    return _off_target_note(row, evidence)
 
 
-def contrast_bias_warnings(rows: list[Any], diagnostics: Mapping[str, Any] | None) -> list[str]:
+def contrast_bias_warnings(rows: list[Any], diagnostics: Evidence) -> list[str]:
     """The run's warning for IPW rows the contrast rule labels, when the weighting checks did not already warn.
 
     Why a warning and not only the row's note: the note sits in a table column a reader may skip, while the
     contrast says the IPW number itself is probably biased (issue 23: an approximate IPW row comes with a
     warning that says why).
     """
-    if ((diagnostics or {}).get("interval_checks") or {}).get("reasons"):
+    evidence = IntervalEvidence.of(diagnostics)
+    if evidence.reasons:
         return []  # interval_check_warnings already explains the IPW row
     warnings = []
     for row in rows:
-        note = _contrast_bias_note(row, diagnostics)
+        note = _contrast_bias_note(row, evidence)
         if note:
             label = _get(row, "label") or f"IPW ({_get(row, 'estimand')})"
             warnings.append(f"{label}: {note}")

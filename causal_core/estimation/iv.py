@@ -22,6 +22,7 @@ from linearmodels.iv import IV2SLS
 from pydantic import Field
 from scipy import optimize, stats
 
+from causal_core.diagnostics_models import AndersonRubinSet, FirstStage, IVDiagnostics, IVTests
 from causal_core.estimation.constants import EstimationError, ProgressFn, StopFn
 from causal_core.estimation.design import _treatment_vector
 from causal_core.estimation.frontdoor import (
@@ -506,12 +507,14 @@ def estimate_iv(
     if ar["kind"] in ("unbounded", "whole line"):
         warnings.append(f"The Anderson–Rubin 95% set is {ar['text']}: the data cannot bound the effect with these "
                         "instruments.")
-    diagnostics: dict[str, Any] = {"first_stage": first, "anderson_rubin": ar, "tests": _tests(fit, data, part, spec),
-                                   "estimand_sentence": estimand_sentence, "instruments": data.z_names,
-                                   "covariates": data.x_names[1:], "se": spec.se}
+    diagnostics = IVDiagnostics(
+        first_stage=FirstStage.model_validate(first), anderson_rubin=AndersonRubinSet.model_validate(ar),
+        tests=IVTests.model_validate(_tests(fit, data, part, spec)), estimand_sentence=estimand_sentence,
+        instruments=data.z_names, covariates=data.x_names[1:], se=spec.se,
+    )
     if data.binary_treatment and data.binary_instrument and not spec.covariates:
         z = data.Z[:, 0] == 1
-        diagnostics["complier_share"] = float(data.t[z].mean() - data.t[~z].mean())
+        diagnostics.complier_share = float(data.t[z].mean() - data.t[~z].mean())
     report(1.0, "IV estimate done")
     return DesignResult(
         design="iv", spec=spec.model_dump(mode="json"), estimates=[main, ols_row], n_used=n, dropped=data.dropped,

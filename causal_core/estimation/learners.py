@@ -34,6 +34,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from causal_core.diagnostics_models import (
+    CrossfitSummary,
+    EstimationDiagnostics,
+    LearnerInfo,
+    LearnerSeconds,
+    PropensityModelInfo,
+)
 from causal_core.estimation.constants import EstimationError, ProgressFn, StopFn
 from causal_core.estimation.crossfit import (
     MIN_FOLD_ARM_ROWS,
@@ -669,60 +676,55 @@ def learner_warnings(core: CoreFit) -> list[str]:
     return nuisance_warnings(nuisances) if nuisances is not None else []
 
 
-def with_learner_diagnostics(diagnostics: dict[str, Any], core: CoreFit) -> dict[str, Any]:
-    """The diagnostics with the learners' entries merged (a new dict; unchanged without a flexible learner).
+def with_learner_diagnostics(diagnostics: EstimationDiagnostics, core: CoreFit) -> EstimationDiagnostics:
+    """The diagnostics with the learners' entries set (a new model; unchanged without a flexible learner).
 
     With a flexible propensity the 'propensity_model' entry is replaced (the default one describes a Newton
     fit) and the IPW entry says which SE its row reports ('se_note', shown by the page and the CLI).
     """
-    extra = learner_diagnostics(core)
-    if not extra:
+    nuisances: Nuisances | None = getattr(core, "learners", None)
+    if nuisances is None:
         return diagnostics
-    merged = {**diagnostics, **extra}
-    nuisances: Nuisances = core.learners
-    if nuisances.ps_learner != DEFAULT_PS_LEARNER and isinstance(diagnostics.get("ipw"), dict):
+    update = learner_diagnostics(nuisances)
+    if nuisances.ps_learner != DEFAULT_PS_LEARNER:
         repeated = (f"; the median of {nuisances.repetitions} fold splits, its SE widened by their spread"
                     if nuisances.repetitions > 1 else "")
-        merged["ipw"] = {
-            **diagnostics["ipw"],
+        update["ipw"] = diagnostics.ipw.model_copy(update={
             "se": "fixed_weights",
             "se_note": f"robust sandwich with the {nuisances.k}-fold cross-fitted '{nuisances.ps_learner}' propensity "
             f"treated as known (ignores its estimation; approximate){repeated}",
-        }
-    return merged
+        })
+    return diagnostics.model_copy(update=update)
 
 
-def learner_diagnostics(core: CoreFit) -> dict[str, Any]:
-    """Diagnostics entries to merge (Models tab): the learners' choices, folds, per-fit seconds and tuning, and
-    under 'crossfit' the repeated splits' spread per row (JSON: numbers, strings and lists of numbers)."""
-    nuisances: Nuisances | None = getattr(core, "learners", None)
-    if nuisances is None:
-        return {}
-    seconds = {
-        "propensity": round(nuisances.seconds(f"'{nuisances.ps_learner}' propensity"), 4),
-        "outcome": round(nuisances.seconds(f"'{nuisances.outcome_learner}' outcome"), 4),
-    }
+def learner_diagnostics(nuisances: Nuisances) -> dict[str, Any]:
+    """Diagnostics fields to set (Models tab): the learners' choices, folds, per-fit seconds and tuning, under
+    'crossfit' the repeated splits' spread per row, and the flexible propensity's description."""
+    seconds = LearnerSeconds(
+        propensity=round(nuisances.seconds(f"'{nuisances.ps_learner}' propensity"), 4),
+        outcome=round(nuisances.seconds(f"'{nuisances.outcome_learner}' outcome"), 4),
+    )
     out: dict[str, Any] = {
-        "learners": {
-            "ps_learner": nuisances.ps_learner,
-            "ps_description": PS_LEARNERS[nuisances.ps_learner],
-            "outcome_learner": nuisances.outcome_learner,
-            "outcome_description": OUTCOME_LEARNERS[nuisances.outcome_learner],
-            "folds": nuisances.k,
-            "repetitions": nuisances.repetitions,
-            "fold_scheme": _fold_scheme(nuisances),
-            "seconds": seconds,
-            "fits": nuisances.fits,
-        },
+        "learners": LearnerInfo(
+            ps_learner=nuisances.ps_learner,
+            ps_description=PS_LEARNERS[nuisances.ps_learner],
+            outcome_learner=nuisances.outcome_learner,
+            outcome_description=OUTCOME_LEARNERS[nuisances.outcome_learner],
+            folds=nuisances.k,
+            repetitions=nuisances.repetitions,
+            fold_scheme=_fold_scheme(nuisances),
+            seconds=seconds,
+            fits=nuisances.fits,
+        ),
         "crossfit": crossfit_summary(nuisances),
     }
     if nuisances.ps_learner != DEFAULT_PS_LEARNER:
-        out["propensity_model"] = {
-            "kind": f"{PS_LEARNERS[nuisances.ps_learner]}, {nuisances.k}-fold cross-fitted (out-of-fold e)",
-            "converged": not any("propensity" in label for label in nuisances.notes),
-            "separated": False,
-            "seconds": seconds["propensity"],
-        }
+        out["propensity_model"] = PropensityModelInfo(
+            kind=f"{PS_LEARNERS[nuisances.ps_learner]}, {nuisances.k}-fold cross-fitted (out-of-fold e)",
+            converged=not any("propensity" in label for label in nuisances.notes),
+            separated=False,
+            seconds=seconds.propensity,
+        )
     return out
 
 
@@ -732,11 +734,11 @@ def _fold_scheme(nuisances: Nuisances) -> str:
     return "stratified by treatment" + (", whole clusters per fold" if nuisances.grouped else "") + copies
 
 
-def crossfit_summary(nuisances: Nuisances) -> dict[str, Any]:
+def crossfit_summary(nuisances: Nuisances) -> CrossfitSummary:
     """The repeated cross-fit in one JSON-ready entry: R, K, the rule, the duplicates grouped and each row's spread."""
     groups = nuisances.groups
     first_seed = nuisances.seed - nuisances.split_index
-    return {
+    return CrossfitSummary.model_validate({
         "repetitions": nuisances.repetitions,
         "folds": nuisances.k,
         "seeds": f"{first_seed}–{first_seed + nuisances.repetitions - 1}" if nuisances.repetitions > 1 else str(first_seed),
@@ -748,4 +750,4 @@ def crossfit_summary(nuisances: Nuisances) -> dict[str, Any]:
         "duplicate_rows_grouped": groups.duplicate_rows if groups is not None else 0,
         "duplicate_sets": groups.duplicate_sets if groups is not None else 0,
         "rows": nuisances.spread,
-    }
+    })

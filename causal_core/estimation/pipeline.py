@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from causal_core.diagnostics_models import (
+    ArmMeans,
+    BootstrapSummary,
+    CrossfitSummary,
+    EstimationDiagnostics,
+    IntervalChecks,
+    IPWInfo,
+    OutcomeModelInfo,
+    OverlapSummary,
+    PropensityModelInfo,
+    RegressionInfo,
+    Trimming,
+    WeightSummary,
+)
 from causal_core.estimation.constants import MIN_ARM_ROWS, EstimationError, ProgressFn, StopFn
 from causal_core.estimation.design import Design, build_design
 from causal_core.estimation.diagnostics import (
@@ -154,7 +167,7 @@ def _separation_culprits(design: Design) -> list[str]:
     return culprits
 
 
-def _ess_warnings(design: Design, weights: dict[str, Any], estimand: str) -> list[str]:
+def _ess_warnings(design: Design, weights: WeightSummary, estimand: str) -> list[str]:
     """Warn when a reweighted arm's effective sample size is small against the population it stands for.
 
     ATE reweights each arm to all rows, so its ESS is judged against the arm's own size. ATT reweights the
@@ -163,25 +176,22 @@ def _ess_warnings(design: Design, weights: dict[str, Any], estimand: str) -> lis
     """
     n_treated, n_control = int(design.t.sum()), int(design.n - design.t.sum())
     out = []
-    for arm in ("treated", "control"):
-        info = weights.get(arm, {})
-        if not info:
-            continue
-        reference = info["n"]
+    for arm, info in (("treated", weights.treated), ("control", weights.control)):
+        reference = info.n
         if (estimand, arm) in (("ATT", "control"), ("ATC", "treated")):
             reference = min(n_treated, n_control)
-        if info["ess"] < 0.3 * reference:
+        if info.ess < 0.3 * reference:
             out.append(
-                f"Extreme weights in the {arm} arm: effective sample size {info['ess']:.0f} of {info['n']:,} rows "
-                f"({info['ess'] / reference:.0%} of the {reference:,} it must represent); IPW is driven by a few rows: "
-                f"the largest weight carries {info['max_normalised_weight']:.1%} of the arm's total weight and the "
-                f"top 1 % of rows ({info['n_top1pct']:,}) carry {info['top1pct_weight_share']:.1%}."
+                f"Extreme weights in the {arm} arm: effective sample size {info.ess:.0f} of {info.n:,} rows "
+                f"({info.ess / reference:.0%} of the {reference:,} it must represent); IPW is driven by a few rows: "
+                f"the largest weight carries {info.max_normalised_weight:.1%} of the arm's total weight and the "
+                f"top 1 % of rows ({info.n_top1pct:,}) carry {info.top1pct_weight_share:.1%}."
             )
     return out
 
 
 def overlap_warnings(
-    design: Design, core: CoreFit, overlap: dict[str, Any], weights: dict[str, Any], estimand: str = "ATE"
+    design: Design, core: CoreFit, overlap: OverlapSummary, weights: WeightSummary, estimand: str = "ATE"
 ) -> list[str]:
     """Plain-language warnings naming the estimators that are unreliable and why."""
     warnings = []
@@ -194,13 +204,12 @@ def overlap_warnings(
             f"exactly{named}. IPW and AIPW are unreliable (propensities at 0 or 1, weights only bounded by clipping); "
             "regression and g-computation compare arms only by extrapolating a linear model across the gap."
         )
-    extreme = overlap.get("target_share_extreme", overlap["share_outside_05_95"])
-    if overlap["share_clipped"] > 0.05 or extreme > 0.2:
-        text = overlap.get("target_extreme_text", "of the rows lie outside [0.05, 0.95]")
+    extreme = overlap.target_share_extreme
+    if overlap.share_clipped > 0.05 or extreme > 0.2:
         warnings.append(
-            f"Poor overlap: {overlap['share_clipped']:.1%} of rows have an estimated propensity outside the bounds "
-            f"applied [{overlap['clip'][0]:g}, {overlap['clip'][1]:g}] and {extreme:.1%} {text}. IPW and AIPW are "
-            "unreliable there (few comparable units; clipping biases the weights) and regression extrapolates. "
+            f"Poor overlap: {overlap.share_clipped:.1%} of rows have an estimated propensity outside the bounds "
+            f"applied [{overlap.clip[0]:g}, {overlap.clip[1]:g}] and {extreme:.1%} {overlap.target_extreme_text}. "
+            "IPW and AIPW are unreliable there (few comparable units; clipping biases the weights) and regression extrapolates. "
             "Consider trimming (Crump rule), which changes the estimand."
         )
     warnings.extend(_ess_warnings(design, weights, estimand))
@@ -212,9 +221,9 @@ def overlap_warnings(
     return warnings
 
 
-def interval_check_warnings(checks: dict[str, Any]) -> list[str]:
+def interval_check_warnings(checks: IntervalChecks | None) -> list[str]:
     """One warning naming what the weighting diagnostics found and what it does to the IPW and AIPW intervals."""
-    reasons = checks.get("reasons") or []
+    reasons = checks.reasons if checks is not None else []
     if not reasons:
         return []
     return [
@@ -244,25 +253,22 @@ def run_estimation(
     report(0.0, "Building the design matrix")
     design = build_design(frame, spec)
     warnings: list[str] = []
-    trim_info: dict[str, Any] | None = None
+    trim_info: Trimming | None = None
     if spec.trim:
         design, trim_info = _apply_trimming(design, spec)
-        if trim_info.get("statement"):
-            warnings.append(trim_info["statement"])
+        warnings.append(trim_info.statement)
     check_crossfit_folds(design.t, spec.crossfit_folds)
     report(0.1, "Fitting the estimators")
     core = estimate_core(design, spec, progress=_sub_progress(report, 0.1, 0.4), should_stop=should_stop)
     refuse_non_finite(core.rows)
     report(0.4, "Diagnostics")
-    diagnostics = _diagnostics(design, spec, core)
-    diagnostics = with_learner_diagnostics(diagnostics, core)
+    diagnostics = with_learner_diagnostics(_diagnostics(design, spec, core), core)
     if core.crossfit:
-        diagnostics["crossfit"] = core.crossfit
+        diagnostics.crossfit = CrossfitSummary.model_validate(core.crossfit)
     warnings.extend(learner_warnings(core))
-    if trim_info:
-        diagnostics["trimming"] = trim_info
-    warnings.extend(overlap_warnings(design, core, diagnostics["overlap"], diagnostics["weights"], spec.estimand))
-    warnings.extend(interval_check_warnings(diagnostics.get("interval_checks") or {}))
+    diagnostics.trimming = trim_info
+    warnings.extend(overlap_warnings(design, core, diagnostics.overlap, diagnostics.weights, spec.estimand))
+    warnings.extend(interval_check_warnings(diagnostics.interval_checks))
     warnings.extend(
         f"Override: '{column}' is adjusted for although it is ineligible (logged in the edit log; the memo flags it)."
         for column in spec.overrides
@@ -272,10 +278,10 @@ def run_estimation(
     if spec.bootstrap > 0:
         report(0.45, f"Bootstrap ({spec.bootstrap} replicates)")
         boot = bootstrap(design, spec, core, progress=_sub_progress(report, 0.45, 0.6), should_stop=should_stop)
-        diagnostics["bootstrap"] = boot
         rows.extend(boot.pop("rows"))
-        if boot["cancelled"]:
-            warnings.append(boot["message"])
+        diagnostics.bootstrap = BootstrapSummary.model_validate(boot)
+        if diagnostics.bootstrap.cancelled:
+            warnings.append(diagnostics.bootstrap.message or "Bootstrap cancelled.")
     result_sensitivity = SensitivityResult()
     if sensitivity:
         report(0.6, "Sensitivity analysis")
@@ -321,19 +327,16 @@ def _sub_progress(report: ProgressFn, start: float, end: float) -> ProgressFn:
     return lambda fraction, message: report(start + (end - start) * fraction, message)
 
 
-def _apply_trimming(design: Design, spec: EstimationSpec) -> tuple[Design, dict[str, Any]]:
+def _apply_trimming(design: Design, spec: EstimationSpec) -> tuple[Design, Trimming]:
     """Drop rows with extreme estimated propensities and say plainly how the estimand changed."""
     ps = propensity(design, spec.clip)
     bounds = trimming_rule(spec, ps.raw)
     rule = "Crump et al. (2009) rule" if spec.trim == "crump" else "the clip bounds"
     if bounds is None:
-        return design, {
-            "rule": spec.trim,
-            "bounds": None,
-            "kept": design.n,
-            "dropped": 0,
-            "statement": f"Trimming by {rule}: overlap is adequate, no rows trimmed; the estimand is unchanged.",
-        }
+        return design, Trimming(
+            rule=spec.trim, bounds=None, kept=design.n, dropped=0,
+            statement=f"Trimming by {rule}: overlap is adequate, no rows trimmed; the estimand is unchanged.",
+        )
     lo, hi = bounds
     keep = (ps.raw >= lo) & (ps.raw <= hi)
     trimmed = design.subset(keep)
@@ -351,13 +354,7 @@ def _apply_trimming(design: Design, spec: EstimationSpec) -> tuple[Design, dict[
         f"Trimming by {rule} kept {trimmed.n:,} of {design.n:,} rows with estimated propensity in [{lo:.3f}, {hi:.3f}]: "
         f"the estimand is now the {spec.estimand} in this overlap population, not for {population}."
     )
-    return trimmed, {
-        "rule": spec.trim,
-        "bounds": [lo, hi],
-        "kept": trimmed.n,
-        "dropped": removed,
-        "statement": statement,
-    }
+    return trimmed, Trimming(rule=spec.trim, bounds=(lo, hi), kept=trimmed.n, dropped=removed, statement=statement)
 
 
 def _refuse_empty_target(estimand: str, n_treated: int, n_control: int, lo: float, hi: float, design: Design) -> None:
@@ -374,42 +371,39 @@ def _refuse_empty_target(estimand: str, n_treated: int, n_control: int, lo: floa
     )
 
 
-def _diagnostics(design: Design, spec: EstimationSpec, core: CoreFit) -> dict[str, Any]:
+def _diagnostics(design: Design, spec: EstimationSpec, core: CoreFit) -> EstimationDiagnostics:
+    """The run's typed diagnostics (learners, cross-fit, trimming and bootstrap are added by ``run_estimation``)."""
     weights = core.ipw_weights
-    return {
-        "n_treated": int(design.t.sum()),
-        "n_control": int(design.n - design.t.sum()),
-        "n_clusters": design.n_clusters,
-        "binary_outcome": design.binary_outcome,
-        "outcome_sd": float(design.y.std(ddof=1)),
-        "control_mean": float(design.y[design.t == 0].mean()),
-        "treated_mean": float(design.y[design.t == 1].mean()),
-        "design_columns": list(design.names),
-        "notes": list(design.notes),
-        "missing_handling": spec.missing,
-        "overlap": overlap_summary(design, core.ps, effective_bounds(spec.clip, spec.estimand), spec.estimand),
-        "ipw": {
-            "form": "Hájek (weights normalised within each arm)",
-            "bounds": list(effective_bounds(spec.clip, spec.estimand)),
-            "bounds_note": bounds_note(spec.clip, spec.estimand),
-            "se": spec.ipw_se,
-            "se_note": IPW_SE_NOTES.get(spec.ipw_se, spec.ipw_se),
-        },
-        "weights": weight_summary(design, weights),
-        "propensity_model": {
-            "kind": "logistic (unpenalised, Newton)",
-            "converged": core.ps.fit.converged,
-            "iterations": core.ps.fit.iterations,
-            "separated": core.ps.fit.separated,
-            "parameters": int(core.ps.fit.beta.size),
-        },
-        "outcome_model": {
-            "kind": core.models.kind,
-            "separated_arms": core.models.separated,
-            "crossfit_folds": spec.crossfit_folds,
-        },
-        "regression": core.regression_info,
-        "interval_checks": interval_checks(design, core.ps, weights, core.models, core.aipw_propensity, spec.estimand),
-        "arm_means": core.arm_means,
-        "timings_s": {key: round(value, 4) for key, value in core.timings.items()},
-    }
+    fit = core.ps.fit
+    return EstimationDiagnostics(
+        n_treated=int(design.t.sum()),
+        n_control=int(design.n - design.t.sum()),
+        n_clusters=design.n_clusters,
+        binary_outcome=design.binary_outcome,
+        outcome_sd=float(design.y.std(ddof=1)),
+        control_mean=float(design.y[design.t == 0].mean()),
+        treated_mean=float(design.y[design.t == 1].mean()),
+        design_columns=list(design.names),
+        notes=list(design.notes),
+        missing_handling=spec.missing,
+        overlap=overlap_summary(design, core.ps, effective_bounds(spec.clip, spec.estimand), spec.estimand),
+        ipw=IPWInfo(
+            form="Hájek (weights normalised within each arm)",
+            bounds=effective_bounds(spec.clip, spec.estimand),
+            bounds_note=bounds_note(spec.clip, spec.estimand),
+            se=spec.ipw_se,
+            se_note=IPW_SE_NOTES.get(spec.ipw_se, spec.ipw_se),
+        ),
+        weights=weight_summary(design, weights),
+        propensity_model=PropensityModelInfo(
+            kind="logistic (unpenalised, Newton)", converged=fit.converged, iterations=fit.iterations,
+            separated=fit.separated, parameters=int(fit.beta.size),
+        ),
+        outcome_model=OutcomeModelInfo(
+            kind=core.models.kind, separated_arms=list(core.models.separated), crossfit_folds=spec.crossfit_folds
+        ),
+        regression=RegressionInfo.model_validate(core.regression_info) if core.regression_info else None,
+        interval_checks=interval_checks(design, core.ps, weights, core.models, core.aipw_propensity, spec.estimand),
+        arm_means=ArmMeans.model_validate(core.arm_means) if core.arm_means else None,
+        timings_s={key: round(value, 4) for key, value in core.timings.items()},
+    )

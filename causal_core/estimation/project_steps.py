@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from causal_core.diagnostics_models import BootstrapSummary
 from causal_core.estimation.constants import EstimationError, ProgressFn, StopFn
 from causal_core.estimation.design import build_design
 from causal_core.estimation.pipeline import _apply_trimming, estimate_core, run_estimation
@@ -107,7 +108,8 @@ def add_bootstrap(
             "spec": spec,
             "estimates": rows,
             "warnings": warnings,
-            "diagnostics": {**result.diagnostics, "bootstrap": boot},
+            "diagnostics": result.diagnostics.model_copy(update={"bootstrap": BootstrapSummary.model_validate(boot)})
+            if result.diagnostics is not None else None,
         }
     )
     return project.model_copy(update={"estimation": updated, "updated_at": utc_now()})

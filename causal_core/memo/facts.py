@@ -356,8 +356,8 @@ def _cluster_line(project: Project) -> str | None:
     if result is None:
         return None
     if result.spec.cluster:
-        clusters = result.diagnostics.get("n_clusters")
-        count = f" ({plural(int(clusters), 'cluster')})" if isinstance(clusters, int) and clusters else ""
+        clusters = result.diagnostics.n_clusters if result.diagnostics else 0
+        count = f" ({plural(clusters, 'cluster')})" if clusters else ""
         return f"Standard errors are clustered on {name(result.spec.cluster)}{count}."
     if project.cluster_column:
         return (

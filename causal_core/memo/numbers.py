@@ -90,7 +90,8 @@ def _bracket_units(prose: str, matches: list[re.Match[str]], percents: list[bool
                 break
 
 
-# Estimation diagnostics a memo may quote (model coefficients and plot data are not memo figures).
+# Fields of EstimationDiagnostics a memo may quote (model coefficients are not memo figures); a test checks
+# each is a declared field, since model_dump(include=...) would skip a misspelt one silently.
 CITED_DIAGNOSTICS = {
     "n_treated",
     "n_control",
@@ -99,7 +100,6 @@ CITED_DIAGNOSTICS = {
     "treated_mean",
     "outcome_sd",
     "arm_means",
-    "balance",
     "overlap",
     "weights",
     "trimming",
@@ -197,7 +197,8 @@ def project_figures(project: Project) -> Figures:
             leaves: list[float] = []
             _numeric_leaves(part, leaves)
             figures.add(leaves, share=True)
-        cited = {key: value for key, value in result.diagnostics.items() if key in CITED_DIAGNOSTICS}
+        cited = (result.diagnostics.model_dump(mode="json", include=CITED_DIAGNOSTICS, exclude_none=True)
+                 if result.diagnostics else {})
         cited["balance"] = [row.model_dump() for row in result.balance]
         leaves = []
         _numeric_leaves(cited, leaves)

@@ -395,8 +395,8 @@ def _crossfit_row(
 def interval_note(row: EstimateRow, overlap_share: float | None) -> str:
     """The Estimation page's note for this row's interval (from the measured coverage table), or ''."""
     try:
+        from causal_core.estimation.interval_notes import IntervalEvidence
         from causal_core.estimation.interval_notes import interval_note as note_for
     except ImportError:
         return "Approximate: this interval's coverage has not been measured."
-    diagnostics = {"overlap": {"share_clipped": overlap_share}} if overlap_share is not None else None
-    return note_for(row, diagnostics) or ""
+    return note_for(row, IntervalEvidence(share_clipped=overlap_share)) or ""

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from causal_core import dag as dag_module
+from causal_core.diagnostics_models import IVDiagnostics
 from causal_core.display import format_p_value
 from causal_core.estimation.constants import MAX_BOOTSTRAP, EstimationError
 from causal_core.estimation.frontdoor import (
@@ -188,31 +189,30 @@ def _show_result(result: DesignResult) -> None:
     if result.design == "iv":
         _show_iv_diagnostics(diagnostics)
     else:
-        means = diagnostics.get("potential_outcome_means")
+        means = diagnostics.potential_outcome_means
         if means:
-            st.caption(f"Front-door means: E[Y(1)] = {means['treated']:.4f}, E[Y(0)] = {means['control']:.4f}.")
-        if diagnostics.get("stage_effects"):
-            st.dataframe(pd.DataFrame(diagnostics["stage_effects"]), hide_index=True, width="stretch")
+            st.caption(f"Front-door means: E[Y(1)] = {means.treated:.4f}, E[Y(0)] = {means.control:.4f}.")
+        if diagnostics.stage_effects:
+            st.dataframe(pd.DataFrame([effect.model_dump() for effect in diagnostics.stage_effects]), hide_index=True,
+                         width="stretch")
     for note in result.notes:
         st.caption(escape_markdown(note))
 
 
-def _show_iv_diagnostics(diagnostics: dict) -> None:
-    first = diagnostics["first_stage"]
-    ar = diagnostics["anderson_rubin"]
+def _show_iv_diagnostics(diagnostics: IVDiagnostics) -> None:
+    first, ar = diagnostics.first_stage, diagnostics.anderson_rubin
     m1, m2, m3 = st.columns(3)
-    m1.metric("First-stage F", f"{first['f']:.2f}")
-    m2.metric("Partial R²", f"{first['partial_r2']:.4f}")
-    m3.metric("Anderson–Rubin set", ar["kind"])
-    if first.get("kind"):
-        st.caption(f"First-stage F: {first['kind']}.")
-    pieces = ar.get("text") or " ∪ ".join(f"[{low:.4f}, {high:.4f}]" for low, high in ar["pieces"]) or "empty"
+    m1.metric("First-stage F", f"{first.f:.2f}")
+    m2.metric("Partial R²", f"{first.partial_r2:.4f}")
+    m3.metric("Anderson–Rubin set", ar.kind)
+    if first.kind:
+        st.caption(f"First-stage F: {first.kind}.")
+    pieces = ar.text or " ∪ ".join(f"[{low:.4f}, {high:.4f}]" for low, high in ar.pieces) or "empty"
     st.caption(f"Anderson–Rubin 95% set (valid however weak the instrument): {pieces}"
-               + (f" · {ar['coverage']}" if ar.get("coverage") else ""))
-    tests = diagnostics.get("tests", {})
-    lines = [f"{test['name']}: statistic {test['statistic']:.3f}, p = {format_p_value(test['pvalue'])}"
-             for test in tests.values()]
+               + (f" · {ar.coverage}" if ar.coverage else ""))
+    tests = [test for test in (diagnostics.tests.endogeneity, diagnostics.tests.overidentification) if test]
+    lines = [f"{test.name}: statistic {test.statistic:.3f}, p = {format_p_value(test.pvalue)}" for test in tests]
     if lines:
         st.caption(" · ".join(lines))
-    if "complier_share" in diagnostics:
-        st.caption(f"Estimated complier share: {diagnostics['complier_share']:.1%}.")
+    if diagnostics.complier_share is not None:
+        st.caption(f"Estimated complier share: {diagnostics.complier_share:.1%}.")
