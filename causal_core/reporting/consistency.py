@@ -102,12 +102,8 @@ def _dag_downstream(project: Project) -> set[str]:
     """Columns the DAG places downstream of the treatment (mediators, descendants)."""
     if project.dag is None:
         return set()
-    try:
-        roles = node_roles(project.dag)
-    except Exception:  # noqa: BLE001 - a DAG that cannot be analysed is reported elsewhere
-        return set()
     columns = set()
-    for node, node_role_list in roles.items():
+    for node, node_role_list in node_roles(project.dag).items():  # never raises, cycles included (test_dag_roles_total)
         if {"mediator", "descendant_of_treatment"} & set(node_role_list):
             columns.add(_dag_column(project, node) or node)
     return columns
