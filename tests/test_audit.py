@@ -234,18 +234,22 @@ def test_role_scan_cross_checks_dag_roles_and_flags_disagreements(support):
     assert any("Timing and the DAG disagree on: backlog_start, next_week_backlog" in w for w in result.warnings)
 
 
-def test_role_scan_skips_dag_cross_check_with_a_reason_when_roles_cannot_be_computed(support, monkeypatch):
+def test_role_scan_cross_checks_any_dag_and_lets_a_bug_in_the_roles_surface(support, monkeypatch):
+    """node_roles is total (tests/test_dag_roles_total.py), so the audit no longer turns its exceptions into a
+    "skipped" warning: a lone node is cross-checked, and a bug is an error, not audit text."""
     from causal_core import dag as dag_module
     from causal_core.project import DagNode, DagSpec
 
+    project, frame = support
+    lone = project.model_copy(update={"dag": DagSpec(nodes=[DagNode(name="x")])})
+    assert not any("DAG cross-check skipped" in warning for warning in run_audit(lone, frame).warnings)
+
     def broken(spec):
-        raise ValueError("node 'x' has no edges")
+        raise RuntimeError("a bug in node_roles")
 
     monkeypatch.setattr(dag_module, "node_roles", broken)
-    project, frame = support
-    result = run_audit(project.model_copy(update={"dag": DagSpec(nodes=[DagNode(name="x")])}), frame)
-    assert "dag_check" not in table_frame(result, "role_scan").columns
-    assert "DAG cross-check skipped: DAG roles could not be computed (node 'x' has no edges)." in result.warnings
+    with pytest.raises(RuntimeError, match="a bug in node_roles"):
+        run_audit(lone, frame)
 
 
 # ---------------------------------------------------------------- N09 §9 smoke test
