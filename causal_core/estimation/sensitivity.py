@@ -135,6 +135,10 @@ def ovb_bound(
     zero-width "interval"; we report the confounder as impossible instead of printing that interval.
     """
     ky = kd if ky is None else ky
+    if not (0.0 <= r2dxj_x < 1.0 and 0.0 <= r2yxj_dx < 1.0):
+        # A benchmark that explains all of the residual variance (an exact fit, or rounding just past 1) implies
+        # no finite confounder of k times its strength: the bound does not exist (it raised a math domain error).
+        return None
     r2dz_x = kd * r2dxj_x / (1 - r2dxj_x)
     if r2dz_x >= 1 or kd * r2dxj_x >= 1:
         return None
