@@ -23,6 +23,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
+from causal_core.diagnostics_models import CrossfitSummary, SplitSpread
 from causal_core.estimation.constants import Z95, EstimationError
 from causal_core.estimation.design import Design
 from causal_core.project import EstimateRow
@@ -264,14 +265,14 @@ def fold_scheme(groups: FoldGroups | None, clustered: bool) -> str:
 
 def crossfit_entry(
     repetitions: int, folds: int, first_seed: int, centre: int, groups: FoldGroups | None,
-    rows: dict[str, Any],
-) -> dict[str, Any]:
+    rows: dict[str, Any] | dict[str, SplitSpread],
+) -> CrossfitSummary:
     """diagnostics.crossfit (CrossfitSummary): R, K, the seeds, the rule, the split the diagnostics show, the grouping, the spread.
 
     One shape for the learner and the exact paths, so the page and the CLI print either the same way.
     """
     clustered = groups is not None and groups.clustered
-    return {
+    return CrossfitSummary.model_validate({
         "repetitions": repetitions,
         "folds": folds,
         "seeds": f"{first_seed}–{first_seed + repetitions - 1}" if repetitions > 1 else str(first_seed),
@@ -281,7 +282,7 @@ def crossfit_entry(
         "duplicate_rows_grouped": groups.duplicate_rows if groups is not None else 0,
         "duplicate_sets": groups.duplicate_sets if groups is not None else 0,
         "rows": rows,
-    }
+    })
 
 
 def aggregate_rows(rows: list[EstimateRow], folds: int) -> tuple[EstimateRow, dict[str, Any]]:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
+from causal_core.diagnostics_models import CrossfitSummary
 from causal_core.estimation.constants import Z95, EstimationError
 from causal_core.estimation.crossfit import (
     FoldGroups,
@@ -564,7 +565,7 @@ class ExactAipw:
     e: np.ndarray  # the central split's clipped propensities (interval checks read them)
     models: OutcomeModels  # the central split's outcome models
     arm_means: dict[str, float]
-    crossfit: dict[str, Any]  # diagnostics["crossfit"], the same shape as the learners'
+    crossfit: CrossfitSummary  # diagnostics.crossfit, the same entry the learners' runs make
 
 
 def exact_crossfit_aipw(design: Design, fit: ExactCrossfit, clip: tuple[float, float], estimand: Estimand | str) -> ExactAipw:
@@ -594,7 +595,7 @@ class CoreFit:
     regression_info: dict[str, Any] = field(default_factory=dict)
     arm_means: dict[str, float] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
-    crossfit: dict[str, Any] = field(default_factory=dict)  # the exact cross-fit's splits and spread (diagnostics)
+    crossfit: CrossfitSummary | None = None  # the exact cross-fit's splits and spread (diagnostics)
 
     def row(self, method: str) -> EstimateRow | None:
         return next((row for row in self.rows if row.method == method), None)

@@ -49,7 +49,9 @@ from causal_core.estimation.crossfit import (
     aggregate_rows,
     central_split,
     check_fold_arms,
+    crossfit_entry,
     design_groups,
+    fold_scheme,
     stratified_folds,
 )
 from causal_core.estimation.design import Design
@@ -712,7 +714,7 @@ def learner_diagnostics(nuisances: Nuisances) -> dict[str, Any]:
             outcome_description=OUTCOME_LEARNERS[nuisances.outcome_learner],
             folds=nuisances.k,
             repetitions=nuisances.repetitions,
-            fold_scheme=_fold_scheme(nuisances),
+            fold_scheme=fold_scheme(nuisances.groups, nuisances.grouped),
             seconds=seconds,
             fits=nuisances.fits,
         ),
@@ -728,26 +730,8 @@ def learner_diagnostics(nuisances: Nuisances) -> dict[str, Any]:
     return out
 
 
-def _fold_scheme(nuisances: Nuisances) -> str:
-    groups = nuisances.groups
-    copies = ", exact duplicate rows kept together" if groups is not None and groups.duplicate_rows else ""
-    return "stratified by treatment" + (", whole clusters per fold" if nuisances.grouped else "") + copies
-
-
 def crossfit_summary(nuisances: Nuisances) -> CrossfitSummary:
-    """The repeated cross-fit in one JSON-ready entry: R, K, the rule, the duplicates grouped and each row's spread."""
-    groups = nuisances.groups
+    """The repeated cross-fit's entry, in the exact path's shape (``crossfit.crossfit_entry``): one for both."""
     first_seed = nuisances.seed - nuisances.split_index
-    return CrossfitSummary.model_validate({
-        "repetitions": nuisances.repetitions,
-        "folds": nuisances.k,
-        "seeds": f"{first_seed}–{first_seed + nuisances.repetitions - 1}" if nuisances.repetitions > 1 else str(first_seed),
-        "aggregation": "median of the split estimates; SE = sqrt(median(se_r² + (θ_r − median)²)) "
-        "(the median rule of Chernozhukov et al. 2018, §3.4, with the deviation on the SE's scale: never narrower than "
-        "DoubleML's)",
-        "diagnostics_split": nuisances.split_index + 1,
-        "fold_scheme": _fold_scheme(nuisances),
-        "duplicate_rows_grouped": groups.duplicate_rows if groups is not None else 0,
-        "duplicate_sets": groups.duplicate_sets if groups is not None else 0,
-        "rows": nuisances.spread,
-    })
+    return crossfit_entry(nuisances.repetitions, nuisances.k, first_seed, nuisances.split_index, nuisances.groups,
+                          nuisances.spread)

@@ -10,7 +10,6 @@ import pandas as pd
 from causal_core.diagnostics_models import (
     ArmMeans,
     BootstrapSummary,
-    CrossfitSummary,
     EstimationDiagnostics,
     IntervalChecks,
     IPWInfo,
@@ -263,8 +262,8 @@ def run_estimation(
     refuse_non_finite(core.rows)
     report(0.4, "Diagnostics")
     diagnostics = with_learner_diagnostics(_diagnostics(design, spec, core), core)
-    if core.crossfit:
-        diagnostics.crossfit = CrossfitSummary.model_validate(core.crossfit)
+    if core.crossfit is not None:
+        diagnostics.crossfit = core.crossfit
     warnings.extend(learner_warnings(core))
     diagnostics.trimming = trim_info
     warnings.extend(overlap_warnings(design, core, diagnostics.overlap, diagnostics.weights, spec.estimand))
