@@ -50,13 +50,13 @@ def test_html_opens_offline_with_chart_and_dag_as_svg(project):
     assert page.count("<svg") == 2
     forest = re.search(r'<figure id="forest-plot">(<svg.*?</svg>)</figure>', page, re.S).group(1)
     labels = re.findall(r">([^<>]+)</text>", forest)
-    assert [label for label in labels if label.endswith("(ATE)")] == [
-        "naive difference (ATE)",
-        "regression adjustment (ATE)",
-        "IPW (ATE)",
-        "doubly robust (ATE)",
-    ]
-    assert "Estimated effect in percentage points (95% interval)" in labels
+    from causal_core.display import project_unit
+    from causal_core.estimation.charts import forest_frame
+
+    page_rows = forest_frame(project.estimation, project_unit(project))["row"].tolist()  # the Estimation page's
+    assert [label for label in labels if label in page_rows] == page_rows
+    assert len(page_rows) == len(project.estimation.estimates) and page_rows[0].startswith("Naive difference")
+    assert "Effect estimate in percentage points (95 % CI)" in labels
     assert forest.count("<path") >= 4  # one symbol per estimate (plus rules)
     dag = re.search(r'<figure id="dag">(<svg.*?</svg>)</figure>', page, re.S).group(1)
     node_titles = set(re.findall(r"<title>([^<]+)</title>", dag))
@@ -64,14 +64,19 @@ def test_html_opens_offline_with_chart_and_dag_as_svg(project):
     assert "<!--" not in dag
 
 
-def test_forest_chart_spec_carries_every_row_and_the_truth(project):
+def test_forest_chart_is_the_pages_with_every_row_its_interval_kind_and_the_truth(project):
     spec = report.forest_chart(project).to_dict()
     values = [row for dataset in spec["datasets"].values() for row in dataset if "method" in row]
-    assert [(r["method"], round(r["estimate"], 2), round(r["ci_low"], 2)) for r in values] == [
-        (row.method, round(row.estimate * 100, 2), round(row.ci_low * 100, 2)) for row in project.estimation.estimates
-    ]
-    truth = [row["x"] for d in spec["datasets"].values() for row in d if row.get("label") == "true effect (simulation)"]
-    assert [round(t, 2) for t in truth] == [-4.62]
+    assert [(round(r["estimate"], 2), round(r["ci_low"], 2)) for r in values] == [
+        (round(row.estimate * 100, 2), round(row.ci_low * 100, 2)) for row in project.estimation.estimates
+    ]  # every row, in percentage points, in the page's order
+    from causal_core.estimation.interval_notes import interval_note
+
+    assert [r["interval"] for r in values] == [  # each row's own calibration, as on the page (not all "approximate")
+        "approximate" if interval_note(row, project.estimation.diagnostics) else "measured coverage"
+        for row in project.estimation.estimates]
+    truth = [row["x"] for d in spec["datasets"].values() for row in d if str(row.get("label", "")).startswith("true ATE")]
+    assert [round(t, 2) for t in truth] == [-4.62]  # the simulation's true ATE in percentage points
 
 
 def test_inline_svg_strips_everything_active():

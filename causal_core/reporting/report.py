@@ -108,47 +108,17 @@ def estimates_csv(project: Project) -> str:
 
 
 def forest_chart(project: Project):
-    """Altair forest plot: estimates with 95% intervals, the zero line and (simulations) the truth."""
-    import altair as alt
-    import pandas as pd
+    """The Estimation page's forest plot (``estimation.charts.forest_chart``) in the project's unit.
 
-    records = estimate_records(project)
-    if not records:
+    One chart for the page and the report: the same labels, the same unit and the same measured/approximate
+    marking of each interval (the report's own copy called every interval "approximate").
+    """
+    from causal_core.estimation.charts import forest_chart as page_forest_chart
+
+    if project.estimation is None or not project.estimation.estimates:
         return None
-    frame = pd.DataFrame(records)
-    frame["row"] = frame["label"] + " (" + frame["estimand"] + ")"
-    binary = outcome_is_binary(project)
-    scale = 100.0 if binary else 1.0  # a binary outcome's effects are drawn in percentage points, not "%"
-    for column in ("estimate", "ci_low", "ci_high"):
-        frame[column] = frame[column] * scale
-    axis_format = ".1f" if binary else ".2f"
-    unit = f" in {project_unit(project).long}"  # display.project_unit: the one unit rule
-    base = alt.Chart(frame).encode(y=alt.Y("row:N", sort=None, title=None))
-    bars = base.mark_rule(strokeWidth=2).encode(
-        x=alt.X("ci_low:Q", title=f"Estimated effect{unit} (95% interval)", axis=alt.Axis(format=axis_format)),
-        x2="ci_high:Q",
-    )
-    points = base.mark_point(filled=True, size=80, color="#2563eb").encode(
-        x="estimate:Q",
-        tooltip=["label", "estimand", alt.Tooltip("estimate:Q", format=".4f"), "ci_low", "ci_high", "n_used"],
-    )
-    layers = [bars, points, alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#475569").encode(x="x:Q")]
-    truth = project.estimation.true_effect if project.estimation else None
-    if truth is not None:
-        layers.append(
-            alt.Chart(pd.DataFrame({"x": [truth * scale], "label": ["true effect (simulation)"]}))
-            .mark_rule(color="#f97316", strokeDash=[6, 4])
-            .encode(x="x:Q", tooltip=["label"])
-        )
-    return alt.layer(*layers).properties(
-        title="Estimates with approximate 95% intervals", width=560, height=40 * len(frame) + 40
-    )
-
-
-def _script_json(payload: Any) -> str:
-    """JSON safe inside a <script> element: no '<', '>' or '&' survives unescaped."""
-    text = json.dumps(payload, ensure_ascii=False)
-    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+    chart = page_forest_chart(project.estimation, unit=project_unit(project))
+    return chart.properties(title="Estimates with 95 % intervals (dashed amber: approximate)", width=560)
 
 
 # ---- HTML -----------------------------------------------------------------------------------
