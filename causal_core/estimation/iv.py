@@ -235,6 +235,23 @@ class _Partialled:
         return float(pi @ np.linalg.solve(cov, pi) / self.q)
 
 
+def refuse_exact_fit(residuals: np.ndarray, y: np.ndarray, spec: IVSpec) -> None:
+    """Refuse an outcome that the treatment and covariates reproduce exactly (2SLS residuals ~ 0).
+
+    Why: with no residual variation the standard error is 0 and the Anderson–Rubin statistic is 0/0 at the
+    estimate (it raised a singular-matrix error); an outcome computed from the treatment is also almost always a
+    wrong column choice, so say that instead of printing a zero-width interval.
+    """
+    spread = float(np.sum((y - y.mean()) ** 2))
+    if spread > 0 and float(residuals @ residuals) <= 1e-20 * spread:
+        raise EstimationError(
+            f"The outcome '{spec.outcome}' is an exact linear function of the treatment '{spec.treatment}'"
+            + (" and the covariates" if spec.covariates else "")
+            + ": 2SLS leaves no residual variation, so no standard error or interval exists. Check that the outcome "
+            "is not computed from the treatment."
+        )
+
+
 def first_stage(data: _IVData, spec: IVSpec, part: _Partialled) -> dict[str, Any]:
     """The excluded instruments' F (Wald/q with the chosen SE type) and partial R² in the first stage."""
     pi, u = part.coefficients(part.t)
@@ -483,6 +500,7 @@ def estimate_iv(
     config = _fit_config(data, spec)
     report(0.2, "2SLS fit")
     fit = IV2SLS(y, exog, t, instruments).fit(**config)
+    refuse_exact_fit(np.asarray(fit.resids, dtype=float), data.y, spec)
     if should_stop is not None and should_stop():
         raise EstimationError("IV estimation stopped before the diagnostics; nothing was stored.")
     report(0.6, "OLS comparison and first stage")
