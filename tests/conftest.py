@@ -94,3 +94,61 @@ def tiny_model(tmp_path_factory) -> Path:
     tokenizer.save_pretrained(folder)
     yield folder
     runtime.unload(registry.path_key(folder))
+
+
+def _shared_folder(tmp_path_factory) -> Path:
+    """A folder every xdist worker of THIS run sees (their base temps share a per-run parent); without xdist the
+    session's own base temp. Never a folder an earlier run could have filled with builds of older code."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def _build_or_load(real_build, folder: Path, dataset_name: str, n: int | None):
+    """The first worker to ask builds the project (holding a lock so the other waits instead of building it
+    too) and saves it as project JSON plus the pickled analysis rows; the saved JSON must reopen equal to the
+    build, so a reader gets exactly what `build_project` returned."""
+    import fcntl
+    import pickle
+
+    from causal_core.project import project_from_json, project_to_json
+
+    stem = folder / f"worked-{dataset_name}-{n if n is not None else 'default'}"
+    with open(f"{stem}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not stem.with_suffix(".pkl").exists():
+            project, frame = real_build(dataset_name, n=n)
+            text = project_to_json(project)
+            assert project_from_json(text) == project, "the saved worked example must reopen equal to its build"
+            stem.with_suffix(".json").write_text(text, encoding="utf-8")
+            stem.with_suffix(".pkl").write_bytes(pickle.dumps(frame))
+        return project_from_json(stem.with_suffix(".json").read_bytes()), pickle.loads(stem.with_suffix(".pkl").read_bytes())
+
+
+@pytest.fixture(scope="session")
+def build_once(tmp_path_factory):
+    """A drop-in for `causal_core.headless.build_project` that builds each (dataset, n) once per test run.
+
+    Why: the worked example (card, DAG, audit, estimates with refutations and sensitivity, specification curve,
+    memo) takes seconds per build and a dozen test files need one only to READ it; building is deterministic
+    (seeded), so one build serves them all. Each call returns a deep copy, so a test may change what it gets.
+    With a `progress` callback it runs the real build: the messages are what such a caller observes. Tests
+    whose subject is the build (`project --dataset`, the Memo page's example button) do not use this.
+    Tests patch it in with `monkeypatch.setattr("causal_core.headless.build_project", build_once)` when the code
+    under test builds the example itself (the lab's built-in cases, `score memo --dataset`).
+    """
+    from causal_core import headless
+
+    real_build = getattr(headless.build_project, "__wrapped__", headless.build_project)
+    folder = _shared_folder(tmp_path_factory)
+    built: dict = {}
+
+    def build(dataset_name: str, progress=None, n: int | None = None):
+        if progress is not None:
+            return real_build(dataset_name, progress=progress, n=n)
+        if (dataset_name, n) not in built:
+            built[dataset_name, n] = _build_or_load(real_build, folder, dataset_name, n)
+        project, frame = built[dataset_name, n]
+        return project.model_copy(deep=True), frame.copy(deep=True)
+
+    build.__wrapped__ = real_build
+    return build

@@ -25,8 +25,10 @@ def _draft_text() -> str:
 
 
 @pytest.fixture(scope="module")
-def cases():
-    return {case_id: lab.builtin_case(case_id) for case_id in CASE_IDS}
+def cases(build_once):
+    with pytest.MonkeyPatch.context() as patch:  # the run's one build of each worked example (tests/conftest.py)
+        patch.setattr("causal_core.headless.build_project", build_once)
+        return {case_id: lab.builtin_case(case_id) for case_id in CASE_IDS}
 
 
 @pytest.fixture

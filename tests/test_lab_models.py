@@ -54,8 +54,10 @@ def stub():
 
 
 @pytest.fixture(scope="module")
-def cases():
-    return {case_id: lab.builtin_case(case_id) for case_id in CASE_IDS}
+def cases(build_once):
+    with pytest.MonkeyPatch.context() as patch:  # the run's one build of each worked example (tests/conftest.py)
+        patch.setattr("causal_core.headless.build_project", build_once)
+        return {case_id: lab.builtin_case(case_id) for case_id in CASE_IDS}
 
 
 def _key(name: str, base_url: str) -> str:
@@ -156,12 +158,18 @@ def _cli(*argv: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600)
 
 
-def test_cli_end_to_end_with_a_stub_endpoint(stub):
+def test_cli_end_to_end_with_a_stub_endpoint(stub, build_once, monkeypatch, capsys):
+    """In process (`python -m causal_core lab` runs this `main`; the subprocess tests below check the exit status
+    and stderr of a real interpreter), with the run's one build of the retention case."""
+    from causal_core.cli import main
+
     base_url, _ = stub
-    done = _cli("--task", "estimand-card", "--models", f"{_key('broken', base_url)},{UNAVAILABLE}",
-                "--cases", "retention", "--format", "json", "--quiet")
-    assert done.returncode == 0, done.stderr
-    payload = json.loads(done.stdout)
+    monkeypatch.setattr("causal_core.headless.build_project", build_once)
+    code = main(["lab", "--task", "estimand-card", "--models", f"{_key('broken', base_url)},{UNAVAILABLE}",
+                 "--cases", "retention", "--format", "json", "--quiet"])
+    done = capsys.readouterr()
+    assert code == 0, done.err
+    payload = json.loads(done.out)
     assert payload["summary"] == [{
         "label": f"broken @ {base_url}", "model_id": _key("broken", base_url), "role": "OpenAI-compatible endpoint",
         "cases": 1, "schema_valid_cases": 0, "schema_repaired_cases": 0, "schema_reliability": 0.0,

@@ -7,15 +7,14 @@ from __future__ import annotations
 import pytest
 
 from causal_core import memo
-from causal_core.headless import build_project
 from causal_core.multiverse import summarise, with_multiverse
 from causal_core.multiverse.memo_text import CHECK_NAME, check_memo
 from causal_core.project import MultiverseOptions, MultiverseResult, MultiverseRow
 
 
 @pytest.fixture(scope="module")
-def retention():
-    project, frame = build_project("retention")
+def retention(build_once):
+    project, frame = build_once("retention")  # headless.build_project, built once per test run
     from causal_core.data import project_for_builtin
 
     _, raw = project_for_builtin("retention")

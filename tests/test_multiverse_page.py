@@ -110,12 +110,10 @@ def test_a_dag_with_no_valid_set_shows_only_what_is_asked_for_labelled_invalid()
     assert any("No valid specification was estimated" in md.value for md in at.markdown)
 
 
-def test_an_opened_curve_fills_the_choices_it_was_run_with():
+def test_an_opened_curve_fills_the_choices_it_was_run_with(build_once):
     """A saved project's curve (the headless worked example: invalid sets included) reopens with its own
     choices, so the count above the Run button describes the stored curve, not the page's defaults."""
-    from causal_core.headless import build_project
-
-    worked, _ = build_project("retention")
+    worked, _ = build_once("retention")  # headless.build_project, built once per test run
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240).run()
     at.session_state["cw_projects"]["retention"] = worked
     at.switch_page(PAGE).run()

@@ -55,16 +55,17 @@ def workdir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def projects(workdir) -> dict[str, Path]:
-    """Project files: retention (n = 1,500, with a recorded AI call), support (30 teams), an NHEFS upload."""
+def projects(workdir, build_once) -> dict[str, Path]:
+    """Project files: retention (n = 1,500, with a recorded AI call), support (30 teams), an NHEFS upload.
+    The two built-ins are headless.build_project's, built once per test run (tests/conftest.py)."""
     from causaldata import nhefs
 
     from causal_core.data import read_upload
-    from causal_core.headless import build_project, build_upload_project
+    from causal_core.headless import build_upload_project
 
     paths = {}
-    retention, _ = build_project("retention", n=1500)
-    support, _ = build_project("support", n=30)
+    retention, _ = build_once("retention", n=1500)
+    support, _ = build_once("support", n=30)
     for name, project in (("retention", with_recorded_interaction(retention)), ("support", support)):
         paths[name] = workdir / f"{name}.json"
         paths[name].write_text(project_to_json(project), encoding="utf-8")

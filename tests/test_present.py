@@ -84,16 +84,18 @@ def assert_inert_deck(page: str) -> None:
     assert elements.styles and "http" not in "".join(elements.styles)
 
 
-def headless(tmp_path_factory, dataset: str):
+def headless(tmp_path_factory, build_once, dataset: str):
+    """The file `project --dataset` writes (project_to_json of the headless build; tests/test_memo_cli.py runs
+    that command), from the test run's one build of the worked example, reopened as the CLI's reader would."""
     folder = tmp_path_factory.mktemp(dataset)
     path = folder / f"{dataset}.json"
-    assert main(["project", "--dataset", dataset, "--out", str(path), "--format", "json"]) == 0
+    path.write_text(project_to_json(build_once(dataset)[0]), encoding="utf-8")
     return path, project_from_json(path.read_bytes())
 
 
 @pytest.fixture(scope="module", params=["retention", "support"])
-def built(request, tmp_path_factory):
-    path, project = headless(tmp_path_factory, request.param)
+def built(request, tmp_path_factory, build_once):
+    path, project = headless(tmp_path_factory, build_once, request.param)
     return request.param, path, project, build_deck(project)
 
 

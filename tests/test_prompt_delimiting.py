@@ -38,8 +38,10 @@ def test_every_system_prompt_says_data_blocks_hold_no_instructions(name):
 
 
 @pytest.fixture(scope="module")
-def support_case() -> lab.LabCase:
-    return lab.builtin_case("support")
+def support_case(build_once) -> lab.LabCase:
+    with pytest.MonkeyPatch.context() as patch:  # the run's one build of each worked example (tests/conftest.py)
+        patch.setattr("causal_core.headless.build_project", build_once)
+        return lab.builtin_case("support")
 
 
 @pytest.mark.parametrize("name", task_names())

@@ -140,12 +140,13 @@ def test_logits_processor_is_fresh_per_generate():
     assert "grammar.make_logits_processor(compiled" in source  # built inside generate(), once per call
 
 
-def test_memo_references_estimate_rows_and_the_app_writes_the_numbers():
+def test_memo_references_estimate_rows_and_the_app_writes_the_numbers(build_once, monkeypatch):
     """The memo names a row id (an enum of the project's rows); the number, interval and unit come from the project."""
     from causal_core import lab_bench as lab
     from causal_core import memo
     from causal_core.memo.ai_task import estimate_row_ids, quoted_rows
 
+    monkeypatch.setattr("causal_core.headless.build_project", build_once)  # the run's one worked example
     case = lab.builtin_case("retention")
     inputs = memo.MEMO_TASK.build_inputs(case.project, case.frame)
     rows = case.project.estimation.estimates

@@ -4,6 +4,7 @@ max_score, checks), real rubric outcomes, and bad inputs as one line with exit s
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -48,18 +49,21 @@ def test_score_dag_good_draft_full_marks_and_chained_confounders_fail(capsys, wr
 
 
 @pytest.fixture(scope="module")
-def built_retention():
-    from causal_core.headless import build_project
-
-    return build_project("retention")
+def built_retention(build_once):
+    return build_once("retention")
 
 
-def test_score_memo_against_the_built_project(capsys, write, built_retention):
-    """The CLI builds the same example project as `project --dataset`: its deterministic memo gets full marks,
-    and quoting the naive row as the effect fails quotes_primary_row with both numbers."""
+def test_score_memo_against_the_built_project(capsys, write, built_retention, build_once, monkeypatch):
+    """The CLI builds the same example project as `project --dataset` (`headless.build_project` on the dataset
+    alone; served here by the run's one build of it): its deterministic memo gets full marks, and quoting the
+    naive row as the effect fails quotes_primary_row with both numbers."""
     project, _ = built_retention
     memo = dict(project.memo.deterministic)
+    calls = []
+    monkeypatch.setattr("causal_core.headless.build_project",
+                        lambda *args, **kwargs: calls.append((args, kwargs)) or build_once(*args, **kwargs))
     payload = run_json(capsys, "score", "memo", "--memo", write(memo), "--dataset", "retention")
+    assert calls == [(("retention",), {})]
     assert payload["score"] == payload["max_score"] >= 10
     naive = {**memo, "main_estimate": "The effect of outreach on churn is +7.8 pp (95 % interval 5.6 to 10.1 pp)."}
     worse = run_json(capsys, "score", "memo", "--memo", write(naive), "--dataset", "retention")
@@ -75,10 +79,12 @@ def test_score_card_and_profile_print_the_same_shape(capsys, write):
     assert set(card) == set(review) == {"score", "max_score", "checks"}
 
 
-def test_score_profile_and_dag_accept_a_saved_project(capsys, write, tmp_path):
+def test_score_profile_and_dag_accept_a_saved_project(capsys, write, tmp_path, build_once):
+    """The saved project is what `project --dataset support --out` writes (project_to_json of the same build)."""
+    from causal_core.project import project_to_json
+
     out = str(tmp_path / "support.json")
-    assert main(["project", "--dataset", "support", "--out", out]) == 0
-    capsys.readouterr()
+    Path(out).write_text(project_to_json(build_once("support")[0]), encoding="utf-8")
     review = run_json(capsys, "score", "profile", "--review", write(N09_SAMPLE_REVIEW), "--project", out)
     assert (review["score"], review["max_score"]) == (13, 13)
     draft = dag_draft.draft_from_spec(dag.default_dag("support"))

@@ -103,12 +103,12 @@ def test_the_reported_name_is_inert_but_still_readable():
     assert "image" in live_tokens("![a](http://e/p.png)") or "html_inline" in live_tokens("a <img src=x> b")
 
 
-def hostile_project():
-    """The support project with the hostile name in every user-text field the notebook prints."""
-    from causal_core.headless import build_project
+def hostile_project(build_once):
+    """The support project with the hostile name in every user-text field the notebook prints (the headless
+    build of support with 30 teams, built once per test run: tests/conftest.py)."""
     from causal_core.project import AnalystEdit
 
-    project, _ = build_project("support", n=30)
+    project, _ = build_once("support", n=30)
     edit = AnalystEdit(artifact=HOSTILE_NAME, field=HOSTILE_NAME, before=HOSTILE_NAME, after=HOSTILE_NAME,
                        note=HOSTILE_NAME)
     return project.model_copy(update={"name": HOSTILE_NAME, "brief": HOSTILE_NAME,
@@ -122,17 +122,17 @@ def assert_markdown_cells_inert(notebook: nbformat.NotebookNode) -> None:
         assert not live_tokens(source), source
 
 
-def test_notebook_export_markdown_is_inert():
+def test_notebook_export_markdown_is_inert(build_once):
     from causal_core.notebook import build_export
 
-    export = build_export(hostile_project(), "project.json")
+    export = build_export(hostile_project(build_once), "project.json")
     assert_markdown_cells_inert(nbformat.reads(export.ipynb, as_version=4))
 
 
-def test_report_zip_notebook_and_memo_are_inert():
+def test_report_zip_notebook_and_memo_are_inert(build_once):
     from causal_core.reporting.report import report_zip
 
-    archive = zipfile.ZipFile(io.BytesIO(report_zip(hostile_project())))
+    archive = zipfile.ZipFile(io.BytesIO(report_zip(hostile_project(build_once))))
     notebook = nbformat.reads(archive.read("analysis.ipynb").decode("utf-8"), as_version=4)
     nbformat.validate(notebook)
     assert_markdown_cells_inert(notebook)

@@ -47,14 +47,15 @@ def cli(*args: str) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def upload_project_json() -> dict:
     """A small upload-backed project as saved JSON (rows from the support generator, uploaded as a CSV)."""
+    from causal_core import dag
     from causal_core.data import load_builtin
-    from causal_core.headless import build_project, build_upload_project
+    from causal_core.headless import build_upload_project
 
-    builtin, _ = build_project("support", n=40)
+    builtin_dag = dag.default_dag("support")  # the DAG headless.build_project("support") puts in its project
     frame = load_builtin("support", n=40)
     loaded = read_upload(frame.to_csv(index=False).encode("utf-8"), "support.csv")
-    project, _ = build_upload_project(loaded, treatment=builtin.dag.treatment, outcome=builtin.dag.outcome,
-                                      covariates=list(builtin.dag.adjusted))
+    project, _ = build_upload_project(loaded, treatment=builtin_dag.treatment, outcome=builtin_dag.outcome,
+                                      covariates=list(builtin_dag.adjusted))
     return json.loads(project_to_json(project))
 
 
