@@ -207,7 +207,7 @@ def test_cli_oracle_and_empty_bound_every_metric(capsys):
     assert len(payload["records"]) == 2 * len(payload["graphs"])
 
 
-def test_cli_benchmark_ctrl_c_keeps_the_state_and_the_rerun_resumes_it(capsys, tmp_path, monkeypatch):
+def test_cli_benchmark_ctrl_c_keeps_every_saved_record_and_the_rerun_completes(capsys, tmp_path, monkeypatch):
     """The benchmark shares the model lab's save-and-interrupt helper: Ctrl-C after a save loses no record."""
     original = runner.run_benchmark
 
