@@ -4,7 +4,8 @@ import streamlit as st
 
 from causal_core import memo as memo_core
 from causal_core.ai.rubric import audit_record
-from causal_core.project import project_from_json, project_to_json, utc_now
+from causal_core.project import utc_now
+from causal_core.project_file import project_from_json, project_to_json
 from causal_core.reporting.consistency import consistency_checks, consistency_records, overall_status
 from causal_core.reporting.report import memo_html, project_memo_markdown, report_zip, zip_name
 from causal_core.ui import staleness as staleness_banner

@@ -11,7 +11,7 @@ import streamlit as st
 from causal_core.present import build_deck
 from causal_core.present.html import deck_html, embedded_slide_html
 from causal_core.present.pdf import PdfUnavailable, deck_pdf
-from causal_core.project import project_from_json, project_to_json
+from causal_core.project_file import project_from_json, project_to_json
 from causal_core.safe_text import escape_markdown
 from causal_core.ui import state
 

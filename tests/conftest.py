@@ -110,7 +110,7 @@ def _build_or_load(real_build, folder: Path, dataset_name: str, n: int | None):
     import fcntl
     import pickle
 
-    from causal_core.project import project_from_json, project_to_json
+    from causal_core.project_file import project_from_json, project_to_json
 
     stem = folder / f"worked-{dataset_name}-{n if n is not None else 'default'}"
     with open(f"{stem}.lock", "w") as lock:

@@ -14,7 +14,8 @@ import pytest
 from causal_core import lab_bench as lab
 from causal_core.ai.structured import DecodingSettings
 from causal_core.ai.tasks import get_task
-from causal_core.project import Project, project_from_json, project_to_json
+from causal_core.project import Project
+from causal_core.project_file import project_from_json, project_to_json
 from causal_core.runtime import endpoint, generate, parsing
 from causal_core.runtime.types import GenerationOutput
 

@@ -97,7 +97,7 @@ INPUT_ERROR_CLASSES = [
     "causal_core.estimation.refutation:RefutationError",
     "causal_core.audit.constants:AuditInputError",
     "causal_core.audit.dictionary_io:DictionaryImportError",
-    "causal_core.project:ProjectFileError",
+    "causal_core.project_file:ProjectFileError",
     "causal_core.safe_io:InputFileError",
     "causal_core.lab_bench:LabError",
     "causal_core.audit.profile_review:ReviewError",

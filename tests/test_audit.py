@@ -22,7 +22,8 @@ from causal_core.audit import (
     run_audit,
     table_frame,
 )
-from causal_core.project import DictionaryEntry, Project, Timing, project_from_json, project_to_json
+from causal_core.project import DictionaryEntry, Project, Timing
+from causal_core.project_file import project_from_json, project_to_json
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from causal_core.cli import main
-from causal_core.project import project_from_json, project_to_json
+from causal_core.project_file import project_from_json, project_to_json
 from tests.badinputs.corpus import CASES, build_all, case_bytes, reference_project
 
 CLI_CASES = [case for case in CASES if case.cli]
@@ -78,7 +78,7 @@ def test_cli_handles_the_case(case, corpus_dir):
 def _app_script(cases: list[tuple[str, str, str, bytes]]) -> None:
     import streamlit as st
 
-    from causal_core.project import project_from_json, project_to_json
+    from causal_core.project_file import project_from_json, project_to_json
     from causal_core.ui import state
     from causal_core.ui.sidebar import install_opened_project, install_upload
 

@@ -182,7 +182,7 @@ def test_worked_example_project_opens_and_every_page_shows_its_artifacts(server,
     from playwright.sync_api import sync_playwright
 
     from causal_core.headless import build_project
-    from causal_core.project import project_to_json
+    from causal_core.project_file import project_to_json
 
     project, _ = build_project("retention")
     saved = tmp_path / "retention_worked_example.json"

@@ -131,7 +131,7 @@ def _visit_every_page(page, shots: str, artifacts_dir) -> list[str]:
 def test_payloads_never_run_or_fetch_in_the_browser(server, listener, artifacts_dir, tmp_path):  # noqa: F811
     from playwright.sync_api import sync_playwright
 
-    from causal_core.project import project_to_json
+    from causal_core.project_file import project_to_json
 
     port, hits = listener
     columns = ["t", "y", payloads(port, "column")[0], payloads(port, "column")[2], payloads(port, "column")[1]]

@@ -34,7 +34,7 @@ def test_the_shared_worked_example_equals_a_fresh_build_and_is_a_copy(build_once
     import json
 
     from causal_core import headless
-    from causal_core.project import project_to_json
+    from causal_core.project_file import project_to_json
 
     fresh_project, fresh_frame = headless.build_project("retention", n=1500)
     project, frame = build_once("retention", n=1500)

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from causal_core import estimation as est
 from causal_core.estimation import crossfit, learners
-from causal_core.project import EstimationSpec, Project, project_to_json
+from causal_core.project import EstimationSpec, Project
+from causal_core.project_file import project_to_json
 
 Z = 1.959963984540054
 

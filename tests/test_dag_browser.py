@@ -33,7 +33,7 @@ def _payload_project(tmp_path):
     """The retention project with a payload node (confounder), a javascript: URL node and payload rationales."""
     from causal_core import dag
     from causal_core.data import project_for_builtin
-    from causal_core.project import project_to_json
+    from causal_core.project_file import project_to_json
 
     project, _ = project_for_builtin("retention")
     spec = dag.default_dag("retention")

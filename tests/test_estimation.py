@@ -508,7 +508,7 @@ def test_charts_and_table_build(retention_result):
 
 
 def test_result_survives_a_project_file_round_trip(support, support_frame):
-    from causal_core.project import project_from_json, project_to_json
+    from causal_core.project_file import project_from_json, project_to_json
 
     project, _ = support
     spec = est.default_spec(project, support_frame).model_copy(update={"bootstrap": 20, "trim": "crump"})

@@ -25,16 +25,8 @@ from causal_core.estimation.frontdoor import (
     with_design,
 )
 from causal_core.estimation.iv import TF_BAR, IVSpec, estimate_iv, format_ar_set, instruments_from_dag
-from causal_core.project import (
-    DagEdge,
-    DagNode,
-    DagSpec,
-    EstimationResult,
-    EstimationSpec,
-    Project,
-    project_from_json,
-    project_to_json,
-)
+from causal_core.project import DagEdge, DagNode, DagSpec, EstimationResult, EstimationSpec, Project
+from causal_core.project_file import project_from_json, project_to_json
 
 
 # ---- simulated and textbook data --------------------------------------------------------------

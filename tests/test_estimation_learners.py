@@ -10,7 +10,8 @@ import pytest
 from causal_core import estimation as est
 from causal_core.data.datasets import simulate_retention
 from causal_core.estimation import learners
-from causal_core.project import EstimationSpec, Project, project_from_json, project_to_json
+from causal_core.project import EstimationSpec, Project
+from causal_core.project_file import project_from_json, project_to_json
 
 N01_SPEC = EstimationSpec(
     treatment="outreach", outcome="churn", covariates=est.N01_COVARIATES, categorical=est.N01_CATEGORICAL

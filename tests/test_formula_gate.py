@@ -20,7 +20,8 @@ from causal_core import estimation as est
 from causal_core.cli import main
 from causal_core.estimation import formula_gate, terms
 from causal_core.estimation.constants import MAX_FORMULA_CHARS, MAX_FORMULA_DEPTH, EstimationError
-from causal_core.project import EstimationSpec, project_from_json, project_to_json
+from causal_core.project import EstimationSpec
+from causal_core.project_file import project_from_json, project_to_json
 
 CANARY_ATTRIBUTE = "CW_FORMULA_CANARY"
 COLUMNS = ["x", "w", "v", "group"]

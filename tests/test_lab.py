@@ -15,7 +15,8 @@ from causal_core.ai import tasks
 from causal_core.ai.rubric import check
 from causal_core.ai.structured import DecodingSettings, StructuredTask
 from causal_core.cli import main as cli_main
-from causal_core.project import AIInteraction, Project, project_from_json, project_to_json
+from causal_core.project import AIInteraction, Project
+from causal_core.project_file import project_from_json, project_to_json
 
 
 class Answer(BaseModel):

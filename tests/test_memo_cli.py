@@ -13,7 +13,8 @@ import pytest
 from causal_core import estimation, memo
 from causal_core.cli import main
 from causal_core.data import analysis_frame, builtin_source
-from causal_core.project import EstimateRow, project_from_json
+from causal_core.project import EstimateRow
+from causal_core.project_file import project_from_json
 from causal_core.reporting.consistency import consistency_checks
 from tests.test_memo_support import N01_COVARIATES, N01_SENTENCE
 

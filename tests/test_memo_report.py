@@ -12,7 +12,8 @@ import zipfile
 import pytest
 
 from causal_core import dag_io, memo
-from causal_core.project import AIInteraction, project_from_json
+from causal_core.project import AIInteraction
+from causal_core.project_file import project_from_json
 from causal_core.reporting import report
 from tests.test_memo_support import retention_project
 

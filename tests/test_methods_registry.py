@@ -35,7 +35,7 @@ from causal_core.methods import (
     short_labels,
 )
 from causal_core.multiverse.space import ESTIMATORS
-from causal_core.project import ProjectFileError, project_from_json, project_to_json
+from causal_core.project_file import ProjectFileError, project_from_json, project_to_json
 
 FIXTURE = Path(__file__).parent / "fixtures" / "schema_v1" / "retention_v1.json"
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from causal_core.cli import main
-from causal_core.project import project_from_json
+from causal_core.project_file import project_from_json
 
 SMALL = ["--estimators", "regression,aipw", "--trimming", "none,crump"]
 

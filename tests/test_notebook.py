@@ -23,7 +23,8 @@ import nbformat
 import pytest
 
 from causal_core.cli import main
-from causal_core.project import AIInteraction, AuditRecord, RubricCheck, project_from_json, project_to_json
+from causal_core.project import AIInteraction, AuditRecord, RubricCheck
+from causal_core.project_file import project_from_json, project_to_json
 
 ROOT = Path(__file__).resolve().parents[1]
 NHEFS_COLUMNS = ["qsmk", "wt82_71", "sex", "race", "age", "education", "smokeintensity", "smokeyrs", "exercise",

@@ -8,11 +8,11 @@ import nbformat
 from streamlit.testing.v1 import AppTest
 
 from causal_core.data import project_for_builtin
-from causal_core.project import project_to_json
+from causal_core.project_file import project_to_json
 
 
 def panel(project_json: str) -> None:
-    from causal_core.project import project_from_json
+    from causal_core.project_file import project_from_json
     from causal_core.ui.notebook_export import render_notebook_export
 
     render_notebook_export(project_from_json(project_json))

@@ -21,7 +21,8 @@ from causal_core.memo.facts import _dag_node_for
 from causal_core.present import NOT_DONE, Deck, Headline, Slide, build_deck
 from causal_core.present.figures import ADJUSTED_FILL
 from causal_core.present.html import SCRIPT, deck_html
-from causal_core.project import DagEdge, DagNode, DagSpec, project_from_json, project_to_json
+from causal_core.project import DagEdge, DagNode, DagSpec
+from causal_core.project_file import project_from_json, project_to_json
 from tests.test_security_exports import HOSTILE_TEXT
 
 IMG = "<img src=x onerror=alert(1)>"

@@ -8,15 +8,8 @@ import pytest
 
 from causal_core.data import DataError, project_for_upload, read_upload, rebind_data
 from causal_core.data.project_io import open_project_bytes
-from causal_core.project import (
-    SCHEMA_VERSION,
-    AIInteraction,
-    EstimandCard,
-    Project,
-    ProjectFileError,
-    project_from_json,
-    project_to_json,
-)
+from causal_core.project import SCHEMA_VERSION, AIInteraction, EstimandCard, Project
+from causal_core.project_file import ProjectFileError, project_from_json, project_to_json
 
 
 def _rich_project(retention) -> Project:
@@ -139,7 +132,7 @@ def test_missing_values_in_free_form_tables_save_as_null_and_reopen(retention):
 
 
 def test_bounds_name_the_field_and_leave_room_for_a_real_project(retention):
-    from causal_core.project import MAX_LIST_ITEMS, MAX_STRING_CHARS, check_project_bounds
+    from causal_core.project_file import MAX_LIST_ITEMS, MAX_STRING_CHARS, check_project_bounds
 
     payload = json.loads(project_to_json(_rich_project(retention)))
     check_project_bounds(payload)  # the worked project is far inside every bound

@@ -8,7 +8,8 @@ import pytest
 
 from causal_core import question as q
 from causal_core.cli import main
-from causal_core.project import DataSource, Project, project_to_json
+from causal_core.project import DataSource, Project
+from causal_core.project_file import project_to_json
 
 
 @pytest.fixture

@@ -81,7 +81,7 @@ def test_score_card_and_profile_print_the_same_shape(capsys, write):
 
 def test_score_profile_and_dag_accept_a_saved_project(capsys, write, tmp_path, build_once):
     """The saved project is what `project --dataset support --out` writes (project_to_json of the same build)."""
-    from causal_core.project import project_to_json
+    from causal_core.project_file import project_to_json
 
     out = str(tmp_path / "support.json")
     Path(out).write_text(project_to_json(build_once("support")[0]), encoding="utf-8")

@@ -19,7 +19,7 @@ import pytest
 from causal_core.cli import main
 from causal_core.data import DataError, read_upload
 from causal_core.data.project_io import open_project_bytes
-from causal_core.project import ProjectFileError, project_from_json, project_to_json
+from causal_core.project_file import ProjectFileError, project_from_json, project_to_json
 
 BAD_NAMES = {
     "../x": "is a path",

@@ -10,7 +10,8 @@ import pytest
 
 from causal_core import estimation as est
 from causal_core import staleness
-from causal_core.project import DagEdge, DagNode, DagSpec, project_from_json, project_to_json
+from causal_core.project import DagEdge, DagNode, DagSpec
+from causal_core.project_file import project_from_json, project_to_json
 
 
 @pytest.fixture(scope="module")

@@ -23,15 +23,8 @@ from causal_core.data.loading import rebind_data
 from causal_core.estimation import sensitivity
 from causal_core.memo.deterministic import deterministic_memo
 from causal_core.memo.facts import memo_facts, refutation_lines, sensitivity_lines
-from causal_core.project import (
-    SCHEMA_VERSION,
-    EstimationResult,
-    EstimationSpec,
-    Project,
-    ProjectFileError,
-    project_from_json,
-    project_to_json,
-)
+from causal_core.project import SCHEMA_VERSION, EstimationResult, EstimationSpec, Project
+from causal_core.project_file import ProjectFileError, project_from_json, project_to_json
 from causal_core.results import (
     BalanceRow,
     Benchmark,

@@ -28,14 +28,8 @@ from causal_core.estimation.frontdoor import FrontdoorSpec, estimate_frontdoor, 
 from causal_core.estimation.iv import IVSpec, estimate_iv
 from causal_core.memo.deterministic import deterministic_memo
 from causal_core.memo.numbers import CITED_DIAGNOSTICS
-from causal_core.project import (
-    SCHEMA_VERSION,
-    EstimationSpec,
-    Project,
-    ProjectFileError,
-    project_from_json,
-    project_to_json,
-)
+from causal_core.project import SCHEMA_VERSION, EstimationSpec, Project
+from causal_core.project_file import ProjectFileError, project_from_json, project_to_json
 from tests.test_estimation_designs import continuous_sim, iv_sim, late_sim, smoking_sim
 
 FIXTURES = Path(__file__).parent / "fixtures"

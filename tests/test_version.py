@@ -17,7 +17,8 @@ import pytest
 import causal_core
 from causal_core import version
 from causal_core.notebook.writer import build_export
-from causal_core.project import Project, ProjectFileError, project_from_json, project_to_json
+from causal_core.project import Project
+from causal_core.project_file import ProjectFileError, project_from_json, project_to_json
 from causal_core.reporting.report import environment_manifest, memo_html, project_memo_markdown, report_zip
 
 ROOT = Path(__file__).resolve().parents[1]

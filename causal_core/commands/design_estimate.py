@@ -148,7 +148,7 @@ def _text(payload: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     from causal_core.commands.project import write_output
     from causal_core.estimation.constants import MAX_BOOTSTRAP
-    from causal_core.project import project_to_json
+    from causal_core.project_file import project_to_json
 
     if args.bootstrap > MAX_BOOTSTRAP:  # before the data is read: refused in microseconds
         raise CliError(f"--bootstrap {args.bootstrap:,} exceeds the limit of {MAX_BOOTSTRAP:,} replicates.")

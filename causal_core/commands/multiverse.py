@@ -23,7 +23,8 @@ import pandas as pd
 from causal_core.commands.common import CliError, add_format_option, emit, read_data_bytes
 from causal_core.commands.project import load_project_file, write_output
 from causal_core.data import builtin_names, project_for_builtin, project_for_upload, read_upload, rebind_data
-from causal_core.project import EstimationSpec, MultiverseOptions, Project, project_to_json
+from causal_core.project import EstimationSpec, MultiverseOptions, Project
+from causal_core.project_file import project_to_json
 
 
 def _split(value: str | None) -> list[str]:

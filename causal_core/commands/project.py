@@ -7,7 +7,8 @@ import sys
 
 from causal_core.commands.common import add_format_option, emit
 from causal_core.data import builtin_names
-from causal_core.project import Project, project_from_json, project_to_json
+from causal_core.project import Project
+from causal_core.project_file import project_from_json, project_to_json
 from causal_core.safe_io import read_input_bytes
 from causal_core.safe_io import write_output as safe_write_output
 
@@ -15,7 +16,7 @@ from causal_core.safe_io import write_output as safe_write_output
 def load_project_file(path: str) -> Project:
     """Read a saved project through the guarded reader; a missing, unreadable, over-size or corrupt file is
     one clear InputFileError/ProjectFileError (the size limit is checked before the file is read)."""
-    from causal_core.project import MAX_PROJECT_MB
+    from causal_core.project_file import MAX_PROJECT_MB
 
     payload = read_input_bytes(path, "project", max_bytes=MAX_PROJECT_MB * 1_048_576)
     return project_from_json(payload)

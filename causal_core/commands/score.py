@@ -81,7 +81,7 @@ def require_kind(payload: Any, expected: str, path: str) -> dict[str, Any]:
 def load_project_and_frame(args: argparse.Namespace):
     """(project, rows) for ``--dataset`` (a fresh built-in) or ``--project`` (rows regenerated or None)."""
     from causal_core.data import DataError, project_for_builtin, rebind_data
-    from causal_core.project import ProjectFileError
+    from causal_core.project_file import ProjectFileError
 
     if getattr(args, "dataset", None):
         return project_for_builtin(args.dataset)

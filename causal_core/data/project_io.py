@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from causal_core.data.loading import DataError, rebind_data
-from causal_core.project import Project, project_from_json
+from causal_core.project import Project
+from causal_core.project_file import project_from_json
 
 
 @dataclass

@@ -17,15 +17,8 @@ from typing import Any
 import pandas as pd
 
 from causal_core.data import DataError, analysis_frame, rebind_data, sha256_bytes
-from causal_core.project import (
-    DagSpec,
-    DataAuditResult,
-    EstimationResult,
-    EstimationSpec,
-    MultiverseResult,
-    Project,
-    project_from_json,
-)
+from causal_core.project import DagSpec, DataAuditResult, EstimationResult, EstimationSpec, MultiverseResult, Project
+from causal_core.project_file import project_from_json
 
 # The audit tables a reader looks at first (the rest stay in ``DataAuditResult.tables``).
 AUDIT_TABLES_SHOWN = ("schema_profile", "duplicate_summary", "missingness", "balance", "overlap_summary", "leakage")

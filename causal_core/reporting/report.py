@@ -32,7 +32,8 @@ from causal_core.memo import (
     row_label,
     to_html,
 )
-from causal_core.project import Project, project_to_json, utc_now
+from causal_core.project import Project, utc_now
+from causal_core.project_file import project_to_json
 from causal_core.reporting.consistency import STATUS_ICON, consistency_checks, current_memo
 from causal_core.safe_io import safe_csv_text
 from causal_core.safe_svg import safe_svg

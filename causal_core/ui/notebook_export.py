@@ -11,7 +11,8 @@ import streamlit as st
 
 from causal_core.notebook import build_export
 from causal_core.notebook.checks import STAGE_TEXT
-from causal_core.project import Project, project_from_json, project_to_json
+from causal_core.project import Project
+from causal_core.project_file import project_from_json, project_to_json
 from causal_core.safe_text import code_span, escape_markdown
 
 

@@ -9,7 +9,7 @@ import streamlit as st
 from causal_core.data import DataError, project_for_upload, read_upload, rebind_data
 from causal_core.data.datasets import BUILTINS
 from causal_core.data.project_io import open_project_bytes, project_key
-from causal_core.project import ProjectFileError, project_to_json
+from causal_core.project_file import ProjectFileError, project_to_json
 from causal_core.safe_text import code_span, escape_markdown
 from causal_core.ui import state
 

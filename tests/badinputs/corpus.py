@@ -166,7 +166,7 @@ def reference_project():
 
 
 def _project_payload() -> dict:
-    from causal_core.project import project_to_json
+    from causal_core.project_file import project_to_json
 
     return json.loads(project_to_json(reference_project()))
 
@@ -302,7 +302,7 @@ CASES: list[Case] = [*DATA_CASES, *PROJECT_CASES, *DAG_CASES, *OUTPUT_CASES]
 
 def build_all(folder: Path) -> dict[str, str]:
     """Write the shared good inputs; return the placeholders the case commands use."""
-    from causal_core.project import project_to_json
+    from causal_core.project_file import project_to_json
 
     good = folder / "good"
     good.mkdir(parents=True, exist_ok=True)
