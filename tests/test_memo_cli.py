@@ -101,9 +101,19 @@ def test_n01_sentence_from_n01s_doubly_robust_row(built):
     assert [c.name for c in memo.score_memo(sections, n01_project, frame) if not c.passed] == []
 
 
-def test_project_command_prints_a_summary(built, capsys, tmp_path):
+def test_project_command_prints_a_summary(built, capsys, tmp_path, build_once, monkeypatch):
+    """The command's summary and file for support. The build end to end (with its progress lines) is `built`'s
+    on retention; here `headless.build_project` serves the test run's one support build (tests/conftest.py)."""
+    calls = []
+
+    def shared_build(dataset_name, progress=None, n=None):
+        calls.append((dataset_name, n, callable(progress)))
+        return build_once(dataset_name, n=n)
+
+    monkeypatch.setattr("causal_core.headless.build_project", shared_build)
     out = tmp_path / "support.json"
     assert main(["project", "--dataset", "support", "--out", str(out), "--format", "json"]) == 0
+    assert calls == [("support", None, True)]
     summary = json.loads(capsys.readouterr().out)
     assert summary["dataset"] == "support" and summary["estimand"] == "ATE"
     assert summary["memo_score"] == "14/14"
