@@ -4,6 +4,7 @@ import streamlit as st
 
 from causal_core import memo as memo_core
 from causal_core.ai.rubric import audit_record
+from causal_core.errors import WorkbenchInputError
 from causal_core.project import utc_now
 from causal_core.project_file import project_from_json, project_to_json
 from causal_core.reporting.consistency import consistency_checks, consistency_records, overall_status
@@ -77,7 +78,7 @@ if project.estimation is None:
                 with st.status("Building the worked example…", expanded=True) as status:
                     try:
                         built, _ = build_project(source.name, progress=st.write)
-                    except Exception as error:  # noqa: BLE001 - shown to the analyst; the project is unchanged
+                    except WorkbenchInputError as error:  # shown to the analyst; the project is unchanged
                         status.update(label="The example could not be built", state="error")
                         st.error(f"Could not build the example: {error}")
                     else:

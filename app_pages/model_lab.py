@@ -10,6 +10,7 @@ from causal_core import lab_bench as lab
 from causal_core import runtime
 from causal_core.ai.tasks import task_names
 from causal_core.data.datasets import BUILTINS
+from causal_core.errors import WorkbenchInputError
 from causal_core.lab_bench import cases as bench_cases
 from causal_core.lab_bench import endpoints as lab_endpoints
 from causal_core.lab_bench import runner as bench
@@ -73,9 +74,9 @@ def _prepare_cases(task, case_ids: list[str]) -> tuple[dict[str, lab.LabCase], l
                 with st.spinner(f"Building the {case_id} case (example card, default DAG, audit, estimates)…"):
                     case = lab.builtin_case(case_id)
             lab.case_inputs(task, case)
-        except Exception as error:
+        except WorkbenchInputError as error:  # a bug is not a bad case: it reaches the page guard with its trace
             problems.append(str(error) if isinstance(error, lab.LabError) else
-                            f"case '{case_id}' could not be built: {type(error).__name__}: {error}")
+                            f"case '{case_id}' could not be built: {error}")
             continue
         cases[case_id] = case
     return cases, problems
@@ -86,8 +87,8 @@ def _bench_cases(case_ids: list[str]) -> tuple[dict, list[str]]:
     try:
         with st.spinner("Preparing the benchmark graphs…"):
             return bench.prepare(case_ids, state.get_project()), []
-    except Exception as error:
-        return {}, [str(error) if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"]
+    except WorkbenchInputError as error:  # unknown graph, unusable project DAG
+        return {}, [str(error)]
 
 
 def _execute(run: dict) -> None:
@@ -237,9 +238,8 @@ if start and _instructor_ok(model_calls, extra, len(model_calls) * len(case_ids)
         plan = lab.new_run(task_name, case_ids, planned_models, int(repeats), int(base_seed),
                            settings, st.session_state.get("cw_load_options"), max_in_flight=int(in_flight))
         lab.task_for(task_name)
-    except Exception as error:  # bad choice, or the task's module is not importable
-        st.error(escape_markdown(str(error) if isinstance(error, (lab.LabError, bench_cases.BenchError))
-                                 else f"Cannot start: {type(error).__name__}: {error}"))
+    except WorkbenchInputError as error:  # a bad choice (unknown model, task or case); a bug reaches the page guard
+        st.error(escape_markdown(str(error)))
     else:
         if not any(model["available"] for model in plan["models"]):
             st.warning("None of the chosen models is available, so nothing runs; see the reasons below.")

@@ -100,6 +100,7 @@ INPUT_ERROR_CLASSES = [
     "causal_core.project_file:ProjectFileError",
     "causal_core.safe_io:InputFileError",
     "causal_core.lab_bench:LabError",
+    "causal_core.lab_bench.cases:BenchError",
     "causal_core.audit.profile_review:ReviewError",
     "causal_core.runtime.devices:LoadPlanError",
     "causal_core.runtime.endpoint_policy:EndpointRefused",

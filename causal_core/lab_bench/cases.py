@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from causal_core.errors import WorkbenchInputError
 from causal_core.project import DagEdge, DagNode, DagSpec, DictionaryEntry, Project, Timing, normalise_timing
 
 GRAPH_PACKAGE = "causal_core.lab_bench.graphs"
@@ -25,7 +26,7 @@ PROJECT_CASE = "project"
 KINDS = ("famous", "novel")
 
 
-class BenchError(ValueError):
+class BenchError(WorkbenchInputError):
     """A benchmark request that cannot run (unknown graph, unusable project DAG): one clear line."""
 
 
