@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
+from causal_core.errors import WorkbenchInputError
 from causal_core.notebook.cells import build_cells
 from causal_core.notebook.checks import ExportError, ExportPaths, check_writable, last_stage, stage_notice
 from causal_core.notebook.student import STUDENT_BANNER, student_cells
@@ -119,6 +120,6 @@ def bundle_files(project: Project) -> dict[str, str]:
     data_file = source.name if source is not None and source.kind == "upload" else None
     try:
         export = build_export(project, "project.json", data_file)
-    except Exception as error:  # noqa: BLE001 - the rest of the bundle must not be lost to the notebook
+    except WorkbenchInputError as error:  # a project the notebook cannot reproduce: the rest of the bundle stays
         return {"notebook_unavailable.txt": f"The notebook could not be built: {error}\n"}
     return {"analysis.ipynb": export.ipynb, "analysis.py": export.script}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from causal_core.errors import WorkbenchInputError
 from causal_core.notebook import build_export
 from causal_core.notebook.checks import STAGE_TEXT
 from causal_core.project import Project
@@ -32,7 +33,7 @@ def render_notebook_export(project: Project) -> None:
     st.markdown("**Reproducible notebook**")
     try:
         ipynb, script, student, last, notice = notebook_files(project_to_json(project))
-    except Exception as error:  # noqa: BLE001 - shown to the analyst; the rest of the page keeps working
+    except WorkbenchInputError as error:  # a project the notebook cannot reproduce; a bug reaches the page guard
         st.warning(f"The notebook could not be built: {escape_markdown(error)}")
         return
     if notice:
