@@ -31,8 +31,22 @@ class Estimand(StrEnum):
         """The rows the effect averages over, in the words the page and the memo use."""
         return _POPULATION[self]
 
+    @property
+    def long_name(self) -> str:
+        """The memo's full name, e.g. "average treatment effect on the treated (ATT)"."""
+        return _LONG_NAME[self]
+
+    @property
+    def target_arm(self) -> int | None:
+        """The treatment value of the rows the effect is about: 1 (ATT), 0 (ATC), None for every row (ATE)."""
+        return _TARGET_ARM[self]
+
 
 _POPULATION = {Estimand.ATE: "all units", Estimand.ATT: "all treated units", Estimand.ATC: "all control units"}
+_LONG_NAME = {Estimand.ATE: "average treatment effect (ATE)",
+              Estimand.ATT: "average treatment effect on the treated (ATT)",
+              Estimand.ATC: "average treatment effect on the controls (ATC)"}
+_TARGET_ARM = {Estimand.ATE: None, Estimand.ATT: 1, Estimand.ATC: 0}
 # Each member's own docstring (help(Estimand.ATT) shows it): who the effect is about.
 Estimand.ATE.__doc__ = "Average treatment effect: every unit in the analysed rows, treated or not."
 Estimand.ATT.__doc__ = "Average treatment effect on the treated: only the units that actually received the treatment."

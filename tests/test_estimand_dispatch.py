@@ -83,3 +83,13 @@ def test_a_stray_estimand_string_is_refused_by_every_branching_function(word):
 def test_the_near_misses_that_used_to_fall_through_are_refused(word):
     with pytest.raises(MethodRegistryError, match="ATE, ATT, ATC|one of"):
         _ipw_weights(np.array([1.0]), np.array([0.5]), word)
+
+
+def test_the_estimands_names_and_target_arms_come_from_the_enum():
+    from causal_core.memo.sections import ESTIMAND_NAMES
+
+    assert [estimand.target_arm for estimand in Estimand] == [None, 1, 0]
+    assert ESTIMAND_NAMES == {"ATE": "average treatment effect (ATE)",
+                              "ATT": "average treatment effect on the treated (ATT)",
+                              "ATC": "average treatment effect on the controls (ATC)"}
+    assert [estimand.population for estimand in Estimand] == ["all units", "all treated units", "all control units"]

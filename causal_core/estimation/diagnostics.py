@@ -10,7 +10,7 @@ from scipy import stats
 from causal_core.diagnostics_models import IntervalChecks, OverlapSummary, WeightSummary
 from causal_core.estimation.design import Design, balance_columns
 from causal_core.estimation.estimators import Propensity, effective_bounds
-from causal_core.methods import Estimand
+from causal_core.methods import Estimand, parse_estimand
 from causal_core.project import (
     EstimationSpec,
 )
@@ -83,11 +83,13 @@ def target_extreme_share(e: np.ndarray, t: np.ndarray, estimand: Estimand) -> tu
     ATE: every row outside [0.05, 0.95]. ATT: treated rows with e > 0.95 (few controls resemble them);
     controls with a tiny e are irrelevant to the ATT (they get a tiny weight). ATC: the mirror image.
     """
-    if estimand == "ATT":
-        return float(np.mean(e[t == 1] > 0.95)), "of the treated rows have e > 0.95"
-    if estimand == "ATC":
-        return float(np.mean(e[t == 0] < 0.05)), "of the control rows have e < 0.05"
-    return float(np.mean((e < 0.05) | (e > 0.95))), "of the rows lie outside [0.05, 0.95]"
+    match parse_estimand(estimand):
+        case Estimand.ATT:
+            return float(np.mean(e[t == 1] > 0.95)), "of the treated rows have e > 0.95"
+        case Estimand.ATC:
+            return float(np.mean(e[t == 0] < 0.05)), "of the control rows have e < 0.05"
+        case Estimand.ATE:
+            return float(np.mean((e < 0.05) | (e > 0.95))), "of the rows lie outside [0.05, 0.95]"
 
 
 def overlap_summary(design: Design, ps: Propensity, clip: tuple[float, float],
@@ -228,8 +230,9 @@ def balance_check(design: Design, weights: np.ndarray) -> dict[str, Any]:
 
 def ess_check(design: Design, weights: np.ndarray, estimand: Estimand) -> dict[str, Any]:
     """The smallest effective sample size among the reweighted arms against the group it must stand for."""
-    arms = {"ATE": (1, 0), "ATT": (0,), "ATC": (1,)}[estimand]
-    target = {"ATE": design.n, "ATT": int(design.t.sum()), "ATC": int(design.n - design.t.sum())}[estimand]
+    target_arm = parse_estimand(estimand).target_arm
+    arms = (1, 0) if target_arm is None else (1 - target_arm,)  # the arms reweighted to stand for the target
+    target = design.n if target_arm is None else int(np.sum(design.t == target_arm))
     worst: dict[str, Any] = {}
     for arm in arms:
         w = weights[design.t == arm]

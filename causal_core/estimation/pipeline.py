@@ -57,6 +57,7 @@ from causal_core.estimation.learners import (
     with_learner_diagnostics,
 )
 from causal_core.estimation.resampling import bootstrap
+from causal_core.methods import parse_estimand
 from causal_core.project import (
     EstimateRow,
     EstimationResult,
@@ -348,7 +349,7 @@ def _apply_trimming(design: Design, spec: EstimationSpec) -> tuple[Design, Trimm
         )
     removed = design.n - trimmed.n
     trimmed.dropped = {**design.dropped, f"trimmed (propensity outside [{lo:.3f}, {hi:.3f}])": removed}
-    population = {"ATE": "all units", "ATT": "all treated units", "ATC": "all control units"}[spec.estimand]
+    population = parse_estimand(spec.estimand).population
     statement = (
         f"Trimming by {rule} kept {trimmed.n:,} of {design.n:,} rows with estimated propensity in [{lo:.3f}, {hi:.3f}]: "
         f"the estimand is now the {spec.estimand} in this overlap population, not for {population}."
@@ -358,10 +359,10 @@ def _apply_trimming(design: Design, spec: EstimationSpec) -> tuple[Design, Trimm
 
 def _refuse_empty_target(estimand: str, n_treated: int, n_control: int, lo: float, hi: float, design: Design) -> None:
     """ATT (ATC) after trimming with no treated (control) row left has no population to describe: say so."""
-    arm = {"ATT": ("treated", n_treated, 1), "ATC": ("control", n_control, 0)}.get(estimand)
-    if arm is None or arm[1] > 0:
+    value = parse_estimand(estimand).target_arm
+    if value is None or (n_treated if value == 1 else n_control) > 0:
         return
-    name, _, value = arm
+    name = "treated" if value == 1 else "control"
     before = int(np.sum(design.t == value))
     raise EstimationError(
         f"Trimming to propensities in [{lo:.3f}, {hi:.3f}] removes every {name} row (all {before:,} lie outside): the "

@@ -6,7 +6,7 @@ import pandas as pd
 
 from causal_core import dag as dag_module
 from causal_core.estimation.constants import EstimationError
-from causal_core.methods import ALL_ESTIMANDS, Estimand
+from causal_core.methods import ALL_ESTIMANDS, Estimand, parse_estimand
 from causal_core.project import (
     EstimationSpec,
     Project,
@@ -239,8 +239,8 @@ def true_effect(
     if not column or column not in frame.columns:
         return None
     effects = frame[column]
-    if estimand in ("ATT", "ATC") and treatment in frame.columns:
-        arm = 1 if estimand == "ATT" else 0
+    arm = parse_estimand(estimand).target_arm
+    if arm is not None and treatment in frame.columns:
         effects = effects[frame[treatment] == arm]
     return float(effects.mean())
 

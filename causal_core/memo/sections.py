@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from causal_core.methods import Estimand
 from causal_core.methods import labels as method_labels
 from causal_core.multiverse import memo_text as robustness
 
@@ -38,8 +39,4 @@ NOT_YET = "not yet estimated"
 METHOD_LABELS = method_labels(memo=True)  # the memo's phrases, from the one method registry (causal_core.methods)
 # Which estimate the memo leads with: the doubly robust one when present (N01 §13).
 PRIMARY_ORDER = ("aipw", "regression", "gcomp", "ipw", "naive")
-ESTIMAND_NAMES = {
-    "ATE": "average treatment effect (ATE)",
-    "ATT": "average treatment effect on the treated (ATT)",
-    "ATC": "average treatment effect on the controls (ATC)",
-}
+ESTIMAND_NAMES = {estimand.value: estimand.long_name for estimand in Estimand}  # the memo's names, one source
