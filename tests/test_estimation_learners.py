@@ -135,6 +135,7 @@ def test_crossfitted_default_learners_agree_with_the_existing_aipw(retention_fra
     assert crossfitted.std_error == pytest.approx(plain.std_error, rel=0.03)
 
 
+@pytest.mark.heavy  # 12 s: CV-chosen penalties in 15 fits x 5 repetitions on 6,000 rows; docs/testing.md
 def test_penalised_cv_learners_agree_with_the_exact_fits_on_retention(retention_frame):
     spec = N01_SPEC.model_copy(update={"ps_learner": "logistic_cv", "outcome_learner": "ridge_cv"})
     rows = fit(retention_frame, spec)

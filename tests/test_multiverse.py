@@ -166,6 +166,7 @@ def test_crossfitted_aipw_row_equals_the_page_with_five_folds(retention):
     assert row.label == expected.label and row.se_type == expected.se_type
 
 
+@pytest.mark.heavy  # 12 s: the page's 5-fold penalised fits for ATE and ATT; docs/testing.md
 def test_learner_rows_equal_the_page_and_share_one_crossfit_across_estimands(support):
     project, raw = support
     frame = analysis_frame(project, raw)

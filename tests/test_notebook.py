@@ -146,6 +146,7 @@ def executed(projects, workdir, kernel_env) -> dict[str, nbformat.NotebookNode]:
 
 
 @pytest.mark.parametrize("name", ["retention", "support", "upload"])
+@pytest.mark.heavy  # executes the exported notebook (docs/testing.md)
 def test_notebook_reprints_every_estimate_and_the_memo_sentence(name, executed, projects):
     notebook = executed[name]
     project = project_from_json(projects[name].read_bytes())
@@ -158,6 +159,7 @@ def test_notebook_reprints_every_estimate_and_the_memo_sentence(name, executed, 
     assert not [o for c in notebook.cells for o in c.get("outputs", []) if o.output_type == "error"]
 
 
+@pytest.mark.heavy  # executes the exported notebook (docs/testing.md)
 def test_upload_notebook_reproduces_what_if(executed, projects):
     """The NHEFS upload's notebook prints What If's figures: IPW 3.44 (ch. 12), standardisation 3.52 (ch. 13)."""
     rows = {row["method"]: row for row in printed_numbers(executed["upload"])["estimates"]}
@@ -167,6 +169,7 @@ def test_upload_notebook_reproduces_what_if(executed, projects):
     assert rows["ipw"]["n_used"] == 1566
 
 
+@pytest.mark.heavy  # executes the exported notebook (docs/testing.md)
 def test_ai_interaction_is_shown_as_recorded_never_regenerated(executed):
     notebook = executed["retention"]
     notes = [c.source for c in notebook.cells if c.cell_type == "markdown" and "Recorded, not regenerated" in c.source]
@@ -193,6 +196,7 @@ def percent_cells(script: str) -> list[tuple[str, str]]:
     return cells
 
 
+@pytest.mark.heavy  # executes the exported notebook (docs/testing.md)
 def test_script_twin_holds_the_same_cells_and_runs(projects, workdir, kernel_env):
     """The .py twin is the notebook's cells, and plain `python analysis.py` prints the same numbers.
 
@@ -308,6 +312,7 @@ def test_unwritable_output_is_refused(case, projects, workdir):
         base.chmod(0o755)
 
 
+@pytest.mark.heavy  # executes the exported notebook (docs/testing.md)
 def test_project_without_estimation_exports_up_to_its_last_stage(projects, workdir, kernel_env):
     project = project_from_json(projects["retention"].read_bytes())
     partial = project.model_copy(update={"estimation": None, "multiverse": None})
