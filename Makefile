@@ -48,7 +48,7 @@ test: lint
 # Browser (Chromium) and bundled-model tests carry the `slow` marker, the executed notebooks and two learner fits
 # `heavy` (both run in `make test`); everything else runs here on 2 workers (pytest-xdist), each test file on one
 # worker so its module fixtures are built once, single-threaded BLAS so the workers do not oversubscribe the cores.
-# docs/testing.md: 256 s wall / 453 s CPU at load 2-2.5 (was 859 s / 824 s at load 4-7); target < 180 s not yet met.
+# docs/testing.md: 248 s wall / 445 s CPU on a quiet machine (was 859 s / 824 s at load 4-7); target < 180 s not met.
 test-fast: lint
 	HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 		$(PY) -m pytest -q -m "not slow and not heavy" -n 2 --dist loadfile
