@@ -25,7 +25,8 @@ def test_report_opens_offline_with_both_svgs_drawn(tmp_path):
     from playwright.sync_api import sync_playwright
 
     path = tmp_path / "memo.html"
-    path.write_text(report.memo_html(memo.with_deterministic_memo(retention_project())), encoding="utf-8")
+    project = memo.with_deterministic_memo(retention_project())
+    path.write_text(report.memo_html(project), encoding="utf-8")
     requests, dialogs = [], []
     with sync_playwright() as playwright:
         browser, page = _launch(playwright)
@@ -44,4 +45,9 @@ def test_report_opens_offline_with_both_svgs_drawn(tmp_path):
             browser.close()
     assert requests == [] and dialogs == []
     assert all(width > 200 and height > 100 for width, height in sizes.values()), sizes
-    assert "doubly robust (ATE)" in labels
+    from causal_core.display import project_unit
+    from causal_core.estimation.charts import forest_frame
+
+    rows = forest_frame(project.estimation, project_unit(project))["row"].tolist()  # the Estimation page's labels
+    assert any(row.startswith("Doubly robust (AIPW)") for row in rows)
+    assert [label for label in labels if label in rows] == rows  # every row drawn, as the page draws it
